@@ -1,0 +1,127 @@
+"""The command line: parses arguments, calls the engine, renders. It decides nothing.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+``reconciler plan`` does not pay for Pulumi, the sandbox server or rich at start-up.
+
+Errors are turned into output in one place (``main``): a ``ReconcilerError`` prints one
+line and its hint on stderr and exits with its ``exit_code``; anything else is an
+internal error, printed the same way. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError, SpecError
+
+# name -> "module:attribute" of the click command; imported on first use.
+COMMANDS: dict[str, str] = {
+    "services": "reconciler.cli.services:services",
+    "validate": "reconciler.cli.validate:validate",
+    "plan": "reconciler.cli.plan:plan",
+    "apply": "reconciler.cli.apply:apply",
+    "journal": "reconciler.cli.journal:journal",
+    "import": "reconciler.cli.adopt:import_",
+    "credentials": "reconciler.cli.credentials:credentials",
+    "sandbox": "reconciler.cli.sandbox:sandbox",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when one is run (or listed)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # not written yet: the command does not exist
+                return None
+            raise
+        command = getattr(module, attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+@click.option("--debug", is_flag=True, envvar="RECONCILER_DEBUG", help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Lifecycle-as-code for OVHcloud services.
+
+    State in git what should become of every service of an OVHcloud account (keep
+    renewing, terminate at expiry, delete now), see the plan, apply it safely.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the CLI and turns every error into one clear line."""
+    debug = _debug_requested(argv)
+    try:
+        cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ReconcilerError as exc:
+        if debug:
+            traceback.print_exc()
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # an internal error: still one line, unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: run again with --debug and report the traceback", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+def report_error(exc: ReconcilerError) -> None:
+    """Print an error as users see it: one line (a spec error: one line per problem)."""
+    if isinstance(exc, SpecError):
+        for line in exc.lines():
+            click.echo(f"error: {line}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+def _debug_requested(argv: list[str] | None) -> bool:
+    args = sys.argv[1:] if argv is None else argv
+    return "--debug" in args or os.environ.get("RECONCILER_DEBUG", "") not in ("", "0")
+
+
+def debug_enabled(ctx: click.Context | None = None) -> bool:
+    """Whether --debug was given (for commands that log more with it)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root: Any = ctx.find_root().obj if ctx else None
+    return bool(root and root.get("debug"))

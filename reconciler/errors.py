@@ -1,0 +1,285 @@
+"""Every error a user of reconciler can meet, in one tree.
+
+    ReconcilerError                  one clear line (``str(err)``) plus a hint at the fix
+    ├── UsageError                   a command line that cannot work (bad option values)
+    ├── SpecError                    a spec file is invalid; carries every SpecProblem found
+    ├── ConfigError                  endpoint or credentials cannot be resolved
+    ├── PlanFileError                a saved plan cannot be read, or is not one of ours
+    │   └── StalePlanError           the account changed since the plan was made
+    ├── RefusedError                 the spec asks for a change the lifecycle rules refuse
+    ├── ApplyError                   an apply finished with failed actions
+    └── ApiError                     the OVH API could not be reached or answered an error
+        ├── TransportError           connection refused or dropped, timeout      (retryable)
+        └── HttpError                an HTTP error answer; status, errorCode, query id
+            ├── BadRequest           400 (errorCode INVALID_SIGNATURE among others)
+            │   └── InvalidSignature 400 INVALID_SIGNATURE
+            ├── Unauthorized         401 / 403 credentials problems
+            │   ├── InvalidKey       403 INVALID_KEY          unknown application key
+            │   ├── InvalidCredential 403 INVALID_CREDENTIAL  consumer key unknown / not validated
+            │   ├── NotCredential    403 NOT_CREDENTIAL       call made without a consumer key
+            │   ├── NotGrantedCall   403 NOT_GRANTED_CALL     outside the key's access rules
+            │   └── Forbidden        403 FORBIDDEN / others
+            ├── NotFound             404
+            ├── Conflict             409
+            ├── ServiceExpired       460 the service is expired
+            ├── RateLimited          429                                          (retryable)
+            └── ServerError          5xx                                          (retryable)
+
+Rules of the tree:
+
+- ``str(err)`` is one line: what happened, where, and the OVH query id when the API gave
+  one. ``err.hint`` says what to do about it. The CLI prints both and nothing else unless
+  ``--debug`` is given.
+- ``retryable`` tells the client's single retry loop whether trying again can help.
+- ``exit_code`` is what the CLI exits with (DESIGN §2: 3 for refused changes, else 1).
+- No error ever holds a secret: messages are built from methods, paths, status codes and
+  the API's own message, never from headers or credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class ReconcilerError(Exception):
+    """Base of every error shown to users: a one-line message and a hint at the fix."""
+
+    exit_code: ClassVar[int] = 1
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(ReconcilerError):
+    """A command line that cannot work: unknown format, malformed --token, ..."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecProblem:
+    """One problem in a spec file, located precisely."""
+
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+    message: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.message}" + (f" — {self.fix}" if self.fix else "")
+
+
+class SpecError(ReconcilerError):
+    """A spec file is invalid. Every problem found in the file is reported at once."""
+
+    def __init__(self, problems: Sequence[SpecProblem], *, hint: str | None = None) -> None:
+        if not problems:
+            raise ValueError("SpecError needs at least one problem")
+        self.problems: tuple[SpecProblem, ...] = tuple(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        message = str(first) + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+        super().__init__(message, hint=hint or "fix the spec and run `reconciler validate` again")
+
+    def lines(self) -> list[str]:
+        """Every problem, one line each, for display."""
+        return [str(problem) for problem in self.problems]
+
+
+class ConfigError(ReconcilerError):
+    """The endpoint or the credentials cannot be resolved."""
+
+
+class PlanFileError(ReconcilerError):
+    """A saved plan cannot be read, is from another format version, or was altered."""
+
+
+class StalePlanError(PlanFileError):
+    """The live account no longer matches what the saved plan was computed from."""
+
+
+class RefusedError(ReconcilerError):
+    """The spec asks for changes that the lifecycle rules refuse; nothing was applied."""
+
+    exit_code = 3
+
+
+class ApplyError(ReconcilerError):
+    """An apply ended with at least one failed action (the others were still applied)."""
+
+
+class ApiError(ReconcilerError):
+    """The OVH API could not be reached, or answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.method = method
+        self.path = path
+
+
+class TransportError(ApiError):
+    """No usable answer: connection refused, dropped, reset, or timed out."""
+
+    retryable = True
+
+
+class HttpError(ApiError):
+    """The API answered with an error status. Keeps the status, the OVH error code and
+    class, and the ``X-Ovh-Queryid`` that OVH support asks for."""
+
+    status: int
+    default_hint: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        api_message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        error_code: str | None = None,
+        error_class: str | None = None,
+        query_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.api_message = api_message
+        self.error_code = error_code
+        self.error_class = error_class
+        self.query_id = query_id
+        self.details = dict(details or {})
+        self.retry_after = retry_after
+        code = f" {error_code}" if error_code else ""
+        qid = f" (query id {query_id})" if query_id else ""
+        text = api_message.strip() or "no message"
+        message = f"OVH API {method} {path} failed: {status}{code}: {text}{qid}"
+        super().__init__(
+            message, hint=hint or self._hint_for(method, path), method=method, path=path
+        )
+
+    def _hint_for(self, method: str, path: str) -> str | None:
+        return self.default_hint
+
+
+class BadRequest(HttpError):
+    default_hint = "the request was refused as malformed; run with --debug and report it"
+
+
+class InvalidSignature(BadRequest):
+    default_hint = (
+        "the application secret does not match the application key, or the local clock "
+        "is far off; check OVH_APPLICATION_SECRET"
+    )
+
+
+class Unauthorized(HttpError):
+    default_hint = "check the credentials (OVH_APPLICATION_KEY, OVH_CONSUMER_KEY or ovh.conf)"
+
+
+class InvalidKey(Unauthorized):
+    default_hint = (
+        "the application key is unknown to this endpoint; check OVH_APPLICATION_KEY and "
+        "that the endpoint is the one the key was created on"
+    )
+
+
+class InvalidCredential(Unauthorized):
+    default_hint = (
+        "the consumer key is unknown, expired or not validated yet; request one with "
+        "`reconciler credentials request` and open its validation URL"
+    )
+
+
+class NotCredential(Unauthorized):
+    default_hint = "this call needs a consumer key; set OVH_CONSUMER_KEY"
+
+
+class NotGrantedCall(Unauthorized):
+    def _hint_for(self, method: str, path: str) -> str | None:
+        return (
+            f"the consumer key has no access rule for {method} {route_pattern(path)}; "
+            "request a key with that rule (`reconciler credentials request --role apply`)"
+        )
+
+
+class Forbidden(Unauthorized):
+    pass
+
+
+class NotFound(HttpError):
+    default_hint = "the service or route does not exist on this account"
+
+
+class Conflict(HttpError):
+    default_hint = "the service is in a state that does not allow this; plan again"
+
+
+class ServiceExpired(HttpError):
+    default_hint = "the service is expired; it cannot be changed any more"
+
+
+class RateLimited(HttpError):
+    retryable = True
+    default_hint = "the API is rate limiting this key; wait and run again, or lower --concurrency"
+
+
+class ServerError(HttpError):
+    retryable = True
+    default_hint = "the OVH API is failing; run again later (the run is safe to repeat)"
+
+
+# One table from (status, errorCode) to error class; errorCode wins over status.
+_BY_ERROR_CODE: dict[str, type[HttpError]] = {
+    "INVALID_SIGNATURE": InvalidSignature,
+    "INVALID_KEY": InvalidKey,
+    "INVALID_CREDENTIAL": InvalidCredential,
+    "NOT_CREDENTIAL": NotCredential,
+    "NOT_GRANTED_CALL": NotGrantedCall,
+    "FORBIDDEN": Forbidden,
+}
+_BY_STATUS: dict[int, type[HttpError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    429: RateLimited,
+    460: ServiceExpired,
+}
+
+
+def http_error_class(status: int, error_code: str | None) -> type[HttpError]:
+    """The error class for an API error answer (the one mapping table)."""
+    if error_code and error_code in _BY_ERROR_CODE:
+        return _BY_ERROR_CODE[error_code]
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return HttpError
+
+
+def route_pattern(path: str) -> str:
+    """The access-rule pattern for a concrete path, for hints: ``/services/123/terminate``
+    → ``/services/*/terminate``, ``/hosting/web/www.example.com`` → ``/hosting/web/*``.
+    Ids (digits) and service names (they hold a dot) become ``*``; query strings go."""
+    path = path.split("?", 1)[0]
+    parts = ["*" if part.isdigit() or "." in part else part for part in path.split("/")]
+    return "/".join(parts)

@@ -1,0 +1,134 @@
+"""The plan: an immutable value saying what apply would do, and what it refuses to do.
+
+The models here are the plan JSON format (``format_version: "1"``, documented in
+``docs/plan-format.md``; its JSON Schema is generated from these models). Renderers only
+display a ``Plan``; apply only executes one. The planner (``make_plan``) is pure:
+spec + live account + clock in, ``Plan`` out.
+
+A plan carries the normalised spec it was computed from (``spec``), so that applying a
+saved plan can plan again against the account as it is at apply time and refuse the
+saved one when anything it relied on has moved (DESIGN §2: there is no state file).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.spec import ServiceSpec
+
+FORMAT_VERSION: Literal["1"] = "1"
+
+
+class ActionKind(StrEnum):
+    TERMINATE_AT_EXPIRY = "terminate_at_expiry"
+    CANCEL_TERMINATION = "cancel_termination"
+    DELETE_NOW = "delete_now"
+    SET_RENEW = "set_renew"
+    NO_OP = "no_op"
+
+
+class RuleCode(StrEnum):
+    """Stable codes of the lifecycle rules (DESIGN §4), shown in plans and docs."""
+
+    CANCEL_WINDOW_CLOSED = "cancel-window-closed"
+    DELETE_NOW_WEB_HOSTING_ONLY = "delete-now-web-hosting-only"
+    UNMANAGEABLE_SERVICE = "unmanageable-service"
+    ALREADY_TERMINATED = "already-terminated"
+    UNKNOWN_SERVICE = "unknown-service"
+    AMBIGUOUS_SERVICE = "ambiguous-service"
+    PROTECTED = "protected"
+    LINKED_SERVICE_CONFLICT = "linked-service-conflict"
+    TYPE_MISMATCH = "type-mismatch"
+    PERIOD_NOT_OFFERED = "period-not-offered"
+    UNPAID_SERVICE = "unpaid-service"
+    UNMANAGED_SERVICE = "unmanaged-service"  # `unmanaged: error` and a live service not in the spec
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Call(_Frozen):
+    """One API call an action makes. Bodies never hold secrets; the e-mailed token of a
+    deletion appears as the placeholder ``"<token from e-mail>"``."""
+
+    method: Literal["GET", "PUT", "POST", "DELETE"]
+    path: str
+    body: dict[str, Any] | None = None
+
+
+class Action(_Frozen):
+    service: str  # the spec key
+    name: str  # resource.name
+    service_id: int | None
+    type: str | None
+    action: ActionKind
+    before: dict[str, Any]  # live essence: {"lifecycle": ..., "period": ...}
+    after: dict[str, Any]  # wanted essence
+    irreversible: bool
+    reason: str
+    calls: tuple[Call, ...] = ()
+    fingerprint: str  # "sha256:<hex>" of the live fields the action depends on
+    expires_at: datetime | None = None  # when the action stops being allowed
+    expiration: datetime | None = None  # the service's expiry, for display
+    linked: tuple[str, ...] = ()  # names of linked child services it takes along
+
+
+class Refusal(_Frozen):
+    service: str
+    service_id: int | None = None
+    rule: RuleCode
+    message: str
+    fix: str
+
+
+class Drift(_Frozen):
+    """A field where the account differs from the spec."""
+
+    service: str
+    field: str  # "lifecycle" | "period" | ...
+    spec: Any
+    live: Any
+
+
+class Unmanaged(_Frozen):
+    """A live service the spec does not name."""
+
+    name: str
+    service_id: int
+    type: str
+    lifecycle: str
+    expiration: datetime | None = None
+    manageable: bool = True
+
+
+class Plan(_Frozen):
+    format_version: Literal["1"] = FORMAT_VERSION
+    created_at: datetime
+    endpoint: str
+    spec_source: str
+    spec_digest: str
+    live_fingerprint: str  # of every service the plan looked at
+    summary: dict[str, int] = Field(default_factory=dict)  # counts by action, plus "refused"
+    actions: tuple[Action, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    spec: tuple[ServiceSpec, ...] = ()  # the normalised spec, to plan again at apply time
+
+    @property
+    def changes(self) -> tuple[Action, ...]:
+        """The actions that change something (every kind but no_op)."""
+        return tuple(a for a in self.actions if a.action is not ActionKind.NO_OP)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def has_refusals(self) -> bool:
+        return bool(self.refused)
