@@ -22,6 +22,10 @@ from reconciler.spec import ServiceSpec
 
 FORMAT_VERSION: Literal["1"] = "1"
 
+# What a deletion's confirmation call carries instead of the e-mailed token: the real
+# token exists only at apply time (read from the account's e-mail history), never in a plan.
+TOKEN_PLACEHOLDER = "<token from e-mail>"
+
 
 class ActionKind(StrEnum):
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"

@@ -1,0 +1,579 @@
+"""The planner: spec + live account + time in, an immutable ``Plan`` out. Pure.
+
+``make_plan(spec, account, *, now, endpoint)`` never raises on any combination of spec
+and live state: everything the spec asks that cannot be done becomes a refusal in the
+plan, with its rule code, its reason and its fix.
+
+How a plan is made, for each spec entry:
+
+1. **Match** it to live services by ``name``, narrowed by ``type`` when the entry gives
+   one (``type-mismatch`` when the name exists with other types only). Of several
+   services with that name, the ones already gone (terminated, expired) are set aside:
+   a name re-used after a termination is not ambiguous. Still several →
+   ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service``, except for
+   ``terminate_at_expiry`` / ``delete_now``: the service is already gone, nothing to do
+   (``no_op``, "already gone" — the reason says to check the name, since a typo looks
+   the same). Two entries resolving to the same service are both refused
+   (``ambiguous-service``): which one wins is not something to guess.
+2. **Diff** the live essence with the wanted one (``reconciler.diff``); the action
+   follows from the changes:
+
+   ================  ======================  ===============================  ==========
+   spec \\ live       renew                   manual_renew                     terminate…
+   ================  ======================  ===============================  ==========
+   renew             no_op / set_renew (P)   set_renew (automatic)            cancel_termination
+   terminate_at_exp  terminate_at_expiry     terminate_at_expiry              no_op
+   delete_now        delete_now              delete_now                       delete_now
+   ================  ======================  ===============================  ==========
+
+   A service already gone (expired, terminated) is a ``no_op`` ("already gone") for
+   ``terminate_at_expiry`` and ``delete_now``, and refused (``already-terminated``) for
+   ``renew``.
+3. **Judge** the change with every rule (``reconciler.rules``); a refused change has no
+   action, only its refusals.
+
+Then ``unmanaged`` lists live services no entry names (``unmanaged: report`` and
+``error``; nothing with ``ignore``), leaving out services already gone (there is nothing
+left to manage). With ``unmanaged: error`` each live, manageable one is also refused
+(``unmanaged-service``). ``drift`` lists every field where the account differs from the
+spec; there is no state file, so a drift cannot tell a spec change from a change made
+out of band (in the control panel): it only says the two differ.
+
+Determinism: actions, refusals, drift and unmanaged services are sorted, so the same
+inputs give byte-identical plans. Cost: linear in the number of services (the diff is
+memoised per distinct pair of essences).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.clock import as_utc
+from reconciler.diff import (
+    Change,
+    Essence,
+    EssenceLifecycle,
+    changes,
+    live_essence,
+    normalise_period,
+    wanted_essence,
+)
+from reconciler.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.plan import (
+    TOKEN_PLACEHOLDER,
+    Action,
+    ActionKind,
+    Call,
+    Drift,
+    Plan,
+    Refusal,
+    Unmanaged,
+)
+from reconciler.rules import (
+    Proposal,
+    ambiguous_service,
+    cancel_deadline,
+    check,
+    expiry_of,
+    named_twice,
+    type_mismatch,
+    unknown_service,
+    unmanaged_service,
+    utc,
+    when_text,
+)
+from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
+
+# --- fingerprints ----------------------------------------------------------------------
+
+FINGERPRINT_VERSION = 1
+
+
+def fingerprint(service: LiveService) -> str:
+    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on.
+
+    The canonical JSON (sorted keys, compact separators, UTF-8) of:
+    ``v`` (this function's version, bumped if the field list changes), ``id``, ``name``,
+    ``type``, ``lifecycle``, ``resource_state``, ``lifecycle_state``, ``expiration``,
+    ``renew_mode``, ``renew_period``, ``termination_date``, ``unpaid``, ``parent_id``
+    and ``children`` (sorted ids); dates in UTC ISO 8601.
+
+    Left out on purpose: display fields (display name, product, plan code), which an
+    action does not depend on, and the offered periods, which the observe layer reads
+    only for some services — including them would make a plan look stale merely because
+    apply read a little more or less than plan did.
+    """
+    canonical = {
+        "v": FINGERPRINT_VERSION,
+        "id": service.service_id,
+        "name": service.name,
+        "type": service.type,
+        "lifecycle": service.lifecycle.value,
+        "resource_state": service.resource_state,
+        "lifecycle_state": service.lifecycle_state,
+        "expiration": _iso(service.expiration),
+        "renew_mode": service.renew_mode,
+        "renew_period": service.renew_period,
+        "termination_date": _iso(service.termination_date),
+        "unpaid": service.unpaid,
+        "parent_id": service.parent_id,
+        "children": sorted(service.children),
+    }
+    return _sha256(canonical)
+
+
+def absent_fingerprint(name: str, service_type: str | None = None) -> str:
+    """The fingerprint of "no live service named ``name`` (of ``service_type``)": a plan
+    that relied on a service being absent is stale once one appears."""
+    return _sha256({"v": FINGERPRINT_VERSION, "absent": name, "type": service_type})
+
+
+def live_fingerprint(services: Iterable[LiveService]) -> str:
+    """The fingerprint of a whole account: every service's ``fingerprint``, sorted."""
+    return _fingerprint_of_prints(fingerprint(service) for service in services)
+
+
+def _fingerprint_of_prints(prints: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for print_ in sorted(prints):
+        digest.update(print_.encode("ascii"))
+        digest.update(b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
+def _sha256(document: Mapping[str, Any]) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _iso(when: datetime | None) -> str | None:
+    return utc(when).isoformat() if when is not None else None
+
+
+# --- matching --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What one spec entry resolved to: a live service, nothing (absent), or a refusal.
+    ``claimed`` are the live services the entry names (they are not "unmanaged")."""
+
+    wanted: ServiceSpec
+    service: LiveService | None = None
+    claimed: tuple[LiveService, ...] = ()
+    refusal: Refusal | None = None
+
+
+def same_type(live_type: str, wanted_type: str) -> bool:
+    """Types compare without their surrounding slashes: ``/hosting/web`` = ``hosting/web``."""
+    return live_type.strip("/") == wanted_type.strip("/")
+
+
+def match(wanted: ServiceSpec, account: LiveAccount) -> Match:
+    """The live service ``wanted`` names (see the module docstring for the rules)."""
+    named = account.named(wanted.name)
+    if wanted.type is not None:
+        typed = tuple(s for s in named if same_type(s.type, wanted.type))
+        if named and not typed:
+            return Match(wanted, claimed=named, refusal=type_mismatch(wanted, named))
+        named = typed
+    if not named:
+        return Match(wanted)
+    if len(named) == 1:
+        return Match(wanted, service=named[0], claimed=named)
+    alive = [service for service in named if not service.gone]
+    if len(alive) == 1:
+        return Match(wanted, service=alive[0], claimed=named)
+    if not alive:  # all gone: the most recent one stands for them
+        return Match(wanted, service=max(named, key=_order), claimed=named)
+    return Match(wanted, claimed=named, refusal=ambiguous_service(wanted, alive))
+
+
+def _order(service: LiveService) -> tuple[int, str, str]:
+    return (service.service_id, service.type, service.name)
+
+
+# --- links -----------------------------------------------------------------------------
+
+
+def _children_index(account: LiveAccount) -> dict[int, tuple[int, ...]]:
+    """Children of each service id, from both ``children`` and the others' ``parent_id``
+    (an account built without ``LiveAccount.from_services`` still links both ways)."""
+    index: dict[int, set[int]] = {}
+    for service in account.services:
+        if service.children:
+            index.setdefault(service.service_id, set()).update(service.children)
+        if service.parent_id is not None:
+            index.setdefault(service.parent_id, set()).add(service.service_id)
+    return {parent: tuple(sorted(kids)) for parent, kids in index.items()}
+
+
+def descendants(
+    service: LiveService, account: LiveAccount, index: Mapping[int, tuple[int, ...]]
+) -> tuple[LiveService, ...]:
+    """Every live, not yet gone service linked below ``service`` (children, their
+    children...), sorted by id; safe against cycles and dangling ids."""
+    seen = {service.service_id}
+    found: list[LiveService] = []
+    pending = list(index.get(service.service_id, ()))
+    while pending:
+        child_id = pending.pop()
+        if child_id in seen:
+            continue
+        seen.add(child_id)
+        child = account.by_id(child_id)
+        if child is None:
+            continue
+        if not child.gone:
+            found.append(child)
+        pending.extend(index.get(child_id, ()))
+    return tuple(sorted(found, key=_order))
+
+
+# --- actions ---------------------------------------------------------------------------
+
+
+def action_kind(found: tuple[Change, ...], before: Essence) -> ActionKind | None:
+    """The action that turns ``before`` into the wanted essence, from the changes:
+    ``None`` when no API call can (renewing a service that is gone)."""
+    if not found:
+        return ActionKind.NO_OP
+    if before.gone:
+        return None
+    lifecycle = next((c for c in found if c.field == "lifecycle"), None)
+    if lifecycle is None:  # the period alone
+        return ActionKind.SET_RENEW
+    after = lifecycle.after
+    if after == EssenceLifecycle.DELETED:
+        return ActionKind.DELETE_NOW
+    if after == EssenceLifecycle.TERMINATE_AT_EXPIRY:
+        return ActionKind.TERMINATE_AT_EXPIRY
+    if before.lifecycle is EssenceLifecycle.TERMINATE_AT_EXPIRY:
+        return ActionKind.CANCEL_TERMINATION
+    return ActionKind.SET_RENEW  # manual → automatic renewal
+
+
+def calls_for(
+    kind: ActionKind, live: LiveService, after: Essence, *, period_changed: bool
+) -> tuple[Call, ...]:
+    """The API calls of an action (DESIGN §2), in the order apply makes them."""
+    service_path = f"/services/{live.service_id}"
+    renew: dict[str, Any] = {"mode": "automatic"}
+    if after.period is not None:  # unknown: leave the service's own period alone
+        renew["period"] = after.period
+    if kind is ActionKind.TERMINATE_AT_EXPIRY:
+        return (Call(method="PUT", path=service_path, body={"terminationPolicy": _TAE}),)
+    if kind is ActionKind.CANCEL_TERMINATION:
+        cancel = Call(method="PUT", path=service_path, body={"terminationPolicy": "empty"})
+        if live.renew_mode == "automatic" and not period_changed:
+            return (cancel,)
+        return (cancel, Call(method="PUT", path=service_path, body={"renew": renew}))
+    if kind is ActionKind.SET_RENEW:
+        return (Call(method="PUT", path=service_path, body={"renew": renew}),)
+    if kind is ActionKind.DELETE_NOW:
+        hosting = f"/hosting/web/{quote(live.name, safe='')}"
+        return (
+            Call(method="POST", path=f"{hosting}/terminate"),
+            Call(
+                method="POST",
+                path=f"{hosting}/confirmTermination",
+                body={"token": TOKEN_PLACEHOLDER},
+            ),
+        )
+    return ()
+
+
+_TAE = "terminateAtExpirationDate"
+
+
+def expires_at(kind: ActionKind, live: LiveService) -> datetime | None:
+    """When the action stops being allowed: 24 hours before expiry for a cancellation;
+    the expiry for every other change (after it the service has renewed or is gone, and
+    the plan is stale anyway); never for a ``no_op``."""
+    if kind is ActionKind.NO_OP:
+        return None
+    if kind is ActionKind.CANCEL_TERMINATION:
+        return cancel_deadline(live)
+    return expiry_of(live)
+
+
+def reason_for(
+    kind: ActionKind,
+    live: LiveService,
+    before: Essence,
+    after: Essence,
+    linked: tuple[str, ...],
+) -> str:
+    """Why the action, and what it does, in words and with dates."""
+    expiry = expiry_of(live)
+    on = f"on {when_text(expiry)}" if expiry else "(expiry date unknown)"
+    every = f" every {after.period}" if after.period else ""
+    along = f"; linked services go along: {', '.join(linked)}" if linked else ""
+    if kind is ActionKind.TERMINATE_AT_EXPIRY:
+        deadline = cancel_deadline(live)
+        undo = f"; this can be cancelled until {when_text(deadline)}" if deadline else ""
+        return (
+            f"auto-renewal stops: {live.name} is terminated at its expiry {on} and its data "
+            f"deleted irreversibly then{along}{undo}"
+        )
+    if kind is ActionKind.CANCEL_TERMINATION:
+        deadline = cancel_deadline(live)
+        until = f" (allowed until {when_text(deadline)})" if deadline else ""
+        manual = ""
+        if live.renew_mode != "automatic":
+            manual = " and renewal switches from manual to automatic"
+        return (
+            f"the termination planned {on} is cancelled{until}{manual}: {live.name} keeps "
+            f"renewing{every}"
+        )
+    if kind is ActionKind.SET_RENEW:
+        if before.lifecycle is EssenceLifecycle.MANUAL_RENEW:
+            return (
+                f"renewal switches from manual to automatic{every}: without it {live.name} "
+                f"expires {on} unless paid by hand"
+            )
+        return (
+            f"the renewal period changes from {before.period or 'unknown'} to "
+            f"{after.period} from the next renewal {on}"
+        )
+    if kind is ActionKind.DELETE_NOW:
+        paid = f" (paid until {when_text(expiry)})" if expiry else ""
+        pending = (
+            f"; this brings forward the termination already planned {on}"
+            if live.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY
+            else ""
+        )
+        return (
+            f"deleted now, data deleted irreversibly, no refund{paid}{along}{pending}; "
+            "confirmed with the token OVH e-mails to the account"
+        )
+    # no_op
+    if live.gone:
+        state = "expired" if live.lifecycle is LiveLifecycle.EXPIRED else "terminated"
+        return f"already gone: {live.name} is {state}"
+    if before.lifecycle is EssenceLifecycle.TERMINATE_AT_EXPIRY:
+        return (
+            f"already as the spec says: terminated at expiry {on}, data deleted "
+            f"irreversibly then{along}"
+        )
+    if before.lifecycle is EssenceLifecycle.MANUAL_RENEW:  # only unmanageable ones
+        return f"already as the spec says: renewed by hand, expires {on} unless paid"
+    unmanageable = "" if live.manageable else " (managed from its own interface)"
+    return f"already as the spec says: renews automatically{every}, next {on}{unmanageable}"
+
+
+def drift_of(wanted: ServiceSpec, live: LiveService, found: Iterable[Change]) -> tuple[Drift, ...]:
+    """The fields the spec states where the account differs, in the words of each side:
+    the spec's lifecycle (``delete_now``) against the live one (``manual_renew``,
+    ``expired``...), and the period when the spec gives one (a period that merely goes
+    away with a deletion is not drift). Without a state file, drift cannot say whether
+    the spec or the account moved last (an out-of-band change in the control panel looks
+    exactly like a spec change): it says only that they differ."""
+    drifts: list[Drift] = []
+    for change in found:
+        if change.field == "lifecycle":
+            drifts.append(
+                Drift(
+                    service=wanted.key,
+                    field="lifecycle",
+                    spec=wanted.lifecycle.value,
+                    live=live.lifecycle.value,
+                )
+            )
+        elif change.field == "period" and wanted.period is not None:
+            drifts.append(
+                Drift(service=wanted.key, field="period", spec=change.after, live=change.before)
+            )
+    return tuple(drifts)
+
+
+def _absent_action(wanted: ServiceSpec) -> Action:
+    gone = live_essence(None).as_dict()
+    typed = f" of type {wanted.type}" if wanted.type else ""
+    return Action(
+        service=wanted.key,
+        name=wanted.name,
+        service_id=None,
+        type=wanted.type,
+        action=ActionKind.NO_OP,
+        before=gone,
+        after=dict(gone),
+        irreversible=False,
+        reason=f"already gone: no service named {wanted.name!r}{typed} on the account "
+        "(check the name if you expected one)",
+        fingerprint=absent_fingerprint(wanted.name, wanted.type),
+    )
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+def make_plan(
+    spec: Spec,
+    account: LiveAccount,
+    *,
+    now: datetime,
+    endpoint: str,
+    created_at: datetime | None = None,
+) -> Plan:
+    """The plan that brings ``account`` to what ``spec`` says, judged at ``now`` (the
+    API's clock). ``created_at`` defaults to ``now``. Pure; never raises on any spec and
+    live state (a naive ``now`` is a programming error: ``ValueError``)."""
+    now = as_utc(now)
+    matches = [match(wanted, account) for wanted in spec.services]
+    matches = _refuse_shared(matches)
+    index = _children_index(account)
+    kept_ids = {
+        m.service.service_id
+        for m in matches
+        if m.service is not None and m.refusal is None and m.wanted.lifecycle is Lifecycle.RENEW
+    }
+    prints: dict[LiveService, str] = {}
+
+    def print_of(service: LiveService) -> str:
+        found = prints.get(service)
+        if found is None:
+            found = prints[service] = fingerprint(service)
+        return found
+
+    actions: list[Action] = []
+    refused: list[Refusal] = []
+    drift: list[Drift] = []
+    for found in matches:
+        wanted, live = found.wanted, found.service
+        if found.refusal is not None:
+            refused.append(found.refusal)
+            continue
+        if live is None:
+            if wanted.lifecycle is Lifecycle.RENEW:
+                refused.append(unknown_service(wanted))
+            else:
+                actions.append(_absent_action(wanted))
+            continue
+        before = live_essence(live)
+        after = wanted_essence(wanted, live)
+        found_changes = changes(before, after)
+        drift.extend(drift_of(wanted, live, found_changes))
+        kind = action_kind(found_changes, before)
+        going = after.lifecycle in _GOING and not live.gone
+        below = descendants(live, account, index) if going else ()
+        spec_period = normalise_period(wanted.period)
+        period_changed = (
+            wanted.lifecycle is Lifecycle.RENEW
+            and spec_period is not None
+            and spec_period != before.period
+        )
+        proposal = Proposal(
+            wanted=wanted,
+            live=live,
+            action=kind,
+            period=spec_period if period_changed else None,
+            kept=tuple(s for s in below if s.service_id in kept_ids),
+        )
+        refusals = check(proposal, now=now)
+        if refusals or kind is None:
+            refused.extend(refusals)
+            continue
+        linked = tuple(sorted({s.name for s in below}))
+        linked_text = tuple(f"{s.name} ({s.type})" for s in below)
+        actions.append(
+            Action(
+                service=wanted.key,
+                name=live.name,
+                service_id=live.service_id,
+                type=live.type,
+                action=kind,
+                before=before.as_dict(),
+                after=after.as_dict(),
+                irreversible=kind is ActionKind.DELETE_NOW,
+                reason=reason_for(kind, live, before, after, linked_text),
+                calls=calls_for(kind, live, after, period_changed=period_changed),
+                fingerprint=print_of(live),
+                expires_at=expires_at(kind, live),
+                expiration=utc(live.expiration) if live.expiration else None,
+                linked=linked,
+            )
+        )
+
+    claimed = {service.service_id for m in matches for service in m.claimed}
+    unclaimed = [s for s in account.services if s.service_id not in claimed and not s.gone]
+    unmanaged: list[Unmanaged] = []
+    if spec.unmanaged is not UnmanagedPolicy.IGNORE:
+        unmanaged = [_unmanaged(service) for service in unclaimed]
+    if spec.unmanaged is UnmanagedPolicy.ERROR:
+        refused.extend(unmanaged_service(s) for s in unclaimed if s.manageable)
+
+    actions.sort(key=_action_order)
+    refused.sort(key=_refusal_order)
+    drift.sort(key=lambda d: (d.service, d.field, repr(d.spec), repr(d.live)))
+    unmanaged.sort(key=lambda u: (u.name, u.type, u.service_id))
+    return Plan(
+        created_at=as_utc(created_at) if created_at is not None else now,
+        endpoint=endpoint,
+        spec_source=spec.source,
+        spec_digest=spec.digest,
+        live_fingerprint=_fingerprint_of_prints(print_of(s) for s in account.services),
+        summary=summarise(actions, refused),
+        actions=tuple(actions),
+        refused=tuple(refused),
+        drift=tuple(drift),
+        unmanaged=tuple(unmanaged),
+        spec=spec.services,
+    )
+
+
+_GOING = (EssenceLifecycle.TERMINATE_AT_EXPIRY, EssenceLifecycle.DELETED)
+
+
+def summarise(actions: Iterable[Action], refused: Iterable[Refusal]) -> dict[str, int]:
+    """Counts by action kind (every kind, zeros included, in ``ActionKind`` order) and
+    ``refused``: the number of refusals (a service may break several rules at once)."""
+    counted = Counter(action.action for action in actions)
+    summary = {kind.value: counted.get(kind, 0) for kind in ActionKind}
+    summary["refused"] = sum(1 for _ in refused)
+    return summary
+
+
+def _refuse_shared(matches: list[Match]) -> list[Match]:
+    """Refuse every entry that resolves to a service another entry resolves to too."""
+    keys_by_id: dict[int, list[str]] = {}
+    for found in matches:
+        if found.service is not None and found.refusal is None:
+            keys_by_id.setdefault(found.service.service_id, []).append(found.wanted.key)
+    shared = {service_id for service_id, keys in keys_by_id.items() if len(keys) > 1}
+    if not shared:
+        return matches
+    result: list[Match] = []
+    for found in matches:
+        if found.service is not None and found.service.service_id in shared:
+            others = [k for k in keys_by_id[found.service.service_id] if k != found.wanted.key]
+            refusal = named_twice(found.wanted, found.service, others)
+            found = Match(found.wanted, claimed=found.claimed, refusal=refusal)
+        result.append(found)
+    return result
+
+
+def _unmanaged(service: LiveService) -> Unmanaged:
+    return Unmanaged(
+        name=service.name,
+        service_id=service.service_id,
+        type=service.type,
+        lifecycle=service.lifecycle.value,
+        expiration=utc(service.expiration) if service.expiration else None,
+        manageable=service.manageable,
+    )
+
+
+def _action_order(action: Action) -> tuple[str, str, int, str]:
+    return (action.service, action.name, action.service_id or -1, action.action.value)
+
+
+def _refusal_order(refusal: Refusal) -> tuple[str, str, int, str]:
+    return (refusal.service, refusal.rule.value, refusal.service_id or -1, refusal.message)
