@@ -8,10 +8,14 @@ tested on recorded fixtures (``tests/live/fixtures/``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from reconciler.errors import ApiError
+from reconciler.periods import InvalidPeriod, normalise_period
 
 
 class ProductFamily(StrEnum):
@@ -86,6 +90,9 @@ class LiveService:
     # GET /services/{id}/renewPeriodCapacities; None when not read (it costs a call per
     # service, so the observe layer reads it only for services whose spec sets a period).
     offered_periods: tuple[str, ...] | None = None
+    # route.url, e.g. "/hosting/web/www.example.com": the product's own API path, for the
+    # legacy per-product calls (serviceInfos, terminate) and for display.
+    route_url: str | None = None
 
     @property
     def manageable(self) -> bool:
@@ -154,3 +161,200 @@ def family_of(service_type: str) -> ProductFamily:
         if service_type == prefix or service_type.startswith(prefix + "/")
     ]
     return max(matches)[1] if matches else ProductFamily.OTHER
+
+
+# -- parsing the API's JSON (pure) -------------------------------------------------------
+
+_TERMINATE_AT_EXPIRY_ACTION = "terminateAtExpirationDate"
+
+
+class MalformedService(ValueError):
+    """A service object that does not have the shape of ``GET /services/{id}``: where in
+    the object, and what is wrong. ``parse_service`` turns it into an ``ApiError``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+def parse_service(data: Any) -> LiveService:
+    """A ``LiveService`` from the JSON of ``GET /services/{id}`` (or an Iceberg item).
+
+    Optional blocks may be missing or null (``route``, ``billing.renew``, ``lifecycle``,
+    ``plan``...); what must be there is the id and the resource name. Anything malformed
+    raises one ``ApiError`` naming the service and the field, never a traceback.
+    """
+    try:
+        return _parse_service(data)
+    except MalformedService as exc:
+        service_id = data.get("serviceId") if isinstance(data, dict) else None
+        which = f"service {service_id}" if isinstance(service_id, int) else "a service"
+        raise ApiError(
+            f"the OVH API answered a malformed {which}: {exc.where}: {exc.problem}",
+            hint="run with --debug and report it with the service's JSON (it holds no secret)",
+            method="GET",
+            path="/services",
+        ) from None
+
+
+def _parse_service(data: Any) -> LiveService:
+    root = _Json(data, "")
+    service_id = root.required_int("serviceId")
+    resource = root.block("resource")
+    billing = root.block("billing")
+    lifecycle_block = billing.block("lifecycle")
+    current = lifecycle_block.block("current")
+    renew = billing.block("renew").block("current")
+    product = resource.block("product")
+    route = root.block("route")
+
+    name = resource.required_str("name")
+    route_path = route.optional_str("path")
+    service_type = service_type_of(route_path) if route_path else "unknown"
+    lifecycle_state = current.optional_str("state") or "active"
+    resource_state = resource.optional_str("state") or "active"
+    termination_date = current.optional_datetime("terminationDate")
+    pending = current.str_list("pendingActions")
+    renew_mode = renew.optional_str("mode")
+    renew_period = renew.optional_str("period")
+    if renew_period is not None:
+        try:
+            renew_period = normalise_period(renew_period)
+        except InvalidPeriod:
+            pass  # keep what the API says: it compares unequal to any spec period
+    return LiveService(
+        service_id=service_id,
+        name=name,
+        display_name=resource.optional_str("displayName") or name,
+        type=service_type,
+        family=family_of(service_type),
+        lifecycle=derive_lifecycle(
+            lifecycle_state=lifecycle_state,
+            resource_state=resource_state,
+            termination_date=termination_date,
+            pending_actions=pending,
+            renew_mode=renew_mode,
+        ),
+        plan_code=billing.block("plan").optional_str("code"),
+        product=product.optional_str("description") or product.optional_str("name"),
+        resource_state=resource_state,
+        lifecycle_state=lifecycle_state,
+        expiration=billing.optional_datetime("expirationDate"),
+        renew_mode=renew_mode,
+        renew_period=renew_period,
+        termination_date=termination_date,
+        pending_actions=pending,
+        allowed_actions=lifecycle_block.block("capacities").str_list("actions"),
+        parent_id=root.optional_int("parentServiceId"),
+        unpaid=lifecycle_state == "unpaid",
+        route_url=route.optional_str("url"),
+    )
+
+
+def service_type_of(route_path: str) -> str:
+    """The route path up to its first variable, slashes trimmed:
+    ``/hosting/web/{serviceName}`` → ``hosting/web``,
+    ``/email/exchange/{organizationName}/service/{exchangeService}`` → ``email/exchange``."""
+    return route_path.split("{", 1)[0].strip("/") or "unknown"
+
+
+def derive_lifecycle(
+    *,
+    lifecycle_state: str,
+    resource_state: str,
+    termination_date: datetime | None,
+    pending_actions: Sequence[str],
+    renew_mode: str | None,
+) -> LiveLifecycle:
+    """Where a service stands. Order matters: gone beats expired beats a pending
+    termination beats manual renewal. A termination date *or* the pending action
+    ``terminateAtExpirationDate`` means terminate at expiry (OVH shows either, and the
+    renew mode is often switched to manual alongside)."""
+    if lifecycle_state == "terminated" or resource_state == "deleted":
+        return LiveLifecycle.TERMINATED
+    if lifecycle_state == "unrenewed":
+        return LiveLifecycle.EXPIRED
+    if termination_date is not None or _TERMINATE_AT_EXPIRY_ACTION in pending_actions:
+        return LiveLifecycle.TERMINATE_AT_EXPIRY
+    if renew_mode == "manual":
+        return LiveLifecycle.MANUAL_RENEW
+    return LiveLifecycle.RENEW
+
+
+class _Json:
+    """A JSON object being read, with the path to it for messages. Missing or null
+    optional blocks read as empty objects."""
+
+    __slots__ = ("_data", "_where")
+
+    def __init__(self, data: Any, where: str) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise MalformedService(
+                where or "the service", f"an object was expected, got {_kind(data)}"
+            )
+        self._data: dict[str, Any] = data
+        self._where = where
+
+    def _path(self, key: str) -> str:
+        return f"{self._where}.{key}" if self._where else key
+
+    def block(self, key: str) -> _Json:
+        return _Json(self._data.get(key), self._path(key))
+
+    def required_int(self, key: str) -> int:
+        value = self.optional_int(key)
+        if value is None:
+            raise MalformedService(self._path(key), "missing")
+        return value
+
+    def optional_int(self, key: str) -> int | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MalformedService(self._path(key), f"an integer was expected, got {_kind(value)}")
+        return value
+
+    def required_str(self, key: str) -> str:
+        value = self.optional_str(key)
+        if not value:
+            raise MalformedService(self._path(key), "missing or empty")
+        return value
+
+    def optional_str(self, key: str) -> str | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise MalformedService(self._path(key), f"a string was expected, got {_kind(value)}")
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self._data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise MalformedService(self._path(key), "a list of strings was expected")
+        return tuple(value)
+
+    def optional_datetime(self, key: str) -> datetime | None:
+        text = self.optional_str(key)
+        if text is None or not text.strip():
+            return None
+        try:
+            when = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise MalformedService(
+                self._path(key), f"not an ISO 8601 date: {text[:40]!r}"
+            ) from None
+        if when.tzinfo is None or when.utcoffset() is None:
+            # Guessing a timezone could move a deadline (the 24-hour rule) by hours.
+            raise MalformedService(self._path(key), f"a date without a timezone: {text[:40]!r}")
+        return when
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

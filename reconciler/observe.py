@@ -1,0 +1,98 @@
+"""Reading the live account: the API calls of the observe layer (the parsing is pure, in
+``reconciler.live``).
+
+``read_account`` reads every service of the account — with Iceberg pages when the API
+offers them, else the list of ids and one concurrent ``GET /services/{id}`` each — and,
+concurrently, the renewal periods offered by the services that need them (a spec that
+sets a ``period``), since that costs one call per service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
+
+from reconciler.errors import ApiError
+from reconciler.live import LiveAccount, LiveService, parse_service
+from reconciler.ovh.client import OvhClient, ReadStrategy, gather_pair
+from reconciler.periods import InvalidPeriod, normalise_period
+
+SERVICES = "/services"
+
+
+async def read_account(
+    client: OvhClient,
+    *,
+    periods_for: Collection[int | str] = (),
+    strategy: ReadStrategy | None = None,
+) -> LiveAccount:
+    """Every service of the account, linked to its parent and children.
+
+    ``periods_for`` names the services whose ``offered_periods`` to read
+    (``GET /services/{id}/renewPeriodCapacities``): service ids are read concurrently
+    with the listing; names (what a spec knows) as soon as the listing has given their
+    ids. Services not on the account are ignored. ``strategy`` overrides the client's
+    (``ReadStrategy.PER_ID`` forces per-id reads).
+    """
+    ids = {item for item in periods_for if isinstance(item, int) and not isinstance(item, bool)}
+    names = {item for item in periods_for if isinstance(item, str)}
+
+    async def listing() -> list[LiveService]:
+        return await client.read_collection(SERVICES, parse_service, strategy=strategy)
+
+    async def periods_by_id() -> dict[int, tuple[str, ...] | None]:
+        return await _offered_periods(client, ids)
+
+    services, offered = await gather_pair(listing(), periods_by_id())
+    services = _unique(services)
+    if names:
+        more = {s.service_id for s in services if s.name in names} - offered.keys()
+        offered.update(await _offered_periods(client, more))
+    if offered:
+        services = [
+            replace(s, offered_periods=offered[s.service_id])
+            if offered.get(s.service_id) is not None
+            else s
+            for s in services
+        ]
+    return LiveAccount.from_services(services)
+
+
+def _unique(services: list[LiveService]) -> list[LiveService]:
+    """One service per id (pages of a list that moved while it was read may overlap)."""
+    seen: dict[int, LiveService] = {}
+    for service in services:
+        seen.setdefault(service.service_id, service)
+    return list(seen.values())
+
+
+async def _offered_periods(
+    client: OvhClient, ids: Collection[int]
+) -> dict[int, tuple[str, ...] | None]:
+    ordered = sorted(ids)
+    paths = [f"{SERVICES}/{service_id}/renewPeriodCapacities" for service_id in ordered]
+    answers = await client.read_each(paths)
+    return {
+        service_id: _parse_periods(answers[path], path)
+        for service_id, path in zip(ordered, paths, strict=True)
+    }
+
+
+def _parse_periods(answer: Any, path: str) -> tuple[str, ...] | None:
+    if answer is None:  # 404: the service is not (or no longer) on the account
+        return None
+    if not isinstance(answer, list) or not all(isinstance(p, str) for p in answer):
+        raise ApiError(
+            f"OVH API GET {path} answered an unexpected shape: a list of periods was expected",
+            hint="run with --debug and report it",
+            method="GET",
+            path=path,
+        )
+    periods: list[str] = []
+    for text in answer:
+        try:
+            periods.append(normalise_period(text))
+        except InvalidPeriod:
+            periods.append(text)  # kept as the API says; no spec period can equal it
+    return tuple(dict.fromkeys(periods))

@@ -1,0 +1,249 @@
+"""Where the OVH credentials come from, resolved like the official python client.
+
+For each value the ``OVH_*`` environment variable wins; otherwise the INI files are
+read, the endpoint's section first::
+
+    [default]
+    endpoint=ovh-eu
+
+    [ovh-eu]
+    application_key=...
+    application_secret=...
+    consumer_key=...
+    ; or, for OAuth2 service accounts:
+    ; client_id=...
+    ; client_secret=...
+
+The files are ``./ovh.conf``, ``~/.ovh.conf`` and ``/etc/ovh.conf``, in that order of
+precedence (the official client reads them with the opposite, increasing, priority; the
+result is the same). Environment and search paths are injected so that tests never read
+the real home directory.
+
+The embedded ``sandbox`` endpoint ignores the ``OVH_*`` variables (they name a real
+account, which the embedded sandbox cannot know): it uses its ``[sandbox]`` section of
+ovh.conf when there is one, else the demo account's credentials.
+
+Credential values never appear in a ``repr``, a message or a log: only where they came
+from does.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.endpoints import Endpoint
+from reconciler.errors import ConfigError
+
+ENV_PREFIX = "OVH_"
+KEYS = ("application_key", "application_secret", "consumer_key", "client_id", "client_secret")
+CREDENTIALS_HINT = (
+    "set OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and OVH_CONSUMER_KEY (or OAuth2's "
+    "OVH_CLIENT_ID and OVH_CLIENT_SECRET), or write them in the endpoint's section of "
+    "./ovh.conf or ~/.ovh.conf"
+)
+
+
+def default_search_paths(cwd: Path | None = None, home: Path | None = None) -> tuple[Path, ...]:
+    """The INI files to read, highest precedence first (as the official client)."""
+    cwd = cwd if cwd is not None else Path.cwd()
+    home = home if home is not None else Path.home()
+    return (cwd / "ovh.conf", home / ".ovh.conf", Path("/etc/ovh.conf"))
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCredentials:
+    """An application key and secret, and the consumer key that signs calls for a user."""
+
+    application_key: str = field(repr=False)
+    application_secret: str = field(repr=False)
+    consumer_key: str | None = field(repr=False)
+    source: str = "explicit"  # where they came from, for messages ("environment", a file)
+
+    def __repr__(self) -> str:
+        ck = "with" if self.consumer_key else "without"
+        return f"SignatureCredentials(<hidden>, {ck} consumer key, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Credentials:
+    """An OAuth2 service account (client credentials flow, scope ``all``)."""
+
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    token_url: str
+    source: str = "explicit"
+
+    def __repr__(self) -> str:
+        return f"OAuth2Credentials(<hidden>, token_url={self.token_url!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+Credentials = SignatureCredentials | OAuth2Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class OvhConfig:
+    """The merged INI files: ``[default] endpoint`` and one section per endpoint."""
+
+    sections: Mapping[str, Mapping[str, tuple[str, Path]]]  # section -> key -> (value, file)
+
+    @classmethod
+    def read(cls, search_paths: Sequence[Path]) -> OvhConfig:
+        """Read every existing file of ``search_paths`` (highest precedence first)."""
+        merged: dict[str, dict[str, tuple[str, Path]]] = {}
+        for path in reversed(search_paths):  # lowest precedence first, later ones override
+            for section, values in _read_ini(path).items():
+                target = merged.setdefault(section, {})
+                target.update({key: (value, path) for key, value in values.items()})
+        return cls(sections=merged)
+
+    def get(self, section: str, key: str) -> tuple[str, Path] | None:
+        value = self.sections.get(section, {}).get(key)
+        return value if value and value[0].strip() else None
+
+    @property
+    def default_endpoint(self) -> str | None:
+        found = self.get("default", "endpoint")
+        return found[0].strip() if found else None
+
+
+def _read_ini(path: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.RawConfigParser()
+    try:
+        with path.open(encoding="utf-8") as stream:
+            parser.read_file(stream)
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc.__class__.__name__}",
+            hint="fix the file's permissions or encoding (UTF-8), or remove it",
+        ) from None
+    except configparser.Error as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{path}:{line}" if line else str(path)
+        # configparser's message may quote the offending line, which may hold a secret.
+        raise ConfigError(
+            f"{where}: not a valid INI file ({exc.__class__.__name__})",
+            hint="ovh.conf holds [sections] of key=value lines, e.g. [ovh-eu] application_key=...",
+        ) from None
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def configured_endpoint(
+    environ: Mapping[str, str], search_paths: Sequence[Path]
+) -> tuple[str, str] | None:
+    """The endpoint named by ``OVH_ENDPOINT`` or ``[default] endpoint=``, and where from."""
+    from_env = environ.get(ENV_PREFIX + "ENDPOINT", "").strip()
+    if from_env:
+        return from_env, "OVH_ENDPOINT"
+    config = OvhConfig.read(search_paths)
+    found = config.get("default", "endpoint")
+    if found:
+        return found[0].strip(), f"{found[1]} [default] endpoint"
+    return None
+
+
+def resolve_credentials(
+    endpoint: Endpoint,
+    *,
+    environ: Mapping[str, str],
+    search_paths: Sequence[Path],
+    embedded_default: SignatureCredentials | None = None,
+    require_consumer_key: bool = True,
+) -> Credentials:
+    """The credentials to use with ``endpoint``.
+
+    ``embedded_default`` is what the embedded sandbox uses when ovh.conf has no
+    ``[sandbox]`` section (its demo credentials). Raises ``ConfigError`` when nothing,
+    or something incomplete or contradictory, is configured.
+    """
+    config = OvhConfig.read(search_paths)
+    use_env = not endpoint.embedded
+    values: dict[str, str] = {}
+    sources: list[str] = []
+    for key in KEYS:
+        env_name = ENV_PREFIX + key.upper()
+        env_value = environ.get(env_name, "").strip() if use_env else ""
+        if env_value:
+            values[key] = env_value
+            sources.append(env_name)
+            continue
+        found = config.get(endpoint.name, key)
+        if found:
+            values[key] = found[0].strip()
+            sources.append(f"{found[1]} [{endpoint.name}]")
+    source = ", ".join(dict.fromkeys(_source_kind(s) for s in sources)) or "nowhere"
+
+    if not values and endpoint.embedded and embedded_default is not None:
+        return embedded_default
+
+    has_app = "application_key" in values or "application_secret" in values
+    has_oauth = "client_id" in values or "client_secret" in values
+    if has_app and has_oauth:
+        raise ConfigError(
+            f"both an application key and an OAuth2 client are configured for {endpoint.name}",
+            hint="keep either OVH_APPLICATION_KEY/SECRET (+ OVH_CONSUMER_KEY) or "
+            "OVH_CLIENT_ID/SECRET, not both",
+        )
+    if has_oauth:
+        return _oauth2(endpoint, values, source)
+    if has_app:
+        return _signature(endpoint, values, source, require_consumer_key=require_consumer_key)
+    raise ConfigError(f"no OVH credentials configured for {endpoint.name}", hint=CREDENTIALS_HINT)
+
+
+def _source_kind(source: str) -> str:
+    return "environment" if source.startswith(ENV_PREFIX) else source
+
+
+def _oauth2(endpoint: Endpoint, values: Mapping[str, str], source: str) -> OAuth2Credentials:
+    missing = [k for k in ("client_id", "client_secret") if k not in values]
+    if missing:
+        raise ConfigError(
+            f"incomplete OAuth2 credentials for {endpoint.name}: {missing[0]} is missing",
+            hint="OAuth2 needs both OVH_CLIENT_ID and OVH_CLIENT_SECRET",
+        )
+    if endpoint.oauth2_token_url is None:
+        raise ConfigError(
+            f"OAuth2 credentials cannot be used with the endpoint {endpoint.name}",
+            hint="OAuth2 works with ovh-eu, ovh-ca and ovh-us only; use an application key "
+            "and a consumer key instead",
+        )
+    return OAuth2Credentials(
+        client_id=values["client_id"],
+        client_secret=values["client_secret"],
+        token_url=endpoint.oauth2_token_url,
+        source=source,
+    )
+
+
+def _signature(
+    endpoint: Endpoint, values: Mapping[str, str], source: str, *, require_consumer_key: bool
+) -> SignatureCredentials:
+    for key in ("application_key", "application_secret"):
+        if key not in values:
+            raise ConfigError(
+                f"incomplete credentials for {endpoint.name}: {key} is missing",
+                hint="an application key and its secret go together: set both "
+                "OVH_APPLICATION_KEY and OVH_APPLICATION_SECRET",
+            )
+    consumer_key = values.get("consumer_key")
+    if consumer_key is None and require_consumer_key:
+        raise ConfigError(
+            f"no consumer key configured for {endpoint.name}",
+            hint="set OVH_CONSUMER_KEY; request one with `reconciler credentials request` "
+            "and open its validation URL",
+        )
+    return SignatureCredentials(
+        application_key=values["application_key"],
+        application_secret=values["application_secret"],
+        consumer_key=consumer_key,
+        source=source,
+    )
