@@ -1,0 +1,423 @@
+"""The saved plan file: ``dump_plan``, ``load_plan`` and the plan's JSON Schema.
+
+The format is documented field by field in ``docs/plan-format.md``; its JSON Schema,
+generated from the models of ``reconciler.plan`` by ``plan_json_schema()``, is committed
+as ``reconciler/schema/plan-v1.json`` (a test keeps the two equal). Regenerate it with::
+
+    python -m reconciler.planfile > reconciler/schema/plan-v1.json
+
+Writing (``dump_plan``) is deterministic: keys in the models' order, two-space indent,
+UTF-8 (non-ASCII characters kept as they are), every datetime converted to UTC and
+written as RFC 3339 with a ``Z`` suffix (fractional seconds only when non-zero), every
+field present (``null`` / ``[]`` rather than absent), a final newline. The same plan
+always gives the same bytes, and loading then dumping gives the file back unchanged.
+
+Reading (``load_plan``) trusts nothing: whatever the file holds ends in a ``Plan`` or in
+one ``PlanFileError`` whose one-line message says what is wrong and where (not JSON,
+truncated, not a plan, another ``format_version``, a field missing, unknown or of the
+wrong type, a datetime without its timezone, a duplicated key, a summary that does not
+match the actions) — never in a traceback. Types are checked strictly: ``"1"`` is not an
+integer, ``0`` is not a boolean.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler import __version__
+from reconciler.errors import PlanFileError
+from reconciler.plan import FORMAT_VERSION, ActionKind, Plan
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / f"plan-v{FORMAT_VERSION}.json"
+SCHEMA_ID = f"urn:reconciler:schema:plan-v{FORMAT_VERSION}"
+
+# RFC 3339 in UTC with a Z suffix: what dump_plan writes for every datetime.
+UTC_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+
+_REPLAN_HINT = "make the plan again with `reconciler plan SPEC --out FILE`"
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def dump_plan(plan: Plan) -> str:
+    """The plan file's text (see the module docstring for the guarantees)."""
+    return json.dumps(plan_data(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON-ready data, datetimes in UTC (``...Z``), keys in model order."""
+    data = _jsonable(plan.model_dump(mode="python"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _jsonable(value.value)
+    if isinstance(value, BaseModel):
+        return _jsonable(value.model_dump(mode="python"))
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"a plan holds a value JSON cannot carry: {type(value).__name__}")
+
+
+def utc_text(when: datetime) -> str:
+    """``2027-03-01T00:00:00Z``: RFC 3339, UTC, microseconds only when non-zero."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"naive datetime {when.isoformat()} in a plan")
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def load_plan(path: str | Path) -> Plan:
+    """The plan saved in ``path``; ``PlanFileError`` (one clear line) for anything else."""
+    where = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise PlanFileError(
+            f"cannot read plan {where}: it is a directory", hint=_REPLAN_HINT
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PlanFileError(f"cannot read plan {where}: {reason}", hint=_REPLAN_HINT) from None
+    return parse_plan(raw, source=where)
+
+
+def parse_plan(raw: bytes | str, *, source: str = "<plan>") -> Plan:
+    """A plan from the text of a plan file (``source`` names it in errors)."""
+    data = _decode(raw, source)
+    if not isinstance(data, dict):
+        raise PlanFileError(
+            f"{source} is not a reconciler plan: it holds a JSON {_json_kind(data)}, not an object",
+            hint=_REPLAN_HINT,
+        )
+    if "format_version" not in data:
+        raise PlanFileError(
+            f"{source} is not a reconciler plan: it has no format_version", hint=_REPLAN_HINT
+        )
+    version = data["format_version"]
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{source} is a plan of format_version {json.dumps(version)[:40]}; reconciler "
+            f"{__version__} reads format_version {json.dumps(FORMAT_VERSION)} only",
+            hint="plan again with this version of reconciler, or apply with the version "
+            "that made the plan",
+        )
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    try:
+        plan = Plan.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        raise PlanFileError(
+            f"{source} is not a valid plan: {_first_problem(exc)}", hint=_REPLAN_HINT
+        ) from None
+    except RecursionError:
+        raise PlanFileError(
+            f"{source} is not a valid plan: nested too deeply", hint=_REPLAN_HINT
+        ) from None
+    problem = _naive_datetime(plan) or _summary_mismatch(plan)
+    if problem:
+        raise PlanFileError(f"{source} is not a valid plan: {problem}", hint=_REPLAN_HINT)
+    return plan
+
+
+def _decode(raw: bytes | str, source: str) -> Any:
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(
+            f"{source} is not a plan file: not UTF-8 text (byte {exc.start})", hint=_REPLAN_HINT
+        ) from None
+    if not text.strip():
+        raise PlanFileError(f"{source} is not a plan file: it is empty", hint=_REPLAN_HINT)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text.rstrip())
+        what = "truncated JSON" if truncated else "not valid JSON"
+        raise PlanFileError(
+            f"{source} is not a plan file: {what} (line {exc.lineno} column {exc.colno}: "
+            f"{exc.msg})",
+            hint=_REPLAN_HINT,
+        ) from None
+    except _InvalidJson as exc:
+        raise PlanFileError(f"{source} is not a plan file: {exc}", hint=_REPLAN_HINT) from None
+    except RecursionError:
+        raise PlanFileError(
+            f"{source} is not a plan file: JSON nested too deeply", hint=_REPLAN_HINT
+        ) from None
+    except ValueError as exc:  # e.g. an integer longer than Python accepts to parse
+        raise PlanFileError(
+            f"{source} is not a plan file: {str(exc).splitlines()[0]}", hint=_REPLAN_HINT
+        ) from None
+
+
+class _InvalidJson(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A key written twice is a sign of an edited file; JSON parsers disagree on which
+    # one wins, so refuse rather than guess.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _InvalidJson(f"the key {json.dumps(key)[:60]} appears twice in an object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _InvalidJson(f"{name} is not a JSON number")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string"))
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    return next((name for kind, name in kinds if isinstance(value, kind)), "value")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = _location(first["loc"])
+    more = len(errors) - 1
+    tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+    message = str(first["msg"])
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "field missing"
+    return f"{where}: {message}{tail}" if where else f"{message}{tail}"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _naive_datetime(plan: Plan) -> str | None:
+    for where, value in _datetimes(plan, ""):
+        if value.tzinfo is None or value.utcoffset() is None:
+            return f"{where}: a datetime without a timezone (write it in UTC, e.g. ...Z)"
+    return None
+
+
+def _datetimes(value: Any, where: str) -> Iterator[tuple[str, datetime]]:
+    if isinstance(value, datetime):
+        yield where, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _datetimes(getattr(value, name), f"{where}.{name}" if where else name)
+    elif isinstance(value, tuple | list):
+        for index, item in enumerate(value):
+            yield from _datetimes(item, f"{where}[{index}]")
+
+
+def _summary_mismatch(plan: Plan) -> str | None:
+    """The summary is what people read first: it must say what the actions say."""
+    counted: dict[str, int] = {}
+    for action in plan.actions:
+        counted[action.action.value] = counted.get(action.action.value, 0) + 1
+    counted["refused"] = len(plan.refused)
+    for key, value in plan.summary.items():
+        if key not in counted and key not in _SUMMARY_KEYS:
+            return f"summary.{key}: unknown count"
+        if value != counted.get(key, 0):
+            return (
+                f"summary.{key} is {value} but the plan holds {counted.get(key, 0)} "
+                "(the file was edited)"
+            )
+    return None
+
+
+_SUMMARY_KEYS = frozenset({*(kind.value for kind in ActionKind), "refused"})
+
+
+# ---------------------------------------------------------------------------------------
+# The JSON Schema
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan file, generated from the models: what ``dump_plan``
+    writes. Beyond pydantic's own output it states that every field is always present,
+    that datetimes are UTC with ``Z``, and describes every field."""
+    schema = Plan.model_json_schema(mode="serialization")
+    for name, definition in [("Plan", schema), *schema.get("$defs", {}).items()]:
+        _refine(name, definition)
+    schema["properties"]["format_version"] = {
+        "const": FORMAT_VERSION,
+        "description": _DESCRIPTIONS["Plan"]["format_version"],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(plan_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _refine(name: str, definition: dict[str, Any]) -> None:
+    properties: dict[str, Any] | None = definition.get("properties")
+    if not properties:
+        if name in _DESCRIPTIONS and isinstance(_DESCRIPTIONS[name], str):
+            definition["description"] = _DESCRIPTIONS[name]
+        return
+    described = _DESCRIPTIONS.get(name, {})
+    assert isinstance(described, dict)
+    definition["additionalProperties"] = False
+    definition["required"] = list(properties)
+    for field, prop in properties.items():
+        prop.pop("title", None)
+        prop.pop("default", None)
+        _utc_datetimes(prop)
+        if field in described:
+            prop["description"] = described[field]
+    if "__doc__" in described:
+        definition["description"] = described["__doc__"]
+
+
+def _utc_datetimes(prop: dict[str, Any]) -> None:
+    if prop.get("format") == "date-time":
+        prop["pattern"] = UTC_DATETIME_PATTERN
+    for option in prop.get("anyOf", ()):
+        _utc_datetimes(option)
+
+
+# What each field means, in the schema (docs/plan-format.md says the same at length).
+# A test fails when a field of the models has no description here.
+_DESCRIPTIONS: dict[str, Any] = {
+    "Plan": {
+        "__doc__": "A reconciler plan: what apply would do to the services of an OVHcloud "
+        "account, and what the lifecycle rules refuse.",
+        "format_version": 'Version of this format; "1". Bumped on any breaking change.',
+        "created_at": "When the plan was computed, by the API's clock (UTC).",
+        "endpoint": "The OVH API endpoint planned against: ovh-eu, ovh-ca, ovh-us, "
+        "kimsufi-*, soyoustart-*, sandbox, or a URL.",
+        "spec_source": "The spec file the plan was computed from, as given on the command line.",
+        "spec_digest": "sha256:<hex> of the spec file's bytes.",
+        "live_fingerprint": "sha256:<hex> of every live service the plan looked at; apply "
+        "refuses the plan when the account no longer gives the same fingerprint.",
+        "summary": "Counts by action kind (terminate_at_expiry, cancel_termination, "
+        "delete_now, set_renew, no_op) and of refusals (refused).",
+        "actions": "One action per service of the spec that was matched, no_op included.",
+        "refused": "Changes the spec asks for that the lifecycle rules refuse; while there "
+        "is one, apply changes nothing.",
+        "drift": "Every field where the account differs from the spec.",
+        "unmanaged": "Live services the spec does not name (left as they are).",
+        "spec": "The normalised spec the plan was computed from, so that apply can plan "
+        "again at apply time.",
+    },
+    "Action": {
+        "__doc__": "What apply does to one service.",
+        "service": "The service's key in the spec.",
+        "name": "The service's name on the API (resource.name).",
+        "service_id": "The service's id on the API (serviceId); null when it has none.",
+        "type": "The service's route prefix, e.g. hosting/web, domain; null when unknown.",
+        "action": "The kind of action.",
+        "before": "The live essence of the service: {lifecycle, period}.",
+        "after": "The wanted essence of the service: {lifecycle, period}.",
+        "irreversible": "True when applying it deletes data at once (delete_now).",
+        "reason": "Why this action, in words.",
+        "calls": "The API calls apply makes, in order.",
+        "fingerprint": "sha256:<hex> of the live fields the action depends on.",
+        "expires_at": "When the action stops being allowed (UTC), e.g. 24 hours before "
+        "expiry for a cancellation; null when it does not expire.",
+        "expiration": "The service's expiry date (UTC), for display; null when unknown.",
+        "linked": "Names of linked (child) services that go along with this one.",
+    },
+    "Call": {
+        "__doc__": "One API call of an action. The e-mailed confirmation token of a "
+        'deletion appears as the placeholder "<token from e-mail>".',
+        "method": "HTTP method.",
+        "path": "Path under the endpoint's base URL, e.g. /services/123.",
+        "body": "JSON body, or null when the call has none.",
+    },
+    "Refusal": {
+        "__doc__": "A change the spec asks for that a lifecycle rule refuses.",
+        "service": "The service's key in the spec (or its name, for unmanaged services).",
+        "service_id": "The service's id on the API; null when there is no such service.",
+        "rule": "The stable code of the rule (docs: DESIGN §4).",
+        "message": "What is refused and why, in words.",
+        "fix": "What to change in the spec, or do instead.",
+    },
+    "Drift": {
+        "__doc__": "A field where the account differs from the spec.",
+        "service": "The service's key in the spec.",
+        "field": "The field that differs: lifecycle, period, ...",
+        "spec": "The value the spec wants.",
+        "live": "The value on the account.",
+    },
+    "Unmanaged": {
+        "__doc__": "A live service the spec does not name.",
+        "name": "The service's name on the API.",
+        "service_id": "The service's id on the API.",
+        "type": "The service's route prefix, e.g. domain.",
+        "lifecycle": "Its live lifecycle: renew, manual_renew, terminate_at_expiry, "
+        "expired, terminated.",
+        "expiration": "Its expiry date (UTC); null when unknown.",
+        "manageable": "False for telecom, Microsoft and MX Plan services, which are "
+        "managed from their own interface.",
+    },
+    "ServiceSpec": {
+        "__doc__": "One service of the spec, normalised.",
+        "key": "The mapping key in the spec file.",
+        "name": "The service's name on the API (defaults to the key).",
+        "lifecycle": "The wanted lifecycle.",
+        "period": "The wanted renewal period (ISO 8601 duration), or null to keep it.",
+        "type": "Type guard: refused when the live service is of another type.",
+        "protect": "True refuses any termination or deletion.",
+        "location": "Where the key stands in the spec file.",
+    },
+    "SourceLocation": {
+        "__doc__": "A position in a spec file.",
+        "file": "The file.",
+        "line": "Line, 1-based.",
+        "column": "Column, 1-based.",
+    },
+    "ActionKind": "terminate_at_expiry, cancel_termination, delete_now, set_renew or no_op.",
+    "RuleCode": "The stable code of a lifecycle rule.",
+    "Lifecycle": "renew, terminate_at_expiry or delete_now.",
+    "UnmanagedPolicy": "report, ignore or error.",
+}
+
+
+def main() -> None:
+    """``python -m reconciler.planfile`` prints the schema (to regenerate the file)."""
+    sys.stdout.write(schema_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The plan as text, for a terminal or a CD log (Terraform-like).
+
+Layout::
+
+    Plan for prod.yaml on endpoint ovh-eu
+      spec sha256:1f2e…, computed at 2026-05-01 12:00 UTC (API clock)
+
+    Symbols: - terminate at expiry, ! delete now (irreversible)
+
+    reconciler will:
+
+      - old-shop.example.com (hosting/web, #1001): terminate at expiry
+          automatic renewal stops; terminated and its data deleted irreversibly at ...
+          reason: ...
+          PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}
+
+    Refused: nothing will be applied until the spec is fixed.
+
+      x mail.example.com [unmanageable-service]
+          ...
+          fix: ...
+
+    Unchanged: 12 services already match the spec.
+    Not in the spec (left as they are): 3 services: ...
+
+    Plan: 1 to terminate at expiry, 0 to cancel, 1 to delete now, 0 to change renewal, 1 refused.
+
+Colour (ANSI) only when ``color=True``; the CLI asks for it only on a terminal and
+never when ``NO_COLOR`` is set. Every name and message is passed through
+``wording.clean`` so that control characters cannot forge lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.plan import Action, ActionKind, Plan, Refusal, Unmanaged
+from reconciler.render import wording
+from reconciler.render.wording import clean
+
+# Unmanaged services are listed by name up to this many, then collapsed to counts.
+UNMANAGED_LISTED = 5
+
+_RESET = "\033[0m"
+_STYLES = {
+    "bold": "\033[1m",
+    "red": "\033[31m",
+    "bold_red": "\033[1;31m",
+    "green": "\033[32m",
+    "yellow": "\033[33m",
+    "dim": "\033[2m",
+}
+_KIND_STYLE = {
+    ActionKind.TERMINATE_AT_EXPIRY: "red",
+    ActionKind.DELETE_NOW: "bold_red",
+    ActionKind.CANCEL_TERMINATION: "green",
+    ActionKind.SET_RENEW: "yellow",
+    ActionKind.NO_OP: "dim",
+}
+_LEGEND_WORDS = {
+    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.CANCEL_TERMINATION: "cancel termination",
+    ActionKind.SET_RENEW: "change renewal",
+    ActionKind.DELETE_NOW: "delete now (irreversible)",
+}
+_LEGEND_ORDER = (
+    ActionKind.TERMINATE_AT_EXPIRY,
+    ActionKind.CANCEL_TERMINATION,
+    ActionKind.SET_RENEW,
+    ActionKind.DELETE_NOW,
+)
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if self.color and text else text
+
+
+def render(plan: Plan, *, color: bool = False) -> str:
+    """The plan as text, ending with its summary line and a newline."""
+    paint = _Painter(color)
+    lines: list[str] = [*_header(plan, paint), ""]
+    changes = plan.changes
+    if changes:
+        intro = (
+            "reconciler would, once the refusals below are fixed:"
+            if plan.refused
+            else "reconciler will:"
+        )
+        lines += [_legend(changes), "", intro, ""]
+        for action in changes:
+            lines += _action_lines(action, plan, paint)
+        lines.append("")
+    if plan.refused:
+        lines += [
+            paint("Refused: nothing will be applied until the spec is fixed.", "bold_red"),
+            "",
+        ]
+        for refusal in plan.refused:
+            lines += _refusal_lines(refusal, paint)
+        lines.append("")
+    footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged)
+    if footer:
+        lines += [*footer, ""]
+    lines.append(paint(wording.summary_line(plan), "bold"))
+    return "\n".join(lines) + "\n"
+
+
+def render_many(plans: Sequence[Plan], *, color: bool = False) -> str:
+    """Several plans (one per spec file), each in its own labelled section."""
+    if len(plans) == 1:
+        return render(plans[0], color=color)
+    paint = _Painter(color)
+    sections = []
+    for plan in plans:
+        rule = f"── {clean(plan.spec_source)} " + "─" * 8
+        sections.append(paint(rule, "bold") + "\n\n" + render(plan, color=color))
+    return "\n".join(sections)
+
+
+def _header(plan: Plan, paint: _Painter) -> list[str]:
+    title = f"Plan for {clean(plan.spec_source)} on endpoint {clean(plan.endpoint)}"
+    return [
+        paint(title, "bold"),
+        f"  spec {clean(wording.short_digest(plan.spec_digest))}, computed at "
+        f"{wording.when_text(plan.created_at)} (API clock)",
+    ]
+
+
+def _legend(changes: Sequence[Action]) -> str:
+    present = {action.action for action in changes}
+    symbols = [
+        f"{wording.SYMBOLS[kind]} {_LEGEND_WORDS[kind]}"
+        for kind in _LEGEND_ORDER
+        if kind in present
+    ]
+    return "Symbols: " + ", ".join(symbols)
+
+
+def _action_lines(action: Action, plan: Plan, paint: _Painter) -> list[str]:
+    style = _KIND_STYLE[action.action]
+    symbol = paint(wording.SYMBOLS[action.action], style)
+    headline = wording.HEADLINES[action.action]
+    if action.action is ActionKind.DELETE_NOW:
+        headline = "DELETE NOW (irreversible, no refund)"
+    who = clean(action.service)
+    identity = clean(wording.identity(action))
+    first = f"  {symbol} {paint(who, 'bold')}" + (f" ({identity})" if identity else "")
+    lines = [f"{first}: {paint(headline, style)}"]
+    lines.append(f"      {clean(wording.consequence(action, now=plan.created_at))}")
+    if action.reason:
+        lines.append(f"      reason: {clean(action.reason)}")
+    lines += [f"      {clean(wording.call_text(call))}" for call in action.calls]
+    return lines
+
+
+def _refusal_lines(refusal: Refusal, paint: _Painter) -> list[str]:
+    symbol = paint(wording.REFUSED_SYMBOL, "bold_red")
+    where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+    return [
+        f"  {symbol} {paint(clean(refusal.service), 'bold')}{where} [{refusal.rule.value}]",
+        f"      {clean(refusal.message)}",
+        f"      fix: {clean(refusal.fix)}",
+    ]
+
+
+def _unchanged_lines(plan: Plan) -> list[str]:
+    unchanged = len(plan.actions) - len(plan.changes)
+    if not unchanged:
+        return []
+    noun = "service already matches" if unchanged == 1 else "services already match"
+    return [f"Unchanged: {unchanged:,} {noun} the spec."]
+
+
+def _unmanaged_lines(unmanaged: Sequence[Unmanaged]) -> list[str]:
+    if not unmanaged:
+        return []
+    total = len(unmanaged)
+    noun = "service" if total == 1 else "services"
+    head = f"Not in the spec (left as they are): {total:,} {noun}"
+    if total > UNMANAGED_LISTED:
+        types = wording.by_type(clean(service.type) for service in unmanaged)
+        return [f"{head} ({types}); `reconciler services` lists them."]
+    lines = [f"{head}:"]
+    for service in unmanaged:
+        details = [clean(service.type), f"#{service.service_id}", clean(service.lifecycle)]
+        if service.expiration is not None:
+            details.append(f"expires {wording.day_text(service.expiration)}")
+        if not service.manageable:
+            details.append("managed from its own interface")
+        lines.append(f"    {clean(service.name)} ({', '.join(details)})")
+    return lines

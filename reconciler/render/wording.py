@@ -1,0 +1,317 @@
+"""The words of a plan, shared by the text and markdown renderers.
+
+A plan earns trust by saying exactly what will happen, in words, and by naming what is
+irreversible. Those sentences are written once, here, so a terminal, a CD log and a
+pull-request comment never disagree. Everything is a pure function of the plan's values:
+no clock is read (deadlines are compared with ``plan.created_at``, the API's time when
+the plan was computed).
+
+Dates are shown in UTC: ``2027-03-01`` when a date falls at midnight UTC, else
+``2027-03-01 09:30 UTC``; deadlines always with their time (``2027-02-28 00:00 UTC``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reconciler.plan import Action, ActionKind, Call, Plan
+
+# A termination can be cancelled until 24 hours before expiry (DESIGN §4,
+# `cancel-window-closed`). The planner judges the rule; this only words the deadline.
+CANCEL_NOTICE = timedelta(hours=24)
+
+# Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
+# kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
+SYMBOLS: Mapping[ActionKind, str] = {
+    ActionKind.TERMINATE_AT_EXPIRY: "-",
+    ActionKind.CANCEL_TERMINATION: "+",
+    ActionKind.SET_RENEW: "~",
+    ActionKind.DELETE_NOW: "!",
+    ActionKind.NO_OP: " ",
+}
+REFUSED_SYMBOL = "x"
+
+# What each kind is called in headlines and in the legend.
+HEADLINES: Mapping[ActionKind, str] = {
+    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.CANCEL_TERMINATION: "cancel termination",
+    ActionKind.SET_RENEW: "change renewal",
+    ActionKind.DELETE_NOW: "delete now",
+    ActionKind.NO_OP: "no change",
+}
+
+# The order kinds are counted in the summary line and listed in legends.
+SUMMARY_ORDER: tuple[tuple[ActionKind, str], ...] = (
+    (ActionKind.TERMINATE_AT_EXPIRY, "to terminate at expiry"),
+    (ActionKind.CANCEL_TERMINATION, "to cancel"),
+    (ActionKind.DELETE_NOW, "to delete now"),
+    (ActionKind.SET_RENEW, "to change renewal"),
+)
+
+NO_CHANGES = "No changes. The account matches the spec."
+
+# How a live or wanted lifecycle reads in a sentence.
+_LIFECYCLE_WORDS: Mapping[str, str] = {
+    "renew": "automatic renewal",
+    "manual_renew": "manual renewal",
+    "terminate_at_expiry": "termination at expiry",
+    "expired": "expired",
+    "terminated": "terminated",
+    "deleted": "deleted",
+}
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+# ---------------------------------------------------------------------------------------
+# Counting and status
+
+
+def counts(plan: Plan) -> dict[ActionKind, int]:
+    """How many actions of each kind the plan holds (every kind present, zeros too).
+    Counted from the actions themselves rather than trusting ``plan.summary``."""
+    counted = Counter(action.action for action in plan.actions)
+    return {kind: counted.get(kind, 0) for kind in ActionKind}
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: 2 to terminate at expiry, 1 to cancel, 1 to delete now, 1 to change
+    renewal, 0 refused.`` — or ``No changes. The account matches the spec.``"""
+    if not plan.has_changes and not plan.has_refusals:
+        return NO_CHANGES
+    counted = counts(plan)
+    parts = [f"{counted[kind]:,} {words}" for kind, words in SUMMARY_ORDER]
+    return "Plan: " + ", ".join(parts) + f", {len(plan.refused):,} refused."
+
+
+def status_word(plan: Plan) -> str:
+    """One word for the state of a plan: Refused, Changes or No changes."""
+    if plan.has_refusals:
+        return "Refused"
+    if plan.has_changes:
+        return "Changes"
+    return "No changes"
+
+
+# ---------------------------------------------------------------------------------------
+# Dates, periods, lifecycles
+
+
+def utc(when: datetime) -> datetime:
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def when_text(when: datetime) -> str:
+    """A moment, always with its time: ``2027-02-28 00:00 UTC``."""
+    moment = utc(when)
+    fmt = "%Y-%m-%d %H:%M:%S UTC" if moment.second or moment.microsecond else "%Y-%m-%d %H:%M UTC"
+    return moment.strftime(fmt)
+
+
+def day_text(when: datetime) -> str:
+    """A date, with its time only when it is not midnight UTC: ``2027-03-01``."""
+    moment = utc(when)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return moment.strftime("%Y-%m-%d")
+    return when_text(moment)
+
+
+def period_text(period: object) -> str:
+    """An ISO 8601 renewal period in words: ``P1M`` → ``every month (P1M)``."""
+    if period is None:
+        return "the current period"
+    text = str(period)
+    match = _DURATION.match(text)
+    if not match or not any(match.groups()):
+        return text
+    units = ("year", "month", "week", "day")
+    words = [
+        f"{int(n)} {unit}s" if int(n) != 1 else unit
+        for n, unit in zip(match.groups(), units, strict=True)
+        if n is not None
+    ]
+    return f"every {' and '.join(words)} ({text})"
+
+
+def lifecycle_text(lifecycle: object) -> str:
+    return _LIFECYCLE_WORDS.get(str(lifecycle), str(lifecycle))
+
+
+# ---------------------------------------------------------------------------------------
+# What happens, in words
+
+
+def consequence(action: Action, *, now: datetime) -> str:
+    """What applying ``action`` does, in words, irreversible effects named. ``now`` is
+    when the plan was computed (deadlines already past are said to be past)."""
+    kind = action.action
+    if kind is ActionKind.TERMINATE_AT_EXPIRY:
+        return _terminate_words(action, now)
+    if kind is ActionKind.DELETE_NOW:
+        return _delete_words(action)
+    if kind is ActionKind.CANCEL_TERMINATION:
+        return _cancel_words(action)
+    if kind is ActionKind.SET_RENEW:
+        return _renew_words(action)
+    return "nothing to do: already as the spec says"
+
+
+def irreversible_note(action: Action, *, now: datetime) -> str | None:
+    """The irreversible part of an action, on its own (for call-out blocks), or None
+    when the action deletes nothing."""
+    if action.action is ActionKind.DELETE_NOW:
+        return (
+            "deleted as soon as the plan is applied: its data is deleted irreversibly, "
+            "no refund" + _linked_words(action, "deleted")
+        )
+    if action.action is ActionKind.TERMINATE_AT_EXPIRY:
+        return (
+            f"terminated and its data deleted irreversibly at expiry{_on_expiry(action)}; "
+            + _cancel_deadline(action, now)
+            + _linked_words(action, "terminated")
+        )
+    if action.irreversible:
+        return "irreversible"
+    return None
+
+
+def _terminate_words(action: Action, now: datetime) -> str:
+    return (
+        "automatic renewal stops; terminated and its data deleted irreversibly at expiry"
+        f"{_on_expiry(action)}; {_cancel_deadline(action, now)}"
+        + _linked_words(action, "terminated")
+    )
+
+
+def _delete_words(action: Action) -> str:
+    before = f", before its expiry on {day_text(action.expiration)}" if action.expiration else ""
+    return (
+        f"deleted as soon as the plan is applied{before}: its data is deleted irreversibly, "
+        "no refund; OVH e-mails a confirmation token, which apply reads and uses"
+        + _linked_words(action, "deleted")
+    )
+
+
+def _cancel_words(action: Action) -> str:
+    period = action.after.get("period")
+    every = f", {period_text(period)}" if period else ""
+    deadline = ""
+    if action.expires_at is not None:
+        deadline = f"; must be applied before {when_text(action.expires_at)}"
+        if action.expiration is not None:
+            deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
+    return f"termination cancelled: renews automatically again{every}; nothing is deleted{deadline}"
+
+
+def _renew_words(action: Action) -> str:
+    changes = []
+    before_life, after_life = action.before.get("lifecycle"), action.after.get("lifecycle")
+    if after_life is not None and before_life != after_life:
+        changes.append(f"{lifecycle_text(before_life)} → {lifecycle_text(after_life)}")
+    before_period, after_period = action.before.get("period"), action.after.get("period")
+    if after_period is not None and before_period != after_period:
+        changes.append(f"{period_text(before_period)} → {period_text(after_period)}")
+    what = "; ".join(changes) if changes else "renewal settings set as the spec says"
+    return f"renewal changed: {what}; nothing is deleted"
+
+
+def _on_expiry(action: Action) -> str:
+    return f" on {day_text(action.expiration)}" if action.expiration else " (date unknown)"
+
+
+def _cancel_deadline(action: Action, now: datetime) -> str:
+    if action.expiration is None:
+        return "can be cancelled until 24 hours before expiry"
+    deadline = utc(action.expiration) - CANCEL_NOTICE
+    if deadline <= utc(now):
+        return f"cannot be cancelled any more (the deadline was {when_text(deadline)})"
+    return f"can be cancelled until {when_text(deadline)}"
+
+
+def _linked_words(action: Action, verb: str) -> str:
+    if not action.linked:
+        return ""
+    return f"; linked services {verb} with it: {', '.join(action.linked)}"
+
+
+# ---------------------------------------------------------------------------------------
+# Calls, identities, sanitising
+
+
+def call_text(call: Call) -> str:
+    """``PUT /services/1 {"terminationPolicy":"empty"}``: compact and exact."""
+    if call.body is None:
+        return f"{call.method} {call.path}"
+    body = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False, default=str)
+    return f"{call.method} {call.path} {body}"
+
+
+def identity(action: Action) -> str:
+    """What identifies the live service: its type and its internal id."""
+    parts = [part for part in (action.type, _id_text(action.service_id)) if part]
+    if action.name != action.service:
+        parts.insert(0, f"name {action.name}")
+    return ", ".join(parts)
+
+
+def _id_text(service_id: int | None) -> str | None:
+    return None if service_id is None else f"#{service_id}"
+
+
+def by_type(types: Iterable[str]) -> str:
+    """``3 domain, 1 vps`` — most frequent first, then by name."""
+    counted = Counter(types)
+    ordered = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count:,} {name}" for name, count in ordered)
+
+
+def clean(text: object) -> str:
+    """``text`` with every control or invisible formatting character made visible.
+
+    Service names come from the API and from specs; a name holding a newline, an ANSI
+    escape or a right-to-left override must not rewrite the lines around it (or forge
+    a line of the plan) on a terminal or in a log.
+    """
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        char
+        if char.isprintable() or char == " "
+        else (
+            f"\\x{ord(char):02x}"
+            if ord(char) < 0x100
+            else f"\\u{ord(char):04x}"
+            if ord(char) < 0x10000
+            else f"\\U{ord(char):08x}"
+        )
+        for char in value
+    )
+
+
+def short_digest(digest: str) -> str:
+    """``sha256:1f2e3d4c5b6a`` — enough of a digest to recognise it."""
+    algorithm, sep, hexdigest = digest.partition(":")
+    return f"{algorithm}:{hexdigest[:12]}" if sep and len(hexdigest) > 12 else digest
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def before_after(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """``lifecycle: renew → terminate_at_expiry, period: P1M → P12M`` for fields that
+    differ (the plan's essences)."""
+    keys = [key for key in (*before, *(k for k in after if k not in before))]
+    parts = [
+        f"{key}: {before.get(key)} → {after.get(key)}"
+        for key in keys
+        if before.get(key) != after.get(key)
+    ]
+    return ", ".join(parts)
