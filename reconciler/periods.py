@@ -58,7 +58,7 @@ class Period:
         return f"P{self.months}M"
 
 
-EXPECTED = f"write whole months, from P{MIN_MONTHS}M to P{MAX_MONTHS}M (e.g. P1M, P12M)"
+EXPECTED = f"from P{MIN_MONTHS}M to P{MAX_MONTHS}M (e.g. P1M, P12M)"
 
 
 def parse_period(text: str, *, strict: bool = False) -> Period:
@@ -100,8 +100,8 @@ def is_period(text: str) -> bool:
 
 def _why_not(text: str) -> str:
     if _OTHER_DURATION.fullmatch(text.upper()) and text.upper() not in ("P", "PT"):
-        return f"renewal periods are whole months: {EXPECTED}"
-    return f"a period is an ISO 8601 duration in months: {EXPECTED}"
+        return f"renewal periods are whole months: write one {EXPECTED}"
+    return f"write an ISO 8601 duration in months, {EXPECTED}"
 
 
 def _shown(text: str) -> str:

@@ -12,9 +12,37 @@ label, with ``type:`` telling which one is meant.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
+import yaml
 from pydantic import BaseModel, ConfigDict
+
+from reconciler.endpoints import KNOWN_NAMES, SANDBOX, url_problem
+from reconciler.errors import SpecError, SpecProblem
+from reconciler.live import ProductFamily, family_of
+from reconciler.periods import InvalidPeriod, parse_period
+from reconciler.specyaml import (
+    DEFAULT_LIMITS,
+    AliasNode,
+    Limits,
+    MappingNode,
+    Mark,
+    Node,
+    Resolved,
+    ScalarKind,
+    ScalarNode,
+    SequenceNode,
+    iter_mappings,
+    read_yaml,
+    resolve_scalar,
+    shown,
+)
 
 
 class Lifecycle(StrEnum):
@@ -65,3 +93,797 @@ class Spec(BaseModel):
     services: tuple[ServiceSpec, ...] = ()
     source: str = "<memory>"  # file name the spec was read from
     digest: str = ""  # "sha256:<hex>" of the file's bytes
+
+
+# --- reading a spec ---------------------------------------------------------------------
+
+SPEC_VERSION = 1
+MAX_SPEC_BYTES = 5 * 1024 * 1024  # a 10,000-service spec is about 0.6 MB
+MAX_NAME_LENGTH = 255  # a DNS name is at most 253 characters
+
+TOP_KEYS = ("version", "endpoint", "unmanaged", "services")
+SERVICE_KEYS = ("lifecycle", "period", "type", "protect", "name")
+LIFECYCLES = tuple(lifecycle.value for lifecycle in Lifecycle)
+UNMANAGED_POLICIES = tuple(policy.value for policy in UnmanagedPolicy)
+
+# Route prefixes of OVH products (the API's top-level routes), for `type:`. A type that
+# is not listed is accepted (OVH adds products); one that is a letter away from a listed
+# one is refused as a typo, since a `type` guard that matches nothing refuses the plan.
+KNOWN_TYPES = (
+    "allDom",
+    "caas/registry",
+    "cdn/dedicated",
+    "cloud/project",
+    "dbaas/logs",
+    "dedicated/ceph",
+    "dedicated/housing",
+    "dedicated/nasha",
+    "dedicated/server",
+    "dedicatedCloud",
+    "domain",
+    "domain/zone",
+    "email/domain",
+    "email/exchange",
+    "email/mxplan",
+    "email/pro",
+    "freefax",
+    "horizonView",
+    "hosting/privateDatabase",
+    "hosting/web",
+    "ip",
+    "ipLoadbalancing",
+    "license/cloudLinux",
+    "license/cpanel",
+    "license/directadmin",
+    "license/office",
+    "license/plesk",
+    "license/redhat",
+    "license/sqlserver",
+    "license/virtuozzo",
+    "license/windows",
+    "license/worklight",
+    "metrics",
+    "msServices",
+    "nutanix",
+    "overTheBox",
+    "pack/xdsl",
+    "sms",
+    "ssl",
+    "sslGateway",
+    "storage/netapp",
+    "telephony",
+    "veeam/veeamEnterprise",
+    "veeamCloudConnect",
+    "vps",
+    "vrack",
+    "xdsl",
+)
+WEB_HOSTING_TYPE = "hosting/web"
+_TYPE_SHAPE = re.compile(r"[a-z][A-Za-z0-9]*(?:/[a-z][A-Za-z0-9]*){0,3}", re.ASCII)
+_MAX_TYPE_LENGTH = 64
+
+# Keys that hold credentials, compared without case, "_", "-" or spaces. Each known one
+# names the environment variable that should hold it instead.
+_CREDENTIAL_VARIABLES = {
+    "applicationkey": "OVH_APPLICATION_KEY",
+    "appkey": "OVH_APPLICATION_KEY",
+    "applicationsecret": "OVH_APPLICATION_SECRET",
+    "appsecret": "OVH_APPLICATION_SECRET",
+    "consumerkey": "OVH_CONSUMER_KEY",
+    "clientid": "OVH_CLIENT_ID",
+    "clientsecret": "OVH_CLIENT_SECRET",
+}
+_CREDENTIAL_WORDS = (
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "credential",
+    "authorization",
+    "bearer",
+)
+_CREDENTIALS_FIX = (
+    "set credentials in the environment (OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, "
+    "OVH_CONSUMER_KEY, or OVH_CLIENT_ID and OVH_CLIENT_SECRET) or in ovh.conf"
+)
+
+
+def load_spec(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """Read the spec file at ``path``. Raises ``SpecError`` listing every problem of the
+    file (an unreadable or oversized file is one problem at line 1, column 1)."""
+    filename = os.fspath(path)
+    try:
+        with open(filename, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_SPEC_BYTES:
+                raise SpecError([_too_big(filename)])
+            # Read one byte more than allowed: a pipe or a device has no size to check.
+            data = file.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SpecError(
+            [SpecProblem(filename, 1, 1, f"cannot read the spec: {reason}", _READ_FIX)],
+            hint="check the path of the spec file",
+        ) from None
+    return parse_spec(data, filename, limits=limits)
+
+
+_READ_FIX = "give the path of a readable spec file (YAML)"
+
+
+def parse_spec(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """The ``Spec`` in ``data``, the bytes of the file ``filename`` (used in messages and
+    kept as ``Spec.source``). Raises ``SpecError`` with every problem found, in file
+    order. Pure: no I/O."""
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError([_too_big(filename)])
+    document = read_yaml(data, filename, limits)
+    problems = list(document.problems)
+    spec: Spec | None = None
+    if document.complete:
+        reader = _SpecReader(filename, limits)
+        spec = reader.read(document.root, digest="sha256:" + hashlib.sha256(data).hexdigest())
+        problems.extend(reader.problems)
+    if problems or spec is None:
+        raise SpecError(_ordered(problems, limits) or [_empty(filename, Mark(1, 1))])
+    return spec
+
+
+def _too_big(filename: str) -> SpecProblem:
+    return SpecProblem(
+        filename,
+        1,
+        1,
+        f"the spec is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB",
+        "a spec this large is not supported: is it the right file?",
+    )
+
+
+def _empty(filename: str, mark: Mark) -> SpecProblem:
+    return SpecProblem(
+        filename,
+        mark.line,
+        mark.column,
+        "the spec is empty",
+        "start it with `version: 1` and a `services:` mapping",
+    )
+
+
+def _ordered(problems: list[SpecProblem], limits: Limits) -> list[SpecProblem]:
+    """Problems in file order, each once, at most ``limits.max_problems`` of them."""
+    unique = sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.column))
+    if len(unique) <= limits.max_problems:
+        return unique
+    shown_problems = unique[: limits.max_problems]
+    last = shown_problems[-1]
+    more = len(unique) - limits.max_problems
+    return [
+        *shown_problems,
+        SpecProblem(
+            last.file,
+            last.line,
+            last.column,
+            f"too many problems: {more} more not shown",
+            "fix these first and run `reconciler validate` again",
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    key: ScalarNode
+    value: Node
+
+
+class _SpecReader:
+    """Turns a positioned YAML tree into a ``Spec``, collecting every problem."""
+
+    def __init__(self, filename: str, limits: Limits) -> None:
+        self.filename = filename
+        self.limits = limits
+        self.problems: list[SpecProblem] = []
+        self._credential_keys: set[int] = set()  # ids of key nodes already reported
+
+    def problem(self, mark: Mark, message: str, fix: str | None) -> None:
+        # Bounded: a hostile file cannot make the list grow past what is shown.
+        if len(self.problems) <= self.limits.max_problems * 2:
+            self.problems.append(SpecProblem(self.filename, mark.line, mark.column, message, fix))
+
+    # -- the document ---------------------------------------------------------------------
+
+    def read(self, root: Node | None, *, digest: str) -> Spec | None:
+        if root is None or _is_null(root):
+            mark = root.mark if root is not None else Mark(1, 1)
+            self.problems.append(_empty(self.filename, mark))
+            return None
+        if not isinstance(root, MappingNode):
+            self.problem(
+                root.mark,
+                f"the spec must be a mapping (version, endpoint, unmanaged, services), "
+                f"not {_describe(root)}",
+                "start the file with `version: 1` and a `services:` mapping",
+            )
+            return None
+        fields = self._fields(root, TOP_KEYS, "at the top level of the spec", top=True)
+        services_node = fields["services"].value if "services" in fields else None
+        self._credentials(root, services_node)
+
+        version = self._version(fields.get("version"), root.mark)
+        if version is not None and version != SPEC_VERSION:
+            return None  # another format: the rest cannot be judged against version 1
+        endpoint = self._endpoint(fields.get("endpoint"))
+        unmanaged = self._unmanaged(fields.get("unmanaged"))
+        services = self._services(fields.get("services"), root.mark)
+        if self.problems or endpoint is None or unmanaged is None or services is None:
+            return None
+        return Spec(
+            version=SPEC_VERSION,
+            endpoint=endpoint,
+            unmanaged=unmanaged,
+            services=services,
+            source=self.filename,
+            digest=digest,
+        )
+
+    def _fields(
+        self, mapping: MappingNode, known: tuple[str, ...], where: str, *, top: bool = False
+    ) -> dict[str, _Field]:
+        """The known keys of a mapping; a problem for every other key."""
+        fields: dict[str, _Field] = {}
+        for key, value in mapping.pairs:
+            if not isinstance(key, ScalarNode):
+                self.problem(
+                    _mark_of(key),
+                    f"a key must be a plain name, not {_describe(key)}",
+                    f"use one of {_listed(known)}",
+                )
+                continue
+            if key.value in known:
+                fields[key.value] = _Field(key, value)
+            elif _credential_variable(key.value) is not None:
+                continue  # reported by _credentials, without its value
+            else:
+                self.problem(
+                    key.mark,
+                    f"unknown key {shown(key.value)} {where}",
+                    self._unknown_key_fix(key.value, value, known, top=top),
+                )
+        return fields
+
+    @staticmethod
+    def _unknown_key_fix(text: str, value: Node, known: tuple[str, ...], *, top: bool) -> str:
+        close = _closest(text, known)
+        if close:
+            return f"did you mean `{close}`?"
+        if top and isinstance(value, MappingNode):
+            inner = {k.value for k, _ in value.pairs if isinstance(k, ScalarNode)}
+            if inner & set(SERVICE_KEYS):
+                return "services are listed under `services:`; indent this entry under it"
+        return f"the keys allowed here are {_listed(known)}"
+
+    def _credentials(self, root: Node, services: Node | None) -> None:
+        """Refuse credential-like keys anywhere (service names excepted), never showing
+        their values."""
+        for mapping in iter_mappings(root):
+            for key, value in mapping.pairs:
+                if not isinstance(key, ScalarNode):
+                    continue
+                if mapping is services and not isinstance(value, ScalarNode):
+                    continue  # a service's name, not a setting
+                variable = _credential_variable(key.value)
+                if variable is None:
+                    continue
+                self._credential_keys.add(id(key))
+                fix = f"remove it and set {variable} in the environment (or in ovh.conf)"
+                self.problem(
+                    key.mark,
+                    f"{shown(key.value)} looks like a credential: secrets never go in a spec",
+                    fix if variable else _CREDENTIALS_FIX,
+                )
+
+    def _version(self, field: _Field | None, root: Mark) -> int | None:
+        if field is None:
+            self.problem(
+                Mark(1, 1) if root.line == 1 else root,
+                "the spec has no `version`",
+                "add `version: 1` as the first line",
+            )
+            return None
+        value = field.value
+        resolved = _resolved(value)
+        if resolved is not None and resolved.kind is ScalarKind.INT:
+            number = resolved.value
+            if number == SPEC_VERSION:
+                return SPEC_VERSION
+            self.problem(
+                _mark_of(value),
+                f"unsupported spec version {_text(value)}",
+                f"this reconciler reads spec version {SPEC_VERSION}; write `version: "
+                f"{SPEC_VERSION}` or use the reconciler release that wrote this spec",
+            )
+            return -1
+        self.problem(
+            _mark_of(value),
+            f"`version` must be the number {SPEC_VERSION}, not {_describe(value)}",
+            f"write `version: {SPEC_VERSION}`",
+        )
+        return None
+
+    def _endpoint(self, field: _Field | None) -> str | None:
+        if field is None:
+            return SANDBOX
+        text = self._text_value(field, "endpoint", f"one of {_listed(KNOWN_NAMES, 'or')}, or a URL")
+        if text is None:
+            return None
+        value = text.strip()
+        if value in KNOWN_NAMES:
+            return value
+        problem = url_problem(value)
+        if problem is None:
+            return value
+        mark = _mark_of(field.value)
+        if "credentials" in problem:  # never echo a URL that holds a password
+            self.problem(
+                mark,
+                "the endpoint URL holds credentials: secrets never go in a spec",
+                f"remove them from the URL and {_CREDENTIALS_FIX}",
+            )
+            return None
+        close = _closest(value, KNOWN_NAMES)
+        fix = f"did you mean `{close}`? " if close else ""
+        self.problem(
+            mark,
+            f"endpoint {shown(value)}: {problem}",
+            f"{fix}use one of {_listed(KNOWN_NAMES, 'or')}, or an https:// URL (http:// only on "
+            "a loopback address)",
+        )
+        return None
+
+    def _unmanaged(self, field: _Field | None) -> UnmanagedPolicy | None:
+        if field is None:
+            return UnmanagedPolicy.REPORT
+        expected = _listed(UNMANAGED_POLICIES, "or")
+        text = self._text_value(field, "unmanaged", expected)
+        if text is None:
+            return None
+        if text in UNMANAGED_POLICIES:
+            return UnmanagedPolicy(text)
+        close = _closest(text, UNMANAGED_POLICIES)
+        self.problem(
+            _mark_of(field.value),
+            f"unknown `unmanaged` policy {shown(text)}",
+            (f"did you mean {close}? " if close else "") + f"expected {expected}",
+        )
+        return None
+
+    # -- services -------------------------------------------------------------------------
+
+    def _services(self, field: _Field | None, root: Mark) -> tuple[ServiceSpec, ...] | None:
+        if field is None:
+            self.problem(
+                root,
+                "the spec has no `services`",
+                "add `services:` with one entry per service (or `services: {}`)",
+            )
+            return None
+        node = field.value
+        if _is_null(node):
+            return ()  # `services:` with nothing under it: no service is managed
+        if not isinstance(node, MappingNode):
+            self.problem(
+                _mark_of(node),
+                f"`services` must be a mapping of service names, not {_describe(node)}",
+                "write each service as `name:` followed by its indented `lifecycle:`",
+            )
+            return None
+        services: list[ServiceSpec] = []
+        for key, value in node.pairs:
+            service = self._service(key, value)
+            if service is not None:
+                services.append(service)
+        self._unique_names(services)
+        return tuple(services)
+
+    def _service(self, key: Node, value: Node) -> ServiceSpec | None:
+        if not isinstance(key, ScalarNode) or _is_null(key):
+            self.problem(
+                _mark_of(key),
+                f"a service key must be the service's name, not {_describe(key)}",
+                "write the service's name (resource.name on the API) as the key",
+            )
+            return None
+        label = key.value
+        if id(key) in self._credential_keys:
+            return None
+        if isinstance(value, ScalarNode) and not _is_null(value) and value.value in LIFECYCLES:
+            self.problem(
+                value.mark,
+                f"service {shown(label)} must be a mapping, not a bare lifecycle",
+                f"write `lifecycle: {value.value}` on its own line, indented under the name",
+            )
+            return None
+        if _is_null(value):
+            self.problem(
+                key.mark,
+                f"service {shown(label)} has no lifecycle",
+                f"add `lifecycle:` under it: {_listed(LIFECYCLES, 'or')}",
+            )
+            return None
+        if not isinstance(value, MappingNode):
+            self.problem(
+                _mark_of(value),
+                f"service {shown(label)} must be a mapping, not {_describe(value)}",
+                "give it an indented `lifecycle:` (and optionally period, type, protect, name)",
+            )
+            return None
+        fields = self._fields(value, SERVICE_KEYS, f"in service {shown(label)}")
+        before = len(self.problems)
+        name = self._name(key, fields.get("name"))
+        lifecycle = self._lifecycle(key, fields.get("lifecycle"))
+        period = self._period(fields.get("period"), lifecycle)
+        service_type = self._type(fields.get("type"), lifecycle)
+        protect = self._protect(fields.get("protect"), lifecycle)
+        if len(self.problems) > before or name is None or lifecycle is None:
+            return None
+        return ServiceSpec(
+            key=label,
+            name=name,
+            lifecycle=lifecycle,
+            period=period,
+            type=service_type,
+            protect=protect,
+            location=SourceLocation(file=self.filename, line=key.mark.line, column=key.mark.column),
+        )
+
+    def _name(self, key: ScalarNode, field: _Field | None) -> str | None:
+        if len(key.value) > MAX_NAME_LENGTH:
+            self.problem(
+                key.mark,
+                f"service key {shown(key.value)} is {len(key.value)} characters long",
+                f"a service key or name has at most {MAX_NAME_LENGTH} characters",
+            )
+            return None
+        if field is None:
+            if any(char.isspace() for char in key.value):
+                self.problem(
+                    key.mark,
+                    f"service name {shown(key.value)} holds a space",
+                    "if the key is a label, give the service's name with `name:` under it "
+                    "(and `type:` to tell services of the same name apart)",
+                )
+                return None
+            return key.value
+        name = self._text_value(field, "name", "the service's name (resource.name on the API)")
+        if name is None:
+            return None
+        mark = _mark_of(field.value)
+        if not name or any(char.isspace() for char in name):
+            self.problem(
+                mark,
+                f"service name {shown(name)} is empty or holds a space",
+                "write the service's name as the API shows it (resource.name), e.g. "
+                "www.example.com",
+            )
+            return None
+        if len(name) > MAX_NAME_LENGTH:
+            self.problem(
+                mark,
+                f"service name {shown(name)} is {len(name)} characters long",
+                f"a service name has at most {MAX_NAME_LENGTH} characters",
+            )
+            return None
+        return name
+
+    def _lifecycle(self, key: ScalarNode, field: _Field | None) -> Lifecycle | None:
+        expected = "expected " + _listed(LIFECYCLES, "or")
+        if field is None:
+            self.problem(
+                key.mark,
+                f"service {shown(key.value)} has no lifecycle",
+                f"add `lifecycle:` under it: {_listed(LIFECYCLES, 'or')}",
+            )
+            return None
+        text = self._text_value(field, "lifecycle", _listed(LIFECYCLES, "or"))
+        if text is None:
+            return None
+        if text in LIFECYCLES:
+            return Lifecycle(text)
+        self.problem(_mark_of(field.value), f"unknown lifecycle {shown(text)}", expected)
+        return None
+
+    def _period(self, field: _Field | None, lifecycle: Lifecycle | None) -> str | None:
+        if field is None:
+            return None
+        resolved = _resolved(field.value)
+        if resolved is not None and resolved.kind is ScalarKind.INT:
+            months = resolved.value
+            fix = f"write P{months}M" if isinstance(months, int) and 0 < months <= 120 else None
+            self.problem(
+                _mark_of(field.value),
+                f"`period` must be an ISO 8601 duration, not the number {_text(field.value)}",
+                fix or "write a period in months, from P1M to P120M (e.g. P12M)",
+            )
+            return None
+        text = self._text_value(field, "period", "an ISO 8601 duration in months, e.g. P12M")
+        if text is None:
+            return None
+        try:
+            period = str(parse_period(text, strict=True))
+        except InvalidPeriod as invalid:
+            self.problem(_mark_of(field.value), invalid.message, invalid.fix)
+            return None
+        if lifecycle is not None and lifecycle is not Lifecycle.RENEW:
+            self.problem(
+                field.key.mark,
+                f"`period` applies to lifecycle renew only, not {lifecycle.value}",
+                "remove `period:`: a service that is not renewed has no renewal period",
+            )
+            return None
+        return period
+
+    def _type(self, field: _Field | None, lifecycle: Lifecycle | None) -> str | None:
+        if field is None:
+            return None
+        text = self._text_value(field, "type", "a route prefix such as hosting/web or domain")
+        if text is None:
+            return None
+        mark = _mark_of(field.value)
+        problem = _type_problem(text)
+        if problem is not None:
+            self.problem(mark, *problem)
+            return None
+        if lifecycle is Lifecycle.DELETE_NOW and family_of(text) is not ProductFamily.WEB_HOSTING:
+            self.problem(
+                mark,
+                f"delete_now is for web hosting only, and this service's type is {text} "
+                "(rule delete-now-web-hosting-only)",
+                "use lifecycle terminate_at_expiry for other services; only a web hosting "
+                "(type hosting/web) can be deleted before its expiry",
+            )
+            return None
+        return text
+
+    def _protect(self, field: _Field | None, lifecycle: Lifecycle | None) -> bool:
+        if field is None:
+            return False
+        value = field.value
+        resolved = _resolved(value)
+        if resolved is not None and resolved.kind is ScalarKind.BOOL:
+            protect = bool(resolved.value)
+            if protect and lifecycle is Lifecycle.DELETE_NOW:
+                self.problem(
+                    _mark_of(value),
+                    "`protect: true` contradicts lifecycle delete_now",
+                    "remove `protect: true` to delete this service, or choose lifecycle renew",
+                )
+            return protect
+        if resolved is not None and resolved.kind is ScalarKind.YAML11_BOOL:
+            self.problem(
+                _mark_of(value),
+                f"`protect: {_text(value)}` is ambiguous: YAML 1.1 reads it as a boolean, "
+                "YAML 1.2 as a string",
+                "write `protect: true` or `protect: false`",
+            )
+        elif resolved is not None and resolved.kind is ScalarKind.STR and not _is_plain(value):
+            self.problem(
+                _mark_of(value),
+                f"`protect` must be true or false, not {_describe(value)}",
+                f"remove the quotes: `protect: {_text(value).strip().lower()}`"
+                if _text(value).strip().lower() in ("true", "false")
+                else "write `protect: true` or `protect: false`",
+            )
+        else:
+            self.problem(
+                _mark_of(value),
+                f"`protect` must be true or false, not {_describe(value)}",
+                "write `protect: true` or `protect: false`",
+            )
+        return False
+
+    def _text_value(self, field: _Field, name: str, expected: str) -> str | None:
+        """The text of a field that holds a word (any non-empty scalar), or a problem."""
+        value = field.value
+        if isinstance(value, ScalarNode) and not _is_null(value):
+            return value.value
+        if isinstance(value, AliasNode):
+            return None  # already refused where it stands
+        empty = _is_null(value)
+        self.problem(
+            field.key.mark if empty else _mark_of(value),
+            f"`{name}` is empty" if empty else f"`{name}` must be a value, not {_describe(value)}",
+            f"write {expected}",
+        )
+        return None
+
+    def _unique_names(self, services: list[ServiceSpec]) -> None:
+        """A name may appear on several services only with a distinct `type` on each: a
+        domain and the web hosting named after it share a name, and `type` tells them
+        apart; without it the spec would not say which one it means."""
+        by_name: dict[str, list[ServiceSpec]] = {}
+        for service in services:
+            by_name.setdefault(service.name, []).append(service)
+        for name, same in by_name.items():
+            if len(same) < 2:
+                continue
+            first_by_type: dict[str | None, ServiceSpec] = {}
+            for service in same:
+                location = service.location or SourceLocation(file=self.filename, line=1, column=1)
+                mark = Mark(location.line, location.column)
+                first = first_by_type.get(service.type)
+                if first is not None:
+                    typed = f" and type {service.type}" if service.type else ""
+                    self.problem(
+                        mark,
+                        f"service {shown(service.key)} is the same service as "
+                        f"{shown(first.key)} (line {_line(first)}): name {shown(name)}{typed}",
+                        "remove one of them, or give each a distinct `type` "
+                        "(e.g. hosting/web and domain)",
+                    )
+                    continue
+                first_by_type[service.type] = service
+                if service.type is None:
+                    others = ", ".join(shown(s.key) for s in same if s is not service)
+                    self.problem(
+                        mark,
+                        f"name {shown(name)} is used by several services ({others} too), "
+                        "and this one has no `type`",
+                        "add `type:` (e.g. hosting/web or domain) so that it names one service",
+                    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _resolved(node: Node) -> Resolved | None:
+    return resolve_scalar(node) if isinstance(node, ScalarNode) else None
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and resolve_scalar(node).kind is ScalarKind.NULL
+
+
+def _is_plain(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.plain
+
+
+def _text(node: Node) -> str:
+    return node.value if isinstance(node, ScalarNode) else ""
+
+
+def _mark_of(node: Node) -> Mark:
+    return node.mark
+
+
+def _line(service: ServiceSpec) -> int:
+    return service.location.line if service.location else 1
+
+
+def _describe(node: Node) -> str:
+    """What a node is, in a user's words: "a list", "the string 'yes'", "the number 2"."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if isinstance(node, AliasNode):
+        return "an alias"
+    resolved = resolve_scalar(node)
+    if resolved.kind is ScalarKind.NULL:
+        return "an empty value"
+    if resolved.kind is ScalarKind.STR:
+        return f"the string {shown(node.value)}"
+    if resolved.kind in (ScalarKind.INT, ScalarKind.FLOAT):
+        return f"the number {shown(node.value)[1:-1]}"
+    return f"the {resolved.kind.value} {shown(node.value)[1:-1]}"
+
+
+def _listed(choices: Iterable[str], last: str = "and") -> str:
+    items = list(choices)
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` was most likely meant to be (a typo, another case), if any."""
+    if len(word) > 100:
+        return None
+    by_lower = {choice.lower(): choice for choice in choices}
+    if word.lower() in by_lower:
+        return by_lower[word.lower()]
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return by_lower[found[0]] if found else None
+
+
+def _credential_variable(key: str) -> str | None:
+    """The environment variable for a credential-like key, "" for another credential-like
+    key, None for a key that does not look like a credential."""
+    squashed = re.sub(r"[^a-z0-9]", "", key.lower())
+    if squashed in _CREDENTIAL_VARIABLES:
+        return _CREDENTIAL_VARIABLES[squashed]
+    if any(word in squashed for word in _CREDENTIAL_WORDS):
+        return ""
+    return None
+
+
+def _type_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is not a service type (a route prefix such as ``hosting/web``), with
+    the fix, or None when it is one."""
+    example = "a route prefix such as hosting/web, domain, vps, dedicated/server"
+    if len(text) > _MAX_TYPE_LENGTH:
+        return f"type {shown(text)} is too long to be a route prefix", f"write {example}"
+    by_lower = {known.lower(): known for known in KNOWN_TYPES}
+    stripped = text.strip().strip("/")
+    if stripped != text and (_TYPE_SHAPE.fullmatch(stripped) or stripped.lower() in by_lower):
+        canonical = by_lower.get(stripped.lower(), stripped)
+        return (
+            f"type {shown(text)} is written with slashes or spaces around it",
+            f"write {canonical}",
+        )
+    if text in KNOWN_TYPES:
+        return None
+    if text.lower() in by_lower:
+        return f"type {shown(text)} is not written as the API writes it", (
+            f"write {by_lower[text.lower()]}"
+        )
+    if not _TYPE_SHAPE.fullmatch(text):
+        if "{" in text or "." in text or text.count("/") > 3:
+            return (
+                f"type {shown(text)} is a path, not a route prefix",
+                f"write the product's route prefix only, {example}",
+            )
+        return f"type {shown(text)} is not a route prefix", f"write {example}"
+    typo = [known for known in KNOWN_TYPES if len(text) >= 5 and _one_edit_apart(text, known)]
+    if typo:
+        return f"unknown type {shown(text)}", f"did you mean {typo[0]}?"
+    return None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one insertion, deletion, substitution or swap of neighbours turns ``a``
+    into ``b`` (and ``a != b``)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    start = 0
+    while start < len(a) and a[start] == b[start]:
+        start += 1
+    if len(a) == len(b):
+        if a[start + 1 :] == b[start + 1 :]:
+            return True  # one substitution
+        swapped = start + 1 < len(a) and a[start] == b[start + 1] and a[start + 1] == b[start]
+        return swapped and a[start + 2 :] == b[start + 2 :]
+    return a[start:] == b[start + 1 :]  # one insertion into a
+
+
+# --- writing a spec -----------------------------------------------------------------------
+
+
+def dump_spec(spec: Spec) -> str:
+    """The YAML text of ``spec``, in the canonical layout; ``parse_spec`` reads it back
+    into an equal spec (but for ``source``, ``digest`` and the locations)."""
+    services: dict[str, dict[str, object]] = {}
+    for service in spec.services:
+        entry: dict[str, object] = {}
+        if service.name != service.key:
+            entry["name"] = service.name
+        if service.type is not None:
+            entry["type"] = service.type
+        entry["lifecycle"] = service.lifecycle.value
+        if service.period is not None:
+            entry["period"] = service.period
+        if service.protect:
+            entry["protect"] = True
+        services[service.key] = entry
+    document = {
+        "version": spec.version,
+        "endpoint": spec.endpoint,
+        "unmanaged": spec.unmanaged.value,
+        "services": services,
+    }
+    return yaml.safe_dump(
+        document, sort_keys=False, allow_unicode=True, width=1_000_000, default_flow_style=False
+    )
