@@ -28,7 +28,6 @@ services cost a handful of deepdiff calls, not 10,000.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -37,6 +36,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.live import LiveLifecycle, LiveService
+from reconciler.periods import InvalidPeriod, parse_period
 from reconciler.spec import Lifecycle, ServiceSpec
 
 
@@ -73,21 +73,17 @@ _LIVE_TO_ESSENCE: dict[LiveLifecycle, EssenceLifecycle] = {
     LiveLifecycle.TERMINATED: EssenceLifecycle.DELETED,
 }
 
-_YEARS = re.compile(r"P(\d+)Y")
-
 
 def normalise_period(period: str | None) -> str | None:
-    """A period as the API writes it: ``P1Y`` → ``P12M``; anything else unchanged
-    (stripped, upper-cased). ``None`` and the empty string stay unknown (``None``)."""
-    if period is None:
+    """A period as the API writes it (``reconciler.periods``): ``P1Y`` → ``P12M``. A text
+    that is no whole-month period is kept as it is (stripped), so that it still differs
+    from every real period; ``None`` and the empty string are unknown (``None``)."""
+    if period is None or not period.strip():
         return None
-    text = period.strip().upper()
-    if not text:
-        return None
-    years = _YEARS.fullmatch(text)
-    if years:
-        return f"P{int(years.group(1)) * 12}M"
-    return text
+    try:
+        return str(parse_period(period))
+    except InvalidPeriod:
+        return period.strip()
 
 
 def live_essence(service: LiveService | None) -> Essence:

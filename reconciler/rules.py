@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.diff import normalise_period
 from reconciler.live import LiveLifecycle, LiveService, ProductFamily
+from reconciler.periods import MAX_MONTHS, InvalidPeriod, parse_period
 from reconciler.plan import ActionKind, Refusal, RuleCode
 from reconciler.spec import Lifecycle, ServiceSpec
 
@@ -237,7 +238,7 @@ def period_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
     wanted = normalise_period(proposal.period)
     if wanted is None or live.offered_periods is None or not _is_change(proposal):
         return None
-    offered = sorted({p for p in map(normalise_period, live.offered_periods) if p})
+    offered = sorted({p for p in map(normalise_period, live.offered_periods) if p}, key=_months)
     if wanted in offered:
         return None
     choices = ", ".join(offered) if offered else "none"
@@ -386,6 +387,14 @@ def unmanaged_service(live: LiveService) -> Refusal:
         f"`type: {live.type}` if another service has that name), or set "
         "`unmanaged: report`",
     )
+
+
+def _months(period: str) -> tuple[int, str]:
+    """Sort key of a period: by months (``P1M`` before ``P12M``), odd texts last."""
+    try:
+        return (parse_period(period).months, period)
+    except InvalidPeriod:
+        return (MAX_MONTHS + 1, period)
 
 
 def _adoptable(live: LiveService) -> str:

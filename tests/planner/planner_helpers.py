@@ -1,0 +1,122 @@
+"""Tiny builders for the planner tests: a spec document and compact live fields in,
+``Spec`` and ``LiveAccount`` out. Deliberately independent of the spec loader (written
+in parallel): the planner is tested on the values it receives, not on YAML parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
+
+DEFAULT_EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
+
+_LIVE_KEYS = {
+    "id",
+    "name",
+    "type",
+    "lifecycle",
+    "expires",
+    "period",
+    "mode",
+    "termination",
+    "parent",
+    "children",
+    "unpaid",
+    "offered",
+    "state",
+    "resource_state",
+    "display_name",
+}
+
+_DEFAULT_STATE = {
+    LiveLifecycle.RENEW: "active",
+    LiveLifecycle.MANUAL_RENEW: "active",
+    LiveLifecycle.TERMINATE_AT_EXPIRY: "active",
+    LiveLifecycle.EXPIRED: "unrenewed",
+    LiveLifecycle.TERMINATED: "terminated",
+}
+
+
+def when(value: Any) -> datetime | None:
+    """A datetime from YAML (PyYAML may already have parsed it) or an ISO string."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"test data: {value!r} has no timezone")
+    return moment
+
+
+def live_service(fields: Mapping[str, Any]) -> LiveService:
+    """A ``LiveService`` from compact fields; unknown keys are a test-data error.
+
+    Defaults: type ``hosting/web``, lifecycle ``renew``, expiry 2027-03-01, period
+    ``P12M``, renew mode ``manual`` for ``manual_renew`` else ``automatic``, a
+    termination date equal to the expiry when a termination at expiry is pending."""
+    unknown = set(fields) - _LIVE_KEYS
+    if unknown:
+        raise ValueError(f"test data: unknown live keys {sorted(unknown)}")
+    lifecycle = LiveLifecycle(fields.get("lifecycle", "renew"))
+    service_type = str(fields.get("type", "hosting/web"))
+    expires = when(fields["expires"]) if "expires" in fields else DEFAULT_EXPIRY
+    mode = fields.get("mode", "manual" if lifecycle is LiveLifecycle.MANUAL_RENEW else "automatic")
+    if "termination" in fields:
+        termination = when(fields["termination"])
+    else:
+        termination = expires if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None
+    unpaid = bool(fields.get("unpaid", False))
+    offered = fields.get("offered")
+    gone = lifecycle is LiveLifecycle.TERMINATED
+    return LiveService(
+        service_id=int(fields["id"]),
+        name=str(fields["name"]),
+        display_name=str(fields.get("display_name", fields["name"])),
+        type=service_type,
+        family=family_of(service_type),
+        lifecycle=lifecycle,
+        resource_state=str(fields.get("resource_state", "deleted" if gone else "active")),
+        lifecycle_state=str(fields.get("state", "unpaid" if unpaid else _DEFAULT_STATE[lifecycle])),
+        expiration=expires,
+        renew_mode=mode,
+        renew_period=fields.get("period", "P12M"),
+        termination_date=termination,
+        parent_id=fields.get("parent"),
+        children=tuple(fields.get("children", ())),
+        unpaid=unpaid,
+        offered_periods=tuple(offered) if offered is not None else None,
+    )
+
+
+def live_account(services: Iterable[Mapping[str, Any]]) -> LiveAccount:
+    return LiveAccount.from_services(live_service(fields) for fields in services)
+
+
+def spec_of(document: Mapping[str, Any] | None) -> Spec:
+    """A ``Spec`` from a spec document as written in a spec file (a mapping of
+    ``services`` keyed by name, each with ``lifecycle`` and the optional keys)."""
+    document = dict(document or {})
+    entries = []
+    for key, body in (document.get("services") or {}).items():
+        body = dict(body or {})
+        entries.append(
+            ServiceSpec(
+                key=str(key),
+                name=str(body.pop("name", key)),
+                lifecycle=Lifecycle(body.pop("lifecycle")),
+                period=body.pop("period", None),
+                type=body.pop("type", None),
+                protect=bool(body.pop("protect", False)),
+            )
+        )
+        if body:
+            raise ValueError(f"test data: unknown spec keys {sorted(body)} for {key}")
+    return Spec(
+        endpoint=str(document.get("endpoint", "sandbox")),
+        unmanaged=UnmanagedPolicy(document.get("unmanaged", "report")),
+        services=tuple(entries),
+        source="spec.yaml",
+        digest="sha256:" + "0" * 64,
+    )
