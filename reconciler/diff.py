@@ -39,6 +39,18 @@ from reconciler.live import LiveLifecycle, LiveService
 from reconciler.periods import InvalidPeriod, parse_period
 from reconciler.spec import Lifecycle, ServiceSpec
 
+__all__ = [
+    "GONE",
+    "Change",
+    "ChangeOp",
+    "Essence",
+    "EssenceLifecycle",
+    "changes",
+    "live_essence",
+    "normalise_period",
+    "wanted_essence",
+]
+
 
 class EssenceLifecycle(StrEnum):
     RENEW = "renew"

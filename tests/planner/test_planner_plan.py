@@ -1,0 +1,186 @@
+"""The plan as a value: fingerprints, determinism, summary, links, the plan JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from planner_helpers import live_account, live_service, spec_of
+
+from reconciler.live import LiveAccount, LiveService
+from reconciler.plan import ActionKind, Plan
+from reconciler.planner import absent_fingerprint, fingerprint, live_fingerprint, make_plan
+
+NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
+BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5, "children": [3, 2]}
+
+# Every field an action depends on, each with another value.
+DEPENDED_ON: dict[str, Any] = {
+    "service_id": 2,
+    "name": "other.example.com",
+    "type": "domain",
+    "lifecycle": "terminate_at_expiry",
+    "resource_state": "suspended",
+    "lifecycle_state": "toRenew",
+    "expiration": datetime(2027, 3, 2, tzinfo=UTC),
+    "renew_mode": "manual",
+    "renew_period": "P1M",
+    "termination_date": datetime(2027, 3, 1, tzinfo=UTC),
+    "unpaid": True,
+    "parent_id": None,
+    "children": (2,),
+}
+
+
+def service(**changes: Any) -> LiveService:
+    return dataclasses.replace(live_service(BASE), **changes)
+
+
+def test_fingerprint_is_a_sha256() -> None:
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", fingerprint(service()))
+
+
+@pytest.mark.parametrize(("field", "value"), DEPENDED_ON.items(), ids=list(DEPENDED_ON))
+def test_fingerprint_moves_with_every_field_an_action_depends_on(field: str, value: Any) -> None:
+    if field == "lifecycle":
+        from reconciler.live import LiveLifecycle
+
+        value = LiveLifecycle(value)
+    assert fingerprint(service(**{field: value})) != fingerprint(service())
+
+
+def test_fingerprint_ignores_display_fields_order_and_offsets() -> None:
+    same = service(
+        display_name="My shop",
+        product="Hosting Perso",
+        plan_code="perso2014",
+        offered_periods=("P1M",),
+        children=(2, 3),
+        expiration=datetime(2027, 3, 1, 1, 0, tzinfo=timezone(timedelta(hours=1))),
+    )
+    assert fingerprint(same) == fingerprint(service())
+
+
+def test_absent_fingerprint_differs_by_name_and_type() -> None:
+    prints = {
+        absent_fingerprint("a"),
+        absent_fingerprint("b"),
+        absent_fingerprint("a", "domain"),
+        fingerprint(service(name="a")),
+    }
+    assert len(prints) == 4
+
+
+def test_live_fingerprint_covers_every_service_in_any_order() -> None:
+    services = [service(service_id=i, name=f"s{i}.example.com") for i in range(1, 5)]
+    whole = live_fingerprint(services)
+    assert live_fingerprint(reversed(services)) == whole
+    assert live_fingerprint(services[:-1]) != whole
+    changed = [*services[:-1], dataclasses.replace(services[-1], unpaid=True)]
+    assert live_fingerprint(changed) != whole
+    account = LiveAccount(services=tuple(services))
+    assert make_plan(spec_of({}), account, now=NOW, endpoint="x").live_fingerprint == whole
+
+
+SPEC = {
+    "unmanaged": "report",
+    "services": {
+        "www.example.com": {"lifecycle": "terminate_at_expiry"},
+        "blog.example.com": {"lifecycle": "renew", "period": "P1M"},
+        "legacy.example.net": {"lifecycle": "delete_now"},
+        "missing.example.com": {"lifecycle": "renew"},
+    },
+}
+LIVE = [
+    {"id": 1, "name": "www.example.com"},
+    {"id": 2, "name": "blog.example.com", "lifecycle": "manual_renew"},
+    {"id": 3, "name": "legacy.example.net", "lifecycle": "terminate_at_expiry"},
+    {"id": 4, "name": "zeta.example.com", "type": "domain"},
+    {"id": 5, "name": "alpha.example.com", "type": "xdsl"},
+]
+
+
+def test_the_same_inputs_give_byte_identical_plans() -> None:
+    first = make_plan(spec_of(SPEC), live_account(LIVE), now=NOW, endpoint="ovh-eu")
+    second = make_plan(spec_of(SPEC), live_account(reversed(LIVE)), now=NOW, endpoint="ovh-eu")
+    assert first.model_dump_json() == second.model_dump_json()
+    assert Plan.model_validate_json(first.model_dump_json()) == first
+
+
+def test_plan_header_summary_and_spec() -> None:
+    created = datetime(2027, 1, 15, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    spec = spec_of(SPEC)
+    plan = make_plan(spec, live_account(LIVE), now=NOW, endpoint="ovh-eu", created_at=created)
+    assert plan.created_at == created and plan.created_at.tzinfo is UTC
+    assert make_plan(spec, live_account(LIVE), now=NOW, endpoint="x").created_at == NOW
+    assert (plan.endpoint, plan.spec_source, plan.spec_digest) == (
+        "ovh-eu",
+        spec.source,
+        spec.digest,
+    )
+    assert plan.spec == spec.services
+    assert list(plan.summary) == [kind.value for kind in ActionKind] + ["refused"]
+    assert plan.summary == {
+        "terminate_at_expiry": 1,
+        "cancel_termination": 0,
+        "delete_now": 1,
+        "set_renew": 1,
+        "no_op": 0,
+        "refused": 1,
+    }
+    assert [u.name for u in plan.unmanaged] == ["alpha.example.com", "zeta.example.com"]
+    # the plan JSON carries what DESIGN §2 lists, secrets never (the token is a placeholder)
+    document = json.loads(plan.model_dump_json())
+    for key in ("format_version", "created_at", "endpoint", "spec_digest", "summary"):
+        assert key in document
+    (deletion,) = [a for a in document["actions"] if a["action"] == "delete_now"]
+    assert deletion["calls"][1]["body"] == {"token": "<token from e-mail>"}
+
+
+def test_action_fingerprints_are_those_of_their_live_service() -> None:
+    account = live_account(LIVE)
+    plan = make_plan(spec_of(SPEC), account, now=NOW, endpoint="x")
+    for action in plan.actions:
+        live = account.by_id(action.service_id) if action.service_id else None
+        assert live is not None
+        assert action.fingerprint == fingerprint(live)
+
+
+def test_links_are_read_both_ways_even_without_from_services() -> None:
+    """An account built directly (children not filled, or parent_id missing) still links."""
+    parent = live_service({"id": 1, "name": "example.com"})
+    by_parent = live_service({"id": 2, "name": "a.example.com", "parent": 1})
+    by_children = dataclasses.replace(parent, children=(3,))
+    listed = live_service({"id": 3, "name": "b.example.com"})
+    spec = spec_of({"services": {"example.com": {"lifecycle": "terminate_at_expiry"}}})
+    for account, expected in (
+        (LiveAccount(services=(parent, by_parent)), ("a.example.com",)),
+        (LiveAccount(services=(by_children, listed)), ("b.example.com",)),
+    ):
+        (action,) = make_plan(spec, account, now=NOW, endpoint="x").actions
+        assert action.linked == expected
+
+
+def test_cycles_and_dangling_links_do_not_hang_or_raise() -> None:
+    a = live_service({"id": 1, "name": "a.example.com", "parent": 2, "children": [2, 99]})
+    b = live_service({"id": 2, "name": "b.example.com", "parent": 1, "children": [1, 2]})
+    spec = spec_of({"services": {"a.example.com": {"lifecycle": "terminate_at_expiry"}}})
+    (action,) = make_plan(spec, LiveAccount(services=(a, b)), now=NOW, endpoint="x").actions
+    assert action.linked == ("b.example.com",)
+
+
+def test_a_naive_now_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="no timezone"):
+        make_plan(spec_of({}), live_account([]), now=datetime(2027, 1, 1), endpoint="x")
+
+
+def test_a_naive_live_date_is_read_as_utc_rather_than_crashing() -> None:
+    naive = live_service({"id": 1, "name": "a.example.com", "lifecycle": "terminate_at_expiry"})
+    naive = dataclasses.replace(naive, expiration=datetime(2027, 3, 1), termination_date=None)
+    spec = spec_of({"services": {"a.example.com": {"lifecycle": "renew"}}})
+    plan = make_plan(spec, LiveAccount(services=(naive,)), now=NOW, endpoint="x")
+    assert plan.actions[0].expires_at == datetime(2027, 2, 28, tzinfo=UTC)
