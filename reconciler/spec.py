@@ -13,6 +13,7 @@ label, with ``type:`` telling which one is meant.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import re
@@ -158,9 +159,13 @@ KNOWN_TYPES = (
     "vrack",
     "xdsl",
 )
-WEB_HOSTING_TYPE = "hosting/web"
+_KNOWN_TYPE_SET = frozenset(KNOWN_TYPES)
+_KNOWN_TYPES_BY_LOWER = {known.lower(): known for known in KNOWN_TYPES}
 _TYPE_SHAPE = re.compile(r"[a-z][A-Za-z0-9]*(?:/[a-z][A-Za-z0-9]*){0,3}", re.ASCII)
 _MAX_TYPE_LENGTH = 64
+_SPACE = re.compile(r"\s")
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+_SETTING_KEYS = frozenset(TOP_KEYS + SERVICE_KEYS)
 
 # Keys that hold credentials, compared without case, "_", "-" or spaces. Each known one
 # names the environment variable that should hold it instead.
@@ -253,20 +258,20 @@ def _empty(filename: str, mark: Mark) -> SpecProblem:
 
 
 def _ordered(problems: list[SpecProblem], limits: Limits) -> list[SpecProblem]:
-    """Problems in file order, each once, at most ``limits.max_problems`` of them."""
+    """Problems in file order, each once, at most ``limits.max_problems`` of them (each
+    source of problems keeps one more than that, so a cut is always noticed)."""
     unique = sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.column))
     if len(unique) <= limits.max_problems:
         return unique
-    shown_problems = unique[: limits.max_problems]
-    last = shown_problems[-1]
-    more = len(unique) - limits.max_problems
+    kept = unique[: limits.max_problems]
+    last = kept[-1]
     return [
-        *shown_problems,
+        *kept,
         SpecProblem(
             last.file,
             last.line,
             last.column,
-            f"too many problems: {more} more not shown",
+            f"too many problems: only the first {limits.max_problems} are shown",
             "fix these first and run `reconciler validate` again",
         ),
     ]
@@ -288,8 +293,8 @@ class _SpecReader:
         self._credential_keys: set[int] = set()  # ids of key nodes already reported
 
     def problem(self, mark: Mark, message: str, fix: str | None) -> None:
-        # Bounded: a hostile file cannot make the list grow past what is shown.
-        if len(self.problems) <= self.limits.max_problems * 2:
+        # Bounded: a hostile file cannot make the list grow past one more than is shown.
+        if len(self.problems) <= self.limits.max_problems:
             self.problems.append(SpecProblem(self.filename, mark.line, mark.column, message, fix))
 
     # -- the document ---------------------------------------------------------------------
@@ -345,6 +350,12 @@ class _SpecReader:
                 fields[key.value] = _Field(key, value)
             elif _credential_variable(key.value) is not None:
                 continue  # reported by _credentials, without its value
+            elif key.value == "<<" and key.plain:
+                self.problem(
+                    key.mark,
+                    "YAML merge key '<<' is not allowed in a spec",
+                    "write each field out in full (anchors, aliases and merges are refused)",
+                )
             else:
                 self.problem(
                     key.mark,
@@ -387,7 +398,7 @@ class _SpecReader:
     def _version(self, field: _Field | None, root: Mark) -> int | None:
         if field is None:
             self.problem(
-                Mark(1, 1) if root.line == 1 else root,
+                root,
                 "the spec has no `version`",
                 "add `version: 1` as the first line",
             )
@@ -400,7 +411,7 @@ class _SpecReader:
                 return SPEC_VERSION
             self.problem(
                 _mark_of(value),
-                f"unsupported spec version {_text(value)}",
+                f"unsupported spec version {shown(_text(value))[1:-1]}",
                 f"this reconciler reads spec version {SPEC_VERSION}; write `version: "
                 f"{SPEC_VERSION}` or use the reconciler release that wrote this spec",
             )
@@ -547,7 +558,7 @@ class _SpecReader:
             )
             return None
         if field is None:
-            if any(char.isspace() for char in key.value):
+            if _SPACE.search(key.value):
                 self.problem(
                     key.mark,
                     f"service name {shown(key.value)} holds a space",
@@ -560,7 +571,7 @@ class _SpecReader:
         if name is None:
             return None
         mark = _mark_of(field.value)
-        if not name or any(char.isspace() for char in name):
+        if not name or _SPACE.search(name):
             self.problem(
                 mark,
                 f"service name {shown(name)} is empty or holds a space",
@@ -578,7 +589,6 @@ class _SpecReader:
         return name
 
     def _lifecycle(self, key: ScalarNode, field: _Field | None) -> Lifecycle | None:
-        expected = "expected " + _listed(LIFECYCLES, "or")
         if field is None:
             self.problem(
                 key.mark,
@@ -586,12 +596,16 @@ class _SpecReader:
                 f"add `lifecycle:` under it: {_listed(LIFECYCLES, 'or')}",
             )
             return None
-        text = self._text_value(field, "lifecycle", _listed(LIFECYCLES, "or"))
+        text = self._text_value(field, "lifecycle", _LIFECYCLES_LISTED)
         if text is None:
             return None
         if text in LIFECYCLES:
             return Lifecycle(text)
-        self.problem(_mark_of(field.value), f"unknown lifecycle {shown(text)}", expected)
+        self.problem(
+            _mark_of(field.value),
+            f"unknown lifecycle {shown(text)}",
+            f"expected {_LIFECYCLES_LISTED}",
+        )
         return None
 
     def _period(self, field: _Field | None, lifecycle: Lifecycle | None) -> str | None:
@@ -603,7 +617,7 @@ class _SpecReader:
             fix = f"write P{months}M" if isinstance(months, int) and 0 < months <= 120 else None
             self.problem(
                 _mark_of(field.value),
-                f"`period` must be an ISO 8601 duration, not the number {_text(field.value)}",
+                f"`period` must be an ISO 8601 duration, not {_describe(field.value)}",
                 fix or "write a period in months, from P1M to P120M (e.g. P12M)",
             )
             return None
@@ -611,7 +625,7 @@ class _SpecReader:
         if text is None:
             return None
         try:
-            period = str(parse_period(text, strict=True))
+            period = _canonical_period(text)
         except InvalidPeriod as invalid:
             self.problem(_mark_of(field.value), invalid.message, invalid.fix)
             return None
@@ -786,6 +800,9 @@ def _listed(choices: Iterable[str], last: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {last} " + items[-1]
 
 
+_LIFECYCLES_LISTED = _listed(LIFECYCLES, "or")
+
+
 def _closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice ``word`` was most likely meant to be (a typo, another case), if any."""
     if len(word) > 100:
@@ -797,10 +814,19 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
     return by_lower[found[0]] if found else None
 
 
+@functools.lru_cache(maxsize=256)
+def _canonical_period(text: str) -> str:
+    """``text`` if it is a canonical period; raises ``InvalidPeriod`` (a spec repeats the
+    same few periods thousands of times, hence the cache)."""
+    return str(parse_period(text, strict=True))
+
+
 def _credential_variable(key: str) -> str | None:
     """The environment variable for a credential-like key, "" for another credential-like
     key, None for a key that does not look like a credential."""
-    squashed = re.sub(r"[^a-z0-9]", "", key.lower())
+    if key in _SETTING_KEYS:
+        return None
+    squashed = _NOT_ALPHANUMERIC.sub("", key.lower())
     if squashed in _CREDENTIAL_VARIABLES:
         return _CREDENTIAL_VARIABLES[squashed]
     if any(word in squashed for word in _CREDENTIAL_WORDS):
@@ -814,7 +840,9 @@ def _type_problem(text: str) -> tuple[str, str] | None:
     example = "a route prefix such as hosting/web, domain, vps, dedicated/server"
     if len(text) > _MAX_TYPE_LENGTH:
         return f"type {shown(text)} is too long to be a route prefix", f"write {example}"
-    by_lower = {known.lower(): known for known in KNOWN_TYPES}
+    if text in _KNOWN_TYPE_SET:
+        return None
+    by_lower = _KNOWN_TYPES_BY_LOWER
     stripped = text.strip().strip("/")
     if stripped != text and (_TYPE_SHAPE.fullmatch(stripped) or stripped.lower() in by_lower):
         canonical = by_lower.get(stripped.lower(), stripped)
@@ -822,8 +850,6 @@ def _type_problem(text: str) -> tuple[str, str] | None:
             f"type {shown(text)} is written with slashes or spaces around it",
             f"write {canonical}",
         )
-    if text in KNOWN_TYPES:
-        return None
     if text.lower() in by_lower:
         return f"type {shown(text)} is not written as the API writes it", (
             f"write {by_lower[text.lower()]}"

@@ -30,9 +30,10 @@ from __future__ import annotations
 import codecs
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -56,8 +57,11 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+# The tree's values are named tuples: as immutable as frozen dataclasses and three times
+# cheaper to build, which counts at 60,000 nodes for a 10,000-service spec.
+
+
+class Mark(NamedTuple):
     line: int  # 1-based
     column: int  # 1-based
 
@@ -65,27 +69,23 @@ class Mark:
         return f"{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
-class ScalarNode:
+class ScalarNode(NamedTuple):
     value: str
     mark: Mark
     plain: bool  # unquoted and untagged: its type is resolved from its text
 
 
-@dataclass(frozen=True, slots=True)
-class MappingNode:
+class MappingNode(NamedTuple):
     pairs: tuple[tuple[Node, Node], ...]  # duplicate keys already removed (first kept)
     mark: Mark
 
 
-@dataclass(frozen=True, slots=True)
-class SequenceNode:
+class SequenceNode(NamedTuple):
     items: tuple[Node, ...]
     mark: Mark
 
 
-@dataclass(frozen=True, slots=True)
-class AliasNode:
+class AliasNode(NamedTuple):
     """Where an alias stood: refused, never expanded; kept so validation can go on."""
 
     mark: Mark
@@ -144,7 +144,7 @@ def decode(
     problems: list[SpecProblem] = []
     byte_offset_of = _ByteOffsets(text)
     for match in _UNDECODED.finditer(text):
-        if len(problems) >= limits.max_problems:
+        if len(problems) > limits.max_problems:  # one more tells the caller: truncated
             break
         line, column = lines.position(match.start())
         raw = bytes(ord(char) - 0xDC00 for char in match.group()[:4])
@@ -200,7 +200,7 @@ class _ByteOffsets:
 # separators; a byte order mark anywhere but at the start; the non-characters.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-    "\u2028\u2029\ufeff\ufffe\uffff]"
+    "\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]"
 )
 
 
@@ -222,7 +222,7 @@ def invisible_characters(
     problems: list[SpecProblem] = []
     lines: LineIndex | None = None
     for match in _INVISIBLE.finditer(text):
-        if len(problems) >= limits.max_problems:
+        if len(problems) > limits.max_problems:  # one more tells the caller: truncated
             break
         lines = lines or LineIndex(text)
         line, column = lines.position(match.start())
@@ -274,15 +274,19 @@ class _Stop(Exception):
         self.complete = complete
 
 
-@dataclass(slots=True)
 class _Collection:
-    mark: Mark
-    is_mapping: bool
-    items: list[Node] = field(default_factory=list)  # a sequence's items
-    pairs: list[tuple[Node, Node]] = field(default_factory=list)  # a mapping's pairs
-    key: Node | None = None  # a mapping's key waiting for its value
-    seen: dict[str, Mark] = field(default_factory=dict)  # a mapping's keys so far
-    skip_value: bool = False  # the waiting key is a duplicate: drop its value
+    """A mapping or a sequence being built (mutable while its events arrive)."""
+
+    __slots__ = ("mark", "is_mapping", "items", "pairs", "key", "seen", "skip_value")
+
+    def __init__(self, mark: Mark, is_mapping: bool) -> None:
+        self.mark = mark
+        self.is_mapping = is_mapping
+        self.items: list[Node] = []  # a sequence's items
+        self.pairs: list[tuple[Node, Node]] = []  # a mapping's pairs
+        self.key: Node | None = None  # a mapping's key waiting for its value
+        self.seen: dict[str, Mark] = {}  # a mapping's keys so far
+        self.skip_value = False  # the waiting key is a duplicate: drop its value
 
 
 _STANDARD_TAGS = {
@@ -306,16 +310,28 @@ class _Builder:
 
     def build(self) -> YamlDocument:
         complete = True
-        events = yaml.parse(self.text, Loader=_LOADER)
+        parser = _LOADER(self.text)
+        handlers: dict[type, Callable[[Any], None]] = {
+            yaml.ScalarEvent: self._on_scalar,
+            yaml.MappingStartEvent: self._on_start,
+            yaml.SequenceStartEvent: self._on_start,
+            yaml.MappingEndEvent: self._on_end,
+            yaml.SequenceEndEvent: self._on_end,
+            yaml.AliasEvent: self._on_alias,
+            yaml.DocumentStartEvent: self._on_document,
+        }
         try:
-            for event in events:
+            while parser.check_event():
+                event = parser.get_event()
                 self.events += 1
-                self._on(event)
+                handler = handlers.get(type(event))
+                if handler is not None:  # stream start/end, document end: nothing to do
+                    handler(event)
         except _Stop as stop:
             complete = stop.complete
         except yaml.MarkedYAMLError as error:
             complete = False
-            self.problems.extend(syntax_problems(error, self.text, self.filename))
+            self.problems.extend(syntax_problems(error, self.text, self.filename, self.limits))
         except yaml.YAMLError as error:  # a reader error without a position
             complete = False
             self.problems.append(
@@ -328,76 +344,86 @@ class _Builder:
                 )
             )
         finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()  # disposes of libyaml's parser at once
+            parser.dispose()  # frees libyaml's buffers at once
         return YamlDocument(
             root=self.root if complete else None,
-            problems=tuple(self.problems[: self.limits.max_problems]),
+            problems=tuple(self.problems),
             complete=complete,
             events=self.events,
         )
 
     def _problem(self, mark: Mark, message: str, fix: str | None) -> None:
-        if len(self.problems) < self.limits.max_problems:
+        # At most one more than shown: the caller then knows there were too many.
+        if len(self.problems) <= self.limits.max_problems:
             self.problems.append(SpecProblem(self.filename, mark.line, mark.column, message, fix))
 
-    def _on(self, event: yaml.Event) -> None:
+    def _on_scalar(self, event: yaml.ScalarEvent) -> None:
         mark = _mark(event)
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self._problem(
-                    mark,
-                    "several YAML documents in one file",
-                    "a spec is one document: remove this '---' and what follows, or move "
-                    "it to a file of its own",
-                )
-                raise _Stop(complete=True)  # the first document is whole: validate it
-            return
-        if isinstance(event, yaml.AliasEvent):
-            self._count(mark)
-            self._problem(
-                mark,
-                f"YAML alias *{_cut(str(event.anchor), 30)} is not allowed in a spec",
-                "write the value out in full (anchors and aliases are refused)",
-            )
-            self._attach(AliasNode(mark))
-            return
-        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            self._problem(
-                mark,
-                f"YAML anchor &{_cut(str(event.anchor), 30)} is not allowed in a spec",
-                "remove the anchor and write each value out in full",
-            )
-        if isinstance(event, yaml.ScalarEvent):
-            self._count(mark)
-            tag_ok = self._check_tag(event.tag, "scalar", mark)
-            hidden = _INVISIBLE.search(event.value)
-            if hidden:  # written as an escape ("\u202e") in a quoted value
-                self._problem(mark, _invisible_message(hidden.group()), "remove it")
-            plain = event.style in (None, "") and event.tag is None and tag_ok
-            self._attach(ScalarNode(event.value, mark, plain))
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            self._count(mark)
-            is_mapping = isinstance(event, yaml.MappingStartEvent)
+        self._count(mark)
+        if event.anchor is not None:
+            self._refuse_anchor(event.anchor, mark)
+        plain = event.style in (None, "") and event.tag is None
+        if event.tag is not None:
+            plain = False
+            self._check_tag(event.tag, "scalar", mark)
+        hidden = _INVISIBLE.search(event.value)
+        if hidden:  # written as an escape ("\u202e") in a quoted value
+            self._problem(mark, _invisible_message(hidden.group()), "remove it")
+        self._attach(ScalarNode(event.value, mark, plain))
+
+    def _on_start(self, event: yaml.CollectionStartEvent) -> None:
+        mark = _mark(event)
+        self._count(mark)
+        if event.anchor is not None:
+            self._refuse_anchor(event.anchor, mark)
+        is_mapping = isinstance(event, yaml.MappingStartEvent)
+        if event.tag is not None:
             self._check_tag(event.tag, "mapping" if is_mapping else "sequence", mark)
-            if len(self.stack) >= self.limits.max_depth:
-                self._problem(
-                    mark,
-                    f"the document is nested more than {self.limits.max_depth} levels deep",
-                    "a spec needs three levels: version/services, the service, its fields",
-                )
-                raise _Stop(complete=False)
-            self.stack.append(_Collection(mark, is_mapping))
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            done = self.stack.pop()
-            node: Node = (
-                MappingNode(tuple(done.pairs), done.mark)
-                if done.is_mapping
-                else SequenceNode(tuple(done.items), done.mark)
+        if len(self.stack) >= self.limits.max_depth:
+            self._problem(
+                mark,
+                f"the document is nested more than {self.limits.max_depth} levels deep",
+                "a spec needs three levels: version/services, the service, its fields",
             )
-            self._attach(node)
+            raise _Stop(complete=False)
+        self.stack.append(_Collection(mark, is_mapping))
+
+    def _on_end(self, event: yaml.CollectionEndEvent) -> None:
+        done = self.stack.pop()
+        node: Node = (
+            MappingNode(tuple(done.pairs), done.mark)
+            if done.is_mapping
+            else SequenceNode(tuple(done.items), done.mark)
+        )
+        self._attach(node)
+
+    def _on_alias(self, event: yaml.AliasEvent) -> None:
+        mark = _mark(event)
+        self._count(mark)
+        self._problem(
+            mark,
+            f"YAML alias *{_cut(str(event.anchor), 30)} is not allowed in a spec",
+            "write the value out in full (anchors and aliases are refused)",
+        )
+        self._attach(AliasNode(mark))
+
+    def _on_document(self, event: yaml.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self._problem(
+                _mark(event),
+                "several YAML documents in one file",
+                "a spec is one document: remove this '---' and what follows, or move it "
+                "to a file of its own",
+            )
+            raise _Stop(complete=True)  # the first document is whole: validate it
+
+    def _refuse_anchor(self, anchor: str, mark: Mark) -> None:
+        self._problem(
+            mark,
+            f"YAML anchor &{_cut(str(anchor), 30)} is not allowed in a spec",
+            "remove the anchor and write each value out in full",
+        )
 
     def _count(self, mark: Mark) -> None:
         self.nodes += 1
@@ -457,7 +483,9 @@ def _mark(event: yaml.Event) -> Mark:
 # --- syntax errors ----------------------------------------------------------------------
 
 
-def syntax_problems(error: yaml.MarkedYAMLError, text: str, filename: str) -> list[SpecProblem]:
+def syntax_problems(
+    error: yaml.MarkedYAMLError, text: str, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> list[SpecProblem]:
     """PyYAML's error, at PyYAML's position, in plain words and with a fix. A tab in the
     indentation is by far the most common cause: every such line gets its own problem."""
     mark = error.problem_mark or error.context_mark
@@ -465,7 +493,7 @@ def syntax_problems(error: yaml.MarkedYAMLError, text: str, filename: str) -> li
     problem = error.problem or "invalid YAML"
     at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
     if at_tab or "tab" in problem:
-        tabs = tab_indented_lines(text, filename)
+        tabs = tab_indented_lines(text, filename, limits)
         if tabs:
             return tabs
         return [SpecProblem(filename, line, column, "tab character here breaks the YAML", _TAB_FIX)]
@@ -486,7 +514,9 @@ def syntax_problems(error: yaml.MarkedYAMLError, text: str, filename: str) -> li
 _TAB_FIX = "indent with spaces: YAML does not allow tabs in indentation"
 
 
-def tab_indented_lines(text: str, filename: str) -> list[SpecProblem]:
+def tab_indented_lines(
+    text: str, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> list[SpecProblem]:
     """A problem for every line whose indentation holds a tab."""
     problems = []
     for number, line in enumerate(_LINE_BREAK.split(text), start=1):
@@ -496,7 +526,7 @@ def tab_indented_lines(text: str, filename: str) -> list[SpecProblem]:
             problems.append(
                 SpecProblem(filename, number, where + 1, "tab used for indentation", _TAB_FIX)
             )
-        if len(problems) >= DEFAULT_LIMITS.max_problems:
+        if len(problems) > limits.max_problems:
             break
     return problems
 
