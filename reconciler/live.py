@@ -189,7 +189,7 @@ def parse_service(data: Any) -> LiveService:
         return _parse_service(data)
     except MalformedService as exc:
         service_id = data.get("serviceId") if isinstance(data, dict) else None
-        which = f"service {service_id}" if isinstance(service_id, int) else "a service"
+        which = f"service {service_id}" if isinstance(service_id, int) else "service"
         raise ApiError(
             f"the OVH API answered a malformed {which}: {exc.where}: {exc.problem}",
             hint="run with --debug and report it with the service's JSON (it holds no secret)",
@@ -199,6 +199,8 @@ def parse_service(data: Any) -> LiveService:
 
 
 def _parse_service(data: Any) -> LiveService:
+    if not isinstance(data, dict):
+        raise MalformedService("the service", f"an object was expected, got {_kind(data)}")
     root = _Json(data, "")
     service_id = root.required_int("serviceId")
     resource = root.block("resource")

@@ -410,9 +410,9 @@ class OvhClient:
         if not isinstance(answer, list):
             raise _malformed(path, f"a list was expected, got {type(answer).__name__}")
         if total_header is None:  # no Iceberg here: a list of ids (or of objects)
-            if all(isinstance(item, int | str) for item in answer):
-                return await self._read_each(path, answer, parse)
-            return [parse(item) for item in answer]
+            if answer and all(isinstance(item, dict) for item in answer):
+                return [parse(item) for item in answer]  # expanded already
+            return await self._read_each(path, answer, parse)
         try:
             total = int(total_header)
         except ValueError:
@@ -436,7 +436,9 @@ class OvhClient:
         return [item for items in (first_items, *rest) for item in items]
 
     async def _read_each(self, path: str, ids: Any, parse: Callable[[Any], T]) -> list[T]:
-        if not isinstance(ids, list) or not all(isinstance(i, int | str) for i in ids):
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int | str) and not isinstance(i, bool) for i in ids
+        ):
             raise _malformed(path, "a list of ids was expected")
 
         async def one(item_id: int | str) -> T | None:

@@ -64,6 +64,9 @@ def error_from_answer(
         message = _non_json_message(status, reason, headers, content)
     query_id = headers.get(QUERY_ID_HEADER) or headers.get(QUERY_ID_HEADER.lower()) or None
     cls = http_error_class(status, error_code)
+    hint = None
+    if cls is HttpError:  # a status the table does not know: no better hint than this
+        hint = "an unexpected answer of the OVH API; run with --debug and report it"
     return cls(
         message,
         status=status,
@@ -74,6 +77,7 @@ def error_from_answer(
         query_id=query_id,
         details=details,
         retry_after=parse_retry_after(headers.get("Retry-After"), now),
+        hint=hint,
     )
 
 
@@ -90,6 +94,8 @@ def _text(value: Any) -> str:
 
 def _non_json_message(status: int, reason: str, headers: Mapping[str, str], content: bytes) -> str:
     """A proxy's HTML error page: say so, with its <title> when it has one."""
+    if not content.strip():
+        return reason or "error"
     kind = headers.get("content-type", "").split(";")[0].strip() or "no content type"
     text = content.decode("utf-8", errors="replace")
     title = ""

@@ -1,0 +1,262 @@
+"""Reading many services: Iceberg pages fetched concurrently, the per-id fallback, the
+concurrency bound (measured: the most requests in flight at once), and the observe layer
+on top of them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from ovh_fakes import FakeApi, json_response, make_client, service_json
+
+from reconciler.errors import ApiError, NotFound, ServerError
+from reconciler.live import LiveAccount, LiveService, parse_service
+from reconciler.observe import read_account
+from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all
+
+
+def many(n: int, start: int = 1000) -> list[dict[str, Any]]:
+    return [service_json(start + i) for i in range(n)]
+
+
+def read(api: FakeApi, **options: Any) -> list[LiveService]:
+    strategy = options.pop("strategy", None)
+
+    async def go() -> list[LiveService]:
+        async with make_client(api, **options) as client:
+            return await client.read_collection("/services", parse_service, strategy=strategy)
+
+    return asyncio.run(go())
+
+
+def pages_asked(api: FakeApi) -> list[tuple[str, str]]:
+    return [
+        (r.headers["X-Pagination-Number"], r.headers["X-Pagination-Size"])
+        for r in api.requests
+        if r.url.path == "/1.0/services" and "X-Pagination-Mode" in r.headers
+    ]
+
+
+def test_iceberg_reads_every_page_in_order() -> None:
+    api = FakeApi(many(2500))
+    services = read(api, page_size=1000)
+    assert [s.service_id for s in services] == list(range(1000, 3500))
+    assert sorted(pages_asked(api)) == [("1", "1000"), ("2", "1000"), ("3", "1000")]
+    assert api.paths() == ["/auth/time"] + ["/services"] * 3  # no per-id read at all
+    first = next(r for r in api.requests if r.url.path == "/1.0/services")
+    assert first.headers["X-Pagination-Mode"] == "CachedObjectList-Pages"
+
+
+def test_iceberg_pages_after_the_first_are_fetched_concurrently() -> None:
+    api = FakeApi(many(100), yields=3)
+    read(api, page_size=10, concurrency=4)
+    assert api.max_in_flight == 4  # 9 pages after the first, 4 at a time
+
+
+def test_iceberg_exact_multiple_and_single_page_and_empty() -> None:
+    api = FakeApi(many(2000))
+    assert len(read(api, page_size=1000)) == 2000
+    assert len(pages_asked(api)) == 2
+    api = FakeApi(many(7))
+    assert len(read(api)) == 7 and len(pages_asked(api)) == 1
+    api = FakeApi([])
+    assert read(api) == [] and len(pages_asked(api)) == 1
+
+
+def test_iceberg_follows_a_page_size_capped_by_the_api() -> None:
+    api = FakeApi(many(250), max_page_size=100)
+    services = read(api, page_size=1000)
+    assert len(services) == 250
+    assert sorted(pages_asked(api)) == [("1", "1000"), ("2", "100"), ("3", "100")]
+
+
+def test_without_pagination_headers_it_falls_back_to_per_id_reads() -> None:
+    api = FakeApi(many(25), iceberg=False, yields=2)
+    services = read(api, concurrency=5)
+    assert [s.service_id for s in services] == list(range(1000, 1025))
+    ids = sorted(p for p in api.paths("GET") if p.startswith("/services/"))
+    assert ids == sorted(f"/services/{i}" for i in range(1000, 1025))
+    assert api.paths().count("/services") == 1  # the ids list is the first answer itself
+    assert api.max_in_flight == 5
+
+
+def test_per_id_strategy_can_be_forced() -> None:
+    api = FakeApi(many(12))
+    services = read(api, strategy=ReadStrategy.PER_ID)
+    assert len(services) == 12
+    assert pages_asked(api) == []
+    assert api.paths().count("/services") == 1
+    api = FakeApi(many(3))
+    assert len(read(api, read_strategy=ReadStrategy.PER_ID)) == 3 and pages_asked(api) == []
+
+
+def test_per_id_skips_a_service_gone_since_the_listing() -> None:
+    api = FakeApi(many(3), iceberg=False)
+    api.queue("GET", "/services/1001", json_response({"message": "not found"}, 404))
+    assert [s.service_id for s in read(api)] == [1000, 1002]
+
+
+def test_per_id_reads_are_retried_one_by_one() -> None:
+    api = FakeApi(many(3), iceberg=False)
+    api.queue("GET", "/services/1002", json_response({"message": "busy"}, 503))
+    assert len(read(api)) == 3
+    assert api.paths().count("/services/1002") == 2
+
+
+def test_a_failing_read_fails_the_whole_listing_with_its_own_error() -> None:
+    api = FakeApi(many(20), iceberg=False)
+    api.queue("GET", "/services/1005", *[json_response({"message": "down"}, 500)] * 10)
+    with pytest.raises(ServerError, match="GET /services/1005"):
+        read(api)
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (json_response({"services": []}), "a list was expected, got dict"),
+        (json_response([1, "x", None]), "a list of ids was expected"),
+        (
+            json_response([], headers={"X-Pagination-Elements": "many"}),
+            "X-Pagination-Elements is 'many'",
+        ),
+    ],
+)
+def test_malformed_listings_are_one_api_error(answer: httpx.Response, words: str) -> None:
+    api = FakeApi()
+    api.queue("GET", "/services", answer)
+    with pytest.raises(ApiError, match=words):
+        read(api)
+
+
+def test_concurrency_bound_holds_for_every_call_of_a_client() -> None:
+    api = FakeApi(many(60), iceberg=False, yields=5)
+
+    async def go() -> None:
+        async with make_client(api, concurrency=7) as client:
+            await asyncio.gather(
+                client.read_collection("/services", parse_service),
+                client.read_each(
+                    [f"/services/{i}/renewPeriodCapacities" for i in range(1000, 1030)]
+                ),
+            )
+
+    asyncio.run(go())
+    assert api.max_in_flight == 7
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 10])
+def test_concurrency_bound_is_reached_but_never_exceeded(concurrency: int) -> None:
+    api = FakeApi(many(40), iceberg=False, yields=4)
+    read(api, concurrency=concurrency)
+    assert api.max_in_flight == concurrency
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        make_client(FakeApi(), concurrency=0)
+
+
+def test_gather_all_raises_the_error_itself_and_cancels_the_rest() -> None:
+    cancelled: list[int] = []
+
+    async def slow(i: int) -> int:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(i)
+            raise
+        return i
+
+    async def fail() -> int:
+        await asyncio.sleep(0)
+        raise NotFound("gone", status=404, method="GET", path="/x")
+
+    async def go() -> list[int]:
+        return await gather_all([slow(1), fail(), slow(2)])
+
+    with pytest.raises(NotFound):
+        asyncio.run(go())
+    assert sorted(cancelled) == [1, 2]
+
+
+# -- the observe layer ---------------------------------------------------------------------
+
+
+def observe(api: FakeApi, **kwargs: Any) -> LiveAccount:
+    async def go() -> LiveAccount:
+        client: OvhClient
+        async with make_client(api) as client:
+            return await read_account(client, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_read_account_links_children() -> None:
+    api = FakeApi(
+        [
+            service_json(10, "example.com", route="/domain/{serviceName}"),
+            service_json(11, "www.example.com", parent=10),
+            service_json(12, "blog.example.com", parent=10),
+        ]
+    )
+    account = observe(api)
+    domain = account.by_id(10)
+    assert domain is not None and domain.type == "domain"
+    assert domain.children == (11, 12)
+    assert [s.name for s in account.children_of(domain)] == ["www.example.com", "blog.example.com"]
+
+
+def test_read_account_reads_offered_periods_only_of_the_given_services() -> None:
+    api = FakeApi(many(5))
+    api.periods = {1001: ["P1M", "P12M"], 1003: ["P1Y", "P3M"]}
+    account = observe(api, periods_for=[1001, "s1003.example.com", 424242])
+    by_id = {s.service_id: s.offered_periods for s in account.services}
+    assert by_id == {
+        1000: None,
+        1001: ("P1M", "P12M"),
+        1002: None,
+        1003: ("P12M", "P3M"),
+        1004: None,
+    }
+    asked = sorted(p for p in api.paths() if p.endswith("renewPeriodCapacities"))
+    assert asked == [
+        "/services/1001/renewPeriodCapacities",
+        "/services/1003/renewPeriodCapacities",
+        "/services/424242/renewPeriodCapacities",  # an id not on the account: a 404, ignored
+    ]
+
+
+def test_read_account_without_periods_makes_no_extra_call() -> None:
+    api = FakeApi(many(3))
+    observe(api)
+    assert not any(p.endswith("renewPeriodCapacities") for p in api.paths())
+
+
+def test_read_account_malformed_periods_is_an_api_error() -> None:
+    api = FakeApi(many(1))
+    api.queue("GET", "/services/1000/renewPeriodCapacities", json_response({"P1M": True}))
+    with pytest.raises(ApiError, match="a list of periods was expected"):
+        observe(api, periods_for=[1000])
+
+
+def test_read_account_keeps_one_service_per_id() -> None:
+    services = many(3)
+    api = FakeApi(services + [services[1]])
+    account = observe(api)
+    assert [s.service_id for s in account.services] == [1000, 1001, 1002]
+
+
+def test_read_account_with_forced_per_id_strategy() -> None:
+    api = FakeApi(many(4))
+    account = observe(api, strategy=ReadStrategy.PER_ID)
+    assert len(account) == 4 and pages_asked(api) == []
+
+
+def test_a_malformed_service_in_a_page_is_one_api_error() -> None:
+    broken = service_json(1001)
+    broken["billing"]["expirationDate"] = "next year"
+    api = FakeApi([service_json(1000), broken])
+    with pytest.raises(ApiError, match="service 1001: billing.expirationDate: not an ISO 8601"):
+        observe(api)
