@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler import __version__
 from reconciler.errors import PlanFileError
-from reconciler.plan import FORMAT_VERSION, ActionKind, Plan
+from reconciler.plan import FORMAT_VERSION, TOKEN_PLACEHOLDER, ActionKind, Plan
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / f"plan-v{FORMAT_VERSION}.json"
 SCHEMA_ID = f"urn:reconciler:schema:plan-v{FORMAT_VERSION}"
@@ -50,7 +50,14 @@ _REPLAN_HINT = "make the plan again with `reconciler plan SPEC --out FILE`"
 
 
 def dump_plan(plan: Plan) -> str:
-    """The plan file's text (see the module docstring for the guarantees)."""
+    """The plan file's text (see the module docstring for the guarantees).
+
+    Raises ``ValueError`` (a programming error, never a user's) for a plan whose calls
+    carry something secret-looking: a plan is posted on pull requests and kept as a CD
+    artifact, so nothing secret may ever be written into one."""
+    problem = secret_problem(plan)
+    if problem:
+        raise ValueError(f"refusing to write a plan holding a secret: {problem}")
     return json.dumps(plan_data(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -136,7 +143,7 @@ def parse_plan(raw: bytes | str, *, source: str = "<plan>") -> Plan:
         raise PlanFileError(
             f"{source} is not a valid plan: nested too deeply", hint=_REPLAN_HINT
         ) from None
-    problem = _naive_datetime(plan) or _summary_mismatch(plan)
+    problem = _naive_datetime(plan) or _summary_mismatch(plan) or secret_problem(plan)
     if problem:
         raise PlanFileError(f"{source} is not a valid plan: {problem}", hint=_REPLAN_HINT)
     return plan
@@ -154,7 +161,10 @@ def _decode(raw: bytes | str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text.rstrip())
+        # A cut file fails at its very end, or inside a string that never closes.
+        truncated = exc.pos >= len(text.rstrip()) or (
+            exc.msg.startswith("Unterminated string") and '"' not in text[exc.pos + 1 :]
+        )
         what = "truncated JSON" if truncated else "not valid JSON"
         raise PlanFileError(
             f"{source} is not a plan file: {what} (line {exc.lineno} column {exc.colno}: "
@@ -207,7 +217,7 @@ def _first_problem(exc: ValidationError) -> str:
     where = _location(first["loc"])
     more = len(errors) - 1
     tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
-    message = str(first["msg"])
+    message = " ".join(str(first["msg"]).split())
     if first["type"] == "extra_forbidden":
         message = "unknown field"
     elif first["type"] == "missing":
@@ -221,8 +231,16 @@ def _location(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += ("." if text else "") + str(part)
+            text += ("." if text else "") + _key(part)
     return text
+
+
+def _key(key: object) -> str:
+    """A key as it can be shown on one line: plain when it is a name, else quoted."""
+    text = str(key)
+    if text.isidentifier():
+        return text
+    return json.dumps(text)[:60]
 
 
 def _naive_datetime(plan: Plan) -> str | None:
@@ -251,16 +269,50 @@ def _summary_mismatch(plan: Plan) -> str | None:
     counted["refused"] = len(plan.refused)
     for key, value in plan.summary.items():
         if key not in counted and key not in _SUMMARY_KEYS:
-            return f"summary.{key}: unknown count"
+            return f"summary.{_key(key)}: unknown count"
         if value != counted.get(key, 0):
             return (
-                f"summary.{key} is {value} but the plan holds {counted.get(key, 0)} "
+                f"summary.{_key(key)} is {value} but the plan holds {counted.get(key, 0)} "
                 "(the file was edited)"
             )
     return None
 
 
 _SUMMARY_KEYS = frozenset({*(kind.value for kind in ActionKind), "refused"})
+
+
+# Keys of a call body that would carry a credential or a token. The only one a plan may
+# hold is a deletion's confirmation token, and only as the placeholder.
+_SECRET_KEYS = ("token", "secret", "password", "consumerkey", "consumer_key", "authorization")
+
+
+def secret_problem(plan: Plan) -> str | None:
+    """Where the plan's calls carry a secret-looking value, or None. The confirmation
+    token of a deletion must be the placeholder ``"<token from e-mail>"``."""
+    for index, action in enumerate(plan.actions):
+        for number, call in enumerate(action.calls):
+            where = f"actions[{index}].calls[{number}].body"
+            found = _secret_in(call.body, where)
+            if found:
+                return found
+    return None
+
+
+def _secret_in(value: Any, where: str) -> str | None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            lowered = str(key).lower().replace("-", "_")
+            if any(word in lowered for word in _SECRET_KEYS) and item != TOKEN_PLACEHOLDER:
+                return f"{where}.{_key(key)} must be {json.dumps(TOKEN_PLACEHOLDER)}"
+            found = _secret_in(item, f"{where}.{_key(key)}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _secret_in(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
 
 
 # ---------------------------------------------------------------------------------------

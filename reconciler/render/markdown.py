@@ -38,17 +38,21 @@ SEE_EVERYTHING = "run `reconciler plan --format text` (or `--format json`) to se
 # Longest a single value may be before it is shortened with an ellipsis.
 NAME_MAX = 120
 TEXT_MAX = 600
+NOTE_MAX = 200
+CALL_MAX = 400
 
-# How much of the budget left at its turn each section may take (the last takes all).
-# Sections are filled in this order of importance, then shown in reading order.
-_SHARES = {
-    "refused": 0.45,
-    "irreversible": 0.4,
-    "changes": 0.8,
-    "drift": 0.3,
-    "unmanaged": 0.4,
-    "unchanged": 0.5,
-    "calls": 1.0,
+# Sections are filled in this order of importance (then shown in reading order), each
+# taking, of the budget left at its turn, its weight's share among the sections still to
+# fill that have something to show; what a section does not need flows to the next ones,
+# and what is left at the end tops up the sections that were cut, most important first.
+_WEIGHTS = {
+    "refused": 3,
+    "irreversible": 3,
+    "changes": 6,
+    "drift": 1,
+    "unmanaged": 1,
+    "unchanged": 1,
+    "calls": 2,
 }
 _READING_ORDER = ("changes", "irreversible", "refused", "drift", "unmanaged", "unchanged", "calls")
 
@@ -66,8 +70,8 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 def text(value: object, limit: int = TEXT_MAX) -> str:
     """Free text made inert: markdown punctuation escaped, HTML as entities, control
     characters visible, on one line."""
-    plain = shorten(clean(value), limit)
-    plain = "".join(_ENTITIES.get(char, char) for char in plain)
+    plain = shorten(clean(shorten(str(value), limit)), limit)
+    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _ESCAPED.sub(r"\\\1", plain)
 
 
@@ -77,23 +81,21 @@ def code(value: object, *, in_table: bool = False, limit: int = NAME_MAX) -> str
     In a table a ``|`` must be written ``\\|`` even inside a code span; a backslash just
     before a ``|`` cannot be represented there, so such a value falls back to escaped
     text."""
-    inner = shorten(clean(value), limit)
+    inner = shorten(clean(shorten(str(value), limit)), limit)
     if in_table:
         if "\\|" in inner:
             return text(inner, limit)
         inner = inner.replace("|", "\\|")
     if not inner:
         return "` `"
-    longest = max((len(run) for run in re.findall(r"`+", inner)), default=0)
+    longest = max((len(run) for run in _BACKTICKS.findall(inner)), default=0)
     fence = "`" * (longest + 1)
     if inner.startswith("`") or inner.endswith("`") or (inner[0] == inner[-1] == " "):
         inner = f" {inner} "
     return f"{fence}{inner}{fence}"
 
 
-def _fence_for(lines: Sequence[str]) -> str:
-    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
-    return "`" * max(3, longest + 1)
+_BACKTICKS = re.compile(r"`+")
 
 
 # ---------------------------------------------------------------------------------------
@@ -102,36 +104,46 @@ def _fence_for(lines: Sequence[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Section:
-    """A block of rows cut to a budget: ``head`` + rows + the omission note + ``tail``."""
+    """A block of rows cut to a budget: ``head`` + rows + the omission note + ``tail``.
 
+    Rows are made on demand (``row(i)``), so a 10,000-service plan costs only the rows
+    that fit, not 10,000 escaped rows thrown away."""
+
+    noun: str  # what a row is, for the truncation notes: "changes", "refusals", ...
+    count: int
+    row: Callable[[int], str]
     head: str
-    rows: Sequence[str]
     tail: str
     omitted: Callable[[int], str]  # the line saying how many rows were left out
-    collapsed: Callable[[], str]  # the whole section when not even its head fits
+    collapsed: Callable[[], str]  # the whole section when not even one row fits
 
     def skeleton(self) -> int:
-        return len(self.collapsed())
+        return len(self.collapsed()) if self.count else 0
 
     def fit(self, budget: int) -> tuple[str, int]:
         """The section within ``budget`` characters, and how many rows were left out."""
-        if not self.rows:
+        if not self.count:
             return "", 0
-        total = len(self.head) + len(self.tail) + sum(len(row) for row in self.rows)
-        if total <= budget:
-            return self.head + "".join(self.rows) + self.tail, 0
-        note_room = len(self.omitted(len(self.rows)))
-        room = budget - len(self.head) - len(self.tail) - note_room
-        kept: list[str] = []
-        for row in self.rows:
-            if len(row) > room:
+        room = budget - len(self.head) - len(self.tail)
+        room_with_note = room - len(self.omitted(self.count))
+        rows: list[str] = []
+        used = 0
+        fits_with_note = 0  # how many rows fit when the omission note is needed
+        for index in range(self.count):
+            row = self.row(index)
+            used += len(row)
+            if used > room:
                 break
-            kept.append(row)
-            room -= len(row)
-        left_out = len(self.rows) - len(kept)
-        if not kept:
-            return self.collapsed(), len(self.rows)
-        return self.head + "".join(kept) + self.omitted(left_out) + self.tail, left_out
+            rows.append(row)
+            if used <= room_with_note:
+                fits_with_note = len(rows)
+        else:
+            return self.head + "".join(rows) + self.tail, 0
+        if not fits_with_note:
+            return self.collapsed(), self.count
+        left_out = self.count - fits_with_note
+        kept = "".join(rows[:fits_with_note])
+        return self.head + kept + self.omitted(left_out) + self.tail, left_out
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,28 +155,67 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
     top = _summary(plan)
     origin = _origin(plan)
     sections = _sections(plan)
-    budget = limit - len(top) - len(origin) - len(_truncation_note(10**9, 10**9)) - 2
-    rendered: dict[str, str] = {}
-    left_out = 0
-    order = list(_SHARES)
-    for index, key in enumerate(order):
-        section = sections[key]
-        reserve = sum(sections[later].skeleton() for later in order[index + 1 :])
-        share = _SHARES[key] if index < len(order) - 1 else 1.0
-        allowed = max(int((budget - reserve) * share), 0)
-        block, omitted = section.fit(allowed)
-        if len(block) > budget - reserve:  # only a collapsed section can overshoot
-            block = ""
-        rendered[key] = block
-        budget -= len(block)
-        left_out += omitted
-    shown_rows = sum(len(section.rows) for section in sections.values())
-    note = _truncation_note(left_out, shown_rows) if left_out else ""
+    # Every block ends with a newline and the result only strips the final ones, so the
+    # result is never longer than top + origin + the blocks.
+    budget = limit - len(top) - len(origin)
+    rendered, left_out = _fill_in_order(sections, budget)
+    if any(left_out.values()):  # share the budget, with room for a note on what is left out
+        note_room = len(_truncation_note(sections, {key: s.count for key, s in sections.items()}))
+        rendered, left_out = _fill(sections, budget - note_room)
+    note = _truncation_note(sections, left_out) if any(left_out.values()) else ""
     body = "".join(rendered[key] for key in _READING_ORDER)
     result = (top + note + origin + body).rstrip("\n") + "\n"
     if len(result) > limit:  # cannot happen by construction; never post an oversized comment
         result = _minimal(plan, limit)
     return result
+
+
+def _fill_in_order(
+    sections: dict[str, _Section], budget: int
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Everything, when it fits (rows are made only until the budget runs out)."""
+    rendered: dict[str, str] = {}
+    left_out: dict[str, int] = {}
+    for key in _READING_ORDER:
+        rendered[key], left_out[key] = sections[key].fit(budget)
+        budget -= len(rendered[key])
+        if left_out[key] or budget < 0:
+            left_out[key] = left_out[key] or 1
+            break
+    return rendered, left_out
+
+
+def _fill(sections: dict[str, _Section], budget: int) -> tuple[dict[str, str], dict[str, int]]:
+    """Every section within ``budget`` characters in all (see ``_WEIGHTS``), with room
+    always kept for the collapsed form of the sections still to fill."""
+    rendered: dict[str, str] = {}
+    left_out: dict[str, int] = {}
+    order = [key for key in _WEIGHTS if sections[key].count]
+    left = budget
+    for index, key in enumerate(order):
+        later = order[index + 1 :]
+        reserve = sum(sections[other].skeleton() for other in later)
+        weights = _WEIGHTS[key] + sum(_WEIGHTS[other] for other in later)
+        allowed = max((left - reserve) * _WEIGHTS[key] // weights, 0)
+        rendered[key], left_out[key] = _fit_within(sections[key], allowed, left - reserve)
+        left -= len(rendered[key])
+    for key in order:  # top up the sections that were cut with what is left
+        if left_out[key] and left > 0:
+            grown, omitted = _fit_within(sections[key], len(rendered[key]) + left, left)
+            if omitted < left_out[key]:
+                left -= len(grown) - len(rendered[key])
+                rendered[key], left_out[key] = grown, omitted
+    for key in sections:
+        rendered.setdefault(key, "")
+        left_out.setdefault(key, 0)
+    return rendered, left_out
+
+
+def _fit_within(section: _Section, allowed: int, hard_limit: int) -> tuple[str, int]:
+    block, omitted = section.fit(allowed)
+    if len(block) > hard_limit:  # only a collapsed section can overshoot its share
+        return "", section.count
+    return block, omitted
 
 
 def render_many(plans: Sequence[Plan], *, limit: int = LIMIT) -> str:
@@ -176,7 +227,10 @@ def render_many(plans: Sequence[Plan], *, limit: int = LIMIT) -> str:
     head = _many_head(plans)
     labels = [f"## {code(plan.spec_source)}\n\n" for plan in plans]
     budget = limit - len(head) - sum(len(label) + 1 for label in labels)
-    limits = _share_out([len(render(plan, limit=max(budget, 0))) for plan in plans], max(budget, 0))
+    # A rendering ends with one newline where its last block ended with two: ask for a
+    # little more than each one's full length so that "all of it" fits again.
+    wanted = [len(render(plan, limit=max(budget, 0))) + 2 for plan in plans]
+    limits = _share_out(wanted, max(budget, 0))
     parts = [head]
     for plan, label, plan_limit in zip(plans, labels, limits, strict=True):
         parts.append(label + render(plan, limit=plan_limit) + "\n")
@@ -222,10 +276,15 @@ def _origin(plan: Plan) -> str:
     )
 
 
-def _truncation_note(left_out: int, total: int) -> str:
+def _truncation_note(sections: dict[str, _Section], left_out: dict[str, int]) -> str:
+    parts = [
+        f"{left_out[key]:,} of {sections[key].count:,} {sections[key].noun}"
+        for key in _READING_ORDER
+        if left_out.get(key)
+    ]
     return (
-        f"> [!NOTE]\n> This comment is shortened to stay under GitHub's 65,536-character "
-        f"limit: {left_out:,} of {total:,} rows are not shown; {SEE_EVERYTHING}.\n\n"
+        "> [!NOTE]\n> This comment is shortened to stay under GitHub's size limit. "
+        f"Not shown: {', '.join(parts)}; {SEE_EVERYTHING}.\n\n"
     )
 
 
@@ -242,79 +301,98 @@ def _omitted(noun: str) -> Callable[[int], str]:
     return line
 
 
-def _collapsed(title: str, count: int, noun: str) -> Callable[[], str]:
-    def block() -> str:
-        return f"{title}\n\n_{count:,} {noun} not shown; {SEE_EVERYTHING}._\n\n"
-
-    return block
-
-
 def _sections(plan: Plan) -> dict[str, _Section]:
     changes = plan.changes
     unchanged = [action for action in plan.actions if action.action is ActionKind.NO_OP]
-    now = plan.created_at
+    destructive = [a for a in changes if wording.irreversible_note(a, now=plan.created_at)]
+    drift, unmanaged = plan.drift, plan.unmanaged
+
+    def change_row(index: int) -> str:
+        return _change_row(changes[index], plan)
+
+    def drift_row(index: int) -> str:
+        item = drift[index]
+        return (
+            f"| {code(item.service, in_table=True)} | {text(item.field)} | "
+            f"{text(_value(item.spec))} | {text(_value(item.live))} |\n"
+        )
+
+    def unmanaged_row(index: int) -> str:
+        item = unmanaged[index]
+        elsewhere = "" if item.manageable else " (managed from its own interface)"
+        return (
+            f"| {code(item.name, in_table=True)} | {text(item.type)} | {item.service_id} | "
+            f"{text(item.lifecycle)}{elsewhere} | {_expiry(item.expiration)} |\n"
+        )
+
+    def unchanged_row(index: int) -> str:
+        item = unchanged[index]
+        return (
+            f"| {code(item.service, in_table=True)} | {text(item.type or '')} | "
+            f"{_expiry(item.expiration)} | {text(item.reason, NOTE_MAX)} |\n"
+        )
+
     return {
         "changes": _table_section(
             "### Changes",
             "| | Service | Type | Action | Expiry | What happens |\n|:-:|---|---|---|---|---|\n",
-            [_change_row(action, plan) for action in changes],
+            len(changes),
+            change_row,
             "changes",
         ),
-        "irreversible": _irreversible_section(changes, now),
+        "irreversible": _irreversible_section(destructive, plan.created_at),
         "refused": _refused_section(plan),
         "drift": _details_section(
             "Drift: where the account differs from the spec",
             "| Service | Field | Spec | Live |\n|---|---|---|---|\n",
-            [
-                f"| {code(d.service, in_table=True)} | {text(d.field)} | "
-                f"{text(_value(d.spec))} | {text(_value(d.live))} |\n"
-                for d in plan.drift
-            ],
+            len(drift),
+            drift_row,
             "drift rows",
         ),
         "unmanaged": _details_section(
             "Not in the spec, left as they are",
             "| Service | Type | Id | Lifecycle | Expiry |\n|---|---|---|---|---|\n",
-            [
-                f"| {code(u.name, in_table=True)} | {text(u.type)} | {u.service_id} | "
-                f"{text(u.lifecycle)}{'' if u.manageable else ' (managed from its own interface)'}"
-                f" | {_expiry(u.expiration)} |\n"
-                for u in plan.unmanaged
-            ],
-            "services",
+            len(unmanaged),
+            unmanaged_row,
+            "services not in the spec",
         ),
         "unchanged": _details_section(
             "Unchanged: already as the spec says",
-            "| Service | Type | Expiry |\n|---|---|---|\n",
-            [
-                f"| {code(a.service, in_table=True)} | {text(a.type or '')} | "
-                f"{_expiry(a.expiration)} |\n"
-                for a in unchanged
-            ],
-            "services",
+            "| Service | Type | Expiry | Note |\n|---|---|---|---|\n",
+            len(unchanged),
+            unchanged_row,
+            "unchanged services",
         ),
         "calls": _calls_section(changes),
     }
 
 
-def _table_section(title: str, header: str, rows: list[str], noun: str) -> _Section:
+def _table_section(
+    title: str, header: str, count: int, row: Callable[[int], str], noun: str
+) -> _Section:
     return _Section(
+        noun=noun,
+        count=count,
+        row=row,
         head=f"{title}\n\n{header}",
-        rows=rows,
         tail="\n",
         omitted=_omitted(noun),
-        collapsed=_collapsed(title, len(rows), noun),
+        collapsed=lambda: f"{title}\n\n_{count:,} {noun} not shown; {SEE_EVERYTHING}._\n\n",
     )
 
 
-def _details_section(summary: str, header: str, rows: list[str], noun: str) -> _Section:
-    title = f"<details><summary>{summary} ({len(rows):,})</summary>"
+def _details_section(
+    summary: str, header: str, count: int, row: Callable[[int], str], noun: str
+) -> _Section:
+    title = f"<details><summary>{summary} ({count:,})</summary>"
     return _Section(
+        noun=noun,
+        count=count,
+        row=row,
         head=f"{title}\n\n{header}",
-        rows=rows,
         tail="\n</details>\n\n",
         omitted=_omitted(noun),
-        collapsed=lambda: f"{title}\n\n_{len(rows):,} {noun}; {SEE_EVERYTHING}._\n\n</details>\n\n",
+        collapsed=lambda: f"{title}\n\n_Not shown; {SEE_EVERYTHING}._\n\n</details>\n\n",
     )
 
 
@@ -331,56 +409,68 @@ def _change_row(action: Action, plan: Plan) -> str:
     )
 
 
-def _irreversible_section(changes: Sequence[Action], now: datetime) -> _Section:
-    rows = []
-    for action in changes:
-        note = wording.irreversible_note(action, now=now)
-        if note is None:
-            continue
+def _irreversible_section(destructive: Sequence[Action], now: datetime) -> _Section:
+    def row(index: int) -> str:
+        action = destructive[index]
+        note = wording.irreversible_note(action, now=now) or "irreversible"
         label = "deleted now" if action.action is ActionKind.DELETE_NOW else "at expiry"
-        rows.append(f"> - {code(action.service)} (**{label}**): {text(note)}\n")
+        return f"> - {code(action.service)} (**{label}**): {text(note)}\n"
+
     title = "> [!CAUTION]\n> **Irreversible: data will be deleted**\n>\n"
+    count = len(destructive)
     return _Section(
+        noun="irreversible actions",
+        count=count,
+        row=row,
         head=title,
-        rows=rows,
         tail="\n",
-        omitted=lambda count: f">\n> _…and {count:,} more not shown; {SEE_EVERYTHING}._\n",
-        collapsed=lambda: f"{title}> {len(rows):,} irreversible actions; {SEE_EVERYTHING}.\n\n",
+        omitted=lambda left: f">\n> _…and {left:,} more not shown; {SEE_EVERYTHING}._\n",
+        collapsed=lambda: f"{title}> {count:,} irreversible actions; {SEE_EVERYTHING}.\n\n",
     )
 
 
 def _refused_section(plan: Plan) -> _Section:
-    rows = []
-    for refusal in plan.refused:
+    refused = plan.refused
+
+    def row(index: int) -> str:
+        refusal = refused[index]
         where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
-        rows.append(
+        return (
             f"- {code(refusal.service)}{where}: `{refusal.rule.value}`: "
             f"{text(refusal.message)}\\\n  **Fix:** {text(refusal.fix)}\n"
         )
+
     title = "### Refused\n\nNothing will be applied until the spec no longer asks for these.\n\n"
+    count = len(refused)
     return _Section(
+        noun="refusals",
+        count=count,
+        row=row,
         head=title,
-        rows=rows,
         tail="\n",
         omitted=_omitted("refusals"),
-        collapsed=lambda: f"{title}_{len(rows):,} refusals; {SEE_EVERYTHING}._\n\n",
+        collapsed=lambda: f"{title}_{count:,} refusals; {SEE_EVERYTHING}._\n\n",
     )
 
 
 def _calls_section(changes: Sequence[Action]) -> _Section:
-    blocks = []
-    for action in changes:
-        lines = [f"# {clean(action.service)}"]
-        lines += [clean(wording.call_text(call)) for call in action.calls]
-        blocks.append("\n".join(lines) + "\n")
-    fence = _fence_for(blocks)
+    # Every line in the block starts with "# " or an HTTP method (control characters are
+    # made visible by ``clean``), so no content line can close the ``` fence.
+    def row(index: int) -> str:
+        action = changes[index]
+        lines = [f"# {shorten(clean(action.service), NAME_MAX)}"]
+        lines += [shorten(clean(wording.call_text(call)), CALL_MAX) for call in action.calls]
+        return "\n".join(lines) + "\n"
+
     count = sum(len(action.calls) for action in changes)
     title = f"<details><summary>API calls apply will make ({count:,})</summary>"
     return _Section(
-        head=f"{title}\n\n{fence}\n",
-        rows=blocks,
-        tail=f"{fence}\n\n</details>\n\n",
-        omitted=lambda left: f"# …and the calls of {left:,} more changes; see `--format text`\n",
+        noun="changes' API calls",
+        count=len(changes),
+        row=row,
+        head=f"{title}\n\n```\n",
+        tail="```\n\n</details>\n\n",
+        omitted=lambda left: f"# …and the calls of {left:,} more changes\n",
         collapsed=lambda: f"{title}\n\n_{count:,} calls; {SEE_EVERYTHING}._\n\n</details>\n\n",
     )
 

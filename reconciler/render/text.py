@@ -11,7 +11,6 @@ Layout::
 
       - old-shop.example.com (hosting/web, #1001): terminate at expiry
           automatic renewal stops; terminated and its data deleted irreversibly at ...
-          reason: ...
           PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}
 
     Refused: nothing will be applied until the spec is fixed.
@@ -151,8 +150,6 @@ def _action_lines(action: Action, plan: Plan, paint: _Painter) -> list[str]:
     first = f"  {symbol} {paint(who, 'bold')}" + (f" ({identity})" if identity else "")
     lines = [f"{first}: {paint(headline, style)}"]
     lines.append(f"      {clean(wording.consequence(action, now=plan.created_at))}")
-    if action.reason:
-        lines.append(f"      reason: {clean(action.reason)}")
     lines += [f"      {clean(wording.call_text(call))}" for call in action.calls]
     return lines
 
@@ -168,11 +165,21 @@ def _refusal_lines(refusal: Refusal, paint: _Painter) -> list[str]:
 
 
 def _unchanged_lines(plan: Plan) -> list[str]:
-    unchanged = len(plan.actions) - len(plan.changes)
+    unchanged = [action for action in plan.actions if action.action is ActionKind.NO_OP]
     if not unchanged:
         return []
-    noun = "service already matches" if unchanged == 1 else "services already match"
-    return [f"Unchanged: {unchanged:,} {noun} the spec."]
+    count = len(unchanged)
+    noun = "service already matches" if count == 1 else "services already match"
+    lines = [f"Unchanged: {count:,} {noun} the spec."]
+    # A spec entry to terminate or delete a service that is not on the account is a
+    # no-op ("already gone") — and also what a typo in its name looks like: say so.
+    absent = [action for action in unchanged if action.service_id is None]
+    if absent:
+        names = ", ".join(clean(action.service) for action in absent[:UNMANAGED_LISTED])
+        more = len(absent) - UNMANAGED_LISTED
+        names += f" and {more:,} more" if more > 0 else ""
+        lines.append(f"  Not on the account (already gone, or a typo in the spec?): {names}")
+    return lines
 
 
 def _unmanaged_lines(unmanaged: Sequence[Unmanaged]) -> list[str]:

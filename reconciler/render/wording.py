@@ -16,14 +16,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.plan import Action, ActionKind, Call, Plan
-
-# A termination can be cancelled until 24 hours before expiry (DESIGN §4,
-# `cancel-window-closed`). The planner judges the rule; this only words the deadline.
-CANCEL_NOTICE = timedelta(hours=24)
+from reconciler.rules import CANCEL_WINDOW
 
 # Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
 # kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
@@ -148,7 +145,11 @@ def lifecycle_text(lifecycle: object) -> str:
 
 def consequence(action: Action, *, now: datetime) -> str:
     """What applying ``action`` does, in words, irreversible effects named. ``now`` is
-    when the plan was computed (deadlines already past are said to be past)."""
+    when the plan was computed (deadlines already past are said to be past).
+
+    These words are the renderers' own, the same for every plan, so that the callouts
+    of irreversible effects never depend on how a reason was phrased; the planner's
+    ``reason`` stays in the plan JSON (and explains no-ops)."""
     kind = action.action
     if kind is ActionKind.TERMINATE_AT_EXPIRY:
         return _terminate_words(action, now)
@@ -227,7 +228,7 @@ def _on_expiry(action: Action) -> str:
 def _cancel_deadline(action: Action, now: datetime) -> str:
     if action.expiration is None:
         return "can be cancelled until 24 hours before expiry"
-    deadline = utc(action.expiration) - CANCEL_NOTICE
+    deadline = utc(action.expiration) - CANCEL_WINDOW
     if deadline <= utc(now):
         return f"cannot be cancelled any more (the deadline was {when_text(deadline)})"
     return f"can be cancelled until {when_text(deadline)}"
