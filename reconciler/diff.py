@@ -86,10 +86,12 @@ _LIVE_TO_ESSENCE: dict[LiveLifecycle, EssenceLifecycle] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def normalise_period(period: str | None) -> str | None:
     """A period as the API writes it (``reconciler.periods``): ``P1Y`` → ``P12M``. A text
     that is no whole-month period is kept as it is (stripped), so that it still differs
-    from every real period; ``None`` and the empty string are unknown (``None``)."""
+    from every real period; ``None`` and the empty string are unknown (``None``).
+    Memoised: a pure function of a handful of distinct texts per account."""
     if period is None or not period.strip():
         return None
     try:

@@ -32,7 +32,8 @@ How a plan is made, for each spec entry:
 3. **Judge** the change with every rule (``reconciler.rules``); a refused change has no
    action, only its refusals.
 
-Then ``unmanaged`` lists live services no entry names (``unmanaged: report`` and
+Then ``unmanaged`` lists live services no entry names (a service named by a refused
+entry — ambiguous, type mismatch — is named, so not unmanaged) (``unmanaged: report`` and
 ``error``; nothing with ``ignore``), leaving out services already gone (there is nothing
 left to manage). With ``unmanaged: error`` each live, manageable one is also refused
 (``unmanaged-service``). ``drift`` lists every field where the account differs from the
@@ -148,8 +149,12 @@ def _fingerprint_of_prints(prints: Iterable[str]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+# One encoder for every fingerprint (json.dumps with options builds one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _sha256(document: Mapping[str, Any]) -> str:
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL.encode(document)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -363,8 +368,6 @@ def reason_for(
             f"already as the spec says: terminated at expiry {on}, data deleted "
             f"irreversibly then{along}"
         )
-    if before.lifecycle is EssenceLifecycle.MANUAL_RENEW:  # only unmanageable ones
-        return f"already as the spec says: renewed by hand, expires {on} unless paid"
     unmanageable = "" if live.manageable else " (managed from its own interface)"
     return f"already as the spec says: renews automatically{every}, next {on}{unmanageable}"
 
@@ -530,6 +533,21 @@ def make_plan(
 
 
 _GOING = (EssenceLifecycle.TERMINATE_AT_EXPIRY, EssenceLifecycle.DELETED)
+
+
+def names_needing_periods(spec: Spec) -> tuple[str, ...]:
+    """Names of the services whose offered periods the observe layer should read
+    (``read_account(..., periods_for=...)``): those whose entry asks to renew with a
+    period, the only ones ``period-not-offered`` judges. Sorted, unique."""
+    return tuple(
+        sorted(
+            {
+                entry.name
+                for entry in spec.services
+                if entry.lifecycle is Lifecycle.RENEW and normalise_period(entry.period)
+            }
+        )
+    )
 
 
 def summarise(actions: Iterable[Action], refused: Iterable[Refusal]) -> dict[str, int]:

@@ -13,7 +13,13 @@ from planner_helpers import live_account, live_service, spec_of
 
 from reconciler.live import LiveAccount, LiveService
 from reconciler.plan import ActionKind, Plan
-from reconciler.planner import absent_fingerprint, fingerprint, live_fingerprint, make_plan
+from reconciler.planner import (
+    absent_fingerprint,
+    fingerprint,
+    live_fingerprint,
+    make_plan,
+    names_needing_periods,
+)
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5, "children": [3, 2]}
@@ -184,3 +190,18 @@ def test_a_naive_live_date_is_read_as_utc_rather_than_crashing() -> None:
     spec = spec_of({"services": {"a.example.com": {"lifecycle": "renew"}}})
     plan = make_plan(spec, LiveAccount(services=(naive,)), now=NOW, endpoint="x")
     assert plan.actions[0].expires_at == datetime(2027, 2, 28, tzinfo=UTC)
+
+
+def test_names_needing_periods_are_the_renewals_with_a_period() -> None:
+    spec = spec_of(
+        {
+            "services": {
+                "b": {"lifecycle": "renew", "period": "P1M"},
+                "a": {"name": "shared", "lifecycle": "renew", "period": "P12M"},
+                "c": {"name": "shared", "lifecycle": "renew", "period": "P1M", "type": "domain"},
+                "d": {"lifecycle": "renew"},
+                "e": {"lifecycle": "terminate_at_expiry", "period": "P1M"},
+            }
+        }
+    )
+    assert names_needing_periods(spec) == ("b", "shared")

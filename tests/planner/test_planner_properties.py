@@ -43,7 +43,8 @@ TYPES = [
     "cloud/project",
     "",
 ]
-PERIODS = [None, "P1M", "P3M", "P12M", "P1Y", "p12m", "P2W", "", "garbage"]
+TEXT_PERIODS = ["P1M", "P3M", "P12M", "P1Y", "p12m", "P2W", "", "garbage"]
+PERIODS: list[str | None] = [None, *TEXT_PERIODS]
 BASE = datetime(2027, 1, 1, tzinfo=UTC)
 
 instants = st.builds(
@@ -88,7 +89,7 @@ def live_services(draw: st.DrawFn, *, unique_name_type: bool = False) -> list[Li
                 children=tuple(draw(st.lists(st.sampled_from([*ids, 777]), max_size=3))),
                 unpaid=draw(st.booleans()),
                 offered_periods=draw(
-                    st.none() | st.lists(st.sampled_from(PERIODS[1:]), max_size=3).map(tuple)
+                    st.none() | st.lists(st.sampled_from(TEXT_PERIODS), max_size=3).map(tuple)
                 ),
             )
         )
