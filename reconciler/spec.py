@@ -301,8 +301,7 @@ class _SpecReader:
 
     def read(self, root: Node | None, *, digest: str) -> Spec | None:
         if root is None or _is_null(root):
-            mark = root.mark if root is not None else Mark(1, 1)
-            self.problems.append(_empty(self.filename, mark))
+            self.problems.append(_empty(self.filename, Mark(1, 1)))
             return None
         if not isinstance(root, MappingNode):
             self.problem(
@@ -312,16 +311,16 @@ class _SpecReader:
                 "start the file with `version: 1` and a `services:` mapping",
             )
             return None
-        fields = self._fields(root, TOP_KEYS, "at the top level of the spec", top=True)
+        fields, meant = self._fields(root, TOP_KEYS, "at the top level of the spec", top=True)
         services_node = fields["services"].value if "services" in fields else None
         self._credentials(root, services_node)
 
-        version = self._version(fields.get("version"), root.mark)
+        version = self._version(fields.get("version"), root.mark, reported="version" in meant)
         if version is not None and version != SPEC_VERSION:
             return None  # another format: the rest cannot be judged against version 1
         endpoint = self._endpoint(fields.get("endpoint"))
         unmanaged = self._unmanaged(fields.get("unmanaged"))
-        services = self._services(fields.get("services"), root.mark)
+        services = self._services(fields.get("services"), root.mark, reported="services" in meant)
         if self.problems or endpoint is None or unmanaged is None or services is None:
             return None
         return Spec(
@@ -335,9 +334,11 @@ class _SpecReader:
 
     def _fields(
         self, mapping: MappingNode, known: tuple[str, ...], where: str, *, top: bool = False
-    ) -> dict[str, _Field]:
-        """The known keys of a mapping; a problem for every other key."""
+    ) -> tuple[dict[str, _Field], set[str]]:
+        """The known keys of a mapping, and the known keys that its unknown keys may have
+        meant (a typo, a merge key): a problem for every unknown key."""
         fields: dict[str, _Field] = {}
+        meant: set[str] = set()
         for key, value in mapping.pairs:
             if not isinstance(key, ScalarNode):
                 self.problem(
@@ -351,29 +352,23 @@ class _SpecReader:
             elif _credential_variable(key.value) is not None:
                 continue  # reported by _credentials, without its value
             elif key.value == "<<" and key.plain:
+                meant.update(known)
                 self.problem(
                     key.mark,
                     "YAML merge key '<<' is not allowed in a spec",
                     "write each field out in full (anchors, aliases and merges are refused)",
                 )
             else:
-                self.problem(
-                    key.mark,
-                    f"unknown key {shown(key.value)} {where}",
-                    self._unknown_key_fix(key.value, value, known, top=top),
-                )
-        return fields
-
-    @staticmethod
-    def _unknown_key_fix(text: str, value: Node, known: tuple[str, ...], *, top: bool) -> str:
-        close = _closest(text, known)
-        if close:
-            return f"did you mean `{close}`?"
-        if top and isinstance(value, MappingNode):
-            inner = {k.value for k, _ in value.pairs if isinstance(k, ScalarNode)}
-            if inner & set(SERVICE_KEYS):
-                return "services are listed under `services:`; indent this entry under it"
-        return f"the keys allowed here are {_listed(known)}"
+                close = _closest(key.value, known)
+                if close:
+                    meant.add(close)
+                    fix = f"did you mean `{close}`?"
+                elif top and _looks_like_a_service(key.value, value):
+                    fix = "services are listed under `services:`; indent this entry under it"
+                else:
+                    fix = f"the keys allowed here are {_listed(known)}"
+                self.problem(key.mark, f"unknown key {shown(key.value)} {where}", fix)
+        return fields, meant
 
     def _credentials(self, root: Node, services: Node | None) -> None:
         """Refuse credential-like keys anywhere (service names excepted), never showing
@@ -388,15 +383,18 @@ class _SpecReader:
                 if variable is None:
                     continue
                 self._credential_keys.add(id(key))
-                fix = f"remove it and set {variable} in the environment (or in ovh.conf)"
                 self.problem(
                     key.mark,
                     f"{shown(key.value)} looks like a credential: secrets never go in a spec",
-                    fix if variable else _CREDENTIALS_FIX,
+                    f"remove it and set {variable} in the environment (or in ovh.conf)"
+                    if variable
+                    else f"remove it and {_CREDENTIALS_FIX}",
                 )
 
-    def _version(self, field: _Field | None, root: Mark) -> int | None:
+    def _version(self, field: _Field | None, root: Mark, *, reported: bool) -> int | None:
         if field is None:
+            if reported:  # a misspelt `version` key was reported with the fix
+                return None
             self.problem(
                 root,
                 "the spec has no `version`",
@@ -443,14 +441,15 @@ class _SpecReader:
                 f"remove them from the URL and {_CREDENTIALS_FIX}",
             )
             return None
-        close = _closest(value, KNOWN_NAMES)
-        fix = f"did you mean `{close}`? " if close else ""
-        self.problem(
-            mark,
-            f"endpoint {shown(value)}: {problem}",
-            f"{fix}use one of {_listed(KNOWN_NAMES, 'or')}, or an https:// URL (http:// only on "
-            "a loopback address)",
-        )
+        if value.startswith("http://") and "loopback" in problem:
+            fix = f"write {shown('https://' + value.removeprefix('http://'))[1:-1]}"
+        else:
+            close = _closest(value, KNOWN_NAMES)
+            fix = (f"did you mean `{close}`? " if close else "") + (
+                f"use one of {_listed(KNOWN_NAMES, 'or')}, or an https:// URL (http:// only "
+                "on a loopback address)"
+            )
+        self.problem(mark, f"endpoint {shown(value)}: {problem}", fix)
         return None
 
     def _unmanaged(self, field: _Field | None) -> UnmanagedPolicy | None:
@@ -472,8 +471,12 @@ class _SpecReader:
 
     # -- services -------------------------------------------------------------------------
 
-    def _services(self, field: _Field | None, root: Mark) -> tuple[ServiceSpec, ...] | None:
+    def _services(
+        self, field: _Field | None, root: Mark, *, reported: bool
+    ) -> tuple[ServiceSpec, ...] | None:
         if field is None:
+            if reported:  # a misspelt `services` key was reported with the fix
+                return None
             self.problem(
                 root,
                 "the spec has no `services`",
@@ -516,6 +519,8 @@ class _SpecReader:
                 f"write `lifecycle: {value.value}` on its own line, indented under the name",
             )
             return None
+        if isinstance(value, AliasNode):
+            return None  # refused where it stands
         if _is_null(value):
             self.problem(
                 key.mark,
@@ -530,10 +535,10 @@ class _SpecReader:
                 "give it an indented `lifecycle:` (and optionally period, type, protect, name)",
             )
             return None
-        fields = self._fields(value, SERVICE_KEYS, f"in service {shown(label)}")
+        fields, meant = self._fields(value, SERVICE_KEYS, f"in service {shown(label)}")
         before = len(self.problems)
         name = self._name(key, fields.get("name"))
-        lifecycle = self._lifecycle(key, fields.get("lifecycle"))
+        lifecycle = self._lifecycle(key, fields.get("lifecycle"), reported="lifecycle" in meant)
         period = self._period(fields.get("period"), lifecycle)
         service_type = self._type(fields.get("type"), lifecycle)
         protect = self._protect(fields.get("protect"), lifecycle)
@@ -571,10 +576,18 @@ class _SpecReader:
         if name is None:
             return None
         mark = _mark_of(field.value)
-        if not name or _SPACE.search(name):
+        if not name:
             self.problem(
                 mark,
-                f"service name {shown(name)} is empty or holds a space",
+                "`name` is empty",
+                "write the service's name as the API shows it (resource.name), e.g. "
+                "www.example.com",
+            )
+            return None
+        if _SPACE.search(name):
+            self.problem(
+                mark,
+                f"service name {shown(name)} holds a space",
                 "write the service's name as the API shows it (resource.name), e.g. "
                 "www.example.com",
             )
@@ -588,8 +601,12 @@ class _SpecReader:
             return None
         return name
 
-    def _lifecycle(self, key: ScalarNode, field: _Field | None) -> Lifecycle | None:
+    def _lifecycle(
+        self, key: ScalarNode, field: _Field | None, *, reported: bool
+    ) -> Lifecycle | None:
         if field is None:
+            if reported:  # a misspelt `lifecycle` key was reported with the fix
+                return None
             self.problem(
                 key.mark,
                 f"service {shown(key.value)} has no lifecycle",
@@ -821,6 +838,15 @@ def _canonical_period(text: str) -> str:
     return str(parse_period(text, strict=True))
 
 
+def _looks_like_a_service(key: str, value: Node) -> bool:
+    """A top-level entry that was meant to be under `services:`: a dotted name holding
+    service fields."""
+    if "." not in key or not isinstance(value, MappingNode):
+        return False
+    inner = {k.value for k, _ in value.pairs if isinstance(k, ScalarNode)}
+    return bool(inner & set(SERVICE_KEYS))
+
+
 def _credential_variable(key: str) -> str | None:
     """The environment variable for a credential-like key, "" for another credential-like
     key, None for a key that does not look like a credential."""
@@ -837,7 +863,7 @@ def _credential_variable(key: str) -> str | None:
 def _type_problem(text: str) -> tuple[str, str] | None:
     """Why ``text`` is not a service type (a route prefix such as ``hosting/web``), with
     the fix, or None when it is one."""
-    example = "a route prefix such as hosting/web, domain, vps, dedicated/server"
+    example = "a route prefix such as hosting/web, domain, vps or dedicated/server"
     if len(text) > _MAX_TYPE_LENGTH:
         return f"type {shown(text)} is too long to be a route prefix", f"write {example}"
     if text in _KNOWN_TYPE_SET:
@@ -858,7 +884,7 @@ def _type_problem(text: str) -> tuple[str, str] | None:
         if "{" in text or "." in text or text.count("/") > 3:
             return (
                 f"type {shown(text)} is a path, not a route prefix",
-                f"write the product's route prefix only, {example}",
+                "write the product's route prefix only, e.g. hosting/web",
             )
         return f"type {shown(text)} is not a route prefix", f"write {example}"
     typo = [known for known in KNOWN_TYPES if len(text) >= 5 and _one_edit_apart(text, known)]

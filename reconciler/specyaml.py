@@ -441,7 +441,7 @@ class _Builder:
             return True
         self._problem(
             mark,
-            f"YAML tag {_cut(tag, 40)} is not allowed in a spec",
+            f"YAML tag {_cut(_short_tag(tag), 40)} is not allowed in a spec",
             "remove the tag: a spec holds plain values only",
         )
         return False
@@ -475,6 +475,14 @@ class _Builder:
         top.key = None
 
 
+def _short_tag(tag: str) -> str:
+    """A tag as it is written: ``tag:yaml.org,2002:python/object`` → ``!!python/object``."""
+    return "!!" + tag.removeprefix(_YAML_TAG_PREFIX) if tag.startswith(_YAML_TAG_PREFIX) else tag
+
+
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
 def _mark(event: yaml.Event) -> Mark:
     start = event.start_mark
     return Mark(start.line + 1, start.column + 1) if start is not None else Mark(1, 1)
@@ -498,7 +506,12 @@ def syntax_problems(
             return tabs
         return [SpecProblem(filename, line, column, "tab character here breaks the YAML", _TAB_FIX)]
     context = ""
-    if error.context and error.context_mark is not None and error.context_mark is not mark:
+    if (
+        error.context
+        and error.context_mark is not None
+        and error.context_mark is not mark
+        and "next token" not in error.context  # says nothing a user can act on
+    ):
         context = f" ({error.context} at line {error.context_mark.line + 1})"
     return [
         SpecProblem(
