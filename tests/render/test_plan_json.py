@@ -161,3 +161,12 @@ def test_a_plan_holding_a_secret_is_never_written(body: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="secret") as caught:
         planfile.dump_plan(f.plan((leaky,)))
     assert all(str(v) not in str(caught.value) for v in ("a1b2c3d4e5f6", '"y"', '"z"'))
+
+
+def test_the_documented_example_is_a_valid_plan() -> None:
+    documented = DOC.read_text(encoding="utf-8")
+    example = re.search(r"```json\n(.*?)\n```", documented, flags=re.S)
+    assert example, "docs/plan-format.md shows an example plan"
+    plan = planfile.parse_plan(example.group(1), source="docs/plan-format.md")
+    assert_valid(json.loads(example.group(1)))
+    assert planfile.dump_plan(plan) == example.group(1) + "\n"
