@@ -1,0 +1,604 @@
+"""The sandbox's HTTP face: a thin ASGI app over ``Backend``.
+
+``/1.0/...`` is the OVH API (signed calls, OVH's errors, ``X-Ovh-Queryid`` on every
+answer, injected faults); everything else is the admin side (``/sandbox/...``,
+unauthenticated: the sandbox is local) and the credential validation page
+(``/auth/?credentialToken=...``, as the ``validationUrl`` of OVH points to).
+
+Parsing and serialising only: every decision is the backend's. ``docs/sandbox.md`` lists
+the routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from reconciler.sandbox import errors
+from reconciler.sandbox.auth import CredentialView, SignedRequest
+from reconciler.sandbox.backend import FILTER_OPS, MAX_PAGE_SIZE, Backend
+from reconciler.sandbox.catalog import PRODUCTS
+from reconciler.sandbox.clock import parse_duration, parse_instant
+from reconciler.sandbox.faults import FaultConfig, FaultInjector
+from reconciler.sandbox.seed import Seed, parse_seed, seed_from_mapping
+
+log = logging.getLogger("reconciler.sandbox")
+
+API_PREFIX = "/1.0"
+_BOOT = f"{int(time.time()) & 0xFFFFFFFF:08x}"
+
+
+class ConnectionDropped(ConnectionResetError):
+    """Raised out of the app after half a response, to drop the connection (a fault).
+    Over a real server the client sees a truncated answer; in-process (httpx's ASGI
+    transport) it sees this exception, an ``OSError`` like a reset connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Call:
+    """One API request, parsed."""
+
+    method: str
+    path: str  # relative to /1.0, decoded, no query string
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    raw_body: str
+    root: str  # scheme://host[:port], as the client addressed the API
+    credential: CredentialView | None = None
+
+    def json(self) -> Any:
+        if not self.raw_body.strip():
+            return None
+        try:
+            return json.loads(self.raw_body)
+        except ValueError:
+            raise errors.bad_request("Invalid JSON received") from None
+
+
+Handler = Callable[..., Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoute:
+    method: str
+    pattern: re.Pattern[str]
+    handler: str  # method name on SandboxApp
+    auth: str = "signed"  # "public" | "signed" | "signed-any-rule"
+    extra: tuple[tuple[str, str], ...] = ()  # fixed keyword arguments (route of legacy)
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return re.compile(regex + r"\Z")
+
+
+def _api_routes() -> list[ApiRoute]:
+    routes = [
+        ApiRoute("GET", _compile("/auth/time"), "auth_time", auth="public"),
+        ApiRoute("POST", _compile("/auth/credential"), "auth_credential", auth="public"),
+        ApiRoute(
+            "GET", _compile("/auth/currentCredential"), "current_credential", auth="signed-any-rule"
+        ),
+        ApiRoute("GET", _compile("/me"), "me"),
+        ApiRoute("GET", _compile("/me/notification/email/history"), "email_history"),
+        ApiRoute("GET", _compile("/me/notification/email/history/{id}"), "email"),
+        ApiRoute("GET", _compile("/services"), "services"),
+        ApiRoute("GET", _compile("/services/{id}"), "service"),
+        ApiRoute("PUT", _compile("/services/{id}"), "update_service"),
+        ApiRoute("GET", _compile("/services/{id}/options"), "options"),
+        ApiRoute("GET", _compile("/services/{id}/renewPeriodCapacities"), "periods"),
+        ApiRoute("POST", _compile("/services/{id}/terminate"), "terminate"),
+        ApiRoute("POST", _compile("/services/{id}/terminate/confirm"), "confirm"),
+    ]
+    for product in PRODUCTS.values():
+        extra = (("route", product.route),)
+        if len(product.var_names) == 1:
+            routes.append(ApiRoute("GET", _compile(product.route), "legacy_list", extra=extra))
+        for method, suffix, handler in (
+            ("GET", "/serviceInfos", "legacy_infos"),
+            ("PUT", "/serviceInfos", "legacy_update_infos"),
+        ):
+            routes.append(ApiRoute(method, _compile(product.path + suffix), handler, extra=extra))
+        if product.legacy_termination:
+            routes.append(
+                ApiRoute(
+                    "POST", _compile(product.path + "/terminate"), "legacy_terminate", extra=extra
+                )
+            )
+            routes.append(
+                ApiRoute(
+                    "POST",
+                    _compile(product.path + "/confirmTermination"),
+                    "legacy_confirm",
+                    extra=extra,
+                )
+            )
+    return routes
+
+
+API_ROUTES = _api_routes()
+
+
+def _service_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise errors.bad_request(f"Invalid serviceId {raw!r}: expected an integer")
+    return int(raw)
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class SandboxApp:
+    """The ASGI app: ``/1.0`` is the API, the rest the admin side."""
+
+    def __init__(self, backend: Backend, *, faults: FaultInjector | None = None) -> None:
+        self.backend = backend
+        self.faults = faults or FaultInjector()
+        self.admin = Starlette(routes=_admin_routes(self))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        path = scope["path"]
+        if scope["type"] == "http" and (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            await self.api(scope, receive, send)
+        else:
+            await self.admin(scope, receive, send)
+
+    # --- the API ---------------------------------------------------------------------
+
+    async def api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        query_id = f"SANDBOX.ext-1.{_BOOT}.{os.getpid()}.{uuid.uuid4()}"
+        decision = self.faults.decide()
+        if decision.delay_seconds:
+            await asyncio.sleep(decision.delay_seconds)
+        raw_body = (await request.body()).decode("utf-8", errors="replace")
+        if decision.error is not None:
+            reply = _error_reply(decision.error)
+        else:
+            reply = self._answer(scope, request, raw_body)
+        headers = {
+            "content-type": "application/json; charset=utf-8",
+            "x-ovh-queryid": query_id,
+            **{k.lower(): v for k, v in reply.headers.items()},
+        }
+        body = _json_bytes(reply.body)
+        headers["content-length"] = str(len(body))
+        start = {
+            "type": "http.response.start",
+            "status": reply.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        }
+        await send(start)
+        if decision.drop:
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+            raise ConnectionDropped("sandbox fault: connection dropped mid-response")
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _answer(self, scope: Scope, request: Request, raw_body: str) -> Reply:
+        method = request.method.upper()
+        path = scope["path"][len(API_PREFIX) :] or "/"
+        try:
+            route, params = _match(method, path)
+            root = _root(scope, request)
+            call = Call(
+                method=method,
+                path=path,
+                query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                raw_body=raw_body,
+                root=root,
+            )
+            if route.auth != "public":
+                call.credential = self.backend.authenticate(
+                    _signed_request(scope, call), check_rules=route.auth == "signed"
+                )
+            handler: Handler = getattr(self, route.handler)
+            return handler(call, **params, **dict(route.extra))
+        except errors.ApiError as error:
+            return _error_reply(error)
+        except Exception:  # a sandbox bug: still an OVH-shaped answer, and a log line
+            log.exception("sandbox: internal error on %s %s", method, path)
+            return _error_reply(
+                errors.ApiError(
+                    500, "Internal server error", error_class="Server::InternalServerError"
+                )
+            )
+
+    # handlers: one per route, each a thin call into the backend
+
+    def auth_time(self, call: Call) -> Reply:
+        return Reply(self.backend.api_time())
+
+    def auth_credential(self, call: Call) -> Reply:
+        return Reply(
+            self.backend.request_credential(
+                call.headers.get("x-ovh-application"), call.json(), validation_root=call.root
+            )
+        )
+
+    def current_credential(self, call: Call) -> Reply:
+        assert call.credential is not None
+        return Reply(self.backend.current_credential(call.credential))
+
+    def me(self, call: Call) -> Reply:
+        return Reply(self.backend.account())
+
+    def email_history(self, call: Call) -> Reply:
+        return Reply(self.backend.email_ids())
+
+    def email(self, call: Call, id: str) -> Reply:
+        return Reply(self.backend.email(_service_id(id)))
+
+    def services(self, call: Call) -> Reply:
+        resource_name = call.query.get("resourceName")
+        routes = [r for r in call.query.get("routes", "").split(",") if r]
+        mode = call.headers.get("x-pagination-mode")
+        if not mode:
+            return Reply(self.backend.service_ids(resource_name=resource_name, routes=routes))
+        if mode not in ("CachedObjectList-Pages", "CachedObjectList-Cursor"):
+            raise errors.bad_request(
+                f"Invalid X-Pagination-Mode {mode!r}: expected CachedObjectList-Pages or "
+                "CachedObjectList-Cursor"
+            )
+        size = _header_int(call, "x-pagination-size", MAX_PAGE_SIZE)
+        number = _header_int(call, "x-pagination-number", 1)
+        offset = None
+        if mode == "CachedObjectList-Cursor":
+            cursor = call.headers.get("x-pagination-cursor")
+            offset = 0
+            if cursor:
+                if not cursor.isdigit():
+                    raise errors.bad_request("Invalid X-Pagination-Cursor")
+                offset = int(cursor)
+        order = call.headers.get("x-pagination-sort-order", "ASC").upper()
+        if order not in ("ASC", "DESC"):
+            raise errors.bad_request("Invalid X-Pagination-Sort-Order: expected ASC or DESC")
+        page = self.backend.services_page(
+            size=size,
+            number=number,
+            offset=offset,
+            resource_name=resource_name,
+            routes=routes,
+            filters=_filters(call.headers.get("x-pagination-filter", "")),
+            sort=call.headers.get("x-pagination-sort") or None,
+            descending=order == "DESC",
+        )
+        headers = {
+            "X-Pagination-Mode": mode,
+            "X-Pagination-Elements": str(page.total),
+            "X-Pagination-Size": str(size),
+        }
+        if mode == "CachedObjectList-Pages":
+            headers["X-Pagination-Number"] = str(number)
+        elif page.next_cursor is not None:
+            headers["X-Pagination-Cursor-Next"] = page.next_cursor
+        return Reply(page.items, headers=headers)
+
+    def service(self, call: Call, id: str) -> Reply:
+        return Reply(self.backend.service(_service_id(id)))
+
+    def update_service(self, call: Call, id: str) -> Reply:
+        self.backend.update_service(_service_id(id), call.json())
+        return Reply(None)
+
+    def options(self, call: Call, id: str) -> Reply:
+        return Reply(self.backend.service_options(_service_id(id)))
+
+    def periods(self, call: Call, id: str) -> Reply:
+        return Reply(self.backend.renew_period_capacities(_service_id(id)))
+
+    def terminate(self, call: Call, id: str) -> Reply:
+        return Reply({"message": self.backend.request_termination(_service_id(id))})
+
+    def confirm(self, call: Call, id: str) -> Reply:
+        return Reply({"message": self.backend.confirm_termination(_service_id(id), call.json())})
+
+    def legacy_list(self, call: Call, route: str) -> Reply:
+        return Reply(self.backend.legacy_names(route))
+
+    def legacy_infos(self, call: Call, route: str, **names: str) -> Reply:
+        name, organization = _legacy_name(names)
+        return Reply(self.backend.service_infos(route, name, organization))
+
+    def legacy_update_infos(self, call: Call, route: str, **names: str) -> Reply:
+        name, organization = _legacy_name(names)
+        self.backend.update_service_infos(route, name, call.json(), organization)
+        return Reply(None)
+
+    def legacy_terminate(self, call: Call, route: str, **names: str) -> Reply:
+        name, organization = _legacy_name(names)
+        service_id = self.backend.legacy_service_id(route, name, organization)
+        return Reply(self.backend.request_termination(service_id))
+
+    def legacy_confirm(self, call: Call, route: str, **names: str) -> Reply:
+        name, organization = _legacy_name(names)
+        service_id = self.backend.legacy_service_id(route, name, organization)
+        return Reply(self.backend.confirm_termination(service_id, call.json()))
+
+
+def create_app(backend: Backend, *, faults: FaultInjector | None = None) -> SandboxApp:
+    """The ASGI app over a backend (see ``reconciler.sandbox`` for the ways to get one)."""
+    return SandboxApp(backend, faults=faults)
+
+
+# --- helpers of the API side -------------------------------------------------------
+
+
+def _match(method: str, path: str) -> tuple[ApiRoute, dict[str, str]]:
+    for route in API_ROUTES:
+        if route.method != method:
+            continue
+        found = route.pattern.match(path)
+        if found:
+            return route, found.groupdict()
+    raise errors.no_route()
+
+
+def _legacy_name(names: dict[str, str]) -> tuple[str, str | None]:
+    values = list(names.values())
+    if len(values) == 2:  # Exchange: organisation, then service
+        return values[1], values[0]
+    return values[0], None
+
+
+def _root(scope: Scope, request: Request) -> str:
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def _signed_request(scope: Scope, call: Call) -> SignedRequest:
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
+    url = call.root + path + (f"?{query}" if query else "")
+    return SignedRequest(
+        method=call.method,
+        url=url,
+        path=call.path,
+        body=call.raw_body,
+        application_key=call.headers.get("x-ovh-application"),
+        consumer_key=call.headers.get("x-ovh-consumer"),
+        timestamp=call.headers.get("x-ovh-timestamp"),
+        signature=call.headers.get("x-ovh-signature"),
+    )
+
+
+def _header_int(call: Call, name: str, default: int) -> int:
+    raw = call.headers.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit():
+        raise errors.bad_request(f"Invalid {name}: expected a positive integer")
+    return int(raw)
+
+
+def _filters(raw: str) -> list[tuple[str, str, str]]:
+    """``X-Pagination-Filter: key:op=value&key2:op=value`` (values URL-encoded)."""
+    found = []
+    for part in filter(None, raw.split("&")):
+        key, _, rest = part.partition(":")
+        op, equal, value = rest.partition("=")
+        if not key or not equal or op not in FILTER_OPS:
+            raise errors.bad_request(
+                f"Invalid X-Pagination-Filter {part!r}: expected key:op=value with op one of "
+                f"{', '.join(FILTER_OPS)}"
+            )
+        found.append((key, op, unquote(value)))
+    return found
+
+
+def _error_reply(error: errors.ApiError) -> Reply:
+    return Reply(error.body(), status=error.status, headers=dict(error.headers))
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+# --- the admin side -------------------------------------------------------------------
+
+
+def _admin_routes(app: SandboxApp) -> list[Route]:
+    backend = app.backend
+
+    def endpoint(
+        handler: Callable[[Request], Awaitable[Any]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            try:
+                result = await handler(request)
+            except errors.ApiError as error:
+                return JSONResponse(error.body(), status_code=error.status)
+            except errors.SeedError as error:
+                return JSONResponse({"message": str(error)}, status_code=400)
+            except errors.StateError as error:
+                return JSONResponse({"message": str(error)}, status_code=409)
+            if isinstance(result, Response):
+                return result
+            return JSONResponse(result)
+
+        return wrapped
+
+    async def body_json(request: Request) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise errors.bad_request("expected a JSON body") from None
+
+    async def summary(request: Request) -> Any:
+        return {**backend.summary(), "faults": app.faults.config.to_json()}
+
+    async def get_clock(request: Request) -> Any:
+        return backend.clock().to_json()
+
+    async def put_clock(request: Request) -> Any:
+        body = await body_json(request)
+        if not isinstance(body, dict) or set(body) - {"now", "advance", "ticking"}:
+            raise errors.bad_request(
+                'clock: expected {"now": ISO datetime} or {"advance": "2d"}, and "ticking"'
+            )
+        ticking = body.get("ticking")
+        if ticking is not None and not isinstance(ticking, bool):
+            raise errors.bad_request("clock: ticking is true or false")
+        try:
+            if body.get("now") is not None and body.get("advance") is not None:
+                raise errors.bad_request("clock: give now or advance, not both")
+            if body.get("now") is not None:
+                return backend.set_clock(
+                    parse_instant(str(body["now"])), ticking=bool(ticking)
+                ).to_json()
+            if body.get("advance") is not None:
+                return backend.advance_clock(
+                    parse_duration(str(body["advance"])), ticking=ticking
+                ).to_json()
+        except ValueError as exc:
+            raise errors.bad_request(f"clock: {exc}") from None
+        if ticking is not None:
+            return backend.set_clock(backend.now(), ticking=ticking).to_json()
+        raise errors.bad_request('clock: expected {"now": ISO datetime} or {"advance": "2d"}')
+
+    async def get_faults(request: Request) -> Any:
+        return app.faults.config.to_json()
+
+    async def put_faults(request: Request) -> Any:
+        app.faults.configure(FaultConfig.from_json(await body_json(request)))
+        return app.faults.config.to_json()
+
+    async def delete_faults(request: Request) -> Any:
+        app.faults.configure(FaultConfig())
+        return app.faults.config.to_json()
+
+    def seed_of(value: Any, source: str) -> Seed:
+        if isinstance(value, str):
+            return parse_seed(value, source)
+        return seed_from_mapping(value, source)
+
+    def instant_of(body: dict[str, Any]) -> Any:
+        if body.get("now") is None:
+            return None
+        try:
+            return parse_instant(str(body["now"]))
+        except ValueError as exc:
+            raise errors.bad_request(f"now: {exc}") from None
+
+    async def reset(request: Request) -> Any:
+        body = await body_json(request)
+        if not isinstance(body, dict) or set(body) - {"now", "seed"}:
+            raise errors.bad_request('reset: expected {"now"?: ISO datetime, "seed"?: seed}')
+        if body.get("seed") is not None:
+            backend.load_seed(seed_of(body["seed"], "<admin seed>"), now=instant_of(body))
+        else:
+            backend.reset(now=instant_of(body))
+        return backend.summary()
+
+    async def put_seed(request: Request) -> Any:
+        content_type = request.headers.get("content-type", "")
+        now = None
+        if "json" in content_type:
+            body = await body_json(request)
+            seed = seed_of(body, "<admin seed>")
+        else:
+            seed = parse_seed(
+                (await request.body()).decode("utf-8", errors="replace"), "<admin seed>"
+            )
+            if request.query_params.get("now"):
+                now = instant_of({"now": request.query_params["now"]})
+        backend.load_seed(seed, now=now)
+        return backend.summary()
+
+    async def emails(request: Request) -> Any:
+        return backend.emails()
+
+    async def services(request: Request) -> Any:
+        return backend.internal_services()
+
+    async def validate(request: Request) -> Any:
+        body = await body_json(request)
+        validity = None
+        if isinstance(body, dict) and body.get("validity"):
+            try:
+                validity = parse_duration(str(body["validity"]))
+            except ValueError as exc:
+                raise errors.bad_request(f"validity: {exc}") from None
+        return backend.validate_credential(
+            consumer_key=request.path_params["consumer_key"], validity=validity
+        )
+
+    async def put_credential(request: Request) -> Any:
+        body = await body_json(request)
+        if not isinstance(body, dict) or set(body) != {"state"}:
+            raise errors.bad_request(
+                'credential: expected {"state": "validated|expired|refused|pendingValidation"}'
+            )
+        backend.set_credential_state(request.path_params["consumer_key"], str(body["state"]))
+        return {"consumerKey": request.path_params["consumer_key"], "state": body["state"]}
+
+    async def validation_page(request: Request) -> Any:
+        token = request.query_params.get("credentialToken")
+        if not token:
+            raise errors.bad_request("missing credentialToken")
+        result = backend.validate_credential(token=token)
+        redirect = result.get("redirection")
+        link = f'<p>Back to <a href="{redirect}">{redirect}</a></p>' if redirect else ""
+        return HTMLResponse(
+            "<!doctype html><title>OVH API sandbox</title>"
+            "<h1>Credential validated</h1>"
+            "<p>The application may now use this consumer key on the sandbox.</p>" + link
+        )
+
+    return [
+        Route("/sandbox", endpoint(summary), methods=["GET"]),
+        Route("/sandbox/clock", endpoint(get_clock), methods=["GET"]),
+        Route("/sandbox/clock", endpoint(put_clock), methods=["PUT", "POST"]),
+        Route("/sandbox/faults", endpoint(get_faults), methods=["GET"]),
+        Route("/sandbox/faults", endpoint(put_faults), methods=["PUT", "POST"]),
+        Route("/sandbox/faults", endpoint(delete_faults), methods=["DELETE"]),
+        Route("/sandbox/reset", endpoint(reset), methods=["POST"]),
+        Route("/sandbox/seed", endpoint(put_seed), methods=["PUT", "POST"]),
+        Route("/sandbox/emails", endpoint(emails), methods=["GET"]),
+        Route("/sandbox/services", endpoint(services), methods=["GET"]),
+        Route("/sandbox/credentials/{consumer_key}/validate", endpoint(validate), methods=["POST"]),
+        Route("/sandbox/credentials/{consumer_key}", endpoint(put_credential), methods=["PUT"]),
+        Route("/auth/", endpoint(validation_page), methods=["GET"]),
+        Route("/auth", endpoint(validation_page), methods=["GET"]),
+    ]

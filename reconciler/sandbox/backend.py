@@ -1,0 +1,1388 @@
+"""The sandbox's OVH account: state in SQLite, behaviour of the real API, no HTTP.
+
+``Backend`` holds one account (services, credentials, e-mails, termination tokens) and
+its clock in a SQLite file, and answers every operation the routes need with plain
+JSON-able values or an ``errors.ApiError`` carrying OVH's status and body. The app
+(``app.py``) only parses requests and serialises answers.
+
+Time
+    The sandbox clock is stored in the database as an anchor: either *stopped* at an
+    instant, or *ticking* from an instant along the injected wall clock. A fresh
+    sandbox ticks from the wall clock's now. Setting the clock stops it there unless
+    asked to tick (tests need a clock that stands still; a stopped clock also makes a
+    rehearsal reproducible). Every operation first *settles* the account up to now, so
+    moving the clock by two years renews a monthly service 24 times at once:
+
+    - at expiry, a service set to terminate at expiry is terminated (lifecycle
+      ``terminated``, resource ``deleted``) and leaves every route (404);
+    - at expiry, an automatic renewal renews by the period, as many periods as needed;
+    - at expiry, a manual renewal (or an unpaid service) expires: lifecycle
+      ``unrenewed``, resource ``suspended``; calls changing it answer 460;
+    - at its engagement end, a service set to ``terminateAtEngagementDate`` goes.
+
+    Terminating a service terminates its linked (child) services with it.
+
+Rules enforced server-side
+    Cancelling a termination less than 24 hours before the expiry is refused with 409
+    (exactly 24 hours before is refused too); immediate termination only where the
+    product allows it (web hosting); a termination token is single-use and valid for
+    ``TOKEN_TTL``; periods must be among the service's ``renewPeriodCapacities``.
+
+The whole class is guarded by one lock and every operation is one SQLite transaction,
+so a backend can be shared by threads and its file by processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import string
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reconciler.sandbox import errors
+from reconciler.sandbox.auth import CredentialView, SignedRequest, authenticate
+from reconciler.sandbox.catalog import (
+    PRODUCTS,
+    TERMINATE,
+    TERMINATE_AT_ENGAGEMENT,
+    TERMINATE_AT_EXPIRY,
+    Product,
+)
+from reconciler.sandbox.clock import (
+    SystemWallClock,
+    WallClock,
+    add_months,
+    aware,
+    from_epoch,
+    period_months,
+    render_date,
+    render_datetime,
+    render_utc,
+)
+from reconciler.sandbox.seed import METHODS, Seed, ServiceSeed, seed_from_mapping
+
+SCHEMA_VERSION = "1"
+TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
+CANCEL_WINDOW = timedelta(hours=24)  # no cancelling a termination closer to expiry
+CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate?id={id}&token={token}"
+FIRST_EMAIL_ID = 7_340_001
+FIRST_APPLICATION_ID = 161_001
+FIRST_CREDENTIAL_ID = 5_120_001
+MAX_PAGE_SIZE = 5000
+
+# OVH's enums for confirmTermination.
+TERMINATION_REASONS = (
+    "FEATURES_DONT_SUIT_ME",
+    "LACK_OF_PERFORMANCES",
+    "MIGRATED_TO_ANOTHER_OVH_PRODUCT",
+    "MIGRATED_TO_COMPETITOR",
+    "NOT_ENOUGH_RECOGNITION",
+    "NOT_NEEDED_ANYMORE",
+    "NOT_RELIABLE",
+    "NO_ANSWER",
+    "OTHER",
+    "PRODUCT_DIMENSION_DONT_SUIT_ME",
+    "PRODUCT_TOOLS_DONT_SUIT_ME",
+    "TOO_EXPENSIVE",
+    "TOO_HARD_TO_USE",
+    "UNSATIFIED_BY_CUSTOMER_SUPPORT",
+)
+FUTURE_USES = (
+    "NOT_REPLACING_SERVICE",
+    "OTHER",
+    "SUBSCRIBE_AN_OTHER_SERVICE",
+    "SUBSCRIBE_OTHER_KIND_OF_SERVICE_WITH_COMPETITOR",
+    "SUBSCRIBE_SIMILAR_SERVICE_WITH_COMPETITOR",
+)
+TERMINATION_POLICIES = ("empty", "terminateAtEngagementDate", "terminateAtExpirationDate")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS applications (
+    app_key TEXT PRIMARY KEY, app_secret TEXT NOT NULL, app_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS credentials (
+    credential_id INTEGER PRIMARY KEY,
+    consumer_key TEXT NOT NULL UNIQUE,
+    app_key TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    last_use INTEGER,
+    validation_token TEXT UNIQUE,
+    redirection TEXT,
+    allowed_ips TEXT);
+CREATE TABLE IF NOT EXISTS services (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    route TEXT NOT NULL,
+    organization TEXT,
+    display_name TEXT NOT NULL,
+    parent_id INTEGER,
+    plan_code TEXT NOT NULL,
+    description TEXT NOT NULL,
+    price REAL NOT NULL,
+    created INTEGER NOT NULL,
+    expiration INTEGER NOT NULL,
+    renew_mode TEXT NOT NULL,
+    renew_period TEXT NOT NULL,
+    periods TEXT NOT NULL,
+    termination TEXT NOT NULL,
+    terminate_at INTEGER,
+    engagement_end INTEGER,
+    lifecycle TEXT NOT NULL,
+    resource_state TEXT NOT NULL,
+    unpaid INTEGER NOT NULL,
+    terminated_at INTEGER,
+    gone INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS services_expiring ON services (gone, lifecycle, expiration);
+CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
+    WHERE terminate_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
+CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
+CREATE TABLE IF NOT EXISTS emails (
+    id INTEGER PRIMARY KEY, date INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+    service_id INTEGER);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY, service_id INTEGER NOT NULL, created INTEGER NOT NULL,
+    expires INTEGER NOT NULL, used_at INTEGER);
+"""
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _random_key(length: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    now: datetime
+    ticking: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": render_utc(self.now.timestamp()), "ticking": self.ticking}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None = None
+
+
+class Backend:
+    """One sandbox account in a SQLite file. See the module docstring."""
+
+    def __init__(self, path: Path | str, *, wall: WallClock | None = None) -> None:
+        self.path = str(path)
+        self.wall = wall or SystemWallClock()
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            raise errors.StateError(f"{self.path}: not a sandbox state database ({exc})") from None
+        if tables and "meta" not in tables:
+            raise errors.StateError(f"{self.path}: not a sandbox state database")
+        self._db.executescript(_SCHEMA)
+        version = self._meta("schema_version")
+        if version is None:
+            self._set_meta("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise errors.StateError(
+                f"{self.path}: sandbox state of schema {version}, this sandbox reads "
+                f"{SCHEMA_VERSION}; start from a new state file"
+            )
+
+    # --- life of the state ----------------------------------------------------------
+
+    @property
+    def seeded(self) -> bool:
+        return self._meta("seed") is not None
+
+    @property
+    def seed_digest(self) -> str | None:
+        return self._meta("seed_digest")
+
+    @property
+    def seed_source(self) -> str | None:
+        return self._meta("seed_source")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def load_seed(self, seed: Seed, *, now: datetime | None = None) -> None:
+        """Wipe the account and load ``seed``; ``reset`` will come back to it.
+
+        The clock is set (and stopped) to ``now`` or the seed's ``clock`` when given,
+        else kept as it is; relative dates are resolved against it."""
+        with self._op(settle=False):
+            self._load_seed(seed, now)
+
+    def ensure_seeded(self, seed: Seed) -> bool:
+        """Load ``seed`` if nothing was ever loaded (atomically: two processes opening a
+        new state at once seed it once). True when it loaded it."""
+        with self._op(settle=False):
+            if self._meta("seed") is not None:
+                return False
+            self._load_seed(seed, None)
+            return True
+
+    def _load_seed(self, seed: Seed, now: datetime | None) -> None:
+        when = now or seed.clock
+        if when is not None:
+            self._write_clock(aware(when).timestamp(), ticking=False)
+        self._set_meta("seed", json.dumps(seed.to_mapping()))
+        self._set_meta("seed_digest", seed.digest)
+        self._set_meta("seed_source", seed.source)
+        self._populate(seed)
+        self._settle()
+
+    def reset(self, *, now: datetime | None = None) -> None:
+        """Back to the seed last loaded (relative dates against the clock now)."""
+        stored = self._meta("seed")
+        if stored is None:
+            raise errors.StateError(f"{self.path}: no seed was ever loaded; nothing to reset to")
+        seed = seed_from_mapping(json.loads(stored), self._meta("seed_source") or "<seed>")
+        self.load_seed(seed, now=now)
+
+    # --- the clock ------------------------------------------------------------------
+
+    def now_seconds(self) -> float:
+        anchor, wall_anchor, ticking = self._read_clock()
+        if ticking:
+            return anchor + (self.wall.now().timestamp() - wall_anchor)
+        return anchor
+
+    def now(self) -> datetime:
+        return from_epoch(self.now_seconds())
+
+    def clock(self) -> ClockState:
+        with self._lock:
+            _, _, ticking = self._read_clock()
+            return ClockState(now=self.now(), ticking=ticking)
+
+    def set_clock(self, when: datetime, *, ticking: bool = False) -> ClockState:
+        """Set the sandbox clock; it then stands still, unless ``ticking``. Moving it
+        backwards is allowed but undoes nothing that already happened."""
+        with self._op(settle=False):
+            self._write_clock(aware(when).timestamp(), ticking=ticking)
+            self._settle()
+        return self.clock()
+
+    def advance_clock(self, delta: timedelta, *, ticking: bool | None = None) -> ClockState:
+        with self._lock:
+            keep = self.clock().ticking if ticking is None else ticking
+            return self.set_clock(self.now() + delta, ticking=keep)
+
+    def _read_clock(self) -> tuple[float, float, bool]:
+        raw = self._meta("clock")
+        if raw is None:  # a fresh sandbox ticks from the wall clock's now
+            wall_now = self.wall.now().timestamp()
+            self._set_meta("clock", json.dumps([wall_now, wall_now, True]))
+            return wall_now, wall_now, True
+        anchor, wall_anchor, ticking = json.loads(raw)
+        return float(anchor), float(wall_anchor), bool(ticking)
+
+    def _write_clock(self, seconds: float, *, ticking: bool) -> None:
+        self._set_meta("clock", json.dumps([seconds, self.wall.now().timestamp(), ticking]))
+
+    def _timestamp_slack(self) -> int:
+        """Real seconds since the clock was stopped (see ``auth.timestamp_ok``)."""
+        _, wall_anchor, ticking = self._read_clock()
+        return 0 if ticking else max(0, int(self.wall.now().timestamp() - wall_anchor) + 1)
+
+    # --- authentication -------------------------------------------------------------
+
+    def api_time(self) -> int:
+        """``GET /auth/time``: the sandbox clock in Unix seconds."""
+        with self._lock:
+            return int(self.now_seconds())
+
+    def authenticate(self, request: SignedRequest, *, check_rules: bool = True) -> CredentialView:
+        with self._op() as now:
+            secret = None
+            if request.application_key:
+                row = self._db.execute(
+                    "SELECT app_secret FROM applications WHERE app_key = ?",
+                    (request.application_key,),
+                ).fetchone()
+                secret = row["app_secret"] if row else None
+            credential = None
+            if request.consumer_key:
+                credential = self._credential_view(request.consumer_key)
+            view = authenticate(
+                request,
+                application_secret=secret,
+                credential=credential,
+                now=now,
+                slack=self._timestamp_slack(),
+                check_rules=check_rules,
+            )
+            self._db.execute(
+                "UPDATE credentials SET last_use = ? WHERE credential_id = ?",
+                (now, view.credential_id),
+            )
+            return view
+
+    def _credential_view(self, consumer_key: str) -> CredentialView | None:
+        row = self._db.execute(
+            "SELECT * FROM credentials WHERE consumer_key = ?", (consumer_key,)
+        ).fetchone()
+        if row is None:
+            return None
+        return CredentialView(
+            credential_id=row["credential_id"],
+            consumer_key=row["consumer_key"],
+            application_key=row["app_key"],
+            state=row["state"],
+            expires=row["expires"],
+            rules=tuple((r["method"], r["path"]) for r in json.loads(row["rules"])),
+        )
+
+    def request_credential(
+        self, application_key: str | None, body: Any, *, validation_root: str
+    ) -> dict[str, Any]:
+        """``POST /auth/credential``: a new consumer key, pending validation."""
+        with self._op() as now:
+            if (
+                not application_key
+                or not self._db.execute(
+                    "SELECT 1 FROM applications WHERE app_key = ?", (application_key,)
+                ).fetchone()
+            ):
+                raise errors.invalid_key()
+            if not isinstance(body, dict):
+                raise errors.bad_request("Invalid body: expected {accessRules, redirection}")
+            unknown = set(body) - {"accessRules", "redirection", "allowedIPs"}
+            if unknown:
+                raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
+            rules = body.get("accessRules")
+            if not isinstance(rules, list) or not rules:
+                raise errors.bad_request("Missing parameter: accessRules")
+            clean = []
+            for rule in rules:
+                if (
+                    not isinstance(rule, dict)
+                    or rule.get("method") not in METHODS
+                    or not isinstance(rule.get("path"), str)
+                    or not rule["path"].startswith("/")
+                ):
+                    raise errors.bad_request(
+                        "Invalid access rule: expected {method: GET|PUT|POST|DELETE, path: /...}"
+                    )
+                clean.append({"method": rule["method"], "path": rule["path"]})
+            redirection = body.get("redirection")
+            if redirection is not None and not isinstance(redirection, str):
+                raise errors.bad_request("Invalid parameter: redirection must be a URL or null")
+            allowed_ips = body.get("allowedIPs")
+            consumer_key = _random_key(32)
+            token = _random_key(64)
+            self._db.execute(
+                "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
+                " created, validation_token, redirection, allowed_ips)"
+                " VALUES (?, ?, ?, ?, 'pendingValidation', ?, ?, ?, ?)",
+                (
+                    self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
+                    consumer_key,
+                    application_key,
+                    json.dumps(clean),
+                    now,
+                    token,
+                    redirection,
+                    json.dumps(allowed_ips) if allowed_ips is not None else None,
+                ),
+            )
+            return {
+                "state": "pendingValidation",
+                "consumerKey": consumer_key,
+                "validationUrl": f"{validation_root.rstrip('/')}/auth/?credentialToken={token}",
+            }
+
+    def validate_credential(
+        self,
+        *,
+        token: str | None = None,
+        consumer_key: str | None = None,
+        validity: timedelta | None = None,
+    ) -> dict[str, Any]:
+        """What a user does on the validation page: the key becomes ``validated``
+        (valid for ``validity``, or until revoked). By token (the validation URL) or by
+        consumer key (the admin route)."""
+        with self._op() as now:
+            row = self._find_credential(token=token, consumer_key=consumer_key)
+            expires = now + int(validity.total_seconds()) if validity else None
+            self._db.execute(
+                "UPDATE credentials SET state = 'validated', expires = ?,"
+                " validation_token = NULL WHERE credential_id = ?",
+                (expires, row["credential_id"]),
+            )
+            return {
+                "consumerKey": row["consumer_key"],
+                "state": "validated",
+                "redirection": row["redirection"],
+            }
+
+    def set_credential_state(self, consumer_key: str, state: str) -> None:
+        """Admin: force a key's state (``expired``, ``refused``...) to rehearse failures."""
+        if state not in ("validated", "pendingValidation", "expired", "refused"):
+            raise errors.bad_request(f"unknown credential state {state!r}")
+        with self._op():
+            row = self._find_credential(consumer_key=consumer_key)
+            self._db.execute(
+                "UPDATE credentials SET state = ? WHERE credential_id = ?",
+                (state, row["credential_id"]),
+            )
+
+    def _find_credential(
+        self, *, token: str | None = None, consumer_key: str | None = None
+    ) -> sqlite3.Row:
+        row: sqlite3.Row | None
+        if token is not None:
+            row = self._db.execute(
+                "SELECT * FROM credentials WHERE validation_token = ?", (token,)
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT * FROM credentials WHERE consumer_key = ?", (consumer_key,)
+            ).fetchone()
+        if row is None:
+            raise errors.not_found("This credential does not exist (or is already validated)")
+        return row
+
+    def current_credential(self, credential: CredentialView) -> dict[str, Any]:
+        with self._op():
+            row = self._db.execute(
+                "SELECT c.*, a.app_id FROM credentials c JOIN applications a"
+                " ON a.app_key = c.app_key WHERE c.credential_id = ?",
+                (credential.credential_id,),
+            ).fetchone()
+            return {
+                "credentialId": row["credential_id"],
+                "applicationId": row["app_id"],
+                "status": row["state"],
+                "rules": json.loads(row["rules"]),
+                "creation": render_datetime(row["created"]),
+                "expiration": render_datetime(row["expires"]),
+                "lastUse": render_datetime(row["last_use"]),
+                "ovhSupport": False,
+                "allowedIPs": json.loads(row["allowed_ips"]) if row["allowed_ips"] else None,
+            }
+
+    def account(self) -> dict[str, Any]:
+        """``GET /me`` (a few fields: enough for a client to say whose account it is)."""
+        with self._op():
+            seed = json.loads(self._meta("seed") or "{}")
+            account = seed.get("account", {})
+            return {
+                "nichandle": account.get("nichandle", "ab12345-ovh"),
+                "email": account.get("email", "admin@example.com"),
+                "firstname": account.get("firstname", ""),
+                "name": account.get("name", ""),
+                "country": account.get("country", "FR"),
+                "ovhSubsidiary": account.get("country", "FR"),
+                "currency": {"code": account.get("currency", "EUR"), "symbol": "EURO"},
+                "state": "complete",
+            }
+
+    # --- /services ------------------------------------------------------------------
+
+    def service_ids(
+        self, *, resource_name: str | None = None, routes: Sequence[str] = ()
+    ) -> list[int]:
+        """``GET /services``: ids of the account's services (not the terminated ones)."""
+        with self._op():
+            sql, args = "SELECT id FROM services WHERE gone = 0", []
+            if resource_name is not None:
+                sql += " AND name = ?"
+                args.append(resource_name)
+            if routes:
+                sql += f" AND route IN ({','.join('?' * len(routes))})"
+                args.extend(_route_prefix(r) for r in routes)
+            return [row[0] for row in self._db.execute(sql + " ORDER BY id", args)]
+
+    def services_page(
+        self,
+        *,
+        size: int,
+        number: int = 1,
+        offset: int | None = None,
+        resource_name: str | None = None,
+        routes: Sequence[str] = (),
+        filters: Sequence[tuple[str, str, str]] = (),
+        sort: str | None = None,
+        descending: bool = False,
+    ) -> Page:
+        """Iceberg: expanded services a page at a time, and the total.
+
+        ``offset`` (cursor mode) wins over ``number`` (1-based pages). Without filters
+        or sort the page is read straight from SQLite, so big accounts stay cheap."""
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise errors.bad_request(f"X-Pagination-Size must be between 1 and {MAX_PAGE_SIZE}")
+        if number < 1:
+            raise errors.bad_request("X-Pagination-Number starts at 1")
+        start = offset if offset is not None else (number - 1) * size
+        with self._op() as now:
+            where, args = "gone = 0", []
+            if resource_name is not None:
+                where += " AND name = ?"
+                args.append(resource_name)
+            if routes:
+                where += f" AND route IN ({','.join('?' * len(routes))})"
+                args.extend(_route_prefix(r) for r in routes)
+            nic = self._nic()
+            if not filters and sort is None:
+                total = self._db.execute(
+                    f"SELECT COUNT(*) FROM services WHERE {where}", args
+                ).fetchone()[0]
+                rows = self._db.execute(
+                    f"SELECT * FROM services WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+                    (*args, size, start),
+                ).fetchall()
+                items = [_expanded(row, now, nic) for row in rows]
+            else:
+                rows = self._db.execute(
+                    f"SELECT * FROM services WHERE {where} ORDER BY id", args
+                ).fetchall()
+                every = [_expanded(row, now, nic) for row in rows]
+                every = [s for s in every if all(_filter_matches(s, *f) for f in filters)]
+                if sort is not None:
+                    every.sort(key=lambda s: _sort_key(_dotted(s, sort)), reverse=descending)
+                total = len(every)
+                items = every[start : start + size]
+            following = start + len(items)
+            return Page(
+                items=items, total=total, next_cursor=str(following) if following < total else None
+            )
+
+    def service(self, service_id: int) -> dict[str, Any]:
+        with self._op() as now:
+            return _expanded(self._visible(service_id), now, self._nic())
+
+    def service_options(self, service_id: int) -> list[dict[str, Any]]:
+        """``GET /services/{id}/options``: the expanded linked (child) services."""
+        with self._op() as now:
+            self._visible(service_id)
+            nic = self._nic()
+            rows = self._db.execute(
+                "SELECT * FROM services WHERE parent_id = ? AND gone = 0 ORDER BY id",
+                (service_id,),
+            ).fetchall()
+            return [_expanded(row, now, nic) for row in rows]
+
+    def renew_period_capacities(self, service_id: int) -> list[str]:
+        with self._op():
+            return list(json.loads(self._visible(service_id)["periods"]))
+
+    def update_service(self, service_id: int, body: Any) -> None:
+        """``PUT /services/{id}``: ``displayName``, ``renew {mode, period}``,
+        ``terminationPolicy``. Everything is validated before anything changes."""
+        if not isinstance(body, dict) or not body:
+            raise errors.bad_request(
+                "Invalid body: expected displayName, renew or terminationPolicy"
+            )
+        unknown = set(body) - {"displayName", "renew", "terminationPolicy"}
+        if unknown:
+            raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
+        with self._op() as now:
+            row = self._visible(service_id)
+            self._check_changeable(row)
+            changes: dict[str, Any] = {}
+            if "displayName" in body:
+                name = body["displayName"]
+                if not isinstance(name, str) or not name.strip() or len(name) > 255:
+                    raise errors.bad_request("Invalid displayName: 1 to 255 characters")
+                changes["display_name"] = name
+            if "renew" in body:
+                changes.update(self._renew_changes(row, body["renew"]))
+            if "terminationPolicy" in body:
+                policy = body["terminationPolicy"]
+                if policy not in TERMINATION_POLICIES:
+                    expected = ", ".join(TERMINATION_POLICIES)
+                    raise errors.bad_request(f"Invalid terminationPolicy: expected {expected}")
+                changes.update(self._termination_changes(row, policy, now))
+            self._update(service_id, changes)
+
+    def _renew_changes(self, row: sqlite3.Row, renew: Any) -> dict[str, Any]:
+        if not isinstance(renew, dict) or not renew or set(renew) - {"mode", "period"}:
+            raise errors.bad_request("Invalid renew: expected {mode, period}")
+        changes: dict[str, Any] = {}
+        if "mode" in renew:
+            modes = _product(row).renew_modes
+            if renew["mode"] not in modes:
+                raise errors.bad_request(
+                    f"Invalid renew mode {renew['mode']!r}: this service renews {', '.join(modes)}"
+                )
+            changes["renew_mode"] = renew["mode"]
+        if "period" in renew and renew["period"] is not None:
+            periods = json.loads(row["periods"])
+            if renew["period"] not in periods:
+                raise errors.bad_request(
+                    f"Period {renew['period']!r} is not available for this service",
+                    availablePeriods=periods,
+                )
+            changes["renew_period"] = renew["period"]
+        return changes
+
+    def _termination_changes(self, row: sqlite3.Row, policy: str, now: int) -> dict[str, Any]:
+        actions = _actions(row, now)
+        if policy == "empty":
+            if row["termination"] == "none":
+                return {}
+            self._check_cancel_window(row, now)
+            return {"termination": "none", "terminate_at": None}
+        if policy == "terminateAtExpirationDate":
+            if TERMINATE_AT_EXPIRY not in actions:
+                raise errors.bad_request(
+                    "Action terminateAtExpirationDate is not available for this service "
+                    "(it is managed from its own interface)"
+                )
+            return {"termination": "at_expiry", "terminate_at": row["expiration"]}
+        if TERMINATE_AT_ENGAGEMENT not in actions:
+            raise errors.bad_request("This service has no engagement to terminate at")
+        return {"termination": "at_engagement", "terminate_at": row["engagement_end"]}
+
+    def _check_cancel_window(self, row: sqlite3.Row, now: int) -> None:
+        """The control panel's rule, enforced by the API: no cancelling a termination
+        24 hours or less before it happens."""
+        when = row["terminate_at"]
+        if when - now <= CANCEL_WINDOW.total_seconds():
+            raise errors.conflict(
+                f"The termination of this service can no longer be cancelled: it is "
+                f"terminated on {render_datetime(when)}, and a termination can only be "
+                f"cancelled until 24 hours before"
+            )
+
+    def _check_changeable(self, row: sqlite3.Row) -> None:
+        if row["lifecycle"] == "unrenewed":
+            raise errors.service_expired()
+        if row["unpaid"]:
+            raise errors.conflict(
+                "This service has unpaid bills: pay them before changing or terminating it"
+            )
+
+    def request_termination(self, service_id: int) -> str:
+        """``POST /services/{id}/terminate`` (and the legacy ``/terminate``): e-mails a
+        confirmation link with a single-use token; nothing is deleted yet."""
+        with self._op() as now:
+            row = self._visible(service_id)
+            self._check_changeable(row)
+            if TERMINATE not in _actions(row, now):
+                raise errors.bad_request(
+                    "This service cannot be terminated immediately; use terminationPolicy "
+                    "terminateAtExpirationDate to terminate it at its expiration date"
+                )
+            token = _random_key(40)
+            expires = now + int(TOKEN_TTL.total_seconds())
+            self._db.execute(
+                "INSERT INTO tokens (token, service_id, created, expires) VALUES (?, ?, ?, ?)",
+                (token, service_id, now, expires),
+            )
+            product = _product(row)
+            link = CONFIRM_URL.format(id=service_id, token=token)
+            self._send_email(
+                now,
+                subject=f"[OVHcloud] Termination request for your service {row['name']}",
+                body=(
+                    "Hello,\n\n"
+                    f"We have received a request to terminate your service {row['name']} "
+                    f"({product.description}, service id {service_id}) immediately.\n"
+                    "Terminating it deletes all of its data irreversibly and is not refunded.\n\n"
+                    "To confirm the termination, follow this link:\n"
+                    f"{link}\n\n"
+                    f"This link is valid until {render_datetime(expires)} and can be used once.\n"
+                    "If you did not ask for this termination, ignore this e-mail: the service "
+                    "stays as it is.\n\n"
+                    "The OVHcloud team\n"
+                ),
+                service_id=service_id,
+            )
+            return (
+                "A confirmation e-mail has been sent to the account's contact; follow its "
+                "instructions to confirm the termination"
+            )
+
+    def confirm_termination(self, service_id: int, body: Any) -> str:
+        """``POST .../confirmTermination`` or ``/services/{id}/terminate/confirm``:
+        with a valid token, the service (and its linked services) are deleted at once."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("Invalid body: expected {token}")
+        unknown = set(body) - {"token", "reason", "commentary", "futureUse"}
+        if unknown:
+            raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
+        token = body.get("token")
+        if not isinstance(token, str) or not token:
+            raise errors.bad_request("Missing parameter: token")
+        if body.get("reason") is not None and body["reason"] not in TERMINATION_REASONS:
+            raise errors.bad_request(f"Invalid value for reason: {body['reason']!r}")
+        if body.get("futureUse") is not None and body["futureUse"] not in FUTURE_USES:
+            raise errors.bad_request(f"Invalid value for futureUse: {body['futureUse']!r}")
+        if body.get("commentary") is not None and not isinstance(body["commentary"], str):
+            raise errors.bad_request("Invalid value for commentary: expected text")
+        with self._op() as now:
+            found = self._db.execute(
+                "SELECT * FROM tokens WHERE token = ? AND service_id = ?", (token, service_id)
+            ).fetchone()
+            if found is not None and found["used_at"] is not None:
+                raise errors.bad_request("This termination token has already been used")
+            row = self._visible(service_id)
+            if found is None:
+                raise errors.bad_request("Invalid termination token for this service")
+            if found["expires"] <= now:
+                raise errors.bad_request(
+                    "This termination token has expired; request the termination again"
+                )
+            self._check_changeable(row)
+            self._db.execute("UPDATE tokens SET used_at = ? WHERE token = ?", (now, token))
+            self._terminate(row, now, reason="its termination was confirmed")
+            return f"The service {row['name']} has been terminated"
+
+    # --- legacy per-product routes ---------------------------------------------------
+
+    def legacy_names(self, route: str) -> list[str]:
+        """``GET /{route}``: the names of the product's services."""
+        with self._op():
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT name FROM services WHERE route = ? AND gone = 0 ORDER BY name",
+                    (route,),
+                )
+            ]
+
+    def legacy_service_id(self, route: str, name: str, organization: str | None = None) -> int:
+        with self._op():
+            return int(self._legacy_row(route, name, organization)["id"])
+
+    def service_infos(
+        self, route: str, name: str, organization: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /{route}/{name}/serviceInfos``."""
+        with self._op() as now:
+            row = self._legacy_row(route, name, organization)
+            months = period_months(row["renew_period"])
+            status = "ok"
+            if row["lifecycle"] == "unrenewed":
+                status = "expired"
+            elif row["unpaid"]:
+                status = "unPaid"
+            nic = self._nic()
+            automatic = row["renew_mode"] == "automatic"
+            return {
+                "serviceId": row["id"],
+                "domain": row["name"],
+                "creation": render_date(row["created"]),
+                "expiration": render_date(row["expiration"]),
+                "engagedUpTo": render_date(row["engagement_end"]),
+                "status": status,
+                "renewalType": "automaticV2016" if automatic else "manual",
+                "canDeleteAtExpiration": TERMINATE_AT_EXPIRY in _actions(row, now),
+                "possibleRenewPeriod": [period_months(p) for p in json.loads(row["periods"])],
+                "contactAdmin": nic,
+                "contactBilling": nic,
+                "contactTech": nic,
+                "renew": {
+                    "automatic": automatic,
+                    "deleteAtExpiration": row["termination"] == "at_expiry",
+                    "forced": False,
+                    "manualPayment": not automatic,
+                    "period": months,
+                },
+            }
+
+    def update_service_infos(
+        self, route: str, name: str, body: Any, organization: str | None = None
+    ) -> None:
+        """``PUT /{route}/{name}/serviceInfos``: only ``renew`` is writable (the other
+        fields of the object are accepted and ignored, as OVH does)."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("Invalid body: expected a serviceInfos object")
+        renew = body.get("renew")
+        if renew is None:
+            return None
+        if not isinstance(renew, dict):
+            raise errors.bad_request("Invalid renew: expected an object")
+        with self._op() as now:
+            row = self._legacy_row(route, name, organization)
+            self._check_changeable(row)
+            changes: dict[str, Any] = {}
+            if "automatic" in renew:
+                if not isinstance(renew["automatic"], bool):
+                    raise errors.bad_request("Invalid renew.automatic: expected a boolean")
+                changes.update(
+                    self._renew_changes(
+                        row, {"mode": "automatic" if renew["automatic"] else "manual"}
+                    )
+                )
+            if renew.get("period") is not None:
+                months = renew["period"]
+                if isinstance(months, bool) or not isinstance(months, int):
+                    raise errors.bad_request("Invalid renew.period: expected a number of months")
+                changes.update(self._renew_changes(row, {"period": f"P{months}M"}))
+            if "deleteAtExpiration" in renew:
+                wanted = renew["deleteAtExpiration"]
+                if not isinstance(wanted, bool):
+                    raise errors.bad_request("Invalid renew.deleteAtExpiration: expected a boolean")
+                policy = "terminateAtExpirationDate" if wanted else "empty"
+                if wanted and row["termination"] == "at_expiry":
+                    policy = ""
+                if not wanted and row["termination"] == "none":
+                    policy = ""
+                if policy:
+                    changes.update(self._termination_changes(row, policy, now))
+            self._update(int(row["id"]), changes)
+        return None
+
+    def _legacy_row(self, route: str, name: str, organization: str | None) -> sqlite3.Row:
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM services WHERE route = ? AND name = ? AND gone = 0", (route, name)
+        ).fetchone()
+        if row is None or (
+            organization is not None and (row["organization"] or row["name"]) != organization
+        ):
+            raise errors.legacy_service_not_found()
+        return row
+
+    # --- e-mails ---------------------------------------------------------------------
+
+    def email_ids(self) -> list[int]:
+        with self._op():
+            return [r[0] for r in self._db.execute("SELECT id FROM emails ORDER BY id")]
+
+    def email(self, email_id: int) -> dict[str, Any]:
+        with self._op():
+            row = self._db.execute("SELECT * FROM emails WHERE id = ?", (email_id,)).fetchone()
+            if row is None:
+                raise errors.not_found(f"The requested object (id = {email_id}) does not exist")
+            return _email_json(row)
+
+    def emails(self) -> list[dict[str, Any]]:
+        with self._op():
+            return [_email_json(r) for r in self._db.execute("SELECT * FROM emails ORDER BY id")]
+
+    def _send_email(self, now: int, *, subject: str, body: str, service_id: int | None) -> None:
+        self._db.execute(
+            "INSERT INTO emails (id, date, subject, body, service_id) VALUES (?, ?, ?, ?, ?)",
+            (self._next_id("emails", "id", FIRST_EMAIL_ID), now, subject, body, service_id),
+        )
+
+    # --- admin views -----------------------------------------------------------------
+
+    def internal_services(self) -> list[dict[str, Any]]:
+        """Every service including terminated ones, in the sandbox's own words (for tests
+        and for users checking what a rehearsal did)."""
+        with self._op():
+            return [
+                {
+                    "serviceId": r["id"],
+                    "name": r["name"],
+                    "route": r["route"],
+                    "lifecycle": "terminated" if r["gone"] else r["lifecycle"],
+                    "resourceState": r["resource_state"],
+                    "expiration": render_utc(r["expiration"]),
+                    "renew": {"mode": r["renew_mode"], "period": r["renew_period"]},
+                    "termination": r["termination"],
+                    "terminatedAt": render_utc(r["terminated_at"]) if r["terminated_at"] else None,
+                    "unpaid": bool(r["unpaid"]),
+                    "parentServiceId": r["parent_id"],
+                }
+                for r in self._db.execute("SELECT * FROM services ORDER BY id")
+            ]
+
+    def summary(self) -> dict[str, Any]:
+        with self._op():
+            count = self._db.execute("SELECT COUNT(*) FROM services WHERE gone = 0").fetchone()[0]
+            return {
+                "seed": self._meta("seed_source"),
+                "seed_digest": self._meta("seed_digest"),
+                "services": count,
+                "clock": self.clock().to_json(),
+            }
+
+    # --- internals -------------------------------------------------------------------
+
+    @contextmanager
+    def _op(self, *, settle: bool = True) -> Iterator[int]:
+        """One operation: the lock, one transaction, the account settled up to now."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                now = int(self.now_seconds())
+                if settle:
+                    self._settle()
+                yield now
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _nic(self) -> str:
+        cached = getattr(self, "_nic_cache", None)
+        if cached is None:
+            seed = json.loads(self._meta("seed") or "{}")
+            cached = str(seed.get("account", {}).get("nichandle", "ab12345-ovh"))
+            self._nic_cache = cached
+        return cached
+
+    def _next_id(self, table: str, column: str, first: int) -> int:
+        row = self._db.execute(f"SELECT MAX({column}) FROM {table}").fetchone()
+        return first if row[0] is None else int(row[0]) + 1
+
+    def _visible(self, service_id: int) -> sqlite3.Row:
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM services WHERE id = ? AND gone = 0", (service_id,)
+        ).fetchone()
+        if row is None:
+            raise errors.service_not_found(service_id)
+        return row
+
+    def _update(self, service_id: int, changes: Mapping[str, Any]) -> None:
+        if not changes:
+            return
+        columns = ", ".join(f"{column} = ?" for column in changes)
+        self._db.execute(
+            f"UPDATE services SET {columns} WHERE id = ?", (*changes.values(), service_id)
+        )
+
+    def _settle(self) -> None:
+        """Apply everything that is due up to the clock's now, in date order."""
+        now = int(self.now_seconds())
+        while True:
+            due = self._db.execute(
+                "SELECT * FROM services WHERE gone = 0 AND lifecycle = 'active'"
+                " AND (expiration <= ? OR terminate_at <= ?)"
+                " ORDER BY MIN(expiration, COALESCE(terminate_at, expiration)), id LIMIT 500",
+                (now, now),
+            ).fetchall()
+            if not due:
+                return
+            for row in due:
+                self._settle_one(row, now)
+
+    def _settle_one(self, row: sqlite3.Row, now: int) -> None:
+        current = self._db.execute("SELECT * FROM services WHERE id = ?", (row["id"],)).fetchone()
+        if current["gone"] or current["lifecycle"] != "active":
+            return  # taken along by its parent in this same settlement
+        terminate_at = current["terminate_at"]
+        if terminate_at is not None and terminate_at <= now:
+            self._terminate(current, terminate_at, reason="it reached its termination date")
+            return
+        expiration = current["expiration"]
+        if current["renew_mode"] == "automatic" and not current["unpaid"]:
+            months = period_months(current["renew_period"])
+            while expiration <= now:
+                expiration = add_months(expiration, months)
+            self._update(current["id"], {"expiration": expiration})
+            return
+        self._update(current["id"], {"lifecycle": "unrenewed", "resource_state": "suspended"})
+
+    def _terminate(self, row: sqlite3.Row, when: int, *, reason: str) -> None:
+        """The service and its linked services are gone: lifecycle ``terminated``,
+        resource ``deleted``; they leave every route."""
+        doomed = [row]
+        index = 0
+        while index < len(doomed):
+            doomed.extend(
+                self._db.execute(
+                    "SELECT * FROM services WHERE parent_id = ? AND gone = 0",
+                    (doomed[index]["id"],),
+                ).fetchall()
+            )
+            index += 1
+        for victim in doomed:
+            self._update(
+                victim["id"],
+                {
+                    "gone": 1,
+                    "lifecycle": "terminated",
+                    "resource_state": "deleted",
+                    "terminated_at": when,
+                    "termination": "none",
+                    "terminate_at": None,
+                },
+            )
+        names = ", ".join(v["name"] for v in doomed[1:])
+        taken = f"\nIts linked services were terminated with it: {names}.\n" if names else ""
+        self._send_email(
+            when,
+            subject=f"[OVHcloud] Your service {row['name']} has been terminated",
+            body=(
+                "Hello,\n\n"
+                f"Your service {row['name']} (service id {row['id']}) has been terminated "
+                f"because {reason}. Its data has been deleted.\n{taken}\n"
+                "The OVHcloud team\n"
+            ),
+            service_id=row["id"],
+        )
+
+    def _populate(self, seed: Seed) -> None:
+        for table in ("services", "credentials", "applications", "emails", "tokens"):
+            self._db.execute(f"DELETE FROM {table}")
+        self._nic_cache = seed.account.nichandle
+        now = int(self.now_seconds())
+        now_dt = from_epoch(now)
+        app_ids: dict[str, int] = {}
+        for credential in seed.credentials:
+            if credential.application_key not in app_ids:
+                app_ids[credential.application_key] = FIRST_APPLICATION_ID + len(app_ids)
+                self._db.execute(
+                    "INSERT INTO applications (app_key, app_secret, app_id) VALUES (?, ?, ?)",
+                    (
+                        credential.application_key,
+                        credential.application_secret,
+                        app_ids[credential.application_key],
+                    ),
+                )
+            if credential.consumer_key is None:
+                continue
+            expires = credential.expires.resolve(now_dt) if credential.expires else None
+            self._db.execute(
+                "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
+                " created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
+                    credential.consumer_key,
+                    credential.application_key,
+                    json.dumps([rule.to_json() for rule in credential.rules]),
+                    credential.state,
+                    now - 86400 * 30,
+                    int(expires.timestamp()) if expires else None,
+                ),
+            )
+        ids = _assign_ids(seed.services)
+        by_key = {(s.route, s.name): ids[i] for i, s in enumerate(seed.services)}
+        by_name: dict[str, list[int]] = {}
+        for (_, name), service_id in by_key.items():
+            by_name.setdefault(name, []).append(service_id)
+        rows = [
+            _service_row(service, ids[i], _parent_id(service, by_key, by_name), now_dt)
+            for i, service in enumerate(seed.services)
+        ]
+        if rows:
+            columns = list(rows[0])
+            self._db.executemany(
+                f"INSERT INTO services ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})",
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+
+
+# --- pure helpers ------------------------------------------------------------------
+
+
+def _product(row: sqlite3.Row | Mapping[str, Any]) -> Product:
+    return PRODUCTS[row["route"]]
+
+
+def _actions(row: sqlite3.Row | Mapping[str, Any], now: int) -> list[str]:
+    """``billing.lifecycle.capacities.actions`` of a service as it stands."""
+    if row["gone"] or row["lifecycle"] != "active":
+        return []
+    engaged = row["engagement_end"] is not None and row["engagement_end"] > now
+    return [
+        action for action in _product(row).actions if action != TERMINATE_AT_ENGAGEMENT or engaged
+    ]
+
+
+def _route_prefix(route: str) -> str:
+    return route.split("/{", 1)[0].rstrip("/")
+
+
+def _assign_ids(services: Sequence[ServiceSeed]) -> list[int]:
+    """Service ids: the seed's, else a stable 9-digit id derived from route and name
+    (so editing a seed does not renumber the other services)."""
+    taken = {s.id for s in services if s.id is not None}
+    ids = []
+    for service in services:
+        if service.id is not None:
+            ids.append(service.id)
+            continue
+        digest = hashlib.sha256(f"{service.route}|{service.name}".encode()).hexdigest()
+        candidate = 100_000_000 + int(digest[:12], 16) % 100_000_000
+        while candidate in taken:
+            candidate += 1
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def _parent_id(
+    service: ServiceSeed, by_key: Mapping[tuple[str, str], int], by_name: Mapping[str, list[int]]
+) -> int | None:
+    if service.parent is None:
+        return None
+    if service.parent.route is not None:
+        return by_key[(service.parent.route, service.parent.name)]
+    return by_name[service.parent.name][0]  # the seed reader checked it is unambiguous
+
+
+def _service_row(
+    service: ServiceSeed, service_id: int, parent_id: int | None, now: datetime
+) -> dict[str, Any]:
+    product = PRODUCTS[service.route]
+    period = service.renew_period or (
+        product.default_period
+        if product.default_period in (service.periods or product.periods)
+        else (service.periods or product.periods)[0]
+    )
+    expiration = int(service.expires.resolve(now).timestamp())
+    now_s = int(now.timestamp())
+    if service.created is not None:
+        created = int(service.created.resolve(now).timestamp())
+    else:
+        created = min(add_months(expiration, -period_months(period)), now_s - 86400)
+    engagement = (
+        int(service.engagement_ends.resolve(now).timestamp()) if service.engagement_ends else None
+    )
+    terminate_at = {"none": None, "at_expiry": expiration, "at_engagement": engagement}[
+        service.termination
+    ]
+    lifecycle, resource, gone = {
+        "active": ("active", "active", 0),
+        "suspended": ("active", "suspended", 0),
+        "expired": ("unrenewed", "suspended", 0),
+        "terminated": ("terminated", "deleted", 1),
+    }[service.state]
+    return {
+        "id": service_id,
+        "name": service.name,
+        "route": service.route,
+        "organization": service.organization,
+        "display_name": service.display_name or service.name,
+        "parent_id": parent_id,
+        "plan_code": service.plan or product.plan_code,
+        "description": service.description or product.description,
+        "price": service.price if service.price is not None else product.monthly_price,
+        "created": created,
+        "expiration": expiration,
+        "renew_mode": service.renew_mode,
+        "renew_period": period,
+        "periods": json.dumps(list(service.periods or product.periods)),
+        "termination": service.termination if not gone else "none",
+        "terminate_at": terminate_at if not gone else None,
+        "engagement_end": engagement,
+        "lifecycle": lifecycle,
+        "resource_state": resource,
+        "unpaid": int(service.unpaid),
+        "terminated_at": expiration if gone else None,
+        "gone": gone,
+    }
+
+
+def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
+    """``GET /services/{id}``: the expanded service, field for field as OVH shapes it."""
+    product = _product(row)
+    pending = row["termination"] != "none"
+    active = row["lifecycle"] == "active"
+    automatic = row["renew_mode"] == "automatic"
+    renews = active and automatic and not pending and not row["unpaid"]
+    period = row["renew_period"]
+    months = period_months(period)
+    state = row["lifecycle"]
+    if state == "active" and row["unpaid"]:
+        state = "unpaid"
+    pending_actions = []
+    if row["termination"] == "at_expiry":
+        pending_actions = [TERMINATE_AT_EXPIRY]
+    elif row["termination"] == "at_engagement":
+        pending_actions = [TERMINATE_AT_ENGAGEMENT]
+    price = round(row["price"] * months, 2)
+    engagement = None
+    if row["engagement_end"] is not None:
+        engagement = {
+            "endDate": render_datetime(row["engagement_end"]),
+            "endRule": {
+                "strategy": "REACTIVATE_ENGAGEMENT",
+                "possibleStrategies": [
+                    "REACTIVATE_ENGAGEMENT",
+                    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+                    "STOP_ENGAGEMENT_KEEP_PRICE",
+                ],
+            },
+        }
+    organization = row["organization"]
+    return {
+        "serviceId": row["id"],
+        "parentServiceId": row["parent_id"],
+        "tags": [],
+        "route": {
+            "path": product.path,
+            "url": product.route_url(row["name"], organization),
+            "vars": product.route_vars(row["name"], organization),
+        },
+        "resource": {
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "state": row["resource_state"],
+            "resellingProvider": None,
+            "product": {"name": row["plan_code"], "description": row["description"]},
+        },
+        "billing": {
+            "expirationDate": render_datetime(row["expiration"]),
+            "nextBillingDate": render_datetime(row["expiration"]) if renews else None,
+            "plan": {"code": row["plan_code"], "invoiceName": product.invoice_name},
+            "pricing": {
+                "duration": period,
+                "interval": months,
+                "capacities": ["renew"],
+                "price": {"currencyCode": "EUR", "text": f"{price:.2f} €", "value": price},
+            },
+            "group": None,
+            "lifecycle": {
+                "current": {
+                    "state": state,
+                    "creationDate": render_datetime(row["created"]),
+                    "terminationDate": render_datetime(row["terminate_at"]) if pending else None,
+                    "pendingActions": pending_actions,
+                },
+                "capacities": {"actions": _actions(row, now)},
+            },
+            "renew": {
+                "current": {
+                    "mode": row["renew_mode"],
+                    "nextDate": render_datetime(row["expiration"]) if renews else None,
+                    "period": period,
+                },
+                "capacities": {"mode": list(product.renew_modes)},
+            },
+            "engagement": engagement,
+            "engagementRequest": None,
+        },
+        "customer": {
+            "contacts": [
+                {"customerCode": nic, "type": "administrator"},
+                {"customerCode": nic, "type": "billing"},
+                {"customerCode": nic, "type": "technical"},
+            ]
+        },
+    }
+
+
+def _email_json(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "date": render_datetime(row["date"]),
+        "subject": row["subject"],
+        "body": row["body"],
+    }
+
+
+def _dotted(item: Mapping[str, Any], key: str) -> Any:
+    value: Any = item
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool | int | float):
+        return (1, value)
+    return (2, str(value))
+
+
+def _filter_matches(item: Mapping[str, Any], key: str, op: str, wanted: str) -> bool:
+    """An Iceberg filter ``key:op=value`` on an expanded object (ops: eq ne lt gt le ge
+    like nlike in; ``like`` takes SQL wildcards ``%`` and ``_``)."""
+    value = _dotted(item, key)
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    if op == "eq":
+        return text == wanted
+    if op in ("ne", "nq"):
+        return text != wanted
+    if op == "in":
+        return text in wanted.split(",")
+    if op in ("like", "nlike"):
+        pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in wanted)
+        found = re.fullmatch(pattern, text, flags=re.IGNORECASE) is not None
+        return found if op == "like" else not found
+    if value is None:
+        return False
+    left: Any = value
+    right: Any = wanted
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            right = float(wanted)
+        except ValueError:
+            return False
+    else:
+        left = text
+    comparisons: dict[str, bool] = {
+        "lt": left < right,
+        "gt": left > right,
+        "le": left <= right,
+        "ge": left >= right,
+    }
+    return comparisons[op]
+
+
+FILTER_OPS = ("eq", "ne", "nq", "lt", "gt", "le", "ge", "like", "nlike", "in")
+
+
+def open_state(
+    path: Path | str,
+    *,
+    seed: Seed | None = None,
+    reseed: bool = False,
+    wall: WallClock | None = None,
+) -> Backend:
+    """A backend on the state file ``path`` (created with its directory if needed).
+
+    A new state is seeded with ``seed`` (the demo account when None). An existing one is
+    reused as it is — its clock, terminations and e-mails included — unless ``reseed``;
+    given a ``seed`` that differs from the one it was made from, it is refused rather
+    than silently mixed (``StateError``)."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    backend = Backend(path, wall=wall)
+    try:
+        if reseed:
+            backend.load_seed(seed or _demo())
+        elif not backend.ensure_seeded(seed or _demo()) and seed is not None:
+            if backend.seed_digest != seed.digest:
+                raise errors.StateError(
+                    f"{path} holds a sandbox seeded from {backend.seed_source}, not from "
+                    f"{seed.source}; reset it to start again from {seed.source}"
+                )
+    except BaseException:
+        backend.close()
+        raise
+    return backend
+
+
+def _demo() -> Seed:
+    from reconciler.sandbox.demo import demo_seed
+
+    return demo_seed()

@@ -1,0 +1,754 @@
+"""Seed files: the account a sandbox starts from (DESIGN §5), read and validated.
+
+A seed is YAML (JSON is YAML too) with ``credentials``, ``services`` and optionally
+``account`` and ``clock``; ``docs/sandbox.md`` documents every field. ``load_seed(path)``
+and ``parse_seed(text, filename)`` return an immutable ``Seed`` or raise ``SeedError``
+naming the file, the line and column, and the problem — the first problem found, since a
+seed is usually fixed one line at a time. ``seed_from_mapping`` does the same for data
+that arrives as JSON on the admin route (errors then name the field's path).
+
+Dates may be absolute (``expires: 2027-03-01T00:00:00Z``) or relative to the sandbox
+clock at the moment the seed is loaded (``expires_in: 30d``, ``-3d`` for the past), so a
+seed describes "a service expiring in 12 hours" whenever it is loaded. Nothing here reads
+the clock: relative dates stay ``When`` values until the backend resolves them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.sandbox.catalog import PRODUCTS, TERMINATE_AT_EXPIRY, product_for
+from reconciler.sandbox.clock import parse_duration, parse_instant, period_months, render_utc
+from reconciler.sandbox.errors import SeedError
+
+METHODS = ("GET", "PUT", "POST", "DELETE")
+CREDENTIAL_STATES = ("validated", "pendingValidation", "expired", "refused")
+SERVICE_STATES = ("active", "expired", "suspended", "terminated")
+TERMINATIONS = ("none", "at_expiry", "at_engagement")
+FULL_ACCESS: tuple[tuple[str, str], ...] = tuple((m, "/*") for m in METHODS)
+MAX_GENERATED = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A moment given absolutely, or relative to the sandbox clock when seeded."""
+
+    absolute: datetime | None = None
+    relative: timedelta | None = None
+
+    def resolve(self, now: datetime) -> datetime:
+        if self.absolute is not None:
+            return self.absolute
+        assert self.relative is not None
+        return now + self.relative
+
+    def to_json(self, stem: str) -> dict[str, str]:
+        if self.absolute is not None:
+            return {stem: render_utc(self.absolute.timestamp())}
+        assert self.relative is not None
+        return {f"{stem}_in": _render_duration(self.relative)}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRule:
+    method: str
+    path: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"method": self.method, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSeed:
+    application_key: str
+    application_secret: str
+    consumer_key: str | None = None  # None: an application with no consumer key yet
+    rules: tuple[AccessRule, ...] = tuple(AccessRule(m, p) for m, p in FULL_ACCESS)
+    state: str = "validated"
+    expires: When | None = None
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"CredentialSeed(application_key={self.application_key!r}, state={self.state!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    name: str
+    route: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSeed:
+    name: str
+    route: str
+    expires: When
+    id: int | None = None
+    display_name: str | None = None
+    renew_mode: str = "automatic"
+    renew_period: str | None = None  # None: the product's default period
+    periods: tuple[str, ...] | None = None  # None: the product's periods
+    termination: str = "none"
+    state: str = "active"
+    unpaid: bool = False
+    parent: ParentRef | None = None
+    plan: str | None = None
+    description: str | None = None
+    price: float | None = None
+    created: When | None = None
+    engagement_ends: When | None = None
+    organization: str | None = None  # Exchange: the organisation of the service
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSeed:
+    nichandle: str = "ab12345-ovh"
+    email: str = "admin@example.com"
+    firstname: str = "Camille"
+    name: str = "Martin"
+    country: str = "FR"
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    services: tuple[ServiceSeed, ...] = ()
+    credentials: tuple[CredentialSeed, ...] = ()
+    account: AccountSeed = field(default_factory=AccountSeed)
+    clock: datetime | None = None  # when set, loading the seed sets (and stops) the clock
+    source: str = "<memory>"
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
+        reads it back): how the state database remembers what ``reset`` goes back to."""
+        data: dict[str, Any] = {
+            "account": {k: getattr(self.account, k) for k in AccountSeed.__slots__},
+            "credentials": [_credential_json(c) for c in self.credentials],
+            "services": [_service_json(s) for s in self.services],
+        }
+        if self.clock is not None:
+            data["clock"] = render_utc(self.clock.timestamp())
+        return data
+
+    @property
+    def digest(self) -> str:
+        canonical = json.dumps(self.to_mapping(), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_seed(path: Path | str) -> Seed:
+    """Read and validate a seed file; ``SeedError`` names the file, line and problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SeedError(str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(str(path), f"cannot be read: {exc}") from None
+    return parse_seed(text, str(path))
+
+
+def parse_seed(text: str, filename: str = "<seed>") -> Seed:
+    data, marks = _compose(text, filename)
+    return _Reader(filename, marks).seed(data)
+
+
+def seed_from_mapping(data: Any, source: str = "<seed>") -> Seed:
+    """A seed from already-parsed data (JSON from the admin route, or ``to_mapping``)."""
+    return _Reader(source, {}).seed(data)
+
+
+# --- YAML with positions -------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+def _compose(text: str, filename: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        marks: dict[Path_, tuple[int, int]] = {}
+        if node is not None:
+            _walk(node, (), marks, filename)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise SeedError(
+            filename,
+            f"invalid YAML: {problem}",
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SeedError(filename, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, marks
+
+
+def _walk(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], file: str) -> None:
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise SeedError(
+                    file,
+                    f"duplicate key {key!r} (first given on line {seen[key]})",
+                    line=line,
+                    column=key_node.start_mark.column + 1,
+                )
+            seen[key] = line
+            marks[(*path, "@key", key)] = (line, key_node.start_mark.column + 1)
+            _walk(value_node, (*path, key), marks, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), marks, file)
+
+
+# --- validation ------------------------------------------------------------------------
+
+_SERVICE_KEYS = {
+    "name",
+    "route",
+    "id",
+    "display_name",
+    "expires",
+    "expires_in",
+    "created",
+    "created_in",
+    "renew",
+    "periods",
+    "termination",
+    "state",
+    "unpaid",
+    "parent",
+    "plan",
+    "description",
+    "price",
+    "engagement_ends",
+    "engagement_ends_in",
+    "organization",
+}
+_GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
+_CREDENTIAL_KEYS = {
+    "application_key",
+    "application_secret",
+    "consumer_key",
+    "rules",
+    "state",
+    "expires",
+    "expires_in",
+}
+
+
+class _Reader:
+    """Turns parsed seed data into a ``Seed``, locating every error in the file."""
+
+    def __init__(self, file: str, marks: Mapping[Path_, tuple[int, int]]) -> None:
+        self.file = file
+        self.marks = marks
+
+    # errors
+
+    def fail(self, path: Path_, problem: str, *, at_key: bool = False) -> SeedError:
+        where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path)
+        where = where.replace(".[", "[")
+        if at_key and path and (*path[:-1], "@key", path[-1]) in self.marks:
+            line, column = self.marks[(*path[:-1], "@key", path[-1])]
+            return SeedError(self.file, f"{where}: {problem}", line=line, column=column)
+        probe = path
+        while probe not in self.marks and probe:
+            probe = probe[:-1]
+        if probe in self.marks:
+            line, column = self.marks[probe]
+            return SeedError(self.file, f"{where or 'seed'}: {problem}", line=line, column=column)
+        return SeedError(self.file, f"{where or 'seed'}: {problem}")
+
+    # typed accessors
+
+    def mapping(self, value: Any, path: Path_, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be text, got {key!r}")
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail((*path, key), f"unknown key (known keys: {known})", at_key=True)
+        return value
+
+    def sequence(self, value: Any, path: Path_) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list, got {_kind(value)}")
+        return value
+
+    def text(self, value: Any, path: Path_) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(path, f"expected text, got {_kind(value)}")
+        text = str(value)
+        if not text.strip():
+            raise self.fail(path, "must not be empty")
+        return text
+
+    def choice(self, value: Any, path: Path_, choices: Sequence[str]) -> str:
+        text = self.text(value, path)
+        if text not in choices:
+            raise self.fail(path, f"{text!r} is not one of: {', '.join(choices)}")
+        return text
+
+    def boolean(self, value: Any, path: Path_) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def instant(self, value: Any, path: Path_) -> datetime:
+        if not isinstance(value, str | datetime | date):
+            raise self.fail(path, f"expected an ISO 8601 date-time, got {_kind(value)}")
+        try:
+            return parse_instant(value)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def duration(self, value: Any, path: Path_) -> timedelta:
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise self.fail(path, f"expected a duration such as 30d or 12h, got {_kind(value)}")
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def period(self, value: Any, path: Path_) -> str:
+        text = self.text(value, path)
+        try:
+            period_months(text)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+        return text
+
+    def when(
+        self, entry: Mapping[str, Any], path: Path_, stem: str, *, required: bool
+    ) -> When | None:
+        absolute, relative = entry.get(stem), entry.get(f"{stem}_in")
+        if absolute is not None and relative is not None:
+            raise self.fail(
+                (*path, f"{stem}_in"), f"give {stem} or {stem}_in, not both", at_key=True
+            )
+        if absolute is not None:
+            return When(absolute=self.instant(absolute, (*path, stem)))
+        if relative is not None:
+            return When(relative=self.duration(relative, (*path, f"{stem}_in")))
+        if required:
+            raise self.fail(
+                path, f"missing {stem} (an ISO date-time) or {stem}_in (e.g. 30d, 12h, -3d)"
+            )
+        return None
+
+    # the seed
+
+    def seed(self, data: Any) -> Seed:
+        if data is None:
+            raise self.fail((), "the seed is empty; it needs at least `services:`")
+        top = self.mapping(data, (), {"credentials", "services", "account", "clock"})
+        credentials = self.credentials(top.get("credentials"), ("credentials",))
+        services = self.services(top.get("services"), ("services",))
+        account = self.account(top.get("account"), ("account",))
+        clock = self.instant(top["clock"], ("clock",)) if top.get("clock") is not None else None
+        return Seed(
+            services=services,
+            credentials=credentials,
+            account=account,
+            clock=clock,
+            source=self.file,
+        )
+
+    def account(self, value: Any, path: Path_) -> AccountSeed:
+        if value is None:
+            return AccountSeed()
+        entry = self.mapping(value, path, set(AccountSeed.__slots__))
+        return AccountSeed(**{k: self.text(v, (*path, k)) for k, v in entry.items()})
+
+    def credentials(self, value: Any, path: Path_) -> tuple[CredentialSeed, ...]:
+        if value is None:  # no credentials: the demo ones, so short test seeds work
+            from reconciler.sandbox.demo import DEMO_CREDENTIAL_SEED
+
+            return (DEMO_CREDENTIAL_SEED,)
+        found: list[CredentialSeed] = []
+        secrets: dict[str, str] = {}
+        consumer_keys: set[str] = set()
+        for index, item in enumerate(self.sequence(value, path)):
+            where = (*path, index)
+            entry = self.mapping(item, where, _CREDENTIAL_KEYS)
+            for key in ("application_key", "application_secret"):
+                if key not in entry:
+                    raise self.fail(where, f"missing {key}")
+            app_key = self.text(entry["application_key"], (*where, "application_key"))
+            secret = self.text(entry["application_secret"], (*where, "application_secret"))
+            if secrets.setdefault(app_key, secret) != secret:
+                raise self.fail(
+                    (*where, "application_secret"),
+                    f"application {app_key!r} is given two different secrets",
+                )
+            consumer_key = None
+            if entry.get("consumer_key") is not None:
+                consumer_key = self.text(entry["consumer_key"], (*where, "consumer_key"))
+                if consumer_key in consumer_keys:
+                    raise self.fail((*where, "consumer_key"), "duplicate consumer key")
+                consumer_keys.add(consumer_key)
+            rules = self.rules(entry.get("rules"), (*where, "rules"))
+            state = self.choice(
+                entry.get("state", "validated"), (*where, "state"), CREDENTIAL_STATES
+            )
+            found.append(
+                CredentialSeed(
+                    application_key=app_key,
+                    application_secret=secret,
+                    consumer_key=consumer_key,
+                    rules=rules,
+                    state=state,
+                    expires=self.when(entry, where, "expires", required=False),
+                )
+            )
+        return tuple(found)
+
+    def rules(self, value: Any, path: Path_) -> tuple[AccessRule, ...]:
+        if value is None:
+            return tuple(AccessRule(m, p) for m, p in FULL_ACCESS)
+        rules = []
+        for index, item in enumerate(self.sequence(value, path)):
+            where = (*path, index)
+            entry = self.mapping(item, where, {"method", "path"})
+            if "method" not in entry or "path" not in entry:
+                raise self.fail(where, "an access rule needs a method and a path")
+            method = self.choice(entry["method"], (*where, "method"), METHODS)
+            rule_path = self.text(entry["path"], (*where, "path"))
+            if not rule_path.startswith("/"):
+                raise self.fail((*where, "path"), "an access rule path starts with '/'")
+            rules.append(AccessRule(method, rule_path))
+        return tuple(rules)
+
+    def services(self, value: Any, path: Path_) -> tuple[ServiceSeed, ...]:
+        if value is None:
+            raise self.fail(path, "missing `services:` (a list, possibly empty: [])")
+        found: list[ServiceSeed] = []
+        where_of: dict[tuple[str, str], Path_] = {}
+        for index, item in enumerate(self.sequence(value, path)):
+            where = (*path, index)
+            if isinstance(item, dict) and "count" in item:
+                batch = list(self.generated(item, where))
+            else:
+                batch = [self.service(item, where)]
+            for service in batch:
+                key = (service.route, service.name)
+                if key in where_of:
+                    raise self.fail(
+                        (*where, "name"),
+                        f"{service.route} {service.name!r} is already defined "
+                        f"(at {self.describe(where_of[key])})",
+                    )
+                where_of[key] = where
+                found.append(service)
+        self.check_links(found, where_of)
+        return tuple(found)
+
+    def describe(self, path: Path_) -> str:
+        mark = self.marks.get(path)
+        return f"line {mark[0]}" if mark else ".".join(map(str, path))
+
+    def service(self, item: Any, where: Path_) -> ServiceSeed:
+        entry = self.mapping(item, where, _SERVICE_KEYS)
+        for key in ("name", "route"):
+            if key not in entry:
+                raise self.fail(where, f"missing {key}")
+        route = self.route(entry["route"], (*where, "route"))
+        name = self.text(entry["name"], (*where, "name"))
+        product = PRODUCTS[route]
+        problem = product.check_name(name)
+        if problem:
+            raise self.fail((*where, "name"), problem)
+        return self.service_fields(entry, where, name=name, route=route)
+
+    def route(self, value: Any, path: Path_) -> str:
+        text = self.text(value, path)
+        product = product_for(text)
+        if product is None:
+            known = ", ".join(sorted(PRODUCTS))
+            raise self.fail(path, f"unknown route {text!r} (known routes: {known})")
+        return product.route
+
+    def service_fields(
+        self,
+        entry: Mapping[str, Any],
+        where: Path_,
+        *,
+        name: str,
+        route: str,
+        expires: When | None = None,
+    ) -> ServiceSeed:
+        product = PRODUCTS[route]
+        periods = None
+        if entry.get("periods") is not None:
+            items = self.sequence(entry["periods"], (*where, "periods"))
+            if not items:
+                raise self.fail((*where, "periods"), "must offer at least one period")
+            periods = tuple(self.period(p, (*where, "periods", i)) for i, p in enumerate(items))
+        mode, period = "automatic", None
+        if entry.get("renew") is not None:
+            renew = self.mapping(entry["renew"], (*where, "renew"), {"mode", "period"})
+            mode = self.choice(
+                renew.get("mode", "automatic"), (*where, "renew", "mode"), ("automatic", "manual")
+            )
+            if mode not in product.renew_modes:
+                raise self.fail(
+                    (*where, "renew", "mode"),
+                    f"{route} services renew only {', '.join(product.renew_modes)}",
+                )
+            if renew.get("period") is not None:
+                period = self.period(renew["period"], (*where, "renew", "period"))
+        offered = periods or product.periods
+        if period is not None and period not in offered:
+            raise self.fail(
+                (*where, "renew", "period"),
+                f"{period} is not among the periods offered ({', '.join(offered)}); "
+                "add it to `periods:`",
+            )
+        termination = self.choice(
+            entry.get("termination", "none"), (*where, "termination"), TERMINATIONS
+        )
+        if termination == "at_expiry" and TERMINATE_AT_EXPIRY not in product.actions:
+            raise self.fail(
+                (*where, "termination"),
+                f"{route} services cannot be set to terminate at expiry from the API "
+                "(they are managed from their own interface)",
+            )
+        engagement = self.when(entry, where, "engagement_ends", required=False)
+        if termination == "at_engagement" and engagement is None:
+            raise self.fail((*where, "termination"), "at_engagement needs engagement_ends(_in)")
+        parent = None
+        if entry.get("parent") is not None:
+            parent = self.parent(entry["parent"], (*where, "parent"))
+        service_id = None
+        if entry.get("id") is not None:
+            raw = entry["id"]
+            if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**53:
+                raise self.fail((*where, "id"), "a service id is a positive integer")
+            service_id = raw
+        price = None
+        if entry.get("price") is not None:
+            raw_price = entry["price"]
+            if (
+                isinstance(raw_price, bool)
+                or not isinstance(raw_price, int | float)
+                or raw_price < 0
+            ):
+                raise self.fail((*where, "price"), "a price is a positive number (EUR per month)")
+            price = float(raw_price)
+        organization = None
+        if entry.get("organization") is not None:
+            organization = self.text(entry["organization"], (*where, "organization"))
+        return ServiceSeed(
+            name=name,
+            route=route,
+            expires=expires or self.when(entry, where, "expires", required=True) or When(),
+            id=service_id,
+            display_name=(
+                self.text(entry["display_name"], (*where, "display_name"))
+                if entry.get("display_name") is not None
+                else None
+            ),
+            renew_mode=mode,
+            renew_period=period,
+            periods=periods,
+            termination=termination,
+            state=self.choice(entry.get("state", "active"), (*where, "state"), SERVICE_STATES),
+            unpaid=self.boolean(entry.get("unpaid", False), (*where, "unpaid")),
+            parent=parent,
+            plan=self.text(entry["plan"], (*where, "plan")) if entry.get("plan") else None,
+            description=(
+                self.text(entry["description"], (*where, "description"))
+                if entry.get("description")
+                else None
+            ),
+            price=price,
+            created=self.when(entry, where, "created", required=False),
+            engagement_ends=engagement,
+            organization=organization,
+        )
+
+    def parent(self, value: Any, path: Path_) -> ParentRef:
+        if isinstance(value, dict):
+            entry = self.mapping(value, path, {"name", "route"})
+            if "name" not in entry:
+                raise self.fail(path, "missing name")
+            route = self.route(entry["route"], (*path, "route")) if entry.get("route") else None
+            return ParentRef(self.text(entry["name"], (*path, "name")), route)
+        return ParentRef(self.text(value, path))
+
+    def generated(self, item: dict[str, Any], where: Path_) -> Iterator[ServiceSeed]:
+        """``count: N`` entries: N services from one template (benchmarks, big accounts).
+        ``name`` holds ``{n}`` (1..N, Python format spec allowed: ``{n:05d}``), and
+        ``expires_in`` may be a range ``[1d, 365d]`` spread evenly over the N services."""
+        entry = self.mapping(item, where, _GENERATOR_KEYS)
+        count = entry["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_GENERATED:
+            raise self.fail((*where, "count"), f"count is an integer from 1 to {MAX_GENERATED}")
+        for key in ("name", "route"):
+            if key not in entry:
+                raise self.fail(where, f"missing {key}")
+        template = self.text(entry["name"], (*where, "name"))
+        if "{n" not in template:
+            raise self.fail(
+                (*where, "name"), "a generated name holds {n}, e.g. site-{n:05d}.example.com"
+            )
+        route = self.route(entry["route"], (*where, "route"))
+        spread: Callable[[int], When] | None = None
+        raw = entry.get("expires_in")
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise self.fail((*where, "expires_in"), "a range is [from, to], e.g. [1d, 365d]")
+            low = self.duration(raw[0], (*where, "expires_in", 0))
+            high = self.duration(raw[1], (*where, "expires_in", 1))
+            step = (high - low) / max(count - 1, 1)
+            spread = lambda n: When(relative=low + step * (n - 1))  # noqa: E731
+            entry = {k: v for k, v in entry.items() if k != "expires_in"}
+        base = self.service_fields(
+            entry,
+            where,
+            name="placeholder.example.com",
+            route=route,
+            expires=spread(1) if spread else None,
+        )
+        product = PRODUCTS[route]
+        for n in range(1, count + 1):
+            try:
+                name = template.format(n=n)
+            except (ValueError, KeyError, IndexError) as exc:
+                raise self.fail((*where, "name"), f"bad name template: {exc}") from None
+            problem = product.check_name(name)
+            if problem:
+                raise self.fail((*where, "name"), problem)
+            yield replace(base, name=name, expires=spread(n) if spread else base.expires)
+
+    def check_links(
+        self, services: list[ServiceSeed], where_of: dict[tuple[str, str], Path_]
+    ) -> None:
+        by_name: dict[str, list[ServiceSeed]] = {}
+        ids: dict[int, Path_] = {}
+        for service in services:
+            by_name.setdefault(service.name, []).append(service)
+            if service.id is not None:
+                where = where_of[(service.route, service.name)]
+                if service.id in ids:
+                    raise self.fail((*where, "id"), f"id {service.id} is already used")
+                ids[service.id] = where
+        parents: dict[tuple[str, str], tuple[str, str]] = {}
+        for service in services:
+            if service.parent is None:
+                continue
+            where = (*where_of[(service.route, service.name)], "parent")
+            candidates = [
+                s
+                for s in by_name.get(service.parent.name, [])
+                if service.parent.route in (None, s.route)
+            ]
+            if not candidates:
+                raise self.fail(where, f"no service named {service.parent.name!r} in this seed")
+            if len(candidates) > 1:
+                routes = ", ".join(s.route for s in candidates)
+                raise self.fail(
+                    where,
+                    f"{service.parent.name!r} names several services ({routes}); "
+                    "write parent: {name: ..., route: ...}",
+                )
+            target = candidates[0]
+            if (target.route, target.name) == (service.route, service.name):
+                raise self.fail(where, "a service cannot be its own parent")
+            parents[(service.route, service.name)] = (target.route, target.name)
+        for start in parents:
+            seen = {start}
+            node = parents.get(start)
+            while node is not None:
+                if node in seen:
+                    raise self.fail((*where_of[start], "parent"), "parents form a cycle")
+                seen.add(node)
+                node = parents.get(node)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", bool: "true/false", str: "text"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _render_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds % 86400 == 0:
+        return f"{sign}{seconds // 86400}d"
+    if seconds % 3600 == 0:
+        return f"{sign}{seconds // 3600}h"
+    return f"{sign}{seconds}s"
+
+
+def _credential_json(credential: CredentialSeed) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "application_key": credential.application_key,
+        "application_secret": credential.application_secret,
+        "rules": [rule.to_json() for rule in credential.rules],
+        "state": credential.state,
+    }
+    if credential.consumer_key is not None:
+        data["consumer_key"] = credential.consumer_key
+    if credential.expires is not None:
+        data.update(credential.expires.to_json("expires"))
+    return data
+
+
+def _service_json(service: ServiceSeed) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": service.name, "route": service.route}
+    data.update(service.expires.to_json("expires"))
+    renew: dict[str, Any] = {"mode": service.renew_mode}
+    if service.renew_period is not None:
+        renew["period"] = service.renew_period
+    data["renew"] = renew
+    optional: dict[str, Any] = {
+        "id": service.id,
+        "display_name": service.display_name,
+        "periods": list(service.periods) if service.periods is not None else None,
+        "plan": service.plan,
+        "description": service.description,
+        "price": service.price,
+        "organization": service.organization,
+    }
+    data.update({k: v for k, v in optional.items() if v is not None})
+    if service.termination != "none":
+        data["termination"] = service.termination
+    if service.state != "active":
+        data["state"] = service.state
+    if service.unpaid:
+        data["unpaid"] = True
+    if service.parent is not None:
+        data["parent"] = (
+            {"name": service.parent.name, "route": service.parent.route}
+            if service.parent.route
+            else service.parent.name
+        )
+    if service.created is not None:
+        data.update(service.created.to_json("created"))
+    if service.engagement_ends is not None:
+        data.update(service.engagement_ends.to_json("engagement_ends"))
+    return data
