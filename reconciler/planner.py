@@ -32,13 +32,16 @@ How a plan is made, for each spec entry:
 3. **Judge** the change with every rule (``reconciler.rules``); a refused change has no
    action, only its refusals.
 
-Then ``unmanaged`` lists live services no entry names (a service named by a refused
-entry — ambiguous, type mismatch — is named, so not unmanaged) (``unmanaged: report`` and
-``error``; nothing with ``ignore``), leaving out services already gone (there is nothing
+Then ``unmanaged`` lists the live services no entry names (``unmanaged: report`` and
+``error``; nothing with ``ignore``). A service named by a refused entry (ambiguous, type
+mismatch) is named, so not unmanaged; services already gone are left out (nothing is
 left to manage). With ``unmanaged: error`` each live, manageable one is also refused
-(``unmanaged-service``). ``drift`` lists every field where the account differs from the
-spec; there is no state file, so a drift cannot tell a spec change from a change made
-out of band (in the control panel): it only says the two differ.
+(``unmanaged-service``); telecom, Microsoft and MX Plan ones are only listed, with
+``manageable: false``.
+
+``drift`` lists every field the spec states where the account differs from it. There is
+no state file, so drift cannot tell a spec change from a change made out of band (in the
+control panel): it only says the two differ, in the words of each side.
 
 Determinism: actions, refusals, drift and unmanaged services are sorted, so the same
 inputs give byte-identical plans. Cost: linear in the number of services (the diff is
@@ -75,6 +78,7 @@ from reconciler.plan import (
     Drift,
     Plan,
     Refusal,
+    RuleCode,
     Unmanaged,
 )
 from reconciler.rules import (
@@ -433,77 +437,19 @@ def make_plan(
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
     index = _children_index(account)
-    kept_ids = {
-        m.service.service_id
-        for m in matches
-        if m.service is not None and m.refusal is None and m.wanted.lifecycle is Lifecycle.RENEW
-    }
-    prints: dict[LiveService, str] = {}
-
-    def print_of(service: LiveService) -> str:
-        found = prints.get(service)
-        if found is None:
-            found = prints[service] = fingerprint(service)
-        return found
-
+    kept_ids = _kept_ids(matches)
+    prints = _Prints()
     actions: list[Action] = []
     refused: list[Refusal] = []
     drift: list[Drift] = []
     for found in matches:
-        wanted, live = found.wanted, found.service
-        if found.refusal is not None:
-            refused.append(found.refusal)
-            continue
-        if live is None:
-            if wanted.lifecycle is Lifecycle.RENEW:
-                refused.append(unknown_service(wanted))
-            else:
-                actions.append(_absent_action(wanted))
-            continue
-        before = live_essence(live)
-        after = wanted_essence(wanted, live)
-        found_changes = changes(before, after)
-        drift.extend(drift_of(wanted, live, found_changes))
-        kind = action_kind(found_changes, before)
-        going = after.lifecycle in _GOING and not live.gone
-        below = descendants(live, account, index) if going else ()
-        spec_period = normalise_period(wanted.period)
-        period_changed = (
-            wanted.lifecycle is Lifecycle.RENEW
-            and spec_period is not None
-            and spec_period != before.period
+        outcome = _plan_entry(
+            found, account, now=now, index=index, kept_ids=kept_ids, prints=prints
         )
-        proposal = Proposal(
-            wanted=wanted,
-            live=live,
-            action=kind,
-            period=spec_period if period_changed else None,
-            kept=tuple(s for s in below if s.service_id in kept_ids),
-        )
-        refusals = check(proposal, now=now)
-        if refusals or kind is None:
-            refused.extend(refusals)
-            continue
-        linked = tuple(sorted({s.name for s in below}))
-        linked_text = tuple(f"{s.name} ({s.type})" for s in below)
-        actions.append(
-            Action(
-                service=wanted.key,
-                name=live.name,
-                service_id=live.service_id,
-                type=live.type,
-                action=kind,
-                before=before.as_dict(),
-                after=after.as_dict(),
-                irreversible=kind is ActionKind.DELETE_NOW,
-                reason=reason_for(kind, live, before, after, linked_text),
-                calls=calls_for(kind, live, after, period_changed=period_changed),
-                fingerprint=print_of(live),
-                expires_at=expires_at(kind, live),
-                expiration=utc(live.expiration) if live.expiration else None,
-                linked=linked,
-            )
-        )
+        if outcome.action is not None:
+            actions.append(outcome.action)
+        refused.extend(outcome.refused)
+        drift.extend(outcome.drift)
 
     claimed = {service.service_id for m in matches for service in m.claimed}
     unclaimed = [s for s in account.services if s.service_id not in claimed and not s.gone]
@@ -522,7 +468,7 @@ def make_plan(
         endpoint=endpoint,
         spec_source=spec.source,
         spec_digest=spec.digest,
-        live_fingerprint=_fingerprint_of_prints(print_of(s) for s in account.services),
+        live_fingerprint=_fingerprint_of_prints(prints.of(s) for s in account.services),
         summary=summarise(actions, refused),
         actions=tuple(actions),
         refused=tuple(refused),
@@ -533,6 +479,127 @@ def make_plan(
 
 
 _GOING = (EssenceLifecycle.TERMINATE_AT_EXPIRY, EssenceLifecycle.DELETED)
+
+
+class _Prints:
+    """Each service's fingerprint, computed once per plan (actions and the whole-account
+    fingerprint share them)."""
+
+    def __init__(self) -> None:
+        self._known: dict[LiveService, str] = {}
+
+    def of(self, service: LiveService) -> str:
+        found = self._known.get(service)
+        if found is None:
+            found = self._known[service] = fingerprint(service)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one spec entry brings to the plan: an action, or refusals; and its drift."""
+
+    action: Action | None = None
+    refused: tuple[Refusal, ...] = ()
+    drift: tuple[Drift, ...] = ()
+
+
+def _plan_entry(
+    found: Match,
+    account: LiveAccount,
+    *,
+    now: datetime,
+    index: Mapping[int, tuple[int, ...]],
+    kept_ids: set[int],
+    prints: _Prints,
+) -> _Outcome:
+    wanted, live = found.wanted, found.service
+    if found.refusal is not None:
+        return _Outcome(refused=(found.refusal,))
+    if live is None:
+        if wanted.lifecycle is Lifecycle.RENEW:
+            return _Outcome(refused=(unknown_service(wanted),))
+        return _Outcome(action=_absent_action(wanted))
+    before = live_essence(live)
+    after = wanted_essence(wanted, live)
+    found_changes = changes(before, after)
+    drift = drift_of(wanted, live, found_changes)
+    kind = action_kind(found_changes, before)
+    going = after.lifecycle in _GOING and not live.gone
+    below = descendants(live, account, index) if going else ()
+    new_period = period_change(wanted, before)
+    proposal = Proposal(
+        wanted=wanted,
+        live=live,
+        action=kind,
+        period=new_period,
+        kept=tuple(s for s in below if s.service_id in kept_ids),
+    )
+    refusals = check(proposal, now=now)
+    if refusals or kind is None:  # no action is always refused (already-terminated)
+        return _Outcome(refused=refusals, drift=drift)
+    action = Action(
+        service=wanted.key,
+        name=live.name,
+        service_id=live.service_id,
+        type=live.type,
+        action=kind,
+        before=before.as_dict(),
+        after=after.as_dict(),
+        irreversible=kind is ActionKind.DELETE_NOW,
+        reason=reason_for(kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below)),
+        calls=calls_for(kind, live, after, period_changed=new_period is not None),
+        fingerprint=prints.of(live),
+        expires_at=expires_at(kind, live),
+        expiration=utc(live.expiration) if live.expiration else None,
+        linked=tuple(sorted({s.name for s in below})),
+    )
+    return _Outcome(action=action, drift=drift)
+
+
+def recheck(
+    action: Action,
+    spec: Iterable[ServiceSpec],
+    account: LiveAccount,
+    *,
+    now: datetime,
+) -> tuple[Refusal, ...]:
+    """The rules judged again for one planned action, against the account and the clock
+    at apply time (DESIGN §4: a cancellation planned at 25 h before expiry is refused when
+    applied at 23 h). ``spec`` is the plan's normalised spec (``Plan.spec``); the linked
+    children it keeps are looked up in ``account`` as it is now.
+
+    Empty: the action may still be made. A service no longer on the account is refused
+    (``already-terminated``). Whether the account moved at all is the fingerprints' job
+    (``fingerprint``); this says only whether the rules still allow the action."""
+    entries = tuple(spec)
+    wanted = next((entry for entry in entries if entry.key == action.service), None)
+    live = account.by_id(action.service_id) if action.service_id is not None else None
+    if action.action is ActionKind.NO_OP or wanted is None:
+        return ()
+    if live is None:
+        return (
+            Refusal(
+                service=action.service,
+                service_id=action.service_id,
+                rule=RuleCode.ALREADY_TERMINATED,
+                message=f"{action.name} (id {action.service_id}) is no longer on the account",
+                fix="plan again: the account changed since this plan was made",
+            ),
+        )
+    kept: tuple[LiveService, ...] = ()
+    if action.action in (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW):
+        kept_ids = _kept_ids(_refuse_shared([match(entry, account) for entry in entries]))
+        below = descendants(live, account, _children_index(account))
+        kept = tuple(s for s in below if s.service_id in kept_ids)
+    proposal = Proposal(
+        wanted=wanted,
+        live=live,
+        action=action.action,
+        period=period_change(wanted, live_essence(live)),
+        kept=kept,
+    )
+    return check(proposal, now=as_utc(now))
 
 
 def names_needing_periods(spec: Spec) -> tuple[str, ...]:
@@ -557,6 +624,26 @@ def summarise(actions: Iterable[Action], refused: Iterable[Refusal]) -> dict[str
     summary = {kind.value: counted.get(kind, 0) for kind in ActionKind}
     summary["refused"] = sum(1 for _ in refused)
     return summary
+
+
+def period_change(wanted: ServiceSpec, before: Essence) -> str | None:
+    """The period a change sets because the spec asks it (``renew`` with a ``period``
+    other than the live one), normalised; ``None`` when the period is no part of it."""
+    period = normalise_period(wanted.period)
+    if wanted.lifecycle is not Lifecycle.RENEW or period is None or period == before.period:
+        return None
+    return period
+
+
+def _kept_ids(matches: Iterable[Match]) -> set[int]:
+    """Ids of the live services the spec wants kept: resolved by a ``renew`` entry."""
+    return {
+        found.service.service_id
+        for found in matches
+        if found.service is not None
+        and found.refusal is None
+        and found.wanted.lifecycle is Lifecycle.RENEW
+    }
 
 
 def _refuse_shared(matches: list[Match]) -> list[Match]:

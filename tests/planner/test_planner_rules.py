@@ -12,7 +12,7 @@ from planner_helpers import live_account, live_service, spec_of
 from reconciler import rules
 from reconciler.live import LiveService
 from reconciler.plan import ActionKind, RuleCode
-from reconciler.planner import make_plan
+from reconciler.planner import make_plan, recheck
 from reconciler.rules import Proposal, check
 from reconciler.spec import Lifecycle, ServiceSpec
 
@@ -85,6 +85,9 @@ def test_planned_at_25_hours_refused_when_applied_at_23_hours() -> None:
     )
     assert codes(proposal, EXPIRY - timedelta(hours=25)) == []
     assert codes(proposal, EXPIRY - timedelta(hours=23)) == ["cancel-window-closed"]
+    assert recheck(action, plan.spec, account, now=EXPIRY - timedelta(hours=25)) == ()
+    (late,) = recheck(action, plan.spec, account, now=EXPIRY - timedelta(hours=23))
+    assert late.rule is RuleCode.CANCEL_WINDOW_CLOSED and late.service == "keep.example.com"
     replanned = make_plan(
         spec_of(document), account, now=EXPIRY - timedelta(hours=23), endpoint="x"
     )
@@ -243,3 +246,29 @@ def test_messages_are_one_line_with_the_dates() -> None:
     assert "2027-03-01 00:00 UTC" in refusal.message
     assert "2027-02-28 00:00 UTC" in refusal.message
     assert "2027-02-28 21:00 UTC" in refusal.message  # now
+
+
+def test_recheck_sees_the_account_as_it_is_at_apply_time() -> None:
+    document = {
+        "services": {
+            "parent": {"name": "example.com", "type": "hosting/web", "lifecycle": "delete_now"},
+            "child": {"name": "example.com", "type": "domain", "lifecycle": "renew"},
+        }
+    }
+    before = live_account([{"id": 1, "name": "example.com"}])
+    plan = make_plan(spec_of(document), before, now=NOW, endpoint="x")
+    deletion = next(a for a in plan.actions if a.service == "parent")
+    assert deletion.action is ActionKind.DELETE_NOW
+    assert recheck(deletion, plan.spec, before, now=NOW) == ()
+    # since the plan: the kept domain got linked to the hosting, and a debt appeared
+    after = live_account(
+        [
+            {"id": 1, "name": "example.com", "unpaid": True},
+            {"id": 2, "name": "example.com", "type": "domain", "parent": 1},
+        ]
+    )
+    rules_now = [r.rule.value for r in recheck(deletion, plan.spec, after, now=NOW)]
+    assert rules_now == ["unpaid-service", "linked-service-conflict"]
+    # gone since the plan
+    (gone,) = recheck(deletion, plan.spec, live_account([]), now=NOW)
+    assert gone.rule is RuleCode.ALREADY_TERMINATED and "no longer on the account" in gone.message
