@@ -1,0 +1,513 @@
+"""The account's services as the control panel's "Mes services" page shows them (pure).
+
+``select(account, query, now=..., endpoint=...)`` filters, sorts and groups the services
+(linked services under their parent) into a ``ServiceListing``; ``render(listing, fmt)``
+writes it as a table (rich, imported only for it), JSON, CSV or markdown.
+
+The JSON and CSV formats are stable, for scripts:
+
+- JSON (``format_version: "1"``): ``{"format_version", "endpoint", "read_at", "total",
+  "matched", "shown", "services": [...]}``, services in display order (each parent
+  followed by its linked services), every field always present (``null`` when unknown),
+  dates in UTC as ``YYYY-MM-DDTHH:MM:SSZ``;
+- CSV: a header row then one row per service, in display order, columns ``CSV_COLUMNS``,
+  empty cells for unknown values, booleans ``true``/``false``, same dates as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from reconciler.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.periods import InvalidPeriod, parse_period
+
+FORMAT_VERSION = "1"
+
+
+class SortKey(StrEnum):
+    NAME = "name"
+    EXPIRY = "expiry"
+    TYPE = "type"
+    FREQUENCY = "frequency"
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceQuery:
+    """What the user asked to see."""
+
+    search: str | None = None  # in the name or the display name, case-insensitive
+    type: str | None = None  # "hosting/web", a prefix ("hosting"), or a family ("web_hosting")
+    sort: SortKey = SortKey.NAME
+    reverse: bool = False
+    expiring_within: timedelta | None = None  # expiry or renewal before now + this
+    limit: int | None = None  # rows shown at most
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    service: LiveService
+    depth: int  # 0: top level; 1: linked to the row's parent above it; 2: ...
+    parent: LiveService | None  # the parent service, whether shown or not
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceListing:
+    rows: tuple[Row, ...]
+    total: int  # services on the account
+    matched: int  # services matching the query (before the limit)
+    endpoint: str
+    read_at: datetime  # the API's time when the account was read
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.matched
+
+
+# -- selecting ----------------------------------------------------------------------------
+
+
+def select(
+    account: LiveAccount, query: ServiceQuery, *, now: datetime, endpoint: str
+) -> ServiceListing:
+    """Filter, sort, group linked services under their parent, and limit."""
+    matching = [s for s in account.services if _matches(s, query, now)]
+    matched_ids = {s.service_id for s in matching}
+    order = _sorter(query)
+    roots = [s for s in matching if s.parent_id not in matched_ids]
+    rows: list[Row] = []
+    placed: set[int] = set()
+
+    def place(service: LiveService, depth: int) -> None:
+        if service.service_id in placed:  # a cycle in parent links: show it once
+            return
+        placed.add(service.service_id)
+        parent = account.by_id(service.parent_id) if service.parent_id is not None else None
+        rows.append(Row(service=service, depth=depth, parent=parent))
+        children = [c for c in account.children_of(service) if c.service_id in matched_ids]
+        for child in order(children):
+            place(child, depth + 1)
+
+    for root in order(roots):
+        place(root, 0)
+    for service in order([s for s in matching if s.service_id not in placed]):
+        place(service, 0)  # only members of a parent cycle are left
+    shown = rows if query.limit is None else rows[: query.limit]
+    return ServiceListing(
+        rows=tuple(shown),
+        total=len(account),
+        matched=len(matching),
+        endpoint=endpoint,
+        read_at=now,
+    )
+
+
+def _matches(service: LiveService, query: ServiceQuery, now: datetime) -> bool:
+    if query.search:
+        needle = query.search.casefold()
+        if needle not in service.name.casefold() and needle not in service.display_name.casefold():
+            return False
+    if query.type and not type_matches(service, query.type):
+        return False
+    if query.expiring_within is not None:
+        if service.expiration is None or service.lifecycle is LiveLifecycle.TERMINATED:
+            return False
+        if service.expiration > now + query.expiring_within:
+            return False
+    return True
+
+
+def type_matches(service: LiveService, wanted: str) -> bool:
+    """``hosting/web`` matches itself, ``hosting`` its sub-types, ``web_hosting`` a family."""
+    wanted = wanted.strip().strip("/").casefold()
+    service_type = service.type.casefold()
+    return (
+        service_type == wanted
+        or service_type.startswith(wanted + "/")
+        or service.family.value == wanted
+    )
+
+
+def _sorter(query: ServiceQuery) -> Callable[[Iterable[LiveService]], list[LiveService]]:
+    """Sort by the key (ties by name, then id); unknown values (no expiry, no period)
+    always come last, whatever the direction."""
+
+    def key(service: LiveService) -> Any:
+        if query.sort is SortKey.EXPIRY:
+            return service.expiration
+        if query.sort is SortKey.TYPE:
+            return service.type.casefold()
+        if query.sort is SortKey.FREQUENCY:
+            return period_months(service.renew_period)
+        return service.name.casefold()
+
+    def by_name(service: LiveService) -> tuple[str, str, int]:
+        return service.name.casefold(), service.name, service.service_id
+
+    def order(services: Iterable[LiveService]) -> list[LiveService]:
+        listed = sorted(services, key=by_name)
+        known = [s for s in listed if key(s) is not None]
+        unknown = [s for s in listed if key(s) is None]
+        known.sort(key=key, reverse=query.reverse)  # stable: ties stay in name order
+        return known + unknown
+
+    return order
+
+
+def period_months(period: str | None) -> int | None:
+    if not period:
+        return None
+    try:
+        return parse_period(period).months
+    except InvalidPeriod:
+        return None
+
+
+def frequency(period: str | None) -> str | None:
+    """Words for a renewal period: ``P1M`` → ``monthly``, ``P12M`` → ``yearly``."""
+    months = period_months(period)
+    if months is None:
+        return period  # unknown, or a period we cannot read: shown as the API says it
+    if months == 1:
+        return "monthly"
+    if months == 12:
+        return "yearly"
+    if months % 12 == 0:
+        return f"every {months // 12} years"
+    return f"every {months} months"
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def render(
+    listing: ServiceListing, fmt: OutputFormat, *, width: int = 80, color: bool = False
+) -> str:
+    if fmt is OutputFormat.JSON:
+        return render_json(listing)
+    if fmt is OutputFormat.CSV:
+        return render_csv(listing)
+    if fmt is OutputFormat.MARKDOWN:
+        return render_markdown(listing)
+    return render_table(listing, width=width, color=color)
+
+
+def iso(when: datetime | None) -> str | None:
+    """A datetime in UTC, ``2027-03-01T00:00:00Z``, or None."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day(when: datetime | None) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d") if when is not None else "—"
+
+
+def service_record(row: Row) -> dict[str, Any]:
+    """One service of the JSON format (keys in this order, all always present)."""
+    s = row.service
+    return {
+        "service_id": s.service_id,
+        "name": s.name,
+        "display_name": s.display_name,
+        "type": s.type,
+        "family": s.family.value,
+        "product": s.product,
+        "plan_code": s.plan_code,
+        "expiration": iso(s.expiration),
+        "renew_mode": s.renew_mode,
+        "renew_period": s.renew_period,
+        "lifecycle": s.lifecycle.value,
+        "lifecycle_state": s.lifecycle_state,
+        "resource_state": s.resource_state,
+        "termination_date": iso(s.termination_date),
+        "pending_actions": list(s.pending_actions),
+        "allowed_actions": list(s.allowed_actions),
+        "manageable": s.manageable,
+        "unpaid": s.unpaid,
+        "parent_id": s.parent_id,
+        "parent": row.parent.name if row.parent is not None else None,
+        "children": list(s.children),
+    }
+
+
+def render_json(listing: ServiceListing) -> str:
+    document = {
+        "format_version": FORMAT_VERSION,
+        "endpoint": listing.endpoint,
+        "read_at": iso(listing.read_at),
+        "total": listing.total,
+        "matched": listing.matched,
+        "shown": len(listing.rows),
+        "services": [service_record(row) for row in listing.rows],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = (
+    "service_id",
+    "name",
+    "display_name",
+    "type",
+    "expiration",
+    "renew_mode",
+    "renew_period",
+    "lifecycle",
+    "manageable",
+    "unpaid",
+    "parent_id",
+    "parent",
+)
+
+
+def render_csv(listing: ServiceListing) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in listing.rows:
+        record = service_record(row)
+        writer.writerow(_csv_cell(record[column]) for column in CSV_COLUMNS)
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # A cell starting with = + - @ is a formula to spreadsheets: neutralise it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def lifecycle_label(service: LiveService) -> str:
+    """The lifecycle as a spec writes it (``terminate_at_expiry``), flagged when unpaid."""
+    label = service.lifecycle.value
+    return f"{label} (unpaid)" if service.unpaid else label
+
+
+def lifecycle_words(service: LiveService) -> str:
+    """The lifecycle in words, for a narrow table (they wrap at spaces)."""
+    label = service.lifecycle.value.replace("_", " ")
+    return f"{label} (unpaid)" if service.unpaid else label
+
+
+def _summary(listing: ServiceListing) -> str:
+    noun = "service" if listing.total == 1 else "services"
+    if listing.matched == listing.total and not listing.truncated:
+        return f"{listing.total} {noun} on {listing.endpoint}"
+    text = f"{listing.matched} of {listing.total} {noun} on {listing.endpoint} match"
+    if listing.truncated:
+        text += f"; the first {len(listing.rows)} shown (--limit)"
+    return text
+
+
+_GAP = 2  # spaces between table columns
+_MIN_NAME = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    name: str
+    indent: str
+    service_id: str
+    type: str
+    expiry: str
+    renewal: str
+    lifecycle: str
+    lifecycle_kind: LiveLifecycle
+
+
+def render_table(listing: ServiceListing, *, width: int = 80, color: bool = False) -> str:
+    """A table for a terminal, kubectl-style (upper-case headers, no rules), within
+    ``width`` columns: long names and types wrap at their dots, dashes and slashes;
+    linked services are indented under their parent."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not listing.rows:
+        return f"No services to show ({_summary(listing)}).\n"
+    cells = [_cells(row) for row in listing.rows]
+    widths = _column_widths(cells, width)
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    headers = ("NAME", "ID", "TYPE", "EXPIRY", "RENEWAL", "LIFECYCLE")
+    for header, column_width in zip(headers, widths, strict=True):
+        justify: Literal["left", "right"] = "right" if header == "ID" else "left"
+        table.add_column(header, width=column_width, overflow="fold", justify=justify)
+    name_w, _, type_w, _, renewal_w, lifecycle_w = widths
+    for cell in cells:
+        name = Text(cell.indent, style="dim")
+        name.append(
+            wrap_at_separators(cell.name, name_w - len(cell.indent), len(cell.indent)),
+            style="bold" if not cell.indent else "",
+        )
+        table.add_row(
+            name,
+            cell.service_id,
+            wrap_at_separators(cell.type, type_w),
+            cell.expiry,
+            cell.renewal,
+            Text(cell.lifecycle, style=_LIFECYCLE_STYLE[cell.lifecycle_kind]),
+        )
+    notes = [f"{_summary(listing)}.", "EXPIRY is the renewal date of renewing services (UTC)."]
+    if any(cell.type.endswith(" *") for cell in cells):
+        notes.append("* managed from its own interface (telecom, Microsoft, MX Plan).")
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    console.print(table)
+    for note in notes:
+        console.print(note, style="dim", overflow="fold")
+    # Cells are padded to their column's width: no trailing blanks in logs and files.
+    return "".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _cells(row: Row) -> _Cells:
+    service = row.service
+    return _Cells(
+        name=service.name,
+        indent="  " * (row.depth - 1) + "└─" if row.depth else "",
+        service_id=str(service.service_id),
+        type=service.type + ("" if service.manageable else " *"),
+        expiry=_day(service.expiration),
+        renewal=frequency(service.renew_period) or "—",
+        lifecycle=lifecycle_words(service),
+        lifecycle_kind=service.lifecycle,
+    )
+
+
+def _column_widths(cells: list[_Cells], width: int) -> tuple[int, int, int, int, int, int]:
+    """Widths of NAME, ID, TYPE, EXPIRY, RENEWAL, LIFECYCLE within ``width``. Every
+    column takes what its content needs when it fits; otherwise TYPE, LIFECYCLE and
+    RENEWAL give up width first (they wrap at slashes and spaces), then NAME down to 16,
+    then those three again down to their floor."""
+
+    def need(values: Iterable[str], header: str) -> int:
+        return max([len(header), *(len(v) for v in values)])
+
+    id_w = need((c.service_id for c in cells), "ID")
+    expiry_w = need((c.expiry for c in cells), "EXPIRY")
+    flexible = {
+        "type": need((c.type for c in cells), "TYPE"),
+        "lifecycle": need((c.lifecycle for c in cells), "LIFECYCLE"),
+        "renewal": need((c.renewal for c in cells), "RENEWAL"),
+    }
+    name_need = need((c.indent + c.name for c in cells), "NAME")
+    fixed = _GAP * 5 + id_w + expiry_w
+
+    def name_room() -> int:
+        return width - fixed - sum(flexible.values())
+
+    for caps, name_goal in (
+        ({"type": 16, "lifecycle": 12, "renewal": 9}, name_need),
+        ({"type": 16, "lifecycle": 12, "renewal": 9}, _MIN_NAME),
+        ({"type": 11, "lifecycle": 9, "renewal": 7}, _MIN_NAME),
+    ):
+        for column in ("type", "lifecycle", "renewal"):
+            while name_room() < min(name_need, name_goal) and flexible[column] > caps[column]:
+                flexible[column] -= 1
+    name_w = max(min(name_need, name_room()), 8)
+    return name_w, id_w, flexible["type"], expiry_w, flexible["renewal"], flexible["lifecycle"]
+
+
+def wrap_at_separators(text: str, width: int, indent: int = 0) -> str:
+    """``text`` in lines of at most ``width``, broken after ``.``, ``-`` or ``/`` when
+    possible (a domain wraps as ``campaign-2025.`` / ``example.com``), else anywhere.
+    Continuation lines are indented by ``indent`` spaces to stay under their parent."""
+    width = max(width, 1)
+    if len(text) <= width:
+        return text
+    pieces = [p for p in re.split(r"(?<=[./-])", text) if p]
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        while len(piece) > width:  # a piece too long for any line: cut it
+            room = width - len(current)
+            lines.append(current + piece[:room])
+            piece, current = piece[room:], ""
+        if len(current) + len(piece) > width:
+            lines.append(current)
+            current = ""
+        current += piece
+    if current:
+        lines.append(current)
+    return ("\n" + " " * indent).join(line for line in lines if line)
+
+
+_LIFECYCLE_STYLE = {
+    LiveLifecycle.RENEW: "green",
+    LiveLifecycle.MANUAL_RENEW: "yellow",
+    LiveLifecycle.TERMINATE_AT_EXPIRY: "red",
+    LiveLifecycle.EXPIRED: "dim",
+    LiveLifecycle.TERMINATED: "dim",
+}
+
+_MARKDOWN_SPECIAL = str.maketrans(
+    {
+        "|": "\\|",
+        "\\": "\\\\",
+        "`": "\\`",
+        "*": "\\*",
+        "_": "\\_",
+        "[": "\\[",
+        "]": "\\]",
+        "<": "&lt;",
+        ">": "&gt;",
+        "&": "&amp;",
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def md(text: str) -> str:
+    """Text safe in a markdown table cell: no table break, no HTML, no formatting."""
+    return text.translate(_MARKDOWN_SPECIAL)
+
+
+def render_markdown(listing: ServiceListing) -> str:
+    lines = [
+        f"**{md(_summary(listing))}**. Expiry is the renewal date of renewing services (UTC).",
+        "",
+    ]
+    if not listing.rows:
+        return "\n".join([*lines, "No services to show.", ""])
+    lines.append("| Name | ID | Type | Expiry | Renewal | Lifecycle |")
+    lines.append("|---|---:|---|---|---|---|")
+    for row in listing.rows:
+        s = row.service
+        prefix = "&nbsp;&nbsp;" * (row.depth - 1) + "↳ " if row.depth else ""
+        manageable = "" if s.manageable else " (managed elsewhere)"
+        cells = [
+            prefix + md(s.name),
+            str(s.service_id),
+            md(s.type) + manageable,
+            _day(s.expiration),
+            md(frequency(s.renew_period) or "—"),
+            f"`{s.lifecycle.value}`" + (" (unpaid)" if s.unpaid else ""),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,469 @@
+"""``reconciler services``: the selection and renderings (pure, on hand-built accounts), the
+command against the real sandbox server (OVH_ENDPOINT set to its URL, as a user would)
+and against the embedded sandbox, and its errors as one clear line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SANDBOX_EPOCH, SandboxServer
+
+from reconciler.cli import main
+from reconciler.cli.services import parse_window
+from reconciler.errors import UsageError
+from reconciler.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
+from reconciler.render.services import (
+    CSV_COLUMNS,
+    OutputFormat,
+    ServiceQuery,
+    SortKey,
+    frequency,
+    md,
+    render,
+    select,
+    wrap_at_separators,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# -- the selection and renderings (pure) ----------------------------------------------------
+
+
+def svc(
+    service_id: int,
+    name: str,
+    *,
+    type: str = "hosting/web",
+    family: ProductFamily = ProductFamily.WEB_HOSTING,
+    lifecycle: LiveLifecycle = LiveLifecycle.RENEW,
+    expires_in: timedelta | None = timedelta(days=30),
+    period: str | None = "P12M",
+    parent: int | None = None,
+    display: str | None = None,
+) -> LiveService:
+    return LiveService(
+        service_id=service_id,
+        name=name,
+        display_name=display or name,
+        type=type,
+        family=family,
+        lifecycle=lifecycle,
+        expiration=NOW + expires_in if expires_in is not None else None,
+        renew_mode="automatic",
+        renew_period=period,
+        parent_id=parent,
+    )
+
+
+ACCOUNT = LiveAccount.from_services(
+    [
+        svc(1, "example.com", type="domain", family=ProductFamily.DOMAIN, period="P12M"),
+        svc(2, "example.com", parent=1, expires_in=timedelta(days=200), period="P1M"),
+        svc(3, "db-001", type="hosting/privateDatabase", parent=2, expires_in=timedelta(days=5)),
+        svc(4, "Zeta.example.net", type="vps", family=ProductFamily.VPS, display="Prod API"),
+        svc(5, "alpha.example.org", expires_in=None, period=None),
+        svc(6, "xdsl-1", type="xdsl", family=ProductFamily.TELECOM, period="P3M"),
+        svc(7, "gone.example.com", lifecycle=LiveLifecycle.TERMINATED, expires_in=timedelta(0)),
+    ]
+)
+
+
+def names(query: ServiceQuery) -> list[tuple[int, int]]:
+    listing = select(ACCOUNT, query, now=NOW, endpoint="sandbox")
+    return [(row.service.service_id, row.depth) for row in listing.rows]
+
+
+def test_linked_services_are_grouped_under_their_parent() -> None:
+    assert names(ServiceQuery()) == [(5, 0), (1, 0), (2, 1), (3, 2), (7, 0), (6, 0), (4, 0)]
+
+
+def test_sort_keys_and_reverse_keep_groups_and_unknowns_last() -> None:
+    by_expiry = names(ServiceQuery(sort=SortKey.EXPIRY))
+    assert by_expiry == [(7, 0), (1, 0), (2, 1), (3, 2), (6, 0), (4, 0), (5, 0)]
+    reverse = names(ServiceQuery(sort=SortKey.EXPIRY, reverse=True))
+    assert [i for i, d in reverse if d == 0] == [1, 6, 4, 7, 5]  # ties keep name order
+    by_frequency = [i for i, d in names(ServiceQuery(sort=SortKey.FREQUENCY)) if d == 0]
+    assert by_frequency == [6, 1, 7, 4, 5]  # P3M, then P12M by name, then unknown
+    by_type = [i for i, d in names(ServiceQuery(sort=SortKey.TYPE)) if d == 0]
+    assert by_type == [1, 5, 7, 4, 6]
+
+
+def test_search_is_case_insensitive_on_name_and_display_name() -> None:
+    assert names(ServiceQuery(search="ZETA")) == [(4, 0)]
+    assert names(ServiceQuery(search="prod api")) == [(4, 0)]
+    # A matching child whose parent does not match stands at the top level.
+    assert names(ServiceQuery(search="db-")) == [(3, 0)]
+
+
+def test_type_filter_exact_prefix_or_family() -> None:
+    assert [i for i, _ in names(ServiceQuery(type="hosting/web"))] == [5, 2, 7]
+    assert [i for i, _ in names(ServiceQuery(type="hosting"))] == [5, 2, 3, 7]
+    assert [i for i, _ in names(ServiceQuery(type="telecom"))] == [6]
+    assert names(ServiceQuery(type="/domain/")) == [(1, 0)]
+
+
+def test_expiring_within_includes_the_past_excludes_the_gone_and_the_undated() -> None:
+    assert [i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=6)))] == [3]
+    ids = {i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=30)))}
+    assert ids == {1, 3, 4, 6}
+
+
+def test_limit_counts_rows_and_says_so() -> None:
+    listing = select(ACCOUNT, ServiceQuery(limit=2), now=NOW, endpoint="sandbox")
+    assert len(listing.rows) == 2 and listing.matched == 7 and listing.truncated
+    text = render(listing, OutputFormat.TABLE)
+    assert "7 of 7 services on sandbox match; the first 2 shown (--limit)" in text
+
+
+def test_table_fits_80_columns_and_wraps_names_at_dots() -> None:
+    long_names = LiveAccount.from_services(
+        [
+            svc(10, "a-very-long-campaign-name-2025.shop.example.com"),
+            svc(11, "vps-1a2b3c4d.vps.ovh.net", type="vps", parent=10),
+            svc(12, "x" * 70, type="email/exchange", family=ProductFamily.MICROSOFT),
+        ]
+    )
+    listing = select(long_names, ServiceQuery(), now=NOW, endpoint="ovh-eu")
+    text = render(listing, OutputFormat.TABLE, width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[0].split() == ["NAME", "ID", "TYPE", "EXPIRY", "RENEWAL", "LIFECYCLE"]
+    joined = "".join(line.split("  ")[0].strip() for line in lines[1:4])
+    assert "a-very-long-campaign-name-2025.shop.example.com" in joined
+    assert "* managed from its own interface" in text
+    assert "\x1b[" not in text
+    wide = render(listing, OutputFormat.TABLE, width=160).splitlines()
+    assert any("a-very-long-campaign-name-2025.shop.example.com" in line for line in wide)
+
+
+def test_table_colour_only_when_asked() -> None:
+    listing = select(ACCOUNT, ServiceQuery(), now=NOW, endpoint="sandbox")
+    assert "\x1b[" in render(listing, OutputFormat.TABLE, color=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "lines"),
+    [
+        ("campaign-2025.example.com", 16, ["campaign-2025.", "example.com"]),
+        ("hosting/privateDatabase", 12, ["hosting/priv", "ateDatabase"]),
+        ("short", 10, ["short"]),
+        ("abcdefghij", 4, ["abcd", "efgh", "ij"]),
+    ],
+)
+def test_wrap_at_separators(text: str, width: int, lines: list[str]) -> None:
+    assert wrap_at_separators(text, width).split("\n") == lines
+
+
+@pytest.mark.parametrize(
+    ("period", "words"),
+    [("P1M", "monthly"), ("P12M", "yearly"), ("P1Y", "yearly"), ("P3M", "every 3 months"),
+     ("P24M", "every 2 years"), (None, None), ("P2W", "P2W")],
+)  # fmt: skip
+def test_frequency(period: str | None, words: str | None) -> None:
+    assert frequency(period) == words
+
+
+def test_json_document_is_stable() -> None:
+    listing = select(ACCOUNT, ServiceQuery(search="example.com"), now=NOW, endpoint="sandbox")
+    document = json.loads(render(listing, OutputFormat.JSON))
+    assert list(document) == [
+        "format_version", "endpoint", "read_at", "total", "matched", "shown", "services",
+    ]  # fmt: skip
+    assert document["format_version"] == "1" and document["read_at"] == "2026-03-02T09:00:00Z"
+    assert (document["total"], document["matched"], document["shown"]) == (7, 3, 3)
+    first = document["services"][0]
+    assert list(first) == [
+        "service_id", "name", "display_name", "type", "family", "product", "plan_code",
+        "expiration", "renew_mode", "renew_period", "lifecycle", "lifecycle_state",
+        "resource_state", "termination_date", "pending_actions", "allowed_actions",
+        "manageable", "unpaid", "parent_id", "parent", "children",
+    ]  # fmt: skip
+    assert first["expiration"] == "2026-04-01T09:00:00Z" and first["children"] == [2]
+    assert document["services"][1]["parent"] == "example.com"
+
+
+def test_csv_has_the_documented_columns_and_neutralises_formulas() -> None:
+    hostile = LiveAccount.from_services([svc(1, "=cmd|' /C calc'!A0", display="+1")])
+    listing = select(hostile, ServiceQuery(), now=NOW, endpoint="sandbox")
+    rows = list(csv.reader(io.StringIO(render(listing, OutputFormat.CSV))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    record = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert record["name"].startswith("'=") and record["display_name"] == "'+1"
+    assert record["manageable"] == "true" and record["parent_id"] == ""
+
+
+def test_markdown_escapes_names() -> None:
+    hostile = LiveAccount.from_services([svc(1, "a|b<script>`x`_*")])
+    listing = select(hostile, ServiceQuery(), now=NOW, endpoint="sandbox")
+    text = render(listing, OutputFormat.MARKDOWN)
+    row = text.splitlines()[-1]
+    assert "<script>" not in text and row.count(" | ") == 5
+    assert md("a|b") == "a\\|b"
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("2w", timedelta(weeks=2)),
+     ("90m", timedelta(minutes=90)), (" 45S ", timedelta(seconds=45)), ("0d", timedelta(0))],
+)  # fmt: skip
+def test_parse_window(text: str, delta: timedelta) -> None:
+    assert parse_window(text) == delta
+
+
+@pytest.mark.parametrize("text", ["30", "d", "1y", "-3d", "1.5d", "9999999d"])
+def test_parse_window_refuses(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_window(text)
+
+
+# -- the command --------------------------------------------------------------------------
+
+_OVH_ENV = (
+    "OVH_ENDPOINT",
+    "OVH_APPLICATION_KEY",
+    "OVH_APPLICATION_SECRET",
+    "OVH_CONSUMER_KEY",
+    "OVH_CLIENT_ID",
+    "OVH_CLIENT_SECRET",
+    "RECONCILER_READ_STRATEGY",
+    "NO_COLOR",
+)
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No OVH_* from the developer's shell, no ovh.conf of theirs, a private state dir."""
+    for name in _OVH_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["services", *args])
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+SEED: dict[str, Any] = {
+    "credentials": [
+        {
+            "application_key": "it-ak",
+            "application_secret": "it-as",
+            "consumer_key": "it-ck",
+            "rules": [{"method": "GET", "path": "/*"}],
+        },
+        {
+            "application_key": "it-ak",
+            "application_secret": "it-as",
+            "consumer_key": "it-me-only",
+            "rules": [{"method": "GET", "path": "/me"}],
+        },
+    ],
+    "services": [
+        {"name": "example.com", "route": "/domain", "id": 120000101,
+         "expires": "2027-03-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P12M"}},
+        {"name": "example.com", "route": "/hosting/web", "id": 120000201,
+         "expires": "2027-03-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P12M"},
+         "parent": {"name": "example.com", "route": "/domain"}},
+        {"name": "old-shop.example.org", "route": "/hosting/web", "id": 120000202,
+         "expires": "2026-06-01T12:00:00Z", "renew": {"mode": "automatic", "period": "P1M"},
+         "termination": "at_expiry"},
+        {"name": "vps-1a2b3c4d.vps.ovh.net", "route": "/vps", "id": 120000301,
+         "expires": "2026-04-01T00:00:00Z", "renew": {"mode": "manual", "period": "P1M"}},
+        {"name": "forgotten.io", "route": "/domain", "id": 120000105,
+         "expires": "2026-02-20T00:00:00Z", "renew": {"mode": "manual", "period": "P12M"},
+         "state": "expired"},
+        {"name": "hosted-ab12345-1", "route": "/email/exchange", "id": 120000601,
+         "organization": "hosted-ab12345-1", "expires": "2026-03-20T00:00:00Z",
+         "renew": {"mode": "automatic", "period": "P1M"}},
+    ],
+}  # fmt: skip
+
+EXPECTED = {  # id: (name, type, expiration, period, lifecycle, parent_id)
+    120000101: ("example.com", "domain", "2027-03-01T00:00:00Z", "P12M", "renew", None),
+    120000201: ("example.com", "hosting/web", "2027-03-01T00:00:00Z", "P12M", "renew", 120000101),
+    120000202: ("old-shop.example.org", "hosting/web", "2026-06-01T12:00:00Z", "P1M",
+                "terminate_at_expiry", None),
+    120000301: ("vps-1a2b3c4d.vps.ovh.net", "vps", "2026-04-01T00:00:00Z", "P1M",
+                "manual_renew", None),
+    120000105: ("forgotten.io", "domain", "2026-02-20T00:00:00Z", "P12M", "expired", None),
+    120000601: ("hosted-ab12345-1", "email/exchange", "2026-03-20T00:00:00Z", "P1M", "renew",
+                None),
+}  # fmt: skip
+
+
+@pytest.fixture
+def seeded(
+    sandbox_server: SandboxServer, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> SandboxServer:
+    sandbox_server.load_seed(SEED, now=SANDBOX_EPOCH)
+    monkeypatch.setenv("OVH_ENDPOINT", sandbox_server.url)
+    monkeypatch.setenv("OVH_APPLICATION_KEY", "it-ak")
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", "it-as")
+    monkeypatch.setenv("OVH_CONSUMER_KEY", "it-ck")
+    return sandbox_server
+
+
+@pytest.mark.parametrize("strategy", ["auto", "per-id"])
+def test_json_lists_every_seeded_service(
+    seeded: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    strategy: str,
+) -> None:
+    monkeypatch.setenv("RECONCILER_READ_STRATEGY", strategy)
+    code, out, err = run_cli(capsys, "--format", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["endpoint"] == seeded.url
+    assert document["read_at"] == "2026-03-02T09:00:00Z"  # the sandbox's (stopped) clock
+    got = {
+        s["service_id"]: (
+            s["name"], s["type"], s["expiration"], s["renew_period"], s["lifecycle"],
+            s["parent_id"],
+        )
+        for s in document["services"]
+    }  # fmt: skip
+    assert got == EXPECTED
+    by_id = {s["service_id"]: s for s in document["services"]}
+    assert by_id[120000101]["children"] == [120000201]
+    assert by_id[120000201]["parent"] == "example.com"
+    assert by_id[120000601]["manageable"] is False
+    order = [s["service_id"] for s in document["services"]]
+    assert order.index(120000201) == order.index(120000101) + 1  # grouped under its parent
+
+
+def test_csv_and_table_against_the_server(
+    seeded: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(capsys, "--format", "csv", "--sort", "expiry")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    roots = [int(r["service_id"]) for r in rows if not r["parent_id"]]
+    assert roots == [120000105, 120000601, 120000301, 120000202, 120000101]
+    code, out, _ = run_cli(capsys, "--expiring-within", "30d")
+    assert code == 0
+    assert "forgotten.io" in out and "hosted-ab12345-1" in out and "old-shop" not in out
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_wrong_credentials_is_one_clear_line(
+    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVH_APPLICATION_KEY", "no-such-key")
+    code, out, err = run_cli(capsys, "--format", "json")
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: OVH API GET /services failed: 403")
+    assert "INVALID_KEY" in lines[0] and "(query id " in lines[0]
+    assert lines[1].startswith("hint: ")
+    assert "Traceback" not in err and "it-as" not in err
+
+
+def test_wrong_secret_is_one_clear_line(
+    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", "not-the-secret")
+    code, _, err = run_cli(capsys)
+    assert code == 1
+    assert "INVALID_SIGNATURE" in err and "(query id " in err and "not-the-secret" not in err
+    assert len(err.splitlines()) == 2
+
+
+def test_missing_access_rule_is_one_clear_line(
+    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVH_CONSUMER_KEY", "it-me-only")
+    code, _, err = run_cli(capsys)
+    assert code == 1
+    first, hint = err.splitlines()
+    assert first.startswith("error: OVH API GET /services failed: 403 NOT_GRANTED_CALL")
+    assert "(query id " in first
+    assert hint == (
+        "hint: the consumer key has no access rule for GET /services; request a key with "
+        "that rule (`reconciler credentials request --role apply`)"
+    )
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield port
+
+
+def test_unreachable_endpoint_is_one_clear_line(
+    isolated: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
+) -> None:
+    for name, value in (("KEY", "a"), ("SECRET", "b")):
+        monkeypatch.setenv(f"OVH_APPLICATION_{name}", value)
+    monkeypatch.setenv("OVH_CONSUMER_KEY", "c")
+    code, out, err = run_cli(capsys, "--endpoint", f"http://127.0.0.1:{closed_port}/1.0")
+    assert code == 1 and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(f"error: cannot reach the OVH API at 127.0.0.1:{closed_port}")
+    assert "gave up after 2 attempts" in first
+    assert "--endpoint" in hint
+
+
+def test_missing_credentials_is_one_clear_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "--endpoint", "ovh-eu")
+    assert code == 1
+    assert err.splitlines()[0] == "error: no OVH credentials configured for ovh-eu"
+
+
+def test_bad_endpoint_names_where_it_came_from(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVH_ENDPOINT", "http://api.example.net/1.0")
+    code, _, err = run_cli(capsys)
+    assert code == 1
+    assert "plain http:// is allowed only on a loopback address" in err
+    assert "(from OVH_ENDPOINT)" in err
+
+
+def test_bad_options(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "--expiring-within", "soon")
+    assert code == 1 and "error: --expiring-within 'soon' is not a duration" in err
+    code, _, err = run_cli(capsys, "--sort", "price")
+    assert code == 2 and "Invalid value for '--sort'" in err
+    code, _, err = run_cli(capsys, "--concurrency", "0")
+    assert code == 2
+
+
+def test_embedded_sandbox_needs_no_set_up(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "--format", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["endpoint"] == "sandbox"
+    assert document["total"] >= 10
+    assert (isolated / "state" / "sandbox.db").exists()
+    families = {s["family"] for s in document["services"]}
+    assert {"web_hosting", "domain", "vps", "telecom", "microsoft", "mx_plan"} <= families
+    # The table too, and a second run reuses the state.
+    code, out, _ = run_cli(capsys)
+    assert code == 0 and out.startswith("NAME") and "on sandbox" in out
