@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI and turns every error into one clear line."""
     debug = _debug_requested(argv)
     try:
-        cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("hint: run again with --debug and report the traceback", err=True)
         sys.exit(1)
-    sys.exit(0)
+    # Without standalone mode, click *returns* the code of a `click.exceptions.Exit`
+    # raised by a command (validate's 1, plan's 2) instead of raising it: honour it.
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
 
 def report_error(exc: ReconcilerError) -> None:
