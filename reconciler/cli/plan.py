@@ -1,0 +1,307 @@
+"""``reconciler plan SPEC...``: what apply would do, shown and optionally saved.
+
+For each spec file: load it, choose its endpoint (``--endpoint``, else the spec's own
+``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
+endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
+It decides nothing itself: ``reconciler.planner`` plans, ``reconciler.render`` shows.
+
+The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
+describes, and an ambient variable must not silently point it at another one. Only
+``--endpoint`` overrides it (a note on stderr says when ``OVH_ENDPOINT`` or ovh.conf
+name another endpoint). Credentials come from the environment and ovh.conf as for every
+command (``reconciler.cli.common``).
+
+Output: the rendering on stdout (``--format text|markdown|json``), notes and errors on
+stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, named
+``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
+``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
+
+Exit codes (DESIGN §2): 0 nothing to do (or changes, without ``--detailed-exitcode``),
+2 changes present with ``--detailed-exitcode``, 3 a spec asks for a change the
+lifecycle rules refuse (whatever the flags: nothing would be applied), 1 any other
+error. With several specs the most severe wins (3 over 2 over 0); an error in any spec
+(an invalid spec, credentials, the API) stops the command with 1 before any output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from reconciler.cli.common import (
+    Target,
+    build_client,
+    concurrency_option,
+    endpoint_option,
+    resolve_target,
+    run,
+)
+from reconciler.endpoints import resolve_endpoint
+from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
+from reconciler.live import LiveAccount
+from reconciler.observe import read_account
+from reconciler.plan import Plan
+from reconciler.planfile import dump_plan
+from reconciler.planner import make_plan, names_needing_periods
+from reconciler.spec import Spec, load_spec
+
+EXIT_CHANGES = 2
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+class _PlanCommand(click.Command):
+    """Usage errors exit 1 here, not click's 2: with ``--detailed-exitcode`` a 2 means
+    "changes present", and a mistyped option must never read as that in CI."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise UsageError(
+                " ".join(error.format_message().split()),
+                hint="see `reconciler plan --help`",
+            ) from None
+
+
+@click.command(cls=_PlanCommand)
+@click.argument(
+    "specs", nargs=-1, required=True, metavar="SPEC...", type=click.Path(dir_okay=False)
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Save the JSON plan to FILE (several specs: FILE-stem.SPEC-stem.json each), for "
+    "`reconciler apply FILE`.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for terminals and CD logs; markdown for a pull-request comment; json for "
+    "scripts (docs/plan-format.md).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (0: none, 3: refused, 1: error).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text output. Default: only on a terminal, and never with NO_COLOR.",
+)
+@endpoint_option
+@concurrency_option
+def plan(
+    specs: tuple[str, ...],
+    out: Path | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    color: bool | None,
+    endpoint: str | None,
+    concurrency: int,
+) -> None:
+    """Show what `reconciler apply` would do to bring the account to SPEC.
+
+    Reads the account, changes nothing. Several SPEC files are planned each on its own
+    and shown as labelled sections.
+    """
+    loaded = load_specs(specs)
+    outputs = out_paths(out, loaded) if out is not None else None
+    jobs = [Job(spec, target_for(spec, endpoint)) for spec in loaded]
+    _note_ignored_endpoint(jobs, endpoint)
+    plans = run(plan_all(jobs, concurrency))
+
+    click.echo(render(plans, output_format, color=_use_color(color)), nl=False)
+    for path, made in zip(outputs or (), plans if outputs else (), strict=True):
+        save(path, made)
+        click.echo(f"Saved the plan to {path}; apply it with `reconciler apply {path}`.", err=True)
+    _append_step_summary(plans)
+    _exit(plans, detailed=detailed_exitcode)
+
+
+# --- specs and endpoints ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    spec: Spec
+    target: Target
+
+
+def load_specs(paths: Sequence[str]) -> list[Spec]:
+    """Every spec, or a ``SpecError``: with several invalid specs, every problem of
+    every spec is printed before the command stops (nothing is read from the API)."""
+    loaded: list[Spec] = []
+    errors: list[SpecError] = []
+    for path in paths:
+        try:
+            loaded.append(load_spec(path))
+        except SpecError as problem:
+            errors.append(problem)
+    if len(errors) > 1:
+        for earlier in errors[:-1]:
+            for line in earlier.lines():
+                click.echo(f"error: {line}", err=True)
+    if errors:
+        raise errors[-1]
+    return loaded
+
+
+def target_for(spec: Spec, option: str | None) -> Target:
+    """``--endpoint``, else the spec's endpoint (see the module docstring)."""
+    if option and option.strip():
+        return resolve_target(option)
+    try:
+        return Target(endpoint=resolve_endpoint(spec.endpoint), source=f"{spec.source} endpoint")
+    except ConfigError as error:
+        raise ConfigError(f"{error.message} (from {spec.source})", hint=error.hint) from None
+
+
+def _note_ignored_endpoint(jobs: Sequence[Job], option: str | None) -> None:
+    if option:
+        return
+    try:
+        configured = resolve_target(None, spec_endpoint=None)
+    except ConfigError:
+        return  # a bad OVH_ENDPOINT does not matter here: it is not used
+    if configured.source == "the default":
+        return
+    for job in jobs:
+        if job.target.endpoint.name != configured.endpoint.name:
+            click.echo(
+                f"note: {job.spec.source} is planned on its own endpoint "
+                f"{job.target.name!r}, not {configured.name!r} from {configured.source}; "
+                "pass --endpoint to override",
+                err=True,
+            )
+
+
+def out_paths(out: Path, specs: Sequence[Spec]) -> list[Path]:
+    """Where each plan is saved: ``out`` itself for one spec, else
+    ``<out stem>.<spec stem><out suffix>`` beside it, refused when two specs would
+    share a file."""
+    if len(specs) == 1:
+        return [out]
+    suffix = out.suffix or ".json"
+    paths = [out.with_name(f"{out.stem}.{Path(spec.source).stem}{suffix}") for spec in specs]
+    seen: dict[Path, str] = {}
+    for path, spec in zip(paths, specs, strict=True):
+        if path in seen:
+            raise UsageError(
+                f"--out: {seen[path]} and {spec.source} would both be saved to {path}",
+                hint="give spec files distinct names, or plan them one at a time",
+            )
+        seen[path] = spec.source
+    return paths
+
+
+# --- planning --------------------------------------------------------------------------
+
+
+async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
+    """One account read per endpoint (the union of the periods every spec needs), then
+    one plan per spec, in the order the specs were given."""
+    by_endpoint: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        by_endpoint.setdefault(job.target.endpoint.base_url, []).append(index)
+    plans: dict[int, Plan] = {}
+    for indexes in by_endpoint.values():
+        group = [jobs[index] for index in indexes]
+        periods = sorted({name for job in group for name in names_needing_periods(job.spec)})
+        account, now = await _read(group[0].target, concurrency, periods)
+        for index, job in zip(indexes, group, strict=True):
+            plans[index] = make_plan(job.spec, account, now=now, endpoint=job.target.name)
+    return [plans[index] for index in range(len(jobs))]
+
+
+async def _read(
+    target: Target, concurrency: int, periods_for: Sequence[str]
+) -> tuple[LiveAccount, datetime]:
+    async with build_client(target, concurrency=concurrency) as client:
+        account = await read_account(client, periods_for=periods_for)
+        return account, client.api_clock().now()
+
+
+# --- output ----------------------------------------------------------------------------
+
+
+def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
+    """The plans in the chosen format (renderers are imported only when used)."""
+    if output_format == "json":
+        from reconciler.render import json as json_render
+
+        return json_render.render_many(plans)
+    if output_format == "markdown":
+        from reconciler.render import markdown
+
+        return markdown.render_many(plans)
+    from reconciler.render import text
+
+    return text.render_many(plans, color=color)
+
+
+def save(path: Path, made: Plan) -> None:
+    """Write the plan file whole or not at all (a temporary file renamed over it), so a
+    crash never leaves a truncated plan for apply to find."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(dump_plan(made), encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(
+            f"cannot save the plan to {path}: {exc.strerror or exc}",
+            hint="check that the directory exists and is writable",
+        ) from None
+
+
+def _append_step_summary(plans: Sequence[Plan]) -> None:
+    """On GitHub Actions, the markdown plan goes to the job's summary page too."""
+    target = os.environ.get(STEP_SUMMARY_ENV, "").strip()
+    if not target:
+        return
+    from reconciler.render import markdown
+
+    try:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(markdown.render_many(plans) + "\n")
+    except OSError as exc:
+        # The plan itself was shown: a summary that cannot be written is worth a
+        # warning, not a failed job.
+        click.echo(
+            f"warning: cannot append the plan to {STEP_SUMMARY_ENV} ({target}): "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
+
+
+def _use_color(asked: bool | None) -> bool:
+    if asked is not None:
+        return asked
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
+
+
+def _exit(plans: Sequence[Plan], *, detailed: bool) -> None:
+    refused = [made for made in plans if made.has_refusals]
+    if refused:
+        count = sum(len(made.refused) for made in refused)
+        where = ", ".join(made.spec_source for made in refused)
+        raise RefusedError(
+            f"{where}: the spec asks for {count} change{'s' * (count > 1)} the lifecycle "
+            "rules refuse; nothing would be applied",
+            hint="each refusal above says what to change in the spec",
+        )
+    if detailed and any(made.has_changes for made in plans):
+        raise click.exceptions.Exit(EXIT_CHANGES)
