@@ -40,7 +40,9 @@ import yaml
 from reconciler.errors import SpecProblem
 
 # libyaml when PyYAML was built with it (10x faster); the pure Python parser otherwise.
-_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Only their parser half is used: events, never constructed objects.
+FAST_PARSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PURE_PARSER: type = yaml.SafeLoader
 
 _SHOWN_MAX = 60  # characters of any value echoed back in a message
 
@@ -104,16 +106,19 @@ class YamlDocument:
     events: int  # parser events consumed: the work done, so tests can bound it
 
 
-def read_yaml(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> YamlDocument:
+def read_yaml(
+    data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS, *, parser: type = FAST_PARSER
+) -> YamlDocument:
     """Read ``data`` (the bytes of one file) into a positioned tree; never raises for
-    bad input: every problem is in the result."""
+    bad input: every problem is in the result. ``parser`` is a PyYAML loader class
+    (``FAST_PARSER`` or ``PURE_PARSER``; tests check that both give the same tree)."""
     text, problems = decode(data, filename, limits)
     if text is None:
         return YamlDocument(root=None, problems=tuple(problems), complete=False, events=0)
     problems = invisible_characters(text, filename, limits)
     if problems:
         return YamlDocument(root=None, problems=tuple(problems), complete=False, events=0)
-    return _Builder(text, filename, limits).build()
+    return _Builder(text, filename, limits, parser).build()
 
 
 # --- bytes and characters ---------------------------------------------------------------
@@ -231,11 +236,14 @@ def invisible_characters(
     return problems
 
 
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _invisible_message(char: str) -> str:
     code = f"U+{ord(char):04X}"
     if char == "\t":  # pragma: no cover - tabs are not in _INVISIBLE
         return "tab"
-    if "\u200e" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+    if char in _BIDI_CONTROLS:
         return (
             f"invisible bidirectional control character {code}: it can make the text "
             "display differently from what it is"
@@ -246,6 +254,8 @@ def _invisible_message(char: str) -> str:
         return f"byte order mark {code} in the middle of the file"
     if char in "\ufffe\uffff":
         return f"non-character {code} is not allowed in a spec"
+    if "\ud800" <= char <= "\udfff":
+        return f"lone surrogate {code} is not allowed in a spec"
     return f"control character {code} is not allowed in a spec"
 
 
@@ -297,7 +307,8 @@ _STANDARD_TAGS = {
 
 
 class _Builder:
-    def __init__(self, text: str, filename: str, limits: Limits) -> None:
+    def __init__(self, text: str, filename: str, limits: Limits, parser: type) -> None:
+        self.parser = parser
         self.text = text
         self.filename = filename
         self.limits = limits
@@ -310,7 +321,7 @@ class _Builder:
 
     def build(self) -> YamlDocument:
         complete = True
-        parser = _LOADER(self.text)
+        parser = self.parser(self.text)
         handlers: dict[type, Callable[[Any], None]] = {
             yaml.ScalarEvent: self._on_scalar,
             yaml.MappingStartEvent: self._on_start,
@@ -499,12 +510,26 @@ def syntax_problems(
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = error.problem or "invalid YAML"
+    if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+        return [
+            SpecProblem(
+                filename,
+                line,
+                column,
+                "the document is nested more than 1000 levels deep",
+                "a spec needs three levels: version/services, the service, its fields",
+            )
+        ]
     at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
     if at_tab or "tab" in problem:
         tabs = tab_indented_lines(text, filename, limits)
         if tabs:
             return tabs
-        return [SpecProblem(filename, line, column, "tab character here breaks the YAML", _TAB_FIX)]
+        return [
+            SpecProblem(
+                filename, line, column, "a tab here breaks the YAML", "replace the tab with spaces"
+            )
+        ]
     context = ""
     if (
         error.context
@@ -519,7 +544,7 @@ def syntax_problems(
             line,
             column,
             f"YAML syntax error: {_cut(problem, 120)}{_cut(context, 120)}",
-            _syntax_fix(problem, text, mark.index if mark is not None else -1),
+            _syntax_fix(problem, text, mark.index if mark is not None else -1, column),
         )
     ]
 
@@ -544,10 +569,12 @@ def tab_indented_lines(
     return problems
 
 
-def _syntax_fix(problem: str, text: str, index: int) -> str:
+def _syntax_fix(problem: str, text: str, index: int, column: int) -> str:
     char = text[index] if 0 <= index < len(text) else ""
     if "cannot start any token" in problem and char in "@`%":
         return f"quote the value: {char!r} cannot start a plain YAML value"
+    if "mapping values are not allowed" in problem and column > 1024:
+        return "an unquoted YAML key has at most 1024 characters (a service name, 255)"
     if "mapping values are not allowed" in problem:
         return "quote the value if it holds ': ', or check the indentation of this line"
     if "could not find expected ':'" in problem:
@@ -556,6 +583,8 @@ def _syntax_fix(problem: str, text: str, index: int) -> str:
         return "check the indentation: the keys of one mapping start in the same column"
     if "did not find expected '-' indicator" in problem:
         return "check the indentation: the items of one list start in the same column"
+    if "escape" in problem:
+        return "fix the escape sequence, or use single quotes where a backslash is meant"
     if "end of stream" in problem or "found unexpected end" in problem:
         return "close the quote or bracket that is still open"
     if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:

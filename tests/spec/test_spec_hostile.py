@@ -1,0 +1,249 @@
+"""Hostile input is refused safely, quickly and in little memory.
+
+Nothing here measures wall time (timed tests flake): the work done is bounded instead,
+by the number of parser events consumed (``YamlDocument.events``), by the size of what
+is kept, and by the peak of Python memory (``tracemalloc``).
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from reconciler.errors import SpecError, SpecProblem
+from reconciler.spec import MAX_SPEC_BYTES, load_spec, parse_spec
+from reconciler.specyaml import (
+    DEFAULT_LIMITS,
+    FAST_PARSER,
+    PURE_PARSER,
+    Limits,
+    read_yaml,
+)
+
+T = TypeVar("T")
+
+PARSERS = pytest.mark.parametrize("parser", [FAST_PARSER, PURE_PARSER], ids=["libyaml", "pure"])
+
+
+def peak_memory(action: Callable[[], T]) -> tuple[T | BaseException, int]:
+    """What ``action`` returned (or raised), and the peak of Python memory it used."""
+    tracemalloc.start()
+    try:
+        try:
+            result: T | BaseException = action()
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            result = error
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def spec_problems(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[SpecProblem]:
+    with pytest.raises(SpecError) as info:
+        parse_spec(data, "s.yaml", limits=limits)
+    return list(info.value.problems)
+
+
+BILLION_LAUGHS = b"""\
+version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+services:
+  www.example.com: {lifecycle: renew, type: *i}
+"""
+
+
+@PARSERS
+def test_billion_laughs_is_refused_without_expanding_anything(parser: type) -> None:
+    document, peak = peak_memory(lambda: read_yaml(BILLION_LAUGHS, "s.yaml", parser=parser))
+    assert not isinstance(document, BaseException)
+    # Expanded, this is 9**9 (387 million) strings; read, it is the events of its bytes.
+    assert document.events < 150
+    assert peak < 2_000_000
+    messages = [p.message for p in document.problems]
+    assert "YAML anchor &a is not allowed in a spec" in messages
+    assert "YAML alias *a is not allowed in a spec" in messages
+
+
+def test_billion_laughs_through_parse_spec_names_every_anchor() -> None:
+    found = spec_problems(BILLION_LAUGHS)
+    anchors = [(p.line, p.column) for p in found if "anchor" in p.message]
+    assert anchors == [(line, 4) for line in range(2, 11)]
+    assert all("\n" not in p.message for p in found)
+
+
+def test_a_flood_of_aliases_costs_its_bytes_and_the_problems_are_capped() -> None:
+    data = b"version: 1\nx: &x 1\nservices: [" + b"*x," * 50_000 + b"]\n"
+    document, peak = peak_memory(lambda: read_yaml(data, "s.yaml"))
+    assert not isinstance(document, BaseException)
+    assert document.events < 50_020  # one per alias: nothing expanded
+    assert len(document.problems) <= DEFAULT_LIMITS.max_problems + 1
+    assert peak < 20_000_000
+    found = spec_problems(data)
+    assert len(found) == DEFAULT_LIMITS.max_problems + 1
+    assert found[-1].message.startswith("too many problems")
+
+
+def test_an_oversized_spec_is_refused_before_parsing() -> None:
+    # Invalid YAML too: only the size is reported, so nothing was parsed.
+    data = b"[" + b" " * MAX_SPEC_BYTES
+    [problem] = spec_problems(data)
+    assert (problem.line, problem.column) == (1, 1)
+    assert problem.message == "the spec is larger than 5 MB"
+
+
+def test_a_spec_of_exactly_the_maximum_size_is_read() -> None:
+    header = b"version: 1\nservices: {}\n"
+    data = header + b"#" * (MAX_SPEC_BYTES - len(header) - 1) + b"\n"
+    assert len(data) == MAX_SPEC_BYTES
+    assert parse_spec(data, "s.yaml").services == ()
+
+
+def test_load_spec_refuses_a_huge_file_from_its_size_without_reading_it(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as file:
+        file.truncate(8 * 1024**3)  # 8 GB, sparse: reading it would take minutes
+    error, peak = peak_memory(lambda: load_spec(huge))
+    assert isinstance(error, SpecError)
+    assert error.problems[0].message == "the spec is larger than 5 MB"
+    assert peak < 1_000_000  # not read
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_spec_reads_at_most_the_limit_from_an_endless_stream() -> None:
+    error, peak = peak_memory(lambda: load_spec("/dev/zero"))
+    assert isinstance(error, SpecError)
+    assert error.problems[0].message == "the spec is larger than 5 MB"
+    assert peak < 3 * MAX_SPEC_BYTES
+
+
+@PARSERS
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"version: 1\nservices: " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        b"version: 1\nservices: " + b"{a: " * 100_000 + b"1" + b"}" * 100_000 + b"\n",
+        b"version: 1\nservices:\n"
+        + b"".join(b" " * (2 * i + 2) + b"k:\n" for i in range(2_000))
+        + b" " * 4002
+        + b"lifecycle: renew\n",
+        b"version: 1\nservices:\n" + b"".join(b" " * i + b"- \n" for i in range(2, 4_000)),
+    ],
+    ids=["flow-lists", "flow-mappings", "block-mappings", "block-lists"],
+)
+def test_deep_nesting_stops_at_the_depth_limit(data: bytes, parser: type) -> None:
+    document = read_yaml(data, "s.yaml", parser=parser)
+    assert not document.complete
+    # libyaml scans flow collections ahead and may meet its own limit (1000) first.
+    assert document.events < 3 * DEFAULT_LIMITS.max_depth
+    [problem] = document.problems
+    assert problem.message in (
+        "the document is nested more than 32 levels deep",
+        "the document is nested more than 1000 levels deep",
+    )
+    if data.startswith(b"version: 1\nservices:\n"):  # block style: ours, at the 33rd level
+        assert problem.message == "the document is nested more than 32 levels deep"
+        assert problem.line == 2 + DEFAULT_LIMITS.max_depth
+
+
+def test_deep_nesting_through_parse_spec_is_one_problem_and_no_recursion_error() -> None:
+    for data in (
+        b"version: 1\nservices: " + b"[" * 500_000,
+        b"version: 1\nservices: " + b"[" * 20 + b"{a: " * 20 + b"1",
+    ):
+        [problem] = spec_problems(data)
+        assert "nested more than" in problem.message
+
+
+@pytest.mark.parametrize("parser", [FAST_PARSER, PURE_PARSER], ids=["libyaml", "pure"])
+def test_a_huge_number_of_keys_stops_at_the_node_limit(parser: type) -> None:
+    limits = Limits(max_nodes=1_000)
+    data = b"version: 1\nservices:\n" + b"".join(
+        b"  s%d.example.com: {lifecycle: renew}\n" % i for i in range(50_000)
+    )
+    document = read_yaml(data, "s.yaml", limits, parser=parser)
+    assert not document.complete
+    assert document.events < 1_300  # the nodes, and the ends of their collections
+    [problem] = document.problems
+    assert problem.message == "the spec holds more than 1,000 YAML nodes"
+
+
+def test_the_default_node_limit_leaves_room_for_very_large_accounts() -> None:
+    nodes_per_service = 7  # key, mapping, lifecycle, period, type: keys and values
+    assert DEFAULT_LIMITS.max_nodes // nodes_per_service >= 50_000
+
+
+def test_a_flood_of_duplicate_keys_is_capped() -> None:
+    data = b"version: 1\nservices: {}\n" + b"version: 1\n" * 30_000
+    document, peak = peak_memory(lambda: read_yaml(data, "s.yaml"))
+    assert not isinstance(document, BaseException)
+    assert len(document.problems) == DEFAULT_LIMITS.max_problems + 1
+    assert peak < 10_000_000
+    assert len(spec_problems(data)) == DEFAULT_LIMITS.max_problems + 1
+
+
+def test_a_long_key_is_refused_and_not_echoed_in_full() -> None:
+    name = b"a" * 1_000 + b".example.com"
+    [problem] = spec_problems(b"version: 1\nservices:\n  " + name + b": {lifecycle: renew}\n")
+    assert (problem.line, problem.column) == (3, 3)
+    assert "1012 characters long" in problem.message
+    assert len(problem.message) < 200
+
+
+def test_a_key_longer_than_yaml_allows_is_one_clear_problem() -> None:
+    name = b"a" * 4_000_000 + b".example.com"
+    [problem] = spec_problems(b"version: 1\nservices:\n  " + name + b": {lifecycle: renew}\n")
+    assert problem.line == 3
+    assert problem.fix is not None and "at most 1024 characters" in problem.fix
+    assert len(str(problem)) < 300
+
+
+def test_very_long_values_are_never_echoed_in_full() -> None:
+    junk = b"x" * 1_000_000
+    data = (
+        b"version: 1\nendpoint: "
+        + junk
+        + b"\nunmanaged: "
+        + junk
+        + b"\nservices:\n  www.example.com:\n    lifecycle: "
+        + junk
+        + b"\n    period: "
+        + junk
+        + b"\n    type: "
+        + junk
+        + b"\n"
+    )
+    found = spec_problems(data)
+    assert len(found) == 5
+    assert all(len(str(problem)) < 400 for problem in found)
+
+
+def test_a_very_long_comment_line_is_fine() -> None:
+    data = b"# " + b"=" * 4_000_000 + b"\nversion: 1\nservices: {}\n"
+    assert parse_spec(data, "s.yaml").services == ()
+
+
+def test_a_huge_integer_is_not_converted() -> None:
+    # int() of 100,000 digits raises ValueError (Python's digit limit) or costs
+    # quadratic time; it must be reported like any other wrong version.
+    [problem] = spec_problems(b"version: " + b"9" * 100_000 + b"\nservices: {}\n")
+    assert problem.message.startswith("unsupported spec version 999")
+    assert len(problem.message) < 120
+
+
+def test_python_tags_are_refused_and_never_constructed() -> None:
+    data = b"version: 1\nservices: !!python/object/apply:os.system ['echo pwned']\n"
+    found = spec_problems(data)
+    assert found[0].message.startswith("YAML tag !!python/object/apply:os.system")
