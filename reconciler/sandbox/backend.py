@@ -63,6 +63,7 @@ from reconciler.sandbox.clock import (
     add_months,
     aware,
     from_epoch,
+    local_day,
     period_months,
     render_date,
     render_datetime,
@@ -133,6 +134,7 @@ CREATE TABLE IF NOT EXISTS services (
     price REAL NOT NULL,
     created INTEGER NOT NULL,
     expiration INTEGER NOT NULL,
+    anniversary_day INTEGER NOT NULL,
     renew_mode TEXT NOT NULL,
     renew_period TEXT NOT NULL,
     periods TEXT NOT NULL,
@@ -1000,7 +1002,7 @@ class Backend:
         if current["renew_mode"] == "automatic" and not current["unpaid"]:
             months = period_months(current["renew_period"])
             while expiration <= now:
-                expiration = add_months(expiration, months)
+                expiration = add_months(expiration, months, day=current["anniversary_day"])
             self._update(current["id"], {"expiration": expiration})
             return
         self._update(current["id"], {"lifecycle": "unrenewed", "resource_state": "suspended"})
@@ -1184,6 +1186,7 @@ def _service_row(
         "price": service.price if service.price is not None else product.monthly_price,
         "created": created,
         "expiration": expiration,
+        "anniversary_day": local_day(expiration),
         "renew_mode": service.renew_mode,
         "renew_period": period,
         "periods": json.dumps(list(service.periods or product.periods)),

@@ -85,6 +85,11 @@ def render_datetime(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(int(seconds), API_TZ).isoformat()
 
 
+def local_day(seconds: int) -> int:
+    """The day of the month of an instant, in Paris."""
+    return datetime.fromtimestamp(seconds, API_TZ).day
+
+
 def render_date(seconds: float | None) -> str | None:
     """A day as the legacy ``serviceInfos`` routes write it: ``YYYY-MM-DD`` (Paris)."""
     if seconds is None:
@@ -148,12 +153,14 @@ def period_months(period: str) -> int:
     return int(match.group(1))
 
 
-def add_months(seconds: int, months: int) -> int:
-    """``seconds`` moved by a number of calendar months, in Paris time: the day of the
-    month is kept, clamped to the end of shorter months (31 Jan + P1M = 28/29 Feb)."""
+def add_months(seconds: int, months: int, *, day: int | None = None) -> int:
+    """``seconds`` moved by a number of calendar months, in Paris time, keeping the time
+    of day. The day of the month is ``day`` (the service's anniversary day) or the
+    current one, clamped to the end of shorter months: a service due on the 31st is
+    due on 30 April, then on 31 May again."""
     local = datetime.fromtimestamp(seconds, API_TZ)
     index = local.month - 1 + months
     year, month = local.year + index // 12, index % 12 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
+    day = min(day or local.day, calendar.monthrange(year, month)[1])
     moved = local.replace(year=year, month=month, day=day, tzinfo=None)
     return int(moved.replace(tzinfo=API_TZ).timestamp())

@@ -1,0 +1,261 @@
+"""Seed files: a good one loads; a bad one gets one clear error naming file, line and
+problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.sandbox import SeedError, demo_seed, load_seed, parse_seed
+from reconciler.sandbox.seed import seed_from_mapping
+
+
+def error(text: str) -> SeedError:
+    with pytest.raises(SeedError) as caught:
+        parse_seed(text, "accounts/team.yaml")
+    return caught.value
+
+
+# (seed text, line of the problem, words the message must hold)
+BAD_SEEDS = {
+    "yaml-syntax": ("services:\n  - name: [unclosed\n", 3, "invalid YAML"),
+    "duplicate-key": (
+        "services:\n  - name: a.example.com\n    name: b.example.com\n",
+        3,
+        "duplicate key 'name'",
+    ),
+    "unknown-top-key": ("servces: []\n", 1, "unknown key"),
+    "unknown-service-key": (
+        "services:\n  - name: a.example.com\n    route: /domain\n    expires_in: 3d\n"
+        "    renw: {mode: manual}\n",
+        5,
+        "unknown key",
+    ),
+    "unknown-route": (
+        "services:\n  - {name: a.example.com, route: /hosting/wbe, expires_in: 3d}\n",
+        2,
+        "unknown route '/hosting/wbe'",
+    ),
+    "bad-vps-name": (
+        "services:\n  - {name: my-vps, route: /vps, expires_in: 3d}\n",
+        2,
+        "vps-<8 hex digits>.vps.ovh.net",
+    ),
+    "missing-expiry": (
+        "services:\n  - name: a.example.com\n    route: /domain\n",
+        2,
+        "missing expires",
+    ),
+    "both-expiries": (
+        "services:\n  - name: a.example.com\n    route: /domain\n"
+        "    expires: 2027-01-01T00:00:00Z\n    expires_in: 3d\n",
+        5,
+        "not both",
+    ),
+    "bad-duration": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: soon}\n",
+        2,
+        "not a duration",
+    ),
+    "naive-date": (
+        "services:\n  - {name: a.example.com, route: /domain, expires: '2027-01-01T00:00:00'}\n",
+        2,
+        "no timezone",
+    ),
+    "period-in-years": (
+        "services:\n  - name: a.example.com\n    route: /domain\n    expires_in: 3d\n"
+        "    renew: {period: P1Y}\n",
+        5,
+        "P12M",
+    ),
+    "period-not-offered": (
+        "services:\n  - name: a.example.com\n    route: /domain\n    expires_in: 3d\n"
+        "    renew: {period: P1M}\n",
+        5,
+        "not among the periods offered",
+    ),
+    "unknown-parent": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d, parent: b.example.com}\n",
+        2,
+        "no service named 'b.example.com'",
+    ),
+    "ambiguous-parent": (
+        "services:\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 3d}\n"
+        "  - {name: a.example.com, route: /hosting/web, expires_in: 3d}\n"
+        "  - {name: b.example.com, route: /hosting/web, expires_in: 3d, parent: a.example.com}\n",
+        4,
+        "write parent: {name: ..., route: ...}",
+    ),
+    "parent-cycle": (
+        "services:\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 3d, parent: b.example.com}\n"
+        "  - {name: b.example.com, route: /domain, expires_in: 3d, parent: a.example.com}\n",
+        2,
+        "cycle",
+    ),
+    "duplicate-service": (
+        "services:\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 3d}\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 9d}\n",
+        3,
+        "already defined (at line 2)",
+    ),
+    "telecom-at-expiry": (
+        "services:\n  - {name: xdsl-ab12345-1, route: /xdsl, expires_in: 3d, termination: at_expiry}\n",
+        2,
+        "own interface",
+    ),
+    "bad-rule-method": (
+        "credentials:\n  - application_key: k\n    application_secret: s\n    consumer_key: c\n"
+        "    rules: [{method: PATCH, path: /*}]\nservices: []\n",
+        5,
+        "'PATCH' is not one of: GET, PUT, POST, DELETE",
+    ),
+    "two-secrets": (
+        "credentials:\n  - {application_key: k, application_secret: s, consumer_key: c1}\n"
+        "  - {application_key: k, application_secret: t, consumer_key: c2}\n"
+        "services: []\n",
+        3,
+        "two different secrets",
+    ),
+    "generated-without-n": (
+        "services:\n  - {count: 3, name: site.example.com, route: /hosting/web, expires_in: 3d}\n",
+        2,
+        "{n}",
+    ),
+    "empty": ("", None, "the seed is empty"),
+    "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
+}
+
+
+@pytest.mark.parametrize(("text", "line", "words"), BAD_SEEDS.values(), ids=BAD_SEEDS.keys())
+def test_a_bad_seed_gets_one_clear_error(text: str, line: int | None, words: str) -> None:
+    problem = error(text)
+    message = str(problem)
+    assert "\n" not in message
+    assert message.startswith("accounts/team.yaml")
+    assert words in message
+    assert problem.line == line
+    if line is not None:
+        assert message.startswith(f"accounts/team.yaml:{line}:")
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match=r"nowhere\.yaml: no such file"):
+        load_seed(tmp_path / "nowhere.yaml")
+
+
+def test_errors_of_json_seeds_name_the_field() -> None:
+    with pytest.raises(SeedError, match=r"services\[0\]\.renew\.mode: 'sometimes' is not one of"):
+        seed_from_mapping(
+            {
+                "services": [
+                    {
+                        "name": "a.example.com",
+                        "route": "/domain",
+                        "expires_in": "1d",
+                        "renew": {"mode": "sometimes"},
+                    }
+                ]
+            },
+            "<admin seed>",
+        )
+
+
+def test_a_good_seed() -> None:
+    seed = parse_seed(
+        """
+        account: {nichandle: zz999-ovh}
+        clock: 2027-01-01T00:00:00Z
+        credentials:
+          - {application_key: k, application_secret: s, consumer_key: c,
+             rules: [{method: GET, path: "/services*"}], state: pendingValidation}
+        services:
+          - name: www.example.com
+            route: /hosting/web
+            expires: 2027-03-01T00:00:00Z
+            renew: {mode: automatic, period: P1M}
+            periods: [P1M, P3M]
+            parent: example.com
+          - {name: example.com, route: /domain, expires_in: 30d, termination: at_expiry}
+        """,
+        "good.yaml",
+    )
+    assert seed.clock == datetime(2027, 1, 1, tzinfo=UTC)
+    assert seed.account.nichandle == "zz999-ovh"
+    web, domain = seed.services
+    assert web.periods == ("P1M", "P3M") and web.renew_period == "P1M"
+    assert web.parent is not None and web.parent.name == "example.com"
+    assert domain.expires.resolve(datetime(2027, 1, 1, tzinfo=UTC)) == datetime(
+        2027, 1, 31, tzinfo=UTC
+    )
+    credential = seed.credentials[0]
+    assert credential.state == "pendingValidation"
+    assert "s" not in repr(credential).replace("state", "").replace("application_key", "")
+
+
+def test_a_seed_without_credentials_gets_the_demo_keys() -> None:
+    seed = parse_seed("services: []")
+    assert [(c.application_key, c.consumer_key) for c in seed.credentials] == [
+        ("demo-ak", "demo-ck")
+    ]
+
+
+def test_generated_services_spread_their_expiries() -> None:
+    seed = parse_seed(
+        "services:\n  - {count: 5, name: 'site-{n:03d}.example.com', route: /hosting/web,"
+        " expires_in: [1d, 5d]}\n"
+    )
+    assert [s.name for s in seed.services][:2] == ["site-001.example.com", "site-002.example.com"]
+    assert [s.expires.relative for s in seed.services] == [timedelta(days=d) for d in range(1, 6)]
+
+
+def test_the_mapping_form_round_trips() -> None:
+    seed = demo_seed()
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.digest == seed.digest
+    assert again.services == seed.services
+
+
+def test_the_demo_account_covers_every_family_and_situation() -> None:
+    services = demo_seed().services
+    routes = {s.route for s in services}
+    assert {
+        "/hosting/web",
+        "/domain",
+        "/vps",
+        "/dedicated/server",
+        "/xdsl",
+        "/telephony",
+        "/email/exchange",
+        "/license/office",
+        "/msServices/sharepoint",
+        "/email/domain",
+    } <= routes
+    assert all(s.expires.relative is not None for s in services), "demo dates are relative"
+    near = [
+        s
+        for s in services
+        if s.termination == "at_expiry"
+        and s.expires.relative is not None
+        and s.expires.relative < timedelta(hours=24)
+    ]
+    far = [
+        s
+        for s in services
+        if s.termination == "at_expiry"
+        and s.expires.relative is not None
+        and s.expires.relative > timedelta(days=2)
+    ]
+    assert near and far
+    assert any(s.renew_mode == "manual" and s.state == "active" for s in services)
+    assert any(s.unpaid for s in services)
+    hosting_with_domain = [
+        s
+        for s in services
+        if s.route == "/hosting/web" and s.parent and s.parent.route == "/domain"
+    ]
+    assert hosting_with_domain
