@@ -77,7 +77,8 @@ BAD_SEEDS = {
         "not among the periods offered",
     ),
     "unknown-parent": (
-        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d, parent: b.example.com}\n",
+        "services:\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 3d, parent: b.example.com}\n",
         2,
         "no service named 'b.example.com'",
     ),
@@ -104,7 +105,8 @@ BAD_SEEDS = {
         "already defined (at line 2)",
     ),
     "telecom-at-expiry": (
-        "services:\n  - {name: xdsl-ab12345-1, route: /xdsl, expires_in: 3d, termination: at_expiry}\n",
+        "services:\n"
+        "  - {name: xdsl-ab12345-1, route: /xdsl, expires_in: 3d, termination: at_expiry}\n",
         2,
         "own interface",
     ),
