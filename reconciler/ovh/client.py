@@ -130,7 +130,7 @@ class OvhClient:
         self._random = random or random_module.Random().random
         self._base = endpoint.base_url.rstrip("/")
         self._host = urlsplit(self._base).netloc
-        self._delta: int | None = None  # API time minus local time, seconds
+        self._delta: float | None = None  # API time minus local time, seconds
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
         self._auth: httpx.Auth
@@ -220,9 +220,9 @@ class OvhClient:
 
     # -- the API's clock ---------------------------------------------------------------
 
-    async def sync_time(self) -> int:
+    async def sync_time(self) -> float:
         """Measure the delta between the API's clock and ours (``GET /auth/time``, once
-        per client; the official client does the same) and return it in seconds."""
+        per client, as the official client does) and return it in seconds."""
         answer = await self.request("GET", "/auth/time", need_auth=False)
         if isinstance(answer, bool) or not isinstance(answer, int | float):
             raise ApiError(
@@ -231,7 +231,9 @@ class OvhClient:
                 method="GET",
                 path="/auth/time",
             )
-        self._delta = int(answer) - int(self._clock.now().timestamp())
+        # A float delta (the official client truncates our side too): the API's clock
+        # then reads its own whole second plus the time elapsed here, not up to 1 s more.
+        self._delta = float(answer) - self._clock.now().timestamp()
         return self._delta
 
     def api_clock(self) -> Clock:
@@ -242,7 +244,7 @@ class OvhClient:
         return OffsetClock(self._clock, timedelta(seconds=self._delta))
 
     def _api_timestamp(self) -> int:
-        return int(self._clock.now().timestamp()) + (self._delta or 0)
+        return int(self._clock.now().timestamp() + (self._delta or 0.0))
 
     # -- calls -------------------------------------------------------------------------
 
