@@ -75,12 +75,20 @@ ProposalRule = Callable[[Proposal, datetime], Refusal | None]
 # --- dates, in words -------------------------------------------------------------------
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def utc(when: datetime) -> datetime:
     """``when`` in UTC. ``LiveService`` promises aware datetimes; a naive one (a parser
-    bug) is read as UTC rather than crashing a plan."""
+    bug) is read as UTC rather than crashing a plan, and an instant beyond what datetime
+    holds in UTC (year 1 east of Greenwich, year 9999 west) is clamped to its limit."""
     if when.tzinfo is None or when.utcoffset() is None:
         return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if when.year == datetime.min.year else _LATEST
 
 
 def when_text(when: datetime) -> str:
@@ -100,7 +108,12 @@ def cancel_deadline(service: LiveService) -> datetime | None:
     """The last instant (excluded) a pending termination can be cancelled: expiry − 24 h.
     ``None`` when the expiry is unknown (the API still enforces its own limit)."""
     expiry = expiry_of(service)
-    return expiry - CANCEL_WINDOW if expiry is not None else None
+    if expiry is None:
+        return None
+    try:
+        return expiry - CANCEL_WINDOW
+    except OverflowError:  # an expiry in year 1: the window closed long ago
+        return _EARLIEST
 
 
 def describe(service: LiveService) -> str:

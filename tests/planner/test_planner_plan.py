@@ -205,3 +205,26 @@ def test_names_needing_periods_are_the_renewals_with_a_period() -> None:
         }
     )
     assert names_needing_periods(spec) == ("b", "shared")
+
+
+@pytest.mark.parametrize(
+    "expiry",
+    [
+        datetime.min.replace(tzinfo=UTC),
+        datetime.min.replace(tzinfo=timezone(timedelta(hours=5))),
+        datetime.max.replace(tzinfo=timezone(-timedelta(hours=5))),
+    ],
+    ids=["year-1-utc", "year-1-east", "year-9999-west"],
+)
+@pytest.mark.parametrize("lifecycle", ["renew", "terminate_at_expiry", "delete_now"])
+def test_dates_at_the_limits_of_datetime_do_not_overflow(expiry: datetime, lifecycle: str) -> None:
+    terminating = live_service(
+        {"id": 1, "name": "a.example.com", "lifecycle": "terminate_at_expiry"}
+    )
+    extreme = dataclasses.replace(terminating, expiration=expiry, termination_date=expiry)
+    spec = spec_of({"services": {"a.example.com": {"lifecycle": lifecycle}}})
+    plan = make_plan(spec, LiveAccount(services=(extreme,)), now=NOW, endpoint="x")
+    if lifecycle == "renew":  # cancelling: the window is open only before year 9999
+        refused = expiry.year == 1
+        assert [r.rule.value for r in plan.refused] == (["cancel-window-closed"] if refused else [])
+    Plan.model_validate_json(plan.model_dump_json())
