@@ -509,6 +509,9 @@ def syntax_problems(
     indentation is by far the most common cause: every such line gets its own problem."""
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if mark is not None and mark.index >= len(text):
+        # At the end of the stream libyaml counts one line more than the file has.
+        line, column = LineIndex(text).position(len(text))
     problem = error.problem or "invalid YAML"
     if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
         return [
