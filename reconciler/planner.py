@@ -13,8 +13,10 @@ How a plan is made, for each spec entry:
    ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service``, except for
    ``terminate_at_expiry`` / ``delete_now``: the service is already gone, nothing to do
    (``no_op``, "already gone" — the reason says to check the name, since a typo looks
-   the same). Two entries resolving to the same service are both refused
-   (``ambiguous-service``): which one wins is not something to guess.
+   the same; and when a live service has the same name but for case, it is refused as
+   ``unknown-service`` with "did you mean": a typo, not a service already gone). Two
+   entries resolving to the same service are both refused (``ambiguous-service``):
+   which one wins is not something to guess.
 2. **Diff** the live essence with the wanted one (``reconciler.diff``); the action
    follows from the changes:
 
@@ -439,12 +441,13 @@ def make_plan(
     index = _children_index(account)
     kept_ids = _kept_ids(matches)
     prints = _Prints()
+    names = _Names(account)
     actions: list[Action] = []
     refused: list[Refusal] = []
     drift: list[Drift] = []
     for found in matches:
         outcome = _plan_entry(
-            found, account, now=now, index=index, kept_ids=kept_ids, prints=prints
+            found, account, now=now, index=index, kept_ids=kept_ids, prints=prints, names=names
         )
         if outcome.action is not None:
             actions.append(outcome.action)
@@ -495,6 +498,24 @@ class _Prints:
         return found
 
 
+class _Names:
+    """Live names by their case-folded form, built on first use (only an entry that
+    matches nothing needs it): ``WWW.Example.com`` in a spec is a typo, not a service
+    already gone."""
+
+    def __init__(self, account: LiveAccount) -> None:
+        self._account = account
+        self._folded: dict[str, set[str]] | None = None
+
+    def near(self, name: str) -> tuple[str, ...]:
+        if self._folded is None:
+            self._folded = {}
+            for service in self._account.services:
+                if not service.gone:
+                    self._folded.setdefault(service.name.casefold(), set()).add(service.name)
+        return tuple(sorted(self._folded.get(name.casefold(), set()) - {name}))
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """What one spec entry brings to the plan: an action, or refusals; and its drift."""
@@ -512,13 +533,15 @@ def _plan_entry(
     index: Mapping[int, tuple[int, ...]],
     kept_ids: set[int],
     prints: _Prints,
+    names: _Names,
 ) -> _Outcome:
     wanted, live = found.wanted, found.service
     if found.refusal is not None:
         return _Outcome(refused=(found.refusal,))
     if live is None:
-        if wanted.lifecycle is Lifecycle.RENEW:
-            return _Outcome(refused=(unknown_service(wanted),))
+        near = names.near(wanted.name)
+        if wanted.lifecycle is Lifecycle.RENEW or near:
+            return _Outcome(refused=(unknown_service(wanted, near),))
         return _Outcome(action=_absent_action(wanted))
     before = live_essence(live)
     after = wanted_essence(wanted, live)

@@ -324,16 +324,29 @@ def check(proposal: Proposal, *, now: datetime) -> tuple[Refusal, ...]:
 # --- matching rules --------------------------------------------------------------------
 
 
-def unknown_service(wanted: ServiceSpec) -> Refusal:
-    """The spec names a service the account does not have (and wants it renewed)."""
+def unknown_service(wanted: ServiceSpec, near: Sequence[str] = ()) -> Refusal:
+    """The spec names a service the account does not have, and wants it renewed — or
+    wants it terminated but the account has a service whose name differs only by case
+    (``near``): that is more likely a typo than a service already gone."""
     typed = f" of type {wanted.type}" if wanted.type else ""
+    message = f"no service named {wanted.name!r}{typed} on the account"
+    if wanted.lifecycle is Lifecycle.RENEW:
+        message += "; it cannot be renewed"
+    if near:
+        listed = " or ".join(repr(name) for name in sorted(near))
+        message += f"; did you mean {listed}? (names are case-sensitive)"
+        fix = f"write the name of {wanted.key} exactly as the account has it"
+    else:
+        fix = (
+            f"check the name of {wanted.key} against `reconciler services` (names are the "
+            "services' internal names), or drop the entry if the service is gone"
+        )
     return Refusal(
         service=wanted.key,
         service_id=None,
         rule=RuleCode.UNKNOWN_SERVICE,
-        message=f"no service named {wanted.name!r}{typed} on the account; it cannot be renewed",
-        fix=f"check the name of {wanted.key} against `reconciler services` (names are the "
-        "services' internal names), or drop the entry if the service is gone",
+        message=message,
+        fix=fix,
     )
 
 
