@@ -18,27 +18,24 @@
     ``.backend``, ``.clock`` (a ``ManualWallClock`` at ``SANDBOX_EPOCH``: the sandbox
     clock ticks with it, so ``.clock.advance(td)`` moves the account's time),
     ``.base_url`` and the demo credentials. A fresh state per test.
+
+The handle types live in ``reconciler.sandbox.testing`` (import them for annotations).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.sandbox import DEMO_CREDENTIALS, ManualWallClock, create_app, demo_seed, open_state
+from reconciler.sandbox import ManualWallClock, create_app, demo_seed, open_state
 from reconciler.sandbox.admin import SandboxAdmin
-from reconciler.sandbox.app import SandboxApp
-from reconciler.sandbox.backend import Backend
 from reconciler.sandbox.server import ServerThread
+from reconciler.sandbox.testing import SANDBOX_EPOCH, InProcessSandbox, SandboxServer
 
-# Where every test's sandbox clock starts: a Monday morning in winter (Paris is +01:00).
-SANDBOX_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OVH_ENDPOINT_NAME = "sandbox-test"
 _OVH_ENVIRONMENT = (
     "OVH_ENDPOINT",
@@ -48,67 +45,6 @@ _OVH_ENVIRONMENT = (
     "OVH_CLIENT_ID",
     "OVH_CLIENT_SECRET",
 )
-
-
-@dataclass
-class SandboxServer:
-    """A running sandbox and the helpers tests use to drive it."""
-
-    url: str  # http://127.0.0.1:PORT/1.0
-    root: str  # http://127.0.0.1:PORT
-    admin: SandboxAdmin
-    app: SandboxApp
-    credentials: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_CREDENTIALS))
-
-    @property
-    def application_key(self) -> str:
-        return self.credentials["application_key"]
-
-    @property
-    def application_secret(self) -> str:
-        return self.credentials["application_secret"]
-
-    @property
-    def consumer_key(self) -> str:
-        return self.credentials["consumer_key"]
-
-    @property
-    def backend(self) -> Backend:
-        return self.app.backend
-
-    def now(self) -> datetime:
-        return self.admin.now()
-
-    def set_clock(self, when: datetime, *, ticking: bool = False) -> None:
-        self.admin.set_clock(when, ticking=ticking)
-
-    def advance(self, delta: timedelta) -> None:
-        self.admin.advance(delta)
-
-    def set_faults(self, **faults: Any) -> None:
-        self.admin.set_faults(**faults)
-
-    def clear_faults(self) -> None:
-        self.admin.clear_faults()
-
-    def reset(
-        self, seed: Path | str | Mapping[str, Any] | None = None, *, now: datetime | None = None
-    ) -> None:
-        self.admin.reset(seed, now=now)
-
-    def load_seed(
-        self, seed: Path | str | Mapping[str, Any], *, now: datetime | None = None
-    ) -> None:
-        self.admin.load_seed(seed, now=now)
-
-    def emails(self) -> list[dict[str, Any]]:
-        return self.admin.emails()
-
-    def services(self) -> list[dict[str, Any]]:
-        return self.admin.services()
-
-    def validate_credential(self, consumer_key: str) -> None:
-        self.admin.validate_credential(consumer_key)
 
 
 @pytest.fixture(scope="session")
@@ -169,15 +105,6 @@ def make_ovh_client(
 def ovh_client(make_ovh_client: Callable[..., Any]) -> Any:
     """The official ``ovh.Client`` with the demo keys, pointed at ``sandbox_server``."""
     return make_ovh_client()
-
-
-@dataclass
-class InProcessSandbox:
-    app: SandboxApp
-    backend: Backend
-    clock: ManualWallClock
-    base_url: str = "http://sandbox.invalid/1.0"
-    credentials: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_CREDENTIALS))
 
 
 @pytest.fixture

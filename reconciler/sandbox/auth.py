@@ -34,7 +34,7 @@ from reconciler.sandbox import errors
 
 # How far X-Ovh-Timestamp may be from the API's clock. OVH does not publish it; clients
 # that skip the /auth/time correction fail after a few minutes of skew, so the sandbox
-# allows three minutes either way (inferred).
+# allows three minutes either way (inferred). The answer is OVH's: 400 QUERY_TIME_OUT.
 TIMESTAMP_WINDOW_SECONDS = 180
 
 
@@ -94,17 +94,19 @@ def granted(rules: Iterable[tuple[str, str]], method: str, path: str) -> bool:
     return any(rule_grants(m, p, method, path) for m, p in rules)
 
 
-def timestamp_ok(timestamp: str, *, now: int, slack: int) -> bool:
-    """Whether a signed timestamp is acceptable at API time ``now``.
+def timestamp_ok(timestamp: str, *, real_now: float, deltas: Sequence[float]) -> bool:
+    """Whether a signed timestamp is one a well-behaved client could send now.
 
-    ``slack`` widens the window forwards by the real seconds elapsed since the sandbox
-    clock was stopped: a client signs with its own clock plus the delta it measured
-    once from /auth/time, so against a stopped clock its timestamps run ahead by the
-    real time elapsed since it asked, and that is not the client's fault."""
+    A client signs with its own (real) clock plus the delta it measured once from
+    ``/auth/time``. On OVH that delta never goes stale; on the sandbox the clock can be
+    set, stopped or moved at will, which would strand every client that measured before.
+    So the timestamp is checked against each delta the sandbox handed out recently (and
+    the current one, for clients that never ask): it must be within the window of
+    ``real_now + delta`` for one of them. A stale or future timestamp matches none."""
     if not timestamp.isdigit():
         return False
     value = int(timestamp)
-    return now - TIMESTAMP_WINDOW_SECONDS <= value <= now + slack + TIMESTAMP_WINDOW_SECONDS
+    return any(abs(value - (real_now + delta)) <= TIMESTAMP_WINDOW_SECONDS for delta in deltas)
 
 
 def url_variants(url: str) -> Sequence[str]:
@@ -120,20 +122,23 @@ def authenticate(
     application_secret: str | None,
     credential: CredentialView | None,
     now: int,
-    slack: int,
+    real_now: float,
+    deltas: Sequence[float],
     check_rules: bool = True,
 ) -> CredentialView:
     """The credential a signed request is made with, or the ``ApiError`` OVH answers.
 
     ``application_secret`` is the secret of ``request.application_key`` (None when the
-    key is unknown); ``credential`` the state's view of ``request.consumer_key``.
+    key is unknown); ``credential`` the state's view of ``request.consumer_key``; ``now``
+    the API's clock (credential expiry); ``real_now`` and ``deltas`` for the timestamp
+    (``timestamp_ok``).
     ``check_rules=False`` is for the routes every valid key may call
     (``/auth/currentCredential``)."""
     if not request.application_key or application_secret is None:
         raise errors.invalid_key()
     if not (request.consumer_key and request.timestamp and request.signature):
         raise errors.login_required()
-    if not timestamp_ok(request.timestamp, now=now, slack=slack):
+    if not timestamp_ok(request.timestamp, real_now=real_now, deltas=deltas):
         raise errors.query_time_out()
     if credential is None or credential.application_key != request.application_key:
         raise errors.not_credential()

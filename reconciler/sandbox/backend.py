@@ -41,7 +41,8 @@ import secrets
 import sqlite3
 import string
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,6 +75,8 @@ from reconciler.sandbox.seed import METHODS, Seed, ServiceSeed, seed_from_mappin
 SCHEMA_VERSION = "1"
 TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
 CANCEL_WINDOW = timedelta(hours=24)  # no cancelling a termination closer to expiry
+DELTA_MEMORY = timedelta(hours=1)  # how long a delta given by /auth/time stays good
+MAX_DELTAS = 64
 CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate?id={id}&token={token}"
 FIRST_EMAIL_ID = 7_340_001
 FIRST_APPLICATION_ID = 161_001
@@ -185,9 +188,18 @@ class Page:
 class Backend:
     """One sandbox account in a SQLite file. See the module docstring."""
 
-    def __init__(self, path: Path | str, *, wall: WallClock | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        wall: WallClock | None = None,
+        real_time: Callable[[], float] = time.time,
+    ) -> None:
         self.path = str(path)
         self.wall = wall or SystemWallClock()
+        # Clients sign with real clocks: the timestamp check needs real time even when
+        # the wall clock is a manual one (tests inject both).
+        self.real_time = real_time
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(
@@ -306,17 +318,33 @@ class Backend:
     def _write_clock(self, seconds: float, *, ticking: bool) -> None:
         self._set_meta("clock", json.dumps([seconds, self.wall.now().timestamp(), ticking]))
 
-    def _timestamp_slack(self) -> int:
-        """Real seconds since the clock was stopped (see ``auth.timestamp_ok``)."""
-        _, wall_anchor, ticking = self._read_clock()
-        return 0 if ticking else max(0, int(self.wall.now().timestamp() - wall_anchor) + 1)
-
     # --- authentication -------------------------------------------------------------
 
+    def _issued_deltas(self, real_now: float) -> list[float]:
+        """The clock deltas handed out by /auth/time in the last ``DELTA_MEMORY``, and
+        the current one (see ``auth.timestamp_ok``)."""
+        recent = [
+            float(delta)
+            for delta, issued in json.loads(self._meta("issued_deltas") or "[]")
+            if real_now - issued <= DELTA_MEMORY.total_seconds()
+        ]
+        return [*recent, self.now_seconds() - real_now]
+
     def api_time(self) -> int:
-        """``GET /auth/time``: the sandbox clock in Unix seconds."""
-        with self._lock:
-            return int(self.now_seconds())
+        """``GET /auth/time``: the sandbox clock in Unix seconds. Remembers the delta it
+        gives away, so that clients signing with it stay valid when the clock moves."""
+        with self._op(settle=False):
+            now = int(self.now_seconds())
+            real_now = self.real_time()
+            delta = float(now - int(real_now))
+            kept = [
+                [d, issued]
+                for d, issued in json.loads(self._meta("issued_deltas") or "[]")
+                if abs(d - delta) >= 1 and real_now - issued <= DELTA_MEMORY.total_seconds()
+            ]
+            kept = [*kept[-(MAX_DELTAS - 1) :], [delta, real_now]]
+            self._set_meta("issued_deltas", json.dumps(kept))
+            return now
 
     def authenticate(self, request: SignedRequest, *, check_rules: bool = True) -> CredentialView:
         with self._op() as now:
@@ -330,12 +358,14 @@ class Backend:
             credential = None
             if request.consumer_key:
                 credential = self._credential_view(request.consumer_key)
+            real_now = self.real_time()
             view = authenticate(
                 request,
                 application_secret=secret,
                 credential=credential,
                 now=now,
-                slack=self._timestamp_slack(),
+                real_now=real_now,
+                deltas=self._issued_deltas(real_now),
                 check_rules=check_rules,
             )
             self._db.execute(
@@ -1360,6 +1390,7 @@ def open_state(
     seed: Seed | None = None,
     reseed: bool = False,
     wall: WallClock | None = None,
+    real_time: Callable[[], float] = time.time,
 ) -> Backend:
     """A backend on the state file ``path`` (created with its directory if needed).
 
@@ -1369,7 +1400,7 @@ def open_state(
     than silently mixed (``StateError``)."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    backend = Backend(path, wall=wall)
+    backend = Backend(path, wall=wall, real_time=real_time)
     try:
         if reseed:
             backend.load_seed(seed or _demo())

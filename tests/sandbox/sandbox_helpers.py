@@ -76,7 +76,10 @@ class AsgiApi:
         return self.loop.run_until_complete(request)
 
     def server_time(self) -> int:
-        return int(self.raw("GET", "/auth/time").json())
+        """``GET /auth/time``; keeps the delta for signing, as the official client does."""
+        server = int(self.raw("GET", "/auth/time").json())
+        self.delta = server - int(time.time())
+        return server
 
     def signed_headers(
         self,
@@ -91,7 +94,8 @@ class AsgiApi:
     ) -> dict[str, str]:
         if timestamp is None:
             if self.delta is None:
-                self.delta = self.server_time() - int(time.time())
+                self.server_time()
+            assert self.delta is not None
             timestamp = str(int(time.time()) + self.delta)
         ck = consumer_key if consumer_key is not None else self.consumer_key
         headers = {

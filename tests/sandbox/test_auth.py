@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -53,16 +54,23 @@ def test_any_rule_may_grant() -> None:
 
 
 def test_the_timestamp_window() -> None:
-    now = 1_800_000_000
-    assert timestamp_ok(str(now), now=now, slack=0)
-    assert timestamp_ok(str(now - TIMESTAMP_WINDOW_SECONDS), now=now, slack=0)
-    assert not timestamp_ok(str(now - TIMESTAMP_WINDOW_SECONDS - 1), now=now, slack=0)
-    assert not timestamp_ok(str(now + TIMESTAMP_WINDOW_SECONDS + 1), now=now, slack=0)
-    # A stopped clock lets clients run ahead by the real time elapsed, not behind.
-    assert timestamp_ok(str(now + TIMESTAMP_WINDOW_SECONDS + 60), now=now, slack=60)
-    assert not timestamp_ok(str(now - TIMESTAMP_WINDOW_SECONDS - 1), now=now, slack=60)
+    real = 1_700_000_000.0
+    delta = 100_000_000.0  # the sandbox clock runs far ahead of the real one
+    now = int(real + delta)
+    assert timestamp_ok(str(now), real_now=real, deltas=[delta])
+    assert timestamp_ok(str(now - TIMESTAMP_WINDOW_SECONDS), real_now=real, deltas=[delta])
+    assert not timestamp_ok(str(now - TIMESTAMP_WINDOW_SECONDS - 1), real_now=real, deltas=[delta])
+    assert not timestamp_ok(str(now + TIMESTAMP_WINDOW_SECONDS + 1), real_now=real, deltas=[delta])
     for junk in ("", "12.5", "-3", "abc"):
-        assert not timestamp_ok(junk, now=now, slack=0)
+        assert not timestamp_ok(junk, real_now=real, deltas=[delta])
+
+
+def test_a_delta_given_before_the_clock_moved_stays_good() -> None:
+    real = 1_700_000_000.0
+    before, after = 0.0, 86_400.0 * 3
+    assert timestamp_ok(str(int(real)), real_now=real, deltas=[before, after])
+    assert timestamp_ok(str(int(real + after)), real_now=real, deltas=[before, after])
+    assert not timestamp_ok(str(int(real + 86_400)), real_now=real, deltas=[before, after])
 
 
 def test_the_signature_is_ovh_s() -> None:
@@ -86,6 +94,7 @@ def test_the_signature_is_ovh_s() -> None:
 
 
 NOW = 1_800_000_000
+CLOCKS: dict[str, Any] = {"now": NOW, "real_now": float(NOW), "deltas": [0.0]}
 CREDENTIAL = CredentialView(
     credential_id=1,
     consumer_key="CK",
@@ -125,13 +134,13 @@ def code_of(
     req: SignedRequest, *, secret: str | None = "AS", credential: CredentialView | None = CREDENTIAL
 ) -> tuple[int, str | None]:
     with pytest.raises(ApiError) as caught:
-        authenticate(req, application_secret=secret, credential=credential, now=NOW, slack=0)
+        authenticate(req, application_secret=secret, credential=credential, **CLOCKS)
     return caught.value.status, caught.value.error_code
 
 
 def test_a_good_request_authenticates() -> None:
     assert (
-        authenticate(request(), application_secret="AS", credential=CREDENTIAL, now=NOW, slack=0)
+        authenticate(request(), application_secret="AS", credential=CREDENTIAL, **CLOCKS)
         is CREDENTIAL
     )
 
@@ -170,7 +179,7 @@ def test_a_client_signing_the_unquoted_url_is_accepted() -> None:
         **{**_fields(signed_as_built), "url": "http://h/1.0/services?routes=%2Fhosting%2Fweb"}
     )
     assert (
-        authenticate(on_the_wire, application_secret="AS", credential=CREDENTIAL, now=NOW, slack=0)
+        authenticate(on_the_wire, application_secret="AS", credential=CREDENTIAL, **CLOCKS)
         is CREDENTIAL
     )
 
