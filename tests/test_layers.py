@@ -19,6 +19,11 @@ PURE_CORE = {
     "reconciler.live",
     "reconciler.clock",
     "reconciler.errors",
+    "reconciler.endpoints",
+    "reconciler.periods",
+    "reconciler.specyaml",
+    "reconciler.adopt",
+    "reconciler.access",
 }
 
 
