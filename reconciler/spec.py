@@ -399,8 +399,8 @@ class _SpecReader:
             for key, value in mapping.pairs:
                 if not isinstance(key, ScalarNode):
                     continue
-                if mapping is services and not isinstance(value, ScalarNode):
-                    continue  # a service's name, not a setting
+                if mapping is services and (not isinstance(value, ScalarNode) or "." in key.value):
+                    continue  # a service's name (token.example.com), not a setting
                 variable = _credential_variable(key.value)
                 if variable is None:
                     continue
