@@ -8,11 +8,10 @@ the specs were given; each plan names its spec in ``spec_source``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from reconciler.plan import Plan
-from reconciler.planfile import dump_plan, plan_data
+from reconciler.planfile import dump_plan, dump_plans
 
 
 def render(plan: Plan) -> str:
@@ -24,5 +23,4 @@ def render_many(plans: Sequence[Plan]) -> str:
     """One plan as itself; several as a JSON array of plans."""
     if len(plans) == 1:
         return render(plans[0])
-    data = [plan_data(plan) for plan in plans]
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dump_plans(plans)

@@ -170,3 +170,22 @@ def test_the_documented_example_is_a_valid_plan() -> None:
     plan = planfile.parse_plan(example.group(1), source="docs/plan-format.md")
     assert_valid(json.loads(example.group(1)))
     assert planfile.dump_plan(plan) == example.group(1) + "\n"
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        f.full_plan(),
+        f.plan((f.terminate("café\u202e.example.com", before={"x": [1, 2.5, None]}),)),
+    ],
+)
+def test_the_fast_writer_writes_what_the_reference_writer_writes(plan: Plan) -> None:
+    reference = json.dumps(planfile.plan_data(plan), indent=2, ensure_ascii=False) + "\n"
+    assert planfile.dump_plan(plan) == reference
+
+
+def test_an_array_of_plans_is_formatted_like_json_dumps() -> None:
+    plans = [f.full_plan(), f.plan(spec_source="b.yaml")]
+    reference = json.dumps([planfile.plan_data(p) for p in plans], indent=2, ensure_ascii=False)
+    assert planfile.dump_plans(plans) == reference + "\n"
+    assert planfile.dump_plans([]) == "[]\n"
