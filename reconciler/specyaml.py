@@ -160,7 +160,8 @@ def decode(
                 filename,
                 line,
                 column,
-                f"the file is not UTF-8: byte {shown} at byte offset {offset} is not valid UTF-8",
+                f"byte{'s' * (len(raw) > 1)} {shown} at byte offset {offset} "
+                f"{'are' if len(raw) > 1 else 'is'} not valid UTF-8",
                 "save the spec as UTF-8 (it looks like Latin-1 or Windows-1252 text)"
                 if _looks_single_byte(raw)
                 else "save the spec as UTF-8",
