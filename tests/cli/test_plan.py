@@ -481,3 +481,19 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(workdir: Path) -> Non
     )
     assert piped.returncode == 2
     assert "\033[" not in piped.stdout and piped.stdout.rstrip().endswith("0 refused.")
+
+
+def test_plan_imports_nothing_heavy() -> None:
+    """Start-up time counts: planning against a real endpoint never loads the sandbox
+    server, rich or Pulumi (the embedded sandbox imports its server lazily)."""
+    code = (
+        "import sys\n"
+        "import reconciler.cli.plan\n"
+        "from reconciler.render import json, markdown, text\n"
+        "heavy = {'rich', 'starlette', 'uvicorn', 'pulumi', 'jsonschema', 'markdown_it'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
