@@ -16,6 +16,7 @@ Sandbox errors become ``ConfigError`` / ``UsageError`` here, so they print as on
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -121,7 +122,15 @@ def serve(
             click.echo(f"sandbox: serving {root}/1.0")
             sys.stdout.flush()
 
-        run_server(create_app(backend, faults=faults), sock, on_ready=ready)
+        # Ctrl-C and SIGTERM are the normal ways to stop a server: exit 0, not "Aborted".
+        # uvicorn shuts down gracefully, then re-raises the signal to the handler below.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        try:
+            run_server(create_app(backend, faults=faults), sock, on_ready=ready)
+        except KeyboardInterrupt:
+            pass
+        click.echo("sandbox: stopped", err=True)
 
 
 @sandbox.command()
@@ -223,6 +232,10 @@ def _config_error(exc: Exception, seed: Path | None) -> ConfigError:
         f"sandbox: {exc}",
         hint="use another --state file, or --reset to start it again from the seed",
     )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _is_loopback(host: str) -> bool:
