@@ -124,7 +124,7 @@ def plan(
     click.echo(render(plans, output_format, color=_use_color(color)), nl=False)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made)
-        click.echo(f"Saved the plan to {path}; apply it with `reconciler apply {path}`.", err=True)
+        click.echo(_saved_line(path, made), err=True)
     _append_step_summary(plans)
     _exit(plans, detailed=detailed_exitcode)
 
@@ -263,6 +263,14 @@ def save(path: Path, made: Plan) -> None:
             f"cannot save the plan to {path}: {exc.strerror or exc}",
             hint="check that the directory exists and is writable",
         ) from None
+
+
+def _saved_line(path: Path, made: Plan) -> str:
+    if made.has_refusals:
+        return f"Saved the plan to {path}; it cannot be applied while changes are refused."
+    if not made.has_changes:
+        return f"Saved the plan to {path}; there is nothing to apply."
+    return f"Saved the plan to {path}; apply it with `reconciler apply {path}`."
 
 
 def _append_step_summary(plans: Sequence[Plan]) -> None:

@@ -243,7 +243,7 @@ def test_out_saves_the_json_plan_stdout_shows_the_chosen_format(
     text = invoke(capsys, path, "--out", "plan.json")
     assert text.code == 0
     assert SUMMARY.match(text.out.splitlines()[-1])
-    assert "Saved the plan to plan.json" in text.err
+    assert "Saved the plan to plan.json; apply it with `reconciler apply plan.json`." in text.err
     saved = planfile.load_plan(workdir / "plan.json")
     validate(json.loads((workdir / "plan.json").read_text(encoding="utf-8")))
     assert saved.spec_source == "changes.yaml" and saved.endpoint == "sandbox"
@@ -299,6 +299,13 @@ def test_several_specs_are_sections_and_the_most_severe_exit_wins(
     assert planfile.load_plan(workdir / "plan.sync.json").spec_source == "sync.yaml"
     assert planfile.load_plan(workdir / "plan.changes.json").spec_source == "changes.yaml"
     assert not (workdir / "plan.json").exists()
+    assert "Saved the plan to plan.sync.json; there is nothing to apply." in both.err
+
+    refused_saved = invoke(capsys, refused, "--out", "r.json")
+    assert "Saved the plan to r.json; it cannot be applied while changes are refused." in (
+        refused_saved.err
+    )
+    assert planfile.load_plan(workdir / "r.json").has_refusals
 
     assert invoke(capsys, sync, changes, refused).code == 3
     assert invoke(capsys, refused, sync, "--detailed-exitcode").code == 3
