@@ -6,7 +6,7 @@ separate caution block; the refusals with their fix; then, folded in ``<details>
 drift, the services not in the spec, the unchanged ones and the exact API calls.
 
 **Size.** GitHub refuses comments over 65,536 characters, so the rendering stays under
-``LIMIT`` (65,000) whatever the account size. When everything does not fit, sections are
+``LIMIT`` (64,000, a margin below 65,000) whatever the account size. When everything does not fit, sections are
 filled by importance — refusals, then irreversible actions, then the table of changes,
 then the folded details — each cut cleanly at a row, with a line saying how many rows
 were left out, and a note under the summary line saying how to see everything
@@ -32,7 +32,7 @@ from reconciler.plan import Action, ActionKind, Plan
 from reconciler.render import wording
 from reconciler.render.wording import clean, shorten
 
-LIMIT = 65_000  # characters; GitHub's comment limit is 65,536
+LIMIT = 64_000  # characters: GitHub refuses comments over 65,536; keep a margin
 SEE_EVERYTHING = "run `reconciler plan --format text` (or `--format json`) to see everything"
 
 # Longest a single value may be before it is shortened with an ellipsis.
@@ -40,6 +40,7 @@ NAME_MAX = 120
 TEXT_MAX = 600
 NOTE_MAX = 200
 CALL_MAX = 400
+MANY_LISTED = 10  # specs named in the status line of a comment over several specs
 
 # Sections are filled in this order of importance (then shown in reading order), each
 # taking, of the budget left at its turn, its weight's share among the sections still to
@@ -254,7 +255,12 @@ def _share_out(wanted: Sequence[int], budget: int) -> list[int]:
 def _many_head(plans: Sequence[Plan]) -> str:
     worst = max(plans, key=lambda plan: _severity(plan))
     status = wording.status_word(worst)
-    parts = [f"{code(plan.spec_source)}: {wording.status_word(plan).lower()}" for plan in plans]
+    parts = [
+        f"{code(plan.spec_source, limit=60)}: {wording.status_word(plan).lower()}"
+        for plan in plans[:MANY_LISTED]
+    ]
+    if len(plans) > MANY_LISTED:
+        parts.append(f"and {len(plans) - MANY_LISTED:,} more")
     return f"**{status}** · {len(plans)} specs planned: " + ", ".join(parts) + "\n\n"
 
 
@@ -413,7 +419,7 @@ def _irreversible_section(destructive: Sequence[Action], now: datetime) -> _Sect
     def row(index: int) -> str:
         action = destructive[index]
         note = wording.irreversible_note(action, now=now) or "irreversible"
-        label = "deleted now" if action.action is ActionKind.DELETE_NOW else "at expiry"
+        label = "deleted now" if action.action is ActionKind.DELETE_NOW else "deleted at expiry"
         return f"> - {code(action.service)} (**{label}**): {text(note)}\n"
 
     title = "> [!CAUTION]\n> **Irreversible: data will be deleted**\n>\n"

@@ -76,7 +76,7 @@ def test_irreversible_actions_are_called_out_in_their_own_block_after_the_table(
     block = rendered[block_start : rendered.index("\n\n", block_start)]
     assert "`legacy.example.net` (**deleted now**)" in block
     assert "no refund" in block
-    assert "`old-shop.example.com` (**at expiry**)" in block
+    assert "`old-shop.example.com` (**deleted at expiry**)" in block
     assert "`keep.example.com`" not in block  # a cancellation deletes nothing
     assert "> [!CAUTION]" not in markdown.render(f.plan((f.cancel(), f.set_renew())))
 
@@ -268,3 +268,14 @@ def test_every_change_kind_appears_in_the_table() -> None:
         "change renewal",
     }
     assert {a.action for a in f.full_plan().changes} == set(ActionKind) - {ActionKind.NO_OP}
+
+
+def test_many_specs_with_long_names_stay_under_the_limit() -> None:
+    plans = [
+        f.plan((f.terminate(),), spec_source=f"team-{i}/" + "x" * 300 + ".yaml") for i in range(200)
+    ]
+    rendered = markdown.render_many(plans)
+    assert len(rendered) < LIMIT
+    assert rendered.startswith("**Changes** · 200 specs planned: ")
+    assert "and 190 more" in rendered.splitlines()[0]
+    assert rendered.count("## `team-") == 200
