@@ -474,7 +474,7 @@ class _Builder:
                 if first is not None:
                     self._problem(
                         node.mark,
-                        f"duplicate key {_quoted(node.value)} (first at line {first.line}, "
+                        f"duplicate key {shown(node.value)} (first at line {first.line}, "
                         f"column {first.column})",
                         "remove one of them: YAML readers silently keep only the last",
                     )
@@ -683,9 +683,7 @@ def _cut(text: str, limit: int = _SHOWN_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _quoted(text: str) -> str:
-    """A value quoted for a message, cut short so that a hostile value cannot flood it."""
+def shown(text: str) -> str:
+    """A value quoted for a message (``repr``: escapes stay escapes), cut short so that a
+    hostile value cannot flood it."""
     return repr(_cut(text))
-
-
-shown = _quoted
