@@ -7,11 +7,11 @@ drift, the services not in the spec, the unchanged ones and the exact API calls.
 
 **Size.** GitHub refuses comments over 65,536 characters, so the rendering stays under
 ``LIMIT`` (64,000: a margin below 65,000) whatever the account size. When everything
-does not fit, sections are filled by importance — refusals, then irreversible actions, then the table of changes,
-then the folded details — each cut cleanly at a row, with a line saying how many rows
-were left out, and a note under the summary line saying how to see everything
-(``reconciler plan --format text``). Single values are shortened too (a 10,000-character
-name cannot eat the comment).
+does not fit, sections are filled by importance — refusals, then irreversible actions,
+then the table of changes, then the folded details — each cut cleanly at a row, with a
+line saying how many rows were left out, and a note under the summary line saying how
+to see everything (``reconciler plan --format text``). Single values are shortened too
+(a 10,000-character name cannot eat the comment).
 
 **Hostile names.** Names and messages come from the API and from specs. Service names are
 shown as code spans (no markdown, HTML or ``@mention`` is interpreted inside), other
