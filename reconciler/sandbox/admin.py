@@ -82,11 +82,13 @@ class SandboxAdmin:
         )
         return result
 
-    def advance(self, delta: timedelta, *, ticking: bool | None = None) -> dict[str, Any]:
+    def advance(self, delta: timedelta, *, ticking: bool = False) -> dict[str, Any]:
+        """Move the clock by ``delta``; it then stands still unless ``ticking``."""
         seconds = int(delta.total_seconds())
-        body: dict[str, Any] = {"advance": f"{'-' if seconds < 0 else ''}{abs(seconds)}s"}
-        if ticking is not None:
-            body["ticking"] = ticking
+        body: dict[str, Any] = {
+            "advance": f"{'-' if seconds < 0 else ''}{abs(seconds)}s",
+            "ticking": ticking,
+        }
         result: dict[str, Any] = self.request("PUT", "/sandbox/clock", body)
         return result
 

@@ -12,6 +12,7 @@ the routes.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
@@ -144,6 +145,8 @@ API_ROUTES = _api_routes()
 def _service_id(raw: str) -> int:
     if not raw.isdigit():
         raise errors.bad_request(f"Invalid serviceId {raw!r}: expected an integer")
+    if len(raw) > 15:  # beyond any id (and beyond SQLite's integers)
+        raise errors.not_found(f"The requested object (serviceId = {raw}) does not exist")
     return int(raw)
 
 
@@ -489,7 +492,7 @@ def _admin_routes(app: SandboxApp) -> list[Route]:
                 ).to_json()
             if body.get("advance") is not None:
                 return backend.advance_clock(
-                    parse_duration(str(body["advance"])), ticking=ticking
+                    parse_duration(str(body["advance"])), ticking=bool(ticking)
                 ).to_json()
         except ValueError as exc:
             raise errors.bad_request(f"clock: {exc}") from None
@@ -579,7 +582,10 @@ def _admin_routes(app: SandboxApp) -> list[Route]:
             raise errors.bad_request("missing credentialToken")
         result = backend.validate_credential(token=token)
         redirect = result.get("redirection")
-        link = f'<p>Back to <a href="{redirect}">{redirect}</a></p>' if redirect else ""
+        link = ""
+        if redirect:
+            shown = html.escape(redirect, quote=True)
+            link = f'<p>Back to <a href="{shown}">{shown}</a></p>'
         return HTMLResponse(
             "<!doctype html><title>OVH API sandbox</title>"
             "<h1>Credential validated</h1>"

@@ -301,10 +301,11 @@ class Backend:
             self._settle()
         return self.clock()
 
-    def advance_clock(self, delta: timedelta, *, ticking: bool | None = None) -> ClockState:
+    def advance_clock(self, delta: timedelta, *, ticking: bool = False) -> ClockState:
+        """Move the clock by ``delta``; like ``set_clock``, it then stands still unless
+        ``ticking``."""
         with self._lock:
-            keep = self.clock().ticking if ticking is None else ticking
-            return self.set_clock(self.now() + delta, ticking=keep)
+            return self.set_clock(self.now() + delta, ticking=ticking)
 
     def _read_clock(self) -> tuple[float, float, bool]:
         raw = self._meta("clock")

@@ -492,3 +492,19 @@ def test_a_client_s_delta_survives_the_clock_being_moved(
         assert fresh.get("/services", timestamp=halfway).json()["errorCode"] == "QUERY_TIME_OUT"
     finally:
         fresh.close()
+
+
+def test_absurd_ids_are_not_found(api: AsgiApi) -> None:
+    assert api.get("/services/" + "9" * 30).status_code == 404
+    assert api.get("/me/notification/email/history/" + "9" * 30).status_code == 404
+
+
+def test_the_validation_page_escapes_the_redirection(api: AsgiApi) -> None:
+    requested = api.raw(
+        "POST",
+        "/auth/credential",
+        body={"accessRules": [ALL_GET], "redirection": 'https://x.example/"><script>'},
+        headers={"X-Ovh-Application": "demo-ak", "Content-Type": "application/json"},
+    ).json()
+    page = api.loop.run_until_complete(api.client.get(requested["validationUrl"]))
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text

@@ -85,10 +85,15 @@ def test_a_set_clock_stands_still_until_told_to_tick(
     assert backend.now() == later + timedelta(hours=3)
 
 
-def test_advance_keeps_the_clock_mode(backend: Backend, clock: ManualWallClock) -> None:
-    backend.set_clock(T0)
+def test_advancing_stops_the_clock_unless_told_to_tick(
+    backend: Backend, clock: ManualWallClock
+) -> None:
+    assert backend.clock().ticking
     backend.advance_clock(timedelta(days=2))
     assert backend.now() == T0 + timedelta(days=2) and not backend.clock().ticking
+    backend.advance_clock(timedelta(days=1), ticking=True)
+    clock.advance(timedelta(minutes=1))
+    assert backend.now() == T0 + timedelta(days=3, minutes=1)
 
 
 def test_auth_time_is_the_sandbox_clock(backend: Backend) -> None:
