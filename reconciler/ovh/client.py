@@ -307,10 +307,10 @@ class OvhClient:
         while True:
             attempt += 1
             request = http.build_request(method, url, content=content, headers=request_headers)
-            started = time.perf_counter()
             failure: httpx.TransportError | None = None
             response: httpx.Response | None = None
             async with slots:
+                started = time.perf_counter()
                 self.requests_sent += 1
                 try:
                     if auth is None:
