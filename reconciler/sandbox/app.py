@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from reconciler.sandbox import errors
 from reconciler.sandbox.auth import CredentialView, SignedRequest
@@ -169,14 +169,24 @@ class SandboxApp:
         path = scope["path"]
         if scope["type"] == "http" and (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
             await self.api(scope, receive, send)
-        else:
-            await self.admin(scope, receive, send)
+            return
+        query_id = _query_id().encode("latin-1")
+
+        async def send_with_query_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-ovh-queryid", query_id)],
+                }
+            await send(message)
+
+        await self.admin(scope, receive, send_with_query_id)
 
     # --- the API ---------------------------------------------------------------------
 
     async def api(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        query_id = f"SANDBOX.ext-1.{_BOOT}.{os.getpid()}.{uuid.uuid4()}"
+        query_id = _query_id()
         decision = self.faults.decide()
         if decision.delay_seconds:
             await asyncio.sleep(decision.delay_seconds)
@@ -419,6 +429,11 @@ def _filters(raw: str) -> list[tuple[str, str, str]]:
             )
         found.append((key, op, unquote(value)))
     return found
+
+
+def _query_id() -> str:
+    """An ``X-Ovh-Queryid`` shaped like OVH's (``EU.ext-2.64415cf2.40437.<uuid>``)."""
+    return f"SANDBOX.ext-1.{_BOOT}.{os.getpid()}.{uuid.uuid4()}"
 
 
 def _error_reply(error: errors.ApiError) -> Reply:

@@ -42,6 +42,7 @@ import sqlite3
 import string
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -206,6 +207,9 @@ class Backend:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             self._db.row_factory = sqlite3.Row
+            # Closed when the backend is collected even if nobody calls close() (the
+            # embedded app lives as long as the client that mounted it).
+            weakref.finalize(self, self._db.close)
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

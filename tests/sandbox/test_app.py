@@ -467,6 +467,7 @@ def test_admin_clock_route(api: AsgiApi, sandbox_app: InProcessSandbox) -> None:
 
     shown = admin("PUT", "/sandbox/clock", {"now": "2027-01-01T00:00:00+01:00"})
     assert shown.json() == {"now": "2026-12-31T23:00:00Z", "ticking": False}
+    assert QUERY_ID.match(shown.headers["x-ovh-queryid"])
     sandbox_app.clock.advance(timedelta(hours=5))
     assert admin("GET", "/sandbox/clock").json()["now"] == "2026-12-31T23:00:00Z"
     assert (
