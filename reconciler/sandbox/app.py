@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -57,7 +57,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """One API request, parsed."""
 
@@ -230,9 +230,10 @@ class SandboxApp:
                 root=root,
             )
             if route.auth != "public":
-                call.credential = self.backend.authenticate(
+                credential = self.backend.authenticate(
                     _signed_request(scope, call), check_rules=route.auth == "signed"
                 )
+                call = replace(call, credential=credential)
             handler: Handler = getattr(self, route.handler)
             return handler(call, **params, **dict(route.extra))
         except errors.ApiError as error:
