@@ -26,7 +26,17 @@ def test_version_through_python_m() -> None:
 def test_unknown_command_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
-    assert exit_info.value.code == 2
+    # 1, not click's usual 2: 2 means "changes present" under --detailed-exitcode.
+    assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert "No such command" in err
     assert "Traceback" not in err
+
+
+def test_a_usage_error_never_reads_as_changes_present(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plan", "--detailed-exitcode", "--no-such-option", "x.yaml"])
+    assert exit_info.value.code == 1
+    assert "Traceback" not in capsys.readouterr().err

@@ -84,6 +84,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # Exit 1, not click's 2: with --detailed-exitcode, 2 means "changes present",
+        # and a typo in a CI job must never read as that.
+        exc.show()
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
