@@ -774,12 +774,14 @@ class Backend:
         if body.get("commentary") is not None and not isinstance(body["commentary"], str):
             raise errors.bad_request("Invalid value for commentary: expected text")
         with self._op() as now:
+            # A gone service answers 404 first, whatever the token: a confirmation retried
+            # after its answer was lost reads "already gone", as for any gone service.
+            row = self._visible(service_id)
             found = self._db.execute(
                 "SELECT * FROM tokens WHERE token = ? AND service_id = ?", (token, service_id)
             ).fetchone()
             if found is not None and found["used_at"] is not None:
                 raise errors.bad_request("This termination token has already been used")
-            row = self._visible(service_id)
             if found is None:
                 raise errors.bad_request("Invalid termination token for this service")
             if found["expires"] <= now:

@@ -310,8 +310,21 @@ def test_a_token_is_single_use(backend: Backend) -> None:
     backend.request_termination(100000001)
     first = token_in_last_email(backend, 100000001)
     backend.request_termination(100000001)
-    backend.confirm_termination(100000001, {"token": first})
-    again = error_of(backend.confirm_termination, 100000001, {"token": first})
+    second = token_in_last_email(backend, 100000001)
+    assert first != second
+    backend.confirm_termination(100000001, {"token": second})
+    # The service is gone: the used token, and the other one, find nothing to delete.
+    for token in (first, second):
+        again = error_of(backend.confirm_termination, 100000001, {"token": token})
+        assert again.status == 404
+
+
+def test_a_used_token_is_refused_while_its_service_exists(backend: Backend) -> None:
+    backend.request_termination(100000001)
+    token = token_in_last_email(backend, 100000001)
+    # Marked used (as if confirmed) while the service is still there: refused as used.
+    backend._db.execute("UPDATE tokens SET used_at = 1 WHERE token = ?", (token,))
+    again = error_of(backend.confirm_termination, 100000001, {"token": token})
     assert again.status == 400 and "already been used" in again.message
 
 
