@@ -171,8 +171,10 @@ def reset(seed: Path | None) -> None:
     help="Let the clock run from there, or stop it (default: stop when moved).",
 )
 def clock(set_to: str | None, advance: str | None, ticking: bool | None) -> None:
-    """Show or move the embedded sandbox's clock (services renew, expire and terminate
-    as it moves)."""
+    """Show or move the embedded sandbox's clock.
+
+    Services renew, expire and terminate as it moves; once moved it stands still
+    unless --tick."""
     from reconciler.sandbox import SandboxError, open_state
     from reconciler.sandbox.clock import parse_duration, parse_instant
 
@@ -203,7 +205,9 @@ def clock(set_to: str | None, advance: str | None, ticking: bool | None) -> None
 @sandbox.command()
 @click.option("--last", type=click.IntRange(1), default=None, help="Only the last N e-mails.")
 def emails(last: int | None) -> None:
-    """Show the e-mails the embedded sandbox sent (termination confirmations...)."""
+    """Show the e-mails the embedded sandbox sent.
+
+    Termination requests send a confirmation link with a token, as OVH does."""
     from reconciler.sandbox import SandboxError, open_state
 
     try:
