@@ -261,3 +261,29 @@ def test_the_demo_account_covers_every_family_and_situation() -> None:
         if s.route == "/hosting/web" and s.parent and s.parent.route == "/domain"
     ]
     assert hosting_with_domain
+
+
+def test_the_design_s_example_seed_loads() -> None:
+    seed = parse_seed(
+        """
+credentials:
+  - application_key: demo-ak
+    application_secret: demo-as
+    consumer_key: demo-ck
+    rules: [{method: GET, path: "/*"}, {method: PUT, path: "/*"}, {method: POST, path: "/*"}]
+services:
+  - name: www.example.com
+    route: /hosting/web          # product route prefix
+    expires: 2027-03-01T00:00:00Z # or expires_in: 30d (relative to the sandbox clock)
+    renew: {mode: automatic, period: P12M}
+    termination: none            # none | at_expiry
+    state: active
+    parent: example.com          # optional: linked to that service
+    periods: [P1M, P12M]         # optional: renewPeriodCapacities
+  - {name: example.com, route: /domain, expires_in: 30d}
+""",
+        "design.yaml",
+    )
+    web = seed.services[0]
+    assert web.expires.absolute == datetime(2027, 3, 1, tzinfo=UTC)
+    assert [r.method for r in seed.credentials[0].rules] == ["GET", "PUT", "POST"]
