@@ -32,8 +32,11 @@ DEFAULT_PORT = 8080
 
 
 def embedded_state_path() -> Path:
-    """Where the embedded sandbox keeps its state (as the client's ``endpoint: sandbox``)."""
-    return Path(os.environ.get("RECONCILER_STATE_DIR") or ".reconciler") / "sandbox.db"
+    """Where the embedded sandbox keeps its state: the very file the client's
+    ``endpoint: sandbox`` uses (one definition, in ``reconciler.ovh.embedded``)."""
+    from reconciler.ovh import embedded
+
+    return embedded.state_dir(os.environ, Path.cwd()) / embedded.DATABASE
 
 
 @click.group()
