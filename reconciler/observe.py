@@ -13,9 +13,9 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, NotFound, ServiceExpired
 from reconciler.live import LiveAccount, LiveService, parse_service
-from reconciler.ovh.client import OvhClient, ReadStrategy, gather_pair
+from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all, gather_pair
 from reconciler.periods import InvalidPeriod, normalise_period
 
 SERVICES = "/services"
@@ -70,18 +70,20 @@ def _unique(services: list[LiveService]) -> list[LiveService]:
 async def _offered_periods(
     client: OvhClient, ids: Collection[int]
 ) -> dict[int, tuple[str, ...] | None]:
+    async def one(service_id: int) -> tuple[str, ...] | None:
+        path = f"{SERVICES}/{service_id}/renewPeriodCapacities"
+        try:
+            answer = await client.get(path)
+        except (NotFound, ServiceExpired):  # not (or no longer) a live service: no periods
+            return None
+        return _parse_periods(answer, path)
+
     ordered = sorted(ids)
-    paths = [f"{SERVICES}/{service_id}/renewPeriodCapacities" for service_id in ordered]
-    answers = await client.read_each(paths)
-    return {
-        service_id: _parse_periods(answers[path], path)
-        for service_id, path in zip(ordered, paths, strict=True)
-    }
+    found = await gather_all(one(service_id) for service_id in ordered)
+    return dict(zip(ordered, found, strict=True))
 
 
-def _parse_periods(answer: Any, path: str) -> tuple[str, ...] | None:
-    if answer is None:  # 404: the service is not (or no longer) on the account
-        return None
+def _parse_periods(answer: Any, path: str) -> tuple[str, ...]:
     if not isinstance(answer, list) or not all(isinstance(p, str) for p in answer):
         raise ApiError(
             f"OVH API GET {path} answered an unexpected shape: a list of periods was expected",

@@ -435,7 +435,18 @@ class OvhClient:
             return [parse(item) for item in items]
 
         rest = await gather_all(page(number) for number in range(2, pages + 1))
-        return [item for items in (first_items, *rest) for item in items]
+        every = [item for items in (first_items, *rest) for item in items]
+        if len(every) != total:
+            # A short or long read would silently hide or double services from a plan.
+            raise ApiError(
+                f"OVH API GET {path} announced {total} objects (X-Pagination-Elements) but "
+                f"its pages held {len(every)}: the list changed while it was read",
+                hint="run again; if it persists, force per-id reads with "
+                "RECONCILER_READ_STRATEGY=per-id",
+                method="GET",
+                path=path,
+            )
+        return every
 
     async def _read_each(self, path: str, ids: Any, parse: Callable[[Any], T]) -> list[T]:
         if not isinstance(ids, list) or not all(

@@ -449,9 +449,9 @@ def test_bad_options(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None
     code, _, err = run_cli(capsys, "--expiring-within", "soon")
     assert code == 1 and "error: --expiring-within 'soon' is not a duration" in err
     code, _, err = run_cli(capsys, "--sort", "price")
-    assert code == 2 and "Invalid value for '--sort'" in err
+    assert code == 1 and "Invalid value for '--sort'" in err  # usage errors exit 1
     code, _, err = run_cli(capsys, "--concurrency", "0")
-    assert code == 2
+    assert code == 1 and "Invalid value for '--concurrency'" in err
 
 
 def test_embedded_sandbox_needs_no_set_up(
@@ -468,3 +468,53 @@ def test_embedded_sandbox_needs_no_set_up(
     # The table too, and a second run reuses the state.
     code, out, _ = run_cli(capsys)
     assert code == 0 and out.startswith("NAME") and "on sandbox" in out
+
+
+# -- the shared helper: which endpoint, which state directory --------------------------------
+
+
+def test_endpoint_precedence(tmp_path: Path) -> None:
+    from reconciler.cli.common import resolve_target
+
+    conf = tmp_path / "ovh.conf"
+    conf.write_text("[default]\nendpoint=ovh-ca\n")
+    paths = (conf,)
+    env = {"OVH_ENDPOINT": "ovh-us"}
+    spec = "ovh-eu"
+    cases = [
+        (("kimsufi-eu", env, paths, spec), ("kimsufi-eu", "--endpoint")),
+        ((None, env, paths, spec), ("ovh-us", "OVH_ENDPOINT")),
+        ((None, {}, paths, spec), ("ovh-ca", f"{conf} [default] endpoint")),
+        ((None, {}, (), spec), ("ovh-eu", "the spec's endpoint")),
+        ((None, {}, (), None), ("sandbox", "the default")),
+        (("  ", {}, (), None), ("sandbox", "the default")),
+    ]
+    for (option, environ, search, spec_endpoint), expected in cases:
+        target = resolve_target(
+            option, spec_endpoint=spec_endpoint, environ=environ, search_paths=search
+        )
+        assert (target.name, target.source) == expected
+
+
+def test_read_strategy_from_the_environment(tmp_path: Path) -> None:
+    from reconciler.cli.common import build_client, resolve_target
+    from reconciler.ovh.client import ReadStrategy
+
+    env = {"OVH_APPLICATION_KEY": "a", "OVH_APPLICATION_SECRET": "b", "OVH_CONSUMER_KEY": "c"}
+    target = resolve_target("ovh-eu", environ={}, search_paths=())
+    client = build_client(
+        target, environ={**env, "RECONCILER_READ_STRATEGY": "per-id"}, search_paths=()
+    )
+    assert client.read_strategy is ReadStrategy.PER_ID
+    assert build_client(target, environ=env, search_paths=()).read_strategy is ReadStrategy.AUTO
+    with pytest.raises(UsageError, match="RECONCILER_READ_STRATEGY='fast'"):
+        build_client(target, environ={**env, "RECONCILER_READ_STRATEGY": "fast"}, search_paths=())
+
+
+def test_embedded_state_defaults_to_dot_reconciler(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RECONCILER_STATE_DIR")
+    code, _, _ = run_cli(capsys, "--format", "csv", "--limit", "1")
+    assert code == 0
+    assert (isolated / ".reconciler" / "sandbox.db").exists()

@@ -122,7 +122,7 @@ class FakeApi:
         if path == "/auth/time":
             return json_response(self.server_time)
         if request.method == "GET" and path == "/services":
-            return self._services(request)
+            return self.listing(request)
         found = re.fullmatch(r"/services/(\d+)(/renewPeriodCapacities)?", path)
         if request.method == "GET" and found:
             service = self._by_id(int(found[1]))
@@ -138,7 +138,7 @@ class FakeApi:
     def _by_id(self, service_id: int) -> dict[str, Any] | None:
         return next((s for s in self.services if s["serviceId"] == service_id), None)
 
-    def _services(self, request: httpx.Request) -> httpx.Response:
+    def listing(self, request: httpx.Request) -> httpx.Response:
         mode = request.headers.get("X-Pagination-Mode")
         if not self.iceberg or mode != "CachedObjectList-Pages":
             return json_response([s["serviceId"] for s in self.services])

@@ -149,3 +149,22 @@ def test_no_content_is_none() -> None:
 )
 def test_retry_after(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value, NOW) == seconds
+
+
+def test_debug_log_names_calls_never_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    api = FakeApi()
+    api.queue("GET", "/me", json_response({"message": "busy"}, 503), json_response({}))
+    with caplog.at_level(logging.DEBUG, logger="reconciler"):
+
+        async def go() -> None:
+            async with make_client(api) as client:
+                await client.get("/me", params={"q": "x"})
+                await client.put("/services/1", {"displayName": "x"})
+
+        asyncio.run(go())
+    text = caplog.text
+    assert "GET /me -> 503" in text and "GET /me -> 200" in text and "PUT /services/1" in text
+    for leak in ("test-as-secret", "test-ck-secret", "test-ak", "$1$", "X-Ovh"):
+        assert leak not in text

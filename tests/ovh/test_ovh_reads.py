@@ -260,3 +260,26 @@ def test_a_malformed_service_in_a_page_is_one_api_error() -> None:
     api = FakeApi([service_json(1000), broken])
     with pytest.raises(ApiError, match="service 1001: billing.expirationDate: not an ISO 8601"):
         observe(api)
+
+
+def test_iceberg_pages_that_do_not_add_up_are_an_error() -> None:
+    api = FakeApi(many(30))
+    short = json_response(
+        [service_json(1010 + i) for i in range(5)],
+        headers={"X-Pagination-Elements": "30", "X-Pagination-Size": "10"},
+    )
+    api.queue("GET", "/services", api.listing)  # page 1 as is
+    api.queue("GET", "/services", short)  # a short page 2
+    with pytest.raises(ApiError, match="announced 30 objects .* pages held 25"):
+        read(api, page_size=10, concurrency=1)
+
+
+def test_offered_periods_of_an_expired_service_are_unknown() -> None:
+    api = FakeApi(many(2))
+    api.queue(
+        "GET",
+        "/services/1001/renewPeriodCapacities",
+        json_response({"message": "This Service is expired"}, 460),
+    )
+    account = observe(api, periods_for=[1000, 1001])
+    assert [s.offered_periods for s in account.services] == [("P1M", "P12M"), None]
