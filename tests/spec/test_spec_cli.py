@@ -121,7 +121,7 @@ def test_json_format_of_valid_specs_exits_0(
 
 def test_no_spec_given_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = validate(capsys)
-    assert code == 2
+    assert code == 1  # usage errors exit 1: 2 means "changes present"
     assert "Missing argument" in err
 
 
