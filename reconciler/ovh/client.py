@@ -293,7 +293,10 @@ class OvhClient:
         method = method.upper()
         if not path.startswith("/"):
             raise ValueError(f"API paths start with '/': {path!r}")
-        url = self._base + path + query_string(params)
+        query = query_string(params)
+        if query and "?" in path:  # a query string in the path already, as the official client
+            query = "&" + query[1:]
+        url = self._base + path + query
         request_headers = dict(headers or {})
         content: bytes | None = None
         if body is not None:
@@ -336,8 +339,10 @@ class OvhClient:
                 "%s %s -> %d in %.0f ms (attempt %d)",
                 method, path, response.status_code, elapsed_ms, attempt,
             )  # fmt: skip
-            if response.status_code < 400:
+            if response.status_code < 300:
                 return response
+            if response.status_code < 400:
+                raise _redirected(response, method, path)
             http_error = self._http_error(response, method, path)
             # A 429 provably did nothing; any other error of a mutating call may have.
             retry_it = http_error.retryable and (not mutating or http_error.status == 429)
@@ -507,6 +512,19 @@ def _effective_page_size(headers: httpx.Headers, asked: int, got: int, total: in
     if answered and answered.isdigit() and int(answered) > 0:
         return min(int(answered), asked) if got >= min(int(answered), total) else got
     return got if got < min(asked, total) else asked
+
+
+def _redirected(response: httpx.Response, method: str, path: str) -> ApiError:
+    """The API never redirects: an endpoint URL that does is not the API's (a missing
+    ``/1.0``, http instead of https behind a proxy...). Not followed: the signature
+    covers the URL, and credentials must not travel to where a redirect points."""
+    where = response.headers.get("Location", "somewhere else")
+    return ApiError(
+        f"OVH API {method} {path} answered {response.status_code}, a redirect to {where}",
+        hint="check the endpoint URL (--endpoint, OVH_ENDPOINT): it should end with /1.0",
+        method=method,
+        path=path,
+    )
 
 
 def _malformed(path: str, problem: str) -> ApiError:

@@ -168,3 +168,11 @@ def test_debug_log_names_calls_never_credentials(caplog: pytest.LogCaptureFixtur
     assert "GET /me -> 503" in text and "GET /me -> 200" in text and "PUT /services/1" in text
     for leak in ("test-as-secret", "test-ck-secret", "test-ak", "$1$", "X-Ovh"):
         assert leak not in text
+
+
+def test_a_redirect_is_not_followed_and_says_to_check_the_endpoint() -> None:
+    answer = httpx.Response(301, headers={"Location": "https://eu.api.ovh.com/1.0/me"})
+    error = call("GET", "/me", answer)
+    assert type(error) is errors.ApiError
+    assert str(error) == "OVH API GET /me answered 301, a redirect to https://eu.api.ovh.com/1.0/me"
+    assert error.hint and "/1.0" in error.hint

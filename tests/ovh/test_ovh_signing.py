@@ -248,3 +248,15 @@ def test_url_keeps_the_query_string_as_signed() -> None:
     asyncio.run(go())
     request = api.requests[-1]
     assert str(request.url).endswith("/services?routes=%2Fhosting%2Fweb%2C%2Fdomain&x=a+b")
+
+
+def test_params_join_a_query_string_already_in_the_path() -> None:
+    api = FakeApi()
+    api.queue("GET", "/services", json_response([]))
+
+    async def go() -> None:
+        async with make_client(api) as client:
+            await client.get("/services?orderBy=serviceId", params={"sort": "asc", "x": False})
+
+    asyncio.run(go())
+    assert str(api.requests[-1].url).endswith("/services?orderBy=serviceId&sort=asc&x=false")
