@@ -297,6 +297,7 @@ class OvhClient:
         if query and "?" in path:  # a query string in the path already, as the official client
             query = "&" + query[1:]
         url = self._base + path + query
+        path = path.split("?", 1)[0]  # messages and logs name the route, not the query
         request_headers = dict(headers or {})
         content: bytes | None = None
         if body is not None:
@@ -323,7 +324,15 @@ class OvhClient:
                     await response.aread()
                 except httpx.TransportError as exc:
                     failure = exc
+                except ApiError as auth_error:
+                    # The OAuth2 token could not be had: the call itself was not sent.
+                    if not auth_error.retryable or attempt >= policy.max_attempts:
+                        raise
+                    response = None
             elapsed_ms = (time.perf_counter() - started) * 1000
+            if response is None and failure is None:
+                await self._sleep(policy.backoff(attempt, self._random))
+                continue
             if response is None:
                 assert failure is not None
                 error, sent = self._transport_error(failure, method, path, mutating)

@@ -176,3 +176,17 @@ def test_a_redirect_is_not_followed_and_says_to_check_the_endpoint() -> None:
     assert type(error) is errors.ApiError
     assert str(error) == "OVH API GET /me answered 301, a redirect to https://eu.api.ovh.com/1.0/me"
     assert error.hint and "/1.0" in error.hint
+
+
+def test_messages_name_the_route_without_a_query_string_in_the_path() -> None:
+    api = FakeApi()
+    api.queue("GET", "/services", json_response({"message": "no"}, 400))
+
+    async def go() -> None:
+        async with make_client(api) as client:
+            await client.get("/services?resourceName=hidden")
+
+    with pytest.raises(errors.BadRequest) as caught:
+        asyncio.run(go())
+    assert "hidden" not in str(caught.value) and caught.value.path == "/services"
+    assert api.requests[-1].url.query == b"resourceName=hidden"

@@ -153,3 +153,36 @@ def test_repr_hides_the_client_secret() -> None:
     server = TokenServer(FakeApi())
     c = client(server, ManualClock())
     assert "sekret" not in repr(c)
+
+
+def test_a_failing_token_endpoint_is_retried_even_for_a_mutating_call() -> None:
+    api = FakeApi([service_json(1)])
+    server = TokenServer(api)
+    failures = [json_response({"error": "temporarily_unavailable"}, 503)]
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "www.ovh.com" and failures:
+            server.token_requests.append(request)
+            return failures.pop()
+        return await server.handle(request)
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def go() -> None:
+        c = OvhClient(
+            resolve_endpoint("ovh-eu"),
+            CREDS,
+            transport=httpx.MockTransport(handle),
+            clock=ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC)),
+            sleep=sleep,
+            random=lambda: 1.0,
+        )
+        async with c:
+            await c.put("/services/1", {"terminationPolicy": "empty"})
+
+    asyncio.run(go())
+    assert len(server.token_requests) == 2 and slept == [0.25]
+    assert [r.method for r in api.requests if r.url.path == "/1.0/services/1"] == ["PUT"]
