@@ -317,6 +317,7 @@ def _summary(listing: ServiceListing) -> str:
 
 
 _GAP = 2  # spaces between table columns
+_GOOD_NAME = 20  # most domain and product names fit on one line
 _MIN_NAME = 16
 
 
@@ -402,8 +403,8 @@ def _cells(row: Row) -> _Cells:
 def _column_widths(cells: list[_Cells], width: int) -> tuple[int, int, int, int, int, int]:
     """Widths of NAME, ID, TYPE, EXPIRY, RENEWAL, LIFECYCLE within ``width``. Every
     column takes what its content needs when it fits; otherwise TYPE, LIFECYCLE and
-    RENEWAL give up width first (they wrap at slashes and spaces), then NAME down to 16,
-    then those three again down to their floor."""
+    RENEWAL give up width (they wrap at slashes and spaces) in stages, so that NAME keeps
+    20 columns, else at least 16."""
 
     def need(values: Iterable[str], header: str) -> int:
         return max([len(header), *(len(v) for v in values)])
@@ -423,7 +424,7 @@ def _column_widths(cells: list[_Cells], width: int) -> tuple[int, int, int, int,
 
     for caps, name_goal in (
         ({"type": 16, "lifecycle": 12, "renewal": 9}, name_need),
-        ({"type": 16, "lifecycle": 12, "renewal": 9}, _MIN_NAME),
+        ({"type": 14, "lifecycle": 10, "renewal": 7}, _GOOD_NAME),
         ({"type": 11, "lifecycle": 9, "renewal": 7}, _MIN_NAME),
     ):
         for column in ("type", "lifecycle", "renewal"):
@@ -436,25 +437,29 @@ def _column_widths(cells: list[_Cells], width: int) -> tuple[int, int, int, int,
 def wrap_at_separators(text: str, width: int, indent: int = 0) -> str:
     """``text`` in lines of at most ``width``, broken after ``.``, ``-`` or ``/`` when
     possible (a domain wraps as ``campaign-2025.`` / ``example.com``), else anywhere.
-    Continuation lines are indented by ``indent`` spaces to stay under their parent."""
+    A last line of a few characters takes the piece before it along (``forgotten-`` /
+    ``project.io``, not ``forgotten-project.`` / ``io``). Continuation lines are
+    indented by ``indent`` spaces to stay under their parent."""
     width = max(width, 1)
     if len(text) <= width:
         return text
-    pieces = [p for p in re.split(r"(?<=[./-])", text) if p]
-    lines: list[str] = []
-    current = ""
-    for piece in pieces:
+    lines: list[list[str]] = [[]]
+    for piece in (p for p in re.split(r"(?<=[./-])", text) if p):
         while len(piece) > width:  # a piece too long for any line: cut it
-            room = width - len(current)
-            lines.append(current + piece[:room])
-            piece, current = piece[room:], ""
-        if len(current) + len(piece) > width:
-            lines.append(current)
-            current = ""
-        current += piece
-    if current:
-        lines.append(current)
-    return ("\n" + " " * indent).join(line for line in lines if line)
+            room = width - sum(map(len, lines[-1]))
+            lines[-1].append(piece[:room])
+            lines.append([])
+            piece = piece[room:]
+        if sum(map(len, lines[-1])) + len(piece) > width:
+            lines.append([])
+        lines[-1].append(piece)
+    last, before = lines[-1], lines[-2] if len(lines) > 1 else []
+    if len(before) > 1 and sum(map(len, last)) < 4:
+        moved = before[-1]
+        if len(moved) + sum(map(len, last)) <= width:
+            before.pop()
+            last.insert(0, moved)
+    return ("\n" + " " * indent).join("".join(line) for line in lines if line)
 
 
 _LIFECYCLE_STYLE = {

@@ -158,6 +158,8 @@ def test_table_colour_only_when_asked() -> None:
         ("hosting/privateDatabase", 12, ["hosting/priv", "ateDatabase"]),
         ("short", 10, ["short"]),
         ("abcdefghij", 4, ["abcd", "efgh", "ij"]),
+        ("forgotten-project.io", 19, ["forgotten-", "project.io"]),
+        ("vps-1a2b3c4d.vps.ovh.net", 19, ["vps-1a2b3c4d.vps.", "ovh.net"]),
     ],
 )
 def test_wrap_at_separators(text: str, width: int, lines: list[str]) -> None:
