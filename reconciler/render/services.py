@@ -365,7 +365,11 @@ def render_table(listing: ServiceListing, *, width: int = 80, color: bool = Fals
             cell.renewal,
             Text(cell.lifecycle, style=_LIFECYCLE_STYLE[cell.lifecycle_kind]),
         )
-    notes = [f"{_summary(listing)}.", "EXPIRY is the renewal date of renewing services (UTC)."]
+    read_at = listing.read_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    notes = [
+        f"{_summary(listing)} (API clock: {read_at} UTC).",
+        "EXPIRY is the renewal date of renewing services (UTC).",
+    ]
     if any(cell.type.endswith(" *") for cell in cells):
         notes.append("* managed from its own interface (telecom, Microsoft, MX Plan).")
     buffer = io.StringIO()
