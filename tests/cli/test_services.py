@@ -121,7 +121,9 @@ def test_limit_counts_rows_and_says_so() -> None:
     listing = select(ACCOUNT, ServiceQuery(limit=2), now=NOW, endpoint="sandbox")
     assert len(listing.rows) == 2 and listing.matched == 7 and listing.truncated
     text = render(listing, OutputFormat.TABLE)
-    assert "7 of 7 services on sandbox match; the first 2 shown (--limit)" in text
+    flat = " ".join(text.split())
+    assert "7 of 7 services on sandbox match; the first 2 shown (--limit)" in flat
+    assert "(API clock: 2026-03-02 09:00 UTC)" in flat
 
 
 def test_table_fits_80_columns_and_wraps_names_at_dots() -> None:
