@@ -8,6 +8,7 @@
     │   └── StalePlanError           the account changed since the plan was made
     ├── RefusedError                 the spec asks for a change the lifecycle rules refuse
     ├── ApplyError                   an apply finished with failed actions
+    ├── JournalError                 the apply journal cannot be written, or is corrupt
     └── ApiError                     the OVH API could not be reached or answered an error
         ├── TransportError           connection refused or dropped, timeout      (retryable)
         └── HttpError                an HTTP error answer; status, errorCode, query id
@@ -114,6 +115,11 @@ class RefusedError(ReconcilerError):
 
 class ApplyError(ReconcilerError):
     """An apply ended with at least one failed action (the others were still applied)."""
+
+
+class JournalError(ReconcilerError):
+    """The apply journal cannot be opened or written (nothing is applied without it), or
+    a line of it that is not the last one is corrupt (its line number is in the message)."""
 
 
 class ApiError(ReconcilerError):

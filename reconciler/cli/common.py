@@ -157,3 +157,15 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
     return asyncio.run(coroutine)
+
+
+def use_color(asked: bool | None) -> bool:
+    """``--color/--no-color`` if given; else colour only when stdout is a terminal, never
+    with ``NO_COLOR`` set or ``TERM=dumb``."""
+    if asked is not None:
+        return asked
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    import sys
+
+    return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"

@@ -1,0 +1,42 @@
+"""Apply: the product's hands (DESIGN §2, §4, §5).
+
+Apply never does what the spec and the rules do not call for, and never loses track of
+what it did. The pieces:
+
+- ``approval``: judges the approved (or saved) plan against the plan made again at
+  apply time — refused, stale, altered, or approved (pure);
+- ``steps``: the planned calls as steps whose effect can be checked on the account (pure);
+- ``session``: the edge — journal before and after every mutating call, ambiguous
+  failures settled by re-reading, never a blind second send;
+- ``executor``: every action concurrently, each re-read just before its first call;
+- ``deletion`` and ``mailbox``: ``delete_now`` through the e-mailed token, resumable;
+- ``run``: one run start to end (``apply_approved``).
+
+The journal itself is ``reconciler.journal``; the command is ``reconciler.cli.apply``.
+"""
+
+from reconciler.apply.approval import Rejection, Verdict, judge
+from reconciler.apply.results import (
+    ActionResult,
+    ActionStatus,
+    ApplyOptions,
+    ApplyReport,
+    Reporter,
+    SilentReporter,
+)
+from reconciler.apply.run import apply_approved, new_run_id, spec_of_plan
+
+__all__ = [
+    "ActionResult",
+    "ActionStatus",
+    "ApplyOptions",
+    "ApplyReport",
+    "Rejection",
+    "Reporter",
+    "SilentReporter",
+    "Verdict",
+    "apply_approved",
+    "judge",
+    "new_run_id",
+    "spec_of_plan",
+]

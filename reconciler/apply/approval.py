@@ -1,0 +1,298 @@
+"""Is the plan a human approved (or a saved plan file) still the right thing to do?
+
+Pure: the approved plan, the plan made again from its own embedded spec against the
+account as it is at apply time (``fresh``), and the API's clock in; a ``Verdict`` out.
+Apply only ever executes the *fresh* plan's actions, and only when the verdict says the
+approved plan still holds — never the calls read from a file.
+
+How each service of the approved plan is judged against the fresh plan:
+
+- a **refusal** anywhere (in the approved plan, or the rules judged again now: e.g. a
+  cancellation planned 25 hours before expiry, applied at 23 hours) → nothing is
+  applied (exit 3);
+- an approved change whose ``expires_at`` has passed → refused, whatever else holds;
+- same fingerprint (the live fields the action depends on did not move): the fresh
+  action must be the approved one — same kind, service, calls, before/after, expiry,
+  linked services. Anything else means the file does not say what its own spec and the
+  account imply: it was altered (or made by another version of reconciler) →
+  ``PlanFileError``;
+- another fingerprint: the account moved. That is fine in exactly two cases, both of
+  which only ever complete what was approved:
+
+  * *already done* — the fresh plan has nothing left to do for the service, and it is
+    where the approved action was taking it (an earlier run of this plan, a racing
+    apply, or a change made by hand that did the same);
+  * *partly done* — the fresh action takes the service to the same place with the
+    approved action's last calls only (a run killed between the two calls of a
+    cancellation: the termination is cancelled, the renewal not yet switched back);
+
+  otherwise the plan is stale → ``StalePlanError`` ("the account changed since this
+  plan was made — plan again");
+- a service the approved plan leaves alone (``no_op``) that now needs a change, or a
+  change the approved plan does not list → stale (the set of actions differs). A
+  ``no_op`` that is still a ``no_op`` is fine even if its service moved (a renewal
+  moved its expiry): the plan promised nothing about it.
+
+What is compared is the plan's *actions* and their fingerprints, not the whole-account
+``live_fingerprint``: a service the spec does not name (unmanaged) that renews, or a new
+service ordered in the meantime, does not make a lifecycle plan stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.clock import as_utc
+from reconciler.errors import PlanFileError, RefusedError, StalePlanError
+from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.rules import when_text
+
+STALE_MESSAGE = "the account changed since this plan was made — plan again"
+ACTION_EXPIRED = "action-expired"  # the rule code shown when an action's expires_at passed
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A change apply refuses to make: a lifecycle rule (its code), or a saved action
+    that expired (``action-expired``)."""
+
+    service: str
+    service_id: int | None
+    rule: str
+    message: str
+    fix: str
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> Rejection:
+        return cls(
+            service=refusal.service,
+            service_id=refusal.service_id,
+            rule=refusal.rule.value,
+            message=refusal.message,
+            fix=refusal.fix,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What apply may do with an approved plan, given the fresh one."""
+
+    fresh: Plan
+    to_run: tuple[Action, ...] = ()  # fresh actions to execute (changes only)
+    already_done: tuple[Action, ...] = ()  # approved changes whose effect already shows
+    rejections: tuple[Rejection, ...] = ()  # → exit 3, nothing applied
+    stale: tuple[str, ...] = ()  # why the plan is stale → exit 1
+    altered: tuple[str, ...] = ()  # why the plan cannot be what it says → exit 1
+
+    @property
+    def approved(self) -> bool:
+        return not (self.rejections or self.stale or self.altered)
+
+    def raise_if_not_approved(self, source: str) -> None:
+        """The one error for a plan that must not be applied (rejections first: a rule
+        refusing is the more useful news, and it has its own exit code)."""
+        if self.rejections:
+            raise refused_error(self.rejections, source)
+        if self.altered:
+            raise PlanFileError(
+                f"{source} cannot be applied: {_first(self.altered)}",
+                hint="plan again with `reconciler plan SPEC --out FILE`, review it, and apply "
+                "that file unchanged",
+            )
+        if self.stale:
+            raise StalePlanError(
+                f"{STALE_MESSAGE} ({_first(self.stale)})",
+                hint="run `reconciler plan` again, review what changed, and apply the new plan",
+            )
+
+
+def refused_error(rejections: tuple[Rejection, ...], source: str) -> RefusedError:
+    count = len(rejections)
+    first = rejections[0]
+    return RefusedError(
+        f"{source}: {count} change{'s' * (count > 1)} refused ({first.service}: "
+        f"[{first.rule}] {first.message}); nothing was applied",
+        hint=first.fix if count == 1 else "each refusal above says what to change",
+    )
+
+
+def _first(reasons: tuple[str, ...]) -> str:
+    more = len(reasons) - 1
+    return reasons[0] + (f"; and {more} more" if more else "")
+
+
+def refusals_of(approved: Plan) -> tuple[Rejection, ...]:
+    """A plan with refusals is never applied: checked before the account is even read."""
+    return tuple(Rejection.of(refusal) for refusal in approved.refused)
+
+
+def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
+    """The verdict on ``approved`` given ``fresh`` (planned from ``approved.spec`` against
+    the account read at ``now``, the API's clock). See the module docstring."""
+    now = as_utc(now)
+    saved_refusals = refusals_of(approved)
+    if saved_refusals:
+        return Verdict(fresh=fresh, rejections=saved_refusals)
+
+    rejections: list[Rejection] = []
+    refused_keys = {refusal.service for refusal in fresh.refused}
+    for action in approved.changes:
+        if (
+            action.expires_at is not None
+            and as_utc(action.expires_at) <= now
+            and action.service not in refused_keys
+        ):
+            rejections.append(_expired(action, now))
+    rejections.extend(Rejection.of(refusal) for refusal in fresh.refused)
+    if rejections:
+        return Verdict(fresh=fresh, rejections=tuple(rejections))
+
+    saved_by_key = _by_key(approved.actions)
+    fresh_by_key = _by_key(fresh.actions)
+    to_run: list[Action] = []
+    done: list[Action] = []
+    stale: list[str] = []
+    altered: list[str] = []
+    if saved_by_key is None:
+        altered.append("it lists two actions for the same spec entry")
+        saved_by_key = {}
+    assert fresh_by_key is not None  # the planner makes one action per entry
+    for key in sorted(saved_by_key.keys() | fresh_by_key.keys()):
+        saved = saved_by_key.get(key)
+        current = fresh_by_key.get(key)
+        if saved is None:
+            assert current is not None
+            if current.action is not ActionKind.NO_OP:
+                altered.append(
+                    f"{_who(current)} needs {current.action.value}, and the plan has no "
+                    "action for it at all"
+                )
+            continue
+        if current is None:
+            altered.append(f"its action for {key!r} matches no entry of its own spec")
+            continue
+        kind = _compare(saved, current)
+        if kind == "same":
+            if current.action is not ActionKind.NO_OP:
+                to_run.append(current)
+        elif kind == "done":
+            done.append(saved)
+        elif kind == "resume":
+            to_run.append(current)
+        elif kind == "altered":
+            altered.append(_altered_reason(saved, current))
+        else:
+            stale.append(_stale_reason(saved, current))
+    return Verdict(
+        fresh=fresh,
+        to_run=tuple(to_run),
+        already_done=tuple(done),
+        stale=tuple(stale),
+        altered=tuple(altered),
+    )
+
+
+def _by_key(actions: tuple[Action, ...]) -> dict[str, Action] | None:
+    found: dict[str, Action] = {}
+    for action in actions:
+        if action.service in found:
+            return None
+        found[action.service] = action
+    return found
+
+
+def _compare(saved: Action, current: Action) -> str:
+    """``same`` | ``done`` | ``resume`` | ``altered`` | ``stale`` (module docstring)."""
+    if saved.action is ActionKind.NO_OP:
+        return "same" if current.action is ActionKind.NO_OP else "stale"
+    if saved.fingerprint == current.fingerprint:
+        return "same" if _identical(saved, current) else "altered"
+    if current.action is ActionKind.NO_OP:
+        arrived = current.before.get("lifecycle") == saved.after.get("lifecycle")
+        return "done" if arrived else "stale"
+    calls = tuple(current.calls)
+    approved_calls = tuple(saved.calls)
+    if (
+        current.service_id == saved.service_id
+        and current.after == saved.after
+        and 0 < len(calls) < len(approved_calls)
+        and approved_calls[-len(calls) :] == calls
+    ):
+        return "resume"
+    return "stale"
+
+
+def _identical(saved: Action, current: Action) -> bool:
+    return (
+        saved.action is current.action
+        and saved.service_id == current.service_id
+        and saved.name == current.name
+        and saved.type == current.type
+        and tuple(saved.calls) == tuple(current.calls)
+        and saved.before == current.before
+        and saved.after == current.after
+        and saved.irreversible == current.irreversible
+        and _same_instant(saved.expires_at, current.expires_at)
+        and tuple(saved.linked) == tuple(current.linked)
+    )
+
+
+def _same_instant(first: datetime | None, second: datetime | None) -> bool:
+    if first is None or second is None:
+        return first is second
+    return as_utc(first) == as_utc(second)
+
+
+def _who(action: Action) -> str:
+    return action.service + (f" (#{action.service_id})" if action.service_id is not None else "")
+
+
+def _altered_reason(saved: Action, current: Action) -> str:
+    if saved.action is not current.action:
+        what = f"it says {saved.action.value}, and its spec implies {current.action.value}"
+    elif tuple(saved.calls) != tuple(current.calls):
+        what = "its calls are not the ones the action implies"
+    else:
+        what = "it does not say what its spec and the account imply"
+    return (
+        f"the action for {_who(saved)} was altered: {what} for the account as it is (the "
+        "service itself did not change)"
+    )
+
+
+def _stale_reason(saved: Action, current: Action) -> str:
+    if saved.action is ActionKind.NO_OP:
+        return f"{_who(current)} now needs {current.action.value}; the plan left it alone"
+    if current.service_id != saved.service_id:
+        return f"{saved.service} is no longer the service #{saved.service_id} the plan acts on"
+    return f"{_who(saved)} changed since the plan read it"
+
+
+def _expired(action: Action, now: datetime) -> Rejection:
+    assert action.expires_at is not None
+    deadline = when_text(action.expires_at)
+    if action.action is ActionKind.CANCEL_TERMINATION:
+        message = (
+            f"the cancellation of {action.name}'s termination was allowed until {deadline} "
+            f"(24 hours before expiry); it is now {when_text(now)}"
+        )
+        fix = (
+            "it is too late to cancel: the service is terminated at expiry; order it again "
+            "if it is still needed, and state `lifecycle: terminate_at_expiry` meanwhile"
+        )
+    else:
+        message = (
+            f"this {action.action.value} of {action.name} was valid until {deadline}; it is "
+            f"now {when_text(now)}"
+        )
+        fix = "plan again: the service has moved past the date the plan relied on"
+    return Rejection(
+        service=action.service,
+        service_id=action.service_id,
+        rule=RuleCode.CANCEL_WINDOW_CLOSED.value
+        if action.action is ActionKind.CANCEL_TERMINATION
+        else ACTION_EXPIRED,
+        message=message,
+        fix=fix,
+    )

@@ -1,0 +1,319 @@
+"""``delete_now`` of a web hosting: the termination request and its e-mailed token.
+
+The flow (as the OVH Terraform provider does it, made resumable):
+
+1. record the highest id of ``/me/notification/email/history`` — only e-mails above it
+   can be the answer to *this* request (the id goes in the journal: ``email_after``);
+2. ``POST /hosting/web/{name}/terminate`` (a 404 or a 460 means the service is already
+   gone: done). After an ambiguous failure, the request took effect if its e-mail is
+   there (or the service is gone); otherwise it is sent again (bounded);
+3. poll the history (backoff from ``poll_first`` to ``poll_max`` seconds, on the
+   injected clock and sleep) for the newest e-mail above that id naming the service and
+   holding its ``confirmTerminate`` link, for at most ``token_timeout`` (30 minutes);
+4. ``POST /hosting/web/{name}/confirmTermination {"token": ...}``. After an ambiguous
+   failure the service is re-read: gone means done; otherwise the same token is sent
+   again (it is single-use: had the first call taken effect, the service would be gone).
+
+``--token NAME=TOKEN`` skips 1–3: the given token is confirmed directly, and a token the
+API refuses fails the action (no new request is made behind the user's back).
+
+**Resuming.** When the token does not come in time the action fails, saying so, and the
+request stands. The journal keeps, for every request, the e-mail id it started from
+(``email_after``) and whether the API accepted it — never the token: a token is named
+only by ``token_sha256``, 16 hex digits of its hash. The next run looks in the journal
+for the service's last request and, before asking OVH for anything, looks for its
+e-mail above that id: found, it confirms with it (no second e-mail); not there yet and
+the request was accepted, it waits for it again; the request's outcome unknown (a crash
+before its answer) and no e-mail, it requests again. A token that no longer works
+(expired, already used) makes it request a new one, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from reconciler.apply.mailbox import Confirmation, Mailbox
+from reconciler.apply.results import ActionResult, ActionStatus
+from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.apply.steps import Step, StepKind
+from reconciler.errors import BadRequest, NotFound, ServiceExpired
+from reconciler.journal import REDACTED, Outcome, Phase, Record, token_digest
+from reconciler.plan import Action
+from reconciler.rules import when_text
+
+
+@dataclass(frozen=True, slots=True)
+class PriorRequest:
+    """A termination request an earlier run made, as the journal remembers it."""
+
+    run: str
+    time: datetime
+    email_after: int
+    accepted: bool  # the API answered it; False: sent (or about to be) with no answer seen
+
+
+class TerminationHistory:
+    """The last termination request of each service, from the journal's records."""
+
+    def __init__(self, requests: dict[int, PriorRequest] | None = None) -> None:
+        self._requests = dict(requests or {})
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record], *, endpoint: str) -> TerminationHistory:
+        last: dict[int, PriorRequest] = {}
+        for record in records:
+            if record.endpoint != endpoint or record.service_id is None:
+                continue
+            step = record.detail.get("step")
+            service_id = record.service_id
+            if record.phase == Phase.CALL and step == StepKind.REQUEST_TERMINATION.value:
+                after = record.detail.get("email_after")
+                if not isinstance(after, int) or isinstance(after, bool):
+                    continue
+                if record.outcome == Outcome.SENDING:
+                    last[service_id] = PriorRequest(record.run, record.time, after, False)
+                elif record.outcome in (Outcome.OK, Outcome.EFFECT_SHOWN):
+                    last[service_id] = PriorRequest(record.run, record.time, after, True)
+            elif record.phase == Phase.CHECK and step == StepKind.REQUEST_TERMINATION.value:
+                after = record.detail.get("email_after")
+                if record.outcome == Outcome.EFFECT_SHOWN and isinstance(after, int):
+                    last[service_id] = PriorRequest(record.run, record.time, after, True)
+            elif (
+                record.phase == Phase.CALL
+                and step == StepKind.CONFIRM_TERMINATION.value
+                and record.outcome in (Outcome.OK, Outcome.GONE)
+            ):
+                last.pop(service_id, None)  # that request was used up
+        return cls(last)
+
+    def last(self, service_id: int | None) -> PriorRequest | None:
+        return None if service_id is None else self._requests.get(service_id)
+
+
+class _Confirmed(StrEnum):
+    DELETED = "deleted"
+    GONE = "gone"
+    TOKEN_REFUSED = "token-refused"
+
+
+class DeleteNow:
+    """One ``delete_now`` action, through its e-mailed token (see the module docstring)."""
+
+    def __init__(
+        self,
+        session: Session,
+        mailbox: Mailbox,
+        history: TerminationHistory,
+        action: Action,
+        request: Step,
+        confirm: Step,
+    ) -> None:
+        self.session = session
+        self.mailbox = mailbox
+        self.history = history
+        self.action = action
+        self.request_step = request
+        self.confirm_step = confirm
+        self._refusal: str | None = None
+        assert action.service_id is not None
+        self.service_id: int = action.service_id
+
+    async def run(self) -> ActionResult:
+        options = self.session.options
+        given = options.token_for(self.action)
+        if given is not None:
+            self.session.journal.add_secret(given)
+            outcome = await self._confirm(given, source="--token")
+            if outcome is _Confirmed.TOKEN_REFUSED:
+                raise StepFailed(
+                    f"the token given with --token for {self.action.name} was refused: "
+                    f"{self._refusal}",
+                    hint="check the token (it is single-use and expires), or run without "
+                    "--token: apply then requests the termination and reads the e-mailed one",
+                )
+            return self._result(outcome, "the token given with --token")
+
+        prior = self.history.last(self.service_id)
+        if prior is not None:
+            found = await self.mailbox.look(
+                service_id=self.service_id, name=self.action.name, after=prior.email_after
+            )
+            if found is None and prior.accepted:
+                self.session.reporter.action_note(
+                    self.action,
+                    f"waiting for the confirmation e-mail of the termination requested "
+                    f"{when_text(prior.time)} (run {prior.run})",
+                )
+                found = await self._wait(prior.email_after)
+                if found is None:
+                    raise self._no_token(prior.email_after, requested=prior.time)
+            if found is not None:
+                self._found(found, prior.email_after)
+                outcome = await self._confirm(found.token, source=f"e-mail {found.email_id}")
+                if outcome is not _Confirmed.TOKEN_REFUSED:
+                    return self._result(outcome, f"the token e-mailed (e-mail #{found.email_id})")
+                self.session.reporter.action_note(
+                    self.action,
+                    f"the token of e-mail #{found.email_id} was refused ({self._refusal}); "
+                    "requesting the termination again",
+                )
+
+        baseline = await self.mailbox.highest_id()
+        requested_at = self.session.now()
+        found_during_request: list[Confirmation] = []
+        gone_during_request: list[bool] = []
+
+        async def request_shown() -> bool:
+            found = await self.mailbox.look(
+                service_id=self.service_id, name=self.action.name, after=baseline
+            )
+            if found is not None:
+                found_during_request.append(found)
+                return True
+            if await self.session.read(self.service_id) is None:
+                gone_during_request.append(True)
+                return True
+            return False
+
+        try:
+            await self.session.make(
+                self.action,
+                self.request_step,
+                effect=request_shown,
+                detail={"email_after": baseline},
+            )
+        except CallRejected as rejected:
+            if isinstance(rejected.error, NotFound | ServiceExpired):
+                return self._result(_Confirmed.GONE, "")
+            raise StepFailed(f"the termination request was refused: {rejected.error}",
+                             hint=rejected.error.hint) from None  # fmt: skip
+        if gone_during_request:
+            return self._result(_Confirmed.GONE, "")
+        self.session.reporter.action_note(self.action, "waiting for the confirmation e-mail")
+        found = found_during_request[0] if found_during_request else await self._wait(baseline)
+        if found is None:
+            raise self._no_token(baseline, requested=requested_at)
+        self._found(found, baseline)
+        outcome = await self._confirm(found.token, source=f"e-mail {found.email_id}")
+        if outcome is _Confirmed.TOKEN_REFUSED:
+            raise StepFailed(
+                f"the token e-mailed for {self.action.name} (e-mail #{found.email_id}) was "
+                f"refused: {self._refusal}",
+                hint="run apply again: it requests a new token",
+            )
+        return self._result(outcome, f"the token e-mailed (e-mail #{found.email_id})")
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def _wait(self, after: int) -> Confirmation | None:
+        """Poll the history for the confirmation above ``after`` until the timeout."""
+        session = self.session
+        options = session.options
+        deadline = session.now() + options.token_timeout
+        session.record(
+            self.action,
+            Phase.TOKEN,
+            Outcome.WAITING,
+            detail={"email_after": after, "timeout_s": options.token_timeout.total_seconds()},
+        )
+        delay = options.poll_first
+        while True:
+            found = await self.mailbox.look(
+                service_id=self.service_id, name=self.action.name, after=after
+            )
+            if found is not None:
+                return found
+            remaining = (deadline - session.now()).total_seconds()
+            if remaining <= 0:
+                return None
+            await session.sleep(min(delay, remaining))
+            delay = min(delay * 2, options.poll_max)
+
+    def _found(self, found: Confirmation, after: int) -> None:
+        self.session.journal.add_secret(found.token)
+        self.session.record(
+            self.action,
+            Phase.TOKEN,
+            Outcome.FOUND,
+            detail={
+                "email_after": after,
+                "email_id": found.email_id,
+                "token_sha256": token_digest(found.token),
+            },
+        )
+
+    def _no_token(self, after: int, *, requested: datetime) -> StepFailed:
+        timeout = self.session.options.token_timeout
+        self.session.record(
+            self.action,
+            Phase.TOKEN,
+            Outcome.TIMEOUT,
+            error=f"no confirmation e-mail within {_duration(timeout)}",
+            detail={"email_after": after, "timeout_s": timeout.total_seconds()},
+        )
+        return StepFailed(
+            f"no confirmation e-mail for {self.action.name} within {_duration(timeout)} of "
+            f"its termination request ({when_text(requested)}); the request stands and the "
+            "service is not deleted yet",
+            hint="run apply again later: it looks for that e-mail first and asks for no new "
+            "one; or confirm with --token "
+            f"{self.action.service}=TOKEN (the token of the e-mail's confirmTerminate link)",
+        )
+
+    async def _confirm(self, token: str, *, source: str) -> _Confirmed:
+        session = self.session
+        session.journal.add_secret(token)
+        detail = {"token_sha256": token_digest(token), "token_from": source}
+
+        async def gone() -> bool:
+            return await session.read(self.service_id) is None
+
+        try:
+            await session.make(
+                self.action,
+                self.confirm_step,
+                effect=gone,
+                body={"token": token},
+                journal_body={"token": REDACTED},
+                detail=detail,
+            )
+        except CallRejected as rejected:
+            error = rejected.error
+            if isinstance(error, NotFound | ServiceExpired) or await gone():
+                session.record(
+                    self.action, Phase.CHECK, Outcome.GONE, step=self.confirm_step, detail=detail
+                )
+                return _Confirmed.GONE
+            if isinstance(error, BadRequest):
+                self._refusal = getattr(error, "api_message", None) or str(error)
+                session.record(
+                    self.action,
+                    Phase.TOKEN,
+                    Outcome.REFUSED,
+                    error=error,
+                    detail=detail,
+                )
+                return _Confirmed.TOKEN_REFUSED
+            raise StepFailed(f"the confirmation was refused: {error}", hint=error.hint) from None
+        return _Confirmed.DELETED
+
+    def _result(self, outcome: _Confirmed, source: str) -> ActionResult:
+        if outcome is _Confirmed.GONE:
+            return ActionResult(self.action, ActionStatus.DONE, "already gone")
+        return ActionResult(
+            self.action,
+            ActionStatus.DONE,
+            f"deleted now, data deleted irreversibly (confirmed with {source})",
+        )
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

@@ -1,0 +1,181 @@
+"""Executing the approved actions: concurrently, each on its own, each re-read first.
+
+For every action (all of them at once; the client bounds the requests in flight to its
+concurrency, 10 by default):
+
+1. its calls are mapped to steps apply knows how to verify (``steps.steps_of``): a call
+   of any other shape fails the action before anything is sent;
+2. the service is re-read (``GET /services/{id}``) just before the first call:
+
+   - gone: done for a termination or a deletion ("already gone"), failed otherwise;
+   - already where the action takes it: skipped, nothing sent (a second apply, or two
+     applies racing, never doubles an action);
+   - moved since the account was read for this run (its fingerprint differs): failed,
+     nothing sent — apply does not act on a state nobody planned from;
+   - the action's ``expires_at`` passed meanwhile (the 24-hour limit of a
+     cancellation): failed, nothing sent;
+
+3. each step whose effect does not show yet is sent through ``Session.make`` (journal
+   before and after, ambiguous failures settled by re-reading); a step of a multi-call
+   action is preceded by its own re-read; ``delete_now`` goes through
+   ``reconciler.apply.deletion``.
+
+A failed action never stops the others; an unusable journal stops them all (nothing is
+done without a record of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from reconciler.apply.deletion import DeleteNow, TerminationHistory
+from reconciler.apply.mailbox import Mailbox
+from reconciler.apply.results import ActionResult, ActionStatus
+from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.apply.steps import (
+    Step,
+    StepKind,
+    UnknownCall,
+    already_as_wanted,
+    effect_shown,
+    steps_of,
+)
+from reconciler.errors import JournalError, ReconcilerError
+from reconciler.journal import Outcome, Phase
+from reconciler.plan import Action, ActionKind
+from reconciler.planner import fingerprint
+from reconciler.rules import when_text
+
+_GOING = (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW)
+_STATUS_OUTCOME = {
+    ActionStatus.DONE: Outcome.DONE,
+    ActionStatus.SKIPPED: Outcome.SKIPPED,
+    ActionStatus.FAILED: Outcome.FAILED,
+}
+
+
+class Executor:
+    def __init__(self, session: Session, mailbox: Mailbox, history: TerminationHistory) -> None:
+        self.session = session
+        self.mailbox = mailbox
+        self.history = history
+
+    async def run(self, actions: tuple[Action, ...]) -> tuple[ActionResult, ...]:
+        """Every action concurrently; results in the order of ``actions``."""
+        tasks: list[asyncio.Task[ActionResult]] = []
+        async with asyncio.TaskGroup() as group:  # a JournalError cancels the rest
+            for action in actions:
+                tasks.append(group.create_task(self._guarded(action)))
+        return tuple(task.result() for task in tasks)
+
+    async def _guarded(self, action: Action) -> ActionResult:
+        self.session.reporter.action_started(action)
+        try:
+            result = await self._one(action)
+        except JournalError:
+            raise
+        except StepFailed as failure:
+            result = _failed(action, failure.message, failure.hint)
+        except UnknownCall as unknown:
+            result = _failed(
+                action,
+                f"nothing sent: {unknown}",
+                "this is a bug of reconciler (the planner and apply disagree); report it",
+            )
+        except ReconcilerError as error:
+            result = _failed(action, str(error), error.hint)
+        except Exception as error:  # a bug: still this action only, and said so
+            result = _failed(
+                action,
+                f"internal error: {type(error).__name__}: {error}",
+                "run again with --debug and report it; the journal shows what was sent",
+            )
+        self.session.record(
+            action,
+            Phase.ACTION,
+            _STATUS_OUTCOME[result.status],
+            error=result.error,
+            detail={"summary": result.summary},
+        )
+        self.session.reporter.action_finished(result)
+        return result
+
+    async def _one(self, action: Action) -> ActionResult:
+        session = self.session
+        steps = steps_of(action)
+        if action.service_id is None or not steps:
+            raise UnknownCall(f"{action.action.value} of {action.service} has no calls to make")
+        live = await session.read(action.service_id)
+        if live is None or live.gone:
+            if action.action in _GOING:
+                session.record(action, Phase.CHECK, Outcome.GONE)
+                return ActionResult(action, ActionStatus.DONE, "already gone")
+            raise StepFailed(
+                f"{action.name} (#{action.service_id}) is no longer on the account; nothing sent",
+                hint="plan again: the account changed",
+            )
+        if already_as_wanted(action, live):
+            return ActionResult(action, ActionStatus.SKIPPED, "already as wanted; nothing sent")
+        if fingerprint(live) != action.fingerprint:
+            raise StepFailed(
+                f"{action.name} (#{action.service_id}) changed while this apply ran (another "
+                "apply, or a change by hand?); nothing sent",
+                hint="run apply again: it plans from the account as it is then",
+            )
+        now = session.now()
+        if action.expires_at is not None and now >= action.expires_at:
+            raise StepFailed(
+                f"too late to {action.action.value.replace('_', ' ')} {action.name}: it was "
+                f"allowed until {when_text(action.expires_at)}, it is {when_text(now)}; "
+                "nothing sent",
+                hint="plan again to see what the rules allow now",
+            )
+        if action.action is ActionKind.DELETE_NOW:
+            request, confirm = _deletion_steps(steps)
+            flow = DeleteNow(session, self.mailbox, self.history, action, request, confirm)
+            return await flow.run()
+        for index, step in enumerate(steps):
+            if index:
+                live = await session.read(action.service_id)
+            if effect_shown(step, live):
+                session.record(action, Phase.CHECK, Outcome.EFFECT_SHOWN, step=step)
+                continue
+            await self._make(action, step)
+        return ActionResult(action, ActionStatus.DONE, _done_words(action))
+
+    async def _make(self, action: Action, step: Step) -> None:
+        session = self.session
+        service_id = action.service_id
+        assert service_id is not None
+
+        async def shown() -> bool:
+            return effect_shown(step, await session.read(service_id))
+
+        try:
+            await session.make(action, step, effect=shown)
+        except CallRejected as rejected:
+            raise StepFailed(
+                f"{step.call.method} {step.call.path} was refused: {rejected.error}",
+                hint=rejected.error.hint,
+            ) from None
+
+
+def _deletion_steps(steps: tuple[Step, ...]) -> tuple[Step, Step]:
+    kinds = tuple(step.kind for step in steps)
+    if kinds != (StepKind.REQUEST_TERMINATION, StepKind.CONFIRM_TERMINATION):
+        raise UnknownCall("a deletion is a termination request then its confirmation")
+    return steps[0], steps[1]
+
+
+def _failed(action: Action, message: str, hint: str | None) -> ActionResult:
+    return ActionResult(action, ActionStatus.FAILED, "failed", error=message, hint=hint)
+
+
+def _done_words(action: Action) -> str:
+    period = action.after.get("period")
+    every = f" every {period}" if period else ""
+    if action.action is ActionKind.TERMINATE_AT_EXPIRY:
+        return "set to terminate at expiry (its data is deleted then)"
+    if action.action is ActionKind.CANCEL_TERMINATION:
+        return f"termination cancelled: renews automatically{every}"
+    return f"renewal set to automatic{every}"

@@ -1,0 +1,93 @@
+"""What apply is given (options), tells as it goes (``Reporter``) and returns (results).
+
+A planned thing and an applied thing are different types: ``Action`` (reconciler.plan)
+is what was planned; ``ActionResult`` is what became of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from reconciler.plan import Action, Plan
+
+DEFAULT_TOKEN_TIMEOUT = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """How apply behaves. ``tokens`` maps a service (its spec key or name) to a deletion
+    token the user already has (``--token NAME=TOKEN``): a secret, never shown."""
+
+    token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT  # how long to wait for the e-mail
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    call_attempts: int = 3  # sends of one mutating call, when the account shows no effect
+    retry_delay: float = 1.0  # seconds before sending again (doubled each time)
+    poll_first: float = 2.0  # seconds between looks at the e-mail history, doubling...
+    poll_max: float = 30.0  # ...up to this
+
+    def __post_init__(self) -> None:
+        if self.call_attempts < 1:
+            raise ValueError("call_attempts must be at least 1")
+        if self.token_timeout < timedelta(0):
+            raise ValueError("token_timeout cannot be negative")
+
+    def token_for(self, action: Action) -> str | None:
+        return self.tokens.get(action.service) or self.tokens.get(action.name)
+
+
+class ActionStatus(StrEnum):
+    DONE = "done"  # the calls were made (or their effect showed after an ambiguous failure)
+    SKIPPED = "skipped"  # the account already matched: no call was sent
+    FAILED = "failed"  # see ``error``; the account may be partly changed (re-run: safe)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    action: Action
+    status: ActionStatus
+    summary: str  # what happened, in words
+    error: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    run: str
+    plan_digest: str
+    journal: Path
+    plan: Plan  # the plan made again at apply time, whose actions were executed
+    results: tuple[ActionResult, ...]
+    already_done: tuple[Action, ...] = ()  # approved changes found made before this run
+
+    def count(self, status: ActionStatus) -> int:
+        return sum(1 for result in self.results if result.status is status)
+
+    @property
+    def failed(self) -> tuple[ActionResult, ...]:
+        return tuple(r for r in self.results if r.status is ActionStatus.FAILED)
+
+
+class Reporter(Protocol):
+    """Told what happens, as it happens (the CLI draws progress with it)."""
+
+    def action_started(self, action: Action) -> None: ...
+
+    def action_note(self, action: Action, note: str) -> None: ...
+
+    def action_finished(self, result: ActionResult) -> None: ...
+
+
+class SilentReporter:
+    def action_started(self, action: Action) -> None:
+        pass
+
+    def action_note(self, action: Action, note: str) -> None:
+        pass
+
+    def action_finished(self, result: ActionResult) -> None:
+        pass

@@ -1,0 +1,144 @@
+"""One apply run, start to end: re-read, plan again, judge, journal, execute.
+
+``apply_approved(approved, client, ...)`` is the whole of ``reconciler apply`` but the
+command line: it is given the plan a human approved (shown and confirmed on a terminal,
+or ``--auto-approve``) or a saved plan file, and
+
+1. refuses it at once when it holds refusals (no API call at all: exit 3);
+2. reads the account again and plans again from the plan's *own embedded spec*, with
+   the API's clock at apply time;
+3. judges the approved plan against that fresh plan (``approval.judge``): refused
+   (exit 3), stale (``StalePlanError``), altered (``PlanFileError``), or approved;
+4. opens the journal (nothing is sent without it), and executes the fresh plan's
+   actions (``executor.Executor``), recording the run's start and end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from reconciler import __version__
+from reconciler.apply.approval import Verdict, judge, refusals_of, refused_error
+from reconciler.apply.deletion import TerminationHistory
+from reconciler.apply.executor import Executor
+from reconciler.apply.mailbox import Mailbox
+from reconciler.apply.results import (
+    ActionStatus,
+    ApplyOptions,
+    ApplyReport,
+    Reporter,
+    SilentReporter,
+)
+from reconciler.apply.session import Session
+from reconciler.journal import JournalWriter, Outcome, Phase, RunContext, read_journal
+from reconciler.observe import read_account
+from reconciler.ovh.client import OvhClient
+from reconciler.plan import ActionKind, Plan
+from reconciler.planner import make_plan, names_needing_periods
+from reconciler.spec import Spec, UnmanagedPolicy
+
+
+def spec_of_plan(plan: Plan, unmanaged: UnmanagedPolicy = UnmanagedPolicy.REPORT) -> Spec:
+    """The spec a plan was made from, as far as the plan carries it. A plan does not say
+    its spec's ``unmanaged`` policy; it changes no action (only what is reported), so a
+    saved plan is planned again with ``report`` unless the caller knows better."""
+    return Spec(
+        endpoint=plan.endpoint,
+        unmanaged=unmanaged,
+        services=plan.spec,
+        source=plan.spec_source,
+        digest=plan.spec_digest,
+    )
+
+
+def new_run_id(now: datetime) -> str:
+    """``20260302T090000Z-3f9a1c``: sortable by start time, unique across machines."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+async def apply_approved(
+    approved: Plan,
+    client: OvhClient,
+    *,
+    journal_path: Path,
+    plan_digest: str,
+    source: str,
+    unmanaged: UnmanagedPolicy = UnmanagedPolicy.REPORT,
+    options: ApplyOptions | None = None,
+    reporter: Reporter | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    run_id: str | None = None,
+    on_journal_write: Callable[[int], None] | None = None,
+    on_verdict: Callable[[Verdict], None] | None = None,
+) -> ApplyReport:
+    """Apply ``approved`` through ``client`` (entered already); see the module docstring.
+    ``source`` names the plan in messages (the spec or plan file)."""
+    import asyncio
+
+    options = options or ApplyOptions()
+    reporter = reporter or SilentReporter()
+    sleep = sleep or asyncio.sleep
+    saved_refusals = refusals_of(approved)
+    if saved_refusals:
+        raise refused_error(saved_refusals, source)
+
+    spec = spec_of_plan(approved, unmanaged)
+    account = await read_account(client, periods_for=names_needing_periods(spec))
+    clock = client.api_clock()
+    now = clock.now()
+    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint)
+    verdict = judge(approved, fresh, now=now)
+    if on_verdict is not None:
+        on_verdict(verdict)
+    verdict.raise_if_not_approved(source)
+
+    run = run_id or new_run_id(now)
+    if not verdict.to_run:
+        return ApplyReport(
+            run=run,
+            plan_digest=plan_digest,
+            journal=journal_path,
+            plan=fresh,
+            results=(),
+            already_done=verdict.already_done,
+        )
+    history = TerminationHistory()
+    if any(action.action is ActionKind.DELETE_NOW for action in verdict.to_run):
+        contents = read_journal(journal_path, missing_ok=True)
+        history = TerminationHistory.from_records(contents.records, endpoint=approved.endpoint)
+
+    context = RunContext(run=run, plan=plan_digest, endpoint=approved.endpoint)
+    with JournalWriter(journal_path, context, clock=clock, on_write=on_journal_write) as journal:
+        for token in options.tokens.values():
+            journal.add_secret(token)
+        journal.write(
+            phase=Phase.RUN,
+            outcome=Outcome.STARTED,
+            detail={
+                "source": source,
+                "actions": len(verdict.to_run),
+                "already_done": len(verdict.already_done),
+                "reconciler": __version__,
+            },
+        )
+        session = Session(
+            client, journal, clock=clock, sleep=sleep, options=options, reporter=reporter
+        )
+        results = await Executor(session, Mailbox(client), history).run(verdict.to_run)
+        report = ApplyReport(
+            run=run,
+            plan_digest=plan_digest,
+            journal=journal_path,
+            plan=fresh,
+            results=results,
+            already_done=verdict.already_done,
+        )
+        journal.write(
+            phase=Phase.RUN,
+            outcome=Outcome.FINISHED,
+            detail={status.value: report.count(status) for status in ActionStatus},
+        )
+    return report

@@ -1,0 +1,202 @@
+"""One apply run's edge: the API client, the journal, the API's clock, sleeping.
+
+``Session.make`` is the one place a mutating call is sent, and it keeps the promise of
+apply: **no mutating call is sent twice unless the account shows the first did not take
+effect**.
+
+- before the call: a ``call``/``sending`` record, fsynced;
+- a clear answer: ``ok``, or ``failed`` (the API refused: ``CallRejected``, the caller
+  decides what that means — a 404 on a termination request means "already gone");
+- an ambiguous failure (5xx, a dropped connection, a timeout, a 429 the client gave up
+  on: the error is ``retryable``): ``ambiguous``, then the caller's ``effect`` check
+  re-reads the account — the effect shows (``check``/``effect-shown``: done), or it does
+  not (``check``/``no-effect``: the call is sent again after a short wait), at most
+  ``ApplyOptions.call_attempts`` sends in all. When the re-read itself fails, nothing is
+  sent again: the action fails with "may or may not have taken effect", and the next
+  run re-reads first.
+
+The client's own retry loop never resends a mutating call whose outcome is unknown
+(``reconciler.ovh.client``): that decision is taken here, by re-reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reconciler.apply.results import ApplyOptions, Reporter
+from reconciler.apply.steps import Step
+from reconciler.clock import Clock
+from reconciler.errors import ApiError, HttpError, NotFound
+from reconciler.journal import JournalCall, JournalWriter, Outcome, Phase
+from reconciler.live import LiveService, parse_service
+from reconciler.ovh.client import OvhClient
+from reconciler.plan import Action
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class StepFailed(Exception):
+    """An action cannot go on: a one-line reason and a hint (becomes a FAILED result)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class CallRejected(Exception):
+    """The API answered a mutating call with a clear, non-retryable error."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """How a call ended well: answered (``ok``) or its effect seen after an ambiguous
+    failure (``effect_shown``)."""
+
+    answer: Any = None
+    effect_shown: bool = False
+
+
+class Session:
+    def __init__(
+        self,
+        client: OvhClient,
+        journal: JournalWriter,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        options: ApplyOptions,
+        reporter: Reporter,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.clock = clock
+        self.sleep = sleep
+        self.options = options
+        self.reporter = reporter
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def read(self, service_id: int) -> LiveService | None:
+        """The service as the API shows it now; ``None`` when it is not on the account."""
+        try:
+            data = await self.client.get(f"/services/{service_id}")
+        except NotFound:
+            return None
+        return parse_service(data)
+
+    def record(
+        self,
+        action: Action,
+        phase: Phase,
+        outcome: Outcome,
+        *,
+        step: Step | None = None,
+        body: Mapping[str, Any] | None = None,
+        attempt: int | None = None,
+        error: ApiError | str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        status = error.status if isinstance(error, HttpError) else None
+        query_id = error.query_id if isinstance(error, HttpError) else None
+        extra = dict(detail or {})
+        if step is not None:
+            extra.setdefault("step", step.kind.value)
+        self.journal.write(
+            phase=phase,
+            outcome=outcome,
+            service=action.service,
+            service_id=action.service_id,
+            action=action.action.value,
+            call=JournalCall(step.call.method, step.call.path, body) if step is not None else None,
+            attempt=attempt,
+            status=status,
+            query_id=query_id,
+            error=str(error) if error is not None else None,
+            detail=extra,
+        )
+
+    async def make(
+        self,
+        action: Action,
+        step: Step,
+        *,
+        effect: Callable[[], Awaitable[bool]],
+        body: Mapping[str, Any] | None = None,
+        journal_body: Mapping[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Sent:
+        """Send ``step``'s call (with ``body``, default the planned one), journalled, and
+        settle an ambiguous failure by ``effect`` (see the module docstring).
+        ``journal_body`` is what the journal shows of the body (secrets redacted)."""
+        wire = dict(body) if body is not None else step.call.body
+        shown_body = journal_body if journal_body is not None else wire
+        attempts = self.options.call_attempts
+        last: ApiError | None = None
+        for attempt in range(1, attempts + 1):
+            self.record(
+                action, Phase.CALL, Outcome.SENDING,
+                step=step, body=shown_body, attempt=attempt, detail=detail,
+            )  # fmt: skip
+            try:
+                answer = await self.client.request(step.call.method, step.call.path, body=wire)
+            except ApiError as error:
+                if not error.retryable:
+                    self.record(
+                        action, Phase.CALL, Outcome.FAILED,
+                        step=step, body=shown_body, attempt=attempt, error=error, detail=detail,
+                    )  # fmt: skip
+                    raise CallRejected(error) from None
+                self.record(
+                    action, Phase.CALL, Outcome.AMBIGUOUS,
+                    step=step, body=shown_body, attempt=attempt, error=error, detail=detail,
+                )  # fmt: skip
+                last = error
+                try:
+                    shown = await effect()
+                except ApiError as reread:
+                    raise StepFailed(
+                        f"{step.call.method} {step.call.path} may or may not have taken effect "
+                        f"({_short(error)}), and re-reading the account failed: {_short(reread)}",
+                        hint="run apply again: it re-reads the account before sending anything",
+                    ) from None
+                self.record(
+                    action,
+                    Phase.CHECK,
+                    Outcome.EFFECT_SHOWN if shown else Outcome.NO_EFFECT,
+                    step=step,
+                    attempt=attempt,
+                    detail=detail,
+                )
+                if shown:
+                    return Sent(effect_shown=True)
+                if attempt < attempts:
+                    self.reporter.action_note(
+                        action, f"{step.call.method} {step.call.path} failed ({_short(error)}); "
+                        "the account shows no effect: sending it again",
+                    )  # fmt: skip
+                    await self.sleep(self.options.retry_delay * 2 ** (attempt - 1))
+                continue
+            self.record(
+                action, Phase.CALL, Outcome.OK,
+                step=step, body=shown_body, attempt=attempt, detail=detail,
+            )  # fmt: skip
+            return Sent(answer=answer)
+        assert last is not None
+        raise StepFailed(
+            f"{step.call.method} {step.call.path} failed {attempts} times and the account "
+            f"shows no effect: {_short(last)}",
+            hint=last.hint or "run apply again later: it resumes safely",
+        )
+
+
+def _short(error: Exception) -> str:
+    return str(error)

@@ -1,0 +1,562 @@
+"""``reconciler apply SPEC|PLAN``: show the plan, have it approved, apply it safely.
+
+``apply SPEC`` plans as ``reconciler plan`` does; ``apply plan.json`` takes a plan saved
+with ``reconciler plan --out`` (recognised by its ``format_version``, or a ``.json``
+name). Either way the plan is shown (text), then approved:
+
+- on a terminal: every immediate deletion (irreversible, no refund) needs its service's
+  name typed back, then the whole plan a ``yes``;
+- ``--auto-approve``: no question (CD). A saved plan is approved too — its deletions are
+  as irreversible as any;
+- neither a terminal nor ``--auto-approve``: refused, exit 1, nothing applied.
+
+Then ``reconciler.apply.apply_approved`` re-reads the account, plans again from the
+approved plan's own spec with the API's clock, refuses a stale, altered or now-refused
+plan, and executes — journalled in ``--journal`` (default
+``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``).
+
+Progress: a live display on a terminal (rich, imported only then); otherwise one line
+per action with its outcome. Exit codes: 0 done (or nothing to do), 3 refused (nothing
+applied), 1 anything else — failed actions (the others were applied; a re-run
+converges), a stale or altered plan, a cancelled confirmation, errors.
+
+``RECONCILER_CRASH_AFTER_JOURNAL_WRITES=N`` makes the process exit abruptly (``os._exit``,
+status 70) right after its N-th journal record: the crash tests kill apply between any
+two steps with it. Never set it otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+import click
+
+from reconciler.apply import (
+    ActionResult,
+    ActionStatus,
+    ApplyOptions,
+    ApplyReport,
+    Rejection,
+    Reporter,
+    Verdict,
+    apply_approved,
+)
+from reconciler.apply.approval import refusals_of, refused_error
+from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.cli.common import (
+    Target,
+    build_client,
+    concurrency_option,
+    endpoint_option,
+    resolve_target,
+    run,
+    use_color,
+)
+from reconciler.cli.plan import Job, plan_all, target_for
+from reconciler.endpoints import resolve_endpoint
+from reconciler.errors import ApplyError, ConfigError, ReconcilerError, UsageError
+from reconciler.journal import JOURNAL_FILE, ensure_writable
+from reconciler.ovh.embedded import state_dir
+from reconciler.plan import Action, ActionKind, Plan
+from reconciler.planfile import dump_plan, load_plan
+from reconciler.render import text as text_render
+from reconciler.render.wording import clean
+from reconciler.spec import UnmanagedPolicy, load_spec
+
+CRASH_ENV = "RECONCILER_CRASH_AFTER_JOURNAL_WRITES"
+CRASH_EXIT_CODE = 70
+_DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_WORDS = {
+    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.CANCEL_TERMINATION: "cancel termination",
+    ActionKind.DELETE_NOW: "delete now",
+    ActionKind.SET_RENEW: "change renewal",
+    ActionKind.NO_OP: "no change",
+}
+
+
+# --- what the command is asked, and its I/O ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRequest:
+    target: Path
+    auto_approve: bool = False
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT
+    journal: Path | None = None
+    color: bool | None = None
+    endpoint: str | None = None
+    concurrency: int = 10
+
+
+class ApplyIO(Protocol):
+    """Everything the command says and asks (tests drive it)."""
+
+    def interactive(self) -> bool:
+        """Whether a human can answer questions (stdin and stdout are a terminal)."""
+        ...
+
+    def ask(self, question: str) -> str | None:
+        """The answer typed, or None at end of input."""
+        ...
+
+    def out(self, text: str) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A line on stderr."""
+        ...
+
+    def progress(self) -> ProgressView: ...
+
+
+class ProgressView(Reporter, Protocol):
+    def __enter__(self) -> ProgressView: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class TerminalIO:
+    """The real terminal (or pipes): click for output, stdin for answers."""
+
+    def interactive(self) -> bool:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+
+    def ask(self, question: str) -> str | None:
+        click.echo(question, nl=False)
+        line = sys.stdin.readline()
+        return None if not line else line.rstrip("\r\n")
+
+    def out(self, text: str) -> None:
+        click.echo(text)
+
+    def note(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def progress(self) -> ProgressView:
+        if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
+            return RichProgress()
+        return LineProgress(self.out)
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+class _ApplyCommand(click.Command):
+    """Usage errors are ``UsageError`` (exit 1, one line), as for ``plan``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise UsageError(
+                " ".join(error.format_message().split()), hint="see `reconciler apply --help`"
+            ) from None
+
+
+@click.command(cls=_ApplyCommand)
+@click.argument("target", metavar="SPEC|PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Apply without asking (CD). Without it, apply asks on a terminal and refuses elsewhere.",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="NAME=TOKEN",
+    help="Confirm the deletion of NAME with TOKEN (from its confirmTerminate e-mail) "
+    "instead of requesting one. Repeatable.",
+)
+@click.option(
+    "--token-timeout",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30m, 1h).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The journal to append to. Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
+    ".reconciler/journal.jsonl.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the plan (default: on a terminal).")
+@endpoint_option
+@concurrency_option
+def apply(
+    target: Path,
+    auto_approve: bool,
+    tokens: tuple[str, ...],
+    token_timeout: str,
+    journal: Path | None,
+    color: bool | None,
+    endpoint: str | None,
+    concurrency: int,
+) -> None:
+    """Apply SPEC (planned now) or a PLAN saved by `reconciler plan --out`.
+
+    Re-reads the account, plans again with the API's clock, refuses a stale or refused
+    plan, and applies the rest concurrently, recording every call in the journal.
+    """
+    request = ApplyRequest(
+        target=target,
+        auto_approve=auto_approve,
+        tokens=parse_tokens(tokens),
+        token_timeout=parse_duration(token_timeout, "--token-timeout"),
+        journal=journal,
+        color=color,
+        endpoint=endpoint,
+        concurrency=concurrency,
+    )
+    run_apply(request, io=TerminalIO())
+
+
+def run_apply(
+    request: ApplyRequest,
+    *,
+    io: ApplyIO,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ApplyReport | None:
+    """The command without click: returns the report (None when there was nothing to
+    apply) or raises the ``ReconcilerError`` the CLI prints."""
+    environ = os.environ if environ is None else environ
+    loaded = load_target(request)
+    approved = loaded.plan
+    io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
+    if approved.refused:
+        raise refused_error(refusals_of(approved), loaded.source)
+    check_tokens(request.tokens, approved)
+    if not approved.has_changes:
+        return None
+    journal = request.journal or state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+    ensure_writable(journal)
+    confirm(approved, request, io)
+
+    def show_verdict(verdict: Verdict) -> None:
+        if verdict.rejections:
+            io.out("")
+            io.out("Refused at apply time: nothing is applied.")
+            for rejection in verdict.rejections:
+                io.out(rejection_text(rejection))
+
+    options = ApplyOptions(token_timeout=request.token_timeout, tokens=request.tokens)
+
+    async def execute(progress: Reporter) -> ApplyReport:
+        async with build_client(loaded.target, concurrency=request.concurrency) as client:
+            return await apply_approved(
+                approved,
+                client,
+                journal_path=journal,
+                plan_digest=loaded.digest,
+                source=loaded.source,
+                unmanaged=loaded.unmanaged,
+                options=options,
+                reporter=progress,
+                on_journal_write=crash_hook(environ),
+                on_verdict=show_verdict,
+            )
+
+    io.out("")
+    with io.progress() as progress:
+        report = run(execute(progress))
+    io.out("")
+    io.out(summary_text(report))
+    if report.failed:
+        first = report.failed[0]
+        count = len(report.failed)
+        raise ApplyError(
+            f"{count} of {len(report.results)} action{'s' * (len(report.results) > 1)} failed "
+            f"({first.action.service}: {first.error}); the others were applied",
+            hint=(first.hint + "; " if first.hint and count == 1 else "")
+            + f"run apply again to resume (it re-reads first); `reconciler journal --run "
+            f"{report.run}` shows every call",
+        )
+    return report
+
+
+# --- loading and approving ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    plan: Plan
+    target: Target
+    source: str
+    digest: str  # of the plan applied: the file's bytes, or the plan made from the spec
+    unmanaged: UnmanagedPolicy
+
+
+def is_plan_file(path: Path) -> bool:
+    """A saved plan: a JSON object with ``format_version``, or any ``.json`` file (its
+    errors then come from the plan reader, which says what a plan must hold)."""
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped.startswith(b"{"):
+        return False
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data
+
+
+def load_target(request: ApplyRequest) -> Loaded:
+    path = request.target
+    if is_plan_file(path):
+        plan = load_plan(path)
+        target = plan_target(plan, request.endpoint)
+        digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        return Loaded(plan, target, str(path), digest, UnmanagedPolicy.REPORT)
+    spec = load_spec(path)
+    target = target_for(spec, request.endpoint)
+    (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
+    digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
+    return Loaded(plan, target, spec.source, digest, spec.unmanaged)
+
+
+def plan_target(plan: Plan, option: str | None) -> Target:
+    """A saved plan is applied on the endpoint it was made for; ``--endpoint`` may only
+    name that same endpoint."""
+    try:
+        own = Target(endpoint=resolve_endpoint(plan.endpoint), source="the plan's endpoint")
+    except ConfigError as error:
+        raise ConfigError(f"{error.message} (from the plan)", hint=error.hint) from None
+    if option and option.strip():
+        asked = resolve_target(option)
+        if asked.endpoint.base_url != own.endpoint.base_url:
+            raise UsageError(
+                f"the plan was made for endpoint {plan.endpoint!r}, and --endpoint says "
+                f"{option.strip()!r}",
+                hint="apply a plan on the endpoint it was made for, or plan again for this one",
+            )
+    return own
+
+
+def check_tokens(tokens: Mapping[str, str], plan: Plan) -> None:
+    deletions = {
+        name
+        for action in plan.changes
+        if action.action is ActionKind.DELETE_NOW
+        for name in (action.service, action.name)
+    }
+    for name in tokens:
+        if name not in deletions:
+            listed = ", ".join(sorted(deletions)) or "none"
+            raise UsageError(
+                f"--token {name}=...: the plan deletes no service named {name!r}",
+                hint=f"--token is for the plan's immediate deletions ({listed})",
+            )
+
+
+def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
+    """Approval: ``--auto-approve``, or questions on a terminal; refused otherwise."""
+    changes = plan.changes
+    if request.auto_approve:
+        io.note(f"note: --auto-approve: applying {_count(changes)} without confirmation")
+        return
+    if not io.interactive():
+        raise UsageError(
+            "no terminal to confirm on, and --auto-approve not given: nothing was applied",
+            hint="review the plan above, then run again with --auto-approve (in CD: apply "
+            "the reviewed `reconciler plan --out` file with --auto-approve)",
+        )
+    io.out("")
+    for action in changes:
+        if action.action is not ActionKind.DELETE_NOW:
+            continue
+        answer = io.ask(
+            f"{clean(action.name)} is deleted NOW, its data irreversibly, with no refund. "
+            f"Type its name to confirm: "
+        )
+        if answer is None or answer.strip() != action.name:
+            raise ReconcilerError(
+                f"apply cancelled: {answer.strip() if answer else 'nothing'!r} is not "
+                f"{action.name!r}; nothing was applied",
+                hint="type the service's name exactly to delete it",
+            )
+    answer = io.ask(
+        f"Apply {_count(changes)} to endpoint {clean(plan.endpoint)}? Only 'yes' is accepted: "
+    )
+    if answer is None or answer.strip() != "yes":
+        raise ReconcilerError("apply cancelled: nothing was applied", hint=None)
+
+
+def _count(changes: Sequence[Action]) -> str:
+    return f"{len(changes)} change{'s' * (len(changes) != 1)}"
+
+
+# --- options ----------------------------------------------------------------------------
+
+
+def parse_tokens(values: Sequence[str]) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for value in values:
+        name, sep, token = value.partition("=")
+        name, token = name.strip(), token.strip()
+        if not sep or not name or not token:
+            shown = name or "?"
+            raise UsageError(
+                f"--token {shown}=...: expected NAME=TOKEN",
+                hint="e.g. --token old-shop.example.org=TOKEN, the token of the e-mail's "
+                "confirmTerminate link",
+            )
+        if name in tokens:
+            raise UsageError(f"--token {name}=... is given twice", hint="give one token each")
+        tokens[name] = token
+    return tokens
+
+
+def parse_duration(value: str, option: str) -> timedelta:
+    found = _DURATION.match(value)
+    if not found:
+        raise UsageError(
+            f"{option} {value!r} is not a duration", hint="use e.g. 90s, 30m, 1h (or seconds)"
+        )
+    amount = float(found[1])
+    unit = (found[2] or "s").lower()
+    seconds = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}[unit] * amount
+    return timedelta(seconds=seconds)
+
+
+def crash_hook(environ: Mapping[str, str]) -> Callable[[int], None] | None:
+    """The crash tests' seam (module docstring): exit abruptly after the N-th record."""
+    value = environ.get(CRASH_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        limit = int(value)
+    except ValueError:
+        raise UsageError(f"{CRASH_ENV}={value!r} is not a number", hint="unset it") from None
+
+    def hook(written: int) -> None:
+        if written >= limit:
+            os._exit(CRASH_EXIT_CODE)
+
+    return hook
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def outcome_line(result: ActionResult) -> str:
+    action = result.action
+    where = f" (#{action.service_id})" if action.service_id is not None else ""
+    what = _WORDS[action.action]
+    tail = result.error if result.status is ActionStatus.FAILED else result.summary
+    label = {
+        ActionStatus.DONE: "done",
+        ActionStatus.SKIPPED: "skipped",
+        ActionStatus.FAILED: "FAILED",
+    }[result.status]
+    return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
+
+
+def rejection_text(rejection: Rejection) -> str:
+    where = f" (#{rejection.service_id})" if rejection.service_id is not None else ""
+    return (
+        f"  x {clean(rejection.service)}{where} [{rejection.rule}]\n"
+        f"      {clean(rejection.message)}\n"
+        f"      fix: {clean(rejection.fix)}"
+    )
+
+
+def summary_text(report: ApplyReport) -> str:
+    done = report.count(ActionStatus.DONE)
+    skipped = report.count(ActionStatus.SKIPPED) + len(report.already_done)
+    failed = report.count(ActionStatus.FAILED)
+    head = "Apply complete" if not failed else "Apply finished with failures"
+    if not report.results:
+        return (
+            f"Nothing left to apply: {skipped} change{'s' * (skipped != 1)} already made. "
+            "The account matches the plan."
+        )
+    return (
+        f"{head}: {done} done, {skipped} already as wanted, {failed} failed "
+        f"(run {report.run}; journal {report.journal})."
+    )
+
+
+class LineProgress:
+    """CI logs: one line per action with its outcome (and a line per wait)."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self._echo = echo
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def action_started(self, action: Action) -> None:
+        pass
+
+    def action_note(self, action: Action, note: str) -> None:
+        self._echo(f"...     {clean(action.service)}: {clean(note)}")
+
+    def action_finished(self, result: ActionResult) -> None:
+        self._echo(outcome_line(result))
+
+
+class RichProgress:
+    """A terminal: a live bar of the actions, each outcome printed above it."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(highlight=False),
+            transient=True,
+        )
+        self._task = self._progress.add_task("applying", total=0)
+        self._total = 0
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def action_started(self, action: Action) -> None:
+        self._total += 1
+        self._progress.update(self._task, total=self._total)
+
+    def action_note(self, action: Action, note: str) -> None:
+        self._progress.update(self._task, description=f"{clean(action.service)}: {clean(note)}")
+
+    def action_finished(self, result: ActionResult) -> None:
+        self._progress.console.print(outcome_line(result), markup=False)
+        self._progress.update(self._task, advance=1, description="applying")
