@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import sys
 from datetime import datetime, timedelta
 
 import click
@@ -17,6 +15,7 @@ from reconciler.cli.common import (
     endpoint_option,
     resolve_target,
     run,
+    use_color,
 )
 from reconciler.errors import UsageError
 from reconciler.live import LiveAccount
@@ -97,7 +96,7 @@ def services(
     listing = select(account, query, now=now, endpoint=target.name)
     fmt = OutputFormat(output_format)
     width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, the terminal, else 80
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = use_color(None)  # a terminal, without NO_COLOR or TERM=dumb
     click.echo(render(listing, fmt, width=width, color=color), nl=False)
 
 
