@@ -8,7 +8,6 @@
 - ``embedded``: the in-process ``sandbox`` endpoint.
 """
 
-import importlib.util
 import sys
 
 
@@ -19,16 +18,14 @@ def _skip_unused_imports() -> None:
       click, pygments): about 100 ms at every start of reconciler, and rich in
       ``reconciler plan``, which docs/architecture.md rules out. We never use that tool;
       marked absent, httpx falls back to its stub ``httpx.main``.
-    - httpcore tries ``import sniffio`` on every request; when sniffio is not installed
-      (anyio 4 no longer needs it) each failed import walks ``sys.path``: about 0.3 ms
-      per request. Remembering that it is absent makes the failure immediate.
 
-    Both only record what is true of this process, and only before httpx is loaded.
+    (httpcore imports ``sniffio`` on every request, and a failed import walks
+    ``sys.path`` each time: sniffio is therefore a dependency of ours, not a hack.)
+
+    This only records what is true of this process, and only before httpx is loaded.
     """
     if "httpx" not in sys.modules:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 _skip_unused_imports()
