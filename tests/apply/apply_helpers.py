@@ -1,0 +1,214 @@
+"""Helpers of the apply tests: the in-process sandbox behind a transport that injects
+precise faults, a client whose clock and sleep are manual, and short-cuts to plan and
+apply against it. Nothing here sleeps: time moves only when a test (or the fake sleep
+the client and apply are given) moves it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
+from reconciler.clock import ManualClock
+from reconciler.endpoints import Endpoint
+from reconciler.journal import read_journal
+from reconciler.observe import read_account
+from reconciler.ovh.client import OvhClient
+from reconciler.ovh.credentials import SignatureCredentials
+from reconciler.plan import Plan
+from reconciler.planner import make_plan, names_needing_periods
+from reconciler.sandbox.clock import ManualWallClock
+from reconciler.sandbox.testing import InProcessSandbox
+from reconciler.spec import Spec, parse_spec
+
+ENDPOINT = Endpoint(name="sandbox", base_url="http://sandbox.invalid/1.0")
+DEMO = SignatureCredentials(
+    application_key="demo-ak", application_secret="demo-as", consumer_key="demo-ck"
+)
+SECRETS = ("demo-as", "demo-ck")
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str  # under /1.0, exact
+    kind: str  # error | drop | timeout | hook | hide-emails
+    times: int | None = 1  # None: always
+    status: int = 503
+    hook: Callable[[], None] | None = None
+
+
+class FaultTransport(httpx.AsyncBaseTransport):
+    """The sandbox in-process, with faults aimed at one route at a time:
+
+    - ``error``: an error answer *instead of* the request (nothing changes);
+    - ``drop``: the request is processed, then the connection drops (the change *is* made);
+    - ``timeout``: the same, as a read timeout;
+    - ``hook``: runs ``hook()`` before the request is processed (another process acting);
+    - ``hide-emails``: the e-mail history answers ``[]`` (the mail has not arrived).
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner: httpx.AsyncBaseTransport = inner
+        self.faults: list[Fault] = []
+        self.sent: list[tuple[str, str]] = []
+
+    def add(self, method: str, path: str, kind: str, **options: Any) -> Fault:
+        fault = Fault(method, path, kind, **options)
+        self.faults.append(fault)
+        return fault
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for sent in self.sent if sent == (method, path))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/1.0")
+        self.sent.append((request.method, path))
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f.method == request.method and f.path == path and (f.times is None or f.times)
+            ),
+            None,
+        )
+        if fault is None:
+            return await self.inner.handle_async_request(request)
+        if fault.times is not None:
+            fault.times -= 1
+        if fault.kind == "error":
+            return httpx.Response(
+                fault.status,
+                json={"message": "injected failure", "class": "Server::InternalServerError"},
+                headers={"X-Ovh-Queryid": "TEST.injected.1"},
+            )
+        if fault.kind == "hook":
+            assert fault.hook is not None
+            fault.hook()
+            return await self.inner.handle_async_request(request)
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if fault.kind == "drop":
+            raise httpx.RemoteProtocolError("injected: connection dropped mid-response")
+        if fault.kind == "timeout":
+            raise httpx.ReadTimeout("injected: read timed out")
+        if fault.kind == "hide-emails":
+            return httpx.Response(200, json=[], headers={"X-Ovh-Queryid": "TEST.hidden"})
+        raise AssertionError(f"unknown fault kind {fault.kind}")
+
+
+class Sleeper:
+    """An injected sleep: records each delay and moves the clocks by it, never sleeps."""
+
+    def __init__(self, *clocks: ManualClock | ManualWallClock) -> None:
+        self.clocks = clocks
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        assert len(self.delays) < 10_000, "a loop that never ends"
+        self.delays.append(seconds)
+        for clock in self.clocks:
+            clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Rig:
+    """One in-process sandbox, a faulty transport over it, manual clocks, a journal."""
+
+    sandbox: InProcessSandbox
+    journal: Path
+    transport: FaultTransport = field(init=False)
+    clock: ManualClock = field(init=False)
+    sleep: Sleeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.transport = FaultTransport(httpx.ASGITransport(app=self.sandbox.app))
+        self.clock = ManualClock(self.sandbox.clock.now())
+        self.sleep = Sleeper(self.clock, self.sandbox.clock)
+
+    def client(self, **options: Any) -> OvhClient:
+        return OvhClient(
+            ENDPOINT,
+            DEMO,
+            transport=self.transport,
+            clock=self.clock,
+            sleep=self.sleep,
+            random=lambda: 0.5,
+            **options,
+        )
+
+    def advance(self, delta: timedelta) -> None:
+        """Time passes for the account and for the client alike."""
+        self.clock.advance(delta)
+        self.sandbox.clock.advance(delta)
+
+    def spec(self, text: str) -> Spec:
+        return parse_spec(text.encode("utf-8"), "spec.yaml")
+
+    def plan(self, spec: Spec) -> Plan:
+        async def planned() -> Plan:
+            async with self.client() as client:
+                account = await read_account(client, periods_for=names_needing_periods(spec))
+                return make_plan(spec, account, now=client.api_clock().now(), endpoint="sandbox")
+
+        return asyncio.run(planned())
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        options: ApplyOptions | None = None,
+        client_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> ApplyReport:
+        async def applied() -> ApplyReport:
+            async with self.client(**(client_options or {})) as client:
+                return await apply_approved(
+                    plan,
+                    client,
+                    journal_path=self.journal,
+                    plan_digest="sha256:" + "a" * 64,
+                    source="spec.yaml",
+                    options=options or ApplyOptions(),
+                    sleep=self.sleep,
+                    **kwargs,
+                )
+
+        return asyncio.run(applied())
+
+    def service(self, service_id: int) -> dict[str, Any]:
+        """The service in the sandbox's own words (terminated ones included)."""
+        for service in self.sandbox.backend.internal_services():
+            if service["serviceId"] == service_id:
+                return service
+        raise KeyError(service_id)
+
+    def termination_emails(self, name: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.sandbox.backend.emails()
+            if "Termination request" in e["subject"] and name in e["subject"]
+        ]
+
+    def journal_text(self) -> str:
+        return self.journal.read_text(encoding="utf-8") if self.journal.exists() else ""
+
+    def records(self, **match: Any) -> list[Any]:
+        found = []
+        for record in read_journal(self.journal, missing_ok=True).records:
+            if all(getattr(record, k) == v for k, v in match.items()):
+                found.append(record)
+        return found
+
+
+def make_rig(sandbox: InProcessSandbox, tmp_path: Path) -> Rig:
+    """The demo account in-process, its clock standing at the sandbox epoch until a test
+    (or a fake sleep) moves it, and a fresh journal."""
+    return Rig(sandbox=sandbox, journal=tmp_path / "state" / "journal.jsonl")
