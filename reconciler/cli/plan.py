@@ -16,10 +16,11 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 ``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
 ``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
 
-Exit codes (DESIGN §2): 0 nothing to do (or changes, without ``--detailed-exitcode``),
-2 changes present with ``--detailed-exitcode``, 3 a spec asks for a change the
-lifecycle rules refuse (whatever the flags: nothing would be applied), 1 any other
-error. With several specs the most severe wins (3 over 2 over 0); an error in any spec
+Exit codes (DESIGN §2): without ``--detailed-exitcode``, 0 whenever a plan was made
+(refusals included: the plan shows them, and apply would refuse it) — so that a
+quickstart or a look at a plan is not reported as a failure; with it, 0 nothing to do,
+2 changes present, 3 a spec asks for a change the lifecycle rules refuse (nothing would
+be applied). 1 any other error, with or without the flag. With several specs the most severe wins (3 over 2 over 0); an error in any spec
 (an invalid spec, credentials, the API) stops the command with 1 before any output.
 """
 
@@ -92,7 +93,8 @@ class _PlanCommand(click.Command):
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 2 when there are changes (0: none, 3: refused, 1: error).",
+    help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
+    "it, 0 whenever a plan was made.",
 )
 @click.option(
     "--color/--no-color",
@@ -303,6 +305,14 @@ def _use_color(asked: bool | None) -> bool:
 
 def _exit(plans: Sequence[Plan], *, detailed: bool) -> None:
     refused = [made for made in plans if made.has_refusals]
+    if refused and not detailed:
+        count = sum(len(made.refused) for made in refused)
+        click.echo(
+            f"note: {count} refused change{'s' * (count > 1)}: apply would refuse this plan "
+            "(exit code 3 with --detailed-exitcode)",
+            err=True,
+        )
+        return
     if refused:
         count = sum(len(made.refused) for made in refused)
         where = ", ".join(made.spec_source for made in refused)

@@ -145,7 +145,14 @@ def test_refused_exits_3_with_one_error_line_and_the_refusals_shown(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = spec(workdir, "refused.yaml", REFUSED)
-    for flags in ((), ("--detailed-exitcode",)):
+    plain = invoke(capsys, path)
+    assert plain.code == 0  # a plan was made; only --detailed-exitcode reports refusals
+    assert "[cancel-window-closed]" in plain.out
+    assert plain.err.splitlines()[-1] == (
+        "note: 2 refused changes: apply would refuse this plan "
+        "(exit code 3 with --detailed-exitcode)"
+    )
+    for flags in (("--detailed-exitcode",),):
         result = invoke(capsys, path, *flags)
         assert result.code == 3
         assert "[cancel-window-closed]" in result.out
@@ -307,7 +314,8 @@ def test_several_specs_are_sections_and_the_most_severe_exit_wins(
     )
     assert planfile.load_plan(workdir / "r.json").has_refusals
 
-    assert invoke(capsys, sync, changes, refused).code == 3
+    assert invoke(capsys, sync, changes, refused).code == 0
+    assert invoke(capsys, sync, changes, refused, "--detailed-exitcode").code == 3
     assert invoke(capsys, refused, sync, "--detailed-exitcode").code == 3
 
     as_json = json.loads(invoke(capsys, sync, changes, "--format", "json").out)
@@ -352,7 +360,7 @@ def test_github_step_summary_gets_the_markdown_appended(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     changes = spec(workdir, "changes.yaml", CHANGES)
     assert invoke(capsys, changes, "--format", "json").code == 0
-    assert invoke(capsys, spec(workdir, "refused.yaml", REFUSED)).code == 3
+    assert invoke(capsys, spec(workdir, "refused.yaml", REFUSED)).code == 0
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("# Earlier step\n")
     assert written.count("**Changes** · Plan: 1 to terminate at expiry") == 1
