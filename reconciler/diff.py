@@ -4,11 +4,13 @@ Only an *essence* of a service is compared, never the whole API object: what a s
 say about it. An essence is ``{"lifecycle": ..., "period": ...}``:
 
 ``lifecycle``
-    ``renew`` (automatic renewal, no termination pending), ``terminate_at_expiry``,
-    ``deleted`` (terminated, resource deleted, expired, or absent from the account), and
-    one value only the live side can have: ``manual_renew`` (renewal by hand: the service
-    expires unless someone pays). A spec's ``renew`` means *automatic* renewal, so a
-    manual-renew service differs from it and the planner switches it to automatic.
+    ``renew`` (automatic renewal, no termination pending), ``manual_renew`` (renewal by
+    hand, no termination pending: the service expires unless someone pays),
+    ``terminate_at_expiry``, and ``deleted`` (terminated, resource deleted, expired, or
+    absent from the account). A spec's ``renew`` means *automatic* renewal, so a
+    manual-renew service differs from it and the planner switches it to automatic;
+    ``renew`` with ``mode: manual`` wants ``manual_renew``, which a live manual renewal
+    matches (and an automatic one is switched to).
 ``period``
     The renewal period as an ISO 8601 duration (``P1M``, ``P12M``), ``None`` when
     unknown, and always ``None`` once the service is gone (nothing renews any more).
@@ -37,7 +39,7 @@ from deepdiff import DeepDiff
 
 from reconciler.live import LiveLifecycle, LiveService
 from reconciler.periods import InvalidPeriod, parse_period
-from reconciler.spec import Lifecycle, ServiceSpec
+from reconciler.spec import Lifecycle, RenewMode, ServiceSpec
 
 __all__ = [
     "GONE",
@@ -54,7 +56,7 @@ __all__ = [
 
 class EssenceLifecycle(StrEnum):
     RENEW = "renew"
-    MANUAL_RENEW = "manual_renew"  # live only: a spec cannot ask for it
+    MANUAL_RENEW = "manual_renew"  # a spec asks it with `lifecycle: renew` + `mode: manual`
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
     DELETED = "deleted"
 
@@ -73,6 +75,11 @@ class Essence:
     @property
     def gone(self) -> bool:
         return self.lifecycle is EssenceLifecycle.DELETED
+
+    @property
+    def manual(self) -> bool:
+        """Renewed by hand (no termination pending)."""
+        return self.lifecycle is EssenceLifecycle.MANUAL_RENEW
 
 
 GONE = Essence(EssenceLifecycle.DELETED, None)
@@ -112,6 +119,8 @@ def wanted_essence(wanted: ServiceSpec, live: LiveService | None) -> Essence:
     current = live_essence(live)
     if wanted.lifecycle is Lifecycle.RENEW:
         period = normalise_period(wanted.period) or current.period
+        if wanted.mode is RenewMode.MANUAL:
+            return Essence(EssenceLifecycle.MANUAL_RENEW, period)
         return Essence(EssenceLifecycle.RENEW, period)
     if current.gone:  # terminated at expiry or deleted now: either way, done
         return GONE

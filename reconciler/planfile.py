@@ -483,6 +483,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "type": "Type guard: refused when the live service is of another type.",
         "protect": "True refuses any termination or deletion.",
         "location": "Where the key stands in the spec file.",
+        "mode": "How a renew service is renewed: automatic (the default) or manual "
+        "(renewed by hand); null for the other lifecycles.",
     },
     "SourceLocation": {
         "__doc__": "A position in a spec file.",
@@ -493,6 +495,7 @@ _DESCRIPTIONS: dict[str, Any] = {
     "ActionKind": "terminate_at_expiry, cancel_termination, delete_now, set_renew or no_op.",
     "RuleCode": "The stable code of a lifecycle rule.",
     "Lifecycle": "renew, terminate_at_expiry or delete_now.",
+    "RenewMode": "automatic or manual.",
     "UnmanagedPolicy": "report, ignore or error.",
 }
 

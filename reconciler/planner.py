@@ -20,17 +20,20 @@ How a plan is made, for each spec entry:
 2. **Diff** the live essence with the wanted one (``reconciler.diff``); the action
    follows from the changes:
 
-   ================  ======================  ===============================  ==========
-   spec \\ live       renew                   manual_renew                     terminate…
-   ================  ======================  ===============================  ==========
-   renew             no_op / set_renew (P)   set_renew (automatic)            cancel_termination
-   terminate_at_exp  terminate_at_expiry     terminate_at_expiry              no_op
-   delete_now        delete_now              delete_now                       delete_now
-   ================  ======================  ===============================  ==========
+   ================  ======================  ======================  ==================
+   spec \\ live       renew                   manual_renew            terminate…
+   ================  ======================  ======================  ==================
+   renew             no_op / set_renew (P)   set_renew (automatic)   cancel_termination
+   renew, manual     set_renew (manual)      no_op / set_renew (P)   cancel_termination
+   terminate_at_exp  terminate_at_expiry     terminate_at_expiry     no_op
+   delete_now        delete_now              delete_now              delete_now
+   ================  ======================  ======================  ==================
 
    A service already gone (expired, terminated) is a ``no_op`` ("already gone") for
    ``terminate_at_expiry`` and ``delete_now``, and refused (``already-terminated``) for
-   ``renew``.
+   ``renew``. A cancellation leaves the service renewing in the spec's mode: one call
+   when the live renew mode already is that mode (and the period does not change), a
+   second ``renew`` call otherwise.
 3. **Judge** the change with every rule (``reconciler.rules``); a refused change has no
    action, only its refusals.
 
@@ -268,7 +271,7 @@ def action_kind(found: tuple[Change, ...], before: Essence) -> ActionKind | None
         return ActionKind.TERMINATE_AT_EXPIRY
     if before.lifecycle is EssenceLifecycle.TERMINATE_AT_EXPIRY:
         return ActionKind.CANCEL_TERMINATION
-    return ActionKind.SET_RENEW  # manual → automatic renewal
+    return ActionKind.SET_RENEW  # the renewal mode changes (manual ⇄ automatic)
 
 
 def calls_for(
@@ -276,14 +279,15 @@ def calls_for(
 ) -> tuple[Call, ...]:
     """The API calls of an action (DESIGN §2), in the order apply makes them."""
     service_path = f"/services/{live.service_id}"
-    renew: dict[str, Any] = {"mode": "automatic"}
+    mode = renew_mode_of(after)
+    renew: dict[str, Any] = {"mode": mode}
     if after.period is not None:  # unknown: leave the service's own period alone
         renew["period"] = after.period
     if kind is ActionKind.TERMINATE_AT_EXPIRY:
         return (Call(method="PUT", path=service_path, body={"terminationPolicy": _TAE}),)
     if kind is ActionKind.CANCEL_TERMINATION:
         cancel = Call(method="PUT", path=service_path, body={"terminationPolicy": "empty"})
-        if live.renew_mode == "automatic" and not period_changed:
+        if live.renew_mode == mode and not period_changed:
             return (cancel,)
         return (cancel, Call(method="PUT", path=service_path, body={"renew": renew}))
     if kind is ActionKind.SET_RENEW:
@@ -302,6 +306,12 @@ def calls_for(
 
 
 _TAE = "terminateAtExpirationDate"
+
+
+def renew_mode_of(essence: Essence) -> str:
+    """The API's ``renew.mode`` a wanted essence asks for: ``manual`` for a manual
+    renewal (``mode: manual`` in the spec), else ``automatic``."""
+    return "manual" if essence.lifecycle is EssenceLifecycle.MANUAL_RENEW else "automatic"
 
 
 def expires_at(kind: ActionKind, live: LiveService) -> datetime | None:
@@ -337,22 +347,34 @@ def reason_for(
     if kind is ActionKind.CANCEL_TERMINATION:
         deadline = cancel_deadline(live)
         until = f" (allowed until {when_text(deadline)})" if deadline else ""
-        manual = ""
-        if live.renew_mode != "automatic":
-            manual = " and renewal switches from manual to automatic"
+        mode = renew_mode_of(after)
+        switch = ""
+        if live.renew_mode != mode:
+            switch = f" and renewal switches from {live.renew_mode or 'unknown'} to {mode}"
+        if mode == "manual":
+            return (
+                f"the termination planned {on} is cancelled{until}{switch}: {live.name} "
+                f"stays, renewed by hand{every}; it expires {on} unless paid"
+            )
         return (
-            f"the termination planned {on} is cancelled{until}{manual}: {live.name} keeps "
+            f"the termination planned {on} is cancelled{until}{switch}: {live.name} keeps "
             f"renewing{every}"
         )
     if kind is ActionKind.SET_RENEW:
-        if before.lifecycle is EssenceLifecycle.MANUAL_RENEW:
+        if before.lifecycle is EssenceLifecycle.MANUAL_RENEW and not after.manual:
             return (
                 f"renewal switches from manual to automatic{every}: without it {live.name} "
                 f"expires {on} unless paid by hand"
             )
+        if after.manual and not before.manual:
+            return (
+                f"renewal switches from automatic to manual{every}: {live.name} is no longer "
+                f"renewed automatically and expires {on} unless paid by hand"
+            )
+        by_hand = " (renewed by hand)" if after.manual else ""
         return (
             f"the renewal period changes from {before.period or 'unknown'} to "
-            f"{after.period} from the next renewal {on}"
+            f"{after.period}{by_hand} from the next renewal {on}"
         )
     if kind is ActionKind.DELETE_NOW:
         paid = f" (paid until {when_text(expiry)})" if expiry else ""
@@ -375,6 +397,11 @@ def reason_for(
             f"irreversibly then{along}"
         )
     unmanageable = "" if live.manageable else " (managed from its own interface)"
+    if before.manual:
+        return (
+            f"already as the spec says: renewed by hand{every}; it expires {on} unless "
+            f"paid{unmanageable}"
+        )
     return f"already as the spec says: renews automatically{every}, next {on}{unmanageable}"
 
 
@@ -392,7 +419,7 @@ def drift_of(wanted: ServiceSpec, live: LiveService, found: Iterable[Change]) ->
                 Drift(
                     service=wanted.key,
                     field="lifecycle",
-                    spec=wanted.lifecycle.value,
+                    spec=spec_lifecycle_word(wanted),
                     live=live.lifecycle.value,
                 )
             )
@@ -401,6 +428,12 @@ def drift_of(wanted: ServiceSpec, live: LiveService, found: Iterable[Change]) ->
                 Drift(service=wanted.key, field="period", spec=change.after, live=change.before)
             )
     return tuple(drifts)
+
+
+def spec_lifecycle_word(wanted: ServiceSpec) -> str:
+    """The spec's lifecycle in the live side's words, for drift: ``renew`` with
+    ``mode: manual`` reads ``manual_renew``, as a live manual renewal does."""
+    return EssenceLifecycle.MANUAL_RENEW.value if wanted.manual else wanted.lifecycle.value
 
 
 def _absent_action(wanted: ServiceSpec) -> Action:

@@ -409,7 +409,7 @@ def unmanaged_service(live: LiveService) -> Refusal:
         rule=RuleCode.UNMANAGED_SERVICE,
         message=f"{describe(live)} is on the account but not in the spec, and the spec says "
         "`unmanaged: error`",
-        fix=f"add {live.name} to the spec (e.g. `lifecycle: {_adoptable(live)}`, with "
+        fix=f"add {live.name} to the spec (e.g. `{_adoptable(live)}`, with "
         f"`type: {live.type}` if another service has that name), or set "
         "`unmanaged: report`",
     )
@@ -424,9 +424,12 @@ def _months(period: str) -> tuple[int, str]:
 
 
 def _adoptable(live: LiveService) -> str:
+    """The spec lines that state the service as it is (what `reconciler import` writes)."""
     if live.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
-        return Lifecycle.TERMINATE_AT_EXPIRY.value
-    return Lifecycle.RENEW.value
+        return f"lifecycle: {Lifecycle.TERMINATE_AT_EXPIRY.value}"
+    if live.lifecycle is LiveLifecycle.MANUAL_RENEW:
+        return f"lifecycle: {Lifecycle.RENEW.value}` and `mode: manual"
+    return f"lifecycle: {Lifecycle.RENEW.value}"
 
 
 def _or(items: Sequence[str]) -> str:

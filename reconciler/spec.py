@@ -1,10 +1,11 @@
 """The spec: what should become of each service (DESIGN §2, "Spec format (version 1)").
 
-Public values (immutable): ``Spec``, ``ServiceSpec``, ``Lifecycle``, ``UnmanagedPolicy``,
-``SourceLocation``. ``load_spec(path)`` / ``parse_spec(data, filename)`` read a YAML
-file and return a ``Spec`` or raise ``SpecError`` listing every problem of the file, in
-file order, each with its line, column and fix. ``dump_spec(spec)`` writes the canonical
-text, which reads back into an equal spec. Pure but for ``load_spec`` reading its file.
+Public values (immutable): ``Spec``, ``ServiceSpec``, ``Lifecycle``, ``RenewMode``,
+``UnmanagedPolicy``, ``SourceLocation``. ``load_spec(path)`` / ``parse_spec(data,
+filename)`` read a YAML file and return a ``Spec`` or raise ``SpecError`` listing every
+problem of the file, in file order, each with its line, column and fix.
+``dump_spec(spec)`` writes the canonical text, which reads back into an equal spec. Pure
+but for ``load_spec`` reading its file.
 
 A service is named by its key; two live services may share a name (a domain and the
 web hosting named after it), so a spec may give ``name:`` explicitly and use the key as a
@@ -24,8 +25,14 @@ Decisions (what a strict reader of an irreversible-deletion tool should do):
   ``Hosting/Web``, a path) or one letter away from a known prefix is refused with the
   exact fix; an unknown but well-formed prefix is accepted (OVH adds products).
 - ``delete_now`` with a ``type`` other than web hosting, ``protect: true`` with
-  ``delete_now`` and ``period`` without ``renew`` are refused here; what needs the live
-  account is the planner's.
+  ``delete_now``, and ``period`` or ``mode`` without ``renew`` are refused here; what
+  needs the live account is the planner's.
+- ``mode`` (``automatic`` or ``manual``) says how a ``renew`` service is renewed;
+  ``automatic`` by default, as DESIGN's ``renew`` means. ``manual`` states a service
+  renewed by hand (a domain paid by hand): without it, adopting such a service as
+  ``renew`` would make the next apply switch it to automatic renewal, a billing change
+  nobody asked for. A ``ServiceSpec`` of lifecycle ``renew`` always carries its mode
+  (``automatic`` when not written); any other lifecycle has none.
 - Keys that look like credentials are refused anywhere (service names excepted), naming
   the environment variable to use and never showing the value.
 - The YAML itself is read by ``reconciler.specyaml``: UTF-8 only, one document, no
@@ -42,9 +49,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from reconciler.endpoints import KNOWN_NAMES, SANDBOX, url_problem
 from reconciler.errors import SpecError, SpecProblem
@@ -72,6 +80,13 @@ class Lifecycle(StrEnum):
     RENEW = "renew"
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
     DELETE_NOW = "delete_now"
+
+
+class RenewMode(StrEnum):
+    """How a service of lifecycle ``renew`` is renewed (OVH's ``renew.mode``)."""
+
+    AUTOMATIC = "automatic"  # renewed and billed at expiry, with no one's action
+    MANUAL = "manual"  # renewed by hand: it expires unless someone pays
 
 
 class UnmanagedPolicy(StrEnum):
@@ -105,6 +120,29 @@ class ServiceSpec(BaseModel):
     type: str | None = None  # guard, e.g. "hosting/web"; refused when the live type differs
     protect: bool = False  # refuse any termination or deletion
     location: SourceLocation | None = None  # where the key stands in the file
+    # renew only: automatic (the default) or manual; None for every other lifecycle.
+    # Last, so that values built positionally and plan files without it still read.
+    mode: RenewMode | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renew_mode(cls, data: Any) -> Any:
+        """``renew`` without a mode renews automatically (DESIGN); a mode with any other
+        lifecycle is a contradiction (the spec loader reports it with its position)."""
+        if not isinstance(data, dict):
+            return data
+        lifecycle, mode = data.get("lifecycle"), data.get("mode")
+        if lifecycle in (Lifecycle.RENEW, Lifecycle.RENEW.value):
+            if mode is None:
+                return {**data, "mode": RenewMode.AUTOMATIC}
+        elif mode is not None:
+            raise ValueError(f"mode applies to lifecycle renew only, not {lifecycle}")
+        return data
+
+    @property
+    def manual(self) -> bool:
+        """Renewed by hand: ``lifecycle: renew`` with ``mode: manual``."""
+        return self.mode is RenewMode.MANUAL
 
 
 class Spec(BaseModel):
@@ -125,8 +163,9 @@ MAX_SPEC_BYTES = 5 * 1024 * 1024  # a 10,000-service spec is about 0.6 MB
 MAX_NAME_LENGTH = 255  # a DNS name is at most 253 characters
 
 TOP_KEYS = ("version", "endpoint", "unmanaged", "services")
-SERVICE_KEYS = ("lifecycle", "period", "type", "protect", "name")
+SERVICE_KEYS = ("lifecycle", "mode", "period", "type", "protect", "name")
 LIFECYCLES = tuple(lifecycle.value for lifecycle in Lifecycle)
+RENEW_MODES = tuple(mode.value for mode in RenewMode)
 UNMANAGED_POLICIES = tuple(policy.value for policy in UnmanagedPolicy)
 
 # Route prefixes of OVH products (the API's top-level routes), for `type:`. A type that
@@ -554,13 +593,15 @@ class _SpecReader:
             self.problem(
                 _mark_of(value),
                 f"service {shown(label)} must be a mapping, not {_describe(value)}",
-                "give it an indented `lifecycle:` (and optionally period, type, protect, name)",
+                "give it an indented `lifecycle:` (and optionally mode, period, type, protect, "
+                "name)",
             )
             return None
         fields, meant = self._fields(value, SERVICE_KEYS, f"in service {shown(label)}")
         before = len(self.problems)
         name = self._name(key, fields.get("name"))
         lifecycle = self._lifecycle(key, fields.get("lifecycle"), reported="lifecycle" in meant)
+        mode = self._mode(fields.get("mode"), lifecycle)
         period = self._period(fields.get("period"), lifecycle)
         service_type = self._type(fields.get("type"), lifecycle)
         protect = self._protect(fields.get("protect"), lifecycle)
@@ -574,6 +615,7 @@ class _SpecReader:
             type=service_type,
             protect=protect,
             location=SourceLocation(file=self.filename, line=key.mark.line, column=key.mark.column),
+            mode=mode,
         )
 
     def _name(self, key: ScalarNode, field: _Field | None) -> str | None:
@@ -646,6 +688,30 @@ class _SpecReader:
             f"expected {_LIFECYCLES_LISTED}",
         )
         return None
+
+    def _mode(self, field: _Field | None, lifecycle: Lifecycle | None) -> RenewMode | None:
+        """``automatic`` or ``manual``, for lifecycle renew only (None: not written)."""
+        if field is None:
+            return None
+        text = self._text_value(field, "mode", _MODES_LISTED)
+        if text is None:
+            return None
+        if text not in RENEW_MODES:
+            close = _closest(text, RENEW_MODES)
+            self.problem(
+                _mark_of(field.value),
+                f"unknown renewal mode {shown(text)}",
+                (f"did you mean {close}? " if close else "") + f"expected {_MODES_LISTED}",
+            )
+            return None
+        if lifecycle is not None and lifecycle is not Lifecycle.RENEW:
+            self.problem(
+                field.key.mark,
+                f"`mode` applies to lifecycle renew only, not {lifecycle.value}",
+                "remove `mode:`: a service that is not renewed has no renewal mode",
+            )
+            return None
+        return RenewMode(text)
 
     def _period(self, field: _Field | None, lifecycle: Lifecycle | None) -> str | None:
         if field is None:
@@ -840,6 +906,7 @@ def _listed(choices: Iterable[str], last: str = "and") -> str:
 
 
 _LIFECYCLES_LISTED = _listed(LIFECYCLES, "or")
+_MODES_LISTED = _listed(RENEW_MODES, "or")
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
@@ -947,6 +1014,8 @@ def dump_spec(spec: Spec) -> str:
         if service.type is not None:
             entry["type"] = service.type
         entry["lifecycle"] = service.lifecycle.value
+        if service.mode is RenewMode.MANUAL:  # automatic is the default: not written
+            entry["mode"] = service.mode.value
         if service.period is not None:
             entry["period"] = service.period
         if service.protect:

@@ -206,6 +206,11 @@ def _cancel_words(action: Action) -> str:
         deadline = f"; must be applied before {when_text(action.expires_at)}"
         if action.expiration is not None:
             deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
+    if action.after.get("lifecycle") == "manual_renew":
+        return (
+            f"termination cancelled: kept, renewed by hand{every} (it expires unless paid); "
+            f"nothing is deleted{deadline}"
+        )
     return f"termination cancelled: renews automatically again{every}; nothing is deleted{deadline}"
 
 

@@ -109,6 +109,7 @@ def spec_of(document: Mapping[str, Any] | None) -> Spec:
                 period=body.pop("period", None),
                 type=body.pop("type", None),
                 protect=bool(body.pop("protect", False)),
+                mode=body.pop("mode", None),
             )
         )
         if body:

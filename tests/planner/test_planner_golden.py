@@ -151,8 +151,10 @@ def test_every_rule_and_transition_has_a_case() -> None:
         for fields in case.get("live") or ():
             live_by_name.setdefault(fields["name"], []).append(fields.get("lifecycle", "renew"))
         for entry in spec_of(case.get("spec")).services:
+            wanted = entry.lifecycle.value + (" (manual)" if entry.manual else "")
             for lifecycle in live_by_name.get(entry.name, []):
-                pairs_seen.add((entry.lifecycle.value, lifecycle))
+                pairs_seen.add((wanted, lifecycle))
     assert {code.value for code in RuleCode} <= rules_seen, "rules without a case"
-    every_pair = {(s.value, lv.value) for s in Lifecycle for lv in LiveLifecycle}
+    wanted_kinds = [s.value for s in Lifecycle] + ["renew (manual)"]
+    every_pair = {(s, lv.value) for s in wanted_kinds for lv in LiveLifecycle}
     assert every_pair <= pairs_seen, f"transitions without a case: {every_pair - pairs_seen}"
