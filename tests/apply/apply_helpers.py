@@ -64,6 +64,9 @@ class FaultTransport(httpx.AsyncBaseTransport):
         self.faults.append(fault)
         return fault
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
     def count(self, method: str, path: str) -> int:
         return sum(1 for sent in self.sent if sent == (method, path))
 
