@@ -1,0 +1,245 @@
+"""The OVH access rules each role of reconciler needs: one table, least privilege. Pure.
+
+An OVH consumer key carries access rules ``{method, path}``; ``*`` in a path matches
+any run of characters, slashes included, and a rule must match the whole path (after
+``/1.0``, without the query string). A key that holds more than a job needs is a risk
+a platform team should not have to take, so ``reconciler credentials request`` asks
+for exactly what one of two roles uses:
+
+``plan``
+    What ``reconciler plan``, ``services`` and ``import`` read: the list of services
+    (Iceberg pages, or the ids), each service (the per-id fallback) and the renewal
+    periods a service offers. Read-only: nothing a leaked key could change.
+``apply``
+    What ``reconciler apply`` does: it plans again (the reads above), re-reads each
+    service before acting on it, reads the e-mail history for a deletion's confirmation
+    token, and makes exactly the write calls the planner's actions are made of
+    (``reconciler.planner.calls_for``): ``PUT /services/{id}`` (terminate at expiry,
+    cancel a termination, set the renewal), and for a web hosting deleted now
+    ``POST /hosting/web/{name}/terminate`` then ``.../confirmTermination``.
+
+``GET /auth/time`` needs no rule (it is unauthenticated), nor does
+``GET /auth/currentCredential`` (every valid key may call it).
+
+The table is ``GRANTS``; ``rules_for(role)`` derives a role's rules from it, and the
+tests check it both ways: every call the product makes is granted, and every rule is
+needed by a call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache, lru_cache
+from typing import Any, Literal
+
+Method = Literal["GET", "PUT", "POST", "DELETE"]
+
+
+class Role(StrEnum):
+    PLAN = "plan"  # read-only: plan, services, import
+    APPLY = "apply"  # the reads of plan, the e-mail history, and the executor's writes
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AccessRule:
+    """One OVH access rule, as ``POST /auth/credential`` takes it."""
+
+    method: Method
+    path: str  # a pattern: "*" matches any run of characters, slashes included
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"method": self.method, "path": self.path}
+
+    def grants(self, method: str, path: str) -> bool:
+        """Whether this rule allows ``method path`` (path without ``/1.0`` and query)."""
+        return method.upper() == self.method and _pattern(self.path).match(path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A line of the table: a rule, the roles that need it, and the calls it is for."""
+
+    rule: AccessRule
+    roles: frozenset[Role]
+    calls: tuple[str, ...]  # the concrete calls it grants, as the code makes them
+    why: str  # who makes those calls, for the docs and `credentials request`
+
+
+_BOTH = frozenset({Role.PLAN, Role.APPLY})
+_APPLY = frozenset({Role.APPLY})
+
+# The one table. Keep it in the order a reader meets the calls: reads, then writes.
+GRANTS: tuple[Grant, ...] = (
+    Grant(
+        AccessRule("GET", "/services"),
+        _BOTH,
+        ("GET /services",),
+        "list the account's services (Iceberg pages, or the list of ids)",
+    ),
+    Grant(
+        AccessRule("GET", "/services/*"),
+        _BOTH,
+        ("GET /services/{id}", "GET /services/{id}/renewPeriodCapacities"),
+        "read each service (per-id reads; apply re-reads a service before acting on it) "
+        "and the renewal periods it offers (specs that set a period)",
+    ),
+    Grant(
+        AccessRule("GET", "/me/notification/email/history"),
+        _APPLY,
+        ("GET /me/notification/email/history",),
+        "delete_now: the ids of the account's e-mails, to find the confirmation e-mail",
+    ),
+    Grant(
+        AccessRule("GET", "/me/notification/email/history/*"),
+        _APPLY,
+        ("GET /me/notification/email/history/{id}",),
+        "delete_now: read the confirmation e-mail, which holds the token",
+    ),
+    Grant(
+        AccessRule("PUT", "/services/*"),
+        _APPLY,
+        ("PUT /services/{id}",),
+        "terminate_at_expiry, cancel_termination and set_renew "
+        "(terminationPolicy, renew mode and period)",
+    ),
+    Grant(
+        AccessRule("POST", "/hosting/web/*/terminate"),
+        _APPLY,
+        ("POST /hosting/web/{name}/terminate",),
+        "delete_now (web hosting only): request the deletion; OVH e-mails a token",
+    ),
+    Grant(
+        AccessRule("POST", "/hosting/web/*/confirmTermination"),
+        _APPLY,
+        ("POST /hosting/web/{name}/confirmTermination",),
+        "delete_now: confirm the deletion with the e-mailed token",
+    ),
+)
+
+# Calls every key may make without a rule (OVH does not check rules on them).
+UNRULED_CALLS: tuple[str, ...] = ("GET /auth/time", "GET /auth/currentCredential")
+
+
+def grants_for(role: Role) -> tuple[Grant, ...]:
+    return tuple(grant for grant in GRANTS if role in grant.roles)
+
+
+def rules_for(role: Role) -> tuple[AccessRule, ...]:
+    """The access rules a consumer key for ``role`` is requested with, in table order."""
+    return tuple(grant.rule for grant in grants_for(role))
+
+
+def credential_request(role: Role, *, redirection: str | None = None) -> dict[str, Any]:
+    """The body of ``POST /auth/credential`` for ``role`` (``redirection``: where OVH's
+    validation page sends the user afterwards, or None)."""
+    return {
+        "accessRules": [rule.as_json() for rule in rules_for(role)],
+        "redirection": redirection,
+    }
+
+
+def granted(rules: Iterable[AccessRule], method: str, path: str) -> bool:
+    """Whether any of ``rules`` allows ``method path``."""
+    bare = path.split("?", 1)[0]
+    return any(rule.grants(method, bare) for rule in rules)
+
+
+def rule_for_call(method: str, path: str) -> AccessRule | None:
+    """The rule of the table that grants ``method path`` (the first, in table order), or
+    None when reconciler never makes that call."""
+    bare = path.split("?", 1)[0]
+    return next((g.rule for g in GRANTS if g.rule.grants(method, bare)), None)
+
+
+def roles_granting(method: str, path: str) -> frozenset[Role]:
+    """The roles whose rules allow ``method path``."""
+    bare = path.split("?", 1)[0]
+    found: set[Role] = set()
+    for grant in GRANTS:
+        if grant.rule.grants(method, bare):
+            found |= grant.roles
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How a key's rules compare with what a role needs."""
+
+    role: Role
+    missing: tuple[AccessRule, ...]  # needed by the role, not granted by the key
+    beyond: tuple[AccessRule, ...]  # held by the key and not needed by the role
+
+    @property
+    def sufficient(self) -> bool:
+        return not self.missing
+
+    @property
+    def least(self) -> bool:
+        return not self.beyond
+
+
+def coverage(held: Sequence[AccessRule], role: Role) -> Coverage:
+    """Compare the rules of a key (``held``) with what ``role`` needs.
+
+    A needed rule counts as held when one of the key's rules grants every call it
+    stands for (``GET /*`` holds ``GET /services/*``); a held rule is beyond the role
+    when it grants anything none of the role's rules grants (judged on the calls the
+    rule's own pattern matches: a rule identical to, or narrower than, a needed one
+    is not beyond)."""
+    needed = rules_for(role)
+    missing = tuple(rule for rule in needed if not any(_covers(h, rule) for h in held))
+    beyond = tuple(rule for rule in held if not any(_covers(n, rule) for n in needed))
+    return Coverage(role=role, missing=missing, beyond=beyond)
+
+
+def parse_rules(data: Any) -> tuple[AccessRule, ...]:
+    """Access rules from the API's JSON (``GET /auth/currentCredential``'s ``rules``);
+    rules of other shapes are skipped (they cannot be compared)."""
+    found: list[AccessRule] = []
+    if isinstance(data, list):
+        for item in data:
+            if isinstance(item, Mapping):
+                method, path = item.get("method"), item.get("path")
+                if method in ("GET", "PUT", "POST", "DELETE") and isinstance(path, str):
+                    found.append(AccessRule(method, path))
+    return tuple(found)
+
+
+def _covers(wide: AccessRule, narrow: AccessRule) -> bool:
+    """Whether ``wide`` grants every path ``narrow``'s pattern can match. Decided on
+    the pattern itself: ``narrow``'s ``*`` stand for any text, so ``wide`` must match
+    ``narrow``'s pattern with each ``*`` read as a run of characters that ``wide``'s
+    own ``*`` can absorb (a ``*`` of ``wide`` at the same place, or later)."""
+    if wide.method != narrow.method:
+        return False
+    return _pattern_covers(wide.path, narrow.path)
+
+
+@lru_cache(maxsize=256)
+def _pattern_covers(wide: str, narrow: str) -> bool:
+    # Classic glob containment for patterns whose only wildcard is "*": walk both,
+    # a "*" of `wide` may absorb any part of `narrow` (its "*" included); a "*" of
+    # `narrow` must be absorbed by a "*" of `wide`.
+    @cache
+    def walk(i: int, j: int) -> bool:
+        if i == len(wide):
+            return j == len(narrow)
+        if wide[i] == "*":
+            return any(walk(i + 1, k) for k in range(j, len(narrow) + 1))
+        if j == len(narrow) or narrow[j] == "*":
+            return False
+        return wide[i] == narrow[j] and walk(i + 1, j + 1)
+
+    return walk(0, 0)
+
+
+@lru_cache(maxsize=256)
+def _pattern(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\*)", path)
+    return re.compile("".join(".*" if part == "*" else re.escape(part) for part in parts) + r"\Z")
