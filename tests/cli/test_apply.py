@@ -1,0 +1,409 @@
+"""``reconciler apply`` and ``reconciler journal`` as users meet them: on the embedded
+sandbox (a temporary RECONCILER_STATE_DIR, the demo account), with confirmation I/O
+driven by the test, and on real processes (a pipe, a pseudo-terminal). Exit codes, one
+clear error line, confirmation, --auto-approve, --token, saved plans (other endpoint,
+altered), the journal command in text and JSON, and secrets kept out of every output."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.cli.apply import ApplyRequest, LineProgress, run_apply
+from reconciler.errors import ReconcilerError
+
+CHANGES = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+  old-shop.example.org:
+    type: hosting/web
+    lifecycle: delete_now
+"""
+
+REFUSED = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    lifecycle: terminate_at_expiry
+  campaign-2025.example.com:
+    type: hosting/web
+    lifecycle: renew
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("RECONCILER_CRASH_AFTER_JOURNAL_WRITES", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "changes.yaml").write_text(CHANGES, encoding="utf-8")
+    return tmp_path
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    code = exited.value.code
+    assert isinstance(code, int)
+    return Result(code, captured.out, captured.err)
+
+
+def errors(result: Result) -> list[str]:
+    return [line for line in result.err.splitlines() if line.startswith("error:")]
+
+
+def pending(capsys: pytest.CaptureFixture[str], spec: str = "changes.yaml") -> int:
+    """How many changes `reconciler plan` still sees."""
+    shown = invoke(capsys, "plan", spec, "--format", "json")
+    assert shown.code == 0, shown.err
+    return sum(1 for a in json.loads(shown.out)["actions"] if a["action"] != "no_op")
+
+
+@dataclass
+class ScriptedIO:
+    answers: list[str]
+    terminal: bool = True
+    asked: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def interactive(self) -> bool:
+        return self.terminal
+
+    def ask(self, question: str) -> str | None:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else None
+
+    def out(self, text: str) -> None:
+        self.lines.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def progress(self) -> LineProgress:
+        return LineProgress(self.out)
+
+
+# --- approval ---------------------------------------------------------------------------
+
+
+def test_without_a_terminal_nor_auto_approve_nothing_is_applied(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = invoke(capsys, "apply", "changes.yaml")
+    assert result.code == 1
+    assert errors(result) == [
+        "error: no terminal to confirm on, and --auto-approve not given: nothing was applied"
+    ]
+    assert "DELETE NOW" in result.out  # the plan is shown first
+    assert pending(capsys) == 2
+
+
+def test_on_a_terminal_each_deletion_is_typed_back_then_yes(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    io = ScriptedIO(["old-shop.example.org", "yes"])
+    report = run_apply(ApplyRequest(target=Path("changes.yaml")), io=io)
+    assert report is not None and not report.failed
+    assert len(io.asked) == 2
+    assert "old-shop.example.org is deleted NOW" in io.asked[0]
+    assert io.asked[1] == "Apply 2 changes to endpoint sandbox? Only 'yes' is accepted: "
+    outcomes = [line for line in io.lines if line.startswith(("done ", "FAILED", "skipped"))]
+    assert len(outcomes) == 2
+    assert pending(capsys) == 0
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (["old-shop.example.org.", "yes"], "is not 'old-shop.example.org'"),
+        (["old-shop.example.org", "y"], "apply cancelled: nothing was applied"),
+        ([], "apply cancelled"),  # end of input
+    ],
+)
+def test_a_wrong_answer_cancels_everything(
+    workdir: Path, capsys: pytest.CaptureFixture[str], answers: list[str], message: str
+) -> None:
+    with pytest.raises(ReconcilerError, match=message) as raised:
+        run_apply(ApplyRequest(target=Path("changes.yaml")), io=ScriptedIO(answers))
+    assert raised.value.exit_code == 1
+    assert pending(capsys) == 2
+    assert not (workdir / "state" / "journal.jsonl").read_text()
+
+
+def test_auto_approve_applies_with_one_line_per_action(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert (
+        "done    example.net (#120000102): terminate at expiry: set to terminate at expiry "
+        "(its data is deleted then)"
+    ) in lines
+    assert any(
+        line.startswith("done    old-shop.example.org (#120000202): delete now: deleted now")
+        for line in lines
+    )
+    assert lines[-1].startswith("Apply complete: 2 done, 0 already as wanted, 0 failed (run ")
+    assert result.err == "note: --auto-approve: applying 2 changes without confirmation\n"
+    again = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    assert again.code == 0 and again.out.rstrip().endswith(
+        "No changes. The account matches the spec."
+    )
+
+
+def test_refusals_exit_3_and_apply_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "refused.yaml").write_text(REFUSED, encoding="utf-8")
+    result = invoke(capsys, "apply", "refused.yaml", "--auto-approve")
+    assert result.code == 3
+    (line,) = errors(result)
+    assert "1 change refused" in line and "nothing was applied" in line
+    assert "[cancel-window-closed]" in result.out
+    assert pending(capsys, "refused.yaml") == 1  # example.net was not terminated either
+    assert not (workdir / "state" / "journal.jsonl").exists()
+
+
+# --- tokens and options -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--token", "old-shop.example.org"), "error: --token old-shop.example.org=...: expected"),
+        (("--token", "=abc"), "error: --token ?=...: expected NAME=TOKEN"),
+        (("--token", "example.net=abc"), "error: --token example.net=...: the plan deletes no"),
+        (("--token-timeout", "soon"), "error: --token-timeout 'soon' is not a duration"),
+        (("--concurrency", "0"), "error: Invalid value for '--concurrency'"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_1(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: str
+) -> None:
+    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve", *args)
+    assert result.code == 1
+    (line,) = errors(result)
+    assert line.startswith(expected), line
+    assert pending(capsys) == 2
+
+
+def test_a_refused_token_fails_its_action_only_and_exits_1(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "NotTheRightToken0000000000000000000000000"
+    result = invoke(
+        capsys, "apply", "changes.yaml", "--auto-approve", "--token",
+        f"old-shop.example.org={secret}",
+    )  # fmt: skip
+    assert result.code == 1
+    (line,) = errors(result)
+    assert line.startswith("error: 1 of 2 actions failed (old-shop.example.org: the token given")
+    assert "the others were applied" in line
+    assert "FAILED  old-shop.example.org (#120000202): delete now:" in result.out
+    assert pending(capsys) == 1  # example.net was terminated anyway
+    for text in (result.out, result.err, (workdir / "state" / "journal.jsonl").read_text()):
+        assert secret not in text and "demo-as" not in text and "demo-ck" not in text
+
+
+# --- saved plans ------------------------------------------------------------------------------
+
+
+def save(capsys: pytest.CaptureFixture[str]) -> Path:
+    assert invoke(capsys, "plan", "changes.yaml", "--out", "plan.json").code == 0
+    return Path("plan.json")
+
+
+def test_a_saved_plan_is_applied_on_its_own_endpoint_only(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save(capsys)
+    other = invoke(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", "ovh-eu")
+    assert other.code == 1
+    assert errors(other) == [
+        "error: the plan was made for endpoint 'sandbox', and --endpoint says 'ovh-eu'"
+    ]
+    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 0, result.err
+    assert pending(capsys) == 0
+
+
+def test_an_altered_plan_file_is_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = save(capsys)
+    document = json.loads(path.read_text())
+    for action in document["actions"]:
+        if action["service"] == "example.net":  # aim the PUT at another service
+            action["calls"][0]["path"] = "/services/120000101"
+    path.write_text(json.dumps(document, indent=2))
+    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 1
+    (line,) = errors(result)
+    assert line.startswith("error: plan.json cannot be applied: the action for example.net")
+    assert "altered" in line
+    assert pending(capsys) == 2
+
+
+def test_a_plan_file_that_is_not_a_plan(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("plan.json").write_text('{"format_version": "1"')
+    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 1 and len(errors(result)) == 1
+
+
+# --- the journal command ------------------------------------------------------------------
+
+
+def test_the_journal_shows_runs_and_records(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert invoke(capsys, "journal").code == 1  # no journal yet: one clear error
+    assert invoke(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
+    listed = invoke(capsys, "journal")
+    assert listed.code == 0
+    (run_line,) = listed.out.splitlines()
+    run_id = run_line.split()[0]
+    assert "2 done" in run_line and "endpoint sandbox" in run_line
+
+    last = invoke(capsys, "journal", "--last")
+    by_prefix = invoke(capsys, "journal", "--run", run_id[:18])
+    assert last.out == by_prefix.out and last.code == 0
+    assert "POST /hosting/web/old-shop.example.org/confirmTermination" in last.out
+    assert '{"token":"<redacted>"}' in last.out
+
+    as_json = invoke(capsys, "journal", "--last", "--service", "old-shop.example.org",
+                     "--format", "json")  # fmt: skip
+    records = [json.loads(line) for line in as_json.out.splitlines()]
+    assert records and {r["service"] for r in records} == {"old-shop.example.org"}
+    assert records[-1]["phase"] == "action" and records[-1]["outcome"] == "done"
+    runs_json = invoke(capsys, "journal", "--format", "json")
+    assert json.loads(runs_json.out)["actions"] == {"done": 2}
+
+    unknown = invoke(capsys, "journal", "--run", "nope")
+    assert unknown.code == 1 and errors(unknown)[0].startswith("error: ")
+
+
+def test_the_journal_notes_a_torn_line_and_refuses_a_corrupt_one(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert invoke(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
+    path = workdir / "state" / "journal.jsonl"
+    text = path.read_text()
+    path.write_text(text + '{"v":1,"time":"2026')
+    torn = invoke(capsys, "journal", "--last")
+    assert torn.code == 0
+    count = text.count("\n") + 1
+    assert torn.err == (f"note: {path}:{count} is torn (a write interrupted by a crash); skipped\n")
+    lines = text.splitlines(keepends=True)
+    lines[2] = "garbage\n"
+    path.write_text("".join(lines))
+    corrupt = invoke(capsys, "journal")
+    assert corrupt.code == 1
+    assert errors(corrupt) == [
+        f"error: {path}:3: not a journal record (not JSON: Expecting value at column 1)"
+    ]
+
+
+# --- real processes -----------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm"
+    return env
+
+
+def test_a_real_terminal_confirms_and_draws_progress(workdir: Path) -> None:
+    primary, secondary = pty.openpty()
+    try:
+        os.write(primary, b"old-shop.example.org\nyes\n")  # typed ahead
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", "changes.yaml", "--no-color"],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            cwd=workdir,
+            env=_env(),
+        )
+        os.close(secondary)
+        secondary = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=60)
+        shown = b"".join(chunks).decode("utf-8", "replace")
+        assert process.stderr is not None
+        err = process.stderr.read().decode()
+        process.stderr.close()
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)
+    assert code == 0, shown + err
+    assert "Type its name to confirm:" in shown
+    assert "Only 'yes' is accepted:" in shown
+    assert "done    old-shop.example.org (#120000202)" in shown
+    assert "Apply complete: 2 done" in shown
+
+
+def test_in_ci_logs_no_rich_is_imported(workdir: Path) -> None:
+    code = (
+        "import sys\n"
+        "from reconciler.cli import main\n"
+        "try:\n"
+        "    main(['apply', 'changes.yaml', '--auto-approve'])\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code, 'rich' in sys.modules, file=sys.stderr)\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=_env(),
+        timeout=60,
+        check=False,
+    )
+    assert process.stderr.splitlines()[-1] == "exit 0 False", process.stderr
+    assert "done    example.net (#120000102)" in process.stdout
+
+
+def test_usage_errors_are_not_click_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = invoke(capsys, "apply", "changes.yaml", "--no-such-option")
+    assert result.code == 1 and len(errors(result)) == 1
