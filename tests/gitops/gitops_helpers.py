@@ -1,0 +1,148 @@
+"""Helpers of the GitOps tests (import, credentials, CI recipes, examples): an isolated
+working directory, the CLI run in-process, sandbox seeds holding keys with exactly the
+rules of a role, and a transport that records every call made to the in-process sandbox.
+
+No conftest.py here on purpose: other areas import ``conftest`` by name, and a second
+one would shadow the shared fixtures of ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.access import AccessRule, Role, rules_for
+from reconciler.cli import main
+from reconciler.clock import ManualClock
+from reconciler.endpoints import Endpoint
+from reconciler.ovh.client import OvhClient, ReadStrategy
+from reconciler.ovh.credentials import SignatureCredentials
+from reconciler.sandbox import demo_seed
+from reconciler.sandbox.testing import InProcessSandbox
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EMBEDDED = Endpoint(name="sandbox", base_url="http://sandbox.invalid/1.0")
+DEMO = SignatureCredentials(
+    application_key="demo-ak", application_secret="demo-as", consumer_key="demo-ck"
+)
+# Consumer keys seeded by `seed_with_role_keys`, one per role.
+ROLE_KEYS: Mapping[Role, str] = {Role.PLAN: "plan-role-ck", Role.APPLY: "apply-role-ck"}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory of its own: its own state directory (embedded sandbox,
+    journal), no OVH_* variables, no ovh.conf from the real home, no CI variables."""
+    for name in list(os.environ):
+        if name.startswith(("OVH_", "GITHUB_", "CI_", "RECONCILER_")) or name == "NO_COLOR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """``reconciler ARGS`` in-process: its exit code, stdout and stderr."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err, captured.err
+    code = exited.value.code
+    assert isinstance(code, int)
+    return Result(code, captured.out, captured.err)
+
+
+def use_key(monkeypatch: pytest.MonkeyPatch, consumer_key: str | None) -> None:
+    """The demo application's keys in OVH_*, with ``consumer_key`` (None: unset)."""
+    monkeypatch.setenv("OVH_APPLICATION_KEY", DEMO.application_key)
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", DEMO.application_secret)
+    if consumer_key is None:
+        monkeypatch.delenv("OVH_CONSUMER_KEY", raising=False)
+    else:
+        monkeypatch.setenv("OVH_CONSUMER_KEY", consumer_key)
+
+
+def seed_with_keys(keys: Mapping[str, Iterable[AccessRule]]) -> dict[str, Any]:
+    """The demo account's seed, plus a validated key of the demo application for each
+    ``consumer key -> rules``."""
+    seed = demo_seed().to_mapping()
+    for consumer_key, rules in keys.items():
+        seed["credentials"].append(
+            {
+                "application_key": DEMO.application_key,
+                "application_secret": DEMO.application_secret,
+                "consumer_key": consumer_key,
+                "rules": [rule.as_json() for rule in rules],
+            }
+        )
+    return seed
+
+
+def seed_with_role_keys() -> dict[str, Any]:
+    """The demo account with one key per role holding exactly ``rules_for(role)``."""
+    return seed_with_keys({ck: rules_for(role) for role, ck in ROLE_KEYS.items()})
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The in-process sandbox, every call recorded as (method, path under /1.0)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path.removeprefix("/1.0")))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class Recorder:
+    """A client factory over the in-process sandbox that records every call."""
+
+    sandbox: InProcessSandbox
+    transport: RecordingTransport = field(init=False)
+    clock: ManualClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.transport = RecordingTransport(httpx.ASGITransport(app=self.sandbox.app))
+        self.clock = ManualClock(self.sandbox.clock.now())
+
+    def client(self, strategy: ReadStrategy = ReadStrategy.AUTO) -> OvhClient:
+        async def no_sleep(seconds: float) -> None:
+            await asyncio.sleep(0)
+
+        return OvhClient(
+            EMBEDDED,
+            DEMO,
+            transport=self.transport,
+            clock=self.clock,
+            sleep=no_sleep,
+            random=lambda: 0.5,
+            read_strategy=strategy,
+        )
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return self.transport.calls
