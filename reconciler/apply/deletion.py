@@ -154,7 +154,7 @@ class DeleteNow:
                 self._found(found, prior.email_after)
                 outcome = await self._confirm(found.token, source=f"e-mail {found.email_id}")
                 if outcome is not _Confirmed.TOKEN_REFUSED:
-                    return self._result(outcome, f"the token e-mailed (e-mail #{found.email_id})")
+                    return self._result(outcome, f"the token of e-mail #{found.email_id}")
                 self.session.reporter.action_note(
                     self.action,
                     f"the token of e-mail #{found.email_id} was refused ({self._refusal}); "
@@ -204,7 +204,7 @@ class DeleteNow:
                 f"refused: {self._refusal}",
                 hint="run apply again: it requests a new token",
             )
-        return self._result(outcome, f"the token e-mailed (e-mail #{found.email_id})")
+        return self._result(outcome, f"the token of e-mail #{found.email_id}")
 
     # -- steps ---------------------------------------------------------------------------
 

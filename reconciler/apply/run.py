@@ -15,6 +15,7 @@ or ``--auto-approve``) or a saved plan file, and
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -76,8 +77,6 @@ async def apply_approved(
 ) -> ApplyReport:
     """Apply ``approved`` through ``client`` (entered already); see the module docstring.
     ``source`` names the plan in messages (the spec or plan file)."""
-    import asyncio
-
     options = options or ApplyOptions()
     reporter = reporter or SilentReporter()
     sleep = sleep or asyncio.sleep
