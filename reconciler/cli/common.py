@@ -156,7 +156,18 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     if debug_enabled():
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
-    return asyncio.run(coroutine)
+    # The main task returns nothing; its result travels beside it. On the way out,
+    # asyncio.run restores the SIGINT handler, and the signal module formats the handler
+    # it replaces (``signal.getsignal``: a partial holding the finished main task) into
+    # an error message it then discards; a task's repr holds its result. With a 10,000
+    # service plan as the result that was two full reprs of the plan: 0.3 s of a 2 s run.
+    outcome: list[T] = []
+
+    async def main() -> None:
+        outcome.append(await coroutine)
+
+    asyncio.run(main())
+    return outcome[0]
 
 
 def use_color(asked: bool | None) -> bool:
