@@ -108,12 +108,13 @@ class Verdict:
 
 
 def refused_error(rejections: tuple[Rejection, ...], source: str) -> RefusedError:
+    """One line naming what is refused (each refusal is shown above it, with its fix)."""
     count = len(rejections)
-    first = rejections[0]
+    named = ", ".join(f"{r.service} [{r.rule}]" for r in rejections[:3])
+    more = f" and {count - 3} more" if count > 3 else ""
     return RefusedError(
-        f"{source}: {count} change{'s' * (count > 1)} refused ({first.service}: "
-        f"[{first.rule}] {first.message}); nothing was applied",
-        hint=first.fix if count == 1 else "each refusal above says what to change",
+        f"{source}: {count} change{'s' * (count > 1)} refused ({named}{more}); nothing was applied",
+        hint=rejections[0].fix if count == 1 else "each refusal above says what to change",
     )
 
 

@@ -63,9 +63,12 @@ class Executor:
     async def run(self, actions: tuple[Action, ...]) -> tuple[ActionResult, ...]:
         """Every action concurrently; results in the order of ``actions``."""
         tasks: list[asyncio.Task[ActionResult]] = []
-        async with asyncio.TaskGroup() as group:  # a JournalError cancels the rest
-            for action in actions:
-                tasks.append(group.create_task(self._guarded(action)))
+        try:
+            async with asyncio.TaskGroup() as group:  # a JournalError cancels the rest
+                for action in actions:
+                    tasks.append(group.create_task(self._guarded(action)))
+        except* JournalError as failures:
+            raise failures.exceptions[0] from None
         return tuple(task.result() for task in tasks)
 
     async def _guarded(self, action: Action) -> ActionResult:

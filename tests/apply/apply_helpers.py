@@ -71,6 +71,9 @@ class FaultTransport(httpx.AsyncBaseTransport):
         return sum(1 for sent in self.sent if sent == (method, path))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # The in-process app never suspends; a real exchange does: yield to the loop, so
+        # that concurrent actions interleave (and can be cancelled) as they would.
+        await asyncio.sleep(0)
         path = request.url.path.removeprefix("/1.0")
         self.sent.append((request.method, path))
         fault = next(

@@ -15,6 +15,7 @@ import pytest
 from apply_helpers import FaultTransport, Rig, make_rig
 
 from reconciler.apply import ActionStatus
+from reconciler.errors import JournalError
 from reconciler.journal import Outcome, Phase
 from reconciler.plan import ActionKind
 from reconciler.sandbox.seed import seed_from_mapping
@@ -298,3 +299,16 @@ def test_requests_in_flight_stay_within_the_client_concurrency(rig: Rig) -> None
     report = rig.apply(plan, client_options={"concurrency": 3})
     assert [r.status for r in report.results] == [ActionStatus.DONE] * 40
     assert counting.peak == 3
+
+
+def test_a_journal_that_cannot_be_written_stops_every_action(rig: Rig) -> None:
+    plan = rig.plan(rig.spec(EVERY_TRANSITION))
+
+    def disk_full(written: int) -> None:
+        if written == 3:
+            raise JournalError("cannot write the journal: No space left on device", hint="x")
+
+    with pytest.raises(JournalError, match="No space left"):
+        rig.apply(plan, on_journal_write=disk_full)
+    # The run's start and one call's "sending" record: that call, and nothing after it.
+    assert len(mutations(rig)) == 1
