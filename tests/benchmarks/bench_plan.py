@@ -12,9 +12,9 @@ A script, not a test (pytest collects ``test_*.py`` only). It
    as a separate process (every ``/1.0`` call is delayed by L ms, ``/auth/time`` too);
 3. for each strategy, runs ``reconciler plan`` once untimed (JSON, ``RECONCILER_DEBUG=1``:
    checks the plan's summary against the workload's, counts the API calls, warms the
-   server's caches), then ``--runs`` times as a whole process, timed from spawn to exit,
-   each run's exit code checked (2: changes present). Iceberg is the default; the
-   per-id fallback is forced with ``RECONCILER_READ_STRATEGY=per-id``;
+   server's caches and the bytecode cache), then ``--runs`` times as a whole process,
+   timed from spawn to exit, each run's exit code checked (2: changes present). Iceberg
+   is the default; the per-id fallback is forced with ``RECONCILER_READ_STRATEGY=per-id``;
 4. runs the baseline (``bench_baseline.py``: a sequential loop over the official ``ovh``
    client) ``--baseline-runs`` times (default: ``--runs``; 0 skips it);
 5. measures the pure pipeline in-process on ``--planner-services`` services, no network:
@@ -118,14 +118,24 @@ def reconciler_command() -> list[str]:
 
 def clean_environment(workdir: Path) -> dict[str, str]:
     """The environment of every measured process: no OVH_* or ovh.conf of the user's
-    (HOME is the work directory), the sandbox's demo keys, no colour, no CI summary."""
+    (HOME is the work directory), the sandbox's demo keys, no colour, no CI summary.
+
+    Bytecode is cached, as an installed package has it (pip compiles on install), but
+    under the work directory (``PYTHONPYCACHEPREFIX``), never in the source tree: with
+    ``PYTHONDONTWRITEBYTECODE`` set, every run would compile reconciler from source."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("OVH_", "RECONCILER_")) and key != "GITHUB_STEP_SUMMARY"
+        if not key.startswith(("OVH_", "RECONCILER_"))
+        and key not in ("GITHUB_STEP_SUMMARY", "PYTHONDONTWRITEBYTECODE")
     }
     env.update(DEMO_KEYS)
-    env.update(HOME=str(workdir), NO_COLOR="1", RECONCILER_STATE_DIR=str(workdir / "state"))
+    env.update(
+        HOME=str(workdir),
+        NO_COLOR="1",
+        RECONCILER_STATE_DIR=str(workdir / "state"),
+        PYTHONPYCACHEPREFIX=str(workdir / "pycache"),
+    )
     return env
 
 
