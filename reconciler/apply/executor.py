@@ -177,8 +177,10 @@ def _failed(action: Action, message: str, hint: str | None) -> ActionResult:
 def _done_words(action: Action) -> str:
     period = action.after.get("period")
     every = f" every {period}" if period else ""
+    how = "by hand" if action.after.get("lifecycle") == "manual_renew" else "automatically"
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return "set to terminate at expiry (its data is deleted then)"
     if action.action is ActionKind.CANCEL_TERMINATION:
-        return f"termination cancelled: renews automatically{every}"
-    return f"renewal set to automatic{every}"
+        return f"termination cancelled: renews {how}{every}"
+    mode = "manual" if how == "by hand" else "automatic"
+    return f"renewal set to {mode}{every}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import live_essence, normalise_period
+from reconciler.diff import EssenceLifecycle, live_essence, normalise_period
 from reconciler.live import LiveLifecycle, LiveService
 from reconciler.plan import TOKEN_PLACEHOLDER, Action, Call
 
@@ -109,10 +109,15 @@ def live_lifecycle(live: LiveService | None) -> LiveLifecycle | None:
 
 def already_as_wanted(action: Action, live: LiveService | None) -> bool:
     """Whether the service is already where the action takes it: the lifecycle, and for
-    a renewal the period too (a termination's period does not matter)."""
+    a renewal (automatic or by hand) the period too; a termination's period does not
+    matter."""
     now = live_essence(live).as_dict()
-    if now.get("lifecycle") != action.after.get("lifecycle"):
+    wanted = action.after.get("lifecycle")
+    if now.get("lifecycle") != wanted:
         return False
-    if action.after.get("lifecycle") == "renew" and action.after.get("period") is not None:
+    if wanted in _RENEWING and action.after.get("period") is not None:
         return normalise_period(now.get("period")) == normalise_period(action.after["period"])
     return True
+
+
+_RENEWING = (EssenceLifecycle.RENEW.value, EssenceLifecycle.MANUAL_RENEW.value)

@@ -312,3 +312,17 @@ def test_a_journal_that_cannot_be_written_stops_every_action(rig: Rig) -> None:
         rig.apply(plan, on_journal_write=disk_full)
     # The run's start and one call's "sending" record: that call, and nothing after it.
     assert len(mutations(rig)) == 1
+
+
+def test_a_new_period_on_a_manual_renewal_is_applied_and_stays_manual(rig: Rig) -> None:
+    spec = rig.spec(
+        "version: 1\nunmanaged: ignore\nservices:\n"
+        "  ns3012345.ip-51-75-10.eu:\n    lifecycle: renew\n    mode: manual\n    period: P12M\n"
+    )
+    (action,) = rig.plan(spec).changes
+    assert action.after == {"lifecycle": "manual_renew", "period": "P12M"}
+    (result,) = rig.apply(rig.plan(spec)).results
+    assert result.status is ActionStatus.DONE, result
+    assert result.summary == "renewal set to manual every P12M"
+    assert rig.service(120000401)["renew"] == {"mode": "manual", "period": "P12M"}
+    assert not rig.plan(spec).has_changes
