@@ -142,12 +142,11 @@ class DeleteNow:
                 service_id=self.service_id, name=self.action.name, after=prior.email_after
             )
             if found is None and prior.accepted:
-                self.session.reporter.action_note(
-                    self.action,
-                    f"waiting for the confirmation e-mail of the termination requested "
+                found = await self._wait(
+                    prior.email_after,
+                    note=f"waiting for the confirmation e-mail of the termination requested "
                     f"{when_text(prior.time)} (run {prior.run})",
                 )
-                found = await self._wait(prior.email_after)
                 if found is None:
                     raise self._no_token(prior.email_after, requested=prior.time)
             if found is not None:
@@ -192,7 +191,6 @@ class DeleteNow:
                              hint=rejected.error.hint) from None  # fmt: skip
         if gone_during_request:
             return self._result(_Confirmed.GONE, "")
-        self.session.reporter.action_note(self.action, "waiting for the confirmation e-mail")
         found = found_during_request[0] if found_during_request else await self._wait(baseline)
         if found is None:
             raise self._no_token(baseline, requested=requested_at)
@@ -208,7 +206,7 @@ class DeleteNow:
 
     # -- steps ---------------------------------------------------------------------------
 
-    async def _wait(self, after: int) -> Confirmation | None:
+    async def _wait(self, after: int, *, note: str | None = None) -> Confirmation | None:
         """Poll the history for the confirmation above ``after`` until the timeout."""
         session = self.session
         options = session.options
@@ -220,12 +218,21 @@ class DeleteNow:
             detail={"email_after": after, "timeout_s": options.token_timeout.total_seconds()},
         )
         delay = options.poll_first
+        looks = 0
         while True:
             found = await self.mailbox.look(
                 service_id=self.service_id, name=self.action.name, after=after
             )
             if found is not None:
                 return found
+            looks += 1
+            if looks == 1:  # said once, and only when the e-mail is not there at once
+                session.reporter.action_note(
+                    self.action,
+                    note
+                    or f"waiting for the confirmation e-mail (up to "
+                    f"{_duration(options.token_timeout)})",
+                )
             remaining = (deadline - session.now()).total_seconds()
             if remaining <= 0:
                 return None
@@ -288,7 +295,7 @@ class DeleteNow:
                 )
                 return _Confirmed.GONE
             if isinstance(error, BadRequest):
-                self._refusal = getattr(error, "api_message", None) or str(error)
+                self._refusal = error.api_message or str(error)
                 session.record(
                     self.action,
                     Phase.TOKEN,

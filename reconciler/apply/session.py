@@ -165,7 +165,7 @@ class Session:
                 except ApiError as reread:
                     raise StepFailed(
                         f"{step.call.method} {step.call.path} may or may not have taken effect "
-                        f"({_short(error)}), and re-reading the account failed: {_short(reread)}",
+                        f"({str(error)}), and re-reading the account failed: {str(reread)}",
                         hint="run apply again: it re-reads the account before sending anything",
                     ) from None
                 self.record(
@@ -180,7 +180,7 @@ class Session:
                     return Sent(effect_shown=True)
                 if attempt < attempts:
                     self.reporter.action_note(
-                        action, f"{step.call.method} {step.call.path} failed ({_short(error)}); "
+                        action, f"{step.call.method} {step.call.path} failed ({str(error)}); "
                         "the account shows no effect: sending it again",
                     )  # fmt: skip
                     await self.sleep(self.options.retry_delay * 2 ** (attempt - 1))
@@ -193,10 +193,6 @@ class Session:
         assert last is not None
         raise StepFailed(
             f"{step.call.method} {step.call.path} failed {attempts} times and the account "
-            f"shows no effect: {_short(last)}",
+            f"shows no effect: {str(last)}",
             hint=last.hint or "run apply again later: it resumes safely",
         )
-
-
-def _short(error: Exception) -> str:
-    return str(error)
