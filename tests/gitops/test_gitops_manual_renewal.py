@@ -157,12 +157,6 @@ def test_a_pending_termination_cancelled_with_mode_manual_stays_manual(
     assert switch["calls"][0]["body"] == {"renew": {"mode": "automatic", "period": "P12M"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply's already_as_wanted (reconciler/apply/steps.py) compares the period only "
-    "when the wanted lifecycle is 'renew', so a new period on a manual renewal is skipped "
-    "as already done; reported to the apply engineer",
-)
 def test_a_new_period_on_a_manual_renewal_is_applied(
     server: SandboxServer, ovh_client: ovh.Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
