@@ -63,14 +63,21 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.plan import Job, plan_all, target_for
 from reconciler.endpoints import resolve_endpoint
-from reconciler.errors import ApplyError, ConfigError, ReconcilerError, UsageError
+from reconciler.errors import (
+    ApplyError,
+    ConfigError,
+    PlanFileError,
+    ReconcilerError,
+    SpecError,
+    UsageError,
+)
 from reconciler.journal import JOURNAL_FILE, ensure_writable
 from reconciler.ovh.embedded import state_dir
 from reconciler.plan import Action, ActionKind, Plan
 from reconciler.planfile import dump_plan, load_plan
 from reconciler.render import text as text_render
 from reconciler.render.wording import clean
-from reconciler.spec import UnmanagedPolicy, load_spec
+from reconciler.spec import ServiceSpec, UnmanagedPolicy, load_spec
 
 CRASH_ENV = "RECONCILER_CRASH_AFTER_JOURNAL_WRITES"
 CRASH_EXIT_CODE = 70
@@ -233,7 +240,7 @@ def run_apply(
     """The command without click: returns the report (None when there was nothing to
     apply) or raises the ``ReconcilerError`` the CLI prints."""
     environ = os.environ if environ is None else environ
-    loaded = load_target(request)
+    loaded = load_target(request, io.note)
     approved = loaded.plan
     io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
     if approved.refused:
@@ -319,10 +326,11 @@ def is_plan_file(path: Path) -> bool:
     return isinstance(data, dict) and "format_version" in data
 
 
-def load_target(request: ApplyRequest) -> Loaded:
+def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> Loaded:
     path = request.target
     if is_plan_file(path):
         plan = load_plan(path)
+        check_embedded_spec(plan, io_note=request_note)
         target = plan_target(plan, request.endpoint)
         digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         return Loaded(plan, target, str(path), digest, UnmanagedPolicy.REPORT)
@@ -331,6 +339,37 @@ def load_target(request: ApplyRequest) -> Loaded:
     (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)
+
+
+def check_embedded_spec(plan: Plan, *, io_note: Callable[[str], None]) -> None:
+    """When the spec a saved plan names is at hand, hold the plan to it: the same bytes
+    (digest) must give the same entries as the plan embeds — else the plan file was
+    altered (``PlanFileError``); other bytes mean the spec was edited since the plan was
+    made, which is said (the plan applies what it says, as reviewed)."""
+    source = Path(plan.spec_source)
+    if not source.is_file():
+        return
+    try:
+        spec = load_spec(source)
+    except SpecError:
+        io_note(f"note: {source} no longer loads; the plan is applied as it was made")
+        return
+    if spec.digest != plan.spec_digest:
+        io_note(
+            f"note: {source} changed since this plan was made; the plan applies what it "
+            "says (plan again to apply the spec as it is now)"
+        )
+        return
+    if _entries(spec.services) != _entries(plan.spec):
+        raise PlanFileError(
+            f"the plan's embedded spec differs from {source}, whose digest it carries: the "
+            "plan file was altered",
+            hint="plan again with `reconciler plan SPEC --out FILE` and apply that file unchanged",
+        )
+
+
+def _entries(services: Sequence[ServiceSpec]) -> list[dict[str, object]]:
+    return [entry.model_dump(mode="json", exclude={"location"}) for entry in services]
 
 
 def plan_target(plan: Plan, option: str | None) -> Target:

@@ -272,6 +272,33 @@ def test_an_altered_plan_file_is_refused(workdir: Path, capsys: pytest.CaptureFi
     assert pending(capsys) == 2
 
 
+def test_a_spec_edited_since_the_plan_is_noted_and_the_plan_applies_as_reviewed(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save(capsys)
+    Path("changes.yaml").write_text(CHANGES.replace("delete_now", "renew"), encoding="utf-8")
+    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 0, result.err
+    assert "note: changes.yaml changed since this plan was made" in result.err
+    assert "delete now: deleted now" in result.out  # what the reviewed plan said
+
+
+def test_an_embedded_spec_altered_under_its_digest_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = save(capsys)
+    document = json.loads(path.read_text())
+    document["spec"][0]["protect"] = True
+    path.write_text(json.dumps(document, indent=2))
+    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 1
+    assert errors(result) == [
+        "error: the plan's embedded spec differs from changes.yaml, whose digest it carries: "
+        "the plan file was altered"
+    ]
+    assert pending(capsys) == 2
+
+
 def test_a_plan_file_that_is_not_a_plan(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Path("plan.json").write_text('{"format_version": "1"')
     result = invoke(capsys, "apply", "plan.json", "--auto-approve")
