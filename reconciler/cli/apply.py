@@ -10,6 +10,10 @@ name). Either way the plan is shown (text), then approved:
   as irreversible as any;
 - neither a terminal nor ``--auto-approve``: refused, exit 1, nothing applied.
 
+A saved plan whose spec file is at hand is held to it: an embedded spec that differs
+from the file under the same digest is an altered plan (refused); a spec edited since
+the plan is noted (the plan applies what was reviewed).
+
 Then ``reconciler.apply.apply_approved`` re-reads the account, plans again from the
 approved plan's own spec with the API's clock, refuses a stale, altered or now-refused
 plan, and executes — journalled in ``--journal`` (default
