@@ -74,6 +74,19 @@ def test_quickstart_shows_one_change_of_each_kind_and_two_refusals(
     assert refused.code == 3
 
 
+def test_quickstart_without_its_refused_entries_applies(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As its comments say: delete the two refused entries, and apply goes through."""
+    text = (EXAMPLES / "quickstart.yaml").read_text(encoding="utf-8")
+    kept = text.split("  # --- Refused: cancel-window-closed")[0]
+    Path("quickstart.yaml").write_text(kept, encoding="utf-8")
+    applied = cli(capsys, "apply", "quickstart.yaml", "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert "Apply complete: 4 done" in applied.out
+    assert cli(capsys, "plan", "quickstart.yaml", "--detailed-exitcode").code == 0
+
+
 def test_letting_old_services_expire(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = EXAMPLES / "let-old-services-expire.yaml"
     plan = plan_json(capsys, spec)
