@@ -124,7 +124,13 @@ async def apply_approved(
             },
         )
         session = Session(
-            client, journal, clock=clock, sleep=sleep, options=options, reporter=reporter
+            client,
+            journal,
+            clock=clock,
+            sleep=sleep,
+            options=options,
+            reporter=reporter,
+            children={s.service_id: s.children for s in account.services if s.children},
         )
         results = await Executor(session, Mailbox(client), history).run(verdict.to_run)
         report = ApplyReport(

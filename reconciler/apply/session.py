@@ -22,7 +22,7 @@ The client's own retry loop never resends a mutating call whose outcome is unkno
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -74,8 +74,10 @@ class Session:
         sleep: Sleep,
         options: ApplyOptions,
         reporter: Reporter,
+        children: Mapping[int, tuple[int, ...]] | None = None,
     ) -> None:
         self.client = client
+        self.children = dict(children or {})
         self.journal = journal
         self.clock = clock
         self.sleep = sleep
@@ -86,12 +88,20 @@ class Session:
         return self.clock.now()
 
     async def read(self, service_id: int) -> LiveService | None:
-        """The service as the API shows it now; ``None`` when it is not on the account."""
+        """The service as the API shows it now; ``None`` when it is not on the account.
+
+        ``GET /services/{id}`` names a service's parent, not its children: those come
+        from the account read at the start of this run (``children``), as the plan's
+        fingerprints saw them — a service read alone would otherwise never match the
+        fingerprint of a parent. (A child ordered in the seconds between that read and
+        this one goes unseen; the linked-service rule was judged on that read.)"""
         try:
             data = await self.client.get(f"/services/{service_id}")
         except NotFound:
             return None
-        return parse_service(data)
+        service = parse_service(data)
+        linked = self.children.get(service.service_id, ())
+        return replace(service, children=linked) if service.children != linked else service
 
     def record(
         self,

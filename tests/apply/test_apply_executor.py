@@ -326,3 +326,17 @@ def test_a_new_period_on_a_manual_renewal_is_applied_and_stays_manual(rig: Rig) 
     assert result.summary == "renewal set to manual every P12M"
     assert rig.service(120000401)["renew"] == {"mode": "manual", "period": "P12M"}
     assert not rig.plan(spec).has_changes
+
+
+def test_a_parent_with_linked_services_is_acted_on(rig: Rig) -> None:
+    """GET /services/{id} names no children: the re-read must still match the plan's
+    fingerprint of a parent (the example.com domain, parent of its web hosting)."""
+    spec = rig.spec(
+        "version: 1\nunmanaged: ignore\nservices:\n"
+        "  example.com:\n    type: domain\n    lifecycle: terminate_at_expiry\n"
+    )
+    (action,) = rig.plan(spec).changes
+    assert action.linked  # its hosting (and the hosting's database) go along at expiry
+    (result,) = rig.apply(rig.plan(spec)).results
+    assert result.status is ActionStatus.DONE, result
+    assert rig.service(120000101)["termination"] == "at_expiry"
