@@ -93,6 +93,10 @@ class TerminationHistory:
         return None if service_id is None else self._requests.get(service_id)
 
 
+# 400s that say something is wrong with the request's signature, not with the token.
+_NOT_THE_TOKEN = frozenset({"INVALID_SIGNATURE", "QUERY_TIME_OUT"})
+
+
 class _Confirmed(StrEnum):
     DELETED = "deleted"
     GONE = "gone"
@@ -294,7 +298,7 @@ class DeleteNow:
                     self.action, Phase.CHECK, Outcome.GONE, step=self.confirm_step, detail=detail
                 )
                 return _Confirmed.GONE
-            if isinstance(error, BadRequest):
+            if isinstance(error, BadRequest) and error.error_code not in _NOT_THE_TOKEN:
                 self._refusal = error.api_message or str(error)
                 session.record(
                     self.action,
