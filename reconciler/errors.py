@@ -13,7 +13,8 @@
         ├── TransportError           connection refused or dropped, timeout      (retryable)
         └── HttpError                an HTTP error answer; status, errorCode, query id
             ├── BadRequest           400 (errorCode INVALID_SIGNATURE among others)
-            │   └── InvalidSignature 400 INVALID_SIGNATURE
+            │   ├── InvalidSignature 400 INVALID_SIGNATURE
+            │   └── QueryTimeOut     400 QUERY_TIME_OUT       timestamp out of the window
             ├── Unauthorized         401 / 403 credentials problems
             │   ├── InvalidKey       403 INVALID_KEY          unknown application key
             │   ├── InvalidCredential 403 INVALID_CREDENTIAL  consumer key unknown / not validated
@@ -195,6 +196,14 @@ class InvalidSignature(BadRequest):
     )
 
 
+class QueryTimeOut(BadRequest):
+    default_hint = (
+        "the request's timestamp was out of the API's window: reconciler signs with the "
+        "API's clock (GET /auth/time), so the local clock jumped during the run or a proxy "
+        "answered /auth/time; check NTP and proxies, and run again"
+    )
+
+
 class Unauthorized(HttpError):
     default_hint = "check the credentials (OVH_APPLICATION_KEY, OVH_CONSUMER_KEY or ovh.conf)"
 
@@ -254,6 +263,7 @@ class ServerError(HttpError):
 # One table from (status, errorCode) to error class; errorCode wins over status.
 _BY_ERROR_CODE: dict[str, type[HttpError]] = {
     "INVALID_SIGNATURE": InvalidSignature,
+    "QUERY_TIME_OUT": QueryTimeOut,
     "INVALID_KEY": InvalidKey,
     "INVALID_CREDENTIAL": InvalidCredential,
     "NOT_CREDENTIAL": NotCredential,

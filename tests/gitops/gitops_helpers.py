@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 
 from reconciler.access import AccessRule, Role, rules_for
+from reconciler.cli import cli as root_command
 from reconciler.cli import main
 from reconciler.clock import ManualClock
 from reconciler.endpoints import Endpoint
@@ -146,3 +150,41 @@ class Recorder:
     @property
     def calls(self) -> list[tuple[str, str]]:
         return self.transport.calls
+
+
+# --- command lines in recipes and docs ---------------------------------------------------
+
+_COMMAND = re.compile(r"(?:^|[;&|(]|\bthen\b|\bdo\b|!)\s*(reconciler\s+[^;&|)\n]*)")
+_REDIRECT = re.compile(r"\s\d*>{1,2}&?\s*\S+|\s<\s*\S+")
+
+
+def reconciler_commands(script: str) -> list[list[str]]:
+    """Every `reconciler ...` invocation of a shell script, as its arguments (after the
+    program name), redirections and what follows a pipe or `||` left out."""
+    found = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for match in _COMMAND.finditer(line):
+            command = _REDIRECT.sub("", match.group(1))
+            found.append(shlex.split(command, comments=True)[1:])
+    return found
+
+
+def parse(argv: list[str]) -> click.Context:
+    """Parse ``reconciler ARGV`` as the real CLI would, without running it: every option
+    and argument is checked (names, values, choices, required ones)."""
+    args = list(argv)
+    context = click.Context(root_command, info_name="reconciler")
+    while args and args[0] == "--debug":
+        args.pop(0)
+    group: click.Group = root_command
+    while True:
+        name = args.pop(0)
+        command = group.get_command(context, name)
+        assert command is not None, f"no command {name!r}"
+        if isinstance(command, click.Group):
+            context = click.Context(command, info_name=name, parent=context)
+            group = command
+            continue
+        return command.make_context(name, args, parent=context)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import threading
@@ -22,9 +21,7 @@ from typing import Any
 import click
 import pytest
 import yaml
-from gitops_helpers import EXAMPLES
-
-from reconciler.cli import cli as root_command
+from gitops_helpers import EXAMPLES, parse, reconciler_commands
 
 CI = EXAMPLES / "ci"
 GITHUB = sorted((CI / "github").glob("*.yml"))
@@ -92,42 +89,6 @@ def scripts(path: Path) -> Iterator[str]:
             for step in job["steps"]:
                 if "run" in step:
                     yield step["run"]
-
-
-_COMMAND = re.compile(r"(?:^|[;&|(]|\bthen\b|\bdo\b|!)\s*(reconciler\s+[^;&|)\n]*)")
-_REDIRECT = re.compile(r"\s\d*>{1,2}&?\s*\S+|\s<\s*\S+")
-
-
-def reconciler_commands(script: str) -> list[list[str]]:
-    """Every `reconciler ...` invocation of a shell script, as its arguments (after the
-    program name), redirections and what follows a pipe or `||` left out."""
-    found = []
-    for line in script.replace("\\\n", " ").splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        for match in _COMMAND.finditer(line):
-            command = _REDIRECT.sub("", match.group(1))
-            found.append(shlex.split(command)[1:])
-    return found
-
-
-def parse(argv: list[str]) -> click.Context:
-    """Parse ``reconciler ARGV`` as the real CLI would, without running it: every option
-    and argument is checked (names, values, choices, required ones)."""
-    args = list(argv)
-    context = click.Context(root_command, info_name="reconciler")
-    while args and args[0] == "--debug":
-        args.pop(0)
-    group: click.Group = root_command
-    while True:
-        name = args.pop(0)
-        command = group.get_command(context, name)
-        assert command is not None, f"no command {name!r}"
-        if isinstance(command, click.Group):
-            context = click.Context(command, info_name=name, parent=context)
-            group = command
-            continue
-        return command.make_context(name, args, parent=context)
 
 
 COMMANDS = [

@@ -115,13 +115,6 @@ def test_letting_old_services_expire(isolated: Path, capsys: pytest.CaptureFixtu
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply re-reads a service alone (GET /services/{id}), without its linked "
-    "children, so the fingerprint of a parent (example.org and its MX Plan) never matches "
-    "the plan's: 'changed while this apply ran' (reconciler/apply/session.py read); "
-    "reported to the apply engineer",
-)
 def test_letting_old_services_expire_applies_then_plans_no_changes(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
