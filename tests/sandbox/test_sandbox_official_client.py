@@ -6,7 +6,6 @@ its own exceptions where OVH would raise them, the sandbox speaks OVH."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -258,9 +257,9 @@ def test_a_429_says_when_to_retry(sandbox_server: SandboxServer) -> None:
 
 
 def test_faults_spare_the_admin_routes(sandbox_server: SandboxServer) -> None:
-    sandbox_server.set_faults(error_rate=1.0, drop_rate=1.0)
+    sandbox_server.set_faults(error_rate=1.0, error_statuses=[503])
     assert sandbox_server.admin.clock()["now"]
-    assert requests.get(sandbox_server.url + "/auth/time", timeout=10).status_code >= 500
+    assert requests.get(sandbox_server.url + "/auth/time", timeout=10).status_code == 503
 
 
 def test_a_dropped_connection_is_a_protocol_error_after_the_change(
@@ -278,17 +277,15 @@ def test_a_dropped_connection_is_a_protocol_error_after_the_change(
 
 
 def test_injected_latency(sandbox_server: SandboxServer) -> None:
+    """Bounds with wide margins, never a race against a noisy machine: a 5 s latency
+    makes a 0.5 s read time out on /1.0, while the admin routes answer well within 4 s."""
     with requests.Session() as session:
         session.get(sandbox_server.url + "/auth/time", timeout=10)  # connection warmed up
-        sandbox_server.set_faults(latency_ms=120)
-        started = time.perf_counter()
-        session.get(sandbox_server.url + "/auth/time", timeout=10)
-        slow = time.perf_counter() - started
-        started = time.perf_counter()
-        session.get(sandbox_server.root + "/sandbox/clock", timeout=10)
-        admin = time.perf_counter() - started
-    assert slow >= 0.12
-    assert admin < 0.12
+        sandbox_server.set_faults(latency_ms=5000)
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.get(sandbox_server.url + "/auth/time", timeout=0.5)
+    with requests.Session() as session:
+        assert session.get(sandbox_server.root + "/sandbox/clock", timeout=4).ok
 
 
 def test_seeded_drops_repeat(sandbox_server: SandboxServer) -> None:
