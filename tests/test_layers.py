@@ -24,6 +24,8 @@ PURE_CORE = {
     "reconciler.specyaml",
     "reconciler.adopt",
     "reconciler.access",
+    "reconciler.apply.approval",
+    "reconciler.apply.steps",
 }
 
 
