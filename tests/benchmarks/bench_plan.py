@@ -14,7 +14,10 @@ A script, not a test (pytest collects ``test_*.py`` only). It
    checks the plan's summary against the workload's, counts the API calls, warms the
    server's caches and the bytecode cache), then ``--runs`` times as a whole process,
    timed from spawn to exit, each run's exit code checked (2: changes present). Iceberg
-   is the default; the per-id fallback is forced with ``RECONCILER_READ_STRATEGY=per-id``;
+   is the default; the per-id fallback is forced with ``RECONCILER_READ_STRATEGY=per-id``.
+   Once, after the first checking run, one more untimed run under ``-X importtime``
+   stops the benchmark if ``plan`` imports Pulumi, starlette, uvicorn, rich or the
+   sandbox, and reports its import time;
 4. runs the baseline (``bench_baseline.py``: a sequential loop over the official ``ovh``
    client) ``--baseline-runs`` times (default: ``--runs``; 0 skips it);
 5. measures the pure pipeline in-process on ``--planner-services`` services, no network:
@@ -74,6 +77,9 @@ PER_ID_MAX_RATIO = 1.5
 RSS_LIMIT_MB, RSS_MAX_SERVICES = 200.0, 10_000
 
 _CALL_LOG = re.compile(r"^reconciler\.ovh: (GET|PUT|POST|DELETE) (\S+) -> ")
+_IMPORT_LOG = re.compile(r"^import time:\s+\d+ \|\s+(\d+) \|( +)(\S+)$")
+# What `plan` must never import (docs/architecture.md): start-up time counts.
+FORBIDDEN_IMPORTS = ("pulumi", "starlette", "uvicorn", "rich", "reconciler.sandbox")
 
 
 # --- processes -----------------------------------------------------------------------
@@ -206,6 +212,7 @@ class StrategyResult:
     expected_calls: int = 0
     round_trips: int = 0  # on the critical path
     limit_s: float = 0.0
+    imports: Imports | None = None  # measured on the first strategy only
 
     @property
     def plan_s(self) -> float:
@@ -259,6 +266,8 @@ def measure_strategy(
         limit_s=round_trips * args.latency_ms / 1000,
     )
     result.calls = check_plan(base, env=env, workdir=workdir, work=work, strategy=strategy)
+    if strategy == args.strategies[0]:
+        result.imports = check_imports(base, env=env, workdir=workdir)
     output = workdir / f"plan-{strategy}.out"
     for number in range(args.runs):
         with open(output, "wb") as out, open(workdir / "plan.err", "wb") as err:
@@ -301,6 +310,47 @@ def check_plan(
         )
     lines = (workdir / "check.err").read_text(errors="replace").splitlines()
     return sum(1 for line in lines if _CALL_LOG.match(line))
+
+
+@dataclass(frozen=True, slots=True)
+class Imports:
+    seconds: float  # the top-level imports' cumulative time, under -X importtime
+    modules: int
+    forbidden: tuple[str, ...]
+
+
+def check_imports(base: Sequence[str], *, env: dict[str, str], workdir: Path) -> Imports:
+    """One untimed run under ``-X importtime`` (``PYTHONPROFILEIMPORTTIME``), after the
+    checking run has compiled the bytecode: what ``plan`` imports, and how long it takes.
+    Importing any of ``FORBIDDEN_IMPORTS`` stops the benchmark."""
+    profiled = {**env, "PYTHONPROFILEIMPORTTIME": "1"}
+    with open(workdir / "imports.err", "wb") as err:
+        run = run_process(base, env=profiled, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
+    if run.exit_code != EXIT_CHANGES:
+        fail(f"plan under -X importtime exited {run.exit_code}", workdir / "imports.err")
+    imports = read_import_log((workdir / "imports.err").read_text(errors="replace"))
+    if imports.forbidden:
+        raise SystemExit(f"plan imported what it does not use: {', '.join(imports.forbidden)}")
+    return imports
+
+
+def read_import_log(text: str) -> Imports:
+    """The ``-X importtime`` lines of ``text`` (other lines are ignored): the top-level
+    imports' cumulative time, the modules, and those of ``FORBIDDEN_IMPORTS``."""
+    seconds, modules = 0.0, set()
+    for line in text.splitlines():
+        match = _IMPORT_LOG.match(line)
+        if match is None:
+            continue
+        modules.add(match.group(3))
+        if len(match.group(2)) == 1:  # a top-level import: its time includes its children
+            seconds += int(match.group(1)) / 1e6
+    forbidden = sorted(
+        module
+        for module in modules
+        if any(module == f or module.startswith(f + ".") for f in FORBIDDEN_IMPORTS)
+    )
+    return Imports(seconds=seconds, modules=len(modules), forbidden=tuple(forbidden))
 
 
 def measure_baseline(
@@ -465,7 +515,14 @@ def report(
 ) -> dict[str, Any]:
     baseline_s = statistics.median(run.seconds for run in baseline) if baseline else None
     strategies: dict[str, Any] = {}
+    imports: dict[str, Any] | None = None
     for name, result in results.items():
+        if result.imports is not None:
+            imports = {
+                "seconds": round(result.imports.seconds, 3),
+                "modules": result.imports.modules,
+                "forbidden": list(result.imports.forbidden),
+            }
         strategies[name] = {
             "plan_s": round(result.plan_s, 3),
             "plan_runs_s": [round(run.seconds, 3) for run in result.runs],
@@ -488,6 +545,7 @@ def report(
         "baseline_s": round(baseline_s, 3) if baseline_s is not None else None,
         "baseline_runs_s": [round(run.seconds, 3) for run in baseline],
         "strategies": strategies,
+        "imports": imports,
         "planner": planner,
         "targets": targets(args, results, baseline_s),
         "machine": machine(),
@@ -513,6 +571,12 @@ def table(summary: dict[str, Any]) -> str:
         rows.append(
             f"{'official client loop':<22}{summary['baseline_s']:>9.3f}"
             f"   (median of {summary['baseline_runs']})"
+        )
+    imports = summary["imports"]
+    if imports:
+        rows.append(
+            f"plan start-up imports: {imports['modules']} modules, {imports['seconds']:.3f} s "
+            f"under -X importtime; none of {', '.join(FORBIDDEN_IMPORTS)}"
         )
     planner = summary["planner"]
     if planner:

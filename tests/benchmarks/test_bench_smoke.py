@@ -65,6 +65,8 @@ def test_the_script_runs_and_prints_its_json_line() -> None:
         )
     assert summary["baseline_s"] > 0 and summary["baseline_runs"] == 1
     assert set(summary["planner"]["cpu_s"]) >= {"decode_json", "parse_services", "make_plan"}
+    assert summary["imports"]["forbidden"] == [] and summary["imports"]["modules"] > 100
+    assert 0 < summary["imports"]["seconds"] < 10
     # 1,000 services at 50 ms are the design's conditions; only the memory target applies.
     assert [t["target"] for t in summary["targets"]] == [
         "iceberg peak_rss_mb < 200",
@@ -113,3 +115,28 @@ def test_the_critical_path(
     strategy: str, services: int, concurrency: int, expected: tuple[int, int]
 ) -> None:
     assert bench_plan.critical_path(strategy, services, concurrency) == expected
+
+
+IMPORT_LOG = """\
+import time: self [us] | cumulative | imported package
+import time:       120 |        120 |   _io
+reconciler.ovh: GET /services -> 200 in 3 ms (attempt 1)
+import time:       300 |       1500 | click
+import time:       200 |        900 |   click.core
+import time:      1000 |       2500 | {extra}
+"""
+
+
+def test_the_import_log_is_read() -> None:
+    imports = bench_plan.read_import_log(IMPORT_LOG.format(extra="reconciler.cli"))
+    assert imports.modules == 4 and imports.forbidden == ()
+    assert imports.seconds == pytest.approx(0.004)  # top-level lines only: 1.5 + 2.5 ms
+
+
+@pytest.mark.parametrize("module", ["rich", "rich.console", "pulumi", "reconciler.sandbox.app"])
+def test_a_forbidden_import_is_named(module: str) -> None:
+    assert bench_plan.read_import_log(IMPORT_LOG.format(extra=module)).forbidden == (module,)
+
+
+def test_a_lookalike_is_not_forbidden() -> None:
+    assert bench_plan.read_import_log(IMPORT_LOG.format(extra="richtext")).forbidden == ()
