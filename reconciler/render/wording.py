@@ -182,8 +182,14 @@ def irreversible_note(action: Action, *, now: datetime) -> str | None:
 
 
 def _terminate_words(action: Action, now: datetime) -> str:
+    # A service renewed by hand has no automatic renewal to stop: it simply ends.
+    stops = (
+        "no longer renewed by hand"
+        if action.before.get("lifecycle") == "manual_renew"
+        else "automatic renewal stops"
+    )
     return (
-        "automatic renewal stops; terminated and its data deleted irreversibly at expiry"
+        f"{stops}; terminated and its data deleted irreversibly at expiry"
         f"{_on_expiry(action)}; {_cancel_deadline(action, now)}"
         + _linked_words(action, "terminated")
     )

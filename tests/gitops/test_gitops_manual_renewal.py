@@ -169,3 +169,17 @@ def test_a_new_period_on_a_manual_renewal_is_applied(
         "mode": "manual",
         "period": "P12M",
     }
+
+
+def test_the_words_of_a_plan_follow_the_renewal_mode(
+    server: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec(
+        "  ns3012345.ip-51-75-10.eu: {lifecycle: terminate_at_expiry}\n"
+        "  old-brand.fr: {type: domain, lifecycle: renew, mode: manual}\n"
+    )
+    text = cli(capsys, "plan", "spec.yaml", "--endpoint", server.url, "--no-color").out
+    assert "no longer renewed by hand; terminated and its data deleted irreversibly" in text
+    assert "termination cancelled: kept, renewed by hand" in text
+    markdown = cli(capsys, "plan", "spec.yaml", "--endpoint", server.url, "--format", "markdown")
+    assert "renewed by hand" in markdown.out
