@@ -114,9 +114,11 @@ class Session:
         attempt: int | None = None,
         error: ApiError | str | None = None,
         detail: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        query_id: str | None = None,
     ) -> None:
-        status = error.status if isinstance(error, HttpError) else None
-        query_id = error.query_id if isinstance(error, HttpError) else None
+        if isinstance(error, HttpError):
+            status, query_id = error.status, error.query_id
         extra = dict(detail or {})
         if step is not None:
             extra.setdefault("step", step.kind.value)
@@ -157,7 +159,7 @@ class Session:
                 step=step, body=shown_body, attempt=attempt, detail=detail,
             )  # fmt: skip
             try:
-                answer = await self.client.request(step.call.method, step.call.path, body=wire)
+                answer = await self.client.call(step.call.method, step.call.path, body=wire)
             except ApiError as error:
                 if not error.retryable:
                     self.record(
@@ -198,8 +200,9 @@ class Session:
             self.record(
                 action, Phase.CALL, Outcome.OK,
                 step=step, body=shown_body, attempt=attempt, detail=detail,
+                status=answer.status, query_id=answer.query_id,
             )  # fmt: skip
-            return Sent(answer=answer)
+            return Sent(answer=answer.value)
         assert last is not None
         raise StepFailed(
             f"{step.call.method} {step.call.path} failed {attempts} times and the account "

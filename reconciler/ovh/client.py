@@ -55,7 +55,7 @@ from reconciler.ovh.credentials import (
     default_search_paths,
     resolve_credentials,
 )
-from reconciler.ovh.responses import decode_json, error_from_answer
+from reconciler.ovh.responses import QUERY_ID_HEADER, decode_json, error_from_answer
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -66,6 +66,16 @@ DEFAULT_PAGE_SIZE: Final = 1000
 MUTATING: Final = frozenset({"PUT", "POST", "DELETE"})
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=None)
 ICEBERG_MODE: Final = "CachedObjectList-Pages"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful answer with what an audit trail needs of it: the HTTP status and
+    the ``X-Ovh-Queryid`` that OVH support asks for (apply journals both)."""
+
+    value: Any
+    status: int
+    query_id: str | None
 
 
 class ReadStrategy(StrEnum):
@@ -271,10 +281,24 @@ class OvhClient:
     ) -> Any:
         """One call; its decoded JSON answer (None for 204). ``params`` go in the query
         string as the official client writes them (booleans ``true``/``false``)."""
+        answer = await self.call(method, path, params=params, body=body, need_auth=need_auth)
+        return answer.value
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        need_auth: bool = True,
+    ) -> Answer:
+        """``request``, keeping the status and the query id of the answer."""
         response = await self._send(method, path, params=params, body=body, need_auth=need_auth)
-        return decode_json(
+        value = decode_json(
             response.content, status=response.status_code, method=method.upper(), path=path
         )
+        return Answer(value, response.status_code, response.headers.get(QUERY_ID_HEADER))
 
     async def _send(
         self,

@@ -172,6 +172,17 @@ def test_every_transition_then_a_second_apply_is_a_no_op(
     assert tokens and journal
     for secret in (*SECRETS, *tokens):
         assert secret not in journal and secret not in result.out + result.err
+    # Every call that succeeded is journalled with its status and OVH query id: what
+    # OVH support asks for when a change is disputed.
+    sent_ok = [
+        r
+        for r in read_journal(Path("state/journal.jsonl")).records
+        if r.phase == Phase.CALL and r.outcome == Outcome.OK
+    ]
+    assert len(sent_ok) >= 6
+    for record in sent_ok:
+        assert record.status is not None and 200 <= record.status < 300
+        assert record.query_id and record.query_id.startswith("SANDBOX.")
 
     again = cli(capsys, "apply", spec, "--endpoint", server.url, "--auto-approve")
     assert again.code == 0, again.err
