@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,7 @@ async def pending_key(sandbox: InProcessSandbox) -> str:
     return key
 
 
-Scenario = Callable[[InProcessSandbox], Awaitable[None]]
+Scenario = Callable[[InProcessSandbox], Coroutine[Any, Any, None]]
 
 
 async def unknown_application(sandbox: InProcessSandbox) -> None:
