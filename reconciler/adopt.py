@@ -130,34 +130,56 @@ def adopt(
         else:
             adopted.append(service)
 
-    entries = [
-        _entry(service, account, shared=alive_by_name[service.name] > 1, periods=periods)
-        for service in adopted
-    ]
-    text = _document(
-        entries,
-        endpoint=endpoint,
-        now=now,
-        unmanaged=unmanaged,
-        unmanageable=unmanageable,
-        gone=gone,
-        unstatable=unstatable,
-        total=len(account.services),
-    )
-    try:
-        spec = parse_spec(text.encode("utf-8"), source)
-    except SpecError as error:  # a bug of this module: never hand out such a spec
+    # The loader has the last word: an entry it would refuse (a type written in a way
+    # it does not accept...) is left out with its words, rather than failing the import.
+    refused: dict[int, str] = {}
+    for _attempt in range(3):
+        stated_services = [s for s in adopted if s.service_id not in refused]
+        left_unstated = unstatable + [
+            Skipped(s, f"the spec loader refuses its entry: {refused[s.service_id]}")
+            for s in adopted
+            if s.service_id in refused
+        ]
+        entries = [
+            _entry(service, account, shared=alive_by_name[service.name] > 1, periods=periods)
+            for service in stated_services
+        ]
+        text, spans = _document(
+            entries,
+            endpoint=endpoint,
+            now=now,
+            unmanaged=unmanaged,
+            unmanageable=unmanageable,
+            gone=gone,
+            unstatable=left_unstated,
+            total=len(account.services),
+        )
+        try:
+            spec = parse_spec(text.encode("utf-8"), source)
+        except SpecError as error:
+            newly = _refused_entries(error, spans, stated_services)
+            if not newly:  # a problem outside every entry: a bug of this module
+                raise ReconcilerError(
+                    f"internal error: the imported spec does not read back ({error.problems[0]})",
+                    hint="run again with --debug and report it (the message names no secret)",
+                ) from None
+            refused.update(newly)
+            continue
+        break
+    else:
         raise ReconcilerError(
-            f"internal error: the imported spec does not read back ({error.problems[0]})",
-            hint="run again with --debug and report it (the message names no secret)",
-        ) from None
+            "internal error: the imported spec does not read back",
+            hint="run again with --debug and report it",
+        )
     stated = [(entry.name, entry.lifecycle.value) for entry in spec.services]
-    meant = [(s.name, _spec_lifecycle(s)) for s in adopted]
+    meant = [(s.name, _spec_lifecycle(s)) for s in stated_services]
     if stated != meant:  # a quoting bug would show here: never hand out such a spec
         raise ReconcilerError(
             "internal error: the imported spec reads back with other names or lifecycles",
             hint="run again with --debug and report it",
         )
+    unstatable = left_unstated
+    adopted = stated_services
     return Adoption(
         text=text,
         spec=spec,
@@ -237,6 +259,22 @@ def _describe(service: LiveService, account: LiveAccount) -> list[str]:
 # --- the document ----------------------------------------------------------------------
 
 
+def _refused_entries(
+    error: SpecError, spans: Sequence[tuple[int, int]], services: Sequence[LiveService]
+) -> dict[int, str]:
+    """The services whose entries hold the loader's problems, with the first problem's
+    words; empty when a problem lies outside every entry."""
+    found: dict[int, str] = {}
+    for problem in error.problems:
+        owner = next(
+            (i for i, (first, last) in enumerate(spans) if first <= problem.line <= last), None
+        )
+        if owner is None:
+            return {}
+        found.setdefault(services[owner].service_id, problem.message)
+    return found
+
+
 def _document(
     entries: Sequence[list[str]],
     *,
@@ -247,7 +285,8 @@ def _document(
     gone: Sequence[Skipped],
     unstatable: Sequence[Skipped],
     total: int,
-) -> str:
+) -> tuple[str, list[tuple[int, int]]]:
+    """The text, and the (first, last) line numbers of each entry."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     left_out = len(unmanageable) + len(gone) + len(unstatable)
     header = [
@@ -269,11 +308,14 @@ def _document(
     else:
         header.append("services:")
     body: list[str] = []
+    spans: list[tuple[int, int]] = []
     for lines in entries:
         body.append("")
+        first = len(header) + len(body) + 1
         body.extend(lines)
+        spans.append((first, first + len(lines) - 1))
     footer = _left_out(unmanageable, gone, unstatable)
-    return "\n".join([*header, *body, *footer]) + "\n"
+    return "\n".join([*header, *body, *footer]) + "\n", spans
 
 
 def _left_out(

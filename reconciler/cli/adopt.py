@@ -87,6 +87,7 @@ def import_(
         unmanaged=UnmanagedPolicy(unmanaged),
         periods=periods,
     )
+    _warn_if_refused(adoption, UnmanagedPolicy(unmanaged))
     if output is None:
         click.echo(adoption.text, nl=False)
         click.echo(f"Imported from {target.name}: {adoption.summary()}.", err=True)
@@ -123,6 +124,19 @@ def write_whole(path: Path, text: str, *, force: bool) -> None:
             f"cannot write the spec to {path}: {exc.strerror or exc}",
             hint="check that the directory exists and is writable",
         ) from None
+
+
+def _warn_if_refused(adoption: Adoption, policy: UnmanagedPolicy) -> None:
+    """With `unmanaged: error`, a manageable service the spec cannot name is refused by
+    every plan (`unmanaged-service`): say so now, not at the first plan."""
+    if policy is UnmanagedPolicy.ERROR and adoption.unstatable:
+        count = len(adoption.unstatable)
+        click.echo(
+            f"warning: {count} manageable service{'s' * (count > 1)} cannot be named in a "
+            "spec (listed in its comments); with --unmanaged error, plan refuses "
+            f"{'them' if count > 1 else 'it'}: use --unmanaged report",
+            err=True,
+        )
 
 
 def _link_new(temporary: Path, path: Path) -> None:

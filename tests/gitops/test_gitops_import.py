@@ -263,6 +263,21 @@ def test_shared_names_get_labels_and_identical_name_and_type_are_left_out() -> N
     assert_no_changes(plan_of(adoption.text, account))
 
 
+def test_an_entry_the_loader_would_refuse_is_left_out_with_its_words() -> None:
+    services = [
+        live(1, "example.com", type_="domain"),
+        live(2, "example.com", type_="Hosting/Web"),  # not how the loader accepts a type
+    ]
+    account = LiveAccount.from_services(services)
+    adoption = adopt(account, endpoint="ovh-eu", now=NOW)
+    assert [(s.key, s.type) for s in adoption.spec.services] == [("example.com (domain)", "domain")]
+    (left,) = adoption.unstatable
+    assert left.service.service_id == 2
+    assert left.reason.startswith("the spec loader refuses its entry: type 'Hosting/Web'")
+    assert "#   example.com (Hosting/Web, id 2): the spec loader refuses" in adoption.text
+    assert_no_changes(plan_of(adoption.text, account))
+
+
 def test_periods_are_stated_when_a_spec_can_state_them() -> None:
     services = [
         live(1, "yearly.example.com", period="P12M"),
@@ -510,3 +525,20 @@ def test_large_seed_has_every_kind() -> None:
     assert any(s.get("termination") == "at_expiry" for s in seed["services"])
     assert any(s.get("unpaid") for s in seed["services"])
     assert len(seed["services"]) == 300
+
+
+def test_unmanaged_error_with_services_a_spec_cannot_name_is_warned(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconciler.cli.adopt import _warn_if_refused
+
+    twins = LiveAccount.from_services(
+        [live(1, "twin.example.com", type_="vps"), live(2, "twin.example.com", type_="vps")]
+    )
+    adoption = adopt(twins, endpoint="ovh-eu", now=NOW, unmanaged=UnmanagedPolicy.ERROR)
+    plan = plan_of(adoption.text, twins)
+    assert {r.rule.value for r in plan.refused} == {"unmanaged-service"}  # what is warned of
+    _warn_if_refused(adoption, UnmanagedPolicy.ERROR)
+    assert "warning: 2 manageable services cannot be named in a spec" in capsys.readouterr().err
+    _warn_if_refused(adoption, UnmanagedPolicy.REPORT)
+    assert capsys.readouterr().err == ""
