@@ -377,7 +377,11 @@ def measure_baseline(
 
 def measure_planner(services: int, runs: int, workdir: Path) -> dict[str, Any]:
     """CPU seconds (median of ``runs``) of each pure stage for ``services`` services,
-    in this process, on the JSON the sandbox answers (taken from its backend, no HTTP)."""
+    in this process, on the JSON the sandbox answers (taken from its backend, no HTTP),
+    with the cyclic collector set as the CLI process sets it."""
+    import gc
+
+    from reconciler.cli import GC_THRESHOLDS
     from reconciler.live import LiveAccount, parse_service
     from reconciler.ovh.responses import decode_json
     from reconciler.planfile import dump_plan
@@ -434,6 +438,7 @@ def measure_planner(services: int, runs: int, workdir: Path) -> dict[str, Any]:
         ("dump_plan", lambda: state.__setitem__("out", dump_plan(state["plan"]))),
     ]
     timings: dict[str, list[float]] = {name: [] for name, _ in stages}
+    gc.set_threshold(*GC_THRESHOLDS)
     for _ in range(runs):
         for name, stage in stages:
             started = time.process_time()
