@@ -1,0 +1,246 @@
+"""The provider's work, without Pulumi: judge one entry against the live account, apply it
+with reconciler's own apply, read its service back, and decide what a diff shows.
+
+Nothing here is Pulumi's: ``reconciler.pulumi.provider`` only translates Pulumi's
+property bags to these calls and back. Everything a ``ServiceLifecycle`` does goes
+through the same pieces as ``reconciler plan`` and ``reconciler apply``:
+
+- ``judge``: the account read (``observe.read_account``), the plan
+  (``planner.make_plan``) of the entry as a spec of its own, and its refusals judged with
+  the kept services too (the ``linked-service-conflict`` rule), with the API's clock;
+- ``apply``: ``reconciler.apply.apply_approved`` with that plan — re-read, planned again
+  with the clock at apply time, judged, journalled in the same journal as ``reconciler
+  apply``, executed; ``delete_now`` reads its e-mailed token and resumes from the
+  journal exactly as there;
+- ``decide``: what Pulumi's diff reports (pure).
+
+A client is opened for each operation and closed after it: nothing long-lived, no
+credentials kept anywhere but in the client of the moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
+from reconciler.endpoints import resolve_endpoint
+from reconciler.errors import (
+    ApplyError,
+    NotFound,
+    RefusedError,
+    ServiceExpired,
+    StalePlanError,
+)
+from reconciler.journal import ensure_writable
+from reconciler.live import LiveService, parse_service
+from reconciler.observe import read_account
+from reconciler.ovh.client import OvhClient
+from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.planfile import dump_plan
+from reconciler.planner import make_plan, names_needing_periods
+from reconciler.pulumi.inputs import (
+    ENDPOINT,
+    LIFECYCLE,
+    NAME,
+    PERIOD,
+    PROTECT,
+    TYPE,
+    Entry,
+)
+from reconciler.pulumi.settings import Settings
+from reconciler.spec import UnmanagedPolicy
+
+# The property each rule is about, for Pulumi's "property: reason" check failures.
+RULE_PROPERTY: dict[RuleCode, str] = {
+    RuleCode.UNKNOWN_SERVICE: NAME,
+    RuleCode.AMBIGUOUS_SERVICE: TYPE,
+    RuleCode.TYPE_MISMATCH: TYPE,
+    RuleCode.PROTECTED: PROTECT,
+    RuleCode.PERIOD_NOT_OFFERED: PERIOD,
+}
+
+
+def open_client(endpoint: str, settings: Settings, environ: Mapping[str, str]) -> OvhClient:
+    """A client for ``endpoint`` (enter it with ``async with``), credentials resolved
+    from the stack's configuration, else ``OVH_*`` and ovh.conf (``environ``); the
+    embedded sandbox runs in-process as for the command line."""
+    return OvhClient.from_environment(resolve_endpoint(endpoint), environ=settings.environ(environ))
+
+
+# --- judging ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """An entry judged against the account as it is now."""
+
+    entry: Entry
+    plan: Plan  # the entry's own plan: what apply is asked to carry out
+    action: Action | None  # the entry's action; None when refused
+    refusals: tuple[Refusal, ...]
+
+    @property
+    def service_id(self) -> int | None:
+        """The service the entry resolves to (None: refused, or not on the account)."""
+        return self.action.service_id if self.action is not None else None
+
+    @property
+    def changes(self) -> bool:
+        return self.action is not None and self.action.action is not ActionKind.NO_OP
+
+    @property
+    def irreversible(self) -> bool:
+        return self.action is not None and self.action.irreversible
+
+
+async def judge(entry: Entry, client: OvhClient) -> Judgement:
+    """Read the account and plan the entry (see the module docstring)."""
+    with_keep = entry.spec(with_keep=True)
+    account = await read_account(client, periods_for=names_needing_periods(with_keep))
+    now = client.api_clock().now()
+    endpoint = client.endpoint.name
+    judged = make_plan(with_keep, account, now=now, endpoint=endpoint)
+    own = make_plan(entry.spec(), account, now=now, endpoint=endpoint)
+    refusals = tuple(refusal for refusal in judged.refused if refusal.service == entry.key)
+    action = None if refusals else next((a for a in own.actions if a.service == entry.key), None)
+    return Judgement(entry=entry, plan=own, action=action, refusals=refusals)
+
+
+def refusal_text(refusal: Refusal) -> str:
+    return f"[{refusal.rule.value}] {refusal.message} — fix: {refusal.fix}"
+
+
+def refused(entry: Entry, refusals: tuple[Refusal, ...]) -> RefusedError:
+    """The one error for an entry the rules refuse: every rule code, reason and fix."""
+    return RefusedError(
+        f"{entry.key}: refused, nothing was applied: "
+        + "; ".join(refusal_text(refusal) for refusal in refusals),
+        hint=refusals[0].fix if len(refusals) == 1 else "each refusal says what to change",
+    )
+
+
+# --- applying --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying an entry did, and its service as read afterwards."""
+
+    judgement: Judgement
+    report: ApplyReport | None  # None: nothing to change
+    live: LiveService | None  # the service after the apply; None: not on the account
+    service_id: int | None  # the service the entry resolved to
+
+    @property
+    def run(self) -> str | None:
+        return self.report.run if self.report is not None else None
+
+
+async def apply(
+    entry: Entry,
+    client: OvhClient,
+    *,
+    settings: Settings,
+    journal: Path,
+    managed_id: int | None = None,
+    updating: bool = False,
+) -> Applied:
+    """Bring the entry's service where the entry says, through ``apply_approved``.
+
+    ``updating``: the resource exists and manages ``managed_id`` (None: a service that
+    was already gone); apply refuses to act on any other service (the preview showed a
+    replacement for that, not an update)."""
+    judgement = await judge(entry, client)
+    if judgement.refusals:
+        raise refused(entry, judgement.refusals)
+    service_id = judgement.service_id
+    if updating and service_id is not None and service_id != managed_id:
+        managed = f"#{managed_id}" if managed_id is not None else "no service"
+        raise StalePlanError(
+            f"{entry.key}: this resource manages {managed}, and {entry.wanted.name} is now "
+            f"#{service_id}: nothing was applied",
+            hint="run `pulumi preview` again: it shows the resource replaced",
+        )
+    report: ApplyReport | None = None
+    if judgement.changes:
+        ensure_writable(journal)
+        plan = judgement.plan
+        report = await apply_approved(
+            plan,
+            client,
+            journal_path=journal,
+            plan_digest="sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest(),
+            source=entry.source,
+            unmanaged=UnmanagedPolicy.IGNORE,
+            options=ApplyOptions(token_timeout=settings.token_timeout),
+        )
+        if report.failed:
+            failure = report.failed[0]
+            raise ApplyError(
+                f"{entry.key}: {failure.error}",
+                hint=(failure.hint + "; " if failure.hint else "")
+                + "run `pulumi up` again to resume (apply re-reads the account first); "
+                f"`reconciler journal --run {report.run}` shows every call",
+            )
+    live = await read_service(client, service_id) if service_id is not None else None
+    return Applied(judgement=judgement, report=report, live=live, service_id=service_id)
+
+
+async def read_service(client: OvhClient, service_id: int) -> LiveService | None:
+    """The service as the API shows it now; None when it is not on the account."""
+    try:
+        data = await client.get(f"/services/{service_id}")
+    except (NotFound, ServiceExpired):
+        return None
+    return parse_service(data)
+
+
+# --- what a diff shows -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Pulumi's diff of a ``ServiceLifecycle``: ``changes`` (an update), ``replaces``
+    (the properties that force a replacement) and ``delete_before_replace``."""
+
+    changes: bool
+    replaces: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+
+
+def decide(
+    *,
+    managed_id: int | None,
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    changed: tuple[str, ...],
+    judgement: Judgement,
+) -> Decision:
+    """What the diff reports, from the stored outputs (``olds``), the checked inputs
+    (``news``), the wanted-state properties that changed, and the entry judged now.
+
+    - Another account (``endpoint``), or a name/type that now resolves to another
+      service than the one managed: a replacement — the new resource takes over the new
+      service, and the old one only stops managing its own (deleting a
+      ``ServiceLifecycle`` never touches its service).
+    - An irreversible action (``delete_now``): shown as a replacement of ``lifecycle``,
+      deleted before replaced, so that a preview cannot show it as a mere update.
+    - Any other planned change, or a wanted-state property changed: an update.
+    - Nothing planned and nothing changed: no change (drift the plan does not act on,
+      such as a renewal moving the expiry, is left to ``pulumi refresh``).
+    """
+    if ENDPOINT in changed:
+        return Decision(changes=True, replaces=(ENDPOINT,))
+    resolved = judgement.service_id
+    renamed = tuple(name for name in (NAME, TYPE) if olds.get(name) != news.get(name))
+    if resolved is not None and resolved != managed_id:
+        return Decision(changes=True, replaces=renamed or (NAME,))
+    if resolved is None and managed_id is not None and renamed:
+        return Decision(changes=True, replaces=renamed)
+    if judgement.irreversible:
+        return Decision(changes=True, replaces=(LIFECYCLE,), delete_before_replace=True)
+    return Decision(changes=judgement.changes or bool(changed))

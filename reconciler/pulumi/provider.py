@@ -1,0 +1,247 @@
+"""The ``ServiceLifecycle`` dynamic provider: Pulumi's calls, translated to reconciler's.
+
+Pulumi pickles this provider with dill into every resource's state (``__provider``) and
+unpickles it in its provider host (``python -m pulumi.dynamic``), which then calls:
+
+``check``
+    The inputs, checked by the spec's own reader (the messages of ``reconciler
+    validate``), then judged against the live account: a change the lifecycle rules
+    refuse fails here with its rule code, reason and fix — at preview time, before
+    anything is created or updated.
+``diff``
+    What ``reconciler plan`` would do for this entry now: an update, no change, or a
+    replacement — for another account or another service, and for every irreversible
+    action (``delete_now`` is shown as ``lifecycle`` replaced, deleted first).
+``create`` / ``update``
+    ``reconciler.apply.apply_approved``: re-read, planned again with the API's clock,
+    judged, journalled in the same journal as ``reconciler apply``, executed.
+``read``
+    The service as the API shows it now (``pulumi refresh``).
+``delete``
+    Stops managing the service: **no API call at all**. Removing a resource from the
+    program, or ``pulumi destroy``, never terminates anything; to terminate a service,
+    say so (``lifecycle: terminate_at_expiry``) and run ``pulumi up``.
+
+What travels in the pickle is the class's name and nothing else (``__getstate__``): no
+HTTP client, no credentials, no settings. A client is built inside each call, from the
+stack configuration Pulumi hands ``configure`` in the provider host, else from
+``OVH_*`` and ovh.conf. Pulumi hands numbers back as floats: ids go through ``as_int``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime.rpc import UNKNOWN
+
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.live import LiveService
+from reconciler.ovh.client import OvhClient
+from reconciler.pulumi.inputs import (
+    DEFAULT_ENDPOINT,
+    DESIRED,
+    ENDPOINT,
+    JOURNAL_RUN,
+    LIFECYCLE,
+    Entry,
+    check_properties,
+    desired_changes,
+    live_outputs,
+    resource_id,
+    service_id_of,
+)
+from reconciler.pulumi.operations import (
+    RULE_PROPERTY,
+    apply,
+    decide,
+    judge,
+    open_client,
+    read_service,
+    refusal_text,
+    refused,
+)
+from reconciler.pulumi.settings import (
+    CREDENTIAL_KEYS,
+    JOURNAL_KEY,
+    NAMESPACE,
+    TOKEN_TIMEOUT_KEY,
+    Settings,
+)
+
+T = TypeVar("T")
+
+
+class ServiceLifecycleProvider(ResourceProvider):
+    """See the module docstring."""
+
+    # Nothing secret is ever captured in the pickle (it holds no state at all), so the
+    # serialized provider need not be a secret: a stack without secrets stays readable.
+    serialize_as_secret_always = False
+
+    # -- pickling: nothing of the instance travels ----------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        pass
+
+    @property
+    def settings(self) -> Settings:
+        found = self.__dict__.get("_settings")
+        return found if isinstance(found, Settings) else Settings()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the stack's ``reconciler:*`` settings (called in the provider host)."""
+        keys = (*CREDENTIAL_KEYS, JOURNAL_KEY, TOKEN_TIMEOUT_KEY)
+        raw = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in keys}
+        self.__dict__["_settings"] = Settings.from_config(raw)
+
+    # -- Pulumi's calls ---------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        checked = check_properties(news, unknown_marker=UNKNOWN)
+        failures = [CheckFailure(f.property, f.reason) for f in checked.failures]
+        entry = checked.entry
+        if entry is not None:
+
+            async def refusals(client: OvhClient) -> list[CheckFailure]:
+                judgement = await judge(entry, client)
+                return [
+                    CheckFailure(RULE_PROPERTY.get(r.rule, LIFECYCLE), refusal_text(r))
+                    for r in judgement.refusals
+                ]
+
+            failures += self._run(entry.endpoint, refusals)
+        return CheckResult(checked.inputs, failures)
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        checked = check_properties(_news, unknown_marker=UNKNOWN)
+        if checked.unknown:
+            return DiffResult(changes=True)  # values a preview does not know yet
+        entry = _valid(checked.entry, checked.failures, _news)
+        managed = service_id_of(_id)
+
+        async def decision(client: OvhClient) -> DiffResult:
+            judgement = await judge(entry, client)
+            if judgement.refusals:
+                raise refused(entry, judgement.refusals)
+            decided = decide(
+                managed_id=managed,
+                olds=_olds,
+                news=checked.inputs,
+                changed=desired_changes(_olds, checked.inputs),
+                judgement=judgement,
+            )
+            return DiffResult(
+                changes=decided.changes,
+                replaces=list(decided.replaces),
+                delete_before_replace=decided.delete_before_replace,
+            )
+
+        return self._run(entry.endpoint, decision)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        checked = check_properties(props)
+        entry = _valid(checked.entry, checked.failures, props)
+        journal = self._journal()
+
+        async def created(client: OvhClient) -> CreateResult:
+            applied = await apply(entry, client, settings=self.settings, journal=journal)
+            identity = resource_id(applied.service_id, entry.wanted.name)
+            return CreateResult(identity, _outputs(entry, applied.live, applied.run))
+
+        return self._run(entry.endpoint, created)
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        checked = check_properties(_news)
+        entry = _valid(checked.entry, checked.failures, _news)
+        journal = self._journal()
+        managed = service_id_of(_id)
+
+        async def updated(client: OvhClient) -> UpdateResult:
+            applied = await apply(
+                entry,
+                client,
+                settings=self.settings,
+                journal=journal,
+                managed_id=managed,
+                updating=True,
+            )
+            run = applied.run or _olds.get(JOURNAL_RUN)
+            live = applied.live
+            if applied.service_id is None and managed is not None:
+                live = await read_service(client, managed)  # gone, or named otherwise now
+            return UpdateResult(_outputs(entry, live, run))
+
+        return self._run(entry.endpoint, updated)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        managed = service_id_of(id_)
+        endpoint = props.get(ENDPOINT) or DEFAULT_ENDPOINT
+        desired = {name: props.get(name) for name in DESIRED}
+        kept_run = props.get(JOURNAL_RUN)
+        if managed is None:  # a service already gone when the resource was created
+            return ReadResult(id_, desired | live_outputs(None) | {JOURNAL_RUN: kept_run})
+
+        async def current(client: OvhClient) -> LiveService | None:
+            return await read_service(client, managed)
+
+        live = self._run(str(endpoint), current)
+        return ReadResult(id_, desired | live_outputs(live) | {JOURNAL_RUN: kept_run})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Stop managing the service. Deliberately nothing else: no client is even built,
+        so no call can reach OVH (see the module docstring)."""
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _journal(self) -> Path:
+        return self.settings.journal_path(os.environ, Path.cwd())
+
+    def _run(self, endpoint: str, operation: Callable[[OvhClient], Awaitable[T]]) -> T:
+        """Run ``operation`` with a client for ``endpoint``, opened and closed here. A
+        ``ReconcilerError`` keeps its class; its hint is added as a note, which Pulumi
+        shows under the message."""
+
+        async def main() -> T:
+            async with open_client(endpoint, self.settings, os.environ) as client:
+                return await operation(client)
+
+        try:
+            return asyncio.run(main())
+        except ReconcilerError as error:
+            if error.hint and not getattr(error, "__notes__", None):
+                error.add_note(f"hint: {error.hint}")
+            raise
+
+
+def _valid(entry: Entry | None, failures: Any, props: Mapping[str, Any]) -> Entry:
+    """The entry of properties Pulumi already checked; an error if they do not pass (a
+    provider called without ``check``)."""
+    if entry is not None:
+        return entry
+    named = props.get("service") or props.get("name") or "ServiceLifecycle"
+    reasons = "; ".join(f"{f.property}: {f.reason}" for f in failures) or "not checked"
+    raise UsageError(f"{named}: invalid properties: {reasons}", hint="see docs/pulumi.md")
+
+
+def _outputs(entry: Entry, live: LiveService | None, run: Any) -> dict[str, Any]:
+    """The resource's outputs: its wanted state (as checked) and its service as read."""
+    desired = {name: value for name, value in entry.inputs().items() if name in DESIRED}
+    return desired | live_outputs(live) | {JOURNAL_RUN: run}

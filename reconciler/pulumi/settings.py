@@ -1,0 +1,126 @@
+"""What the provider is configured with: the stack's ``reconciler:*`` configuration.
+
+Pulumi hands a dynamic provider the whole stack configuration when it starts it
+(``ResourceProvider.configure``), secrets decrypted. The provider keeps only what it
+needs, here, in the provider host process: it is never pickled (the provider pickles
+nothing of itself) and its secrets never show in a ``repr``.
+
+Keys (all optional):
+
+``reconciler:applicationKey``, ``reconciler:applicationSecret``, ``reconciler:consumerKey``
+    An application key, its secret and a consumer key (set the secrets with
+    ``pulumi config set --secret``). When any credential is set here, the ``OVH_*``
+    credential variables of the environment are ignored: the stack says which account.
+``reconciler:clientId``, ``reconciler:clientSecret``
+    An OAuth2 service account instead.
+``reconciler:journal``
+    The apply journal (default ``$RECONCILER_STATE_DIR/journal.jsonl``, else
+    ``.reconciler/journal.jsonl`` in the project directory), as ``reconciler apply
+    --journal``.
+``reconciler:tokenTimeout``
+    How long ``delete_now`` waits for OVH's confirmation e-mail (``30m``; ``90s``,
+    ``1h``...), as ``reconciler apply --token-timeout``.
+
+Without credentials in the configuration, they come from ``OVH_*`` and ``ovh.conf``,
+exactly as for the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.errors import ConfigError
+from reconciler.journal import JOURNAL_FILE
+from reconciler.ovh.embedded import state_dir
+
+NAMESPACE: Final = "reconciler"
+# Pulumi config key -> the environment variable it stands for.
+CREDENTIAL_KEYS: Final = {
+    "applicationKey": "OVH_APPLICATION_KEY",
+    "applicationSecret": "OVH_APPLICATION_SECRET",
+    "consumerKey": "OVH_CONSUMER_KEY",
+    "clientId": "OVH_CLIENT_ID",
+    "clientSecret": "OVH_CLIENT_SECRET",
+}
+JOURNAL_KEY: Final = "journal"
+TOKEN_TIMEOUT_KEY: Final = "tokenTimeout"
+_DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
+_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The provider's configuration (see the module docstring)."""
+
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)  # OVH_* -> value
+    journal: Path | None = None
+    token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT
+
+    def __repr__(self) -> str:
+        given = ", ".join(sorted(self.credentials)) or "none"
+        return (
+            f"Settings(credentials from config: {given}, journal={self.journal!r}, "
+            f"token_timeout={self.token_timeout})"
+        )
+
+    @classmethod
+    def from_config(cls, raw: Mapping[str, Any]) -> Settings:
+        """From the stack configuration as Pulumi passes it (``"reconciler:journal"``
+        keys; values are strings, secrets already decrypted)."""
+
+        def get(key: str) -> str | None:
+            value = raw.get(f"{NAMESPACE}:{key}")
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"config {NAMESPACE}:{key} must be a string",
+                    hint=f"set it with `pulumi config set {NAMESPACE}:{key} VALUE`",
+                )
+            return value.strip() or None
+
+        credentials = {
+            variable: value
+            for key, variable in CREDENTIAL_KEYS.items()
+            if (value := get(key)) is not None
+        }
+        journal = get(JOURNAL_KEY)
+        timeout = get(TOKEN_TIMEOUT_KEY)
+        return cls(
+            credentials=credentials,
+            journal=Path(journal) if journal else None,
+            token_timeout=parse_duration(timeout) if timeout else DEFAULT_TOKEN_TIMEOUT,
+        )
+
+    def environ(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment the client resolves credentials from: ``base`` with the
+        configured credentials in place of every ``OVH_*`` credential variable (never a
+        mix of the two: the stack's configuration names the account)."""
+        if not self.credentials:
+            return dict(base)
+        kept = {k: v for k, v in base.items() if k not in CREDENTIAL_KEYS.values()}
+        return kept | dict(self.credentials)
+
+    def journal_path(self, environ: Mapping[str, str], cwd: Path) -> Path:
+        """The journal ``reconciler apply`` would use from ``cwd``, unless configured."""
+        if self.journal is not None:
+            return self.journal if self.journal.is_absolute() else cwd / self.journal
+        return state_dir(environ, cwd) / JOURNAL_FILE
+
+
+def parse_duration(value: str) -> timedelta:
+    """``90s``, ``30m``, ``1h`` or a number of seconds."""
+    found = _DURATION.match(value)
+    if not found:
+        raise ConfigError(
+            f"config {NAMESPACE}:{TOKEN_TIMEOUT_KEY} {value!r} is not a duration",
+            hint="use e.g. 90s, 30m or 1h",
+        )
+    unit = (found[2] or "s").lower()
+    return timedelta(seconds=float(found[1]) * _SECONDS[unit])
