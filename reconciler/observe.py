@@ -59,6 +59,25 @@ async def read_account(
     return LiveAccount.from_services(services)
 
 
+async def with_offered_periods(
+    client: OvhClient, account: LiveAccount, ids: Collection[int]
+) -> LiveAccount:
+    """``account`` with the ``offered_periods`` of the services ``ids`` read
+    (``GET /services/{id}/renewPeriodCapacities``, concurrently): for callers that know
+    which services need them only once the account is read (``planner.periods_to_read``).
+    Ids not on the account, or no longer, are left as they are."""
+    wanted = {i for i in ids if account.by_id(i) is not None}
+    if not wanted:
+        return account
+    offered = await _offered_periods(client, wanted)
+    return LiveAccount.from_services(
+        replace(s, offered_periods=offered[s.service_id])
+        if offered.get(s.service_id) is not None
+        else s
+        for s in account.services
+    )
+
+
 def _unique(services: list[LiveService]) -> list[LiveService]:
     """One service per id (pages of a list that moved while it was read may overlap)."""
     seen: dict[int, LiveService] = {}

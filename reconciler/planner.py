@@ -673,6 +673,27 @@ def names_needing_periods(spec: Spec) -> tuple[str, ...]:
     )
 
 
+def periods_to_read(spec: Spec, account: LiveAccount) -> tuple[int, ...]:
+    """Ids of the live services whose offered periods a plan of ``spec`` needs, once the
+    account is read (``observe.with_offered_periods``): those an entry asks to renew with
+    a period *other than their own* — ``period-not-offered`` judges a change of period
+    only, so a period the service already has needs no check. A subset of what
+    ``names_needing_periods`` names, and often far smaller: a spec written by
+    ``reconciler import`` states every service's own period and needs none. Services
+    already gone are left out (``already-terminated`` refuses first). Sorted, unique."""
+    ids: set[int] = set()
+    for entry in spec.services:
+        wanted = normalise_period(entry.period) if entry.lifecycle is Lifecycle.RENEW else None
+        if wanted is None:
+            continue
+        for service in account.named(entry.name):
+            if entry.type is not None and not same_type(service.type, entry.type):
+                continue
+            if not service.gone and normalise_period(service.renew_period) != wanted:
+                ids.add(service.service_id)
+    return tuple(sorted(ids))
+
+
 def summarise(actions: Iterable[Action], refused: Iterable[Refusal]) -> dict[str, int]:
     """Counts by action kind (every kind, zeros included, in ``ActionKind`` order) and
     ``refused``: the number of refusals (a service may break several rules at once)."""

@@ -47,10 +47,10 @@ from reconciler.cli.common import (
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.live import LiveAccount
-from reconciler.observe import read_account
+from reconciler.observe import read_account, with_offered_periods
 from reconciler.plan import Plan
 from reconciler.planfile import dump_plan
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan, periods_to_read
 from reconciler.spec import Spec, load_spec
 
 EXIT_CHANGES = 2
@@ -212,7 +212,7 @@ def out_paths(out: Path, specs: Sequence[Spec]) -> list[Path]:
 
 
 async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
-    """One account read per endpoint (the union of the periods every spec needs), then
+    """One account read per endpoint (with the offered periods every spec needs), then
     one plan per spec, in the order the specs were given."""
     by_endpoint: dict[str, list[int]] = {}
     for index, job in enumerate(jobs):
@@ -220,18 +220,24 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
     plans: dict[int, Plan] = {}
     for indexes in by_endpoint.values():
         group = [jobs[index] for index in indexes]
-        periods = sorted({name for job in group for name in names_needing_periods(job.spec)})
-        account, now = await _read(group[0].target, concurrency, periods)
+        account, now = await _read(group[0].target, concurrency, [job.spec for job in group])
         for index, job in zip(indexes, group, strict=True):
             plans[index] = make_plan(job.spec, account, now=now, endpoint=job.target.name)
     return [plans[index] for index in range(len(jobs))]
 
 
 async def _read(
-    target: Target, concurrency: int, periods_for: Sequence[str]
+    target: Target, concurrency: int, specs: Sequence[Spec]
 ) -> tuple[LiveAccount, datetime]:
+    """The account, then the offered periods of the services whose spec asks another
+    period than their own (``planner.periods_to_read``): a spec that states every
+    service's own period (one written by ``reconciler import``) costs no call per
+    service. The periods of names are read after the listing either way, so this adds
+    no round trip."""
     async with build_client(target, concurrency=concurrency) as client:
-        account = await read_account(client, periods_for=periods_for)
+        account = await read_account(client)
+        ids = sorted({i for spec in specs for i in periods_to_read(spec, account)})
+        account = await with_offered_periods(client, account, ids)
         return account, client.api_clock().now()
 
 

@@ -542,3 +542,42 @@ def test_unmanaged_error_with_services_a_spec_cannot_name_is_warned(
     assert "warning: 2 manageable services cannot be named in a spec" in capsys.readouterr().err
     _warn_if_refused(adoption, UnmanagedPolicy.REPORT)
     assert capsys.readouterr().err == ""
+
+
+def test_planning_an_imported_spec_reads_no_renewal_periods(
+    sandbox_app: InProcessSandbox,
+) -> None:
+    """A stated period equal to the service's own needs no check (period-not-offered
+    judges a change of period only): plan reads the offered periods of none of the
+    services of an imported spec, and of exactly the ones whose period a spec changes."""
+    from reconciler.planner import names_needing_periods, periods_to_read
+
+    account, now = read_demo(sandbox_app)
+    adoption = adopt(account, endpoint="sandbox", now=now)
+    assert len(names_needing_periods(adoption.spec)) == 8  # names plan used to read
+    assert periods_to_read(adoption.spec, account) == ()
+    changed = parse_spec(
+        adoption.text.replace(
+            "  vps-1a2b3c4d.vps.ovh.net:\n    lifecycle: renew\n    period: P1M",
+            "  vps-1a2b3c4d.vps.ovh.net:\n    lifecycle: renew\n    period: P12M",
+        ).encode(),
+        "changed.yaml",
+    )
+    assert periods_to_read(changed, account) == (120000301,)
+
+
+def test_a_period_the_service_does_not_offer_is_still_refused(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("spec.yaml").write_text(
+        "version: 1\nunmanaged: ignore\nservices:\n"
+        "  vps-1a2b3c4d.vps.ovh.net: {lifecycle: renew, period: P7M}\n"
+        "  example.com: {type: domain, lifecycle: renew, period: P12M}\n",
+        encoding="utf-8",
+    )
+    result = cli(capsys, "plan", "spec.yaml", "--format", "json")
+    plan = json.loads(result.out)
+    assert [(r["service"], r["rule"]) for r in plan["refused"]] == [
+        ("vps-1a2b3c4d.vps.ovh.net", "period-not-offered")
+    ]
+    assert "offered: P1M" in plan["refused"][0]["message"]
