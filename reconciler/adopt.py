@@ -95,9 +95,8 @@ def adopt(
 ) -> Adoption:
     """The spec stating ``account`` as it is at ``now`` (the API's clock), for
     ``endpoint`` (written as the spec's ``endpoint:``). ``periods=False`` leaves the
-    renewal periods out (the spec then does not manage them, and plan reads no
-    renewal-period capacities). Raises ``ReconcilerError`` only on a bug: the text
-    always reads back."""
+    renewal periods out (the spec then does not manage them). Raises
+    ``ReconcilerError`` only on a bug: the text always reads back."""
     ordered = sorted(account.services, key=_order)
     unmanageable: list[Skipped] = []
     gone: list[Skipped] = []

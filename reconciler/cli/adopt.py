@@ -53,8 +53,8 @@ from reconciler.spec import UnmanagedPolicy
     "--periods/--no-periods",
     default=True,
     show_default=True,
-    help="State each service's renewal period (pinning it; plan then reads the periods "
-    "each service offers: one call per service).",
+    help="State each service's renewal period (pinning it: a change made in the control "
+    "panel then shows as drift). --no-periods leaves the periods unmanaged.",
 )
 @endpoint_option
 @concurrency_option
