@@ -223,7 +223,11 @@ class InvalidCredential(Unauthorized):
 
 
 class NotCredential(Unauthorized):
-    default_hint = "this call needs a consumer key; set OVH_CONSUMER_KEY"
+    default_hint = (
+        "the consumer key is missing, or unknown to this application key on this endpoint "
+        "(a consumer key belongs to the application that requested it); request one with "
+        "`reconciler credentials request` and set OVH_CONSUMER_KEY"
+    )
 
 
 class NotGrantedCall(Unauthorized):
