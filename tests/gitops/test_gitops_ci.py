@@ -363,9 +363,14 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+PULUMI_STACK_CONFIG = "config:\n  reconciler:spec: stacks/prod.yaml\n"
+
+
 def stacks(workdir: Path, **specs: str) -> None:
+    """The specs of stacks/, beside a Pulumi stack config (the recipes must skip it)."""
     for old in (workdir / "stacks").glob("*.yaml"):
         old.unlink()
+    (workdir / "stacks" / "Pulumi.prod.yaml").write_text(PULUMI_STACK_CONFIG, "utf-8")
     for name, text in specs.items():
         (workdir / "stacks" / f"{name}.yaml").write_text(text, encoding="utf-8")
 
