@@ -1,0 +1,219 @@
+"""The Pulumi program under ``pulumi.runtime.set_mocks``: one ``ServiceLifecycle`` per
+service of the stack's spec, with the right type, name and inputs; errors of the spec
+and of the configuration as Pulumi shows them (``RunError``: no traceback)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import pytest
+
+from reconciler.errors import SpecError
+from reconciler.pulumi.inputs import INPUTS, OUTPUTS, PROVIDER_KEY
+from reconciler.pulumi.program import declare, inline_spec, run
+from reconciler.pulumi.resource import TYPE_TOKEN
+from reconciler.spec import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """The engine's side of resource registration: records what the program declares
+    and answers as a provider would (outputs = inputs + what the account says)."""
+
+    def __init__(self) -> None:
+        self.declared: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.declared.append(args)
+        service_id = 120000000 + sum(map(ord, args.name))  # the same for the same name
+        outputs = dict(args.inputs) | {"service_id": service_id, "live_lifecycle": "renew"}
+        return str(service_id), outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return {args.name: args.inputs for args in self.declared}
+
+
+@pytest.fixture
+def mocked(caplog: pytest.LogCaptureFixture) -> Iterator[Recorder]:
+    recorder = Recorder()
+    logger = logging.getLogger("pulumi-program-test")
+    pulumi.runtime.set_mocks(
+        recorder, project="reconciler", stack="dev", preview=False, logger=logger
+    )
+    caplog.set_level(logging.INFO, logger="pulumi-program-test")
+    try:
+        yield recorder
+    finally:
+        pulumi.runtime.set_all_config({})
+
+
+def configure(**values: str) -> None:
+    pulumi.runtime.set_all_config({f"reconciler:{key}": value for key, value in values.items()})
+
+
+@pulumi.runtime.test
+def declared_from(spec: Path) -> Any:
+    configure(spec=str(spec))
+    resources = run()
+    return pulumi.Output.all(*(r.urn for r in resources.values()))
+
+
+def test_the_program_declares_one_resource_per_service_of_the_stacks_spec(
+    mocked: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = load_spec(ROOT / "stacks" / "dev.yaml")
+    declared_from(ROOT / "stacks" / "dev.yaml")
+    assert [args.typ for args in mocked.declared] == [TYPE_TOKEN] * len(spec.services)
+    assert TYPE_TOKEN == "pulumi-python:dynamic/reconciler:ServiceLifecycle"
+    by_name = mocked.by_name()
+    # Pulumi registers resources concurrently: the order they reach the engine varies.
+    assert sorted(by_name) == sorted(entry.key for entry in spec.services)
+    for entry in spec.services:
+        inputs = by_name[entry.key]
+        assert set(inputs) <= {*INPUTS, *OUTPUTS, PROVIDER_KEY}
+        assert inputs["service"] == entry.key
+        assert inputs["name"] == entry.name
+        assert inputs["lifecycle"] == entry.lifecycle.value
+        assert inputs.get("mode") == (entry.mode.value if entry.mode else None)
+        assert inputs.get("period") == entry.period
+        assert inputs.get("type") == entry.type
+        assert inputs["protect"] is entry.protect
+        assert inputs["endpoint"] == spec.endpoint == "sandbox"
+        assert (
+            isinstance(inputs[PROVIDER_KEY], str) and inputs[PROVIDER_KEY]
+        )  # the pickled provider
+    # The destructive entries know what the spec keeps (linked-service-conflict).
+    renewing = [
+        {"name": e.name} | ({"type": e.type} if e.type else {})
+        for e in spec.services
+        if e.lifecycle.value == "renew"
+    ]
+    assert by_name["example.net"]["keep"] == renewing
+    assert by_name["old-shop.example.org"]["keep"] == renewing
+    assert not by_name["example.com (domain)"].get("keep")
+    # delete_now is called out at every preview.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "old-shop.example.org: lifecycle delete_now: `pulumi up` deletes old-shop.example.org "
+        "at once if it still exists — its data irreversibly, with no refund"
+    ]
+
+
+def test_the_prod_stack_declares_its_real_account(mocked: Recorder) -> None:
+    declared_from(ROOT / "stacks" / "prod.yaml")
+    spec = load_spec(ROOT / "stacks" / "prod.yaml")
+    assert {args.inputs["endpoint"] for args in mocked.declared} == {"ovh-eu"}
+    assert len(mocked.declared) == len(spec.services)
+
+
+def test_outputs_resolve_from_what_the_provider_returns(mocked: Recorder, tmp_path: Path) -> None:
+    captured: list[Any] = []
+
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        spec = parse_spec(
+            b"version: 1\nservices:\n  example.net:\n    lifecycle: renew\n", "s.yaml"
+        )
+        (resource,) = declare(spec).values()
+        return pulumi.Output.all(
+            resource.service_id, resource.live_lifecycle, resource.lifecycle
+        ).apply(captured.append)
+
+    scenario()
+    assert captured == [[120000000 + sum(map(ord, "example.net")), "renew", "renew"]]
+
+
+def test_the_endpoint_config_overrides_the_specs(mocked: Recorder) -> None:
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        configure(spec=str(ROOT / "stacks" / "dev.yaml"), endpoint="http://127.0.0.1:8080")
+        return pulumi.Output.all(*(r.urn for r in run().values()))
+
+    scenario()
+    assert {args.inputs["endpoint"] for args in mocked.declared} == {"http://127.0.0.1:8080"}
+
+
+def test_inline_services_are_read_by_the_specs_reader(mocked: Recorder) -> None:
+    text = (
+        "example.net:\n  type: domain\n  lifecycle: terminate_at_expiry\n"
+        "old-brand.fr:\n  lifecycle: renew\n"
+    )
+
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        configure(services=text, endpoint="ovh-eu")
+        return pulumi.Output.all(*(r.urn for r in run().values()))
+
+    scenario()
+    declared = sorted(
+        (a.name, a.inputs["lifecycle"], a.inputs["endpoint"]) for a in mocked.declared
+    )
+    assert declared == [
+        ("example.net", "terminate_at_expiry", "ovh-eu"),
+        ("old-brand.fr", "renew", "ovh-eu"),
+    ]
+    assert mocked.by_name()["example.net"]["keep"] == [{"name": "old-brand.fr"}]
+
+
+def test_inline_services_errors_are_located_in_the_block() -> None:
+    with pytest.raises(SpecError) as raised:
+        inline_spec("example.net:\n  lifecycle: renew\nold.fr:\n  lifecycle: renw\n", endpoint=None)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line, problem.column) == ("config reconciler:services", 4, 14)
+    assert problem.message == "unknown lifecycle 'renw'"
+
+
+def run_error(**config: str) -> str:
+    """The message Pulumi would show for a program that cannot run."""
+    configure(**config)
+    with pytest.raises(pulumi.RunError) as raised:
+        run()
+    return str(raised.value)
+
+
+def test_spec_errors_are_those_of_reconciler_validate(mocked: Recorder, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nservices:\n  example.net:\n    lifecycle: renw\n    period: P1Y\n")
+    message = run_error(spec=str(bad))
+    with pytest.raises(SpecError) as expected:
+        load_spec(bad)
+    assert message.splitlines() == [*expected.value.lines(), f"hint: {expected.value.hint}"]
+    assert mocked.declared == []
+
+
+def test_configuration_errors_say_what_to_set(mocked: Recorder, tmp_path: Path) -> None:
+    assert "set reconciler:spec or reconciler:services" in run_error()
+    assert "are both set" in run_error(
+        spec="stacks/dev.yaml", services="x.fr:\n  lifecycle: renew\n"
+    )
+    assert "config reconciler:endpoint" in run_error(
+        spec=str(ROOT / "stacks/dev.yaml"), endpoint="ovh-ue"
+    )
+    missing = run_error(spec=str(tmp_path / "missing.yaml"))
+    assert "cannot read the spec" in missing
+    assert mocked.declared == []
+
+
+def test_keys_pulumi_cannot_name_are_refused(mocked: Recorder) -> None:
+    spec = parse_spec(
+        b"version: 1\nservices:\n  a::b:\n    name: a.example.com\n    lifecycle: renew\n", "s.yaml"
+    )
+    with pytest.raises(pulumi.RunError, match="holds '::'"):
+        declare(spec)
+
+
+def test_importing_the_program_and_its_main_declares_nothing(mocked: Recorder) -> None:
+    import importlib
+
+    importlib.import_module("reconciler.pulumi.program")
+    importlib.import_module("reconciler.pulumi.__main__")
+    assert mocked.declared == []
