@@ -17,6 +17,8 @@ from reconciler.errors import ApiError, NotFound, ServiceExpired
 from reconciler.live import LiveAccount, LiveService, parse_service
 from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all, gather_pair
 from reconciler.periods import InvalidPeriod, normalise_period
+from reconciler.planner import periods_to_read
+from reconciler.spec import Spec
 
 SERVICES = "/services"
 
@@ -57,6 +59,17 @@ async def read_account(
             for s in services
         ]
     return LiveAccount.from_services(services)
+
+
+async def read_for_specs(client: OvhClient, specs: Collection[Spec]) -> LiveAccount:
+    """The account as planning ``specs`` needs it (``plan`` and ``apply`` both read it so):
+    every service, then the offered periods of the services whose spec asks another
+    period than their own (``planner.periods_to_read``). A spec that states every
+    service's own period (one written by ``reconciler import``) costs no call per service,
+    and the periods are read after the listing either way, so this adds no round trip."""
+    account = await read_account(client)
+    ids = sorted({i for spec in specs for i in periods_to_read(spec, account)})
+    return await with_offered_periods(client, account, ids)
 
 
 async def with_offered_periods(

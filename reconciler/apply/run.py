@@ -35,10 +35,10 @@ from reconciler.apply.results import (
 )
 from reconciler.apply.session import Session
 from reconciler.journal import JournalWriter, Outcome, Phase, RunContext, read_journal
-from reconciler.observe import read_account
+from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.plan import ActionKind, Plan
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan
 from reconciler.spec import Spec, UnmanagedPolicy
 
 
@@ -85,7 +85,7 @@ async def apply_approved(
         raise refused_error(saved_refusals, source)
 
     spec = spec_of_plan(approved, unmanaged)
-    account = await read_account(client, periods_for=names_needing_periods(spec))
+    account = await read_for_specs(client, [spec])
     clock = client.api_clock()
     now = clock.now()
     fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint)

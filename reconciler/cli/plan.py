@@ -47,10 +47,10 @@ from reconciler.cli.common import (
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.live import LiveAccount
-from reconciler.observe import read_account, with_offered_periods
+from reconciler.observe import read_for_specs
 from reconciler.plan import Plan
 from reconciler.planfile import dump_plan
-from reconciler.planner import make_plan, periods_to_read
+from reconciler.planner import make_plan
 from reconciler.spec import Spec, load_spec
 
 EXIT_CHANGES = 2
@@ -229,15 +229,9 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
 async def _read(
     target: Target, concurrency: int, specs: Sequence[Spec]
 ) -> tuple[LiveAccount, datetime]:
-    """The account, then the offered periods of the services whose spec asks another
-    period than their own (``planner.periods_to_read``): a spec that states every
-    service's own period (one written by ``reconciler import``) costs no call per
-    service. The periods of names are read after the listing either way, so this adds
-    no round trip."""
+    """The account as the specs need it (``observe.read_for_specs``), and the API's time."""
     async with build_client(target, concurrency=concurrency) as client:
-        account = await read_account(client)
-        ids = sorted({i for spec in specs for i in periods_to_read(spec, account)})
-        account = await with_offered_periods(client, account, ids)
+        account = await read_for_specs(client, specs)
         return account, client.api_clock().now()
 
 
