@@ -288,12 +288,21 @@ def run_apply(
     if report.failed:
         first = report.failed[0]
         count = len(report.failed)
+        # Every distinct hint, once: several actions failing for one missing access rule
+        # must still name it, and different causes each get their fix.
+        hints = list(dict.fromkeys(result.hint for result in report.failed if result.hint))
         raise ApplyError(
             f"{count} of {len(report.results)} action{'s' * (len(report.results) > 1)} failed "
-            f"({first.action.service}: {first.error}); the others were applied",
-            hint=(first.hint + "; " if first.hint and count == 1 else "")
-            + f"run apply again to resume (it re-reads first); `reconciler journal --run "
-            f"{report.run}` shows every call",
+            f"({first.action.service}: {first.error}"
+            + (f"; and {count - 1} more" if count > 1 else "")
+            + "); the others were applied",
+            hint="; ".join(
+                [
+                    *hints,
+                    "run apply again to resume (it re-reads first); "
+                    f"`reconciler journal --run {report.run}` shows every call",
+                ]
+            ),
         )
     return report
 

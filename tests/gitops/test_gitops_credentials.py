@@ -277,6 +277,26 @@ def test_apply_with_a_plan_key_fails_naming_the_missing_rule(
     assert server.services() == before  # nothing changed
 
 
+def test_several_actions_failing_for_one_missing_rule_still_name_it(
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_key(monkeypatch, ROLE_KEYS[Role.PLAN])
+    Path("spec.yaml").write_text(
+        "version: 1\nunmanaged: ignore\nservices:\n"
+        "  example.net: {type: domain, lifecycle: terminate_at_expiry}\n"
+        "  example.com: {type: domain, lifecycle: terminate_at_expiry}\n",
+        encoding="utf-8",
+    )
+    result = cli(capsys, "apply", "spec.yaml", "--endpoint", server.url, "--auto-approve")
+    assert result.code == 1
+    hint = [line for line in result.err.splitlines() if line.startswith("hint: ")]
+    assert len(hint) == 1
+    assert hint[0].count("the consumer key has no access rule for PUT /services/*") == 1
+    assert "2 of 2 actions failed" in result.err and "and 1 more" in result.err
+
+
 @pytest.mark.parametrize("missing", [str(rule) for rule in rules_for(Role.APPLY)])
 def test_each_rule_of_the_apply_role_is_needed(
     missing: str,
