@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.spec import ServiceSpec
+from reconciler.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -123,6 +123,9 @@ class Plan(_Frozen):
     drift: tuple[Drift, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
     spec: tuple[ServiceSpec, ...] = ()  # the normalised spec, to plan again at apply time
+    # The spec's `unmanaged` policy, so that a saved plan is judged again at apply time as
+    # its spec would be (with `error`, a service that appeared since is refused).
+    unmanaged_policy: UnmanagedPolicy = UnmanagedPolicy.REPORT
 
     @property
     def changes(self) -> tuple[Action, ...]:

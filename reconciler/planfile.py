@@ -411,8 +411,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "kimsufi-*, soyoustart-*, sandbox, or a URL.",
         "spec_source": "The spec file the plan was computed from, as given on the command line.",
         "spec_digest": "sha256:<hex> of the spec file's bytes.",
-        "live_fingerprint": "sha256:<hex> of every live service the plan looked at; apply "
-        "refuses the plan when the account no longer gives the same fingerprint.",
+        "live_fingerprint": "sha256:<hex> of every live service the plan looked at; "
+        "informational (apply judges each action's own fingerprint).",
         "summary": "Counts by action kind (terminate_at_expiry, cancel_termination, "
         "delete_now, set_renew, no_op) and of refusals (refused).",
         "actions": "One action per service of the spec that was matched, no_op included.",
@@ -422,6 +422,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "unmanaged": "Live services the spec does not name (left as they are).",
         "spec": "The normalised spec the plan was computed from, so that apply can plan "
         "again at apply time.",
+        "unmanaged_policy": "The spec's unmanaged policy (report, ignore or error), so that "
+        "apply judges the plan again as the spec would.",
     },
     "Action": {
         "__doc__": "What apply does to one service.",
@@ -496,6 +498,7 @@ _DESCRIPTIONS: dict[str, Any] = {
     "RuleCode": "The stable code of a lifecycle rule.",
     "Lifecycle": "renew, terminate_at_expiry or delete_now.",
     "RenewMode": "automatic or manual.",
+    "UnmanagedPolicy": "report, ignore or error.",
     "UnmanagedPolicy": "report, ignore or error.",
 }
 

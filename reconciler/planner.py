@@ -511,6 +511,7 @@ def make_plan(
         drift=tuple(drift),
         unmanaged=tuple(unmanaged),
         spec=spec.services,
+        unmanaged_policy=spec.unmanaged,
     )
 
 

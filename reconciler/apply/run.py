@@ -42,13 +42,12 @@ from reconciler.planner import make_plan
 from reconciler.spec import Spec, UnmanagedPolicy
 
 
-def spec_of_plan(plan: Plan, unmanaged: UnmanagedPolicy = UnmanagedPolicy.REPORT) -> Spec:
-    """The spec a plan was made from, as far as the plan carries it. A plan does not say
-    its spec's ``unmanaged`` policy; it changes no action (only what is reported), so a
-    saved plan is planned again with ``report`` unless the caller knows better."""
+def spec_of_plan(plan: Plan, unmanaged: UnmanagedPolicy | None = None) -> Spec:
+    """The spec a plan was made from, as the plan carries it (entries and ``unmanaged``
+    policy); ``unmanaged`` overrides the policy (the Pulumi adapter ignores it)."""
     return Spec(
         endpoint=plan.endpoint,
-        unmanaged=unmanaged,
+        unmanaged=unmanaged if unmanaged is not None else plan.unmanaged_policy,
         services=plan.spec,
         source=plan.spec_source,
         digest=plan.spec_digest,
@@ -67,7 +66,7 @@ async def apply_approved(
     journal_path: Path,
     plan_digest: str,
     source: str,
-    unmanaged: UnmanagedPolicy = UnmanagedPolicy.REPORT,
+    unmanaged: UnmanagedPolicy | None = None,
     options: ApplyOptions | None = None,
     reporter: Reporter | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,

@@ -346,7 +346,7 @@ def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> L
         check_embedded_spec(plan, io_note=request_note)
         target = plan_target(plan, request.endpoint)
         digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-        return Loaded(plan, target, str(path), digest, UnmanagedPolicy.REPORT)
+        return Loaded(plan, target, str(path), digest, plan.unmanaged_policy)
     spec = load_spec(path)
     target = target_for(spec, request.endpoint)
     (plan,) = run(plan_all([Job(spec, target)], request.concurrency))

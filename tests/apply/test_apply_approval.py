@@ -276,3 +276,24 @@ def test_a_cancellation_cut_between_its_two_calls_resumes_with_the_second() -> N
     assert verdict.approved
     (resumed,) = verdict.to_run
     assert resumed.action is ActionKind.SET_RENEW and resumed.calls == action.calls[1:]
+
+
+def test_a_saved_plan_keeps_its_specs_unmanaged_policy() -> None:
+    """With ``unmanaged: error``, a service that appeared on the account after the plan
+    was saved makes the plan made again at apply time refuse (exit 3), as the spec would."""
+    from reconciler.apply.run import spec_of_plan
+
+    strict = spec(("example.net", Lifecycle.TERMINATE_AT_EXPIRY)).model_copy(
+        update={"unmanaged": UnmanagedPolicy.ERROR}
+    )
+    before = LiveAccount.from_services([service(1, "example.net")])
+    approved = make_plan(strict, before, now=NOW, endpoint="sandbox")
+    assert approved.unmanaged_policy is UnmanagedPolicy.ERROR and not approved.refused
+
+    again = spec_of_plan(approved)
+    assert again.unmanaged is UnmanagedPolicy.ERROR
+    after = LiveAccount.from_services([service(1, "example.net"), service(2, "newcomer.fr")])
+    fresh = make_plan(again, after, now=NOW, endpoint="sandbox")
+    assert [r.rule.value for r in fresh.refused] == ["unmanaged-service"]
+    with pytest.raises(RefusedError):
+        judge(approved, fresh, now=NOW).raise_if_not_approved("plan.json")
