@@ -499,7 +499,6 @@ _DESCRIPTIONS: dict[str, Any] = {
     "Lifecycle": "renew, terminate_at_expiry or delete_now.",
     "RenewMode": "automatic or manual.",
     "UnmanagedPolicy": "report, ignore or error.",
-    "UnmanagedPolicy": "report, ignore or error.",
 }
 
 
