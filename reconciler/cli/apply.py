@@ -60,12 +60,13 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
-    endpoint_option,
     resolve_target,
     run,
+    spec_endpoint_option,
+    target_for_spec,
     use_color,
 )
-from reconciler.cli.plan import Job, plan_all, target_for
+from reconciler.cli.plan import Job, plan_all
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
@@ -204,7 +205,7 @@ class _ApplyCommand(click.Command):
     ".reconciler/journal.jsonl.",
 )
 @click.option("--color/--no-color", default=None, help="Colour the plan (default: on a terminal).")
-@endpoint_option
+@spec_endpoint_option
 @concurrency_option
 def apply(
     target: Path,
@@ -348,7 +349,7 @@ def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> L
         digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         return Loaded(plan, target, str(path), digest, plan.unmanaged_policy)
     spec = load_spec(path)
-    target = target_for(spec, request.endpoint)
+    target = target_for_spec(spec, request.endpoint)
     (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)

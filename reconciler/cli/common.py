@@ -1,9 +1,14 @@
 """What every command that talks to the OVH API needs, in one small place.
 
 - ``endpoint_option`` / ``concurrency_option``: the shared click options;
-- ``resolve_target(option, spec_endpoint=...)``: which endpoint to talk to, by precedence
-  ``--endpoint`` > ``OVH_ENDPOINT`` > ovh.conf ``[default] endpoint`` > the spec's
-  ``endpoint:`` > ``sandbox`` (the embedded sandbox, so a first run needs no account);
+- which endpoint to talk to — one rule for every command:
+  - a command with a spec (``plan``, ``apply``): ``--endpoint`` > the spec's
+    ``endpoint:`` (which defaults to ``sandbox``): a spec states which account it
+    describes, and an ``OVH_ENDPOINT`` left in a shell must never redirect it
+    (``target_for_spec``);
+  - a command without one (``services``, ``import``, ``credentials``): ``--endpoint`` >
+    ``OVH_ENDPOINT`` > ovh.conf ``[default] endpoint`` > ``sandbox`` (the embedded
+    sandbox, so a first run needs no account) (``resolve_target``);
 - ``build_client(target, concurrency=...)``: an ``OvhClient`` with credentials resolved
   like the official client (``OVH_*``, then ``./ovh.conf``, ``~/.ovh.conf``,
   ``/etc/ovh.conf``); the embedded sandbox runs in-process with its demo credentials;
@@ -11,11 +16,11 @@
 
 A command reads the account like this::
 
-    target = resolve_target(endpoint, spec_endpoint=spec.endpoint)
+    target = target_for_spec(spec, endpoint)
 
     async def read() -> tuple[LiveAccount, datetime]:
         async with build_client(target, concurrency=concurrency) as client:
-            account = await read_account(client, periods_for=names_with_a_period)
+            account = await read_for_specs(client, [spec])
             return account, client.api_clock().now()
 
     account, now = run(read())
@@ -41,6 +46,7 @@ from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
+from reconciler.spec import Spec
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,12 +67,25 @@ class Target:
         return self.endpoint.name
 
 
+ENDPOINT_VALUES = "ovh-eu, ovh-ca, ovh-us, kimsufi-*, soyoustart-*, sandbox (embedded), or a URL."
+
+
 def endpoint_option(command: F) -> F:
+    """``--endpoint`` for commands without a spec."""
     return click.option(
         "--endpoint",
         metavar="NAME|URL",
-        help="ovh-eu, ovh-ca, ovh-us, kimsufi-*, soyoustart-*, sandbox (embedded), or a "
-        "URL. Default: OVH_ENDPOINT, ovh.conf [default] endpoint, the spec's, sandbox.",
+        help=ENDPOINT_VALUES + " Default: OVH_ENDPOINT, ovh.conf [default] endpoint, sandbox.",
+    )(command)
+
+
+def spec_endpoint_option(command: F) -> F:
+    """``--endpoint`` for commands with a spec: it overrides the spec's ``endpoint:``."""
+    return click.option(
+        "--endpoint",
+        metavar="NAME|URL",
+        help=ENDPOINT_VALUES + " Default: the spec's `endpoint:` (itself sandbox by default); "
+        "OVH_ENDPOINT and ovh.conf never override a spec.",
     )(command)
 
 
@@ -83,13 +102,12 @@ def concurrency_option(command: F) -> F:
 def resolve_target(
     option: str | None,
     *,
-    spec_endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
     search_paths: Sequence[Path] | None = None,
 ) -> Target:
-    """The endpoint to use: ``--endpoint`` > ``OVH_ENDPOINT`` > ovh.conf ``[default]
-    endpoint`` > the spec's > ``sandbox``. Raises ``ConfigError`` for a bad value, saying
-    where it came from."""
+    """The endpoint of a command without a spec: ``--endpoint`` > ``OVH_ENDPOINT`` >
+    ovh.conf ``[default] endpoint`` > ``sandbox``. Raises ``ConfigError`` for a bad
+    value, saying where it came from."""
     environ = os.environ if environ is None else environ
     paths = default_search_paths() if search_paths is None else search_paths
     value: str | None = None
@@ -100,8 +118,6 @@ def resolve_target(
         configured = configured_endpoint(environ, paths)
         if configured is not None:
             value, source = configured
-        elif spec_endpoint and spec_endpoint.strip():
-            value, source = spec_endpoint.strip(), "the spec's endpoint"
         else:
             value, source = SANDBOX, "the default"
     try:
@@ -109,6 +125,16 @@ def resolve_target(
     except ConfigError as exc:
         raise ConfigError(f"{exc.message} (from {source})", hint=exc.hint) from None
     return Target(endpoint=endpoint, source=source)
+
+
+def target_for_spec(spec: Spec, option: str | None) -> Target:
+    """The endpoint of a command with a spec: ``--endpoint``, else the spec's own."""
+    if option and option.strip():
+        return resolve_target(option)
+    try:
+        return Target(endpoint=resolve_endpoint(spec.endpoint), source=f"{spec.source} endpoint")
+    except ConfigError as error:
+        raise ConfigError(f"{error.message} (from {spec.source})", hint=error.hint) from None
 
 
 def build_client(

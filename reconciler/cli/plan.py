@@ -40,11 +40,11 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
-    endpoint_option,
     resolve_target,
     run,
+    spec_endpoint_option,
+    target_for_spec,
 )
-from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.live import LiveAccount
 from reconciler.observe import read_for_specs
@@ -102,7 +102,7 @@ class _PlanCommand(click.Command):
     default=None,
     help="Colour the text output. Default: only on a terminal, and never with NO_COLOR.",
 )
-@endpoint_option
+@spec_endpoint_option
 @concurrency_option
 def plan(
     specs: tuple[str, ...],
@@ -120,7 +120,7 @@ def plan(
     """
     loaded = load_specs(specs)
     outputs = out_paths(out, loaded) if out is not None else None
-    jobs = [Job(spec, target_for(spec, endpoint)) for spec in loaded]
+    jobs = [Job(spec, target_for_spec(spec, endpoint)) for spec in loaded]
     _note_ignored_endpoint(jobs, endpoint)
     plans = run(plan_all(jobs, concurrency))
 
@@ -160,21 +160,11 @@ def load_specs(paths: Sequence[str]) -> list[Spec]:
     return loaded
 
 
-def target_for(spec: Spec, option: str | None) -> Target:
-    """``--endpoint``, else the spec's endpoint (see the module docstring)."""
-    if option and option.strip():
-        return resolve_target(option)
-    try:
-        return Target(endpoint=resolve_endpoint(spec.endpoint), source=f"{spec.source} endpoint")
-    except ConfigError as error:
-        raise ConfigError(f"{error.message} (from {spec.source})", hint=error.hint) from None
-
-
 def _note_ignored_endpoint(jobs: Sequence[Job], option: str | None) -> None:
     if option:
         return
     try:
-        configured = resolve_target(None, spec_endpoint=None)
+        configured = resolve_target(None)
     except ConfigError:
         return  # a bad OVH_ENDPOINT does not matter here: it is not used
     if configured.source == "the default":

@@ -434,3 +434,15 @@ def test_usage_errors_are_not_click_exit_2(
 ) -> None:
     result = invoke(capsys, "apply", "changes.yaml", "--no-such-option")
     assert result.code == 1 and len(errors(result)) == 1
+
+
+def test_an_ovh_endpoint_left_in_the_shell_never_redirects_a_spec(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan and apply follow the same rule: --endpoint, else the spec's own endpoint.
+    OVH_ENDPOINT names another account (here an address where nothing listens): had
+    apply followed it, it would fail to connect; it applies to the spec's sandbox."""
+    monkeypatch.setenv("OVH_ENDPOINT", "http://127.0.0.1:9/1.0")
+    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    assert result.code == 0, result.err
+    assert pending(capsys) == 0

@@ -484,19 +484,15 @@ def test_endpoint_precedence(tmp_path: Path) -> None:
     conf.write_text("[default]\nendpoint=ovh-ca\n")
     paths = (conf,)
     env = {"OVH_ENDPOINT": "ovh-us"}
-    spec = "ovh-eu"
     cases = [
-        (("kimsufi-eu", env, paths, spec), ("kimsufi-eu", "--endpoint")),
-        ((None, env, paths, spec), ("ovh-us", "OVH_ENDPOINT")),
-        ((None, {}, paths, spec), ("ovh-ca", f"{conf} [default] endpoint")),
-        ((None, {}, (), spec), ("ovh-eu", "the spec's endpoint")),
-        ((None, {}, (), None), ("sandbox", "the default")),
-        (("  ", {}, (), None), ("sandbox", "the default")),
+        (("kimsufi-eu", env, paths), ("kimsufi-eu", "--endpoint")),
+        ((None, env, paths), ("ovh-us", "OVH_ENDPOINT")),
+        ((None, {}, paths), ("ovh-ca", f"{conf} [default] endpoint")),
+        ((None, {}, ()), ("sandbox", "the default")),
+        (("  ", {}, ()), ("sandbox", "the default")),
     ]
-    for (option, environ, search, spec_endpoint), expected in cases:
-        target = resolve_target(
-            option, spec_endpoint=spec_endpoint, environ=environ, search_paths=search
-        )
+    for (option, environ, search), expected in cases:
+        target = resolve_target(option, environ=environ, search_paths=search)
         assert (target.name, target.source) == expected
 
 
