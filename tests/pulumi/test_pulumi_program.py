@@ -4,6 +4,7 @@ and of the configuration as Pulumi shows them (``RunError``: no traceback)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,8 +43,23 @@ class Recorder(pulumi.runtime.Mocks):
         return {args.name: args.inputs for args in self.declared}
 
 
+@pytest.fixture(scope="session")
+def pulumi_loop() -> asyncio.AbstractEventLoop:
+    """One event loop for Pulumi's runtime in this process, as a Pulumi program has.
+
+    The SDK needs a current loop in the main thread (an earlier ``asyncio.run`` there
+    unsets it), and its mock monitor runs in that loop's executor threads, each of which
+    makes a loop of its own and never closes it. Closing ours would end those threads and
+    have their loops collected unclosed (a ResourceWarning, an error here); so this one
+    loop lives as long as the process, like a program's."""
+    return asyncio.new_event_loop()
+
+
 @pytest.fixture
-def mocked(caplog: pytest.LogCaptureFixture) -> Iterator[Recorder]:
+def mocked(
+    pulumi_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> Iterator[Recorder]:
+    asyncio.set_event_loop(pulumi_loop)
     recorder = Recorder()
     logger = logging.getLogger("pulumi-program-test")
     pulumi.runtime.set_mocks(
@@ -54,6 +70,7 @@ def mocked(caplog: pytest.LogCaptureFixture) -> Iterator[Recorder]:
         yield recorder
     finally:
         pulumi.runtime.set_all_config({})
+        asyncio.set_event_loop(None)
 
 
 def configure(**values: str) -> None:
