@@ -8,6 +8,7 @@ through the same pieces as ``reconciler plan`` and ``reconciler apply``:
 - ``judge``: the account read (``observe.read_account``), the plan
   (``planner.make_plan``) of the entry as a spec of its own, and its refusals judged with
   the kept services too (the ``linked-service-conflict`` rule), with the API's clock;
+  ``SharedReads`` lets the checks and diffs of one preview share their account reads;
 - ``apply``: ``reconciler.apply.apply_approved`` with that plan — re-read, planned again
   with the clock at apply time, judged, journalled in the same journal as ``reconciler
   apply``, executed; ``delete_now`` reads its e-mailed token and resumes from the
@@ -21,12 +22,16 @@ credentials kept anywhere but in the client of the moment.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
+from reconciler.clock import Clock, SystemClock
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
@@ -36,7 +41,7 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.journal import ensure_writable
-from reconciler.live import LiveService, parse_service
+from reconciler.live import LiveAccount, LiveService, parse_service
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient
 from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
@@ -52,7 +57,7 @@ from reconciler.pulumi.inputs import (
     Entry,
 )
 from reconciler.pulumi.settings import Settings
-from reconciler.spec import UnmanagedPolicy
+from reconciler.spec import Spec, UnmanagedPolicy
 
 # The property each rule is about, for Pulumi's "property: reason" check failures.
 RULE_PROPERTY: dict[RuleCode, str] = {
@@ -97,17 +102,84 @@ class Judgement:
         return self.action is not None and self.action.irreversible
 
 
-async def judge(entry: Entry, client: OvhClient) -> Judgement:
-    """Read the account and plan the entry (see the module docstring)."""
-    with_keep = entry.spec(with_keep=True)
-    account = await read_account(client, periods_for=names_needing_periods(with_keep))
-    now = client.api_clock().now()
-    endpoint = client.endpoint.name
-    judged = make_plan(with_keep, account, now=now, endpoint=endpoint)
-    own = make_plan(entry.spec(), account, now=now, endpoint=endpoint)
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """The account as read once, with the API's clock as an offset from the local one
+    (the rules are judged with the API's clock, as ``reconciler plan`` judges them)."""
+
+    account: LiveAccount
+    endpoint: str  # the endpoint's name, as plans name it
+    offset: timedelta  # API clock minus local clock, measured by the client
+
+    def now(self, clock: Clock) -> datetime:
+        return clock.now() + self.offset
+
+
+async def read_view(client: OvhClient, spec: Spec) -> AccountView:
+    """The account, with the offered periods ``spec`` needs judged."""
+    account = await read_account(client, periods_for=names_needing_periods(spec))
+    offset = client.api_clock().now() - SystemClock().now()
+    return AccountView(account=account, endpoint=client.endpoint.name, offset=offset)
+
+
+def judge_view(entry: Entry, view: AccountView, *, now: datetime) -> Judgement:
+    """Plan the entry against ``view`` at ``now`` (pure): its own plan, and its
+    refusals judged with the services its spec keeps (``linked-service-conflict``)."""
+    judged = make_plan(entry.spec(with_keep=True), view.account, now=now, endpoint=view.endpoint)
+    own = make_plan(entry.spec(), view.account, now=now, endpoint=view.endpoint)
     refusals = tuple(refusal for refusal in judged.refused if refusal.service == entry.key)
     action = None if refusals else next((a for a in own.actions if a.service == entry.key), None)
     return Judgement(entry=entry, plan=own, action=action, refusals=refusals)
+
+
+async def judge(entry: Entry, client: OvhClient) -> Judgement:
+    """Read the account now and plan the entry, with the API's clock now."""
+    view = await read_view(client, entry.spec(with_keep=True))
+    return judge_view(entry, view, now=client.api_clock().now())
+
+
+def view_key(entry: Entry) -> tuple[str, tuple[str, ...]]:
+    """What makes two entries' account reads the same read: the API they read, and the
+    services whose offered periods they need."""
+    base_url = resolve_endpoint(entry.endpoint).base_url
+    return base_url, names_needing_periods(entry.spec(with_keep=True))
+
+
+class SharedReads:
+    """Account reads shared by the ``check`` and ``diff`` of every resource of one
+    preview, for ``ttl`` seconds: without it, a preview would read the whole account
+    twice per resource. Thread-safe (the provider host serves calls on several threads).
+
+    Only decisions about what to show use it; what is applied never does: ``create`` and
+    ``update`` read afresh (and apply reads again before every call), then clear it, so
+    that later diffs of the same ``pulumi up`` see what was just changed."""
+
+    def __init__(self, ttl: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._views: dict[tuple[str, tuple[str, ...]], tuple[float, AccountView]] = {}
+
+    def get(self, key: tuple[str, tuple[str, ...]]) -> AccountView | None:
+        with self._lock:
+            found = self._views.get(key)
+            if found is None:
+                return None
+            read_at, view = found
+            if self._monotonic() - read_at >= self._ttl:
+                del self._views[key]
+                return None
+            return view
+
+    def put(self, key: tuple[str, tuple[str, ...]], view: AccountView) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            self._views[key] = (self._monotonic(), view)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
 
 
 def refusal_text(refusal: Refusal) -> str:

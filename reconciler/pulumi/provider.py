@@ -7,7 +7,8 @@ unpickles it in its provider host (``python -m pulumi.dynamic``), which then cal
     The inputs, checked by the spec's own reader (the messages of ``reconciler
     validate``), then judged against the live account: a change the lifecycle rules
     refuse fails here with its rule code, reason and fix — at preview time, before
-    anything is created or updated.
+    anything is created or updated. The checks and diffs of one preview share their
+    account reads for ``reconciler:readCacheSeconds`` (``SharedReads``).
 ``diff``
     What ``reconciler plan`` would do for this entry now: an update, no change, or a
     replacement — for another account or another service, and for every irreversible
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +50,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
+from reconciler.clock import SystemClock
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.live import LiveService
 from reconciler.ovh.client import OvhClient
@@ -66,23 +69,30 @@ from reconciler.pulumi.inputs import (
 )
 from reconciler.pulumi.operations import (
     RULE_PROPERTY,
+    AccountView,
+    Judgement,
+    SharedReads,
     apply,
     decide,
-    judge,
+    judge_view,
     open_client,
     read_service,
+    read_view,
     refusal_text,
     refused,
+    view_key,
 )
 from reconciler.pulumi.settings import (
     CREDENTIAL_KEYS,
     JOURNAL_KEY,
     NAMESPACE,
+    READ_CACHE_KEY,
     TOKEN_TIMEOUT_KEY,
     Settings,
 )
 
 T = TypeVar("T")
+_READS_LOCK = threading.Lock()  # makes each provider's SharedReads once, across threads
 
 
 class ServiceLifecycleProvider(ResourceProvider):
@@ -105,28 +115,35 @@ class ServiceLifecycleProvider(ResourceProvider):
         found = self.__dict__.get("_settings")
         return found if isinstance(found, Settings) else Settings()
 
+    @property
+    def reads(self) -> SharedReads:
+        """The account reads this provider's checks and diffs share (made once)."""
+        with _READS_LOCK:
+            found = self.__dict__.get("_reads")
+            if not isinstance(found, SharedReads):
+                found = self.__dict__["_reads"] = SharedReads(self.settings.read_cache_seconds)
+            return found
+
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's ``reconciler:*`` settings (called in the provider host)."""
-        keys = (*CREDENTIAL_KEYS, JOURNAL_KEY, TOKEN_TIMEOUT_KEY)
+        keys = (*CREDENTIAL_KEYS, JOURNAL_KEY, TOKEN_TIMEOUT_KEY, READ_CACHE_KEY)
         raw = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in keys}
-        self.__dict__["_settings"] = Settings.from_config(raw)
+        settings = Settings.from_config(raw)
+        with _READS_LOCK:
+            self.__dict__["_settings"] = settings
+            self.__dict__["_reads"] = SharedReads(settings.read_cache_seconds)
 
     # -- Pulumi's calls ---------------------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = check_properties(news, unknown_marker=UNKNOWN)
         failures = [CheckFailure(f.property, f.reason) for f in checked.failures]
-        entry = checked.entry
-        if entry is not None:
-
-            async def refusals(client: OvhClient) -> list[CheckFailure]:
-                judgement = await judge(entry, client)
-                return [
-                    CheckFailure(RULE_PROPERTY.get(r.rule, LIFECYCLE), refusal_text(r))
-                    for r in judgement.refusals
-                ]
-
-            failures += self._run(entry.endpoint, refusals)
+        if checked.entry is not None:
+            judgement = self._judge(checked.entry)
+            failures += [
+                CheckFailure(RULE_PROPERTY.get(r.rule, LIFECYCLE), refusal_text(r))
+                for r in judgement.refusals
+            ]
         return CheckResult(checked.inputs, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
@@ -134,26 +151,23 @@ class ServiceLifecycleProvider(ResourceProvider):
         if checked.unknown:
             return DiffResult(changes=True)  # values a preview does not know yet
         entry = _valid(checked.entry, checked.failures, _news)
-        managed = service_id_of(_id)
-
-        async def decision(client: OvhClient) -> DiffResult:
-            judgement = await judge(entry, client)
-            if judgement.refusals:
-                raise refused(entry, judgement.refusals)
-            decided = decide(
-                managed_id=managed,
-                olds=_olds,
-                news=checked.inputs,
-                changed=desired_changes(_olds, checked.inputs),
-                judgement=judgement,
-            )
-            return DiffResult(
-                changes=decided.changes,
-                replaces=list(decided.replaces),
-                delete_before_replace=decided.delete_before_replace,
-            )
-
-        return self._run(entry.endpoint, decision)
+        judgement = self._judge(entry)
+        if judgement.refusals:
+            error = refused(entry, judgement.refusals)
+            error.add_note(f"hint: {error.hint}")
+            raise error
+        decided = decide(
+            managed_id=service_id_of(_id),
+            olds=_olds,
+            news=checked.inputs,
+            changed=desired_changes(_olds, checked.inputs),
+            judgement=judgement,
+        )
+        return DiffResult(
+            changes=decided.changes,
+            replaces=list(decided.replaces),
+            delete_before_replace=decided.delete_before_replace,
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         checked = check_properties(props)
@@ -165,7 +179,10 @@ class ServiceLifecycleProvider(ResourceProvider):
             identity = resource_id(applied.service_id, entry.wanted.name)
             return CreateResult(identity, _outputs(entry, applied.live, applied.run))
 
-        return self._run(entry.endpoint, created)
+        try:
+            return self._run(entry.endpoint, created)
+        finally:
+            self.reads.clear()  # what later diffs of this run judge must show this change
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         checked = check_properties(_news)
@@ -188,7 +205,10 @@ class ServiceLifecycleProvider(ResourceProvider):
                 live = await read_service(client, managed)  # gone, or named otherwise now
             return UpdateResult(_outputs(entry, live, run))
 
-        return self._run(entry.endpoint, updated)
+        try:
+            return self._run(entry.endpoint, updated)
+        finally:
+            self.reads.clear()
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         managed = service_id_of(id_)
@@ -210,6 +230,21 @@ class ServiceLifecycleProvider(ResourceProvider):
         return None
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _judge(self, entry: Entry) -> Judgement:
+        """The entry judged for a preview, on the account read shared with the other
+        checks and diffs of the last ``read_cache_seconds``."""
+        key = view_key(entry)
+        view = self.reads.get(key)
+        if view is None:
+            spec = entry.spec(with_keep=True)
+
+            async def read(client: OvhClient) -> AccountView:
+                return await read_view(client, spec)
+
+            view = self._run(entry.endpoint, read)
+            self.reads.put(key, view)
+        return judge_view(entry, view, now=view.now(SystemClock()))
 
     def _journal(self) -> Path:
         return self.settings.journal_path(os.environ, Path.cwd())

@@ -20,6 +20,10 @@ Keys (all optional):
 ``reconciler:tokenTimeout``
     How long ``delete_now`` waits for OVH's confirmation e-mail (``30m``; ``90s``,
     ``1h``...), as ``reconciler apply --token-timeout``.
+``reconciler:readCacheSeconds``
+    How long the checks and diffs of a preview share one read of the account (``30``;
+    ``0``: every check and diff reads the account). What is applied is always read
+    afresh.
 
 Without credentials in the configuration, they come from ``OVH_*`` and ``ovh.conf``,
 exactly as for the command line.
@@ -50,6 +54,8 @@ CREDENTIAL_KEYS: Final = {
 }
 JOURNAL_KEY: Final = "journal"
 TOKEN_TIMEOUT_KEY: Final = "tokenTimeout"
+READ_CACHE_KEY: Final = "readCacheSeconds"
+DEFAULT_READ_CACHE_SECONDS: Final = 30.0
 _DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
 _SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}
 
@@ -61,12 +67,13 @@ class Settings:
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)  # OVH_* -> value
     journal: Path | None = None
     token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT
+    read_cache_seconds: float = DEFAULT_READ_CACHE_SECONDS
 
     def __repr__(self) -> str:
         given = ", ".join(sorted(self.credentials)) or "none"
         return (
             f"Settings(credentials from config: {given}, journal={self.journal!r}, "
-            f"token_timeout={self.token_timeout})"
+            f"token_timeout={self.token_timeout}, read_cache_seconds={self.read_cache_seconds})"
         )
 
     @classmethod
@@ -78,6 +85,8 @@ class Settings:
             value = raw.get(f"{NAMESPACE}:{key}")
             if value is None:
                 return None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = f"{value:g}"  # a number written unquoted in the stack's YAML
             if not isinstance(value, str):
                 raise ConfigError(
                     f"config {NAMESPACE}:{key} must be a string",
@@ -92,10 +101,12 @@ class Settings:
         }
         journal = get(JOURNAL_KEY)
         timeout = get(TOKEN_TIMEOUT_KEY)
+        cache = get(READ_CACHE_KEY)
         return cls(
             credentials=credentials,
             journal=Path(journal) if journal else None,
             token_timeout=parse_duration(timeout) if timeout else DEFAULT_TOKEN_TIMEOUT,
+            read_cache_seconds=_seconds(cache) if cache else DEFAULT_READ_CACHE_SECONDS,
         )
 
     def environ(self, base: Mapping[str, str]) -> dict[str, str]:
@@ -112,6 +123,19 @@ class Settings:
         if self.journal is not None:
             return self.journal if self.journal.is_absolute() else cwd / self.journal
         return state_dir(environ, cwd) / JOURNAL_FILE
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ConfigError(
+            f"config {NAMESPACE}:{READ_CACHE_KEY} {value!r} is not a number of seconds",
+            hint="use a number from 0 (never share a read) to 3600",
+        )
+    return seconds
 
 
 def parse_duration(value: str) -> timedelta:

@@ -35,6 +35,8 @@ from pulumi_helpers import (
 from reconciler.cli import main
 from reconciler.errors import ApplyError, JournalError, RefusedError, SpecError, StalePlanError
 from reconciler.journal import Outcome, Phase
+from reconciler.live import LiveAccount
+from reconciler.pulumi.operations import AccountView, SharedReads
 from reconciler.pulumi.provider import ServiceLifecycleProvider
 from reconciler.spec import parse_spec
 
@@ -260,9 +262,15 @@ def test_diff_replaces_when_the_entry_now_names_another_service(stack: Stack) ->
     assert stack.provider.diff(rid, as_pulumi_returns(outs), other).replaces == ["endpoint"]
 
 
-def test_diff_refuses_a_change_the_rules_refuse_now(stack: Stack) -> None:
+def test_diff_refuses_a_change_the_rules_refuse_now(
+    sandbox_server: SandboxServer, clean_environment: Path
+) -> None:
     """A cancellation planned 25 hours before expiry is refused at 23 hours, at diff
-    time as at apply time, with the rule code and the fix."""
+    time as at apply time, with the rule code and the fix. (Each diff reads afresh here:
+    a preview never sees the API's clock jump between two of its checks.)"""
+    journal = clean_environment / "journal.jsonl"
+    config = stack_config(sandbox_server, journal, readCacheSeconds="0")
+    stack = Stack(configured(config), sandbox_server, journal)
     rid, outs = created(stack, "old-brand.fr", type="domain", lifecycle="terminate_at_expiry")
     expiry = live_expiry(stack, OLD_BRAND)
     stack.server.set_clock(expiry - timedelta(hours=25))
@@ -280,6 +288,45 @@ def live_expiry(stack: Stack, service_id: int) -> datetime:
     outs = stack.provider.read(str(service_id), {"endpoint": stack.server.url}).outs
     assert outs is not None
     return datetime.fromisoformat(outs["expiry"].replace("Z", "+00:00"))
+
+
+def test_the_checks_and_diffs_of_a_preview_share_one_account_read(
+    stack: Stack, ovh_client: Any
+) -> None:
+    """A preview reads the account once for all its resources, not twice per resource;
+    what is applied is read afresh, and then the shared read is dropped."""
+    rid, outs = created(stack, "example.net", type="domain", lifecycle="renew")
+    news = stack.checked("example.net", type="domain", lifecycle="renew")  # reads, shares
+    ovh_client.put(f"/services/{EXAMPLE_NET}", terminationPolicy="terminateAtExpirationDate")
+    # Within the same preview the shared read is used: the out-of-band change is not seen.
+    assert stack.provider.diff(rid, as_pulumi_returns(outs), news).changes is False
+    # An apply (another resource's) reads afresh...
+    going = stack.checked("old-brand.fr", type="domain", lifecycle="renew")
+    stack.provider.create(going)
+    # ...and drops the shared read: the next diff sees the account as it is.
+    assert stack.provider.diff(rid, as_pulumi_returns(outs), news).changes is True
+    fresh = configured(stack_config(stack.server, stack.journal, readCacheSeconds="0"))
+    assert fresh.diff(rid, as_pulumi_returns(outs), news).changes is True
+
+
+def test_shared_reads_expire_and_can_be_turned_off() -> None:
+    now = [100.0]
+    view = AccountView(account=LiveAccount(services=()), endpoint="sandbox", offset=timedelta())
+    reads = SharedReads(30, monotonic=lambda: now[0])
+    key = ("http://x/1.0", ())
+    assert reads.get(key) is None
+    reads.put(key, view)
+    assert reads.get(key) is view and reads.get(("http://x/1.0", ("a.fr",))) is None
+    now[0] += 29.9
+    assert reads.get(key) is view
+    now[0] += 0.1
+    assert reads.get(key) is None
+    reads.put(key, view)
+    reads.clear()
+    assert reads.get(key) is None
+    never = SharedReads(0, monotonic=lambda: now[0])
+    never.put(key, view)
+    assert never.get(key) is None
 
 
 # --- create / update -------------------------------------------------------------------------
