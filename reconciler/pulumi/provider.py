@@ -154,7 +154,8 @@ class ServiceLifecycleProvider(ResourceProvider):
         judgement = self._judge(entry)
         if judgement.refusals:
             error = refused(entry, judgement.refusals)
-            error.add_note(f"hint: {error.hint}")
+            if error.hint:
+                error.add_note(f"hint: {error.hint}")
             raise error
         decided = decide(
             managed_id=service_id_of(_id),
