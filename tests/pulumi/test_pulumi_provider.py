@@ -16,6 +16,7 @@ import pytest
 from conftest import SandboxServer
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.rpc import UNKNOWN
 from pulumi_helpers import (
     DEMO_SECRETS,
     EXAMPLE_COM_DOMAIN,
@@ -33,11 +34,19 @@ from pulumi_helpers import (
 )
 
 from reconciler.cli import main
-from reconciler.errors import ApplyError, JournalError, RefusedError, SpecError, StalePlanError
+from reconciler.errors import (
+    ApplyError,
+    ConfigError,
+    JournalError,
+    RefusedError,
+    SpecError,
+    StalePlanError,
+)
 from reconciler.journal import Outcome, Phase
 from reconciler.live import LiveAccount
 from reconciler.pulumi.operations import AccountView, SharedReads
 from reconciler.pulumi.provider import ServiceLifecycleProvider
+from reconciler.pulumi.settings import Settings
 from reconciler.spec import parse_spec
 
 __all__ = ["clean_environment", "stack"]  # fixtures, imported to be found
@@ -559,3 +568,68 @@ def test_the_embedded_sandbox_endpoint_works_from_the_working_directory(
     assert result.outs["live_lifecycle"] == "terminate_at_expiry"
     assert (clean_environment / ".reconciler" / "sandbox.db").exists()
     assert (clean_environment / ".reconciler" / "journal.jsonl").exists()
+
+
+def test_values_a_preview_does_not_know_yet_are_not_judged(
+    sandbox_server: SandboxServer, clean_environment: Path
+) -> None:
+    """A name computed by another resource is unknown during a preview: nothing can be
+    judged yet (no call is made: the endpoint here answers nothing), and the diff says
+    there may be a change."""
+    provider = ServiceLifecycleProvider()
+    props = {
+        "service": "www",
+        "name": UNKNOWN,
+        "lifecycle": "renew",
+        "endpoint": "http://127.0.0.1:9/1.0",
+    }
+    result = provider.check({}, props)
+    assert result.failures == [] and result.inputs["name"] == UNKNOWN
+    assert provider.diff("120000102", {"service": "www"}, props).changes is True
+
+
+def test_a_deletions_token_never_reaches_the_journal_nor_the_outputs(
+    stack: Stack, ovh_client: Any
+) -> None:
+    rid, outs = created(stack, "old-shop.example.org", type="hosting/web", lifecycle="delete_now")
+    tokens = [
+        link.split("token=", 1)[1].split()[0].rstrip(".,;\"'<>)")
+        for email in stack.server.emails()
+        for link in email["body"].split()
+        if "confirmTerminate" in link and "token=" in link
+    ]
+    assert tokens, "the sandbox e-mailed a confirmation token"
+    text = stack.journal.read_text() + json.dumps(outs)
+    assert not any(token in text for token in tokens)
+
+
+def test_settings_from_the_stack_configuration() -> None:
+    settings = Settings.from_config(
+        {
+            "reconciler:applicationKey": "ak",
+            "reconciler:applicationSecret": "as-secret",
+            "reconciler:tokenTimeout": "90s",
+            "reconciler:readCacheSeconds": 0.0,  # a number written unquoted in the YAML
+            "reconciler:journal": "audit/journal.jsonl",
+            "other:applicationSecret": "not ours",
+        }
+    )
+    assert settings.token_timeout == timedelta(seconds=90)
+    assert settings.read_cache_seconds == 0
+    assert "as-secret" not in repr(settings) and "as-secret" not in str(settings)
+    environ = settings.environ(
+        {"OVH_APPLICATION_SECRET": "env", "OVH_CLIENT_ID": "env-client", "HOME": "/h"}
+    )
+    assert environ == {
+        "OVH_APPLICATION_KEY": "ak",
+        "OVH_APPLICATION_SECRET": "as-secret",
+        "HOME": "/h",
+    }  # the configured credentials replace the environment's, never mixed with them
+    assert settings.journal_path({}, Path("/project")) == Path("/project/audit/journal.jsonl")
+    assert Settings().journal_path({"RECONCILER_STATE_DIR": "/state"}, Path("/p")) == Path(
+        "/state/journal.jsonl"
+    )
+    assert Settings().environ({"OVH_CONSUMER_KEY": "ck"}) == {"OVH_CONSUMER_KEY": "ck"}
+    for key, value in (("tokenTimeout", "soon"), ("readCacheSeconds", "-1"), ("journal", ["a"])):
+        with pytest.raises(ConfigError, match=f"reconciler:{key}"):
+            Settings.from_config({f"reconciler:{key}": value})
