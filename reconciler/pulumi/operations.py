@@ -5,10 +5,11 @@ Nothing here is Pulumi's: ``reconciler.pulumi.provider`` only translates Pulumi'
 property bags to these calls and back. Everything a ``ServiceLifecycle`` does goes
 through the same pieces as ``reconciler plan`` and ``reconciler apply``:
 
-- ``judge``: the account read (``observe.read_account``), the plan
-  (``planner.make_plan``) of the entry as a spec of its own, and its refusals judged with
-  the kept services too (the ``linked-service-conflict`` rule), with the API's clock;
-  ``SharedReads`` lets the checks and diffs of one preview share their account reads;
+- ``judge``: the account read as ``reconciler plan`` reads it (``observe.read_for_specs``),
+  the plan (``planner.make_plan``) of the entry as a spec of its own, and its refusals
+  judged with the kept services too (the ``linked-service-conflict`` rule), with the
+  API's clock; ``SharedReads`` lets the checks and diffs of one preview share one read
+  of the account (``judge_shared``);
 - ``apply``: ``reconciler.apply.apply_approved`` with that plan — re-read, planned again
   with the clock at apply time, judged, journalled in the same journal as ``reconciler
   apply``, executed; ``delete_now`` reads its e-mailed token and resumes from the
@@ -25,7 +26,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,11 @@ from reconciler.errors import (
 )
 from reconciler.journal import ensure_writable
 from reconciler.live import LiveAccount, LiveService, parse_service
-from reconciler.observe import read_account
+from reconciler.observe import read_account, read_for_specs, with_offered_periods
 from reconciler.ovh.client import OvhClient
 from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
 from reconciler.planfile import dump_plan
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan, periods_to_read
 from reconciler.pulumi.inputs import (
     ENDPOINT,
     LIFECYCLE,
@@ -115,11 +116,32 @@ class AccountView:
         return clock.now() + self.offset
 
 
-async def read_view(client: OvhClient, spec: Spec) -> AccountView:
-    """The account, with the offered periods ``spec`` needs judged."""
-    account = await read_account(client, periods_for=names_needing_periods(spec))
+async def read_view(client: OvhClient, spec: Spec | None = None) -> AccountView:
+    """The account as planning ``spec`` needs it (the offered periods it judges), or
+    every service without their offered periods (``spec`` None: a read to share)."""
+    if spec is None:
+        account = await read_account(client)
+    else:
+        account = await read_for_specs(client, [spec])
     offset = client.api_clock().now() - SystemClock().now()
     return AccountView(account=account, endpoint=client.endpoint.name, offset=offset)
+
+
+def periods_missing(entry: Entry, view: AccountView) -> tuple[int, ...]:
+    """The services whose offered periods judging ``entry`` needs and ``view`` lacks."""
+    needed = periods_to_read(entry.spec(with_keep=True), view.account)
+    return tuple(i for i in needed if _offered(view.account, i) is None)
+
+
+def _offered(account: LiveAccount, service_id: int) -> tuple[str, ...] | None:
+    service = account.by_id(service_id)
+    return service.offered_periods if service is not None else None
+
+
+async def with_periods(client: OvhClient, view: AccountView, ids: tuple[int, ...]) -> AccountView:
+    """``view`` with the offered periods of ``ids`` read now."""
+    account = await with_offered_periods(client, view.account, ids)
+    return replace(view, account=account)
 
 
 def judge_view(entry: Entry, view: AccountView, *, now: datetime) -> Judgement:
@@ -138,17 +160,17 @@ async def judge(entry: Entry, client: OvhClient) -> Judgement:
     return judge_view(entry, view, now=client.api_clock().now())
 
 
-def view_key(entry: Entry) -> tuple[str, tuple[str, ...]]:
-    """What makes two entries' account reads the same read: the API they read, and the
-    services whose offered periods they need."""
-    base_url = resolve_endpoint(entry.endpoint).base_url
-    return base_url, names_needing_periods(entry.spec(with_keep=True))
+def view_key(entry: Entry) -> str:
+    """What makes two entries' account reads the same read: the API they read."""
+    return resolve_endpoint(entry.endpoint).base_url
 
 
 class SharedReads:
     """Account reads shared by the ``check`` and ``diff`` of every resource of one
     preview, for ``ttl`` seconds: without it, a preview would read the whole account
-    twice per resource. Thread-safe (the provider host serves calls on several threads).
+    twice per resource. The offered periods an entry needs are added to the shared read
+    as they are read (``with_periods``). Thread-safe (the provider host serves calls on
+    several threads).
 
     Only decisions about what to show use it; what is applied never does: ``create`` and
     ``update`` read afresh (and apply reads again before every call), then clear it, so
@@ -158,9 +180,9 @@ class SharedReads:
         self._ttl = ttl
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._views: dict[tuple[str, tuple[str, ...]], tuple[float, AccountView]] = {}
+        self._views: dict[str, tuple[float, AccountView]] = {}
 
-    def get(self, key: tuple[str, tuple[str, ...]]) -> AccountView | None:
+    def get(self, key: str) -> AccountView | None:
         with self._lock:
             found = self._views.get(key)
             if found is None:
@@ -171,7 +193,7 @@ class SharedReads:
                 return None
             return view
 
-    def put(self, key: tuple[str, tuple[str, ...]], view: AccountView) -> None:
+    def put(self, key: str, view: AccountView) -> None:
         if self._ttl <= 0:
             return
         with self._lock:

@@ -76,11 +76,13 @@ from reconciler.pulumi.operations import (
     decide,
     judge_view,
     open_client,
+    periods_missing,
     read_service,
     read_view,
     refusal_text,
     refused,
     view_key,
+    with_periods,
 )
 from reconciler.pulumi.settings import (
     CREDENTIAL_KEYS,
@@ -234,16 +236,25 @@ class ServiceLifecycleProvider(ResourceProvider):
 
     def _judge(self, entry: Entry) -> Judgement:
         """The entry judged for a preview, on the account read shared with the other
-        checks and diffs of the last ``read_cache_seconds``."""
+        checks and diffs of the last ``read_cache_seconds`` (plus the offered periods
+        this entry needs, read once and shared too)."""
         key = view_key(entry)
         view = self.reads.get(key)
         if view is None:
-            spec = entry.spec(with_keep=True)
 
-            async def read(client: OvhClient) -> AccountView:
-                return await read_view(client, spec)
+            async def listing(client: OvhClient) -> AccountView:
+                return await read_view(client)
 
-            view = self._run(entry.endpoint, read)
+            view = self._run(entry.endpoint, listing)
+            self.reads.put(key, view)
+        missing = periods_missing(entry, view)
+        if missing:
+            shared = view
+
+            async def periods(client: OvhClient) -> AccountView:
+                return await with_periods(client, shared, missing)
+
+            view = self._run(entry.endpoint, periods)
             self.reads.put(key, view)
         return judge_view(entry, view, now=view.now(SystemClock()))
 

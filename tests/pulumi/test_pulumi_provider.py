@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,9 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.journal import Outcome, Phase
-from reconciler.live import LiveAccount
-from reconciler.pulumi.operations import AccountView, SharedReads
+from reconciler.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
+from reconciler.pulumi.inputs import check_properties
+from reconciler.pulumi.operations import AccountView, SharedReads, periods_missing
 from reconciler.pulumi.provider import ServiceLifecycleProvider
 from reconciler.pulumi.settings import Settings
 from reconciler.spec import parse_spec
@@ -633,3 +635,30 @@ def test_settings_from_the_stack_configuration() -> None:
     for key, value in (("tokenTimeout", "soon"), ("readCacheSeconds", "-1"), ("journal", ["a"])):
         with pytest.raises(ConfigError, match=f"reconciler:{key}"):
             Settings.from_config({f"reconciler:{key}": value})
+
+
+def test_a_shared_read_learns_the_offered_periods_each_entry_needs() -> None:
+    """Only an entry asking another period than the service's own needs its offered
+    periods (as `reconciler plan` reads them); once read, they stay in the shared read."""
+    vps = LiveService(
+        service_id=VPS,
+        name="vps-1a2b3c4d.vps.ovh.net",
+        display_name="vps",
+        type="vps",
+        family=ProductFamily.VPS,
+        lifecycle=LiveLifecycle.RENEW,
+        renew_mode="automatic",
+        renew_period="P1M",
+    )
+    view = AccountView(LiveAccount.from_services([vps]), "sandbox", timedelta())
+    checked = check_properties({"service": vps.name, "lifecycle": "renew", "period": "P12M"})
+    same = check_properties({"service": vps.name, "lifecycle": "renew", "period": "P1M"})
+    assert checked.entry is not None and same.entry is not None
+    assert periods_missing(checked.entry, view) == (VPS,)
+    assert periods_missing(same.entry, view) == ()
+    learnt = AccountView(
+        LiveAccount.from_services([replace(vps, offered_periods=("P1M", "P12M"))]),
+        "sandbox",
+        timedelta(),
+    )
+    assert periods_missing(checked.entry, learnt) == ()
