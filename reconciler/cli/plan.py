@@ -45,6 +45,7 @@ from reconciler.cli.common import (
     spec_endpoint_option,
     target_for_spec,
 )
+from reconciler.cli.specfiles import spec_files
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.live import LiveAccount
 from reconciler.observe import read_for_specs
@@ -118,7 +119,7 @@ def plan(
     Reads the account, changes nothing. Several SPEC files are planned each on its own
     and shown as labelled sections.
     """
-    loaded = load_specs(specs)
+    loaded = load_specs(spec_files(specs, note=lambda line: click.echo(line, err=True)))
     outputs = out_paths(out, loaded) if out is not None else None
     jobs = [Job(spec, target_for_spec(spec, endpoint)) for spec in loaded]
     _note_ignored_endpoint(jobs, endpoint)

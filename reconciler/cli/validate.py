@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from reconciler.cli.specfiles import spec_files
 from reconciler.errors import SpecError
 from reconciler.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 
@@ -41,6 +42,7 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
     Needs no credentials and no network. Give '-' to read a spec from standard input.
     Exits 0 when every spec is valid, 1 otherwise.
     """
+    specs = tuple(spec_files(specs, note=lambda line: click.echo(line, err=True)))
     results = [(path, check(path)) for path in specs]
     failed = [path for path, outcome in results if isinstance(outcome, SpecError)]
     if output_format == "json":
