@@ -25,6 +25,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.endpoints import is_loopback
 from reconciler.errors import ConfigError, UsageError
 
 SEED_HINT = "fix the seed file; docs/sandbox.md describes the seed format"
@@ -108,7 +109,7 @@ def serve(
                 hint="choose another --port (0 picks a free one)",
             ) from None
         stack.callback(sock.close)
-        if not _is_loopback(host):
+        if not is_loopback(host):
             click.echo(
                 f"warning: listening on {host}: the sandbox has no TLS and its /sandbox admin "
                 "routes need no authentication",
@@ -243,14 +244,3 @@ def _config_error(exc: Exception, seed: Path | None) -> ConfigError:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
