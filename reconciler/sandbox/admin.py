@@ -9,6 +9,7 @@ For test fixtures, benchmarks and scripts that drive a running sandbox:
     admin.reset()                                        # back to the seed
     admin.load_seed(Path("seed.yaml"))                   # or a mapping, or YAML text
     admin.emails()
+    admin.requests(since=0)                              # the request log
 
 Errors of the admin routes raise ``AdminError`` with the sandbox's message.
 """
@@ -126,6 +127,15 @@ class SandboxAdmin:
     def emails(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.request("GET", "/sandbox/emails")
         return result
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """The request log (``reconciler.sandbox.calls``): every API request answered
+        after sequence number ``since``, oldest first."""
+        result: list[dict[str, Any]] = self.request("GET", f"/sandbox/requests?since={since}")
+        return result
+
+    def clear_requests(self) -> None:
+        self.request("DELETE", "/sandbox/requests")
 
     def services(self) -> list[dict[str, Any]]:
         """Every service, terminated ones included, in the sandbox's own words."""

@@ -33,6 +33,7 @@ from starlette.types import Message, Receive, Scope, Send
 from reconciler.sandbox import errors
 from reconciler.sandbox.auth import CredentialView, SignedRequest
 from reconciler.sandbox.backend import FILTER_OPS, MAX_PAGE_SIZE, Backend
+from reconciler.sandbox.calls import CallLog
 from reconciler.sandbox.catalog import PRODUCTS
 from reconciler.sandbox.clock import parse_duration, parse_instant
 from reconciler.sandbox.faults import FaultConfig, FaultInjector
@@ -48,6 +49,15 @@ class ConnectionDropped(ConnectionResetError):
     """Raised out of the app after half a response, to drop the connection (a fault).
     Over a real server the client sees a truncated answer; in-process (httpx's ASGI
     transport) it sees this exception, an ``OSError`` like a reset connection."""
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What answering one request learnt, for the request log."""
+
+    service_id: int | None = None
+    credential_id: int | None = None
+    changes: dict[str, list[Any]] | None = None  # None: not a processed mutating call
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +167,16 @@ def _json_bytes(body: Any) -> bytes:
 class SandboxApp:
     """The ASGI app: ``/1.0`` is the API, the rest the admin side."""
 
-    def __init__(self, backend: Backend, *, faults: FaultInjector | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        faults: FaultInjector | None = None,
+        calls: CallLog | None = None,
+    ) -> None:
         self.backend = backend
         self.faults = faults or FaultInjector()
+        self.calls = calls or CallLog()
         self.admin = Starlette(routes=_admin_routes(self))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -191,10 +208,22 @@ class SandboxApp:
         if decision.delay_seconds:
             await asyncio.sleep(decision.delay_seconds)
         raw_body = (await request.body()).decode("utf-8", errors="replace")
+        seen = _Seen()
         if decision.error is not None:
             reply = _error_reply(decision.error)
         else:
-            reply = self._answer(scope, request, raw_body)
+            reply = self._answer(scope, request, raw_body, seen)
+        self.calls.add(
+            method=request.method.upper(),
+            path=scope["path"][len(API_PREFIX) :] or "/",
+            status=reply.status,
+            fault="error" if decision.error is not None else ("drop" if decision.drop else None),
+            applied=decision.error is None and reply.status < 300,
+            changes=seen.changes,
+            service_id=seen.service_id,
+            credential_id=seen.credential_id,
+            user_agent=request.headers.get("user-agent"),
+        )
         headers = {
             "content-type": "application/json; charset=utf-8",
             "x-ovh-queryid": query_id,
@@ -215,7 +244,7 @@ class SandboxApp:
             raise ConnectionDropped("sandbox fault: connection dropped mid-response")
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    def _answer(self, scope: Scope, request: Request, raw_body: str) -> Reply:
+    def _answer(self, scope: Scope, request: Request, raw_body: str, seen: _Seen) -> Reply:
         method = request.method.upper()
         path = scope["path"][len(API_PREFIX) :] or "/"
         try:
@@ -234,8 +263,15 @@ class SandboxApp:
                     _signed_request(scope, call), check_rules=route.auth == "signed"
                 )
                 call = replace(call, credential=credential)
+                seen.credential_id = credential.credential_id
             handler: Handler = getattr(self, route.handler)
-            return handler(call, **params, **dict(route.extra))
+            seen.service_id = self._service_of(params, dict(route.extra))
+            if method not in ("PUT", "POST", "DELETE") or seen.service_id is None:
+                return handler(call, **params, **dict(route.extra))
+            before = self._footprint(seen.service_id)
+            reply = handler(call, **params, **dict(route.extra))
+            seen.changes = _differences(before, self._footprint(seen.service_id))
+            return reply
         except errors.ApiError as error:
             return _error_reply(error)
         except Exception:  # a sandbox bug: still an OVH-shaped answer, and a log line
@@ -245,6 +281,33 @@ class SandboxApp:
                     500, "Internal server error", error_class="Server::InternalServerError"
                 )
             )
+
+    # the request log's view of a call
+
+    def _service_of(self, params: dict[str, str], extra: dict[str, str]) -> int | None:
+        """The service a route names: ``{id}`` of ``/services/{id}...``, or a legacy
+        ``/{route}/{serviceName}`` resolved to its id (None when there is none)."""
+        if "id" in params and "route" not in extra:
+            raw = params["id"]
+            return int(raw) if raw.isdigit() and len(raw) <= 15 else None
+        if "route" not in extra or not params:
+            return None
+        try:
+            name, organization = _legacy_name(params)
+            return self.backend.legacy_service_id(extra["route"], name, organization)
+        except errors.ApiError:
+            return None
+
+    def _footprint(self, service_id: int) -> dict[str, Any]:
+        """What a mutating call can change, flattened: the service as the API shows it
+        (``{"service": None}`` when gone) and the number of e-mails sent."""
+        try:
+            shown: Any = self.backend.service(service_id)
+        except errors.ApiError:
+            shown = None
+        flat: dict[str, Any] = {"emails": len(self.backend.email_ids())}
+        _flatten(shown, "service", flat)
+        return flat
 
     # handlers: one per route, each a thin call into the backend
 
@@ -358,9 +421,11 @@ class SandboxApp:
         return Reply(self.backend.confirm_termination(service_id, call.json()))
 
 
-def create_app(backend: Backend, *, faults: FaultInjector | None = None) -> SandboxApp:
+def create_app(
+    backend: Backend, *, faults: FaultInjector | None = None, calls: CallLog | None = None
+) -> SandboxApp:
     """The ASGI app over a backend (see ``reconciler.sandbox`` for the ways to get one)."""
-    return SandboxApp(backend, faults=faults)
+    return SandboxApp(backend, faults=faults, calls=calls)
 
 
 # --- helpers of the API side -------------------------------------------------------
@@ -435,6 +500,23 @@ def _filters(raw: str) -> list[tuple[str, str, str]]:
 def _query_id() -> str:
     """An ``X-Ovh-Queryid`` shaped like OVH's (``EU.ext-2.64415cf2.40437.<uuid>``)."""
     return f"SANDBOX.ext-1.{_BOOT}.{os.getpid()}.{uuid.uuid4()}"
+
+
+def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}", into)
+    else:
+        into[prefix] = value
+
+
+def _differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{dotted field: [before, after]}`` of every field that differs."""
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    }
 
 
 def _error_reply(error: errors.ApiError) -> Reply:
@@ -548,6 +630,7 @@ def _admin_routes(app: SandboxApp) -> list[Route]:
             backend.load_seed(seed_of(body["seed"], "<admin seed>"), now=instant_of(body))
         else:
             backend.reset(now=instant_of(body))
+        app.calls.clear()
         return backend.summary()
 
     async def put_seed(request: Request) -> Any:
@@ -567,6 +650,16 @@ def _admin_routes(app: SandboxApp) -> list[Route]:
 
     async def emails(request: Request) -> Any:
         return backend.emails()
+
+    async def get_requests(request: Request) -> Any:
+        raw = request.query_params.get("since", "0")
+        if not raw.isdigit():
+            raise errors.bad_request("requests: since is a sequence number (0 or more)")
+        return [entry.to_json() for entry in app.calls.since(int(raw))]
+
+    async def delete_requests(request: Request) -> Any:
+        app.calls.clear()
+        return {"last_seq": app.calls.last_seq}
 
     async def services(request: Request) -> Any:
         return backend.internal_services()
@@ -618,6 +711,8 @@ def _admin_routes(app: SandboxApp) -> list[Route]:
         Route("/sandbox/reset", endpoint(reset), methods=["POST"]),
         Route("/sandbox/seed", endpoint(put_seed), methods=["PUT", "POST"]),
         Route("/sandbox/emails", endpoint(emails), methods=["GET"]),
+        Route("/sandbox/requests", endpoint(get_requests), methods=["GET"]),
+        Route("/sandbox/requests", endpoint(delete_requests), methods=["DELETE"]),
         Route("/sandbox/services", endpoint(services), methods=["GET"]),
         Route("/sandbox/credentials/{consumer_key}/validate", endpoint(validate), methods=["POST"]),
         Route("/sandbox/credentials/{consumer_key}", endpoint(put_credential), methods=["PUT"]),
