@@ -9,6 +9,7 @@
     ├── RefusedError                 the spec asks for a change the lifecycle rules refuse
     ├── ApplyError                   an apply finished with failed actions
     ├── JournalError                 the apply journal cannot be written, or is corrupt
+    ├── LockedError                  another apply is running with the same journal
     └── ApiError                     the OVH API could not be reached or answered an error
         ├── TransportError           connection refused or dropped, timeout      (retryable)
         └── HttpError                an HTTP error answer; status, errorCode, query id
@@ -121,6 +122,11 @@ class ApplyError(ReconcilerError):
 class JournalError(ReconcilerError):
     """The apply journal cannot be opened or written (nothing is applied without it), or
     a line of it that is not the last one is corrupt (its line number is in the message)."""
+
+
+class LockedError(ReconcilerError):
+    """Another ``reconciler apply`` holds the lock of the same journal: two applies
+    sharing a journal never run at once (the message names the holder)."""
 
 
 class ApiError(ReconcilerError):

@@ -17,7 +17,10 @@ the plan is noted (the plan applies what was reviewed).
 Then ``reconciler.apply.apply_approved`` re-reads the account, plans again from the
 approved plan's own spec with the API's clock, refuses a stale, altered or now-refused
 plan, and executes — journalled in ``--journal`` (default
-``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``).
+``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``), under the
+journal's lock (``reconciler.journal.ApplyLock``): a second apply with the same journal
+fails at once naming the first, or waits for it with ``--lock-timeout``, and then
+re-reads — it never sends the calls the first one is sending.
 
 Progress: a live display on a terminal (rich, imported only then); otherwise one line
 per action with its outcome. Exit codes: 0 done (or nothing to do), 3 refused (nothing
@@ -76,7 +79,7 @@ from reconciler.errors import (
     SpecError,
     UsageError,
 )
-from reconciler.journal import JOURNAL_FILE, ensure_writable
+from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
 from reconciler.ovh.embedded import state_dir
 from reconciler.plan import Action, ActionKind, Plan
 from reconciler.planfile import dump_plan, load_plan
@@ -109,6 +112,7 @@ class ApplyRequest:
     color: bool | None = None
     endpoint: str | None = None
     concurrency: int = 10
+    lock_timeout: timedelta = timedelta(0)
 
 
 class ApplyIO(Protocol):
@@ -204,6 +208,14 @@ class _ApplyCommand(click.Command):
     help="The journal to append to. Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
     ".reconciler/journal.jsonl.",
 )
+@click.option(
+    "--lock-timeout",
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for another apply using the same journal to finish (0: fail "
+    "at once, naming it).",
+)
 @click.option("--color/--no-color", default=None, help="Colour the plan (default: on a terminal).")
 @spec_endpoint_option
 @concurrency_option
@@ -213,6 +225,7 @@ def apply(
     tokens: tuple[str, ...],
     token_timeout: str,
     journal: Path | None,
+    lock_timeout: str,
     color: bool | None,
     endpoint: str | None,
     concurrency: int,
@@ -231,6 +244,7 @@ def apply(
         color=color,
         endpoint=endpoint,
         concurrency=concurrency,
+        lock_timeout=parse_duration(lock_timeout, "--lock-timeout"),
     )
     run_apply(request, io=TerminalIO())
 
@@ -282,8 +296,9 @@ def run_apply(
             )
 
     io.out("")
-    with io.progress() as progress:
-        report = run(execute(progress))
+    with ApplyLock(journal, timeout=request.lock_timeout.total_seconds()):
+        with io.progress() as progress:
+            report = run(execute(progress))
     io.out("")
     io.out(summary_text(report))
     if report.failed:

@@ -62,6 +62,7 @@ class Expected:
     terminating: bool | None = None  # termination at expiry pending (None: not checked)
     mode: str | None = None  # renew mode (None: not checked)
     period: str | None = None  # renew period (None: not checked)
+    states_period: bool = False  # the spec states the period (else it only keeps it)
 
     @property
     def kept(self) -> bool:
@@ -149,7 +150,9 @@ def generate_scenario(rng: random.Random, count: int, *, prefix: str = "svc") ->
         elif wanted == "renew-period":
             period = rng.choice([p for p in periods if p != start_period])
             lines += ["    lifecycle: renew", f"    period: {period}"]
-            expected[name] = Expected(terminating=False, mode="automatic", period=period)
+            expected[name] = Expected(
+                terminating=False, mode="automatic", period=period, states_period=True
+            )
             changes += 1
         else:
             lines.append("    lifecycle: renew")
@@ -237,9 +240,11 @@ def count_calls(entries: Sequence[Mapping[str, Any]]) -> CallCounts:
     return counts
 
 
-def doubled_calls(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+def doubled_entries(
+    entries: Sequence[Mapping[str, Any]],
+) -> list[tuple[Mapping[str, Any], str]]:
     """Every mutating call of reconciler's that was sent again although an earlier send
-    had taken effect, as the sandbox saw it:
+    had taken effect, as the sandbox saw it, with the reason:
 
     - an applied call that changed nothing (the account already showed its effect: a
       second ``PUT`` of the same change);
@@ -248,7 +253,7 @@ def doubled_calls(entries: Sequence[Mapping[str, Any]]) -> list[str]:
 
     Sends answered by an injected error were never processed: sending them again is
     what a careful client must do, and is not counted."""
-    problems: list[str] = []
+    found: list[tuple[Mapping[str, Any], str]] = []
     requests: Counter[int] = Counter()
     confirms: Counter[int] = Counter()
     for entry in ours(entries):
@@ -256,17 +261,22 @@ def doubled_calls(entries: Sequence[Mapping[str, Any]]) -> list[str]:
             continue
         where = f"#{entry['seq']} {entry['method']} {entry['path']}"
         if entry["changed"] is False:
-            problems.append(f"{where}: applied, and the account already showed it")
+            found.append((entry, f"{where}: applied, and the account already showed it"))
         service = entry["service_id"]
         if _REQUEST.search(entry["path"]):
             requests[service] += 1
             if requests[service] > 1:
-                problems.append(f"{where}: a second termination request for #{service}")
+                found.append((entry, f"{where}: a second termination request for #{service}"))
         if _CONFIRM.search(entry["path"]):
             confirms[service] += 1
             if confirms[service] > 1:
-                problems.append(f"{where}: a second confirmation for #{service}")
-    return problems
+                found.append((entry, f"{where}: a second confirmation for #{service}"))
+    return found
+
+
+def doubled_calls(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``doubled_entries``, in words: empty when no action was doubled."""
+    return [reason for _, reason in doubled_entries(entries)]
 
 
 def termination_emails(emails: Iterable[Mapping[str, Any]]) -> Counter[str]:
