@@ -10,6 +10,7 @@
     ├── ApplyError                   an apply finished with failed actions
     ├── JournalError                 the apply journal cannot be written, or is corrupt
     ├── LockedError                  another apply is running with the same journal
+    ├── Interrupted                  the user interrupted the command (Ctrl-C)      (exit 130)
     └── ApiError                     the OVH API could not be reached or answered an error
         ├── TransportError           connection refused or dropped, timeout      (retryable)
         └── HttpError                an HTTP error answer; status, errorCode, query id
@@ -127,6 +128,12 @@ class JournalError(ReconcilerError):
 class LockedError(ReconcilerError):
     """Another ``reconciler apply`` holds the lock of the same journal: two applies
     sharing a journal never run at once (the message names the holder)."""
+
+
+class Interrupted(ReconcilerError):
+    """The user interrupted the command (Ctrl-C): the message says how far it went."""
+
+    exit_code = 130
 
 
 class ApiError(ReconcilerError):

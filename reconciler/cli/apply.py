@@ -22,6 +22,9 @@ journal's lock (``reconciler.journal.ApplyLock``): a second apply with the same 
 fails at once naming the first, or waits for it with ``--lock-timeout``, and then
 re-reads — it never sends the calls the first one is sending.
 
+Ctrl-C during the run stops it (exit 130) saying that calls already sent may have taken
+effect and that running apply again resumes.
+
 Progress: a live display on a terminal (rich, imported only then); otherwise one line
 per action with its outcome. Exit codes: 0 done (or nothing to do), 3 refused (nothing
 applied), 1 anything else — failed actions (the others were applied; a re-run
@@ -74,6 +77,7 @@ from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
     ConfigError,
+    Interrupted,
     PlanFileError,
     ReconcilerError,
     SpecError,
@@ -297,8 +301,16 @@ def run_apply(
 
     io.out("")
     with ApplyLock(journal, timeout=request.lock_timeout.total_seconds()):
-        with io.progress() as progress:
-            report = run(execute(progress))
+        try:
+            with io.progress() as progress:
+                report = run(execute(progress))
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "apply interrupted: a call already sent may have taken effect (the journal "
+                f"{journal} records each one before it is sent)",
+                hint="run apply again to finish: it re-reads the account first and never "
+                "repeats what took effect; `reconciler journal --last` shows what was sent",
+            ) from None
     io.out("")
     io.out(summary_text(report))
     if report.failed:

@@ -168,3 +168,62 @@ def tripwire_server(state_path: os.PathLike[str] | str) -> Iterator[TripwireServ
         tripwire.disarm()
         thread.stop()
         app.backend.close()
+
+
+# --- an endpoint that answers garbage ----------------------------------------------------
+
+GARBAGE: dict[str, tuple[int, bytes]] = {
+    # name: (status, body) answered to every request, /auth/time included
+    "html": (200, b"<html><head><title>Welcome</title></head><body>hi</body></html>"),
+    "binary": (200, bytes(range(256)) * 4),
+    "deep-json": (200, b"[" * 100_000 + b"]" * 100_000),
+    "deep-error": (500, b'{"message":' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "object": (200, b'{"unexpected": true}'),
+    "proxy-502": (502, b"<html><title>502 Bad Gateway</title></html>"),
+    "empty": (200, b""),
+    "huge-number": (200, b"1" * 5000),
+}
+
+
+@contextmanager
+def garbage_server(mode: str) -> Iterator[str]:
+    """An HTTP server on loopback answering every request with ``GARBAGE[mode]`` (or,
+    for ``close``, closing the connection without a word); yields its API URL."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            if mode == "close":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            status, body = GARBAGE[mode]
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up: fine
+
+        do_GET = do_PUT = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except OSError:
+                pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/1.0"
+    finally:
+        server.shutdown()
+        server.server_close()
