@@ -99,8 +99,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         # Exit 1, not click's 2: with --detailed-exitcode, 2 means "changes present",
-        # and a typo in a CI job must never read as that.
-        exc.show()
+        # and a typo in a CI job must never read as that. One line and a hint, as every
+        # other error (click's own is three: usage, "Try ...", then the error).
+        command = exc.ctx.command_path if exc.ctx is not None else "reconciler"
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        click.echo(f"hint: see `{command} --help`", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()

@@ -227,7 +227,6 @@ FILE_CASES = [
 # Rows that fail until the fix named is in (strict: a fixed row must lose its mark).
 PENDING: dict[str, str] = {
     "plan-out-parent-is-a-file": "--out: the temporary file's cleanup raised again",
-    "import-output-directory": "click's usage errors are three lines, not one",
     "embedded-corrupt-services": "a corrupt embedded sandbox state is an internal error",
     "embedded-corrupt-plan": "a corrupt embedded sandbox state is an internal error",
     "embedded-corrupt-import": "a corrupt embedded sandbox state is an internal error",
