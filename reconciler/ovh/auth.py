@@ -131,7 +131,7 @@ class OAuth2Auth(httpx.Auth):
             data: Any = response.json()
             token = data["access_token"]
             lifetime = float(data.get("expires_in") or 3600)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ApiError(
                 f"OAuth2 token endpoint POST {path} answered without a usable access token",
                 hint="check that the endpoint supports OAuth2 (ovh-eu, ovh-ca, ovh-us)",
@@ -178,7 +178,7 @@ class OAuth2Auth(httpx.Auth):
 def _token_error(response: httpx.Response, path: str) -> HttpError:
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         text = ": ".join(

@@ -28,12 +28,15 @@ def decode_json(content: bytes, *, status: int, method: str, path: str) -> Any:
     try:
         return json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(
-            f"OVH API {method} {path} answered {status} with a body that is not JSON",
-            hint="check that the endpoint is an OVH API (--endpoint, OVH_ENDPOINT)",
-            method=method,
-            path=path,
-        ) from None
+        problem = "a body that is not JSON"
+    except RecursionError:  # "[[[[..." a hundred thousand deep: not an answer of OVH's
+        problem = "JSON nested too deeply to be an answer of the OVH API"
+    raise ApiError(
+        f"OVH API {method} {path} answered {status} with {problem}",
+        hint="check that the endpoint is an OVH API (--endpoint, OVH_ENDPOINT)",
+        method=method,
+        path=path,
+    )
 
 
 def error_from_answer(
@@ -84,7 +87,7 @@ def error_from_answer(
 def _json_or_none(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

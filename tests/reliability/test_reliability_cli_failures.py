@@ -230,8 +230,6 @@ PENDING: dict[str, str] = {
     "embedded-corrupt-services": "a corrupt embedded sandbox state is an internal error",
     "embedded-corrupt-plan": "a corrupt embedded sandbox state is an internal error",
     "embedded-corrupt-import": "a corrupt embedded sandbox state is an internal error",
-    "deep-json": "a deeply nested API answer is an internal RecursionError",
-    "deep-error": "a deeply nested API answer is an internal RecursionError",
     "devices": "--out and --output renamed a file over devices and links",
 }
 
