@@ -39,7 +39,16 @@ def transport(directory: Path) -> httpx.AsyncBaseTransport:
             f"cannot create the state directory {directory}: {exc.strerror or exc}",
             hint=f"set {STATE_DIR_ENV} to a writable directory",
         ) from None
-    app = sandbox.embedded_app(directory / DATABASE)
+    try:
+        app = sandbox.embedded_app(directory / DATABASE)
+    except sandbox.SandboxError as exc:
+        # A corrupt or unwritable state file: the embedded sandbox is the user's local
+        # rehearsal account, so say where it is and how to start it afresh.
+        raise ConfigError(
+            f"the embedded sandbox cannot start: {exc}",
+            hint=f"move {directory / DATABASE} aside (or delete it) to start again from the "
+            f"demo account, or set {STATE_DIR_ENV} to another directory",
+        ) from None
     return httpx.ASGITransport(app=app)
 
 

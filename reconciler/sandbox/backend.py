@@ -214,6 +214,8 @@ class Backend:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.OperationalError as exc:  # I/O error, full disk, locked, no access
+            raise errors.StateError(f"{self.path}: cannot use the sandbox state ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise errors.StateError(f"{self.path}: not a sandbox state database ({exc})") from None
         if tables and "meta" not in tables:
@@ -1410,8 +1412,11 @@ def open_state(
     reused as it is — its clock, terminations and e-mails included — unless ``reseed``;
     given a ``seed`` that differs from the one it was made from, it is refused rather
     than silently mixed (``StateError``)."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.StateError(f"{path}: cannot create its directory ({exc.strerror})") from None
     backend = Backend(path, wall=wall, real_time=real_time)
     try:
         if reseed:
@@ -1422,6 +1427,9 @@ def open_state(
                     f"{path} holds a sandbox seeded from {backend.seed_source}, not from "
                     f"{seed.source}; reset it to start again from {seed.source}"
                 )
+    except sqlite3.Error as exc:  # a full disk while seeding, a file gone bad meanwhile
+        backend.close()
+        raise errors.StateError(f"{path}: cannot use the sandbox state ({exc})") from None
     except BaseException:
         backend.close()
         raise

@@ -227,9 +227,6 @@ FILE_CASES = [
 # Rows that fail until the fix named is in (strict: a fixed row must lose its mark).
 PENDING: dict[str, str] = {
     "plan-out-parent-is-a-file": "--out: the temporary file's cleanup raised again",
-    "embedded-corrupt-services": "a corrupt embedded sandbox state is an internal error",
-    "embedded-corrupt-plan": "a corrupt embedded sandbox state is an internal error",
-    "embedded-corrupt-import": "a corrupt embedded sandbox state is an internal error",
     "devices": "--out and --output renamed a file over devices and links",
 }
 
@@ -377,6 +374,11 @@ def test_a_full_disk(sandbox_server: SandboxServer, tmp_path: Path) -> None:
         assert_one_clear_line(done.stderr, says)
     assert not (tmp_path / "plan.json").exists()
     assert [e for e in sandbox_server.admin.requests() if e["method"] != "GET"] == []
+    # The embedded sandbox cannot even create its state: said so, with where it is.
+    done = _subprocess(tmp_path, env, "services", limit_file_size=120)
+    assert done.returncode == 1, done.stderr
+    assert_one_clear_line(done.stderr, "the embedded sandbox cannot start")
+    assert "sandbox.db" in done.stderr
 
 
 def _device(path: Path, minor: int) -> bool:
