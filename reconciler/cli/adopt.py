@@ -12,7 +12,6 @@ describes.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from reconciler.cli.common import (
     resolve_target,
     run,
 )
+from reconciler.cli.files import write_whole as write_file
 from reconciler.errors import UsageError
 from reconciler.live import LiveAccount
 from reconciler.observe import read_account
@@ -103,23 +103,16 @@ async def _read(target: Target, concurrency: int) -> tuple[LiveAccount, datetime
 
 
 def write_whole(path: Path, text: str, *, force: bool) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it).
+    """Write ``text`` to ``path`` whole or not at all (``reconciler.cli.files``).
     Without ``force``, a file that appeared meanwhile is not replaced."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        if force:
-            temporary.replace(path)
-        else:
-            _link_new(temporary, path)
+        write_file(path, text, replace=force)
     except FileExistsError:
-        temporary.unlink(missing_ok=True)
         raise UsageError(
             f"{path} exists; not overwriting it",
             hint="pass --force to replace it, or choose another --output",
         ) from None
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise UsageError(
             f"cannot write the spec to {path}: {exc.strerror or exc}",
             hint="check that the directory exists and is writable",
@@ -137,18 +130,6 @@ def _warn_if_refused(adoption: Adoption, policy: UnmanagedPolicy) -> None:
             f"{'them' if count > 1 else 'it'}: use --unmanaged report",
             err=True,
         )
-
-
-def _link_new(temporary: Path, path: Path) -> None:
-    """Move ``temporary`` to ``path`` unless ``path`` exists (``FileExistsError``)."""
-    try:
-        os.link(temporary, path)  # atomic, and fails if the file exists
-    except FileExistsError:
-        raise
-    except OSError:  # a filesystem without hard links: exclusive creation instead
-        with path.open("x", encoding="utf-8") as target:
-            target.write(temporary.read_text(encoding="utf-8"))
-    temporary.unlink()
 
 
 def _written(path: Path, adoption: Adoption, target: Target) -> str:

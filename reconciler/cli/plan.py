@@ -45,6 +45,7 @@ from reconciler.cli.common import (
     spec_endpoint_option,
     target_for_spec,
 )
+from reconciler.cli.files import write_whole
 from reconciler.cli.specfiles import spec_files
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.live import LiveAccount
@@ -245,14 +246,11 @@ def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
 
 
 def save(path: Path, made: Plan) -> None:
-    """Write the plan file whole or not at all (a temporary file renamed over it), so a
-    crash never leaves a truncated plan for apply to find."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write the plan file whole or not at all (``reconciler.cli.files``), so a crash
+    never leaves a truncated plan for apply to find."""
     try:
-        temporary.write_text(dump_plan(made), encoding="utf-8")
-        temporary.replace(path)
+        write_whole(path, dump_plan(made))
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise UsageError(
             f"cannot save the plan to {path}: {exc.strerror or exc}",
             hint="check that the directory exists and is writable",

@@ -225,10 +225,7 @@ FILE_CASES = [
 
 
 # Rows that fail until the fix named is in (strict: a fixed row must lose its mark).
-PENDING: dict[str, str] = {
-    "plan-out-parent-is-a-file": "--out: the temporary file's cleanup raised again",
-    "devices": "--out and --output renamed a file over devices and links",
-}
+PENDING: dict[str, str] = {}
 
 
 def pending(name: str) -> list[pytest.MarkDecorator]:
@@ -390,7 +387,6 @@ def _device(path: Path, minor: int) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["devices"])
 def test_outputs_to_devices_and_links_are_written_in_place(
     sandbox_server: SandboxServer, tmp_path: Path
 ) -> None:
