@@ -23,6 +23,7 @@ integer, ``0`` is not a boolean.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,6 +45,10 @@ SCHEMA_ID = f"urn:reconciler:schema:plan-v{FORMAT_VERSION}"
 UTC_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 _REPLAN_HINT = "make the plan again with `reconciler plan SPEC --out FILE`"
+
+# A 10,000-service plan is about 17 MB: four times that is no plan reconciler wrote, and
+# reading it would cost ten times its size in memory before saying so.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,9 +133,19 @@ def utc_text(when: datetime) -> str:
 
 def load_plan(path: str | Path) -> Plan:
     """The plan saved in ``path``; ``PlanFileError`` (one clear line) for anything else."""
+    return parse_plan(read_plan_bytes(path), source=str(path))
+
+
+def read_plan_bytes(path: str | Path) -> bytes:
+    """The bytes of a plan file, read once and at most ``MAX_PLAN_BYTES`` of them (a
+    larger file is refused from its size, before it is read); ``PlanFileError``."""
     where = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_PLAN_BYTES:
+                raise _too_big(where)
+            # One byte more than allowed: a pipe or a device has no size to check.
+            raw = file.read(MAX_PLAN_BYTES + 1)
     except IsADirectoryError:
         raise PlanFileError(
             f"cannot read plan {where}: it is a directory", hint=_REPLAN_HINT
@@ -138,11 +153,23 @@ def load_plan(path: str | Path) -> Plan:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise PlanFileError(f"cannot read plan {where}: {reason}", hint=_REPLAN_HINT) from None
-    return parse_plan(raw, source=where)
+    if len(raw) > MAX_PLAN_BYTES:
+        raise _too_big(where)
+    return raw
+
+
+def _too_big(where: str) -> PlanFileError:
+    return PlanFileError(
+        f"{where} is not a plan reconciler wrote: it is larger than "
+        f"{MAX_PLAN_BYTES // (1024 * 1024)} MB (a 10,000-service plan is about 17 MB)",
+        hint=_REPLAN_HINT,
+    )
 
 
 def parse_plan(raw: bytes | str, *, source: str = "<plan>") -> Plan:
     """A plan from the text of a plan file (``source`` names it in errors)."""
+    if len(raw) > MAX_PLAN_BYTES:
+        raise _too_big(source)
     data = _decode(raw, source)
     if not isinstance(data, dict):
         raise PlanFileError(

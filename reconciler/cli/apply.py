@@ -38,7 +38,6 @@ two steps with it. Never set it otherwise.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sys
@@ -86,7 +85,7 @@ from reconciler.errors import (
 from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
 from reconciler.ovh.embedded import state_dir
 from reconciler.plan import Action, ActionKind, Plan
-from reconciler.planfile import dump_plan, load_plan
+from reconciler.planfile import dump_plan, parse_plan, read_plan_bytes
 from reconciler.render import text as text_render
 from reconciler.render.wording import clean
 from reconciler.spec import ServiceSpec, UnmanagedPolicy, load_spec
@@ -348,8 +347,9 @@ class Loaded:
 
 
 def is_plan_file(path: Path) -> bool:
-    """A saved plan: a JSON object with ``format_version``, or any ``.json`` file (its
-    errors then come from the plan reader, which says what a plan must hold)."""
+    """A saved plan: any ``.json`` file, or a JSON object naming its ``format_version``
+    in its first 64 kB (``dump_plan`` writes it first). Errors then come from the plan
+    reader, which says what a plan must hold; anything else is read as a spec."""
     if path.suffix.lower() == ".json":
         return True
     try:
@@ -358,22 +358,19 @@ def is_plan_file(path: Path) -> bool:
     except OSError:
         return False
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"{"):
-        return False
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "format_version" in data
+    return stripped.startswith(b"{") and b'"format_version"' in stripped
 
 
 def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> Loaded:
     path = request.target
     if is_plan_file(path):
-        plan = load_plan(path)
+        # Read once: the plan applied and the digest the journal names are of the same
+        # bytes, whatever happens to the file meanwhile.
+        raw = read_plan_bytes(path)
+        plan = parse_plan(raw, source=str(path))
         check_embedded_spec(plan, io_note=request_note)
         target = plan_target(plan, request.endpoint)
-        digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         return Loaded(plan, target, str(path), digest, plan.unmanaged_policy)
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
