@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import random as random_module
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ DEFAULT_PAGE_SIZE: Final = 1000
 MUTATING: Final = frozenset({"PUT", "POST", "DELETE"})
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=None)
 ICEBERG_MODE: Final = "CachedObjectList-Pages"
+_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,254}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,8 +489,12 @@ class OvhClient:
         return every
 
     async def _read_each(self, path: str, ids: Any, parse: Callable[[Any], T]) -> list[T]:
+        # Each id becomes a path segment: an integer, or a plain token (never "../me",
+        # a slash, or a control character that would make no URL at all).
         if not isinstance(ids, list) or not all(
-            isinstance(i, int | str) and not isinstance(i, bool) for i in ids
+            (isinstance(i, int) and not isinstance(i, bool))
+            or (isinstance(i, str) and _ID.fullmatch(i) and i not in (".", ".."))
+            for i in ids
         ):
             raise _malformed(path, "a list of ids was expected")
 

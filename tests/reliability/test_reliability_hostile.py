@@ -567,3 +567,29 @@ def test_bombs_are_refused_in_bounded_memory(
     one_clear_line(refused.value)
     assert peak <= allowed_mb, f"{name}: {peak:.1f} MB"
     record_figures("hostile-bomb", bomb=name, peak_mb=round(peak, 2), allowed_mb=allowed_mb)
+
+
+@pytest.mark.parametrize("ids", [["\x0c"], ["../me"], [".."], ["a/b"], [True], ["ok", "\n"]])
+def test_ids_that_are_no_path_segment_make_a_malformed_listing(ids: list[Any]) -> None:
+    """An id of ``GET /services`` becomes a path segment: one that is not a plain token
+    is a malformed answer, and nothing else is read (it was an internal ``InvalidURL``,
+    and ``../me`` would have read another route)."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path.endswith("/auth/time"):
+            return httpx.Response(200, json=1_770_000_000)
+        return httpx.Response(200, json=ids)
+
+    async def read() -> None:
+        endpoint = Endpoint(name="fuzz", base_url="http://fuzz.invalid/1.0")
+        client = OvhClient(endpoint, SignatureCredentials("ak", "as", "ck"),
+                           transport=httpx.MockTransport(answer))  # fmt: skip
+        async with client:
+            await client.read_collection("/services", parse_service)
+
+    with pytest.raises(ApiError, match="a list of ids was expected") as refused:
+        asyncio.run(read())
+    one_clear_line(refused.value)
+    assert asked == ["/1.0/auth/time", "/1.0/services"]
