@@ -236,7 +236,9 @@ def pending(name: str) -> list[pytest.MarkDecorator]:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_", "GITHUB_", "CI_")):
+        if name.startswith(("OVH_", "RECONCILER_", "GITHUB_", "CI_")) and not name.startswith(
+            "RECONCILER_RELI"
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
