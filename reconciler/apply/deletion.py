@@ -271,7 +271,8 @@ class DeleteNow:
             "service is not deleted yet",
             hint="run apply again later: it looks for that e-mail first and asks for no new "
             "one; or confirm with --token "
-            f"{self.action.service}=TOKEN (the token of the e-mail's confirmTerminate link)",
+            f"{self.action.service}=@FILE (a file holding the token of the e-mail's "
+            "confirmTerminate link)",
         )
 
     async def _confirm(self, token: str, *, source: str) -> _Confirmed:

@@ -72,6 +72,8 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.plan import Job, plan_all
+from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
+from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
@@ -193,9 +195,18 @@ class _ApplyCommand(click.Command):
     "--token",
     "tokens",
     multiple=True,
-    metavar="NAME=TOKEN",
-    help="Confirm the deletion of NAME with TOKEN (from its confirmTerminate e-mail) "
-    "instead of requesting one. Repeatable.",
+    metavar="NAME=@FILE",
+    help="Confirm the deletion of NAME with the token in FILE (from its confirmTerminate "
+    "e-mail) instead of requesting one. Repeatable. NAME=TOKEN works too, but leaves the "
+    "token in the command line.",
+)
+@click.option(
+    "--token-file",
+    "token_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help=f"Tokens of deletions, one NAME=TOKEN a line (# comments). Also: {TOKEN_ENV}.",
 )
 @click.option(
     "--token-timeout",
@@ -226,6 +237,7 @@ def apply(
     target: Path,
     auto_approve: bool,
     tokens: tuple[str, ...],
+    token_files: tuple[Path, ...],
     token_timeout: str,
     journal: Path | None,
     lock_timeout: str,
@@ -238,10 +250,13 @@ def apply(
     Re-reads the account, plans again with the API's clock, refuses a stale or refused
     plan, and applies the rest concurrently, recording every call in the journal.
     """
+    given = gather_tokens(tokens, token_files, os.environ)
+    if given.on_command_line:
+        click.echo(TOKEN_WARNING, err=True)
     request = ApplyRequest(
         target=target,
         auto_approve=auto_approve,
-        tokens=parse_tokens(tokens),
+        tokens=given.tokens,
         token_timeout=parse_duration(token_timeout, "--token-timeout"),
         journal=journal,
         color=color,
@@ -482,24 +497,6 @@ def _count(changes: Sequence[Action]) -> str:
 
 
 # --- options ----------------------------------------------------------------------------
-
-
-def parse_tokens(values: Sequence[str]) -> dict[str, str]:
-    tokens: dict[str, str] = {}
-    for value in values:
-        name, sep, token = value.partition("=")
-        name, token = name.strip(), token.strip()
-        if not sep or not name or not token:
-            shown = name or "?"
-            raise UsageError(
-                f"--token {shown}=...: expected NAME=TOKEN",
-                hint="e.g. --token old-shop.example.org=TOKEN, the token of the e-mail's "
-                "confirmTerminate link",
-            )
-        if name in tokens:
-            raise UsageError(f"--token {name}=... is given twice", hint="give one token each")
-        tokens[name] = token
-    return tokens
 
 
 def parse_duration(value: str, option: str) -> timedelta:
