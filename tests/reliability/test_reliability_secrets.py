@@ -36,6 +36,7 @@ import httpx
 import pytest
 from conftest import SandboxServer
 from reliability_helpers import cli_env, record_figures
+from reliability_server import tripwire_server
 
 from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.cli.tokens import TOKEN_ENV, WARNING, gather_tokens
@@ -410,11 +411,20 @@ def _code(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, str(data.get("errorCode") or data.get("message", ""))[:40]
 
 
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[SandboxServer]:
+    """A sandbox of its own: the shared one remembers the /auth/time deltas it gave
+    while other tests moved its clock (each stays good for an hour, so that clients
+    signing with it are not stranded), and a timestamp minutes off can match one."""
+    with tripwire_server(tmp_path / "auth.db") as wired:
+        wired.server.reset(seed(), now=SANDBOX_EPOCH)
+        yield wired.server
+
+
 def test_the_sandbox_turns_away_forged_replayed_and_ungranted_calls(
-    sandbox_server: SandboxServer,
+    fresh_server: SandboxServer,
 ) -> None:
-    sandbox_server.reset(seed(), now=SANDBOX_EPOCH)
-    server = sandbox_server
+    server = fresh_server
     base = server.url
     body = json.dumps({"terminationPolicy": "terminateAtExpirationDate"}, separators=(",", ":"))
     put = "/services/120000102"
