@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import math
 from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ import httpx
 from reconciler.clock import Clock
 from reconciler.errors import ApiError, ConfigError, HttpError, ServerError, Unauthorized
 from reconciler.ovh.credentials import OAuth2Credentials, SignatureCredentials
+
+MAX_TOKEN_LIFETIME = timedelta(days=1)  # an OAuth2 token is trusted this long at most
 
 
 def signature(
@@ -131,6 +134,8 @@ class OAuth2Auth(httpx.Auth):
             data: Any = response.json()
             token = data["access_token"]
             lifetime = float(data.get("expires_in") or 3600)
+            if not math.isfinite(lifetime) or lifetime <= 0:
+                raise ValueError("expires_in is not a positive number of seconds")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ApiError(
                 f"OAuth2 token endpoint POST {path} answered without a usable access token",
@@ -145,6 +150,9 @@ class OAuth2Auth(httpx.Auth):
                 method="POST",
                 path=path,
             )
+        # A lifetime of years (or 1e300 s) is not worth trusting, nor representable:
+        # refreshing a token early costs one request.
+        lifetime = min(lifetime, MAX_TOKEN_LIFETIME.total_seconds())
         now = self._clock.now()
         margin = min(self.REFRESH_MARGIN, timedelta(seconds=lifetime / 10))
         self._token = token

@@ -31,6 +31,7 @@ import sys
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -593,3 +594,28 @@ def test_ids_that_are_no_path_segment_make_a_malformed_listing(ids: list[Any]) -
         asyncio.run(read())
     one_clear_line(refused.value)
     assert asked == ["/1.0/auth/time", "/1.0/services"]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "usable"),
+    [(b"1e300", True), (b"100000000000000", True), (b"3600", True), (b"Infinity", False),
+     (b"NaN", False), (b"-5", False), (b'"soon"', False)],
+)  # fmt: skip
+def test_an_oauth2_token_lifetime_out_of_range(expires_in: bytes, usable: bool) -> None:
+    """A token's ``expires_in`` of 1e300 seconds is trusted for a day at most; one that is
+    no positive number makes no usable token — never an internal OverflowError (found
+    by fuzzing the token endpoint's answers)."""
+    clock = ManualClock()
+    auth = OAuth2Auth(OAuth2Credentials("id", "secret", token_url="http://fuzz.invalid/token"),
+                      clock)  # fmt: skip
+    body = b'{"access_token": "a-token", "expires_in": ' + expires_in + b"}"
+    request = httpx.Request("POST", "http://fuzz.invalid/token")
+    response = httpx.Response(200, content=body, request=request)
+    if not usable:
+        with pytest.raises(ApiError, match="without a usable access token") as refused:
+            auth._store(response)
+        one_clear_line(refused.value)
+        return
+    auth._store(response)
+    assert auth._expires_at is not None
+    assert auth._expires_at - clock.now() <= timedelta(days=1)
