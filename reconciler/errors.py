@@ -180,7 +180,9 @@ class HttpError(ApiError):
         hint: str | None = None,
     ) -> None:
         self.status = status
-        self.api_message = api_message
+        # The API's words, on one line: a message holding newlines would forge lines of
+        # its own in a terminal or a CI log ("error: ...", "hint: ...").
+        self.api_message = one_line(api_message)
         self.error_code = error_code
         self.error_class = error_class
         self.query_id = query_id
@@ -188,7 +190,7 @@ class HttpError(ApiError):
         self.retry_after = retry_after
         code = f" {error_code}" if error_code else ""
         qid = f" (query id {query_id})" if query_id else ""
-        text = api_message.strip() or "no message"
+        text = self.api_message or "no message"
         message = f"OVH API {method} {path} failed: {status}{code}: {text}{qid}"
         super().__init__(
             message, hint=hint or self._hint_for(method, path), method=method, path=path
@@ -307,6 +309,16 @@ def http_error_class(status: int, error_code: str | None) -> type[HttpError]:
     if status >= 500:
         return ServerError
     return HttpError
+
+
+MESSAGE_LIMIT = 500  # characters of a message that comes from outside (an API's)
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` from outside on one line: every run of whitespace (newlines included)
+    becomes one space, and it is cut at ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def route_pattern(path: str) -> str:

@@ -128,14 +128,19 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def report_error(exc: ReconcilerError) -> None:
-    """Print an error as users see it: one line (a spec error: one line per problem)."""
+    """Print an error as users see it: one line (a spec error: one line per problem).
+    Whatever a message quotes from outside (an API's words, a file's name, a value of a
+    spec) cannot break that line nor reach the terminal as a control sequence: control
+    characters are shown escaped (``\x1b``)."""
+    from reconciler.render.wording import clean
+
     if isinstance(exc, SpecError):
         for line in exc.lines():
-            click.echo(f"error: {line}", err=True)
+            click.echo(f"error: {clean(line)}", err=True)
     else:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {clean(exc)}", err=True)
     if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+        click.echo(f"hint: {clean(exc.hint)}", err=True)
 
 
 def _debug_requested(argv: list[str] | None) -> bool:

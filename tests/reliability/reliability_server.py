@@ -182,6 +182,12 @@ GARBAGE: dict[str, tuple[int, bytes]] = {
     "proxy-502": (502, b"<html><title>502 Bad Gateway</title></html>"),
     "empty": (200, b""),
     "huge-number": (200, b"1" * 5000),
+    # An error whose words would forge lines of their own, and colour the terminal.
+    "forged-lines": (
+        400,
+        b'{"message": "refused\\nerror: all good\\nhint: \\u001b[31mrun this\\u001b[0m",'
+        b' "errorCode": "X"}',
+    ),
 }
 
 

@@ -256,6 +256,7 @@ def run_cli(argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> tuple[
 def assert_one_clear_line(err: str, says: str) -> None:
     assert "Traceback" not in err, err
     assert "internal error" not in err, err
+    assert "\x1b" not in err, err  # nothing from outside reaches the terminal as a sequence
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, err
     assert says.lower() in err.lower(), err
