@@ -66,17 +66,23 @@ def wired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TripwireServer]:
 
 
 @pytest.fixture
-def panel(wired: TripwireServer, monkeypatch: pytest.MonkeyPatch) -> ovh.Client:
-    """The official client, as the control panel: its own User-Agent in the log."""
+def new_panel(wired: TripwireServer, monkeypatch: pytest.MonkeyPatch) -> Callable[[], ovh.Client]:
+    """The official client, as the control panel (its own User-Agent in the log). A new
+    one for each case: it measures its /auth/time delta once, and the sandbox remembers
+    only its last few deltas while hundreds of runs reset its clock."""
     monkeypatch.setitem(ovh.client.ENDPOINTS, "tripwire", wired.server.url)
-    return ovh.Client(
-        endpoint="tripwire",
-        application_key=wired.server.application_key,
-        application_secret=wired.server.application_secret,
-        consumer_key=wired.server.consumer_key,
-        config_file=os.devnull,
-        timeout=10,
-    )
+
+    def make() -> ovh.Client:
+        return ovh.Client(
+            endpoint="tripwire",
+            application_key=wired.server.application_key,
+            application_secret=wired.server.application_secret,
+            consumer_key=wired.server.consumer_key,
+            config_file=os.devnull,
+            timeout=10,
+        )
+
+    return make
 
 
 def start(workdir: Path, env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
@@ -291,7 +297,7 @@ def unexplained_doubles(log: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def test_an_apply_racing_the_control_panel_ends_as_the_spec_says(
-    wired: TripwireServer, panel: ovh.Client, tmp_path: Path
+    wired: TripwireServer, new_panel: Callable[[], ovh.Client], tmp_path: Path
 ) -> None:
     cases = campaign_size(4)
     tripwire = wired.tripwire
@@ -302,6 +308,7 @@ def test_an_apply_racing_the_control_panel_ends_as_the_spec_says(
         scenario = generate_scenario(rng, 12, prefix=f"p{case}")
         workdir = tmp_path / f"case-{case}"
         env = prepare(wired, scenario, workdir)
+        panel = new_panel()
         panel.get("/me")  # its /auth/time read, before the race starts
         tripwire.hold(rng.randint(2, 30))
         process = start(workdir, env, "apply", "spec.yaml", "--auto-approve",
@@ -337,7 +344,7 @@ def test_an_apply_racing_the_control_panel_ends_as_the_spec_says(
 
 @pytest.mark.parametrize("change", ["acted-on", "left-alone", "unmanaged"])
 def test_a_saved_plan_gone_stale_is_refused_and_sends_nothing(
-    change: str, wired: TripwireServer, panel: ovh.Client, tmp_path: Path
+    change: str, wired: TripwireServer, new_panel: Callable[[], ovh.Client], tmp_path: Path
 ) -> None:
     server = wired.server
     server.reset(demo_seed().to_mapping(), now=SANDBOX_EPOCH)
@@ -359,7 +366,7 @@ services:
     code, _, err = finish(start(workdir, env, "plan", "spec.yaml", "--out", "plan.json",
                                 "--endpoint", server.url))  # fmt: skip
     assert code == 0, err
-    panel.get("/me")
+    panel = new_panel()
     target = {"acted-on": 120000102, "left-alone": 120000101, "unmanaged": 120000104}[change]
     panel.put(f"/services/{target}", renew={"mode": "manual"})
     mark = server.admin.requests()[-1]["seq"]
