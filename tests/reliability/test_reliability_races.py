@@ -261,7 +261,9 @@ def panel_change(
 
         def delete() -> None:
             client.post(f"/hosting/web/{name}/terminate")
-            body = wired.server.emails()[-1]["body"]
+            # The newest e-mail about *this* service: the apply's other requests are not
+            # held, and may be sending e-mails of their own meanwhile.
+            body = [e["body"] for e in wired.server.emails() if name in e["subject"]][-1]
             token = body.split("token=", 1)[1].split()[0]
             client.post(f"/hosting/web/{name}/confirmTermination", token=token)
 
