@@ -224,15 +224,6 @@ FILE_CASES = [
 ]
 
 
-# Rows that fail until the fix named is in (strict: a fixed row must lose its mark).
-PENDING: dict[str, str] = {}
-
-
-def pending(name: str) -> list[pytest.MarkDecorator]:
-    reason = PENDING.get(name)
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
@@ -263,9 +254,7 @@ def assert_one_clear_line(err: str, says: str) -> None:
     assert len(errors[0]) < 400, errors[0]
 
 
-@pytest.mark.parametrize(
-    "case", [pytest.param(case, id=case.name, marks=pending(case.name)) for case in FILE_CASES]
-)
+@pytest.mark.parametrize("case", FILE_CASES, ids=[case.name for case in FILE_CASES])
 def test_files_and_environment(
     case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -289,7 +278,7 @@ ENDPOINT_COMMANDS = [
 MODES = [*GARBAGE, "close"]
 
 
-@pytest.fixture(params=[pytest.param(mode, marks=pending(mode)) for mode in MODES])
+@pytest.fixture(params=MODES)
 def garbage(request: pytest.FixtureRequest) -> Iterator[str]:
     with garbage_server(request.param) as url:
         yield url
