@@ -166,7 +166,7 @@ def test_applies_killed_at_random_points_then_run_again_converge(
     wired: TripwireServer, tmp_path: Path
 ) -> None:
     server, tripwire = wired.server, wired.tripwire
-    cases = campaign_size(4)
+    cases = campaign_size(3)
     kills: Counter[str] = Counter()
     torn_lines = runs = completed_without_kill = changes = 0
     for case in range(cases):

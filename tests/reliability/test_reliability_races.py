@@ -306,7 +306,7 @@ def unexplained_doubles(log: Sequence[Mapping[str, Any]]) -> list[str]:
 def test_an_apply_racing_the_control_panel_ends_as_the_spec_says(
     wired: TripwireServer, new_panel: Callable[[], ovh.Client], tmp_path: Path
 ) -> None:
-    cases = campaign_size(4)
+    cases = campaign_size(3)
     tripwire = wired.tripwire
     changes: Counter[str] = Counter()
     raced = explained = runs = 0

@@ -197,8 +197,8 @@ def test_no_command_leaks_a_secret(scanned: Path, sandbox_server: SandboxServer)
                                   f"imported{len(debug)}.yaml"), 0)  # fmt: skip
         note(f"{tag} credentials check", run(workdir, server, *debug, "credentials", "check"), 0)
 
-        # Every way of giving a deletion token.
-        for way in ("@file", "token-file", "environment", "command line"):
+        # Every way of giving a deletion token (once, with --debug: the most said).
+        for way in ("@file", "token-file", "environment", "command line") if debug else ():
             server.reset(seed(), now=SANDBOX_EPOCH)
             token = request_token(server, workdir)
             secrets[f"token given by {way}{tag}"] = token
@@ -232,7 +232,8 @@ def test_no_command_leaks_a_secret(scanned: Path, sandbox_server: SandboxServer)
         texts[name] = (workdir / name).read_text()
     assert leaks(secrets, texts) == []
     # The scan can see a leak: the token files held the tokens, and stderr names keys.
-    assert leaks({"t": secrets["token given by @file"]}, {"f": secrets["token given by @file"]})
+    given = next(value for key, value in secrets.items() if key.startswith("token given by"))
+    assert leaks({"t": given}, {"f": given})
     record_figures("secrets-cli", runs=runs, secrets=len(secrets), texts_scanned=len(texts),
                    bytes_scanned=sum(len(t) for t in texts.values()), leaks=0)  # fmt: skip
 
