@@ -60,8 +60,10 @@ def test_the_script_runs_and_prints_its_json_line() -> None:
         assert figures["plan_s"] > 0 and len(figures["plan_runs_s"]) == 1
         assert figures["limit_s"] == 0 and figures["ratio_to_limit"] is None
         assert 10 < figures["peak_rss_mb"] < 1000
+        # The figure is printed to one decimal: it is the ratio within that rounding
+        # (a relative bound failed on ratios near 1, where 0.05 is half the rounding).
         assert figures["speedup_vs_baseline"] == pytest.approx(
-            summary["baseline_s"] / figures["plan_s"], rel=0.05
+            summary["baseline_s"] / figures["plan_s"], abs=0.051
         )
     assert summary["baseline_s"] > 0 and summary["baseline_runs"] == 1
     assert set(summary["planner"]["cpu_s"]) >= {"decode_json", "parse_services", "make_plan"}
