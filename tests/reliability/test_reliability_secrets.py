@@ -23,10 +23,8 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -523,4 +521,3 @@ def test_the_scan_would_see_a_leak() -> None:
     for form in variants(CK):
         assert leaks({"consumer key": CK}, {"somewhere": f"x {form} y"})
     assert not leaks({"consumer key": CK}, {"somewhere": hashlib.sha256(CK.encode()).hexdigest()})
-    assert time.time() > 0 and os.sep
