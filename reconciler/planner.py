@@ -659,27 +659,11 @@ def recheck(
     return check(proposal, now=as_utc(now))
 
 
-def names_needing_periods(spec: Spec) -> tuple[str, ...]:
-    """Names of the services whose offered periods the observe layer should read
-    (``read_account(..., periods_for=...)``): those whose entry asks to renew with a
-    period, the only ones ``period-not-offered`` judges. Sorted, unique."""
-    return tuple(
-        sorted(
-            {
-                entry.name
-                for entry in spec.services
-                if entry.lifecycle is Lifecycle.RENEW and normalise_period(entry.period)
-            }
-        )
-    )
-
-
 def periods_to_read(spec: Spec, account: LiveAccount) -> tuple[int, ...]:
     """Ids of the live services whose offered periods a plan of ``spec`` needs, once the
     account is read (``observe.with_offered_periods``): those an entry asks to renew with
     a period *other than their own* — ``period-not-offered`` judges a change of period
-    only, so a period the service already has needs no check. A subset of what
-    ``names_needing_periods`` names, and often far smaller: a spec written by
+    only, so a period the service already has needs no check: a spec written by
     ``reconciler import`` states every service's own period and needs none. Services
     already gone are left out (``already-terminated`` refuses first). Sorted, unique."""
     ids: set[int] = set()

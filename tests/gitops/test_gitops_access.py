@@ -32,10 +32,10 @@ from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.diff import Essence, EssenceLifecycle
 from reconciler.errors import route_pattern
 from reconciler.live import LiveLifecycle, LiveService, ProductFamily
-from reconciler.observe import read_account
+from reconciler.observe import read_for_specs
 from reconciler.ovh.client import ReadStrategy
 from reconciler.plan import ActionKind, Plan
-from reconciler.planner import calls_for, make_plan, names_needing_periods
+from reconciler.planner import calls_for, make_plan
 from reconciler.sandbox.testing import InProcessSandbox
 from reconciler.spec import parse_spec
 
@@ -215,7 +215,7 @@ def test_plan_reads_only_what_the_plan_role_grants_and_uses_each_rule(
 
     async def read(strategy: ReadStrategy) -> None:
         async with recorder.client(strategy) as client:
-            account = await read_account(client, periods_for=names_needing_periods(spec))
+            account = await read_for_specs(client, [spec])
             assert any(s.offered_periods for s in account.services)
 
     for strategy in (ReadStrategy.AUTO, ReadStrategy.PER_ID):
@@ -237,7 +237,7 @@ def test_apply_calls_only_what_the_apply_role_grants_and_uses_each_rule(
 
     async def plan_then_apply() -> None:
         async with recorder.client() as client:
-            account = await read_account(client, periods_for=names_needing_periods(spec))
+            account = await read_for_specs(client, [spec])
             plan: Plan = make_plan(spec, account, now=client.api_clock().now(), endpoint="sandbox")
             assert not plan.refused
             assert {a.action for a in plan.changes} == {

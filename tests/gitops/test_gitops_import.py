@@ -550,11 +550,11 @@ def test_planning_an_imported_spec_reads_no_renewal_periods(
     """A stated period equal to the service's own needs no check (period-not-offered
     judges a change of period only): plan reads the offered periods of none of the
     services of an imported spec, and of exactly the ones whose period a spec changes."""
-    from reconciler.planner import names_needing_periods, periods_to_read
+    from reconciler.planner import periods_to_read
 
     account, now = read_demo(sandbox_app)
     adoption = adopt(account, endpoint="sandbox", now=now)
-    assert len(names_needing_periods(adoption.spec)) == 8  # names plan used to read
+    assert sum(1 for entry in adoption.spec.services if entry.period) == 9  # periods stated
     assert periods_to_read(adoption.spec, account) == ()
     changed = parse_spec(
         adoption.text.replace(

@@ -18,7 +18,6 @@ from reconciler.planner import (
     fingerprint,
     live_fingerprint,
     make_plan,
-    names_needing_periods,
 )
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
@@ -190,21 +189,6 @@ def test_a_naive_live_date_is_read_as_utc_rather_than_crashing() -> None:
     spec = spec_of({"services": {"a.example.com": {"lifecycle": "renew"}}})
     plan = make_plan(spec, LiveAccount(services=(naive,)), now=NOW, endpoint="x")
     assert plan.actions[0].expires_at == datetime(2027, 2, 28, tzinfo=UTC)
-
-
-def test_names_needing_periods_are_the_renewals_with_a_period() -> None:
-    spec = spec_of(
-        {
-            "services": {
-                "b": {"lifecycle": "renew", "period": "P1M"},
-                "a": {"name": "shared", "lifecycle": "renew", "period": "P12M"},
-                "c": {"name": "shared", "lifecycle": "renew", "period": "P1M", "type": "domain"},
-                "d": {"lifecycle": "renew"},
-                "e": {"lifecycle": "terminate_at_expiry", "period": "P1M"},
-            }
-        }
-    )
-    assert names_needing_periods(spec) == ("b", "shared")
 
 
 @pytest.mark.parametrize(

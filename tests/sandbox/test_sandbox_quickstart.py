@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.endpoints import resolve_endpoint
-from reconciler.observe import read_account
+from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.plan import ActionKind, Plan, RuleCode
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan
 from reconciler.spec import load_spec
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.yaml"
@@ -27,7 +27,7 @@ def plan_quickstart(state_dir: Path) -> Plan:
         endpoint = resolve_endpoint(spec.endpoint)
         client = OvhClient.from_environment(endpoint, environ={}, state_dir=state_dir)
         async with client:
-            account = await read_account(client, periods_for=names_needing_periods(spec))
+            account = await read_for_specs(client, [spec])
             return make_plan(spec, account, now=client.api_clock().now(), endpoint=spec.endpoint)
 
     return asyncio.run(run())
