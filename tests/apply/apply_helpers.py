@@ -18,11 +18,11 @@ from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
 from reconciler.clock import ManualClock
 from reconciler.endpoints import Endpoint
 from reconciler.journal import read_journal
-from reconciler.observe import read_account
+from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
 from reconciler.plan import Plan
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan
 from reconciler.sandbox.clock import ManualWallClock
 from reconciler.sandbox.testing import InProcessSandbox
 from reconciler.spec import Spec, parse_spec
@@ -161,7 +161,7 @@ class Rig:
     def plan(self, spec: Spec) -> Plan:
         async def planned() -> Plan:
             async with self.client() as client:
-                account = await read_account(client, periods_for=names_needing_periods(spec))
+                account = await read_for_specs(client, [spec])
                 return make_plan(spec, account, now=client.api_clock().now(), endpoint="sandbox")
 
         return asyncio.run(planned())

@@ -26,9 +26,9 @@ from conftest import SandboxServer
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
-from reconciler.observe import read_account
+from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
-from reconciler.planner import make_plan, names_needing_periods
+from reconciler.planner import make_plan
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 from reconciler.spec import parse_spec
 
@@ -104,7 +104,7 @@ def converge(server: SandboxServer, journal: Path) -> tuple[int, int, int]:
 
         async def once() -> tuple[int, int, bool]:
             async with OvhClient(endpoint, DEMO, sleep=sleep) as client:
-                account = await read_account(client, periods_for=names_needing_periods(spec))
+                account = await read_for_specs(client, [spec])
                 approved = make_plan(
                     spec, account, now=client.api_clock().now(), endpoint=server.url
                 )
