@@ -13,6 +13,8 @@
     ├── Interrupted                  the user interrupted the command (Ctrl-C)      (exit 130)
     └── ApiError                     the OVH API could not be reached or answered an error
         ├── TransportError           connection refused or dropped, timeout      (retryable)
+        ├── LimitExceeded            an answer past one of the client's bounds (size, count)
+        ├── DeadlineExceeded         a read or a call's retries ran out of time
         └── HttpError                an HTTP error answer; status, errorCode, query id
             ├── BadRequest           400 (errorCode INVALID_SIGNATURE among others)
             │   ├── InvalidSignature 400 INVALID_SIGNATURE
@@ -34,24 +36,28 @@ Rules of the tree:
 - ``str(err)`` is one line: what happened, where, and the OVH query id when the API gave
   one. ``err.hint`` says what to do about it. The CLI prints both and nothing else unless
   ``--debug`` is given.
-- ``retryable`` tells the client's single retry loop whether trying again can help.
-- ``exit_code`` is what the CLI exits with (DESIGN §2: 3 for refused changes, else 1).
+- ``retryable`` tells the one retry decision (``reconciler.ovh.retry``) whether trying
+  again can help; a ``TransportError`` also says whether the request may have been sent.
+- ``exit_code`` is what the CLI exits with: 3 for refused changes, 130 when
+  interrupted, else 1.
 - No error ever holds a secret: messages are built from methods, paths, status codes and
-  the API's own message, never from headers or credentials.
+  the API's own words, never from headers or credentials; and since an API may echo a
+  secret in its words, the client and the CLI pass every error through
+  ``reconciler.redaction.Secrets`` before it is shown or journalled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 class ReconcilerError(Exception):
     """Base of every error shown to users: a one-line message and a hint at the fix."""
 
     exit_code: ClassVar[int] = 1
-    retryable: ClassVar[bool] = False
+    retryable: bool = False  # a class default; a TransportError may say otherwise
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -60,6 +66,23 @@ class ReconcilerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def reworded(self, message: str, hint: str | None = None) -> Self:
+        """A copy of this error with another message (and hint, when given): the same
+        class and fields, so that callers still tell errors apart by type."""
+        # Not copy.copy: an exception is copied by calling its class with ``args``, and
+        # most of ours take keyword-only fields.
+        other = type(self).__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.message = message
+        other.args = (message,)
+        if hint is not None:
+            other.hint = hint
+        return other
+
+    def with_note(self, note: str) -> Self:
+        """A copy whose message ends with `` (note)``: ``(gave up after 6 attempts)``."""
+        return self.reworded(f"{self.message} ({note})")
 
 
 class UsageError(ReconcilerError):
@@ -137,7 +160,8 @@ class Interrupted(ReconcilerError):
 
 
 class ApiError(ReconcilerError):
-    """The OVH API could not be reached, or answered with an error."""
+    """The OVH API could not be reached, or answered with an error. ``query_id`` is the
+    answer's ``X-Ovh-Queryid`` when there was an answer: the message ends with it."""
 
     def __init__(
         self,
@@ -146,16 +170,100 @@ class ApiError(ReconcilerError):
         hint: str | None = None,
         method: str | None = None,
         path: str | None = None,
+        query_id: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message + (f" (query id {query_id})" if query_id else ""), hint=hint)
         self.method = method
         self.path = path
+        self.query_id = query_id
+
+    def with_query_id(self, query_id: str | None) -> Self:
+        """This error naming the query id of the answer it came from (a malformed
+        object of a page, found by a parser that never saw the answer's headers); itself
+        when it names one already or there is none."""
+        if not query_id or self.query_id:
+            return self
+        other = self.reworded(f"{self.message} (query id {query_id})")
+        other.query_id = query_id
+        return other
 
 
 class TransportError(ApiError):
-    """No usable answer: connection refused, dropped, reset, or timed out."""
+    """No usable answer: connection refused, dropped, reset, or timed out; or an answer
+    that did not arrive whole within its deadline.
+
+    ``sent`` is False only when the request provably never left (the connection could not
+    be opened): a mutating call is then safe to send again. ``retryable`` is False for
+    failures that trying again cannot mend (a URL scheme httpx cannot speak)."""
 
     retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        sent: bool = True,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, hint=hint, method=method, path=path)
+        self.sent = sent
+        self.retryable = retryable
+
+
+class LimitExceeded(ApiError):
+    """An answer past one of the client's bounds: more bytes, objects, pages or a longer
+    name than any real account has (``reconciler.ovh.limits``). Trying again cannot help:
+    the endpoint is not answering as the OVH API does."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bound: str,
+        limit: int,
+        method: str,
+        path: str,
+        query_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            hint=hint
+            or "no OVH account comes near this bound: check the endpoint (--endpoint, "
+            "OVH_ENDPOINT) and any proxy in between; run with --debug and report it",
+            method=method,
+            path=path,
+            query_id=query_id,
+        )
+        self.bound = bound
+        self.limit = limit
+
+
+class DeadlineExceeded(ApiError):
+    """A read (every page or id of a listing) or a call with its retries did not finish
+    in the time allowed; ``setting`` names the environment variable that sets it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        setting: str,
+        method: str | None = None,
+        path: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            hint=hint
+            or f"the API is too slow or stalled; run again later, or allow more time with "
+            f"{setting}",
+            method=method,
+            path=path,
+        )
+        self.setting = setting
 
 
 class HttpError(ApiError):
@@ -185,15 +293,16 @@ class HttpError(ApiError):
         self.api_message = one_line(api_message)
         self.error_code = error_code
         self.error_class = error_class
-        self.query_id = query_id
         self.details = dict(details or {})
         self.retry_after = retry_after
         code = f" {error_code}" if error_code else ""
-        qid = f" (query id {query_id})" if query_id else ""
         text = self.api_message or "no message"
-        message = f"OVH API {method} {path} failed: {status}{code}: {text}{qid}"
         super().__init__(
-            message, hint=hint or self._hint_for(method, path), method=method, path=path
+            f"OVH API {method} {path} failed: {status}{code}: {text}",
+            hint=hint or self._hint_for(method, path),
+            method=method,
+            path=path,
+            query_id=query_id,
         )
 
     def _hint_for(self, method: str, path: str) -> str | None:

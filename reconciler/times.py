@@ -14,6 +14,7 @@ once here and used everywhere:
   UTC; year 9999 plus a day is not representable at all).
 - **One way to write each kind of date**: ``utc_text`` for messages and plans
   (``2027-03-01 00:00 UTC``), ``iso_utc`` for machine output (``2027-03-01T00:00:00Z``),
+  ``iso_utc_millis`` for records (the journal: ``2027-03-01T00:00:00.123Z``),
   ``day_text`` for a day (``2027-03-01``). A display time zone (``--tz``) changes only
   what a renderer shows (``in_zone``), never what the rules judge.
 
@@ -22,6 +23,7 @@ Pure: no clock is read here (``reconciler.clock`` is the injected clock).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, tzinfo
 
 # The first OVHcloud API v1 services are from the 2010s; a date before 2000 in an answer
@@ -62,6 +64,21 @@ def plausible(when: datetime) -> datetime:
     return moment
 
 
+def from_unix(seconds: float) -> datetime:
+    """The instant of a unix timestamp (``GET /auth/time``), if it is a whole number of
+    seconds and plausible; else ``ImplausibleInstant``: ``NaN``, infinities, ``10**14``
+    (beyond what a datetime holds), ``-5`` or ``0`` (1970, before any OVH service)."""
+    shown = repr(seconds)[:40]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ImplausibleInstant(shown)
+    if not math.isfinite(seconds) or seconds != int(seconds):
+        raise ImplausibleInstant(shown)
+    whole = int(seconds)
+    if not EARLIEST.timestamp() <= whole <= LATEST.timestamp():
+        raise ImplausibleInstant(shown)
+    return datetime.fromtimestamp(whole, UTC)
+
+
 def utc_text(when: datetime) -> str:
     """An instant as messages and plans write it: ``2027-03-01 00:00 UTC``, with the
     seconds when they are not zero (``2027-03-01 00:00:30 UTC``)."""
@@ -72,6 +89,12 @@ def utc_text(when: datetime) -> str:
 def iso_utc(when: datetime) -> str:
     """An instant as machine output writes it: ``2027-03-01T00:00:00Z`` (whole seconds)."""
     return as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_utc_millis(when: datetime) -> str:
+    """An instant as records write it: ``2027-03-01T00:00:00.123Z`` (UTC, milliseconds)."""
+    moment = as_utc(when)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def day_text(when: datetime) -> str:

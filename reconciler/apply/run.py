@@ -109,7 +109,11 @@ async def apply_approved(
         history = TerminationHistory.from_records(contents.records, endpoint=approved.endpoint)
 
     context = RunContext(run=run, plan=plan_digest, endpoint=approved.endpoint)
-    with JournalWriter(journal_path, context, clock=clock, on_write=on_journal_write) as journal:
+    # The client's secrets: a token learnt here is blanked from the API's errors too.
+    writer = JournalWriter(
+        journal_path, context, clock=clock, secrets=client.secrets, on_write=on_journal_write
+    )
+    with writer as journal:
         for token in options.tokens.values():
             journal.add_secret(token)
         journal.write(

@@ -11,7 +11,9 @@ effect**.
   on: the error is ``retryable``): ``ambiguous``, then the caller's ``effect`` check
   re-reads the account — the effect shows (``check``/``effect-shown``: done), or it does
   not (``check``/``no-effect``: the call is sent again after a short wait), at most
-  ``ApplyOptions.call_attempts`` sends in all. When the re-read itself fails, nothing is
+  ``ApplyOptions.call_attempts`` sends in all. Whether and when to send again is the
+  client's one retry decision (``reconciler.ovh.retry.decide``), told that the re-read
+  showed the call did nothing (``Delivery.NOT_APPLIED``). When the re-read itself fails, nothing is
   sent again: the action fails with "may or may not have taken effect", and the next
   run re-reads first.
 
@@ -34,6 +36,7 @@ from reconciler.core.steps import Step
 from reconciler.errors import ApiError, HttpError, NotFound
 from reconciler.journal import JournalCall, JournalWriter, Outcome, Phase
 from reconciler.ovh.client import OvhClient
+from reconciler.ovh.retry import Delivery, GiveUp, RetryPolicy, decide
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -151,9 +154,17 @@ class Session:
         ``journal_body`` is what the journal shows of the body (secrets redacted)."""
         wire = dict(body) if body is not None else step.call.body
         shown_body = journal_body if journal_body is not None else wire
-        attempts = self.options.call_attempts
+        # Sends after a re-read showed no effect: retry_delay, doubled each time (no
+        # jitter: one apply's calls are few and sequential), Retry-After honoured.
+        resend = RetryPolicy(
+            max_attempts=self.options.call_attempts,
+            base_delay=self.options.retry_delay,
+            max_delay=self.options.retry_delay * 2 ** (self.options.call_attempts - 1),
+        )
         last: ApiError | None = None
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             self.record(
                 action, Phase.CALL, Outcome.SENDING,
                 step=step, body=shown_body, attempt=attempt, detail=detail,
@@ -190,12 +201,17 @@ class Session:
                 )
                 if shown:
                     return Sent(effect_shown=True)
-                if attempt < attempts:
-                    self.reporter.action_note(
-                        action, f"{step.call.method} {step.call.path} failed ({str(error)}); "
-                        "the account shows no effect: sending it again",
-                    )  # fmt: skip
-                    await self.sleep(self.options.retry_delay * 2 ** (attempt - 1))
+                decision = decide(
+                    error, attempt=attempt, mutating=True, policy=resend,
+                    random=lambda: 1.0, delivery=Delivery.NOT_APPLIED,
+                )  # fmt: skip
+                if isinstance(decision, GiveUp):
+                    break
+                self.reporter.action_note(
+                    action, f"{step.call.method} {step.call.path} failed ({str(error)}); "
+                    "the account shows no effect: sending it again",
+                )  # fmt: skip
+                await self.sleep(decision.delay)
                 continue
             self.record(
                 action, Phase.CALL, Outcome.OK,
@@ -205,7 +221,7 @@ class Session:
             return Sent(answer=answer.value)
         assert last is not None
         raise StepFailed(
-            f"{step.call.method} {step.call.path} failed {attempts} times and the account "
+            f"{step.call.method} {step.call.path} failed {attempt} times and the account "
             f"shows no effect: {str(last)}",
             hint=last.hint or "run apply again later: it resumes safely",
         )

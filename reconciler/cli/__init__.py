@@ -21,6 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.redaction import Secrets
 
 # A command builds a big heap of small objects in one go (the JSON of every service, their
 # values, a plan) and exits. At Python's default (700, 10, 10) the cyclic collector walked
@@ -87,8 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     debug = _debug_requested(argv)
     if argv is None:  # the process is the CLI; in-process callers keep their collector
         gc.set_threshold(*GC_THRESHOLDS)
+    # Every secret the command learns (build_client feeds it): blanked from what it prints.
+    secrets = Secrets()
     try:
-        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        code = cli.main(
+            args=argv, prog_name="reconciler", standalone_mode=False, obj={"secrets": secrets}
+        )
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click's word for Ctrl-C
             click.echo("Interrupted.", err=True)
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     except ReconcilerError as exc:
         if debug:
             traceback.print_exc()
-        report_error(exc)
+        report_error(exc, secrets)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -119,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an internal error: still one line, unless --debug
         if debug:
             traceback.print_exc()
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        words = secrets.redact(f"{type(exc).__name__}: {exc}")
+        click.echo(f"error: internal error: {words}", err=True)
         click.echo("hint: run again with --debug and report the traceback", err=True)
         sys.exit(1)
     # Without standalone mode, click *returns* the code of a `click.exceptions.Exit`
@@ -127,13 +133,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
 
-def report_error(exc: ReconcilerError) -> None:
+def report_error(exc: ReconcilerError, secrets: Secrets | None = None) -> None:
     """Print an error as users see it: one line (a spec error: one line per problem).
     Whatever a message quotes from outside (an API's words, a file's name, a value of a
     spec) cannot break that line nor reach the terminal as a control sequence: control
-    characters are shown escaped (``\x1b``)."""
+    characters are shown escaped (``\x1b``); nor show a secret the command knows."""
     from reconciler.render.wording import clean
 
+    if secrets is not None:
+        exc = secrets.redact_error(exc)
     if isinstance(exc, SpecError):
         for line in exc.lines():
             click.echo(f"error: {clean(line)}", err=True)
@@ -146,6 +154,15 @@ def report_error(exc: ReconcilerError) -> None:
 def _debug_requested(argv: list[str] | None) -> bool:
     args = sys.argv[1:] if argv is None else argv
     return "--debug" in args or os.environ.get("RECONCILER_DEBUG", "") not in ("", "0")
+
+
+def command_secrets(ctx: click.Context | None = None) -> Secrets:
+    """The secrets of this command (``main`` creates them; a fresh, unshared set when
+    the CLI is invoked some other way)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root: Any = ctx.find_root().obj if ctx else None
+    found = root.get("secrets") if isinstance(root, dict) else None
+    return found if isinstance(found, Secrets) else Secrets()
 
 
 def debug_enabled(ctx: click.Context | None = None) -> bool:

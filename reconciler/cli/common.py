@@ -47,6 +47,7 @@ from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
+from reconciler.redaction import Secrets
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,9 +146,14 @@ def build_client(
     search_paths: Sequence[Path] | None = None,
     state_dir: Path | None = None,
     read_strategy: ReadStrategy | None = None,
+    secrets: Secrets | None = None,
 ) -> OvhClient:
-    """A client for ``target`` (enter it with ``async with``). Credentials and the read
-    strategy come from ``environ`` (default ``os.environ``) and the ovh.conf files."""
+    """A client for ``target`` (enter it with ``async with``). Credentials, the read
+    strategy and the timeouts come from ``environ`` (default ``os.environ``) and the
+    ovh.conf files. Its secrets are the command's (``reconciler.cli.command_secrets``),
+    so that the error printer blanks them too."""
+    from reconciler.cli import command_secrets
+
     environ = os.environ if environ is None else environ
     endpoint = target.endpoint if isinstance(target, Target) else target
     strategy = read_strategy or _read_strategy(environ)
@@ -158,6 +164,7 @@ def build_client(
         state_dir=state_dir,
         concurrency=concurrency,
         read_strategy=strategy,
+        secrets=secrets if secrets is not None else command_secrets(),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
 from reconciler.core.periods import InvalidPeriod, normalise_period
 from reconciler.errors import ApiError
+from reconciler.times import ImplausibleInstant, plausible
 
 
 class LiveLifecycle(StrEnum):
@@ -121,6 +122,9 @@ def _with_children(service: LiveService, children: tuple[int, ...]) -> LiveServi
 # -- parsing the API's JSON (pure) -------------------------------------------------------
 
 _TERMINATE_AT_EXPIRY_ACTION = "terminateAtExpirationDate"
+# Longest service name taken from the API: far above any real one (a DNS name has at
+# most 253 characters), far below what would flood a plan (docs/reliability.md).
+MAX_NAME_LENGTH = 1_000
 
 
 class MalformedService(ValueError):
@@ -167,6 +171,10 @@ def _parse_service(data: Any) -> LiveService:
     route = root.block("route")
 
     name = resource.required_str("name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise MalformedService(
+            "resource.name", f"{len(name):,} characters, more than {MAX_NAME_LENGTH:,}"
+        )
     route_path = route.optional_str("path")
     service_type = type_of_route(route_path) if route_path else "unknown"
     lifecycle_state = current.optional_str("state") or "active"
@@ -303,6 +311,10 @@ class _Json:
         if when.tzinfo is None or when.utcoffset() is None:
             # Guessing a timezone could move a deadline (the 24-hour rule) by hours.
             raise MalformedService(self._path(key), f"a date without a timezone: {text[:40]!r}")
+        try:
+            plausible(when)  # year 1 at +14:00 would overflow later, in the rules
+        except ImplausibleInstant as exc:
+            raise MalformedService(self._path(key), str(exc)) from None
         return when
 
 

@@ -3,8 +3,10 @@
 - ``credentials``: where the credentials come from (``OVH_*``, ovh.conf), hidden from reprs;
 - ``auth``: OVH request signing and OAuth2, as ``httpx.Auth`` subclasses;
 - ``responses``: answers into values or into ``reconciler.errors`` (both body styles);
-- ``client``: ``OvhClient`` — bounded concurrency, the single retry loop, the API's
-  clock, Iceberg reads with a per-id fallback;
+- ``client``: ``OvhClient`` — layered sending, bounded concurrency, the API's clock,
+  Iceberg reads with a per-id fallback;
+- ``retry``: the one retry decision (``decide``), shared with apply's session;
+- ``deadlines``, ``limits``: how long the client waits, and how much of an answer it takes;
 - ``embedded``: the in-process ``sandbox`` endpoint.
 """
 
@@ -30,20 +32,25 @@ def _skip_unused_imports() -> None:
 
 _skip_unused_imports()
 
-from reconciler.ovh.client import OvhClient, ReadStrategy, RetryPolicy  # noqa: E402
+from reconciler.ovh.client import OvhClient, ReadStrategy  # noqa: E402
 from reconciler.ovh.credentials import (  # noqa: E402
     Credentials,
     OAuth2Credentials,
     SignatureCredentials,
     resolve_credentials,
 )
+from reconciler.ovh.deadlines import Timeouts  # noqa: E402
+from reconciler.ovh.limits import Bounds  # noqa: E402
+from reconciler.ovh.retry import RetryPolicy  # noqa: E402
 
 __all__ = [
+    "Bounds",
     "Credentials",
     "OAuth2Credentials",
     "OvhClient",
     "ReadStrategy",
     "RetryPolicy",
     "SignatureCredentials",
+    "Timeouts",
     "resolve_credentials",
 ]

@@ -1,6 +1,7 @@
-"""Authenticating calls: OVH's request signature and OAuth2 client credentials, as
-``httpx.Auth`` subclasses so that every request the client sends (retries included) is
-signed at the moment it leaves.
+"""Authenticating calls: OVH's request signature (an ``httpx.Auth``, so that every
+request the client sends, retries included, is signed at the moment it leaves) and
+OAuth2 client credentials (``OAuth2Tokens``: the bearer token the client asks for and
+puts on its calls).
 
 The signature is byte-for-byte the official python client's::
 
@@ -16,16 +17,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import math
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from reconciler.clock import Clock
-from reconciler.errors import ApiError, ConfigError, HttpError, ServerError, Unauthorized
+from reconciler.errors import (
+    ApiError,
+    ConfigError,
+    HttpError,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
 from reconciler.ovh.credentials import OAuth2Credentials, SignatureCredentials
+from reconciler.redaction import Secrets
 
 MAX_TOKEN_LIFETIME = timedelta(days=1)  # an OAuth2 token is trusted this long at most
 
@@ -87,51 +98,69 @@ class OvhSignatureAuth(httpx.Auth):
         return "OvhSignatureAuth(<hidden>)"
 
 
-class OAuth2Auth(httpx.Auth):
-    """OAuth2 client credentials (scope ``all``): a bearer token fetched from the
-    endpoint's token URL, shared by every call of the client, refreshed shortly before it
-    expires (or once when the API answers 401 to it)."""
+class OAuth2Tokens:
+    """OAuth2 client credentials (scope ``all``): the bearer token shared by every call of
+    a client, what to ask the token endpoint for one, and how to read its answer.
+
+    The client sends the token request itself, as any other request (its deadline, its
+    bounds, its retries): this class does no I/O. A token is refreshed shortly before it
+    expires (``REFRESH_MARGIN``, or a tenth of its life when that is shorter), and once
+    when the API answers 401 to it (``forget``). Every token learnt and the basic-auth
+    pair are handed to ``secrets``: an API echoing one never shows it."""
 
     # Refresh this long before expiry (or a tenth of the token's life when shorter).
     REFRESH_MARGIN = timedelta(seconds=60)
 
-    def __init__(self, credentials: OAuth2Credentials, clock: Clock) -> None:
+    def __init__(
+        self, credentials: OAuth2Credentials, clock: Clock, secrets: Secrets | None = None
+    ) -> None:
         self._credentials = credentials
         self._clock = clock
+        self._secrets = secrets if secrets is not None else Secrets()
+        self._secrets.learn(credentials.client_secret)
+        self._secrets.learn_basic_auth(credentials.client_id, credentials.client_secret)
         self._token: str | None = None
-        self._expires_at: datetime | None = None
+        self.expires_at: datetime | None = None
         self._refresh_at: datetime | None = None
-        self._lock: asyncio.Lock | None = None
+        self.lock = asyncio.Lock()  # one token request at a time, whatever the concurrency
 
     def __repr__(self) -> str:
-        return f"OAuth2Auth(<hidden>, token_url={self._credentials.token_url!r})"
+        return f"OAuth2Tokens(<hidden>, token_url={self._credentials.token_url!r})"
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        raise NotImplementedError("the OVH client is asynchronous")
+    @property
+    def token_url(self) -> str:
+        return self._credentials.token_url
 
-    def _needs_token(self) -> bool:
-        return self._token is None or (
-            self._refresh_at is not None and self._clock.now() >= self._refresh_at
-        )
+    def current(self) -> str | None:
+        """The token to use now; None when there is none or it is due for a refresh."""
+        if self._token is None:
+            return None
+        if self._refresh_at is not None and self._clock.now() >= self._refresh_at:
+            return None
+        return self._token
 
-    def _token_request(self) -> httpx.Request:
+    def forget(self, token: str) -> None:
+        """The API answered 401 to ``token``: it was revoked. Forgotten unless another
+        call has replaced it meanwhile."""
+        if self._token == token:
+            self._token = None
+
+    def token_request(self) -> tuple[dict[str, str], bytes]:
+        """The headers and the form body of a token request (POST to ``token_url``)."""
         pair = f"{self._credentials.client_id}:{self._credentials.client_secret}"
         basic = base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        return httpx.Request(
-            "POST",
-            self._credentials.token_url,
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            data={"grant_type": "client_credentials", "scope": "all"},
-        )
+        headers = {
+            "Authorization": f"Basic {basic}",
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return headers, urlencode({"grant_type": "client_credentials", "scope": "all"}).encode()
 
-    def _store(self, response: httpx.Response) -> None:
-        path = response.request.url.path
-        if response.status_code >= 400:
-            raise _token_error(response, path)
+    def store(self, content: bytes, *, path: str, query_id: str | None = None) -> str:
+        """Keep the token of a successful answer of the token endpoint and return it;
+        ``ApiError`` when the answer holds no usable token."""
         try:
-            data: Any = response.json()
+            data: Any = json.loads(content)
             token = data["access_token"]
             lifetime = float(data.get("expires_in") or 3600)
             if not math.isfinite(lifetime) or lifetime <= 0:
@@ -142,6 +171,7 @@ class OAuth2Auth(httpx.Auth):
                 hint="check that the endpoint supports OAuth2 (ovh-eu, ovh-ca, ovh-us)",
                 method="POST",
                 path=path,
+                query_id=query_id,
             ) from None
         if not isinstance(token, str) or not token:
             raise ApiError(
@@ -149,43 +179,25 @@ class OAuth2Auth(httpx.Auth):
                 hint="run again; report it if it persists",
                 method="POST",
                 path=path,
+                query_id=query_id,
             )
+        self._secrets.learn(token)
         # A lifetime of years (or 1e300 s) is not worth trusting, nor representable:
         # refreshing a token early costs one request.
         lifetime = min(lifetime, MAX_TOKEN_LIFETIME.total_seconds())
         now = self._clock.now()
         margin = min(self.REFRESH_MARGIN, timedelta(seconds=lifetime / 10))
         self._token = token
-        self._expires_at = now + timedelta(seconds=lifetime)
-        self._refresh_at = self._expires_at - margin
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:  # one token request at a time, whatever the concurrency
-            if self._needs_token():
-                token_response = yield self._token_request()
-                await token_response.aread()
-                self._store(token_response)
-        used = self._token
-        request.headers["Authorization"] = f"Bearer {used}"
-        response = yield request
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            if self._token == used:  # nobody refreshed it meanwhile: the token was revoked
-                token_response = yield self._token_request()
-                await token_response.aread()
-                self._store(token_response)
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
+        self.expires_at = now + timedelta(seconds=lifetime)
+        self._refresh_at = self.expires_at - margin
+        return token
 
 
-def _token_error(response: httpx.Response, path: str) -> HttpError:
+def token_error(*, status: int, headers: Mapping[str, str], content: bytes, path: str) -> HttpError:
+    """The error for an error answer of the OAuth2 token endpoint (its own body style:
+    ``{"error", "error_description"}``)."""
     try:
-        data = response.json()
+        data = json.loads(content)
     except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
@@ -193,17 +205,19 @@ def _token_error(response: httpx.Response, path: str) -> HttpError:
             str(data[key]) for key in ("error", "error_description") if data.get(key)
         ) or str(data.get("message", ""))
     else:
-        text = f"non-JSON answer ({response.headers.get('content-type', 'no content type')})"
-    status = response.status_code
+        text = f"non-JSON answer ({headers.get('content-type', 'no content type')})"
     cls: type[HttpError] = ServerError if status >= 500 else Unauthorized
+    if status == 429:
+        cls = RateLimited
     return cls(
         f"OAuth2 token request refused: {text}" if status < 500 else f"OAuth2 token: {text}",
         status=status,
         method="POST",
         path=path,
-        query_id=response.headers.get("X-Ovh-Queryid"),
+        query_id=headers.get("X-Ovh-Queryid"),
+        retry_after=None,
         hint=None
-        if status >= 500
+        if status >= 500 or status == 429
         else "check OVH_CLIENT_ID and OVH_CLIENT_SECRET (or "
         "client_id/client_secret in ovh.conf) and that the service account is enabled",
     )

@@ -1,5 +1,5 @@
 """The asynchronous OVH API client: one ``httpx.AsyncClient``, bounded concurrency, the
-single retry loop, the API's clock and Iceberg reads.
+API's clock, Iceberg reads, and every defence against an API that misbehaves.
 
 Usage::
 
@@ -8,20 +8,23 @@ Usage::
         await client.put("/services/123", {"terminationPolicy": "empty"})
         now = client.api_clock().now()
 
-Retries live here and nowhere else (``OvhClient._send``):
+Sending is layered, one concern per method, as httpx layers its own:
 
-- reads (GET) are retried on 429, 5xx, timeouts and dropped connections, with capped
-  exponential backoff and full jitter, honouring ``Retry-After``;
-- mutating calls (PUT, POST, DELETE) are retried **only when the request provably did not
-  take effect**: a 429, or a connection that failed before the request was sent. After a
-  5xx or a dropped connection the outcome is unknown: the error (``ServerError`` or
-  ``TransportError``, both ``retryable``) is raised at once, and the caller re-reads the
-  service before deciding anything. A mutating call is never sent twice blindly;
-- connection failures (refused, unknown host, TLS) are retried once only: they are
-  nearly always a wrong endpoint, and the user should hear so quickly;
-- everything else fails at once, with the hint of its ``reconciler.errors`` class.
+- ``_prepare``: the request — URL and query string, compact JSON body, which signing;
+- ``_send_handling_auth``: the OAuth2 bearer token (fetched, shared, refreshed once on a
+  401); signed calls are signed by their ``httpx.Auth`` at each attempt;
+- ``_send_handling_retries``: attempts, each asked of the one retry decision
+  (``reconciler.ovh.retry.decide``) — reads are retried on 429, 5xx, timeouts and drops;
+  a mutating call only when it provably did not take effect (a 429, a connection never
+  opened): after a 5xx or a drop the error (``retryable``) is raised at once, and the
+  caller re-reads the account before deciding anything;
+- ``_send_single``: one request in a concurrency slot, its whole answer read within its
+  deadline and its byte bound (``deadlines``, ``limits``);
+- ``_classified``: the answer, or the ``reconciler.errors`` error it is.
 
-Sleeping and randomness are injected (``sleep``, ``random``) so that tests never sleep.
+Every error leaves the client through ``Secrets.redact_error``: an API echoing the
+consumer key or a token in its words never shows it. Sleeping, randomness and both
+clocks are injected (``sleep``, ``random``, ``clock``, ``monotonic``): tests never wait.
 """
 
 from __future__ import annotations
@@ -32,9 +35,8 @@ import logging
 import math
 import random as random_module
 import re
-import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -47,8 +49,16 @@ import httpx
 from reconciler import __version__
 from reconciler.clock import Clock, OffsetClock, SystemClock
 from reconciler.endpoints import Endpoint
-from reconciler.errors import ApiError, HttpError, NotFound, ReconcilerError, TransportError
-from reconciler.ovh.auth import ApplicationKeyAuth, OAuth2Auth, OvhSignatureAuth
+from reconciler.errors import (
+    ApiError,
+    DeadlineExceeded,
+    LimitExceeded,
+    NotFound,
+    ReconcilerError,
+    TransportError,
+    Unauthorized,
+)
+from reconciler.ovh.auth import ApplicationKeyAuth, OAuth2Tokens, OvhSignatureAuth, token_error
 from reconciler.ovh.credentials import (
     Credentials,
     OAuth2Credentials,
@@ -56,18 +66,49 @@ from reconciler.ovh.credentials import (
     default_search_paths,
     resolve_credentials,
 )
+from reconciler.ovh.deadlines import (
+    CALL_TIMEOUT_ENV,
+    READ_TIMEOUT_ENV,
+    REQUEST_TIMEOUT_ENV,
+    SYSTEM_MONOTONIC,
+    Deadline,
+    Monotonic,
+    Timeouts,
+    earliest,
+)
+from reconciler.ovh.limits import Bounds, size_text
 from reconciler.ovh.responses import QUERY_ID_HEADER, decode_json, error_from_answer
+from reconciler.ovh.retry import GiveUp, RetryPolicy, decide
+from reconciler.redaction import Secrets
+from reconciler.times import ImplausibleInstant, from_unix
 
 T = TypeVar("T")
 U = TypeVar("U")
+A = TypeVar("A")
 log = logging.getLogger("reconciler.ovh")
 
 DEFAULT_CONCURRENCY: Final = 10
 DEFAULT_PAGE_SIZE: Final = 1000
 MUTATING: Final = frozenset({"PUT", "POST", "DELETE"})
-DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=None)
 ICEBERG_MODE: Final = "CachedObjectList-Pages"
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,254}")
+ELEMENTS_HEADER: Final = "X-Pagination-Elements"
+_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]*")
+_SHOWN: Final = 40  # characters of a hostile value quoted in a message
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_PAGE_SIZE",
+    "Answer",
+    "Bounds",
+    "OvhClient",
+    "ReadStrategy",
+    "RetryPolicy",
+    "Timeouts",
+    "gather_all",
+    "gather_pair",
+    "map_bounded",
+    "query_string",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +128,51 @@ class ReadStrategy(StrEnum):
     PER_ID = "per-id"  # the list of ids, then one GET per id (concurrently)
 
 
+class _Signing(StrEnum):
+    SIGNED = "signed"  # OVH's signature, or the OAuth2 bearer token
+    APPLICATION = "application"  # unsigned, naming the application (GET /auth/time)
+    TOKEN_REQUEST = "token request"  # the OAuth2 token endpoint (basic auth in headers)
+
+
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """When and how long the request loop waits before trying again."""
+class _Prepared:
+    """A request as it will be sent, each attempt alike (signing happens per attempt)."""
 
-    max_attempts: int = 6  # of a read, the first one included
-    connect_attempts: int = 2  # when the connection cannot even be opened
-    base_delay: float = 0.25  # seconds; the cap of attempt n is base * 2**(n-1)
-    max_delay: float = 8.0
-    max_retry_after: float = 120.0  # a longer Retry-After fails at once, saying so
+    method: str
+    url: str
+    route: str  # the path without its query string: what messages and logs name
+    content: bytes | None
+    headers: Mapping[str, str]
+    signing: _Signing
 
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.connect_attempts < 1:
-            raise ValueError("attempts must be at least 1")
+    @property
+    def mutating(self) -> bool:
+        return self.method in MUTATING and self.signing is not _Signing.TOKEN_REQUEST
 
-    def backoff(self, attempt: int, random: Callable[[], float]) -> float:
-        """Full jitter: a uniform delay in [0, min(cap, base * 2**(attempt-1)))."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return random() * ceiling
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """One answer, read whole."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def query_id(self) -> str | None:
+        return self.headers.get(QUERY_ID_HEADER) or None
 
 
 class OvhClient:
-    """An authenticated OVH API client (async context manager). See the module doc."""
+    """An authenticated OVH API client (async context manager). See the module doc.
+
+    ``secrets`` receives the credentials' secrets and every OAuth2 token; pass the
+    process's one ``Secrets`` so that the journal and the CLI blank the same ones."""
 
     def __init__(
         self,
@@ -118,12 +182,15 @@ class OvhClient:
         transport: httpx.AsyncBaseTransport | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeouts: Timeouts | None = None,
+        bounds: Bounds | None = None,
         clock: Clock | None = None,
+        monotonic: Monotonic | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         random: Callable[[], float] | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         read_strategy: ReadStrategy = ReadStrategy.AUTO,
+        secrets: Secrets | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -134,25 +201,28 @@ class OvhClient:
         self.page_size = page_size
         self.read_strategy = read_strategy
         self.retry = retry or RetryPolicy()
-        self._credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self.bounds = bounds or Bounds()
+        self.secrets = secrets if secrets is not None else Secrets()
         self._transport = transport
-        self._timeout = timeout
         self._clock: Clock = clock or SystemClock()
+        self._monotonic: Monotonic = monotonic or SYSTEM_MONOTONIC
         self._sleep = sleep or asyncio.sleep
         self._random = random or random_module.Random().random
         self._base = endpoint.base_url.rstrip("/")
-        self._host = urlsplit(self._base).netloc
         self._delta: float | None = None  # API time minus local time, seconds
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._auth: httpx.Auth
-        self._unsigned_auth: httpx.Auth | None
+        self._oauth2: OAuth2Tokens | None = None
+        self._signature: httpx.Auth | None = None
+        self._application: httpx.Auth | None = None
         if isinstance(credentials, OAuth2Credentials):
-            self._auth = OAuth2Auth(credentials, self._clock)
-            self._unsigned_auth = None
+            self._oauth2 = OAuth2Tokens(credentials, self._clock, self.secrets)
         else:
-            self._auth = OvhSignatureAuth(credentials, self._api_timestamp)
-            self._unsigned_auth = ApplicationKeyAuth(credentials.application_key)
+            self.secrets.learn(credentials.application_secret)
+            self.secrets.learn(credentials.consumer_key)
+            self._signature = OvhSignatureAuth(credentials, self._api_timestamp)
+            self._application = ApplicationKeyAuth(credentials.application_key)
         self.requests_sent = 0  # every attempt that reached the transport, for diagnostics
 
     def __repr__(self) -> str:
@@ -169,11 +239,14 @@ class OvhClient:
         **options: Any,
     ) -> OvhClient:
         """A client for ``endpoint`` with credentials resolved from ``environ`` and the
-        ovh.conf files; the embedded ``sandbox`` endpoint gets its in-process transport
-        (state in ``state_dir``, default ``$RECONCILER_STATE_DIR`` or ``./.reconciler``)
-        and the demo credentials when none are configured for it."""
+        ovh.conf files, and the timeouts of ``RECONCILER_*_TIMEOUT`` unless ``timeouts``
+        is given; the embedded ``sandbox`` endpoint gets its in-process transport (state
+        in ``state_dir``, default ``$RECONCILER_STATE_DIR`` or ``./.reconciler``) and the
+        demo credentials when none are configured for it."""
         paths = default_search_paths() if search_paths is None else search_paths
         demo: SignatureCredentials | None = None
+        if options.get("timeouts") is None:
+            options["timeouts"] = Timeouts.from_environment(environ)
         if endpoint.embedded and "transport" not in options:
             from reconciler.ovh import embedded
 
@@ -193,7 +266,6 @@ class OvhClient:
         )
         self._http = httpx.AsyncClient(
             transport=transport,
-            timeout=self._timeout,
             limits=self._limits(),
             follow_redirects=False,
             headers={
@@ -234,18 +306,17 @@ class OvhClient:
 
     async def sync_time(self) -> float:
         """Measure the delta between the API's clock and ours (``GET /auth/time``, once
-        per client, as the official client does) and return it in seconds."""
-        answer = await self.request("GET", "/auth/time", need_auth=False)
-        if isinstance(answer, bool) or not isinstance(answer, int | float):
-            raise ApiError(
-                f"OVH API GET /auth/time answered {type(answer).__name__}, not a timestamp",
-                hint="check that the endpoint is an OVH API (--endpoint, OVH_ENDPOINT)",
-                method="GET",
-                path="/auth/time",
-            )
+        per client, as the official client does) and return it in seconds. An answer
+        that is no plausible time (``NaN``, ``0``, ``10**14``, a fraction) is an
+        ``ApiError`` with the query id: the rules would otherwise be judged as of 1970."""
+        try:
+            value, exchange = await self._fetch("GET", "/auth/time", signing=_Signing.APPLICATION)
+            api_now = _api_time(value, exchange.query_id)
+        except ApiError as error:
+            raise self.secrets.redact_error(error) from None
         # A float delta (the official client truncates our side too): the API's clock
         # then reads its own whole second plus the time elapsed here, not up to 1 s more.
-        self._delta = float(answer) - self._clock.now().timestamp()
+        self._delta = api_now - self._clock.now().timestamp()
         return self._delta
 
     def api_clock(self) -> Clock:
@@ -296,136 +367,345 @@ class OvhClient:
         need_auth: bool = True,
     ) -> Answer:
         """``request``, keeping the status and the query id of the answer."""
-        response = await self._send(method, path, params=params, body=body, need_auth=need_auth)
-        value = decode_json(
-            response.content, status=response.status_code, method=method.upper(), path=path
-        )
-        return Answer(value, response.status_code, response.headers.get(QUERY_ID_HEADER))
+        signing = _Signing.SIGNED if need_auth else _Signing.APPLICATION
+        try:
+            value, exchange = await self._fetch(
+                method, path, params=params, body=body, signing=signing
+            )
+        except ApiError as error:
+            raise self.secrets.redact_error(error) from None
+        return Answer(value, exchange.status, exchange.query_id)
 
-    async def _send(
+    async def _fetch(
         self,
         method: str,
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-        need_auth: bool = True,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """The request loop: send, classify, retry when it is safe and useful."""
-        http, slots = self._http, self._slots
-        if http is None or slots is None:
-            raise RuntimeError("use the client inside `async with`")
+        signing: _Signing = _Signing.SIGNED,
+        within: Deadline | None = None,
+    ) -> tuple[Any, _Exchange]:
+        """One call, its decoded JSON and the answer it came in."""
+        prepared = self._prepare(method, path, params=params, body=body, headers=headers)
+        prepared = replace(prepared, signing=signing)
+        exchange = await self._send_handling_auth(prepared, within)
+        value = decode_json(
+            exchange.content,
+            status=exchange.status,
+            method=prepared.method,
+            path=prepared.route,
+            query_id=exchange.query_id,
+        )
+        return value, exchange
+
+    # -- the layers of sending ---------------------------------------------------------
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Prepared:
+        """The request every attempt sends: URL, query string, compact JSON body."""
         method = method.upper()
         if not path.startswith("/"):
             raise ValueError(f"API paths start with '/': {path!r}")
         query = query_string(params)
         if query and "?" in path:  # a query string in the path already, as the official client
             query = "&" + query[1:]
-        url = self._base + path + query
-        path = path.split("?", 1)[0]  # messages and logs name the route, not the query
         request_headers = dict(headers or {})
         content: bytes | None = None
         if body is not None:
             # Compact JSON, as the official client signs it; Content-Type only with a body.
             content = json.dumps(body, separators=(",", ":")).encode("utf-8")
             request_headers["Content-Type"] = "application/json"
-        auth = self._auth if need_auth else self._unsigned_auth
-        mutating = method in MUTATING
-        policy = self.retry
+        return _Prepared(
+            method=method,
+            url=self._base + path + query,
+            route=path.split("?", 1)[0],  # messages and logs name the route, not the query
+            content=content,
+            headers=request_headers,
+            signing=_Signing.SIGNED,
+        )
+
+    async def _send_handling_auth(self, prepared: _Prepared, within: Deadline | None) -> _Exchange:
+        """Signed calls carry their signature (``OvhSignatureAuth``, per attempt); with
+        OAuth2 they carry the bearer token, replaced once when the API answers 401 to it
+        (a 401 did nothing: sending the call again is safe)."""
+        tokens = self._oauth2
+        if tokens is None or prepared.signing is not _Signing.SIGNED:
+            return await self._send_handling_retries(prepared, within)
+        token = await self._bearer_token(tokens, within)
+        try:
+            return await self._send_handling_retries(_with_bearer(prepared, token), within)
+        except Unauthorized as error:
+            if error.status != 401:
+                raise
+            tokens.forget(token)
+        token = await self._bearer_token(tokens, within)
+        return await self._send_handling_retries(_with_bearer(prepared, token), within)
+
+    async def _bearer_token(self, tokens: OAuth2Tokens, within: Deadline | None) -> str:
+        async with tokens.lock:  # one token request at a time, whatever the concurrency
+            token = tokens.current()
+            if token is not None:
+                return token
+            headers, form = tokens.token_request()
+            prepared = _Prepared(
+                method="POST",
+                url=tokens.token_url,
+                route=urlsplit(tokens.token_url).path or "/",
+                content=form,
+                headers=headers,
+                signing=_Signing.TOKEN_REQUEST,
+            )
+            exchange = await self._send_handling_retries(prepared, within)
+            return tokens.store(exchange.content, path=prepared.route, query_id=exchange.query_id)
+
+    async def _send_handling_retries(
+        self, prepared: _Prepared, within: Deadline | None
+    ) -> _Exchange:
+        """Attempts until one is answered well or the retry decision gives up. The call's
+        deadline (``Timeouts.call``) starts when its first attempt gets a slot; waits
+        between attempts are spent outside the slots."""
+        slots = self._require_slots()
+        call_deadline: Deadline | None = None
         attempt = 0
         while True:
             attempt += 1
-            request = http.build_request(method, url, content=content, headers=request_headers)
-            failure: httpx.TransportError | None = None
-            response: httpx.Response | None = None
             async with slots:
-                started = time.perf_counter()
-                self.requests_sent += 1
+                now = self._monotonic()
+                if call_deadline is None:
+                    call_deadline = Deadline.after(
+                        now, self.timeouts.call, "the call and its retries", CALL_TIMEOUT_ENV
+                    )
+                bound = earliest(call_deadline, within)
+                if bound.passed(now):
+                    raise self._overdue(prepared, bound)
+                single = earliest(
+                    Deadline.after(now, self.timeouts.request, "one answer", REQUEST_TIMEOUT_ENV),
+                    bound,
+                )
                 try:
-                    if auth is None:
-                        response = await http.send(request)
-                    else:
-                        response = await http.send(request, auth=auth)
-                    await response.aread()
-                except httpx.TransportError as exc:
-                    failure = exc
-                except ApiError as auth_error:
-                    # The OAuth2 token could not be had: the call itself was not sent.
-                    if not auth_error.retryable or attempt >= policy.max_attempts:
-                        raise
-                    response = None
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            if response is None and failure is None:
-                await self._sleep(policy.backoff(attempt, self._random))
-                continue
-            if response is None:
-                assert failure is not None
-                error, sent = self._transport_error(failure, method, path, mutating)
-                log.debug("%s %s -> %s (attempt %d)", method, path, type(failure).__name__, attempt)
-                limit = policy.max_attempts if sent else policy.connect_attempts
-                if (mutating and sent) or not _may_retry(failure):
-                    raise error
-                if attempt >= limit:
-                    raise _gave_up(error, attempt)
-                await self._sleep(policy.backoff(attempt, self._random))
-                continue
-            log.debug(
-                "%s %s -> %d in %.0f ms (attempt %d)",
-                method, path, response.status_code, elapsed_ms, attempt,
-            )  # fmt: skip
-            if response.status_code < 300:
-                return response
-            if response.status_code < 400:
-                raise _redirected(response, method, path)
-            http_error = self._http_error(response, method, path)
-            # A 429 provably did nothing; any other error of a mutating call may have.
-            retry_it = http_error.retryable and (not mutating or http_error.status == 429)
-            if not retry_it:
-                raise http_error
-            if attempt >= policy.max_attempts:
-                raise _gave_up(http_error, attempt)
-            delay = policy.backoff(attempt, self._random)
-            if http_error.retry_after is not None:
-                if http_error.retry_after > policy.max_retry_after:
-                    raise http_error
-                delay = max(delay, http_error.retry_after)
-            await self._sleep(delay)
+                    exchange = await self._send_single(prepared, single, attempt)
+                    return self._classified(exchange, prepared)
+                except ApiError as failed:
+                    error = failed
+            decision = decide(
+                error,
+                attempt=attempt,
+                mutating=prepared.mutating,
+                policy=self.retry,
+                random=self._random,
+                time_left=bound.left(self._monotonic()),
+            )
+            if isinstance(decision, GiveUp):
+                raise decision.error
+            self._debug(
+                "%s %s: %s; again in %.2f s", prepared.method, prepared.route, error, decision.delay
+            )
+            await self._sleep(decision.delay)
 
-    def _http_error(self, response: httpx.Response, method: str, path: str) -> HttpError:
-        return error_from_answer(
-            status=response.status_code,
-            reason=response.reason_phrase,
-            headers=response.headers,
-            content=response.content,
-            method=method,
-            path=path,
+    async def _send_single(
+        self, prepared: _Prepared, deadline: Deadline, attempt: int = 1
+    ) -> _Exchange:
+        """One request and its whole answer, within ``deadline`` and the byte bound.
+
+        The deadline is checked on the injected monotonic clock after each chunk, and
+        also enforced in real time (httpx's timeouts, the event loop's timer) for a peer
+        that sends nothing at all."""
+        http = self._require_http()
+        left = deadline.left(self._monotonic())
+        if left <= 0:
+            raise self._overdue(prepared, deadline)
+        timeout = httpx.Timeout(
+            connect=min(self.timeouts.connect, left),
+            read=left,
+            write=min(self.timeouts.write, left),
+            pool=left,
+        )
+        request = http.build_request(
+            prepared.method,
+            prepared.url,
+            content=prepared.content,
+            headers=dict(prepared.headers),
+            timeout=timeout,
+        )
+        auth = self._signature if prepared.signing is _Signing.SIGNED else None
+        if prepared.signing is _Signing.APPLICATION:
+            auth = self._application
+        self.requests_sent += 1
+        started = self._monotonic()
+        try:
+            async with asyncio.timeout(left):
+                if auth is None:
+                    response = await http.send(request, stream=True)
+                else:
+                    response = await http.send(request, auth=auth, stream=True)
+                try:
+                    content = await self._read_whole(response, prepared, deadline)
+                finally:
+                    await response.aclose()
+        except TimeoutError:  # the real-time backstop: nothing came before the deadline
+            raise self._overdue(prepared, deadline) from None
+        except httpx.TransportError as exc:
+            if isinstance(exc, httpx.TimeoutException) and deadline.passed(self._monotonic()):
+                raise self._overdue(prepared, deadline) from None
+            self._debug(
+                "%s %s -> %s (attempt %d)",
+                prepared.method, prepared.route, type(exc).__name__, attempt,
+            )  # fmt: skip
+            raise self._transport_error(exc, prepared) from None
+        self._debug(
+            "%s %s -> %d in %.0f ms (attempt %d)",
+            prepared.method,
+            prepared.route,
+            response.status_code,
+            (self._monotonic() - started) * 1000,
+            attempt,
+        )
+        return _Exchange(response.status_code, response.reason_phrase, response.headers, content)
+
+    async def _read_whole(
+        self, response: httpx.Response, prepared: _Prepared, deadline: Deadline
+    ) -> bytes:
+        """The decoded body, refused as soon as it passes the byte bound (a declared
+        ``Content-Length`` beyond it is refused unread) or the deadline passes."""
+        limit = self.bounds.max_answer_bytes
+        declared = response.headers.get("Content-Length", "")
+        query_id = response.headers.get(QUERY_ID_HEADER)
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(prepared, query_id)
+        body = bytearray()
+        if deadline.passed(self._monotonic()):
+            raise self._overdue(prepared, deadline)
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise self._too_large(prepared, query_id)
+            if deadline.passed(self._monotonic()):
+                raise self._overdue(prepared, deadline)
+        return bytes(body)
+
+    def _classified(self, exchange: _Exchange, prepared: _Prepared) -> _Exchange:
+        """A successful answer as it is; any other, the error it is."""
+        status = exchange.status
+        if status < 300:
+            return exchange
+        if status < 400:
+            raise _redirected(exchange, prepared)
+        if prepared.signing is _Signing.TOKEN_REQUEST:
+            raise token_error(
+                status=status, headers=exchange.headers, content=exchange.content,
+                path=prepared.route,
+            )  # fmt: skip
+        raise error_from_answer(
+            status=status,
+            reason=exchange.reason,
+            headers=exchange.headers,
+            content=exchange.content,
+            method=prepared.method,
+            path=prepared.route,
             now=self._clock.now(),
         )
 
-    def _transport_error(
-        self, exc: httpx.TransportError, method: str, path: str, mutating: bool
-    ) -> tuple[TransportError, bool]:
-        """The error for a failed exchange, and whether the request may have been sent."""
+    def _require_http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("use the client inside `async with`")
+        return self._http
+
+    def _require_slots(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            raise RuntimeError("use the client inside `async with`")
+        return self._slots
+
+    def _debug(self, message: str, *args: Any) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", self.secrets.redact(message % args))
+
+    # -- the errors of sending ---------------------------------------------------------
+
+    def _transport_error(self, exc: httpx.TransportError, prepared: _Prepared) -> TransportError:
+        """The error for a failed exchange; ``sent`` False when the request never left."""
         sent = not isinstance(
             exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
         ) and not isinstance(exc, httpx.UnsupportedProtocol)
+        # Our own malformed request, or a scheme httpx cannot speak: trying again cannot help.
+        retryable = not isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol)
+        method, path = prepared.method, prepared.route
         what = _describe(exc)
         if not sent:
-            message = f"cannot reach the OVH API at {self._host} ({method} {path}): {what}"
+            message = f"cannot reach the OVH API at {prepared.host} ({method} {path}): {what}"
             hint = "check the endpoint (--endpoint, OVH_ENDPOINT, ovh.conf) and the network"
-        elif mutating:
+        elif prepared.mutating:
             message = f"OVH API {method} {path}: {what}; the call may or may not have taken effect"
-            hint = (
-                "nothing was retried, so that nothing is done twice: run `reconciler plan` "
-                "again to see the account as it is now"
-            )
+            hint = _MAY_HAVE_TAKEN_EFFECT
         else:
             message = f"OVH API {method} {path}: {what}"
             hint = "the connection to the API is failing; run again later (reads are safe)"
-        return TransportError(message, hint=hint, method=method, path=path), sent
+        return TransportError(
+            message, hint=hint, method=method, path=path, sent=sent, retryable=retryable
+        )
 
-    # -- Iceberg -----------------------------------------------------------------------
+    def _overdue(self, prepared: _Prepared, deadline: Deadline) -> ApiError:
+        """A deadline passed: for one answer, an attempt timed out (tried again while the
+        call's deadline allows); for the call or the read, it is over."""
+        method, path = prepared.method, prepared.route
+        within = deadline.describe()
+        if prepared.mutating:
+            return TransportError(
+                f"OVH API {method} {path}: no whole answer within {within}; "
+                "the call may or may not have taken effect",
+                hint=_MAY_HAVE_TAKEN_EFFECT,
+                method=method,
+                path=path,
+            )
+        if deadline.setting == REQUEST_TIMEOUT_ENV:
+            return TransportError(
+                f"OVH API {method} {path}: no whole answer within {within}",
+                hint=f"the API is slow or stalled; run again later, or allow more time "
+                f"with {REQUEST_TIMEOUT_ENV}",
+                method=method,
+                path=path,
+            )
+        return DeadlineExceeded(
+            f"OVH API {method} {path}: not done within {within}",
+            setting=deadline.setting,
+            method=method,
+            path=path,
+        )
+
+    def _too_large(self, prepared: _Prepared, query_id: str | None) -> ApiError:
+        limit = size_text(self.bounds.max_answer_bytes)
+        method, path = prepared.method, prepared.route
+        if prepared.mutating:
+            # The call was answered, so it may well have taken effect: the caller re-reads.
+            return TransportError(
+                f"OVH API {method} {path} answered more than {limit}, the most reconciler "
+                "reads of one answer; the call may or may not have taken effect",
+                hint=_MAY_HAVE_TAKEN_EFFECT,
+                method=method,
+                path=path,
+            ).with_query_id(query_id)
+        return LimitExceeded(
+            f"OVH API {method} {path} answered more than {limit}, the most reconciler "
+            "reads of one answer",
+            bound="max_answer_bytes",
+            limit=self.bounds.max_answer_bytes,
+            method=method,
+            path=path,
+            query_id=query_id,
+        )
+
+    # -- reads of many objects ---------------------------------------------------------
+
+    def _read_deadline(self, what: str) -> Deadline:
+        return Deadline.after(self._monotonic(), self.timeouts.read, what, READ_TIMEOUT_ENV)
 
     async def read_collection(
         self,
@@ -440,46 +720,71 @@ class OvhClient:
         the total (``X-Pagination-Elements``) and the other pages are fetched
         concurrently. When the API answers without pagination headers (a plain list of
         ids), each id is read with ``GET {path}/{id}``, concurrently. ``parse`` is applied
-        to each object as its page arrives, so raw JSON does not pile up.
+        to each object as its page arrives, so raw JSON does not pile up; an ``ApiError``
+        it raises names the query id of the answer the object came in.
+
+        The whole read is under the read deadline and the bounds: objects, pages, ids.
         """
-        strategy = strategy or self.read_strategy
+        try:
+            return await self._read_collection(path, parse, strategy or self.read_strategy)
+        except ApiError as error:
+            raise self.secrets.redact_error(error) from None
+
+    async def _read_collection(
+        self, path: str, parse: Callable[[Any], T], strategy: ReadStrategy
+    ) -> list[T]:
+        deadline = self._read_deadline(f"the read of GET {path}")
         if strategy is ReadStrategy.PER_ID:
-            ids = await self.get(path)
-            return await self._read_each(path, ids, parse)
-        first = await self._send("GET", path, headers=_page_headers(1, self.page_size))
-        answer = decode_json(first.content, status=first.status_code, method="GET", path=path)
-        total_header = first.headers.get("X-Pagination-Elements")
+            ids, listing = await self._fetch("GET", path, within=deadline)
+            return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
+        answer, first = await self._fetch(
+            "GET", path, headers=_page_headers(1, self.page_size), within=deadline
+        )
+        query_id = first.query_id
         if not isinstance(answer, list):
-            raise _malformed(path, f"a list was expected, got {type(answer).__name__}")
+            raise _malformed(path, f"a list was expected, got {type(answer).__name__}", query_id)
+        total_header = first.headers.get(ELEMENTS_HEADER)
         if total_header is None:  # no Iceberg here: a list of ids (or of objects)
             if answer and all(isinstance(item, dict) for item in answer):
-                return [parse(item) for item in answer]  # expanded already
-            return await self._read_each(path, answer, parse)
-        try:
-            total = int(total_header)
-        except ValueError:
-            raise _malformed(path, f"X-Pagination-Elements is {total_header!r}") from None
-        first_items = [parse(item) for item in answer]
+                self._check_objects(path, len(answer), "objects", query_id)
+                return _parsed(answer, parse, query_id)  # expanded already
+            return await self._read_each_id(path, answer, parse, deadline, query_id)
+        total = self._announced_total(path, total_header, query_id)
+        first_items = _parsed(answer, parse, query_id)
         size = _effective_page_size(first.headers, self.page_size, len(answer), total)
         if size == 0 or len(answer) >= total:
             return first_items
         pages = math.ceil(total / size)
+        if pages > self.bounds.max_pages:
+            raise LimitExceeded(
+                f"OVH API GET {path} would take {pages:,} pages of {size} to read "
+                f"({total:,} objects announced), more than the {self.bounds.max_pages:,} "
+                "pages reconciler reads of one listing",
+                bound="max_pages",
+                limit=self.bounds.max_pages,
+                method="GET",
+                path=path,
+                query_id=query_id,
+            )
 
         async def page(number: int) -> list[T]:
-            response = await self._send("GET", path, headers=_page_headers(number, size))
-            items = decode_json(
-                response.content, status=response.status_code, method="GET", path=path
+            items, response = await self._fetch(
+                "GET", path, headers=_page_headers(number, size), within=deadline
             )
             if not isinstance(items, list):
-                raise _malformed(path, f"page {number} is not a list")
-            return [parse(item) for item in items]
+                raise _malformed(path, f"page {number} is not a list", response.query_id)
+            if len(items) > size:
+                raise _malformed(
+                    path, f"page {number} holds {len(items)} objects, not {size}", response.query_id
+                )
+            return _parsed(items, parse, response.query_id)
 
-        rest = await gather_all(page(number) for number in range(2, pages + 1))
+        rest = await map_bounded(range(2, pages + 1), page, limit=self.concurrency)
         every = [item for items in (first_items, *rest) for item in items]
         if len(every) != total:
             # A short or long read would silently hide or double services from a plan.
             raise ApiError(
-                f"OVH API GET {path} announced {total} objects (X-Pagination-Elements) but "
+                f"OVH API GET {path} announced {total} objects ({ELEMENTS_HEADER}) but "
                 f"its pages held {len(every)}: the list changed while it was read",
                 hint="run again; if it persists, force per-id reads with "
                 "RECONCILER_READ_STRATEGY=per-id",
@@ -488,39 +793,150 @@ class OvhClient:
             )
         return every
 
-    async def _read_each(self, path: str, ids: Any, parse: Callable[[Any], T]) -> list[T]:
-        # Each id becomes a path segment: an integer, or a plain token (never "../me",
-        # a slash, or a control character that would make no URL at all).
-        if not isinstance(ids, list) or not all(
-            (isinstance(i, int) and not isinstance(i, bool))
-            or (isinstance(i, str) and _ID.fullmatch(i) and i not in (".", ".."))
-            for i in ids
-        ):
-            raise _malformed(path, "a list of ids was expected")
+    def _announced_total(self, path: str, header: str, query_id: str | None) -> int:
+        text = header.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise _malformed(path, f"{ELEMENTS_HEADER} is {header[:_SHOWN]!r}", query_id)
+        if len(text) > len(str(self.bounds.max_objects)) + 1:  # no need to convert 5,000 digits
+            shown = f"{text[:12]}… ({len(text)} digits)"
+        else:
+            shown = f"{int(text):,}"
+            if int(text) <= self.bounds.max_objects:
+                return int(text)
+        raise LimitExceeded(
+            f"OVH API GET {path} announced {shown} objects ({ELEMENTS_HEADER}), more than "
+            f"the {self.bounds.max_objects:,} reconciler reads of one listing",
+            bound="max_objects",
+            limit=self.bounds.max_objects,
+            method="GET",
+            path=path,
+            query_id=query_id,
+        )
+
+    def _check_objects(self, path: str, count: int, what: str, query_id: str | None) -> None:
+        if count > self.bounds.max_objects:
+            raise LimitExceeded(
+                f"OVH API GET {path} listed {count:,} {what}, more than the "
+                f"{self.bounds.max_objects:,} reconciler reads of one listing",
+                bound="max_objects",
+                limit=self.bounds.max_objects,
+                method="GET",
+                path=path,
+                query_id=query_id,
+            )
+
+    async def _read_each_id(
+        self,
+        path: str,
+        ids: Any,
+        parse: Callable[[Any], T],
+        deadline: Deadline,
+        query_id: str | None,
+    ) -> list[T]:
+        """``GET {path}/{id}`` for each id of a listing, ``concurrency`` at a time. Each id
+        becomes a path segment: an integer, or a plain token (never "../me", a slash, or
+        a control character that would make no URL at all), of a bounded length."""
+        if not isinstance(ids, list):
+            raise _malformed(path, "a list of ids was expected", query_id)
+        self._check_objects(path, len(ids), "ids", query_id)
+        longest = self.bounds.max_name_length
+        for item in ids:
+            if isinstance(item, str) and len(item) > longest:
+                raise LimitExceeded(
+                    f"OVH API GET {path} listed an id of {len(item):,} characters, more than "
+                    f"the {longest:,} reconciler takes",
+                    bound="max_name_length",
+                    limit=longest,
+                    method="GET",
+                    path=path,
+                    query_id=query_id,
+                )
+            if not (
+                (isinstance(item, int) and not isinstance(item, bool))
+                or (isinstance(item, str) and _ID.fullmatch(item) and item not in (".", ".."))
+            ):
+                raise _malformed(path, "a list of ids was expected", query_id)
 
         async def one(item_id: int | str) -> T | None:
             try:
-                data = await self.get(f"{path}/{item_id}")
+                data, response = await self._fetch("GET", f"{path}/{item_id}", within=deadline)
             except NotFound:  # gone between the listing and the read: it is not there
                 return None
-            return parse(data)
+            return _parsed([data], parse, response.query_id)[0]
 
-        found = await gather_all(one(i) for i in dict.fromkeys(ids))
+        found = await map_bounded(list(dict.fromkeys(ids)), one, limit=self.concurrency)
         return [item for item in found if item is not None]
 
     async def read_each(self, paths: Collection[str], *, missing_ok: bool = True) -> dict[str, Any]:
-        """``GET`` each path concurrently; a 404 gives None when ``missing_ok``."""
+        """``GET`` each path, ``concurrency`` at a time, all under the read deadline; a
+        404 gives None when ``missing_ok``."""
+        ordered = list(paths)
+        deadline = self._read_deadline(f"the read of {len(ordered)} paths")
 
         async def one(path: str) -> Any:
             try:
-                return await self.get(path)
+                value, _ = await self._fetch("GET", path, within=deadline)
             except NotFound:
                 if missing_ok:
                     return None
                 raise
+            return value
 
-        values = await gather_all(one(p) for p in paths)
-        return dict(zip(paths, values, strict=True))
+        try:
+            values = await map_bounded(ordered, one, limit=self.concurrency)
+        except ApiError as error:
+            raise self.secrets.redact_error(error) from None
+        return dict(zip(ordered, values, strict=True))
+
+
+_MAY_HAVE_TAKEN_EFFECT: Final = (
+    "nothing was retried, so that nothing is done twice: run `reconciler plan` "
+    "again to see the account as it is now"
+)
+
+
+def _api_time(value: Any, query_id: str | None) -> float:
+    """The unix time ``GET /auth/time`` answered, if it is one (see ``sync_time``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ApiError(
+            f"OVH API GET /auth/time answered {type(value).__name__}, not a timestamp",
+            hint="check that the endpoint is an OVH API (--endpoint, OVH_ENDPOINT)",
+            method="GET",
+            path="/auth/time",
+            query_id=query_id,
+        )
+    shown = repr(value)[:_SHOWN]
+    try:
+        if isinstance(value, float) and math.isfinite(value) and value != int(value):
+            raise ImplausibleInstant(shown)
+        from_unix(value)
+    except ImplausibleInstant as exc:
+        problem = (
+            "not a whole number of seconds"
+            if isinstance(value, float) and math.isfinite(value) and value != int(value)
+            else str(exc)
+        )
+        raise ApiError(
+            f"OVH API GET /auth/time answered {shown}, not a plausible time: {problem}",
+            hint="the endpoint is not an OVH API, or its clock is broken: check "
+            "--endpoint / OVH_ENDPOINT and any proxy in between",
+            method="GET",
+            path="/auth/time",
+            query_id=query_id,
+        ) from None
+    return float(value)
+
+
+def _with_bearer(prepared: _Prepared, token: str) -> _Prepared:
+    return replace(prepared, headers={**prepared.headers, "Authorization": f"Bearer {token}"})
+
+
+def _parsed(items: Iterable[Any], parse: Callable[[Any], T], query_id: str | None) -> list[T]:
+    """``parse`` of each item; its ``ApiError`` names the answer's query id."""
+    try:
+        return [parse(item) for item in items]
+    except ApiError as error:
+        raise error.with_query_id(query_id) from None
 
 
 def query_string(params: Mapping[str, Any] | None) -> str:
@@ -547,41 +963,39 @@ def _page_headers(number: int, size: int) -> dict[str, str]:
 
 def _effective_page_size(headers: httpx.Headers, asked: int, got: int, total: int) -> int:
     """The page size the API really used: it may cap the size it was asked for."""
-    answered = headers.get("X-Pagination-Size")
-    if answered and answered.isdigit() and int(answered) > 0:
+    answered = headers.get("X-Pagination-Size", "")
+    if answered.isascii() and answered.isdigit() and len(answered) <= 12 and int(answered) > 0:
         return min(int(answered), asked) if got >= min(int(answered), total) else got
     return got if got < min(asked, total) else asked
 
 
-def _redirected(response: httpx.Response, method: str, path: str) -> ApiError:
+def _redirected(exchange: _Exchange, prepared: _Prepared) -> ApiError:
     """The API never redirects: an endpoint URL that does is not the API's (a missing
     ``/1.0``, http instead of https behind a proxy...). Not followed: the signature
     covers the URL, and credentials must not travel to where a redirect points."""
-    where = response.headers.get("Location", "somewhere else")
+    where = exchange.headers.get("Location", "somewhere else")[:200]
     return ApiError(
-        f"OVH API {method} {path} answered {response.status_code}, a redirect to {where}",
+        f"OVH API {prepared.method} {prepared.route} answered {exchange.status}, "
+        f"a redirect to {where}",
         hint="check the endpoint URL (--endpoint, OVH_ENDPOINT): it should end with /1.0",
-        method=method,
-        path=path,
+        method=prepared.method,
+        path=prepared.route,
+        query_id=exchange.query_id,
     )
 
 
-def _malformed(path: str, problem: str) -> ApiError:
+def _malformed(path: str, problem: str, query_id: str | None = None) -> ApiError:
     return ApiError(
         f"OVH API GET {path} answered an unexpected shape: {problem}",
         hint="check that the endpoint is an OVH API; run with --debug and report it",
         method="GET",
         path=path,
+        query_id=query_id,
     )
 
 
-def _may_retry(exc: httpx.TransportError) -> bool:
-    # Our own malformed request, or a scheme httpx cannot speak: trying again cannot help.
-    return not isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol)
-
-
 def _describe(exc: httpx.TransportError) -> str:
-    detail = str(exc).strip()
+    detail = " ".join(str(exc).split())[:200]
     kinds: list[tuple[type[httpx.TransportError], str]] = [
         (httpx.ConnectTimeout, "timed out connecting"),
         (httpx.ReadTimeout, "timed out waiting for the answer"),
@@ -600,10 +1014,23 @@ def _describe(exc: httpx.TransportError) -> str:
     return f"{type(exc).__name__} ({detail})" if detail else type(exc).__name__
 
 
-def _gave_up(error: ApiError, attempts: int) -> ApiError:
-    error.message = f"{error.message} (gave up after {attempts} attempts)"
-    error.args = (error.message,)
-    return error
+async def map_bounded(
+    items: Iterable[A], function: Callable[[A], Awaitable[T]], *, limit: int
+) -> list[T]:
+    """``function`` of each item, at most ``limit`` at once, results in order. Only
+    ``limit`` tasks exist at any time (a listing of a million ids is not a million
+    tasks); on the first failure the others are cancelled and that failure raised, as
+    ``gather_all`` does."""
+    pending = list(items)
+    results: list[Any] = [None] * len(pending)
+    queue = iter(enumerate(pending))
+
+    async def worker() -> None:
+        for index, item in queue:  # a shared iterator: each item is taken once
+            results[index] = await function(item)
+
+    await gather_all(worker() for _ in range(min(limit, len(pending))))
+    return results
 
 
 async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:

@@ -21,12 +21,18 @@ QUERY_ID_HEADER = "X-Ovh-Queryid"
 _EXCERPT = 80
 
 
-def decode_json(content: bytes, *, status: int, method: str, path: str) -> Any:
-    """The JSON of a successful answer; None for 204 / an empty body."""
+def decode_json(
+    content: bytes, *, status: int, method: str, path: str, query_id: str | None = None
+) -> Any:
+    """The JSON of a successful answer; None for 204 / an empty body. ``NaN`` and
+    ``Infinity`` are not JSON (Python's reader would take them): refused, like any
+    other body that is not JSON."""
     if status == 204 or not content.strip():
         return None
     try:
-        return json.loads(content)
+        return json.loads(content, parse_constant=_no_constant)
+    except _NotJsonConstant as exc:
+        problem = f"a body that is not JSON ({exc} is no JSON number)"
     except (ValueError, UnicodeDecodeError):
         problem = "a body that is not JSON"
     except RecursionError:  # "[[[[..." a hundred thousand deep: not an answer of OVH's
@@ -36,7 +42,16 @@ def decode_json(content: bytes, *, status: int, method: str, path: str) -> Any:
         hint="check that the endpoint is an OVH API (--endpoint, OVH_ENDPOINT)",
         method=method,
         path=path,
+        query_id=query_id,
     )
+
+
+class _NotJsonConstant(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJsonConstant(name)
 
 
 def error_from_answer(

@@ -198,7 +198,7 @@ def test_every_mutating_call_leaves_after_an_fsynced_record_and_its_answer_is_fs
     events: list[str] = []
     real_fsync = os.fsync
     monkeypatch.setattr(
-        "reconciler.journal.os.fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1]
+        "reconciler.journal.writer.os.fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1]
     )
     inner = rig.transport.handle_async_request
 

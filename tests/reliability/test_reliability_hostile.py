@@ -52,7 +52,7 @@ from reconciler.core.planner import make_plan
 from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 from reconciler.endpoints import Endpoint
 from reconciler.errors import ApiError, PlanFileError, ReconcilerError, SpecError
-from reconciler.ovh.auth import OAuth2Auth
+from reconciler.ovh.auth import OAuth2Tokens
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import OAuth2Credentials, SignatureCredentials
 from reconciler.ovh.responses import decode_json, error_from_answer, parse_retry_after
@@ -413,13 +413,11 @@ def test_the_iceberg_reader_and_the_token_endpoint_take_anything() -> None:
             one_clear_line(error)
             outcomes["pages: api error"] += 1
 
-        auth = OAuth2Auth(OAuth2Credentials("id", "secret", token_url="http://fuzz.invalid/token"),
-                          ManualClock())  # fmt: skip
-        response = httpx.Response(
-            200, content=token, request=httpx.Request("POST", "http://fuzz.invalid/token")
+        tokens = OAuth2Tokens(
+            OAuth2Credentials("id", "secret", token_url="http://fuzz.invalid/token"), ManualClock()
         )
         try:
-            auth._store(response)
+            tokens.store(token, path="/token")
             outcomes["token: stored"] += 1
         except ApiError as error:
             one_clear_line(error)
@@ -609,16 +607,15 @@ def test_an_oauth2_token_lifetime_out_of_range(expires_in: bytes, usable: bool) 
     no positive number makes no usable token — never an internal OverflowError (found
     by fuzzing the token endpoint's answers)."""
     clock = ManualClock()
-    auth = OAuth2Auth(OAuth2Credentials("id", "secret", token_url="http://fuzz.invalid/token"),
-                      clock)  # fmt: skip
+    tokens = OAuth2Tokens(
+        OAuth2Credentials("id", "secret", token_url="http://fuzz.invalid/token"), clock
+    )
     body = b'{"access_token": "a-token", "expires_in": ' + expires_in + b"}"
-    request = httpx.Request("POST", "http://fuzz.invalid/token")
-    response = httpx.Response(200, content=body, request=request)
     if not usable:
         with pytest.raises(ApiError, match="without a usable access token") as refused:
-            auth._store(response)
+            tokens.store(body, path="/token")
         one_clear_line(refused.value)
         return
-    auth._store(response)
-    assert auth._expires_at is not None
-    assert auth._expires_at - clock.now() <= timedelta(days=1)
+    tokens.store(body, path="/token")
+    assert tokens.expires_at is not None
+    assert tokens.expires_at - clock.now() <= timedelta(days=1)
