@@ -797,8 +797,8 @@ class OvhClient:
         text = header.strip()
         if not (text.isascii() and text.isdigit()):
             raise _malformed(path, f"{ELEMENTS_HEADER} is {header[:_SHOWN]!r}", query_id)
-        if len(text) > len(str(self.bounds.max_objects)) + 1:  # no need to convert 5,000 digits
-            shown = f"{text[:12]}… ({len(text)} digits)"
+        if len(text) > 30:  # a 5,000-digit header is not worth converting, nor quoting
+            shown = f"a {len(text):,}-digit number of"
         else:
             shown = f"{int(text):,}"
             if int(text) <= self.bounds.max_objects:

@@ -120,8 +120,10 @@ class HostileApi:
         *,
         iceberg: bool = True,
         query_ids: bool = True,
+        max_requests: int = 2_000,
     ) -> None:
         self.time = time
+        self.max_requests = max_requests  # a client that never stops fails the test
         self.services = list(services)
         self.iceberg = iceberg
         self.query_ids = query_ids
@@ -141,6 +143,8 @@ class HostileApi:
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         self.served.requests.append(request)
+        if len(self.served.requests) > self.max_requests:
+            raise RuntimeError(f"more than {self.max_requests} requests: the client never stops")
         path = request.url.path.removeprefix("/1.0")
         for method, pattern, answer in self._attacks:
             if request.method == method and pattern.fullmatch(path):
@@ -183,7 +187,9 @@ class HostileApi:
     def stream(
         self, chunks: AsyncIterator[bytes], status: int = 200, **headers: str
     ) -> httpx.Response:
-        return httpx.Response(status, headers=self.headers(**headers), stream=_Stream(chunks, self.served))
+        return httpx.Response(
+            status, headers=self.headers(**headers), stream=_Stream(chunks, self.served)
+        )
 
     # -- hostile answers -----------------------------------------------------------------
 
