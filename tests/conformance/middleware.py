@@ -14,14 +14,15 @@ answer, as ``Finding`` values:
 Paths whose API the copy of the schemas does not hold (``/vps/...`` without
 ``vps.json``) are not judged. ``ConformanceChecked(app, schemas, report)`` is the ASGI
 middleware that judges every ``/1.0`` exchange of a wrapped sandbox app and hands each
-exchange and its findings to ``report`` *before* the answer leaves, so a test cannot
-finish before its findings are known. Attributes of the wrapped app (``backend``,
-``faults``, ``calls``) stay reachable through it.
+exchange, its findings and the seconds spent judging to ``report`` *before* the answer
+leaves, so a test cannot finish before its findings are known. Attributes of the wrapped
+app (``backend``, ``faults``, ``calls``) stay reachable through it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +130,7 @@ class ConformanceChecked:
         self,
         app: Any,
         schemas: ApiSchemas,
-        report: Callable[[Exchange, list[Finding]], None],
+        report: Callable[[Exchange, list[Finding], float], None],
     ) -> None:
         self.app = app
         self.schemas = schemas
@@ -172,6 +173,7 @@ class ConformanceChecked:
             raise
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is not None:
+            started = time.perf_counter()
             exchange = Exchange(
                 method=str(scope.get("method", "GET")),
                 path=path[len(API_PREFIX) :] or "/",
@@ -185,7 +187,8 @@ class ConformanceChecked:
                     m.get("body", b"") for m in held if m["type"] == "http.response.body"
                 ),
             )
-            self.report(exchange, judge_exchange(self.schemas, exchange))
+            findings = judge_exchange(self.schemas, exchange)
+            self.report(exchange, findings, time.perf_counter() - started)
         for message in held:
             await send(message)
 

@@ -176,6 +176,8 @@ class ApiSchemas:
             self._by_shape.setdefault((op.method, len(segments)), []).append((segments, op))
         self._judges: dict[str, Judge] = {}
         self._checks: dict[tuple[str, str, Direction], Check] = {}
+        self._matches: dict[tuple[str, str], RouteMatch | None] = {}  # paths recur a lot
+        self._items: dict[str, Operation | None] = {}
 
     @cached_property
     def apis(self) -> tuple[str, ...]:
@@ -191,9 +193,17 @@ class ApiSchemas:
     def match(self, method: str, path: str) -> RouteMatch | None:
         """The operation ``method path`` calls, literal segments preferred over variables
         from the left; None when OVH publishes no such operation."""
+        key = (method.upper(), path)
+        if key not in self._matches:
+            if len(self._matches) > 10_000:
+                self._matches.clear()
+            self._matches[key] = self._match(*key)
+        return self._matches[key]
+
+    def _match(self, method: str, path: str) -> RouteMatch | None:
         segments = _segments(path)
         best: tuple[tuple[int, ...], RouteMatch] | None = None
-        for template, op in self._by_shape.get((method.upper(), len(segments)), ()):
+        for template, op in self._by_shape.get((method, len(segments)), ()):
             variables = []
             rank = []
             for pattern, segment in zip(template, segments, strict=True):
@@ -247,6 +257,11 @@ class ApiSchemas:
         (ids) pages hold ``GET /services/{serviceId}`` objects. Iceberg is not in the
         published schemas (it is read from the control panel's code); this is the one
         inference the judge makes, and only for a list of ids."""
+        if op.key not in self._items:
+            self._items[op.key] = self._item_operation(op)
+        return self._items[op.key]
+
+    def _item_operation(self, op: Operation) -> Operation | None:
         if op.method != "GET" or not op.response_type.endswith("[]"):
             return None
         for candidate in self.operations:

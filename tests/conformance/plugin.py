@@ -39,6 +39,7 @@ class Conformance:
         self.schemas = schemas
         self.unavailable = unavailable
         self.judged = 0
+        self.seconds = 0.0  # spent judging (request parsing and answer walking included)
         self.tolerated: Counter[str] = Counter()  # known divergence id -> occurrences
         self._pending: list[Finding] = []
         self._lock = threading.Lock()
@@ -49,9 +50,10 @@ class Conformance:
             return app
         return ConformanceChecked(app, self.schemas, self.report)
 
-    def report(self, exchange: Exchange, findings: list[Finding]) -> None:
+    def report(self, exchange: Exchange, findings: list[Finding], seconds: float) -> None:
         with self._lock:
             self.judged += 1
+            self.seconds += seconds
             for finding in findings:
                 unexplained = []
                 for violation in finding.violations:
@@ -136,6 +138,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     tolerated = ", ".join(f"{k} x{v}" for k, v in sorted(conformance.tolerated.items()))
     terminalreporter.write_line(
-        f"conformance: {conformance.judged} sandbox answers judged by OVH's schemas"
+        f"conformance: {conformance.judged} sandbox answers judged by OVH's schemas "
+        f"in {conformance.seconds:.2f} s"
         + (f"; known divergences seen: {tolerated}" if tolerated else "")
     )
