@@ -10,7 +10,8 @@ derives, from that body, for every field the body type has (nested models includ
 - ``type``: a value of another JSON type (a number for a string, text for a long...);
 - ``format``: text that is not a date, a datetime or a duration, where one is wanted;
 - ``enum``: a value outside the enum;
-- ``null``: ``null`` where the field cannot be null (required parameters);
+- ``null``: ``null`` in a required field that cannot be null (elsewhere, in a request,
+  ``null`` means "not given");
 - ``missing``: a required field left out;
 - and, for an operation that takes no body, any body object with a field.
 
@@ -93,7 +94,7 @@ def _fields(check: ModelCheck) -> list[_Field]:
 
 
 def _field_of(prop: Property) -> _Field:
-    return _Field(prop.name, prop.check, prop.required, prop.can_be_null)
+    return _Field(prop.name, prop.check, prop.required, prop.accepts_null(Direction.REQUEST))
 
 
 def _inner(check: Check) -> Check:

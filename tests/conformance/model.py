@@ -20,9 +20,10 @@ A schema file's ``models{}`` names each type by its full name
 ``Judge(models).compile(type_text, Direction.ANSWER)`` translates a type once into a
 ``Check`` (cached, so a judge compiles each type once per session); ``check.run(value,
 where, out)`` appends one ``Violation`` per problem. The two directions differ in one
-rule only: in an **answer** every field that cannot be null must be there; in a
-**request** only the fields marked ``required`` must. In both, a field the model does
-not name is a violation, and so is ``null`` where ``canBeNull`` is false. A type the
+rule: in an **answer** every field that cannot be null must be there; in a **request**
+only the fields marked ``required`` must, and ``null`` in a field that is not required
+means "not given". In both, a field the model does not name is a violation, and so is
+any other ``null`` where ``canBeNull`` is false. A type the
 translator does not know is a ``SchemaError``: it fails closed, never passes.
 """
 
@@ -374,6 +375,12 @@ class Property:
     required: bool
     read_only: bool
 
+    def accepts_null(self, direction: Direction) -> bool:
+        """``null`` where ``canBeNull``; in a request also for a field that is not
+        required: it then means "not given" (the official client sends
+        ``"allowedIPs": null`` by default, and OVH takes it)."""
+        return self.can_be_null or (direction is Direction.REQUEST and not self.required)
+
 
 class ModelCheck(Check):
     """An object of a model: its own field names only, each of its type; which fields
@@ -413,7 +420,7 @@ class ModelCheck(Check):
                 continue
             item = value[prop.name]
             if item is None:
-                if not prop.can_be_null:
+                if not prop.accepts_null(self.direction):
                     out.append(
                         Violation(
                             _at(where, prop.name), f"{prop.check.expected} (not null)", "null"

@@ -43,6 +43,7 @@ class Conformance:
         self.tolerated: Counter[str] = Counter()  # known divergence id -> occurrences
         self._pending: list[Finding] = []
         self._lock = threading.Lock()
+        self._explained: dict[tuple[str, str, str], str | None] = {}  # the same field recurs
 
     def wrap(self, app: Any) -> Any:
         """``app`` judged on every ``/1.0`` exchange (as it is, without schemas)."""
@@ -57,11 +58,15 @@ class Conformance:
             for finding in findings:
                 unexplained = []
                 for violation in finding.violations:
-                    divergence = explained(finding, violation)
-                    if divergence is None:
+                    key = (finding.kind, finding.operation, violation.field)
+                    if key not in self._explained:
+                        divergence = explained(finding, violation)
+                        self._explained[key] = divergence.id if divergence else None
+                    known = self._explained[key]
+                    if known is None:
                         unexplained.append(violation)
                     else:
-                        self.tolerated[divergence.id] += 1
+                        self.tolerated[known] += 1
                 if unexplained:
                     self._pending.append(replace(finding, violations=tuple(unexplained)))
 

@@ -201,7 +201,15 @@ def test_a_request_needs_its_required_fields_only() -> None:
         "token: expected a string (password) (a required field), got no such field"
     ]
     assert violations("demo.Update", {"token": "t", "note": None}, REQUEST) == []
-    assert violations("demo.Update", {"token": "t", "mode": None}, REQUEST) != []
+    assert violations("demo.Update", {"token": None}, REQUEST) == [
+        "token: expected a string (password) (not null), got null"
+    ]
+
+
+def test_null_in_a_request_field_that_is_not_required_means_not_given() -> None:
+    """As the official client sends ``"allowedIPs": null`` (canBeNull false, not required)."""
+    assert violations("demo.Update", {"token": "t", "mode": None}, REQUEST) == []
+    assert violations("demo.Service", {**SERVICE, "state": None}, ANSWER) != []
 
 
 def test_a_model_wants_an_object() -> None:

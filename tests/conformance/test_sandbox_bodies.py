@@ -158,31 +158,25 @@ ACCEPTED_TODAY = (
         r"(canDeleteAtExpiration|contact(Admin|Billing|Tech)|creation|domain|engagedUpTo"
         r"|expiration|possibleRenewPeriod(\[\])?|renewalType|serviceId|status): .*",
         "the sandbox ignores the read-only fields of a PUT serviceInfos whatever their "
-        "type or null; services.Service types each of them",
+        "type; services.Service types each of them",
     ),
     AcceptedToday(
         _SERVICE_INFOS,
-        r"renew\.(forced: (type|null)|manualPayment: type)",
+        r"renew\.(forced|manualPayment): type",
         "the sandbox ignores renew.forced and renew.manualPayment whatever their type; "
-        "service.RenewType has booleans (forced not null)",
+        "service.RenewType has booleans",
     ),
     AcceptedToday(
         r"POST /auth/credential",
-        r"accessRules\[\]: unknown|allowedIPs(\[\])?: (type|null)",
+        r"accessRules\[\]: unknown|allowedIPs(\[\])?: type",
         "the sandbox stores allowedIPs unchecked and ignores unknown fields of an access "
-        "rule; auth.ApiCredentialRequestParams has ipBlock[] (not null) and "
-        "auth.AccessRuleRequest only method and path",
+        "rule; auth.ApiCredentialRequestParams has ipBlock[] and auth.AccessRuleRequest "
+        "only method and path",
     ),
     AcceptedToday(
         r"POST /(services/\{serviceId\}|hosting/web/\{serviceName\})/terminate",
         r"\(no body expected\): unknown",
         "the sandbox ignores a body on terminate; the operation takes none",
-    ),
-    AcceptedToday(
-        r"PUT /services/\{serviceId\}",
-        r"renew\.period: null",
-        "the sandbox takes renew.period: null as 'keep the period'; "
-        "services.update.Service.Renew.period cannot be null",
     ),
 )
 
