@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from reconciler.times import as_utc
+
+__all__ = ["Clock", "ManualClock", "OffsetClock", "SystemClock", "as_utc"]
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -52,10 +56,3 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
-
-
-def as_utc(when: datetime) -> datetime:
-    """``when`` as an aware UTC datetime; naive datetimes are refused, never guessed."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"naive datetime {when.isoformat()} has no timezone")
-    return when.astimezone(UTC)

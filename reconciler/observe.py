@@ -1,5 +1,5 @@
 """Reading the live account: the API calls of the observe layer (the parsing is pure, in
-``reconciler.live``).
+``reconciler.core.live``).
 
 ``read_account`` reads every service of the account — with Iceberg pages when the API
 offers them, else the list of ids and one concurrent ``GET /services/{id}`` each — and,
@@ -13,12 +13,12 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from reconciler.core.live import LiveAccount, LiveService, parse_service
+from reconciler.core.periods import InvalidPeriod, normalise_period
+from reconciler.core.planner import periods_to_read
+from reconciler.core.spec import Spec
 from reconciler.errors import ApiError, NotFound, ServiceExpired
-from reconciler.live import LiveAccount, LiveService, parse_service
 from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all, gather_pair
-from reconciler.periods import InvalidPeriod, normalise_period
-from reconciler.planner import periods_to_read
-from reconciler.spec import Spec
 
 SERVICES = "/services"
 

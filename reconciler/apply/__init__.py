@@ -15,7 +15,6 @@ what it did. The pieces:
 The journal itself is ``reconciler.journal``; the command is ``reconciler.cli.apply``.
 """
 
-from reconciler.apply.approval import Rejection, Verdict, judge
 from reconciler.apply.results import (
     ActionResult,
     ActionStatus,
@@ -25,6 +24,7 @@ from reconciler.apply.results import (
     SilentReporter,
 )
 from reconciler.apply.run import apply_approved, new_run_id, spec_of_plan
+from reconciler.core.approval import Rejection, Verdict, judge
 
 __all__ = [
     "ActionResult",

@@ -38,11 +38,11 @@ from enum import StrEnum
 from reconciler.apply.mailbox import Confirmation, Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
-from reconciler.apply.steps import Step, StepKind
+from reconciler.core.plan import Action
+from reconciler.core.rules import when_text
+from reconciler.core.steps import Step, StepKind
 from reconciler.errors import BadRequest, NotFound, ServiceExpired
 from reconciler.journal import REDACTED, Outcome, Phase, Record, token_digest
-from reconciler.plan import Action
-from reconciler.rules import when_text
 
 
 @dataclass(frozen=True, slots=True)

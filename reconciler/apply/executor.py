@@ -32,7 +32,10 @@ from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
-from reconciler.apply.steps import (
+from reconciler.core.plan import Action, ActionKind
+from reconciler.core.planner import fingerprint
+from reconciler.core.rules import when_text
+from reconciler.core.steps import (
     Step,
     StepKind,
     UnknownCall,
@@ -42,9 +45,6 @@ from reconciler.apply.steps import (
 )
 from reconciler.errors import JournalError, ReconcilerError
 from reconciler.journal import Outcome, Phase
-from reconciler.plan import Action, ActionKind
-from reconciler.planner import fingerprint
-from reconciler.rules import when_text
 
 _GOING = (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW)
 _STATUS_OUTCOME = {

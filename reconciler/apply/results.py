@@ -1,6 +1,6 @@
 """What apply is given (options), tells as it goes (``Reporter``) and returns (results).
 
-A planned thing and an applied thing are different types: ``Action`` (reconciler.plan)
+A planned thing and an applied thing are different types: ``Action`` (reconciler.core.plan)
 is what was planned; ``ActionResult`` is what became of it.
 """
 
@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.plan import Action, Plan
+from reconciler.core.plan import Action, Plan
 
 DEFAULT_TOKEN_TIMEOUT = timedelta(minutes=30)
 

@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler import __version__
-from reconciler.apply.approval import Verdict, judge, refusals_of, refused_error
 from reconciler.apply.deletion import TerminationHistory
 from reconciler.apply.executor import Executor
 from reconciler.apply.mailbox import Mailbox
@@ -34,12 +33,13 @@ from reconciler.apply.results import (
     SilentReporter,
 )
 from reconciler.apply.session import Session
+from reconciler.core.approval import Verdict, judge, refusals_of, refused_error
+from reconciler.core.plan import ActionKind, Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import Spec, UnmanagedPolicy
 from reconciler.journal import JournalWriter, Outcome, Phase, RunContext, read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
-from reconciler.plan import ActionKind, Plan
-from reconciler.planner import make_plan
-from reconciler.spec import Spec, UnmanagedPolicy
 
 
 def spec_of_plan(plan: Plan, unmanaged: UnmanagedPolicy | None = None) -> Spec:

@@ -27,13 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.apply.results import ApplyOptions, Reporter
-from reconciler.apply.steps import Step
 from reconciler.clock import Clock
+from reconciler.core.live import LiveService, parse_service
+from reconciler.core.plan import Action
+from reconciler.core.steps import Step
 from reconciler.errors import ApiError, HttpError, NotFound
 from reconciler.journal import JournalCall, JournalWriter, Outcome, Phase
-from reconciler.live import LiveService, parse_service
 from reconciler.ovh.client import OvhClient
-from reconciler.plan import Action
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -1,7 +1,7 @@
 """``reconciler import``: write a spec that adopts the live account as it is.
 
 Reads the account once (as ``reconciler services`` does: read-only, a ``plan`` key is
-enough), turns it into a spec with ``reconciler.adopt`` and writes it to ``--output``
+enough), turns it into a spec with ``reconciler.core.adopt`` and writes it to ``--output``
 (refusing to overwrite a file without ``--force``; written whole or not at all) or to
 stdout. Planning that spec right away reports no changes.
 
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 
-from reconciler.adopt import Adoption, adopt
 from reconciler.cli.common import (
     Target,
     build_client,
@@ -27,10 +26,11 @@ from reconciler.cli.common import (
     run,
 )
 from reconciler.cli.files import write_whole as write_file
+from reconciler.core.adopt import Adoption, adopt
+from reconciler.core.live import LiveAccount
+from reconciler.core.spec import UnmanagedPolicy
 from reconciler.errors import UsageError
-from reconciler.live import LiveAccount
 from reconciler.observe import read_account
-from reconciler.spec import UnmanagedPolicy
 
 
 @click.command(name="import")

@@ -59,7 +59,6 @@ from reconciler.apply import (
     Verdict,
     apply_approved,
 )
-from reconciler.apply.approval import refusals_of, refused_error
 from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
 from reconciler.cli.common import (
     Target,
@@ -74,6 +73,10 @@ from reconciler.cli.common import (
 from reconciler.cli.plan import Job, plan_all
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
+from reconciler.core.approval import refusals_of, refused_error
+from reconciler.core.plan import Action, ActionKind, Plan
+from reconciler.core.planfile import dump_plan, parse_plan, read_plan_bytes
+from reconciler.core.spec import ServiceSpec, UnmanagedPolicy, load_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
@@ -86,11 +89,8 @@ from reconciler.errors import (
 )
 from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
 from reconciler.ovh.embedded import state_dir
-from reconciler.plan import Action, ActionKind, Plan
-from reconciler.planfile import dump_plan, parse_plan, read_plan_bytes
 from reconciler.render import text as text_render
 from reconciler.render.wording import clean
-from reconciler.spec import ServiceSpec, UnmanagedPolicy, load_spec
 
 CRASH_ENV = "RECONCILER_CRASH_AFTER_JOURNAL_WRITES"
 CRASH_EXIT_CODE = 70

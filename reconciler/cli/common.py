@@ -42,11 +42,11 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.core.spec import Spec
 from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
-from reconciler.spec import Spec
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

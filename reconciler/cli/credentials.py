@@ -1,7 +1,7 @@
 """``reconciler credentials``: least-privilege OVH consumer keys for each job.
 
 - ``credentials request --role plan|apply``: asks OVH for a consumer key holding exactly
-  the access rules the role needs (``reconciler.access``): ``POST /auth/credential``,
+  the access rules the role needs (``reconciler.core.access``): ``POST /auth/credential``,
   unsigned, with the application key. Prints the key once, on stdout, and the URL where
   the account's owner validates it; never logs it.
 - ``credentials check [--role plan|apply]``: describes the key in use (``GET
@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from reconciler.access import (
+from reconciler.cli.common import Target, build_client, endpoint_option, resolve_target, run
+from reconciler.core.access import (
     GRANTS,
     UNRULED_CALLS,
     AccessRule,
@@ -40,7 +41,6 @@ from reconciler.access import (
     parse_rules,
     rules_for,
 )
-from reconciler.cli.common import Target, build_client, endpoint_option, resolve_target, run
 from reconciler.errors import ApiError, ConfigError, UsageError
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import (

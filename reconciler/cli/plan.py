@@ -3,7 +3,7 @@
 For each spec file: load it, choose its endpoint (``--endpoint``, else the spec's own
 ``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
 endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
-It decides nothing itself: ``reconciler.planner`` plans, ``reconciler.render`` shows.
+It decides nothing itself: ``reconciler.core.planner`` plans, ``reconciler.render`` shows.
 
 The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
 describes, and an ambient variable must not silently point it at another one. Only
@@ -47,13 +47,13 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.files import write_whole
 from reconciler.cli.specfiles import spec_files
+from reconciler.core.live import LiveAccount
+from reconciler.core.plan import Plan
+from reconciler.core.planfile import dump_plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import Spec, load_spec
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
-from reconciler.live import LiveAccount
 from reconciler.observe import read_for_specs
-from reconciler.plan import Plan
-from reconciler.planfile import dump_plan
-from reconciler.planner import make_plan
-from reconciler.spec import Spec, load_spec
 
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"

@@ -17,8 +17,8 @@ from reconciler.cli.common import (
     run,
     use_color,
 )
+from reconciler.core.live import LiveAccount
 from reconciler.errors import UsageError
-from reconciler.live import LiveAccount
 from reconciler.observe import read_account
 from reconciler.render.services import OutputFormat, ServiceQuery, SortKey, render, select
 

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 import click
 
 from reconciler.cli.specfiles import spec_files
+from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 from reconciler.errors import SpecError
-from reconciler.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

@@ -15,7 +15,7 @@ Inputs (what a spec entry says, plus where it lives):
     the spec keeps is refused). The program fills it in; it is context, not a change.
 
 The inputs are checked by writing them as a one-entry spec and reading it with
-``reconciler.spec.parse_spec``: a ``ServiceLifecycle`` gets exactly the messages and
+``reconciler.core.spec.parse_spec``: a ``ServiceLifecycle`` gets exactly the messages and
 fixes ``reconciler validate`` gives, each pinned to the property it is about (the
 document is written here, line by line, so every line's property is known).
 
@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveService
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy, parse_spec
 from reconciler.errors import SpecError, SpecProblem
-from reconciler.live import LiveService
-from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy, parse_spec
 
 # Input properties, in the order the checked document writes them.
 SERVICE: Final = "service"

@@ -33,6 +33,11 @@ from typing import Any
 
 from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
 from reconciler.clock import Clock, SystemClock
+from reconciler.core.live import LiveAccount, LiveService, parse_service
+from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.core.planfile import dump_plan
+from reconciler.core.planner import make_plan, periods_to_read
+from reconciler.core.spec import Spec, UnmanagedPolicy
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
     ApplyError,
@@ -42,12 +47,8 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.journal import ensure_writable
-from reconciler.live import LiveAccount, LiveService, parse_service
 from reconciler.observe import read_account, read_for_specs, with_offered_periods
 from reconciler.ovh.client import OvhClient
-from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
-from reconciler.planfile import dump_plan
-from reconciler.planner import make_plan, periods_to_read
 from reconciler.pulumi.inputs import (
     ENDPOINT,
     LIFECYCLE,
@@ -58,7 +59,6 @@ from reconciler.pulumi.inputs import (
     Entry,
 )
 from reconciler.pulumi.settings import Settings
-from reconciler.spec import Spec, UnmanagedPolicy
 
 # The property each rule is about, for Pulumi's "property: reason" check failures.
 RULE_PROPERTY: dict[RuleCode, str] = {

@@ -33,11 +33,12 @@ from typing import Any, Final
 
 import pulumi
 
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec, parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, SpecError, SpecProblem
 from reconciler.pulumi.resource import ServiceLifecycle
 from reconciler.pulumi.settings import NAMESPACE
-from reconciler.spec import Lifecycle, Spec, UnmanagedPolicy, load_spec, parse_spec
 
 SPEC_KEY: Final = "spec"
 SERVICES_KEY: Final = "services"

@@ -51,8 +51,8 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from reconciler.clock import SystemClock
+from reconciler.core.live import LiveService
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.live import LiveService
 from reconciler.ovh.client import OvhClient
 from reconciler.pulumi.inputs import (
     DEFAULT_ENDPOINT,

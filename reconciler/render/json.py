@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.plan import Plan
-from reconciler.planfile import dump_plan, dump_plans
+from reconciler.core.plan import Plan
+from reconciler.core.planfile import dump_plan, dump_plans
 
 
 def render(plan: Plan) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconciler.plan import Action, ActionKind, Plan
+from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.render import wording
 from reconciler.render.wording import clean, shorten
 

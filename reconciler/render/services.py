@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService
-from reconciler.periods import InvalidPeriod, parse_period
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.periods import InvalidPeriod, parse_period
 
 FORMAT_VERSION = "1"
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.plan import Action, ActionKind, Plan, Refusal, Unmanaged
+from reconciler.core.plan import Action, ActionKind, Plan, Refusal, Unmanaged
 from reconciler.render import wording
 from reconciler.render.wording import clean
 

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.plan import Action, ActionKind, Call, Plan
-from reconciler.rules import CANCEL_WINDOW
+from reconciler.core.plan import Action, ActionKind, Call, Plan
+from reconciler.core.rules import CANCEL_WINDOW
 
 # Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
 # kept (its termination undone), `~` is changed in place, `!` is destroyed right now.

@@ -16,16 +16,16 @@ import httpx
 
 from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
 from reconciler.clock import ManualClock
+from reconciler.core.plan import Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import Spec, parse_spec
 from reconciler.endpoints import Endpoint
 from reconciler.journal import read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.plan import Plan
-from reconciler.planner import make_plan
 from reconciler.sandbox.clock import ManualWallClock
 from reconciler.sandbox.testing import InProcessSandbox
-from reconciler.spec import Spec, parse_spec
 
 ENDPOINT = Endpoint(name="sandbox", base_url="http://sandbox.invalid/1.0")
 DEMO = SignatureCredentials(

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.apply.approval import STALE_MESSAGE, judge
+from reconciler.core.approval import STALE_MESSAGE, judge
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.plan import Action, ActionKind, Call, Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, family_of
-from reconciler.plan import Action, ActionKind, Call, Plan
-from reconciler.planner import make_plan
-from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)

@@ -25,13 +25,13 @@ from conftest import SandboxServer
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
 from reconciler.cli import main
 from reconciler.clock import ManualClock
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import load_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.journal import Outcome, Phase, read_journal
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient
-from reconciler.planner import make_plan
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import load_spec
 
 EVERY_TRANSITION = """\
 version: 1

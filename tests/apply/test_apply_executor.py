@@ -15,9 +15,9 @@ import pytest
 from apply_helpers import FaultTransport, Rig, make_rig
 
 from reconciler.apply import ActionStatus
+from reconciler.core.plan import ActionKind
 from reconciler.errors import JournalError
 from reconciler.journal import Outcome, Phase
-from reconciler.plan import ActionKind
 from reconciler.sandbox.seed import seed_from_mapping
 from reconciler.sandbox.testing import InProcessSandbox
 

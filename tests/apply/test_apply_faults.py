@@ -24,13 +24,13 @@ from apply_helpers import DEMO
 from conftest import SandboxServer
 
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
-from reconciler.planner import make_plan
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import parse_spec
 
 MAX_RUNS = 6
 

@@ -382,10 +382,10 @@ def measure_planner(services: int, runs: int, workdir: Path) -> dict[str, Any]:
     import gc
 
     from reconciler.cli import GC_THRESHOLDS
-    from reconciler.live import LiveAccount, parse_service
+    from reconciler.core.live import LiveAccount, parse_service
+    from reconciler.core.planfile import dump_plan
+    from reconciler.core.planner import make_plan
     from reconciler.ovh.responses import decode_json
-    from reconciler.planfile import dump_plan
-    from reconciler.planner import make_plan
     from reconciler.render import json as json_render
     from reconciler.render import markdown, text
     from reconciler.sandbox import open_state
@@ -407,7 +407,7 @@ def measure_planner(services: int, runs: int, workdir: Path) -> dict[str, Any]:
         backend.close()
     spec_bytes = work.spec_yaml.encode()
 
-    from reconciler.spec import parse_spec
+    from reconciler.core.spec import parse_spec
 
     state: dict[str, Any] = {}
 

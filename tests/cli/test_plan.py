@@ -19,8 +19,8 @@ import jsonschema
 import pytest
 from conftest import SandboxServer
 
-from reconciler import planfile
 from reconciler.cli import main
+from reconciler.core import planfile
 
 SUMMARY = re.compile(
     r"^Plan: \d+ to terminate at expiry, \d+ to cancel, \d+ to delete now, "

@@ -18,8 +18,8 @@ from conftest import SANDBOX_EPOCH, SandboxServer
 
 from reconciler.cli import main
 from reconciler.cli.services import parse_window
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
 from reconciler.errors import UsageError
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
 from reconciler.render.services import (
     CSV_COLUMNS,
     OutputFormat,

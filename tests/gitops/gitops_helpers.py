@@ -21,10 +21,10 @@ import click
 import httpx
 import pytest
 
-from reconciler.access import AccessRule, Role, rules_for
 from reconciler.cli import cli as root_command
 from reconciler.cli import main
 from reconciler.clock import ManualClock
+from reconciler.core.access import AccessRule, Role, rules_for
 from reconciler.endpoints import Endpoint
 from reconciler.ovh.client import OvhClient, ReadStrategy
 from reconciler.ovh.credentials import SignatureCredentials

@@ -1,4 +1,4 @@
-"""The access rules of each role (``reconciler.access``): derived from one table, least
+"""The access rules of each role (``reconciler.core.access``): derived from one table, least
 privilege, and exactly what the code calls.
 
 Checked three ways: against the planner's own calls (``calls_for``) for every action
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from gitops_helpers import Recorder
 
-from reconciler.access import (
+from reconciler.apply import ApplyOptions, apply_approved
+from reconciler.core.access import (
     GRANTS,
     AccessRule,
     Role,
@@ -28,16 +29,15 @@ from reconciler.access import (
     rule_for_call,
     rules_for,
 )
-from reconciler.apply import ApplyOptions, apply_approved
-from reconciler.diff import Essence, EssenceLifecycle
+from reconciler.core.diff import Essence, EssenceLifecycle
+from reconciler.core.live import LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.plan import ActionKind, Plan
+from reconciler.core.planner import calls_for, make_plan
+from reconciler.core.spec import parse_spec
 from reconciler.errors import route_pattern
-from reconciler.live import LiveLifecycle, LiveService, ProductFamily
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import ReadStrategy
-from reconciler.plan import ActionKind, Plan
-from reconciler.planner import calls_for, make_plan
 from reconciler.sandbox.testing import InProcessSandbox
-from reconciler.spec import parse_spec
 
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from gitops_helpers import (
     use_key,
 )
 
-from reconciler.access import AccessRule, Role, rule_for_call, rules_for
+from reconciler.core.access import AccessRule, Role, rule_for_call, rules_for
 from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
 
 __all__ = ["isolated"]  # the fixture, imported for pytest

@@ -1,5 +1,5 @@
 """The user guide and the troubleshooting page say what the product does: every rule code
-is documented, the table of access rules is the one ``reconciler.access`` derives, every
+is documented, the table of access rules is the one ``reconciler.core.access`` derives, every
 ``reconciler ...`` command they show parses with the real CLI, and every OVH error the
 troubleshooting page describes is what the client raises in that situation (provoked on
 the in-process sandbox)."""
@@ -17,8 +17,9 @@ import httpx
 import pytest
 from gitops_helpers import DEMO, EMBEDDED, parse, reconciler_commands
 
-from reconciler.access import Role, rules_for
 from reconciler.clock import ManualClock
+from reconciler.core.access import Role, rules_for
+from reconciler.core.plan import RuleCode
 from reconciler.errors import (
     Conflict,
     HttpError,
@@ -33,7 +34,6 @@ from reconciler.errors import (
 )
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.plan import RuleCode
 from reconciler.sandbox.testing import InProcessSandbox
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -1,4 +1,4 @@
-"""``reconciler import`` and ``reconciler.adopt``: the spec written states the account as
+"""``reconciler import`` and ``reconciler.core.adopt``: the spec written states the account as
 it is, so planning it right away reports no changes — on the demo account, on a large
 generated one, and on any account hypothesis can think of; names that YAML would read
 as something else, or that could forge lines, are written safely or left out with the
@@ -20,15 +20,16 @@ from gitops_helpers import DEMO, EMBEDDED, cli, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.adopt import adopt
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.adopt import adopt
+from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.plan import Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import UnmanagedPolicy, parse_spec
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient
-from reconciler.plan import Plan
-from reconciler.planner import make_plan
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH, InProcessSandbox, SandboxServer
-from reconciler.spec import Lifecycle, RenewMode, UnmanagedPolicy, parse_spec
 
 __all__ = ["isolated"]
 
@@ -550,7 +551,7 @@ def test_planning_an_imported_spec_reads_no_renewal_periods(
     """A stated period equal to the service's own needs no check (period-not-offered
     judges a change of period only): plan reads the offered periods of none of the
     services of an imported spec, and of exactly the ones whose period a spec changes."""
-    from reconciler.planner import periods_to_read
+    from reconciler.core.planner import periods_to_read
 
     account, now = read_demo(sandbox_app)
     adoption = adopt(account, endpoint="sandbox", now=now)

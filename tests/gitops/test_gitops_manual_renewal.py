@@ -14,12 +14,13 @@ import pytest
 from gitops_helpers import cli, isolated, use_key
 from pydantic import ValidationError
 
-from reconciler.live import LiveAccount
-from reconciler.planfile import dump_plan, parse_plan
-from reconciler.planner import make_plan
+from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.live import LiveAccount
+from reconciler.core.planfile import dump_plan, parse_plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import ServiceSpec, Spec, dump_spec, parse_spec
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
-from reconciler.spec import Lifecycle, RenewMode, ServiceSpec, Spec, dump_spec, parse_spec
 
 __all__ = ["isolated"]
 

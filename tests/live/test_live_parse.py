@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import ApiError
-from reconciler.live import (
+from reconciler.core.catalog import type_of_route
+from reconciler.core.live import (
     LiveAccount,
     LiveLifecycle,
     derive_lifecycle,
     parse_service,
-    service_type_of,
 )
+from reconciler.errors import ApiError
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))
 
@@ -86,7 +86,7 @@ def test_values_are_immutable() -> None:
     ],
 )
 def test_type_is_the_route_up_to_its_first_variable(path: str, expected: str) -> None:
-    assert service_type_of(path) == expected
+    assert type_of_route(path) == expected
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from ovh_fakes import FakeApi, json_response, make_client, service_json
 
+from reconciler.core.live import LiveAccount, LiveService, parse_service
 from reconciler.errors import ApiError, NotFound, ServerError
-from reconciler.live import LiveAccount, LiveService, parse_service
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all
 

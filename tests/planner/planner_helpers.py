@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, family_of
-from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 DEFAULT_EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 

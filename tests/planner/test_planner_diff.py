@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from planner_helpers import live_service
 
-from reconciler import diff
-from reconciler.diff import (
+from reconciler.core import diff
+from reconciler.core.diff import (
     GONE,
     Change,
     ChangeOp,
@@ -19,7 +19,8 @@ from reconciler.diff import (
     normalise_period,
     wanted_essence,
 )
-from reconciler.spec import Lifecycle, ServiceSpec
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.spec import ServiceSpec
 
 
 def spec(lifecycle: str, period: str | None = None) -> ServiceSpec:
@@ -54,7 +55,7 @@ def test_a_period_appearing_is_a_change_not_a_type_leak() -> None:
 
 
 def test_no_deepdiff_object_leaves_the_module() -> None:
-    """Nothing public in reconciler.diff returns or exposes a deepdiff type."""
+    """Nothing public in reconciler.core.diff returns or exposes a deepdiff type."""
     found = changes(GONE, Essence(EssenceLifecycle.RENEW, "P12M"))
     for change in found:
         for value in dataclasses.astuple(change):

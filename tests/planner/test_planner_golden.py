@@ -18,8 +18,8 @@ import pytest
 import yaml
 from planner_helpers import live_account, spec_of, when
 
-from reconciler.plan import Action, Plan, Refusal
-from reconciler.planner import make_plan
+from reconciler.core.plan import Action, Plan, Refusal
+from reconciler.core.planner import make_plan
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(CASES_DIR.glob("*.yaml"))
@@ -137,9 +137,9 @@ def test_golden_case(path: Path) -> None:
 
 def test_every_rule_and_transition_has_a_case() -> None:
     """The cases cover every rule code and every spec × live lifecycle pair."""
-    from reconciler.live import LiveLifecycle
-    from reconciler.plan import RuleCode
-    from reconciler.spec import Lifecycle
+    from reconciler.core.lifecycle import Lifecycle
+    from reconciler.core.live import LiveLifecycle
+    from reconciler.core.plan import RuleCode
 
     rules_seen: set[str] = set()
     pairs_seen: set[tuple[str, str]] = set()

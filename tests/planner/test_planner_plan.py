@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from planner_helpers import live_account, live_service, spec_of
 
-from reconciler.live import LiveAccount, LiveService
-from reconciler.plan import ActionKind, Plan
-from reconciler.planner import (
+from reconciler.core.live import LiveAccount, LiveService
+from reconciler.core.plan import ActionKind, Plan
+from reconciler.core.planner import (
     absent_fingerprint,
     fingerprint,
     live_fingerprint,
@@ -52,7 +52,7 @@ def test_fingerprint_is_a_sha256() -> None:
 @pytest.mark.parametrize(("field", "value"), DEPENDED_ON.items(), ids=list(DEPENDED_ON))
 def test_fingerprint_moves_with_every_field_an_action_depends_on(field: str, value: Any) -> None:
     if field == "lifecycle":
-        from reconciler.live import LiveLifecycle
+        from reconciler.core.live import LiveLifecycle
 
         value = LiveLifecycle(value)
     assert fingerprint(service(**{field: value})) != fingerprint(service())

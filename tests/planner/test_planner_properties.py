@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, family_of
-from reconciler.plan import Action, ActionKind, Plan
-from reconciler.planner import make_plan
-from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.plan import Action, ActionKind, Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 PROPERTIES = settings(
     max_examples=150,

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from planner_helpers import live_account, live_service, spec_of
 
-from reconciler import rules
-from reconciler.live import LiveService
-from reconciler.plan import ActionKind, RuleCode
-from reconciler.planner import make_plan, recheck
-from reconciler.rules import Proposal, check
-from reconciler.spec import Lifecycle, ServiceSpec
+from reconciler.core import rules
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveService
+from reconciler.core.plan import ActionKind, RuleCode
+from reconciler.core.planner import make_plan, recheck
+from reconciler.core.rules import Proposal, check
+from reconciler.core.spec import ServiceSpec
 
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

@@ -14,11 +14,11 @@ import pulumi
 import pulumi.runtime
 import pytest
 
+from reconciler.core.spec import load_spec, parse_spec
 from reconciler.errors import SpecError
 from reconciler.pulumi.inputs import INPUTS, OUTPUTS, PROVIDER_KEY
 from reconciler.pulumi.program import declare, inline_spec, run
 from reconciler.pulumi.resource import TYPE_TOKEN
-from reconciler.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 

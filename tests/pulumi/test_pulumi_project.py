@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from reconciler.cli import main
+from reconciler.core.spec import load_spec
 from reconciler.pulumi.settings import CREDENTIAL_KEYS
-from reconciler.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))

@@ -35,6 +35,8 @@ from pulumi_helpers import (
 )
 
 from reconciler.cli import main
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.spec import parse_spec
 from reconciler.errors import (
     ApplyError,
     ConfigError,
@@ -44,12 +46,10 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.journal import Outcome, Phase
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
 from reconciler.pulumi.inputs import check_properties
 from reconciler.pulumi.operations import AccountView, SharedReads, periods_missing
 from reconciler.pulumi.provider import ServiceLifecycleProvider
 from reconciler.pulumi.settings import Settings
-from reconciler.spec import parse_spec
 
 __all__ = ["clean_environment", "stack"]  # fixtures, imported to be found
 

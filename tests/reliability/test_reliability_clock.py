@@ -38,14 +38,14 @@ from conftest import SandboxServer
 from reliability_helpers import cli_env, demo_credentials_env, record_figures
 
 from reconciler.clock import ManualClock
+from reconciler.core.plan import Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.plan import Plan
-from reconciler.planner import make_plan
 from reconciler.sandbox.auth import signature
-from reconciler.spec import parse_spec
 
 EXPIRY = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)  # 12:00 in Paris, its first summer day
 DEADLINE = EXPIRY - timedelta(hours=24)  # the last moment a cancellation is allowed

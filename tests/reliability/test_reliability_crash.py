@@ -56,14 +56,14 @@ from reliability_server import TripwireServer, kill, tripwire_server
 
 from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.cli.apply import CRASH_ENV, CRASH_EXIT_CODE
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.journal import read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.planner import make_plan
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import parse_spec
 
 KILLED = -9  # what Popen reports for a process ended by SIGKILL
 

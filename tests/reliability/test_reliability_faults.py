@@ -58,16 +58,16 @@ from reliability_helpers import (
 )
 
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
+from reconciler.core.plan import Plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import Spec, parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
 from reconciler.journal import Phase, read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient, RetryPolicy
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.plan import Plan
-from reconciler.planner import make_plan
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import Spec, parse_spec
 
 FAULTS = {"error_rate": 0.2, "drop_rate": 0.05, "error_statuses": [500, 502, 503, 429]}
 MAX_RUNS = 10  # runs of plan + apply before a case counts as not converging

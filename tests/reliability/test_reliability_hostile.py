@@ -45,17 +45,17 @@ from reliability_helpers import campaign_size, record_figures
 from reconciler.apply.mailbox import confirmation_token
 from reconciler.cli import main
 from reconciler.clock import ManualClock
+from reconciler.core.live import LiveService, parse_service
+from reconciler.core.plan import Plan
+from reconciler.core.planfile import MAX_PLAN_BYTES, dump_plan, load_plan, parse_plan
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 from reconciler.endpoints import Endpoint
 from reconciler.errors import ApiError, PlanFileError, ReconcilerError, SpecError
-from reconciler.live import LiveService, parse_service
 from reconciler.ovh.auth import OAuth2Auth
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import OAuth2Credentials, SignatureCredentials
 from reconciler.ovh.responses import decode_json, error_from_answer, parse_retry_after
-from reconciler.plan import Plan
-from reconciler.planfile import MAX_PLAN_BYTES, dump_plan, load_plan, parse_plan
-from reconciler.planner import make_plan
-from reconciler.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -38,18 +38,18 @@ from reliability_server import tripwire_server
 
 from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.cli.tokens import TOKEN_ENV, WARNING, gather_tokens
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import parse_spec
 from reconciler.endpoints import Endpoint
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.observe import read_for_specs
 from reconciler.ovh.auth import OvhSignatureAuth
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import OAuth2Credentials, SignatureCredentials
-from reconciler.planner import make_plan
 from reconciler.sandbox import create_app, demo_seed, open_state
 from reconciler.sandbox.auth import signature
 from reconciler.sandbox.clock import ManualWallClock
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import parse_spec
 
 AK = "ak-scan-7f3a91"
 AS = "AS-SECRET-c0ffee-5e1f4a9b27d8"

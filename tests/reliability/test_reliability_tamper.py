@@ -35,7 +35,7 @@ from conftest import SandboxServer
 from reliability_helpers import campaign_size, ours, record_figures
 
 from reconciler.cli import main
-from reconciler.plan import TOKEN_PLACEHOLDER
+from reconciler.core.plan import TOKEN_PLACEHOLDER
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reconciler.plan import (
+from reconciler.core.plan import (
     Action,
     ActionKind,
     Call,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import planfile
+from reconciler.core import planfile
+from reconciler.core.plan import Plan
 from reconciler.errors import PlanFileError
-from reconciler.plan import Plan
 
 VALID = planfile.dump_plan(f.full_plan())
 

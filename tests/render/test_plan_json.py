@@ -12,8 +12,8 @@ import jsonschema
 import plan_factory as f
 import pytest
 
-from reconciler import planfile
-from reconciler.plan import TOKEN_PLACEHOLDER, Action, Call, Plan
+from reconciler.core import planfile
+from reconciler.core.plan import TOKEN_PLACEHOLDER, Action, Call, Plan
 from reconciler.render import json as json_render
 from reconciler.render import markdown, text
 
@@ -37,7 +37,7 @@ def test_committed_schema_is_what_the_models_generate() -> None:
     committed = planfile.SCHEMA_PATH.read_text(encoding="utf-8")
     assert committed == planfile.schema_text(), (
         "reconciler/schema/plan-v1.json is out of date; regenerate it with "
-        "`python -m reconciler.planfile > reconciler/schema/plan-v1.json` — and if a "
+        "`python -m reconciler.core.planfile > reconciler/schema/plan-v1.json` — and if a "
         "field changed in a breaking way, bump format_version"
     )
 

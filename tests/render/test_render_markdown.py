@@ -10,7 +10,7 @@ import plan_factory as f
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.plan import Action, ActionKind, Plan, RuleCode
+from reconciler.core.plan import Action, ActionKind, Plan, RuleCode
 from reconciler.render import markdown, wording
 
 LIMIT = 65_000

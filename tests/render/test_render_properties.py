@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from reconciler import planfile
-from reconciler.plan import Plan
+from reconciler.core import planfile
+from reconciler.core.plan import Plan
 from reconciler.render import markdown, text
 
 MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import plan_factory as f
 import pytest
 
-from reconciler.plan import ActionKind
+from reconciler.core.plan import ActionKind
 from reconciler.render import text
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.plan import ActionKind, Plan, RuleCode
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import load_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
-from reconciler.plan import ActionKind, Plan, RuleCode
-from reconciler.planner import make_plan
-from reconciler.spec import load_spec
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.yaml"
 

@@ -10,8 +10,8 @@ import codecs
 
 import pytest
 
+from reconciler.core.spec import parse_spec
 from reconciler.errors import SpecError, SpecProblem
-from reconciler.spec import parse_spec
 
 GOOD = b"version: 1\nservices:\n  www.example.com:\n    lifecycle: renew\n"
 

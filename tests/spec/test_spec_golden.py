@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.spec import Spec, dump_spec, load_spec, parse_spec
 from reconciler.errors import SpecError
-from reconciler.spec import Spec, dump_spec, load_spec, parse_spec
 
 FILES = Path(__file__).resolve().parent / "files"
 INVALID = sorted((FILES / "invalid").glob("*.yaml"))

@@ -15,15 +15,15 @@ from typing import TypeVar
 
 import pytest
 
-from reconciler.errors import SpecError, SpecProblem
-from reconciler.spec import MAX_SPEC_BYTES, load_spec, parse_spec
-from reconciler.specyaml import (
+from reconciler.core.spec import MAX_SPEC_BYTES, load_spec, parse_spec
+from reconciler.core.specyaml import (
     DEFAULT_LIMITS,
     FAST_PARSER,
     PURE_PARSER,
     Limits,
     read_yaml,
 )
+from reconciler.errors import SpecError, SpecProblem
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.periods import (
+from reconciler.core.periods import (
     InvalidPeriod,
     Period,
     is_period,

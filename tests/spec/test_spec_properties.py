@@ -12,17 +12,17 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.errors import SpecError
-from reconciler.spec import (
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.spec import (
     KNOWN_TYPES,
-    Lifecycle,
     ServiceSpec,
     Spec,
     UnmanagedPolicy,
     dump_spec,
     parse_spec,
 )
-from reconciler.specyaml import FAST_PARSER, PURE_PARSER, read_yaml
+from reconciler.core.specyaml import FAST_PARSER, PURE_PARSER, read_yaml
+from reconciler.errors import SpecError
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEWER = settings(SETTINGS, max_examples=100)  # for the slower properties

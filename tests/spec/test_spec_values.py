@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy, dump_spec, parse_spec
 from reconciler.errors import SpecError
-from reconciler.spec import (
-    Lifecycle,
-    ServiceSpec,
-    Spec,
-    UnmanagedPolicy,
-    dump_spec,
-    parse_spec,
-)
 
 FILES = Path(__file__).resolve().parent / "files"
 

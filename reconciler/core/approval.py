@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.clock import as_utc
+from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.core.rules import when_text
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
-from reconciler.plan import Action, ActionKind, Plan, Refusal, RuleCode
-from reconciler.rules import when_text
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
 ACTION_EXPIRED = "action-expired"  # the rule code shown when an action's expires_at passed

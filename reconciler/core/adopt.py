@@ -33,20 +33,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reconciler.core.catalog import product_of
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.spec import MAX_NAME_LENGTH, Spec, UnmanagedPolicy, parse_spec
+from reconciler.core.specyaml import invisible_characters
 from reconciler.errors import ReconcilerError, SpecError
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
-from reconciler.periods import InvalidPeriod, parse_period
-from reconciler.spec import MAX_NAME_LENGTH, Spec, UnmanagedPolicy, parse_spec
-from reconciler.specyaml import invisible_characters
 
 __all__ = ["Adoption", "Skipped", "adopt"]
 
+
 # Why a family cannot be adopted (DESIGN §1: managed from its own interface).
-_UNMANAGEABLE_WHY: dict[ProductFamily, str] = {
-    ProductFamily.TELECOM: "a telecom service: manage it from the telecom interface",
-    ProductFamily.MICROSOFT: "a Microsoft service: manage it from its own interface",
-    ProductFamily.MX_PLAN: "an MX Plan e-mail service: manage it from its own page",
-}
+def _unmanageable_why(service: LiveService) -> str:
+    product = product_of(service.type)
+    return f"{product.described}: manage it from {product.managed_from}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ def adopt(
         if service.gone:
             gone.append(Skipped(service, _gone_reason(service)))
         elif not service.manageable:
-            unmanageable.append(Skipped(service, _UNMANAGEABLE_WHY[service.family]))
+            unmanageable.append(Skipped(service, _unmanageable_why(service)))
         elif (problem := _name_problem(service.name)) is not None:
             unstatable.append(Skipped(service, problem))
         else:

@@ -37,9 +37,10 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.live import LiveLifecycle, LiveService
-from reconciler.periods import InvalidPeriod, parse_period
-from reconciler.spec import Lifecycle, RenewMode, ServiceSpec
+from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.spec import ServiceSpec
 
 __all__ = [
     "GONE",
@@ -95,7 +96,7 @@ _LIVE_TO_ESSENCE: dict[LiveLifecycle, EssenceLifecycle] = {
 
 @lru_cache(maxsize=1024)
 def normalise_period(period: str | None) -> str | None:
-    """A period as the API writes it (``reconciler.periods``): ``P1Y`` → ``P12M``. A text
+    """A period as the API writes it (``reconciler.core.periods``): ``P1Y`` → ``P12M``. A text
     that is no whole-month period is kept as it is (stripped), so that it still differs
     from every real period; ``None`` and the empty string are unknown (``None``).
     Memoised: a pure function of a handful of distinct texts per account."""

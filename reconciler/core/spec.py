@@ -35,7 +35,7 @@ Decisions (what a strict reader of an irreversible-deletion tool should do):
   (``automatic`` when not written); any other lifecycle has none.
 - Keys that look like credentials are refused anywhere (service names excepted), naming
   the environment variable to use and never showing the value.
-- The YAML itself is read by ``reconciler.specyaml``: UTF-8 only, one document, no
+- The YAML itself is read by ``reconciler.core.specyaml``: UTF-8 only, one document, no
   anchors, aliases, merge keys or tags, duplicate keys refused, size and depth bounded.
 """
 
@@ -54,11 +54,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from reconciler.endpoints import KNOWN_NAMES, SANDBOX, url_problem
-from reconciler.errors import SpecError, SpecProblem
-from reconciler.live import ProductFamily, family_of
-from reconciler.periods import InvalidPeriod, parse_period
-from reconciler.specyaml import (
+from reconciler.core.catalog import KNOWN_TYPES, ProductFamily, family_of
+from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.specyaml import (
     DEFAULT_LIMITS,
     AliasNode,
     Limits,
@@ -74,19 +73,8 @@ from reconciler.specyaml import (
     resolve_scalar,
     shown,
 )
-
-
-class Lifecycle(StrEnum):
-    RENEW = "renew"
-    TERMINATE_AT_EXPIRY = "terminate_at_expiry"
-    DELETE_NOW = "delete_now"
-
-
-class RenewMode(StrEnum):
-    """How a service of lifecycle ``renew`` is renewed (OVH's ``renew.mode``)."""
-
-    AUTOMATIC = "automatic"  # renewed and billed at expiry, with no one's action
-    MANUAL = "manual"  # renewed by hand: it expires unless someone pays
+from reconciler.endpoints import KNOWN_NAMES, SANDBOX, url_problem
+from reconciler.errors import SpecError, SpecProblem
 
 
 class UnmanagedPolicy(StrEnum):
@@ -168,58 +156,9 @@ LIFECYCLES = tuple(lifecycle.value for lifecycle in Lifecycle)
 RENEW_MODES = tuple(mode.value for mode in RenewMode)
 UNMANAGED_POLICIES = tuple(policy.value for policy in UnmanagedPolicy)
 
-# Route prefixes of OVH products (the API's top-level routes), for `type:`. A type that
-# is not listed is accepted (OVH adds products); one that is a letter away from a listed
-# one is refused as a typo, since a `type` guard that matches nothing refuses the plan.
-KNOWN_TYPES = (
-    "allDom",
-    "caas/registry",
-    "cdn/dedicated",
-    "cloud/project",
-    "dbaas/logs",
-    "dedicated/ceph",
-    "dedicated/housing",
-    "dedicated/nasha",
-    "dedicated/server",
-    "dedicatedCloud",
-    "domain",
-    "domain/zone",
-    "email/domain",
-    "email/exchange",
-    "email/mxplan",
-    "email/pro",
-    "freefax",
-    "horizonView",
-    "hosting/privateDatabase",
-    "hosting/web",
-    "ip",
-    "ipLoadbalancing",
-    "license/cloudLinux",
-    "license/cpanel",
-    "license/directadmin",
-    "license/office",
-    "license/plesk",
-    "license/redhat",
-    "license/sqlserver",
-    "license/virtuozzo",
-    "license/windows",
-    "license/worklight",
-    "metrics",
-    "msServices",
-    "nutanix",
-    "overTheBox",
-    "pack/xdsl",
-    "sms",
-    "ssl",
-    "sslGateway",
-    "storage/netapp",
-    "telephony",
-    "veeam/veeamEnterprise",
-    "veeamCloudConnect",
-    "vps",
-    "vrack",
-    "xdsl",
-)
+# `type:` names a route prefix of the product catalogue. A type that is not listed is
+# accepted (OVH adds products); one a letter away from a listed one is refused as a
+# typo, since a `type` guard that matches nothing refuses the plan.
 _KNOWN_TYPE_SET = frozenset(KNOWN_TYPES)
 _KNOWN_TYPES_BY_LOWER = {known.lower(): known for known in KNOWN_TYPES}
 _TYPE_SHAPE = re.compile(r"[a-z][A-Za-z0-9]*(?:/[a-z][A-Za-z0-9]*){0,3}", re.ASCII)

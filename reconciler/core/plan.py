@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.spec import ServiceSpec, UnmanagedPolicy
+from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"
 

@@ -1,10 +1,10 @@
 """The saved plan file: ``dump_plan``, ``load_plan`` and the plan's JSON Schema.
 
 The format is documented field by field in ``docs/plan-format.md``; its JSON Schema,
-generated from the models of ``reconciler.plan`` by ``plan_json_schema()``, is committed
+generated from the models of ``reconciler.core.plan`` by ``plan_json_schema()``, is committed
 as ``reconciler/schema/plan-v1.json`` (a test keeps the two equal). Regenerate it with::
 
-    python -m reconciler.planfile > reconciler/schema/plan-v1.json
+    python -m reconciler.core.planfile > reconciler/schema/plan-v1.json
 
 Writing (``dump_plan``) is deterministic: keys in the models' order, two-space indent,
 UTF-8 (non-ASCII characters kept as they are), every datetime converted to UTC and
@@ -35,10 +35,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler import __version__
+from reconciler.core.plan import FORMAT_VERSION, TOKEN_PLACEHOLDER, ActionKind, Plan
 from reconciler.errors import PlanFileError
-from reconciler.plan import FORMAT_VERSION, TOKEN_PLACEHOLDER, ActionKind, Plan
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / f"plan-v{FORMAT_VERSION}.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / f"plan-v{FORMAT_VERSION}.json"
 SCHEMA_ID = f"urn:reconciler:schema:plan-v{FORMAT_VERSION}"
 
 # RFC 3339 in UTC with a Z suffix: what dump_plan writes for every datetime.
@@ -530,7 +530,7 @@ _DESCRIPTIONS: dict[str, Any] = {
 
 
 def main() -> None:
-    """``python -m reconciler.planfile`` prints the schema (to regenerate the file)."""
+    """``python -m reconciler.core.planfile`` prints the schema (to regenerate the file)."""
     sys.stdout.write(schema_text())
 
 

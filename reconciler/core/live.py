@@ -14,21 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
+from reconciler.core.periods import InvalidPeriod, normalise_period
 from reconciler.errors import ApiError
-from reconciler.periods import InvalidPeriod, normalise_period
-
-
-class ProductFamily(StrEnum):
-    """The product families the control panel distinguishes (and the rules care about)."""
-
-    WEB_HOSTING = "web_hosting"
-    DOMAIN = "domain"
-    VPS = "vps"
-    DEDICATED_SERVER = "dedicated_server"
-    TELECOM = "telecom"
-    MICROSOFT = "microsoft"
-    MX_PLAN = "mx_plan"
-    OTHER = "other"
 
 
 class LiveLifecycle(StrEnum):
@@ -39,29 +27,6 @@ class LiveLifecycle(StrEnum):
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"  # terminated (data deleted) at expiry
     EXPIRED = "expired"  # expired, not renewed (lifecycle state ``unrenewed``)
     TERMINATED = "terminated"  # terminated or its resource deleted: gone
-
-
-# Route prefixes (``type``) of each family; the longest matching prefix wins.
-FAMILY_BY_TYPE: Mapping[str, ProductFamily] = {
-    "hosting/web": ProductFamily.WEB_HOSTING,
-    "domain": ProductFamily.DOMAIN,
-    "allDom": ProductFamily.DOMAIN,
-    "vps": ProductFamily.VPS,
-    "dedicated/server": ProductFamily.DEDICATED_SERVER,
-    "xdsl": ProductFamily.TELECOM,
-    "pack/xdsl": ProductFamily.TELECOM,
-    "telephony": ProductFamily.TELECOM,
-    "sms": ProductFamily.TELECOM,
-    "overTheBox": ProductFamily.TELECOM,
-    "email/exchange": ProductFamily.MICROSOFT,
-    "msServices": ProductFamily.MICROSOFT,
-    "license/office": ProductFamily.MICROSOFT,
-    "email/domain": ProductFamily.MX_PLAN,
-}
-
-UNMANAGEABLE_FAMILIES: frozenset[ProductFamily] = frozenset(
-    {ProductFamily.TELECOM, ProductFamily.MICROSOFT, ProductFamily.MX_PLAN}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +62,7 @@ class LiveService:
     @property
     def manageable(self) -> bool:
         """False for telecom, Microsoft and MX Plan services: they are managed elsewhere."""
-        return self.family not in UNMANAGEABLE_FAMILIES
+        return product_of(self.type).manageable
 
     @property
     def gone(self) -> bool:
@@ -153,16 +118,6 @@ def _with_children(service: LiveService, children: tuple[int, ...]) -> LiveServi
     return service if service.children == children else replace(service, children=children)
 
 
-def family_of(service_type: str) -> ProductFamily:
-    """The family of a route prefix such as ``hosting/web`` or ``email/exchange``."""
-    matches = [
-        (len(prefix), family)
-        for prefix, family in FAMILY_BY_TYPE.items()
-        if service_type == prefix or service_type.startswith(prefix + "/")
-    ]
-    return max(matches)[1] if matches else ProductFamily.OTHER
-
-
 # -- parsing the API's JSON (pure) -------------------------------------------------------
 
 _TERMINATE_AT_EXPIRY_ACTION = "terminateAtExpirationDate"
@@ -213,7 +168,7 @@ def _parse_service(data: Any) -> LiveService:
 
     name = resource.required_str("name")
     route_path = route.optional_str("path")
-    service_type = service_type_of(route_path) if route_path else "unknown"
+    service_type = type_of_route(route_path) if route_path else "unknown"
     lifecycle_state = current.optional_str("state") or "active"
     resource_state = resource.optional_str("state") or "active"
     termination_date = current.optional_datetime("terminationDate")
@@ -252,13 +207,6 @@ def _parse_service(data: Any) -> LiveService:
         unpaid=lifecycle_state == "unpaid",
         route_url=route.optional_str("url"),
     )
-
-
-def service_type_of(route_path: str) -> str:
-    """The route path up to its first variable, slashes trimmed:
-    ``/hosting/web/{serviceName}`` → ``hosting/web``,
-    ``/email/exchange/{organizationName}/service/{exchangeService}`` → ``email/exchange``."""
-    return route_path.split("{", 1)[0].strip("/") or "unknown"
 
 
 def derive_lifecycle(

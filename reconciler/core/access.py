@@ -14,7 +14,7 @@ for exactly what one of two roles uses:
     What ``reconciler apply`` does: it plans again (the reads above), re-reads each
     service before acting on it, reads the e-mail history for a deletion's confirmation
     token, and makes exactly the write calls the planner's actions are made of
-    (``reconciler.planner.calls_for``): ``PUT /services/{id}`` (terminate at expiry,
+    (``reconciler.core.planner.calls_for``): ``PUT /services/{id}`` (terminate at expiry,
     cancel a termination, set the renewal), and for a web hosting deleted now
     ``POST /hosting/web/{name}/terminate`` then ``.../confirmTermination``.
 

@@ -17,7 +17,7 @@ How a plan is made, for each spec entry:
    ``unknown-service`` with "did you mean": a typo, not a service already gone). Two
    entries resolving to the same service are both refused (``ambiguous-service``):
    which one wins is not something to guess.
-2. **Diff** the live essence with the wanted one (``reconciler.diff``); the action
+2. **Diff** the live essence with the wanted one (``reconciler.core.diff``); the action
    follows from the changes:
 
    ================  ======================  ======================  ==================
@@ -34,7 +34,7 @@ How a plan is made, for each spec entry:
    ``renew``. A cancellation leaves the service renewing in the spec's mode: one call
    when the live renew mode already is that mode (and the period does not change), a
    second ``renew`` call otherwise.
-3. **Judge** the change with every rule (``reconciler.rules``); a refused change has no
+3. **Judge** the change with every rule (``reconciler.core.rules``); a refused change has no
    action, only its refusals.
 
 Then ``unmanaged`` lists the live services no entry names (``unmanaged: report`` and
@@ -65,7 +65,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.clock import as_utc
-from reconciler.diff import (
+from reconciler.core.diff import (
     Change,
     Essence,
     EssenceLifecycle,
@@ -74,8 +74,9 @@ from reconciler.diff import (
     normalise_period,
     wanted_essence,
 )
-from reconciler.live import LiveAccount, LiveLifecycle, LiveService
-from reconciler.plan import (
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.plan import (
     TOKEN_PLACEHOLDER,
     Action,
     ActionKind,
@@ -86,7 +87,7 @@ from reconciler.plan import (
     RuleCode,
     Unmanaged,
 )
-from reconciler.rules import (
+from reconciler.core.rules import (
     Proposal,
     ambiguous_service,
     cancel_deadline,
@@ -99,7 +100,7 @@ from reconciler.rules import (
     utc,
     when_text,
 )
-from reconciler.spec import Lifecycle, ServiceSpec, Spec, UnmanagedPolicy
+from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 # --- fingerprints ----------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import EssenceLifecycle, live_essence, normalise_period
-from reconciler.live import LiveLifecycle, LiveService
-from reconciler.plan import TOKEN_PLACEHOLDER, Action, Call
+from reconciler.core.diff import EssenceLifecycle, live_essence, normalise_period
+from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.plan import TOKEN_PLACEHOLDER, Action, Call
 
 TERMINATE_AT_EXPIRY_POLICY = "terminateAtExpirationDate"
 CANCEL_POLICY = "empty"

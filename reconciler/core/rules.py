@@ -30,23 +30,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from reconciler.diff import normalise_period
-from reconciler.live import LiveLifecycle, LiveService, ProductFamily
-from reconciler.periods import MAX_MONTHS, InvalidPeriod, parse_period
-from reconciler.plan import ActionKind, Refusal, RuleCode
-from reconciler.spec import Lifecycle, ServiceSpec
+from reconciler.core.catalog import WEB_HOSTING, product_of
+from reconciler.core.diff import normalise_period
+from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
+from reconciler.core.plan import ActionKind, Refusal, RuleCode
+from reconciler.core.spec import ServiceSpec
 
 # A termination can be cancelled until 24 hours before expiry, not later (DESIGN §1).
 CANCEL_WINDOW = timedelta(hours=24)
 
-WEB_HOSTING_TYPE = "hosting/web"
-
-# What each unmanageable family is called in messages.
-_FAMILY_WORDS: dict[ProductFamily, str] = {
-    ProductFamily.TELECOM: "a telecom service",
-    ProductFamily.MICROSOFT: "a Microsoft service",
-    ProductFamily.MX_PLAN: "an MX Plan e-mail service",
-}
 
 _DESTRUCTIVE = (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW)
 
@@ -144,7 +138,7 @@ def unmanageable_service(proposal: Proposal, now: datetime) -> Refusal | None:
     live = proposal.live
     if live.manageable or not _is_change(proposal):
         return None
-    what = _FAMILY_WORDS.get(live.family, "a service of this kind")
+    what = product_of(live.type).described
     return _refuse(
         proposal,
         RuleCode.UNMANAGEABLE_SERVICE,
@@ -179,13 +173,13 @@ def already_terminated(proposal: Proposal, now: datetime) -> Refusal | None:
 def delete_now_web_hosting_only(proposal: Proposal, now: datetime) -> Refusal | None:
     """Immediate deletion exists for web hosting only."""
     live = proposal.live
-    if proposal.action is not ActionKind.DELETE_NOW or live.family is ProductFamily.WEB_HOSTING:
+    if proposal.action is not ActionKind.DELETE_NOW or product_of(live.type).immediate_deletion:
         return None
     return _refuse(
         proposal,
         RuleCode.DELETE_NOW_WEB_HOSTING_ONLY,
         f"{describe(live)} cannot be deleted now: immediate deletion exists for web "
-        f"hosting ({WEB_HOSTING_TYPE}) only",
+        f"hosting ({WEB_HOSTING.type}) only",
         f"use `lifecycle: terminate_at_expiry` for {proposal.wanted.key}: it is then "
         "terminated at its expiry",
     )

@@ -1,0 +1,63 @@
+"""One policy for time zones, one way to write each kind of date (``reconciler.times``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reconciler.times import (
+    EARLIEST,
+    LATEST,
+    ImplausibleInstant,
+    as_utc,
+    day_text,
+    in_zone,
+    iso_utc,
+    plausible,
+    utc_text,
+)
+
+PARIS_MIDNIGHT = datetime(2027, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def test_naive_datetimes_are_refused_never_guessed() -> None:
+    with pytest.raises(ValueError, match="no timezone"):
+        as_utc(datetime(2027, 1, 1))
+    assert as_utc(PARIS_MIDNIGHT) == datetime(2026, 12, 31, 23, tzinfo=UTC)
+
+
+def test_the_three_ways_to_write_an_instant() -> None:
+    assert utc_text(PARIS_MIDNIGHT) == "2026-12-31 23:00 UTC"
+    assert utc_text(PARIS_MIDNIGHT + timedelta(seconds=30)) == "2026-12-31 23:00:30 UTC"
+    assert iso_utc(PARIS_MIDNIGHT) == "2026-12-31T23:00:00Z"
+    assert day_text(PARIS_MIDNIGHT) == "2026-12-31"
+
+
+def test_a_display_zone_changes_what_is_shown_not_the_instant() -> None:
+    shown = in_zone(datetime(2026, 12, 31, 23, tzinfo=UTC), ZoneInfo("Europe/Paris"))
+    assert (shown.year, shown.day, shown.hour) == (2027, 1, 0)
+    assert shown == PARIS_MIDNIGHT
+    assert in_zone(PARIS_MIDNIGHT, None).tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime.min.replace(tzinfo=timezone(timedelta(hours=14))),  # not representable in UTC
+        datetime(1970, 1, 1, tzinfo=UTC),
+        EARLIEST - timedelta(seconds=1),
+        LATEST + timedelta(seconds=1),
+        datetime.max.replace(tzinfo=UTC),
+    ],
+)
+def test_implausible_instants_are_refused(when: datetime) -> None:
+    with pytest.raises(ImplausibleInstant, match="outside the dates reconciler can reason about"):
+        plausible(when)
+
+
+def test_plausible_instants_pass_in_utc() -> None:
+    assert plausible(EARLIEST) == EARLIEST
+    assert plausible(LATEST) == LATEST
+    assert plausible(PARIS_MIDNIGHT).tzinfo is UTC
