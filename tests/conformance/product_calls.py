@@ -29,15 +29,15 @@ import httpx
 from conformance.operations import NO_BODY, parse_body
 from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.clock import ManualClock
+from reconciler.core.plan import Action
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import Spec, parse_spec
 from reconciler.endpoints import Endpoint
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient, ReadStrategy
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.plan import Action
-from reconciler.planner import make_plan
 from reconciler.sandbox import DEMO_CREDENTIALS, ManualWallClock, create_app, open_state
 from reconciler.sandbox.testing import SANDBOX_EPOCH
-from reconciler.spec import Spec, parse_spec
 
 PLANNER_CASES = Path(__file__).resolve().parents[1] / "planner"
 

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.operations import NO_BODY, ApiSchemas
 from conformance.product_calls import ProductCall, distinct, observed_calls, planned_calls
-from reconciler.plan import ActionKind
+from reconciler.core.plan import ActionKind
 
 PLANNED = list(distinct(planned_calls()))
 
