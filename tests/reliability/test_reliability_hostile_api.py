@@ -289,18 +289,22 @@ def test_a_real_socket_trickling_is_cut_by_the_real_time_backstop() -> None:
     second here: the deadlines are set that short)."""
     served: list[int] = []
 
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 1000\r\n\r\n1")  # fmt: skip
-        served.append(1)
-        try:
+    async def go() -> None:
+        stop = asyncio.Event()
+        handlers: list[asyncio.Task[None]] = []
+
+        async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            handlers.append(task)
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n1")  # fmt: skip
+            served.append(1)
             await writer.drain()
-            await asyncio.Event().wait()  # and nothing more, ever
-        finally:
+            await stop.wait()  # and nothing more until the test ends
             writer.close()
 
-    async def go() -> None:
         server = await asyncio.start_server(trickle, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         endpoint = resolve_endpoint(f"http://127.0.0.1:{port}/1.0")
@@ -309,7 +313,10 @@ def test_a_real_socket_trickling_is_cut_by_the_real_time_backstop() -> None:
             async with OvhClient(endpoint, CREDENTIALS, timeouts=timeouts, random=lambda: 0.0):
                 pass
         finally:
+            stop.set()
+            await asyncio.gather(*handlers, return_exceptions=True)
             server.close()
+            await server.wait_closed()
 
     with pytest.raises(ApiError) as caught:
         asyncio.run(go())
