@@ -12,12 +12,13 @@ plan file read back) is a typed value: only the field types are checked.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError, ValidationInfo, WrapValidator
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
@@ -70,16 +71,15 @@ class Source:
 VALUES = Source()
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """A value being checked, with how it was written."""
+class Seen(NamedTuple):
+    """A value being checked, with how it was written (a named tuple: one is made for
+    every value of a spec, 70,000 for a large one)."""
 
     field: str
     value: Any
     node: Node | None = None  # how the file writes it; None: given directly, or absent
     omitted: bool = False  # a file that does not write this field
-    # the fields checked before it
-    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})  # the fields checked before it
 
     @property
     def kind(self) -> Kind:
@@ -256,8 +256,7 @@ def word(seen: Seen, expected: str) -> str:
 def choice(seen: Seen, enum: type[E], what: str, *, suggest: bool = True) -> E:
     """One of the values of ``enum``, written exactly; ``what`` names it in messages
     ("renewal mode"); ``suggest`` adds "did you mean" for a near miss."""
-    values = [member.value for member in enum]
-    expected = listed(values, "or")
+    values, expected = _choices(enum)
     text = word(seen, expected)
     if text in values:
         return enum(text)
@@ -268,21 +267,7 @@ def choice(seen: Seen, enum: type[E], what: str, *, suggest: bool = True) -> E:
     )
 
 
-__all__ = [
-    "VALUES",
-    "At",
-    "FieldProblem",
-    "Invalid",
-    "InvalidValues",
-    "Seen",
-    "Source",
-    "check_values",
-    "choice",
-    "closest",
-    "describe",
-    "describe_node",
-    "listed",
-    "problems_of",
-    "rule",
-    "word",
-]
+@functools.cache
+def _choices(enum: type[StrEnum]) -> tuple[tuple[str, ...], str]:
+    values = tuple(member.value for member in enum)
+    return values, listed(values, "or")

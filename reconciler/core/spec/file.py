@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -37,7 +39,6 @@ from reconciler.core.spec.checks import problems_of as validation_problems
 from reconciler.core.spec.models import (
     CREDENTIALS_FIX,
     SERVICE_KEYS,
-    SPEC_VERSION,
     TOP_KEYS,
     ServiceSpec,
     SourceLocation,
@@ -356,12 +357,7 @@ class _Reader:
             return None
         label = shown(key)
         if node.kind is Kind.NULL:
-            self.problem(
-                key_node.mark,
-                f"service {label} has no lifecycle",
-                f"add `lifecycle:` under it: {listed(Lifecycle, 'or')}",
-            )
-            return None
+            entry = {}  # a name with nothing under it: the rules say what it lacks
         if node.text in LIFECYCLE_WORDS and node.kind is Kind.STR:
             self.problem(
                 node.mark,
@@ -393,12 +389,12 @@ def duplicate_names(services: Sequence[ServiceSpec]) -> list[tuple[ServiceSpec, 
     domain and the web hosting named after it share a name, and `type` tells them
     apart; without it the spec would not say which one it means."""
     found: list[tuple[ServiceSpec, Invalid]] = []
+    shared = {name for name, count in Counter(s.name for s in services).items() if count > 1}
     by_name: dict[str, list[ServiceSpec]] = {}
     for service in services:
-        by_name.setdefault(service.name, []).append(service)
+        if service.name in shared:
+            by_name.setdefault(service.name, []).append(service)
     for name, same in by_name.items():
-        if len(same) < 2:
-            continue
         first_by_type: dict[str | None, ServiceSpec] = {}
         for service in same:
             first = first_by_type.get(service.type)
@@ -434,17 +430,15 @@ def duplicate_names(services: Sequence[ServiceSpec]) -> list[tuple[ServiceSpec, 
 
 
 def _mappings(data: Any) -> Iterator[tuple[Path, dict[Any, Any]]]:
-    """Every mapping in the data with its path, the root first (iteratively)."""
+    """Every mapping in the data with its path, in file order (iteratively)."""
     pending: list[tuple[Path, Any]] = [((), data)]
     while pending:
         path, value = pending.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
         if isinstance(value, dict):
             yield path, value
-            pending.extend(((*path, key), item) for key, item in reversed(value.items()))
-        elif isinstance(value, list):
-            pending.extend(
-                ((*path, index), item) for index, item in reversed(list(enumerate(value)))
-            )
+        inner = [((*path, key), item) for key, item in items if isinstance(item, dict | list)]
+        pending.extend(reversed(inner))
 
 
 def _looks_like_a_service(key: str, value: Any) -> bool:
@@ -478,6 +472,7 @@ _CREDENTIAL_WORDS = (
     "bearer",
 )
 _SETTING_KEYS = frozenset(TOP_KEYS + SERVICE_KEYS)
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 def credential_variable(key: str) -> str | None:
@@ -485,7 +480,7 @@ def credential_variable(key: str) -> str | None:
     key, None for a key that does not look like a credential."""
     if key in _SETTING_KEYS:
         return None
-    squashed = "".join(char for char in key.lower() if char.isascii() and char.isalnum())
+    squashed = _NOT_ALPHANUMERIC.sub("", key.lower())
     if squashed in _CREDENTIAL_VARIABLES:
         return _CREDENTIAL_VARIABLES[squashed]
     if any(word in squashed for word in _CREDENTIAL_WORDS):
@@ -523,13 +518,3 @@ def dump_spec(spec: Spec) -> str:
     return yaml.safe_dump(
         document, sort_keys=False, allow_unicode=True, width=1_000_000, default_flow_style=False
     )
-
-
-__all__ = [
-    "MAX_SPEC_BYTES",
-    "SPEC_VERSION",
-    "dump_spec",
-    "duplicate_names",
-    "load_spec",
-    "parse_spec",
-]

@@ -64,6 +64,7 @@ class SourceLocation(BaseModel):
 
 # --- a service's rules ----------------------------------------------------------------------
 
+_SPACE = re.compile(r"\s")
 _NAME_FIX = "write the service's name as the API shows it (resource.name), e.g. www.example.com"
 
 
@@ -89,7 +90,7 @@ def _name(seen: Seen) -> str:
     if seen.omitted:  # the key is the name
         if not isinstance(key, str):
             return str(seen.value)  # the key is refused already
-        if any(char.isspace() for char in key):
+        if _SPACE.search(key):
             raise Invalid(
                 f"service name {shown(key)} holds a space",
                 "if the key is a label, give the service's name with `name:` under it "
@@ -100,7 +101,7 @@ def _name(seen: Seen) -> str:
     name = word(seen, "the service's name (resource.name on the API)")
     if not name:
         raise Invalid("`name` is empty", _NAME_FIX)
-    if any(char.isspace() for char in name):
+    if _SPACE.search(name):
         raise Invalid(f"service name {shown(name)} holds a space", _NAME_FIX)
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid(
