@@ -365,8 +365,9 @@ class GitHub:
                 continue
             if "uses" in step:
                 code = self._uses(step, workdir, run_id, lookup)
-                result.codes[step_name] = code
-                failed = failed or code != 0
+                if code is not None:
+                    result.codes[step_name] = code
+                    failed = failed or code != 0
                 continue
             output = workdir / ".github-output"
             output.write_text("", encoding="utf-8")
@@ -407,12 +408,12 @@ class GitHub:
 
     def _uses(
         self, step: Mapping[str, Any], workdir: Path, run_id: int, lookup: Mapping[str, str]
-    ) -> int:
+    ) -> int | None:
         """``actions/upload-artifact`` saves into the fake's artifacts; other actions are
-        the runner's own (checkout, Python, caches): nothing to do here."""
+        the runner's own (checkout, Python, caches): nothing to do here (``None``)."""
         action = str(step["uses"]).split("@", 1)[0]
         if action != "actions/upload-artifact":
-            return 0
+            return None
         given = {k: substitute(str(v), lookup) for k, v in step.get("with", {}).items()}
         files = sorted(
             {
@@ -423,10 +424,10 @@ class GitHub:
             }
         )
         if not files:
-            return 0 if given.get("if-no-files-found") == "ignore" else 1
+            return 0 if str(given.get("if-no-files-found")) == "ignore" else 1
         state = self.state()
         saved = state["artifacts"].setdefault(str(run_id), {})
-        if given["name"] in saved and given.get("overwrite") != "true":
+        if given["name"] in saved and str(given.get("overwrite")).lower() != "true":
             return 1  # an artifact's name is taken for the run
         target = self.root / "artifacts" / str(run_id) / given["name"]
         if target.exists():
