@@ -56,6 +56,38 @@ SECRETS = {
 }
 
 
+# The specs of the job tests, for an account at {url} (the served sandbox).
+# example.net terminated at expiry: irreversible once it expires.
+TERMINATE = """\
+version: 1
+endpoint: {url}
+unmanaged: ignore
+services:
+  example.net: {{type: domain, lifecycle: terminate_at_expiry}}
+"""
+# old-brand.fr kept: its pending termination cancelled (reversible), before a deadline.
+KEEP = """\
+version: 1
+endpoint: {url}
+unmanaged: ignore
+services:
+  old-brand.fr: {{type: domain, lifecycle: renew}}
+"""
+IN_SYNC = """\
+version: 1
+endpoint: {url}
+unmanaged: ignore
+services:
+  example.org: {{type: domain, lifecycle: renew}}
+"""
+REFUSED = """\
+version: 1
+endpoint: {url}
+unmanaged: ignore
+services:
+  xdsl-ab12345-1: {{lifecycle: terminate_at_expiry}}
+"""
+
 # --- the recipes as data ---------------------------------------------------------------
 
 

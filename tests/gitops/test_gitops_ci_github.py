@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ci_helpers import CI, MARKER, GitHub, WorkflowRun
+from ci_helpers import CI, IN_SYNC, KEEP, MARKER, REFUSED, TERMINATE, GitHub, WorkflowRun
 from gitops_helpers import ROLE_KEYS, seed_with_role_keys
 
 from reconciler.core.access import Role
@@ -32,36 +32,6 @@ APPLY = CI / "github" / "reconciler-apply.yml"
 DRIFT = CI / "github" / "reconciler-drift.yml"
 NET, BRAND = 120000102, 120000103
 
-# example.net terminated at expiry: irreversible once it expires.
-TERMINATE = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net: {{type: domain, lifecycle: terminate_at_expiry}}
-"""
-# old-brand.fr kept: its pending termination cancelled (reversible), before a deadline.
-KEEP = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  old-brand.fr: {{type: domain, lifecycle: renew}}
-"""
-IN_SYNC = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.org: {{type: domain, lifecycle: renew}}
-"""
-REFUSED = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  xdsl-ab12345-1: {{lifecycle: terminate_at_expiry}}
-"""
 PULUMI_STACK_CONFIG = "config:\n  reconciler:spec: stacks/prod.yaml\n"
 PR, BRANCH = 7, "retire-example-net"
 
