@@ -36,6 +36,9 @@ from reconciler.sandbox.admin import SandboxAdmin
 from reconciler.sandbox.server import ServerThread
 from reconciler.sandbox.testing import SANDBOX_EPOCH, InProcessSandbox, SandboxServer
 
+# Every answer of these fixtures' sandboxes is judged by OVH's published schemas.
+pytest_plugins = ("conformance.plugin",)
+
 OVH_ENDPOINT_NAME = "sandbox-test"
 _OVH_ENVIRONMENT = (
     "OVH_ENDPOINT",
@@ -48,10 +51,12 @@ _OVH_ENVIRONMENT = (
 
 
 @pytest.fixture(scope="session")
-def _sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+def _sandbox_session(
+    tmp_path_factory: pytest.TempPathFactory, sandbox_conformance: Callable[[Any], Any]
+) -> Iterator[SandboxServer]:
     state = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
     app = create_app(open_state(state, reseed=True))
-    server = ServerThread(app).start()
+    server = ServerThread(sandbox_conformance(app)).start()
     try:
         yield SandboxServer(
             url=server.url, root=server.root, admin=SandboxAdmin(server.root), app=app
@@ -108,11 +113,14 @@ def ovh_client(make_ovh_client: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def sandbox_app(tmp_path: Path) -> Iterator[InProcessSandbox]:
+def sandbox_app(
+    tmp_path: Path, sandbox_conformance: Callable[[Any], Any]
+) -> Iterator[InProcessSandbox]:
     """The sandbox in-process (demo account, a fresh state, a manual wall clock)."""
     clock = ManualWallClock(SANDBOX_EPOCH)
     backend = open_state(tmp_path / "sandbox.db", wall=clock)
     try:
-        yield InProcessSandbox(app=create_app(backend), backend=backend, clock=clock)
+        app = sandbox_conformance(create_app(backend))
+        yield InProcessSandbox(app=app, backend=backend, clock=clock)
     finally:
         backend.close()

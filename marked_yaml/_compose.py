@@ -1,0 +1,314 @@
+"""Parser events to plain data and marks, checking as it goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from marked_yaml._scalars import resolve
+from marked_yaml._syntax import syntax_problems
+from marked_yaml._text import (
+    INVISIBLE_FIX,
+    cut,
+    decode,
+    invisible_characters,
+    invisible_message,
+    invisible_problems,
+    shown,
+)
+from marked_yaml._values import (
+    DEFAULT_LIMITS,
+    NO_MARKS,
+    Code,
+    CollectionKey,
+    Document,
+    Key,
+    Kind,
+    Limits,
+    Mark,
+    Marks,
+    Node,
+    Path,
+    Problem,
+    Refused,
+)
+
+# libyaml when PyYAML was built with it (about ten times faster); the pure Python parser
+# otherwise. Only their parser half is used: events, never constructed objects.
+FAST_PARSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PURE_PARSER: type = yaml.SafeLoader
+
+_STANDARD_TAGS = {
+    Kind.STR: ("!", "tag:yaml.org,2002:str"),
+    Kind.MAPPING: ("!", "tag:yaml.org,2002:map"),
+    Kind.SEQUENCE: ("!", "tag:yaml.org,2002:seq"),
+}
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+def compose(
+    source: bytes | str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    noun: str = "document",
+    parser: type = FAST_PARSER,
+) -> Document:
+    """Read one YAML document (the bytes of a file, or its text) into plain data and the
+    marks of its nodes. Never raises for bad input: every problem is in the result.
+    ``noun`` names the file in messages ("not allowed in a spec"); ``parser`` is a PyYAML
+    loader class (``FAST_PARSER`` or ``PURE_PARSER``, which give the same result)."""
+    if isinstance(source, bytes):
+        text, problems = decode(source, limits, noun)
+        if text is None:
+            return Document(None, NO_MARKS, tuple(problems), complete=False, events=0)
+    else:
+        text = source.removeprefix("\ufeff")
+    problems = invisible_problems(text, limits, noun)
+    if problems:
+        return Document(None, NO_MARKS, tuple(problems), complete=False, events=0)
+    return _Composer(text, limits, noun, parser).compose()
+
+
+class _Stop(Exception):
+    """Reading cannot go on (limits, several documents): the problem is recorded."""
+
+    def __init__(self, *, complete: bool) -> None:
+        self.complete = complete
+
+
+class _Open:
+    """A mapping or a list whose events are still arriving."""
+
+    __slots__ = ("path", "node", "mapping", "items", "key", "key_node", "skip", "seen")
+
+    def __init__(self, path: Path, node: Node) -> None:
+        self.path = path
+        self.node = node
+        self.mapping: dict[Key, Any] | None = {} if node.kind is Kind.MAPPING else None
+        self.items: list[Any] = []
+        self.key: Key | None = None  # a mapping's key waiting for its value
+        self.key_node: Node | None = None
+        self.skip = False  # the waiting key is a duplicate: its value is dropped
+        self.seen: dict[str, Mark] = {}  # a mapping's keys so far
+
+
+class _Composer:
+    def __init__(self, text: str, limits: Limits, noun: str, parser: type) -> None:
+        self.text = text
+        self.limits = limits
+        self.noun = noun
+        self.parser = parser
+        self.problems: list[Problem] = []
+        self.marks: dict[Path, Node] = {}
+        self.stack: list[_Open] = []
+        self.root: Any = None
+        self.events = 0
+        self.nodes = 0
+        self.documents = 0
+
+    def compose(self) -> Document:
+        complete = True
+        parser = self.parser(self.text)
+        handlers: dict[type, Callable[[Any], None]] = {
+            yaml.ScalarEvent: self._on_scalar,
+            yaml.MappingStartEvent: self._on_start,
+            yaml.SequenceStartEvent: self._on_start,
+            yaml.MappingEndEvent: self._on_end,
+            yaml.SequenceEndEvent: self._on_end,
+            yaml.AliasEvent: self._on_alias,
+            yaml.DocumentStartEvent: self._on_document,
+        }
+        try:
+            while parser.check_event():
+                event = parser.get_event()
+                self.events += 1
+                handler = handlers.get(type(event))
+                if handler is not None:  # stream start and end, document end: nothing to do
+                    handler(event)
+        except _Stop as stop:
+            complete = stop.complete
+        except yaml.MarkedYAMLError as error:
+            complete = False
+            self.problems.extend(syntax_problems(error, self.text, self.limits))
+        except yaml.YAMLError as error:  # a reader error without a position
+            complete = False
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            self.problems.append(
+                Problem(
+                    Code.SYNTAX, 1, 1, f"YAML error: {cut(first_line)}", "check the file is YAML"
+                )
+            )
+        finally:
+            parser.dispose()  # frees libyaml's buffers at once
+        return Document(
+            self.root if complete else None,
+            Marks(self.marks) if complete else NO_MARKS,
+            tuple(self.problems),
+            complete=complete,
+            events=self.events,
+        )
+
+    def _problem(self, code: Code, mark: Mark, message: str, fix: str) -> None:
+        # At most one more than the caller shows: it then knows there were too many.
+        if len(self.problems) <= self.limits.max_problems:
+            self.problems.append(Problem(code, mark.line, mark.column, message, fix))
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _on_scalar(self, event: yaml.ScalarEvent) -> None:
+        mark = self._count(event)
+        if event.anchor is not None:
+            self._refuse_anchor(event.anchor, mark)
+        plain = event.style in (None, "") and event.tag is None
+        if event.tag is not None:
+            self._check_tag(event.tag, Kind.STR, mark)
+        text: str = event.value
+        hidden = next(invisible_characters(text), None)
+        if hidden is not None:  # written as an escape ("\u200b") in a quoted scalar
+            self._problem(
+                Code.INVISIBLE, mark, invisible_message(hidden[1], self.noun), INVISIBLE_FIX
+            )
+            self._attach(Refused(mark, Code.INVISIBLE), Node(mark, Kind.REFUSED, text))
+            return
+        kind, value = resolve(text, plain)
+        self._attach(value, Node(mark, kind, text, plain))
+
+    def _on_start(self, event: yaml.CollectionStartEvent) -> None:
+        mark = self._count(event)
+        if event.anchor is not None:
+            self._refuse_anchor(event.anchor, mark)
+        kind = Kind.MAPPING if isinstance(event, yaml.MappingStartEvent) else Kind.SEQUENCE
+        if event.tag is not None:
+            self._check_tag(event.tag, kind, mark)
+        if len(self.stack) >= self.limits.max_depth:
+            self._problem(
+                Code.DEPTH,
+                mark,
+                f"the document is nested more than {self.limits.max_depth} levels deep",
+                "nest less deeply",
+            )
+            raise _Stop(complete=False)
+        self.stack.append(_Open(self._path_of_next(mark, kind), Node(mark, kind)))
+
+    def _on_end(self, event: yaml.CollectionEndEvent) -> None:
+        done = self.stack.pop()
+        value = done.mapping if done.mapping is not None else done.items
+        if self.stack and self.stack[-1].mapping is not None and self.stack[-1].key is None:
+            # A collection written as a key: its placeholder, made when it started.
+            key = done.path[-1]
+            assert isinstance(key, CollectionKey)
+            self._attach(key, done.node)
+        else:
+            self._attach(value, done.node)
+
+    def _on_alias(self, event: yaml.AliasEvent) -> None:
+        mark = self._count(event)
+        self._problem(
+            Code.ALIAS,
+            mark,
+            f"YAML alias *{cut(str(event.anchor), 30)} is not allowed in a {self.noun}",
+            "write the value out in full (anchors and aliases are refused)",
+        )
+        self._attach(Refused(mark, Code.ALIAS), Node(mark, Kind.REFUSED))
+
+    def _on_document(self, event: yaml.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self._problem(
+                Code.DOCUMENTS,
+                _mark(event),
+                "several YAML documents in one file",
+                f"a {self.noun} is one document: remove this '---' and what follows, or move "
+                "it to a file of its own",
+            )
+            raise _Stop(complete=True)  # the first document is whole: it can be checked
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def _count(self, event: yaml.Event) -> Mark:
+        mark = _mark(event)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            self._problem(
+                Code.NODES,
+                mark,
+                f"the {self.noun} holds more than {self.limits.max_nodes:,} YAML nodes",
+                f"a {self.noun} this large is not supported: split it",
+            )
+            raise _Stop(complete=False)
+        return mark
+
+    def _refuse_anchor(self, anchor: str, mark: Mark) -> None:
+        self._problem(
+            Code.ANCHOR,
+            mark,
+            f"YAML anchor &{cut(str(anchor), 30)} is not allowed in a {self.noun}",
+            "remove the anchor and write each value out in full",
+        )
+
+    def _check_tag(self, tag: str, kind: Kind, mark: Mark) -> None:
+        if tag in _STANDARD_TAGS[kind]:
+            return
+        written = (
+            "!!" + tag.removeprefix(_YAML_TAG_PREFIX) if tag.startswith(_YAML_TAG_PREFIX) else tag
+        )
+        self._problem(
+            Code.TAG,
+            mark,
+            f"YAML tag {cut(written, 40)} is not allowed in a {self.noun}",
+            f"remove the tag: a {self.noun} holds plain values only",
+        )
+
+    # -- building -------------------------------------------------------------------------
+
+    def _path_of_next(self, mark: Mark, kind: Kind) -> Path:
+        """The path of the node that starts now (a collection: its children need it)."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if top.mapping is None:
+            return (*top.path, len(top.items))
+        if top.key is None:
+            return (*top.path, CollectionKey(mark, kind))  # a collection written as a key
+        if top.skip:  # the value of a duplicate key: dropped, its marks kept apart
+            return (*top.path, Refused(mark, Code.DUPLICATE_KEY))
+        return (*top.path, top.key)
+
+    def _attach(self, value: Any, node: Node) -> None:
+        if not self.stack:
+            self.root = value
+            self.marks[()] = node
+            return
+        top = self.stack[-1]
+        if top.mapping is None:
+            self.marks[(*top.path, len(top.items))] = node
+            top.items.append(value)
+            return
+        if top.key is None:  # this is a key
+            key: Key = value if isinstance(value, Refused | CollectionKey) else node.text or ""
+            top.key, top.key_node, top.skip = key, node, False
+            if isinstance(key, str):
+                first = top.seen.get(key)
+                if first is not None:
+                    self._problem(
+                        Code.DUPLICATE_KEY,
+                        node.mark,
+                        f"duplicate key {shown(key)} (first at line {first.line}, "
+                        f"column {first.column})",
+                        "remove one of them: YAML readers silently keep only the last",
+                    )
+                    top.skip = True
+                else:
+                    top.seen[key] = node.mark
+            return
+        if not top.skip:
+            self.marks[(*top.path, top.key)] = node._replace(key=top.key_node)
+            top.mapping[top.key] = value
+        top.key = None
+
+
+def _mark(event: yaml.Event) -> Mark:
+    start = event.start_mark
+    return Mark(start.line + 1, start.column + 1) if start is not None else Mark(1, 1)
