@@ -62,6 +62,9 @@ def api(state: dict[str, Any], args: list[str]) -> Any:
     parts = urlsplit(path)
     segments = parts.path.split("/")[3:]  # after repos/OWNER/NAME
     query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    if method == "GET":  # -f/--raw-field of a GET are its query parameters, URL-encoded
+        fields = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--raw-field")]
+        query.update(field.split("=", 1) for field in fields)
     if segments[:1] == ["issues"] and segments[2:] == ["comments"]:
         if method == "POST":
             comment = {"id": 1000 + len(state["comments"]), "body": body_of(args)}
