@@ -81,7 +81,7 @@ class _Stop(Exception):
 class _Open:
     """A mapping or a list whose events are still arriving."""
 
-    __slots__ = ("path", "node", "mapping", "items", "key", "key_node", "skip", "seen")
+    __slots__ = ("path", "node", "mapping", "items", "key", "key_node", "skip")
 
     def __init__(self, path: Path, node: Node) -> None:
         self.path = path
@@ -91,7 +91,6 @@ class _Open:
         self.key: Key | None = None  # a mapping's key waiting for its value
         self.key_node: Node | None = None
         self.skip = False  # the waiting key is a duplicate: its value is dropped
-        self.seen: dict[str, Mark] = {}  # a mapping's keys so far
 
 
 class _Composer:
@@ -165,15 +164,17 @@ class _Composer:
         if event.tag is not None:
             self._check_tag(event.tag, Kind.STR, mark)
         text: str = event.value
-        hidden = next(invisible_characters(text), None)
-        if hidden is not None:  # written as an escape ("\u200b") in a quoted scalar
+        # Only a double-quoted scalar holds what the text did not (escapes: "\u200b");
+        # the rest of the text was checked whole before parsing.
+        hidden = next(invisible_characters(text), None) if event.style == '"' else None
+        if hidden is not None:
             self._problem(
                 Code.INVISIBLE, mark, invisible_message(hidden[1], self.noun), INVISIBLE_FIX
             )
-            self._attach(Refused(mark, Code.INVISIBLE), Node(mark, Kind.REFUSED, text))
+            self._attach(Refused(mark, Code.INVISIBLE), mark, Kind.REFUSED, text)
             return
         kind, value = resolve(text, plain)
-        self._attach(value, Node(mark, kind, text, plain))
+        self._attach(value, mark, kind, text, plain)
 
     def _on_start(self, event: yaml.CollectionStartEvent) -> None:
         mark = self._count(event)
@@ -194,14 +195,13 @@ class _Composer:
 
     def _on_end(self, event: yaml.CollectionEndEvent) -> None:
         done = self.stack.pop()
-        value = done.mapping if done.mapping is not None else done.items
+        value: Any = done.mapping if done.mapping is not None else done.items
         if self.stack and self.stack[-1].mapping is not None and self.stack[-1].key is None:
             # A collection written as a key: its placeholder, made when it started.
             key = done.path[-1]
             assert isinstance(key, CollectionKey)
-            self._attach(key, done.node)
-        else:
-            self._attach(value, done.node)
+            value = key
+        self._attach(value, done.node.mark, done.node.kind)
 
     def _on_alias(self, event: yaml.AliasEvent) -> None:
         mark = self._count(event)
@@ -211,7 +211,7 @@ class _Composer:
             f"YAML alias *{cut(str(event.anchor), 30)} is not allowed in a {self.noun}",
             "write the value out in full (anchors and aliases are refused)",
         )
-        self._attach(Refused(mark, Code.ALIAS), Node(mark, Kind.REFUSED))
+        self._attach(Refused(mark, Code.ALIAS), mark, Kind.REFUSED)
 
     def _on_document(self, event: yaml.DocumentStartEvent) -> None:
         self.documents += 1
@@ -269,42 +269,41 @@ class _Composer:
             return ()
         top = self.stack[-1]
         if top.mapping is None:
-            return (*top.path, len(top.items))
+            return top.path + (len(top.items),)
         if top.key is None:
-            return (*top.path, CollectionKey(mark, kind))  # a collection written as a key
+            return top.path + (CollectionKey(mark, kind),)  # a collection written as a key
         if top.skip:  # the value of a duplicate key: dropped, its marks kept apart
-            return (*top.path, Refused(mark, Code.DUPLICATE_KEY))
-        return (*top.path, top.key)
+            return top.path + (Refused(mark, Code.DUPLICATE_KEY),)
+        return top.path + (top.key,)
 
-    def _attach(self, value: Any, node: Node) -> None:
+    def _attach(
+        self, value: Any, mark: Mark, kind: Kind, text: str | None = None, plain: bool = False
+    ) -> None:
         if not self.stack:
             self.root = value
-            self.marks[()] = node
+            self.marks[()] = Node(mark, kind, text, plain)
             return
         top = self.stack[-1]
         if top.mapping is None:
-            self.marks[(*top.path, len(top.items))] = node
+            self.marks[top.path + (len(top.items),)] = Node(mark, kind, text, plain)
             top.items.append(value)
             return
         if top.key is None:  # this is a key
-            key: Key = value if isinstance(value, Refused | CollectionKey) else node.text or ""
-            top.key, top.key_node, top.skip = key, node, False
-            if isinstance(key, str):
-                first = top.seen.get(key)
-                if first is not None:
-                    self._problem(
-                        Code.DUPLICATE_KEY,
-                        node.mark,
-                        f"duplicate key {shown(key)} (first at line {first.line}, "
-                        f"column {first.column})",
-                        "remove one of them: YAML readers silently keep only the last",
-                    )
-                    top.skip = True
-                else:
-                    top.seen[key] = node.mark
+            key: Key = value if isinstance(value, Refused | CollectionKey) else text or ""
+            top.key, top.key_node, top.skip = key, Node(mark, kind, text, plain), False
+            if isinstance(key, str) and key in top.mapping:
+                first = self.marks[top.path + (key,)].key or Node(mark, kind)
+                self._problem(
+                    Code.DUPLICATE_KEY,
+                    mark,
+                    f"duplicate key {shown(key)} (first at line {first.mark.line}, "
+                    f"column {first.mark.column})",
+                    "remove one of them: YAML readers silently keep only the last",
+                )
+                top.skip = True
             return
         if not top.skip:
-            self.marks[(*top.path, top.key)] = node._replace(key=top.key_node)
+            self.marks[top.path + (top.key,)] = Node(mark, kind, text, plain, top.key_node)
             top.mapping[top.key] = value
         top.key = None
 

@@ -40,6 +40,8 @@ def resolve(text: str, plain: bool) -> tuple[Kind, Scalar]:
         return Kind.BOOL, True
     if text in _FALSE:
         return Kind.BOOL, False
+    if text[0].isalpha():  # most values are words: no number starts with a letter
+        return Kind.STR, text
     if _INT.fullmatch(text):
         if len(text) > MAX_INT_DIGITS:
             return Kind.INT, text

@@ -19,8 +19,10 @@ changes; a team then edits the lifecycles it wants to change, in a pull request.
   holding a space or an invisible character; two live services sharing name and type).
 - Entries are sorted by name, then type, then id; the text is deterministic.
 
-The text is read back with the spec loader before it is handed out (``Adoption.spec``):
-an import never writes a spec that ``reconciler validate`` would refuse.
+Each entry is built from the live service with the spec's own rules
+(``check_values``), and the text is read back before it is handed out
+(``Adoption.spec``): an import never writes a spec that ``reconciler validate`` would
+refuse, nor one that reads as other entries than those checked.
 """
 
 from __future__ import annotations
@@ -33,11 +35,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from marked_yaml import invisible_characters
 from reconciler.core.catalog import product_of
+from reconciler.core.lifecycle import Lifecycle, RenewMode
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
-from reconciler.core.spec import MAX_NAME_LENGTH, Spec, UnmanagedPolicy, parse_spec
-from reconciler.core.specyaml import invisible_characters
+from reconciler.core.spec import (
+    MAX_NAME_LENGTH,
+    InvalidValues,
+    ServiceSpec,
+    Spec,
+    UnmanagedPolicy,
+    check_values,
+    parse_spec,
+)
 from reconciler.errors import ReconcilerError, SpecError
 
 __all__ = ["Adoption", "Skipped", "adopt"]
@@ -129,56 +140,42 @@ def adopt(
         else:
             adopted.append(service)
 
-    # The loader has the last word: an entry it would refuse (a type written in a way
-    # it does not accept...) is left out with its words, rather than failing the import.
-    refused: dict[int, str] = {}
-    for _attempt in range(3):
-        stated_services = [s for s in adopted if s.service_id not in refused]
-        left_unstated = unstatable + [
-            Skipped(s, f"the spec loader refuses its entry: {refused[s.service_id]}")
-            for s in adopted
-            if s.service_id in refused
-        ]
-        entries = [
-            _entry(service, account, shared=alive_by_name[service.name] > 1, periods=periods)
-            for service in stated_services
-        ]
-        text, spans = _document(
-            entries,
-            endpoint=endpoint,
-            now=now,
-            unmanaged=unmanaged,
-            unmanageable=unmanageable,
-            gone=gone,
-            unstatable=left_unstated,
-            total=len(account.services),
-        )
+    # Each entry is checked with the spec's own rules before it is written: one they
+    # refuse (a type written in a way a spec does not accept...) is left out with their
+    # words, rather than failing the import.
+    stated: list[tuple[LiveService, ServiceSpec]] = []
+    for service in adopted:
+        values = _wanted(service, shared=alive_by_name[service.name] > 1, periods=periods)
         try:
-            spec = parse_spec(text.encode("utf-8"), source)
-        except SpecError as error:
-            newly = _refused_entries(error, spans, stated_services)
-            if not newly:  # a problem outside every entry: a bug of this module
-                raise ReconcilerError(
-                    f"internal error: the imported spec does not read back ({error.problems[0]})",
-                    hint="run again with --debug and report it (the message names no secret)",
-                ) from None
-            refused.update(newly)
-            continue
-        break
-    else:
+            stated.append((service, check_values(ServiceSpec, values)))
+        except InvalidValues as invalid:
+            reason = f"the spec loader refuses its entry: {invalid.problems[0].message}"
+            unstatable.append(Skipped(service, reason))
+    text = _document(
+        [_entry(wanted, service, account) for service, wanted in stated],
+        endpoint=endpoint,
+        now=now,
+        unmanaged=unmanaged,
+        unmanageable=unmanageable,
+        gone=gone,
+        unstatable=unstatable,
+        total=len(account.services),
+    )
+    # The text is what a team commits: it must read back as exactly what was checked.
+    try:
+        spec = parse_spec(text.encode("utf-8"), source)
+    except SpecError as error:
         raise ReconcilerError(
-            "internal error: the imported spec does not read back",
+            f"internal error: the imported spec does not read back ({error.problems[0]})",
+            hint="run again with --debug and report it (the message names no secret)",
+        ) from None
+    read_back = [entry.model_copy(update={"location": None}) for entry in spec.services]
+    if read_back != [wanted for _service, wanted in stated]:
+        raise ReconcilerError(
+            "internal error: the imported spec reads back with other entries",
             hint="run again with --debug and report it",
         )
-    stated = [(entry.name, entry.lifecycle.value) for entry in spec.services]
-    meant = [(s.name, _spec_lifecycle(s)) for s in stated_services]
-    if stated != meant:  # a quoting bug would show here: never hand out such a spec
-        raise ReconcilerError(
-            "internal error: the imported spec reads back with other names or lifecycles",
-            hint="run again with --debug and report it",
-        )
-    unstatable = left_unstated
-    adopted = stated_services
+    adopted = [service for service, _wanted in stated]
     return Adoption(
         text=text,
         spec=spec,
@@ -192,31 +189,42 @@ def adopt(
 # --- one entry -------------------------------------------------------------------------
 
 
-def _entry(service: LiveService, account: LiveAccount, *, shared: bool, periods: bool) -> list[str]:
+def _wanted(service: LiveService, *, shared: bool, periods: bool) -> dict[str, object]:
+    """The entry that states ``service`` as it is. A name borne by several live services
+    gets a label as key, with ``name`` and ``type``."""
+    values: dict[str, object] = {"key": service.name, "name": service.name}
+    if shared:
+        label = f"{service.name} ({service.type})"
+        if len(label) > MAX_NAME_LENGTH:
+            label = f"service {service.service_id} ({service.type})"
+        values |= {"key": label, "type": service.type}
+    if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
+        return values | {"lifecycle": Lifecycle.TERMINATE_AT_EXPIRY}
+    values["lifecycle"] = Lifecycle.RENEW
+    if service.lifecycle is LiveLifecycle.MANUAL_RENEW:
+        values["mode"] = RenewMode.MANUAL
+    if periods:
+        values["period"] = _statable_period(service.renew_period)
+    return values
+
+
+def _entry(wanted: ServiceSpec, service: LiveService, account: LiveAccount) -> list[str]:
     """The lines of one service's entry, its comment first (indented under services)."""
     lines = [
         wrapped
         for line in _describe(service, account)
         for wrapped in _comment(_comment_safe(line), indent="  ")
     ]
-    if shared:
-        label = f"{service.name} ({service.type})"
-        if len(label) > MAX_NAME_LENGTH:
-            label = f"service {service.service_id} ({service.type})"
-        lines.append(f"  {_scalar(label)}:")
-        lines.append(f"    name: {_scalar(service.name)}")
-        lines.append(f"    type: {_scalar(service.type)}")
-    else:
-        lines.append(f"  {_scalar(service.name)}:")
-    if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
-        lines.append("    lifecycle: terminate_at_expiry")
-        return lines
-    lines.append("    lifecycle: renew")
-    if service.lifecycle is LiveLifecycle.MANUAL_RENEW:
+    lines.append(f"  {_scalar(wanted.key)}:")
+    if wanted.name != wanted.key:
+        lines.append(f"    name: {_scalar(wanted.name)}")
+    if wanted.type is not None:
+        lines.append(f"    type: {_scalar(wanted.type)}")
+    lines.append(f"    lifecycle: {wanted.lifecycle.value}")
+    if wanted.manual:
         lines.append("    mode: manual          # renewed by hand; automatic is the default")
-    period = _statable_period(service.renew_period) if periods else None
-    if period is not None:
-        lines.append(f"    period: {period}")
+    if wanted.period is not None:
+        lines.append(f"    period: {wanted.period}")
     return lines
 
 
@@ -258,22 +266,6 @@ def _describe(service: LiveService, account: LiveAccount) -> list[str]:
 # --- the document ----------------------------------------------------------------------
 
 
-def _refused_entries(
-    error: SpecError, spans: Sequence[tuple[int, int]], services: Sequence[LiveService]
-) -> dict[int, str]:
-    """The services whose entries hold the loader's problems, with the first problem's
-    words; empty when a problem lies outside every entry."""
-    found: dict[int, str] = {}
-    for problem in error.problems:
-        owner = next(
-            (i for i, (first, last) in enumerate(spans) if first <= problem.line <= last), None
-        )
-        if owner is None:
-            return {}
-        found.setdefault(services[owner].service_id, problem.message)
-    return found
-
-
 def _document(
     entries: Sequence[list[str]],
     *,
@@ -284,8 +276,8 @@ def _document(
     gone: Sequence[Skipped],
     unstatable: Sequence[Skipped],
     total: int,
-) -> tuple[str, list[tuple[int, int]]]:
-    """The text, and the (first, last) line numbers of each entry."""
+) -> str:
+    """The text of the spec: a header, the entries, what was left out."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     left_out = len(unmanageable) + len(gone) + len(unstatable)
     header = [
@@ -306,15 +298,9 @@ def _document(
         header.append("services: {}")
     else:
         header.append("services:")
-    body: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for lines in entries:
-        body.append("")
-        first = len(header) + len(body) + 1
-        body.extend(lines)
-        spans.append((first, first + len(lines) - 1))
+    body = [line for lines in entries for line in ("", *lines)]
     footer = _left_out(unmanageable, gone, unstatable)
-    return "\n".join([*header, *body, *footer]) + "\n", spans
+    return "\n".join([*header, *body, *footer]) + "\n"
 
 
 def _left_out(
@@ -338,12 +324,6 @@ def _left_out(
             text = f"{service.name} ({service.type}, id {service.service_id}): {item.reason}"
             lines.extend(_comment(_comment_safe(text), indent="", first="#   "))
     return lines
-
-
-def _spec_lifecycle(service: LiveService) -> str:
-    if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
-        return "terminate_at_expiry"
-    return "renew"
 
 
 def _gone_reason(service: LiveService) -> str:
@@ -410,7 +390,7 @@ def _name_problem(name: str) -> str | None:
         return f"its name is {len(name)} characters long (a spec allows {MAX_NAME_LENGTH})"
     if any(char.isspace() for char in name):
         return "its name holds a space"
-    if not name.isprintable() or invisible_characters(name, "name"):
+    if not name.isprintable() or next(invisible_characters(name), None) is not None:
         return "its name holds an invisible or control character"
     return None
 

@@ -14,10 +14,10 @@ Inputs (what a spec entry says, plus where it lives):
     ``linked-service-conflict`` rule needs them (terminating a domain whose web hosting
     the spec keeps is refused). The program fills it in; it is context, not a change.
 
-The inputs are checked by writing them as a one-entry spec and reading it with
-``reconciler.core.spec.parse_spec``: a ``ServiceLifecycle`` gets exactly the messages and
-fixes ``reconciler validate`` gives, each pinned to the property it is about (the
-document is written here, line by line, so every line's property is known).
+The inputs are checked as a spec entry is: ``check_values`` builds the ``ServiceSpec``
+(and the ``Spec`` for ``endpoint``) from the values with the models' own rules, so a
+``ServiceLifecycle`` gets exactly the messages and fixes ``reconciler validate`` gives,
+each on the property it is about.
 
 Pulumi hands numbers back as floats (gRPC carries JSON numbers as doubles):
 ``as_int`` turns ``120000201.0`` back into the service id it was.
@@ -30,14 +30,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel
 
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveService
-from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy, parse_spec
-from reconciler.errors import SpecError, SpecProblem
+from reconciler.core.spec import (
+    InvalidValues,
+    ServiceSpec,
+    Spec,
+    UnmanagedPolicy,
+    check_values,
+    duplicate_names,
+)
 
-# Input properties, in the order the checked document writes them.
+# Input properties, in the order failures are listed (a spec entry's order).
 SERVICE: Final = "service"
 NAME: Final = "name"
 LIFECYCLE: Final = "lifecycle"
@@ -48,7 +56,7 @@ PROTECT: Final = "protect"
 ENDPOINT: Final = "endpoint"
 KEEP: Final = "keep"
 INPUTS: Final = (SERVICE, NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT, ENDPOINT, KEEP)
-ENTRY_FIELDS: Final = (NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT)  # written under the key
+ENTRY_FIELDS: Final = (NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT)  # a spec entry's fields
 # What the resource wants of its service: a change to any of these is an update.
 DESIRED: Final = (SERVICE, NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT, ENDPOINT)
 
@@ -75,6 +83,8 @@ ABSENT: Final = "absent"  # live_lifecycle of a service that is not on the accou
 ABSENT_ID_PREFIX: Final = "absent:"  # the id of a resource whose service was already gone
 DEFAULT_ENDPOINT: Final = "sandbox"
 KEEP_LABEL: Final = "keep[{index}]"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 # --- values ----------------------------------------------------------------------------
@@ -224,17 +234,64 @@ def check_properties(news: Mapping[str, Any], *, unknown_marker: object = None) 
     if failures:
         return Checked(inputs=passed, failures=tuple(failures))
     assert isinstance(service, str) and keep is not None
-    document = write_document(service, values, keep)
-    try:
-        spec = parse_spec(document.text, "ServiceLifecycle")
-    except SpecError as error:
-        return Checked(
-            inputs=passed,
-            failures=tuple(document.failure(problem, values) for problem in error.problems),
-        )
-    own = spec.services[0].model_copy(update={"location": None})
-    entry = Entry(wanted=own, endpoint=spec.endpoint, keep=keep)
+    entry = _entry(service, values, keep, failures)
+    if entry is None:
+        order = {name: index for index, name in enumerate(INPUTS)}
+        failures.sort(key=lambda failure: order.get(failure.property.split("[")[0], len(order)))
+        return Checked(inputs=passed, failures=tuple(failures))
     return Checked(inputs=entry.inputs(), entry=entry)
+
+
+def _entry(
+    service: str, values: Mapping[str, Any], keep: Sequence[Kept], failures: list[Failure]
+) -> Entry | None:
+    """The entry the values state, checked as a spec entry is (None: ``failures`` say
+    why, each on its property)."""
+    fields = {name: values[name] for name in ENTRY_FIELDS if values.get(name) is not None}
+    wanted = _checked(ServiceSpec, {"key": service, **fields}, failures, SERVICE)
+    kept = [
+        _checked(
+            ServiceSpec,
+            {
+                "key": KEEP_LABEL.format(index=index),
+                "name": item.name,
+                "type": item.type,
+                "lifecycle": Lifecycle.RENEW,
+            },
+            failures,
+            KEEP_LABEL.format(index=index),
+        )
+        for index, item in enumerate(keep)
+    ]
+    endpoint = values.get(ENDPOINT)
+    spec = _checked(
+        Spec,
+        {"endpoint": DEFAULT_ENDPOINT if endpoint is None else endpoint},
+        failures,
+        ENDPOINT,
+    )
+    if wanted is None or spec is None or None in kept:
+        return None
+    labels = {wanted.key: SERVICE} | {item.key: item.key for item in kept if item is not None}
+    for duplicate, problem in duplicate_names([wanted, *(item for item in kept if item)]):
+        failures.append(Failure(labels[duplicate.key], f"{problem.message} — {problem.fix}"))
+    if failures:
+        return None
+    return Entry(wanted=wanted, endpoint=spec.endpoint, keep=tuple(keep))
+
+
+def _checked(
+    model: type[M], values: Mapping[str, Any], failures: list[Failure], where: str
+) -> M | None:
+    """``model`` from ``values``, or None with a failure per problem: on the property the
+    problem is about (``where`` for the service's key, and for a kept service)."""
+    try:
+        return check_values(model, values)
+    except InvalidValues as invalid:
+        for problem in invalid.problems:
+            own_field = where == SERVICE and problem.field != "key"
+            failures.append(Failure(problem.field if own_field else where, str(problem)))
+        return None
 
 
 def _holds(value: Any, marker: object) -> bool:
@@ -268,73 +325,6 @@ def _kept(value: Any, failures: list[Failure]) -> tuple[Kept, ...] | None:
             return None
         kept.append(Kept(name=item["name"], type=item.get("type") or None))
     return tuple(kept)
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A one-entry spec written from properties, and which property each line holds."""
-
-    text: bytes
-    lines: Mapping[int, str]
-    key_line: int
-
-    def failure(self, problem: SpecProblem, values: Mapping[str, Any]) -> Failure:
-        """The spec's problem, pinned to its property (its line and column are those of
-        a document nobody wrote, so they are left out)."""
-        where = self.lines.get(problem.line, "")
-        if problem.line == self.key_line and values.get(LIFECYCLE) is None:
-            where = LIFECYCLE  # "service 'x' has no lifecycle", found at the key
-        reason = problem.message + (f" — {problem.fix}" if problem.fix else "")
-        return Failure(where, reason)
-
-
-def write_document(service: str, values: Mapping[str, Any], keep: Sequence[Kept]) -> Document:
-    """The properties as spec text. Values are written as JSON scalars (a subset of
-    YAML): strings quoted, so the spec reader sees exactly the value given, and wrong
-    types (a number, a list) are seen as such and refused with the spec's message.
-    Integral floats are written as integers: a period given as ``12`` comes back from
-    Pulumi as ``12.0``, and the fix should still say "write P12M"."""
-    lines: list[str] = ["version: 1"]
-    where: dict[int, str] = {}
-    endpoint = values.get(ENDPOINT)
-    if endpoint is not None:
-        lines.append(f"endpoint: {_scalar(endpoint)}")
-        where[len(lines)] = ENDPOINT
-    lines += ["unmanaged: ignore", "services:"]
-    lines.append(f"  {_scalar(service)}:")
-    key_line = len(lines)
-    where[key_line] = SERVICE
-    entry = dict(values)
-    if entry.get(NAME) is None:
-        entry[NAME] = service
-    for name in ENTRY_FIELDS:
-        value = entry.get(name)
-        if value is None:
-            continue
-        lines.append(f"    {name}: {_scalar(value)}")
-        where[len(lines)] = name
-    for index, kept in enumerate(keep):
-        lines.append(f"  {_scalar(KEEP_LABEL.format(index=index))}:")
-        where[len(lines)] = KEEP
-        for name, value in (("name", kept.name), ("type", kept.type), ("lifecycle", "renew")):
-            if value is not None:
-                lines.append(f"    {name}: {_scalar(value)}")
-                where[len(lines)] = f"{KEEP}[{index}]"
-    text = "\n".join(lines) + "\n"
-    return Document(text=text.encode("utf-8", "surrogatepass"), lines=where, key_line=key_line)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str | int | float):
-        return json.dumps(value)
-    try:
-        return json.dumps(value, separators=(", ", ": "), default=str)
-    except (TypeError, ValueError):
-        return json.dumps(str(value))
 
 
 # --- numbers and outputs ----------------------------------------------------------------

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy, dump_spec, parse_spec
+from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.spec import (
+    InvalidValues,
+    ServiceSpec,
+    Spec,
+    UnmanagedPolicy,
+    check_values,
+    dump_spec,
+    parse_spec,
+)
 from reconciler.errors import SpecError
 
 FILES = Path(__file__).resolve().parent / "files"
@@ -139,3 +147,53 @@ def test_dump_spec_quotes_keys_that_yaml_would_misread(key: str) -> None:
     )
     again = parse_spec(dump_spec(spec).encode("utf-8"), "s.yaml")
     assert again.services[0].key == key
+
+
+# --- values given directly (Pulumi properties, an imported account) ----------------------
+
+SAME_AS_A_FILE = [
+    ({"lifecycle": "renw"}, "    lifecycle: renw\n"),
+    ({"lifecycle": "renew", "period": 12.0}, "    lifecycle: renew\n    period: 12\n"),
+    ({"lifecycle": "renew", "protect": "true"}, '    lifecycle: renew\n    protect: "true"\n'),
+    ({"lifecycle": "renew", "mode": True}, "    lifecycle: renew\n    mode: true\n"),
+    (
+        {"lifecycle": "renew", "type": "Hosting/Web"},
+        "    lifecycle: renew\n    type: Hosting/Web\n",
+    ),
+    (
+        {"lifecycle": "delete_now", "protect": True},
+        "    lifecycle: delete_now\n    protect: true\n",
+    ),
+    ({"lifecycle": ["renew"]}, "    lifecycle: [renew]\n"),
+    ({"period": "P1M"}, "    period: P1M\n"),
+    ({"lifecycle": "renew", "name": "a b"}, "    lifecycle: renew\n    name: a b\n"),
+]
+
+
+@pytest.mark.parametrize(("values", "written"), SAME_AS_A_FILE, ids=lambda v: repr(v))
+def test_values_given_directly_get_the_messages_of_the_same_entry_in_a_file(
+    values: dict[str, object], written: str
+) -> None:
+    error = error_of(f"version: 1\nservices:\n  x.example.com:\n{written}")
+    with pytest.raises(InvalidValues) as info:
+        check_values(ServiceSpec, {"key": "x.example.com", **values})
+    assert [(p.message, p.fix) for p in info.value.problems] == [
+        (p.message, p.fix) for p in error.problems
+    ]
+
+
+def test_values_given_directly_name_their_field_and_none_is_not_given() -> None:
+    with pytest.raises(InvalidValues) as info:
+        check_values(ServiceSpec, {"key": "x", "lifecycle": None, "period": "P1Y", "type": None})
+    assert [p.field for p in info.value.problems] == ["lifecycle", "period"]
+    entry = check_values(ServiceSpec, {"key": "x", "lifecycle": "renew", "period": None})
+    assert (entry.name, entry.mode, entry.period) == ("x", RenewMode.AUTOMATIC, None)
+
+
+def test_a_value_built_by_the_code_is_typed_not_judged() -> None:
+    # The planner and plan files build entries the spec's rules would word differently;
+    # they are typed values. What a user writes meets the rules.
+    built = ServiceSpec(key="a", name="a", lifecycle=Lifecycle.RENEW, type="Hosting/Web")
+    assert built.type == "Hosting/Web"
+    with pytest.raises(InvalidValues):
+        check_values(ServiceSpec, built.model_dump())
