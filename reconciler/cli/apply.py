@@ -10,9 +10,11 @@ name). Either way the plan is shown (text), then approved:
   as irreversible as any;
 - neither a terminal nor ``--auto-approve``: refused, exit 1, nothing applied.
 
-A saved plan whose spec file is at hand is held to it: an embedded spec that differs
-from the file under the same digest is an altered plan (refused); a spec edited since
-the plan is noted (the plan applies what was reviewed).
+A saved plan is applied only against the spec at hand — the file its ``spec_source``
+names, or ``--spec FILE`` — and on the endpoint that spec names (or ``--endpoint``),
+never on the plan's own: a spec that is missing or differs in any way from the one the
+plan embeds, or another endpoint, is refused before any request is sent
+(``reconciler.core.trust``; docs/user-guide.md, "The trust chain").
 
 Then ``reconciler.apply.apply_approved`` re-reads the account, plans again from the
 approved plan's own spec with the API's clock, refuses a stale, altered or now-refused
@@ -64,7 +66,6 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
-    resolve_target,
     run,
     spec_endpoint_option,
     target_for_spec,
@@ -76,15 +77,12 @@ from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.planfile import dump_plan, parse_plan, read_plan_bytes
-from reconciler.core.spec import ServiceSpec, UnmanagedPolicy, load_spec
-from reconciler.endpoints import resolve_endpoint
+from reconciler.core.spec import UnmanagedPolicy, load_spec
+from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
 from reconciler.errors import (
     ApplyError,
-    ConfigError,
     Interrupted,
-    PlanFileError,
     ReconcilerError,
-    SpecError,
     UsageError,
 )
 from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
@@ -118,6 +116,7 @@ class ApplyRequest:
     endpoint: str | None = None
     concurrency: int = 10
     lock_timeout: timedelta = timedelta(0)
+    spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
 
 
 class ApplyIO(Protocol):
@@ -230,11 +229,20 @@ class _ApplyCommand(click.Command):
     help="How long to wait for another apply using the same journal to finish (0: fail "
     "at once, naming it).",
 )
+@click.option(
+    "--spec",
+    "spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With a saved PLAN: the spec it must match (default: the spec file the plan names). "
+    "The endpoint is this spec's, or --endpoint; never the plan's.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the plan (default: on a terminal).")
 @spec_endpoint_option
 @concurrency_option
 def apply(
     target: Path,
+    spec: Path | None,
     auto_approve: bool,
     tokens: tuple[str, ...],
     token_files: tuple[Path, ...],
@@ -263,6 +271,7 @@ def apply(
         endpoint=endpoint,
         concurrency=concurrency,
         lock_timeout=parse_duration(lock_timeout, "--lock-timeout"),
+        spec=spec,
     )
     run_apply(request, io=TerminalIO())
 
@@ -277,7 +286,7 @@ def run_apply(
     """The command without click: returns the report (None when there was nothing to
     apply) or raises the ``ReconcilerError`` the CLI prints."""
     environ = os.environ if environ is None else environ
-    loaded = load_target(request, io.note)
+    loaded = load_target(request)
     approved = loaded.plan
     io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
     if approved.refused:
@@ -376,17 +385,21 @@ def is_plan_file(path: Path) -> bool:
     return stripped.startswith(b"{") and b'"format_version"' in stripped
 
 
-def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> Loaded:
+def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
     if is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
         raw = read_plan_bytes(path)
         plan = parse_plan(raw, source=str(path))
-        check_embedded_spec(plan, io_note=request_note)
-        target = plan_target(plan, request.endpoint)
+        target = trusted_target(plan, str(path), request)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         return Loaded(plan, target, str(path), digest, plan.unmanaged_policy)
+    if request.spec is not None:
+        raise UsageError(
+            f"--spec {request.spec} is for applying a saved plan; {path} is a spec, planned now",
+            hint="apply the spec alone, or a plan saved by `reconciler plan --out` with --spec",
+        )
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
     (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
@@ -394,53 +407,22 @@ def load_target(request: ApplyRequest, request_note: Callable[[str], None]) -> L
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)
 
 
-def check_embedded_spec(plan: Plan, *, io_note: Callable[[str], None]) -> None:
-    """When the spec a saved plan names is at hand, hold the plan to it: the same bytes
-    (digest) must give the same entries as the plan embeds — else the plan file was
-    altered (``PlanFileError``); other bytes mean the spec was edited since the plan was
-    made, which is said (the plan applies what it says, as reviewed)."""
-    source = Path(plan.spec_source)
-    if not source.is_file():
-        return
-    try:
-        spec = load_spec(source)
-    except SpecError:
-        io_note(f"note: {source} no longer loads; the plan is applied as it was made")
-        return
-    if spec.digest != plan.spec_digest:
-        io_note(
-            f"note: {source} changed since this plan was made; the plan applies what it "
-            "says (plan again to apply the spec as it is now)"
-        )
-        return
-    if _entries(spec.services) != _entries(plan.spec):
-        raise PlanFileError(
-            f"the plan's embedded spec differs from {source}, whose digest it carries: the "
-            "plan file was altered",
-            hint="plan again with `reconciler plan SPEC --out FILE` and apply that file unchanged",
-        )
-
-
-def _entries(services: Sequence[ServiceSpec]) -> list[dict[str, object]]:
-    return [entry.model_dump(mode="json", exclude={"location"}) for entry in services]
-
-
-def plan_target(plan: Plan, option: str | None) -> Target:
-    """A saved plan is applied on the endpoint it was made for; ``--endpoint`` may only
-    name that same endpoint."""
-    try:
-        own = Target(endpoint=resolve_endpoint(plan.endpoint), source="the plan's endpoint")
-    except ConfigError as error:
-        raise ConfigError(f"{error.message} (from the plan)", hint=error.hint) from None
-    if option and option.strip():
-        asked = resolve_target(option)
-        if asked.endpoint.base_url != own.endpoint.base_url:
-            raise UsageError(
-                f"the plan was made for endpoint {plan.endpoint!r}, and --endpoint says "
-                f"{option.strip()!r}",
-                hint="apply a plan on the endpoint it was made for, or plan again for this one",
-            )
-    return own
+def trusted_target(plan: Plan, plan_source: str, request: ApplyRequest) -> Target:
+    """Where a saved plan is applied: the endpoint the spec at hand names (or
+    ``--endpoint``), never the plan's own — once the spec at hand (the plan's
+    ``spec_source``, or ``--spec``) and that endpoint hold the plan
+    (``reconciler.core.trust``). Refused (``PlanFileError``) before any request."""
+    path = request.spec if request.spec is not None else Path(plan.spec_source)
+    spec = load_spec(path) if path.is_file() else None
+    target = target_for_spec(spec, request.endpoint) if spec is not None else None
+    check_trust(
+        plan,
+        plan_source,
+        SpecAtHand(str(path), spec, given=request.spec is not None),
+        EndpointAtHand(target.endpoint, target.source) if target is not None else None,
+    ).raise_if_refused()
+    assert target is not None  # no spec at hand is a refusal
+    return target
 
 
 def check_tokens(tokens: Mapping[str, str], plan: Plan) -> None:

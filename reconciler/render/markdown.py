@@ -279,6 +279,19 @@ def _origin(plan: Plan) -> str:
         f"Spec {code(plan.spec_source)} ({code(wording.short_digest(plan.spec_digest))}) "
         f"on endpoint {code(plan.endpoint)}, planned at "
         f"{wording.when_text(plan.created_at)} (API clock).\n\n"
+    ) + _deadline(plan)
+
+
+def _deadline(plan: Plan) -> str:
+    """By when a reviewed plan must be merged and applied: its first ``expires_at``."""
+    timed = [(wording.utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
+    if not timed:
+        return ""
+    when, first = min(timed, key=lambda pair: pair[0])
+    return (
+        f"**Merge and apply before {wording.when_text(when)}**: after that, apply "
+        f"refuses the {text(first.action.value.replace('_', ' '))} of {code(first.service)} "
+        "and the plan must be made and reviewed again.\n\n"
     )
 
 

@@ -144,7 +144,7 @@ def test_killed_at_every_step_then_run_again_converges(
     reference.mkdir()
     reset(sandbox_server, ovh_client)
     save_plan(reference, sandbox_server, monkeypatch)
-    apply(reference, crash_env, "plan.json")
+    apply(reference, crash_env, "plan.json", "--endpoint", sandbox_server.url)
     check_converged(ovh_client, sandbox_server)
     steps = len(read_journal(reference / "state" / "journal.jsonl").records)
     assert steps >= 15
@@ -156,7 +156,10 @@ def test_killed_at_every_step_then_run_again_converges(
         reset(sandbox_server, ovh_client)
         save_plan(workdir, sandbox_server, monkeypatch)
         journal = workdir / "state" / "journal.jsonl"
-        assert apply(workdir, crash_env, "plan.json", crash=step) == CRASH_EXIT_CODE
+        assert (
+            apply(workdir, crash_env, "plan.json", "--endpoint", sandbox_server.url, crash=step)
+            == CRASH_EXIT_CODE
+        )
         written = journal.read_bytes()
         assert written.count(b"\n") == step  # every record before the kill is on disk
         torn = step % 4 == 0
@@ -164,7 +167,7 @@ def test_killed_at_every_step_then_run_again_converges(
             journal.write_bytes(written + written.splitlines(keepends=True)[-1][:40])
 
         if step % 2:
-            apply(workdir, crash_env, "plan.json")
+            apply(workdir, crash_env, "plan.json", "--endpoint", sandbox_server.url)
         else:
             apply(workdir, crash_env, "spec.yaml", "--endpoint", sandbox_server.url)
         check_converged(ovh_client, sandbox_server)

@@ -200,7 +200,7 @@ def test_a_saved_plan_is_refused_after_an_out_of_band_change(
     ovh_client.put("/services/120000102", renew={"mode": "manual"})  # by hand, elsewhere
     changed = server.services()
 
-    result = cli(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--endpoint", server.url, "--auto-approve")
     assert result.code == 1
     error = [line for line in result.err.splitlines() if line.startswith("error:")]
     assert error == [
@@ -221,7 +221,7 @@ def test_a_cancellation_is_refused_across_the_24_hour_boundary(
     saved = cli(capsys, "plan", spec, "--endpoint", server.url, "--out", "plan.json")
     assert saved.code == 0 and "cancel termination" in saved.out
     server.advance(timedelta(hours=2))
-    result = cli(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--endpoint", server.url, "--auto-approve")
     assert result.code == 3, result.err
     assert "[cancel-window-closed]" in result.out
     assert "nothing was applied" in result.err
@@ -238,10 +238,12 @@ def test_a_saved_plan_applied_in_time_cancels_the_termination(
     spec = write("keep.yaml", KEEP_OLD_BRAND)
     assert cli(capsys, "plan", spec, "--endpoint", server.url, "--out", "plan.json").code == 0
     server.advance(timedelta(hours=1, minutes=30))  # 24 h 30 min before expiry: still open
-    result = cli(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--endpoint", server.url, "--auto-approve")
     assert result.code == 0, result.err
     assert not terminating(current(ovh_client, 120000103))
-    again = cli(capsys, "apply", "plan.json", "--auto-approve")  # the same file, again
+    again = cli(
+        capsys, "apply", "plan.json", "--endpoint", server.url, "--auto-approve"
+    )  # the same file, again
     assert again.code == 0 and "Nothing left to apply: 1 change already made" in again.out
 
 

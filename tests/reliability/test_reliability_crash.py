@@ -189,9 +189,8 @@ def test_applies_killed_at_random_points_then_run_again_converge(
         torn: list[int] = []
         for _ in range(rng.randint(1, 3)):
             target = rng.choice(["plan.json", "spec.yaml"])
-            args = ["apply", target, "--auto-approve"]
-            if target == "spec.yaml":
-                args += ["--endpoint", server.url]
+            # A saved plan is applied on the endpoint it was made for, named again.
+            args = ["apply", target, "--auto-approve", "--endpoint", server.url]
             how = rng.choice(["before", "after", "before", "after", "journal"])
             extra = None
             if how == "journal":

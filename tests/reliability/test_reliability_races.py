@@ -378,7 +378,9 @@ services:
     panel.put(f"/services/{target}", renew={"mode": "manual"})
     mark = server.admin.requests()[-1]["seq"]
 
-    code, out, err = finish(start(workdir, env, "apply", "plan.json", "--auto-approve"))
+    code, out, err = finish(
+        start(workdir, env, "apply", "plan.json", "--auto-approve", "--endpoint", server.url)
+    )
     sent = [e for e in ours(server.admin.requests(since=mark)) if e["method"] != "GET"]
     if change == "unmanaged":
         assert code == 0, err
