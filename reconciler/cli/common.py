@@ -184,11 +184,16 @@ def _read_strategy(environ: Mapping[str, str]) -> ReadStrategy:
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; with ``--debug``, log every API call on stderr."""
-    from reconciler.cli import debug_enabled
+    from reconciler.cli import command_secrets, debug_enabled
 
     if debug_enabled():
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
+        # On the handlers, not the logger: a logger's filter never sees its children's
+        # records ("reconciler.ovh"), a handler's sees every record it writes.
+        blank = command_secrets().logging_filter()
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(blank)
     # The main task returns nothing; its result travels beside it. On the way out,
     # asyncio.run restores the SIGINT handler, and the signal module formats the handler
     # it replaces (``signal.getsignal``: a partial holding the finished main task) into

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli import command_secrets
 from reconciler.cli.common import (
     Target,
     build_client,
@@ -54,6 +55,7 @@ from reconciler.core.planner import make_plan
 from reconciler.core.spec import Spec, load_spec
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 from reconciler.observe import read_for_specs
+from reconciler.redaction import Secrets
 
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -126,9 +128,10 @@ def plan(
     _note_ignored_endpoint(jobs, endpoint)
     plans = run(plan_all(jobs, concurrency))
 
-    click.echo(render(plans, output_format, color=_use_color(color)), nl=False)
+    secrets = command_secrets()
+    click.echo(secrets.redact(render(plans, output_format, color=_use_color(color))), nl=False)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
-        save(path, made)
+        save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)
     _append_step_summary(plans)
     _exit(plans, detailed=detailed_exitcode)
@@ -245,11 +248,13 @@ def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
     return text.render_many(plans, color=color)
 
 
-def save(path: Path, made: Plan) -> None:
+def save(path: Path, made: Plan, secrets: Secrets | None = None) -> None:
     """Write the plan file whole or not at all (``reconciler.cli.files``), so a crash
-    never leaves a truncated plan for apply to find."""
+    never leaves a truncated plan for apply to find; with no secret the command knows
+    in it, whatever the API echoed into the plan."""
+    text = dump_plan(made)
     try:
-        write_whole(path, dump_plan(made))
+        write_whole(path, secrets.redact(text) if secrets is not None else text)
     except OSError as exc:
         raise UsageError(
             f"cannot save the plan to {path}: {exc.strerror or exc}",
