@@ -25,7 +25,8 @@
             │   ├── NotCredential    403 NOT_CREDENTIAL       call made without a consumer key
             │   ├── NotGrantedCall   403 NOT_GRANTED_CALL     outside the key's access rules
             │   └── Forbidden        403 FORBIDDEN / others
-            ├── NotFound             404
+            ├── NotFound             404: no such service or object
+            │   └── RouteNotFound    404 "Got an invalid (or empty) URL": no such route
             ├── Conflict             409
             ├── ServiceExpired       460 the service is expired
             ├── RateLimited          429                                          (retryable)
@@ -370,6 +371,22 @@ class NotFound(HttpError):
     default_hint = "the service or route does not exist on this account"
 
 
+class RouteNotFound(NotFound):
+    """A 404 whose message says the URL itself is unknown ("Got an invalid (or empty)
+    URL"): the endpoint has no such route. It never says a service is gone
+    (docs/control-panel.md §6, §8.24)."""
+
+    default_hint = (
+        "the endpoint has no such route: the URL is not the one meant (a name that does "
+        "not survive as one URL segment?) or the endpoint is not the OVH API; nothing was "
+        "changed by this call"
+    )
+
+
+# The words of OVH's answer for a route it does not have (docs/control-panel.md §6).
+MISSING_ROUTE_WORDS = "Got an invalid (or empty) URL"
+
+
 class Conflict(HttpError):
     default_hint = "the service is in a state that does not allow this; plan again"
 
@@ -409,10 +426,13 @@ _BY_STATUS: dict[int, type[HttpError]] = {
 }
 
 
-def http_error_class(status: int, error_code: str | None) -> type[HttpError]:
-    """The error class for an API error answer (the one mapping table)."""
+def http_error_class(status: int, error_code: str | None, message: str = "") -> type[HttpError]:
+    """The error class for an API error answer (the one mapping table); a 404 is a
+    missing route when its message says so (``MISSING_ROUTE_WORDS``)."""
     if error_code and error_code in _BY_ERROR_CODE:
         return _BY_ERROR_CODE[error_code]
+    if status == 404 and MISSING_ROUTE_WORDS.lower() in message.lower():
+        return RouteNotFound
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     if status >= 500:

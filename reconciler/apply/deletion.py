@@ -40,8 +40,8 @@ from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
 from reconciler.core.plan import Action
 from reconciler.core.rules import when_text
-from reconciler.core.steps import Step, StepKind
-from reconciler.errors import BadRequest, NotFound, ServiceExpired
+from reconciler.core.steps import Step, StepKind, deletion_done, fallbacks_of
+from reconciler.errors import ApiError, BadRequest, RouteNotFound, Unauthorized
 from reconciler.journal import REDACTED, Outcome, Phase, Record, token_digest
 
 
@@ -121,6 +121,10 @@ class DeleteNow:
         self.action = action
         self.request_step = request
         self.confirm_step = confirm
+        assert action.service_id is not None
+        self.request_fallback, self.confirm_fallback = fallbacks_of(
+            request, confirm, action.service_id
+        )
         self._refusal: str | None = None
         assert action.service_id is not None
         self.service_id: int = action.service_id
@@ -176,23 +180,43 @@ class DeleteNow:
             if found is not None:
                 found_during_request.append(found)
                 return True
-            if await self.session.read(self.service_id) is None:
+            if deletion_done(await self.session.read(self.service_id)):
                 gone_during_request.append(True)
                 return True
             return False
 
-        try:
-            await self.session.make(
-                self.action,
-                self.request_step,
-                effect=request_shown,
-                detail={"email_after": baseline},
-            )
-        except CallRejected as rejected:
-            if isinstance(rejected.error, NotFound | ServiceExpired):
-                return self._result(_Confirmed.GONE, "")
-            raise StepFailed(f"the termination request was refused: {rejected.error}",
-                             hint=rejected.error.hint) from None  # fmt: skip
+        step: Step | None = self.request_step
+        while step is not None:
+            try:
+                await self.session.make(
+                    self.action, step, effect=request_shown, detail={"email_after": baseline}
+                )
+                break
+            except CallRejected as rejected:
+                # A refusal (a 404 or a 460 included) says nothing by itself: the re-read
+                # settles it (docs/control-panel.md §8.24).
+                if await self._settled(step, rejected.error):
+                    return self._result(_Confirmed.GONE, "")
+                found = await self.mailbox.look(
+                    service_id=self.service_id, name=self.action.name, after=baseline
+                )
+                if found is not None:  # refused, yet its e-mail came: the request stands
+                    found_during_request.append(found)
+                    break
+                fallback = self._fallback(step, self.request_step, self.request_fallback, rejected)
+                if fallback is None:
+                    raise StepFailed(
+                        f"the termination request {step.call.method} {step.call.path} was "
+                        f"refused: {rejected.error}; a re-read shows {self.action.name} "
+                        "not deleted, and no e-mail came",
+                        hint=rejected.error.hint,
+                    ) from None
+                self.session.reporter.action_note(
+                    self.action,
+                    f"{step.call.method} {step.call.path} was refused ({rejected.error}) and "
+                    f"changed nothing: requesting through {fallback.call.path}",
+                )
+                step = fallback
         if gone_during_request:
             return self._result(_Confirmed.GONE, "")
         found = found_during_request[0] if found_during_request else await self._wait(baseline)
@@ -275,42 +299,102 @@ class DeleteNow:
             "confirmTerminate link)",
         )
 
+    @staticmethod
+    def _fallback(
+        step: Step, first: Step, fallback: Step | None, rejected: CallRejected
+    ) -> Step | None:
+        """The recorded fallback to send after ``step`` was refused with no effect: only
+        after the first call, and never for a key refused by its rights (401, 403): the
+        other route needs rights of its own, and a missing right is said, not worked
+        around."""
+        if step is not first or isinstance(rejected.error, Unauthorized):
+            return None
+        return fallback
+
+    async def _settled(self, step: Step, error: ApiError) -> bool:
+        """Whether a re-read of ``GET /services/{id}`` shows the service deleted after
+        ``step`` was refused with ``error``: journalled either way (``check``/``gone``,
+        or ``check``/``no-effect``: the step is not done). Only a terminated or deleted
+        service, or one being deleted, settles it (docs/control-panel.md §8.24); a 404
+        that is a missing route never does."""
+        try:
+            live = await self.session.read(self.service_id)
+        except ApiError as reread:
+            raise StepFailed(
+                f"{step.call.method} {step.call.path} was refused ({error}), and re-reading "
+                f"{self.action.name} failed: {reread}",
+                hint="run apply again: it re-reads the service before sending anything",
+            ) from None
+        done = deletion_done(live)
+        detail: dict[str, object] = {"refused_status": getattr(error, "status", None)}
+        if isinstance(error, RouteNotFound):
+            detail["missing_route"] = True
+        if live is not None:
+            detail["read"] = {
+                "lifecycle_state": live.lifecycle_state,
+                "resource_state": live.resource_state,
+            }
+        self.session.record(
+            self.action,
+            Phase.CHECK,
+            Outcome.GONE if done else Outcome.NO_EFFECT,
+            step=step,
+            detail=detail,
+            query_id=error.query_id,
+        )
+        return done
+
     async def _confirm(self, token: str, *, source: str) -> _Confirmed:
         session = self.session
         session.journal.add_secret(token)
         detail = {"token_sha256": token_digest(token), "token_from": source}
 
         async def gone() -> bool:
-            return await session.read(self.service_id) is None
+            return deletion_done(await session.read(self.service_id))
 
-        try:
-            await session.make(
-                self.action,
-                self.confirm_step,
-                effect=gone,
-                body={"token": token},
-                journal_body={"token": REDACTED},
-                detail=detail,
-            )
-        except CallRejected as rejected:
-            error = rejected.error
-            if isinstance(error, NotFound | ServiceExpired) or await gone():
-                session.record(
-                    self.action, Phase.CHECK, Outcome.GONE, step=self.confirm_step, detail=detail
-                )
-                return _Confirmed.GONE
-            if isinstance(error, BadRequest) and error.error_code not in _NOT_THE_TOKEN:
-                self._refusal = error.api_message or str(error)
-                session.record(
+        step: Step | None = self.confirm_step
+        while step is not None:
+            try:
+                await session.make(
                     self.action,
-                    Phase.TOKEN,
-                    Outcome.REFUSED,
-                    error=error,
+                    step,
+                    effect=gone,
+                    body={"token": token},
+                    journal_body={"token": REDACTED},
                     detail=detail,
                 )
-                return _Confirmed.TOKEN_REFUSED
-            raise StepFailed(f"the confirmation was refused: {error}", hint=error.hint) from None
-        return _Confirmed.DELETED
+                return _Confirmed.DELETED
+            except CallRejected as rejected:
+                error = rejected.error
+                if await self._settled(step, error):
+                    return _Confirmed.GONE
+                fallback = self._fallback(step, self.confirm_step, self.confirm_fallback, rejected)
+                if fallback is not None:
+                    # The token the product's request e-mailed may be for the product's own
+                    # confirmation (docs/control-panel.md §9 Q8): the same token there.
+                    session.reporter.action_note(
+                        self.action,
+                        f"{step.call.method} {step.call.path} was refused ({error}) and "
+                        f"changed nothing: confirming through {fallback.call.path}",
+                    )
+                    step = fallback
+                    continue
+                if isinstance(error, BadRequest) and error.error_code not in _NOT_THE_TOKEN:
+                    self._refusal = error.api_message or str(error)
+                    session.record(
+                        self.action,
+                        Phase.TOKEN,
+                        Outcome.REFUSED,
+                        error=error,
+                        detail=detail,
+                    )
+                    return _Confirmed.TOKEN_REFUSED
+                raise StepFailed(
+                    f"the confirmation {step.call.method} {step.call.path} was refused: "
+                    f"{error}; a re-read shows {self.action.name} not deleted",
+                    hint=error.hint,
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _result(self, outcome: _Confirmed, source: str) -> ActionResult:
         if outcome is _Confirmed.GONE:

@@ -40,6 +40,7 @@ from reconciler.core.steps import (
     StepKind,
     UnknownCall,
     already_as_wanted,
+    deletion_done,
     effect_shown,
     steps_of,
 )
@@ -109,6 +110,13 @@ class Executor:
         if action.service_id is None or not steps:
             raise UnknownCall(f"{action.action.value} of {action.service} has no calls to make")
         live = await session.read(action.service_id)
+        if action.action is ActionKind.DELETE_NOW and live is not None and live.gone:
+            if not deletion_done(live):  # expired is not deleted (§8.24)
+                raise StepFailed(
+                    f"{action.name} (#{action.service_id}) is {live.lifecycle.value}, not "
+                    "deleted; nothing sent",
+                    hint="plan again: the account changed",
+                )
         if live is None or live.gone:
             if action.action in _GOING:
                 session.record(action, Phase.CHECK, Outcome.GONE)

@@ -33,7 +33,7 @@ from reconciler.clock import Clock
 from reconciler.core.live import LiveService, parse_service
 from reconciler.core.plan import Action
 from reconciler.core.steps import Step
-from reconciler.errors import ApiError, HttpError, NotFound
+from reconciler.errors import ApiError, HttpError, NotFound, RouteNotFound
 from reconciler.journal import JournalCall, JournalWriter, Outcome, Phase
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.retry import Delivery, GiveUp, RetryPolicy, decide
@@ -97,9 +97,15 @@ class Session:
         from the account read at the start of this run (``children``), as the plan's
         fingerprints saw them — a service read alone would otherwise never match the
         fingerprint of a parent. (A child ordered in the seconds between that read and
-        this one goes unseen; the linked-service rule was judged on that read.)"""
+        this one goes unseen; the linked-service rule was judged on that read.)
+
+        A 404 "does not exist" is ``None``; a 404 "Got an invalid (or empty) URL" is a
+        missing route (``RouteNotFound``, raised): never a missing service
+        (docs/control-panel.md §8.24)."""
         try:
             data = await self.client.get(f"/services/{service_id}")
+        except RouteNotFound:
+            raise  # no such route: it says nothing of the service (§8.24)
         except NotFound:
             return None
         service = parse_service(data)

@@ -16,7 +16,10 @@ for exactly what one of two roles uses:
     token, and makes exactly the write calls the planner's actions are made of
     (``reconciler.core.planner.calls_for``): ``PUT /services/{id}`` (terminate at expiry,
     cancel a termination, set the renewal), and for a web hosting deleted now
-    ``POST /hosting/web/{name}/terminate`` then ``.../confirmTermination``.
+    ``POST /hosting/web/{name}/terminate`` then ``POST /services/{id}/terminate/confirm``
+    (or the legacy ``.../confirmTermination``), with their recorded fallbacks
+    (``reconciler.core.steps.fallbacks_of``: ``POST /services/{id}/terminate``,
+    ``POST /hosting/web/{name}/confirmTermination``).
 
 ``GET /auth/time`` needs no rule (it is unauthenticated), nor does
 ``GET /auth/currentCredential`` (every valid key may call it).
@@ -115,10 +118,25 @@ GRANTS: tuple[Grant, ...] = (
         "delete_now (web hosting only): request the deletion; OVH e-mails a token",
     ),
     Grant(
+        AccessRule("POST", "/services/*/terminate/confirm"),
+        _APPLY,
+        ("POST /services/{id}/terminate/confirm",),
+        "delete_now: confirm the deletion with the e-mailed token (the control panel's "
+        "confirmation for web hosting)",
+    ),
+    Grant(
+        AccessRule("POST", "/services/*/terminate"),
+        _APPLY,
+        ("POST /services/{id}/terminate",),
+        "delete_now: the recorded fallback of the request, sent only when the hosting's "
+        "own route refuses it and nothing changed",
+    ),
+    Grant(
         AccessRule("POST", "/hosting/web/*/confirmTermination"),
         _APPLY,
         ("POST /hosting/web/{name}/confirmTermination",),
-        "delete_now: confirm the deletion with the e-mailed token",
+        "delete_now: the legacy confirmation (ovh-us plan codes outside the panel's list), "
+        "and the recorded fallback of the /services one",
     ),
 )
 

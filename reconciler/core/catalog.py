@@ -8,8 +8,8 @@ product says or decides about a kind of service comes from its ``Product`` here:
   elsewhere: telecom, Microsoft, MX Plan), and the words messages use for it;
 - whether "Gérer mes services" manages it at all, and where it is managed otherwise;
 - whether it may be deleted now (web hosting only, as the control panel's page says);
-- which termination flow and which renewal route the control panel uses for it
-  (``docs/architecture.md``, "The product catalogue", gives the sources).
+- which termination flows (request, then confirmation: ``deletion_flows``) and which
+  renewal route the control panel uses for it (docs/control-panel.md §2.6, §2.8).
 
 A type that is not listed is a product OVH added since: ``product_of`` gives it the
 ``OTHER`` family and the generic defaults, never a guess at special powers (it cannot
@@ -21,6 +21,7 @@ Pure data and lookups: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,16 +41,116 @@ class ProductFamily(StrEnum):
     OTHER = "other"
 
 
-class TerminationFlow(StrEnum):
-    """How an immediate termination is requested and confirmed with the e-mailed token."""
+class RequestFlow(StrEnum):
+    """Where an immediate termination is *requested* (OVH then e-mails a token)."""
 
-    # POST /services/{serviceId}/terminate, then POST /services/{serviceId}/terminate/confirm
-    # {"token"}: the control panel's choice for the web hosting service type and its
-    # plan codes (billing-components, cancellation-form/confirm-terminate.constants.js).
-    SERVICES = "services"
-    # POST {route.url}/terminate, then POST {route.url}/confirmTermination {"token"}: the
-    # product's own legacy routes (what the OVH Terraform provider still uses for hosting).
+    # POST {route.url}/terminate: the product's own route; the control panel's request for
+    # a web hosting (billing/autoRenew/actions/terminateHostingWeb, docs/control-panel.md
+    # §2.6).
     ROUTE = "route"
+    # POST /services/{serviceId}/terminate: the panel's "terminate-service" request.
+    SERVICES = "services"
+
+
+class ConfirmFlow(StrEnum):
+    """Where the e-mailed token *confirms* an immediate termination."""
+
+    # POST /services/{serviceId}/terminate/confirm {"token"}: the panel's confirmation
+    # when ``hasAgoraTermination`` holds (docs/control-panel.md §2.6).
+    SERVICES = "services"
+    # POST {route.url}/confirmTermination {"token"}: the legacy confirmation page.
+    ROUTE = "route"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionFlows:
+    """The flows of one immediate termination: the request and the confirmation, each
+    with its recorded fallback (``None``: none), sent only when the first call is refused
+    and a re-read shows nothing changed (docs/control-panel.md §8.22)."""
+
+    request: RequestFlow
+    confirm: ConfirmFlow
+    request_fallback: RequestFlow | None = None
+    confirm_fallback: ConfirmFlow | None = None
+
+
+# The control panel's ``hasAgoraTermination`` (billing-components,
+# cancellation-form/confirm-terminate.constants.js and billing-confirmTerminate.service.js,
+# docs/control-panel.md §2.6): the plan codes, the plan-code pattern and the product types
+# whose token is confirmed on /services/{id}/terminate/confirm.
+AGORA_TERMINATION_PLAN_CODES: frozenset[str] = frozenset(
+    (
+        "backup-veeam-vcd",
+        "backup-tenant",
+        "vspc-tenant",
+        "vrack-services",
+        "okms",
+        "logs-account",
+        "nutanix",
+        "vcd",
+        "hosting-free-100m",
+        "hosting-starter",
+        "hosting-perso",
+        "hosting-startup",
+        "hosting-pro",
+        "hosting-performance-1",
+        "hosting-agency",
+        "hosting-agency-plus",
+        "hosting-agency-max",
+        "cloudweb1",
+        "cloudweb2",
+        "cloudweb3",
+        "managed-cms-10",
+        "managed-cms-50",
+        "managed-cms-100",
+        "managed-cms-1",
+        "video-center-plus",
+        "video-center-pro",
+    )
+)
+# JavaScript's /hycu-vms-*|(logs-enterprise(-hds)?$)|^backup-vault-paygo/ with ``test``:
+# a search anywhere in the plan code (``re.search``), as the panel's ``RegExp.test``.
+AGORA_TERMINATION_PLAN_PATTERN: re.Pattern[str] = re.compile(
+    r"hycu-vms-*|(logs-enterprise(-hds)?$)|^backup-vault-paygo"
+)
+AGORA_TERMINATION_PANEL_TYPES: frozenset[str] = frozenset(
+    ("domain", "hosting_privateDatabase", "hosting_web_cdn", "hosting_web")
+)
+
+
+def us_region(endpoint: str) -> bool:
+    """Whether ``endpoint`` (a name of the endpoint table or a URL) is OVHcloud US, where
+    the panel confirms terminations its own way (``SPECIAL_CONDITIONS_SUBSIDIARIES``)."""
+    return endpoint == "ovh-us" or "api.us.ovhcloud.com" in endpoint
+
+
+def has_agora_termination(plan_code: str | None, panel_type: str | None) -> bool:
+    """The panel's ``hasAgoraTermination(planCode, productType)``: the plan code in the
+    list or matching the pattern, or the product type in the list (``panel_type`` None:
+    by plan code alone, as the US legacy page asks)."""
+    code = plan_code or ""
+    if code in AGORA_TERMINATION_PLAN_CODES or AGORA_TERMINATION_PLAN_PATTERN.search(code):
+        return True
+    return panel_type is not None and panel_type in AGORA_TERMINATION_PANEL_TYPES
+
+
+def deletion_flows(product: Product, plan_code: str | None, *, endpoint: str) -> DeletionFlows:
+    """The flows the control panel picks to delete ``product`` now (docs/control-panel.md
+    §2.6, §8.22): the product's request route, then the confirmation on /services when
+    ``hasAgoraTermination`` holds (outside the US by plan code or product type, in the US
+    by plan code only), else on the product's legacy route. The fallbacks are the other
+    route of each half (§9 Q8)."""
+    by_type = None if us_region(endpoint) else product.panel_type
+    confirm = (
+        ConfirmFlow.SERVICES if has_agora_termination(plan_code, by_type) else ConfirmFlow.ROUTE
+    )
+    request = product.deletion_request
+    return DeletionFlows(
+        request=request,
+        confirm=confirm,
+        request_fallback=RequestFlow.SERVICES if request is RequestFlow.ROUTE else None,
+        confirm_fallback=ConfirmFlow.ROUTE if confirm is ConfirmFlow.SERVICES else None,
+    )
 
 
 class RenewalRoute(StrEnum):
@@ -77,7 +178,9 @@ class Product:
     listed: bool = True  # False: a type reconciler does not know (``product_of``)
     # The only kind "Supprimer immédiatement" exists for.
     immediate_deletion: bool = False
-    termination_flow: TerminationFlow = TerminationFlow.SERVICES
+    # Where an immediate termination is requested (``deletion_flows`` adds the
+    # confirmation, which depends on the plan code and the endpoint too).
+    deletion_request: RequestFlow = RequestFlow.SERVICES
     renewal_route: RenewalRoute = RenewalRoute.SERVICES
     # The control panel's serviceType for it (``hosting_web``), where the panel's code
     # decides something by it.
@@ -113,7 +216,7 @@ PRODUCTS: tuple[Product, ...] = (
         _F.WEB_HOSTING,
         "web hosting",
         immediate_deletion=True,
-        termination_flow=TerminationFlow.SERVICES,
+        deletion_request=RequestFlow.ROUTE,
         panel_type="hosting_web",
     ),
     Product(

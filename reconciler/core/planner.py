@@ -65,6 +65,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.clock import as_utc
+from reconciler.core.catalog import ConfirmFlow, RequestFlow, deletion_flows, product_of
 from reconciler.core.diff import (
     Change,
     Essence,
@@ -276,7 +277,12 @@ def action_kind(found: tuple[Change, ...], before: Essence) -> ActionKind | None
 
 
 def calls_for(
-    kind: ActionKind, live: LiveService, after: Essence, *, period_changed: bool
+    kind: ActionKind,
+    live: LiveService,
+    after: Essence,
+    *,
+    period_changed: bool,
+    endpoint: str = "",
 ) -> tuple[Call, ...]:
     """The API calls of an action (DESIGN §2), in the order apply makes them."""
     service_path = f"/services/{live.service_id}"
@@ -294,16 +300,30 @@ def calls_for(
     if kind is ActionKind.SET_RENEW:
         return (Call(method="PUT", path=service_path, body={"renew": renew}),)
     if kind is ActionKind.DELETE_NOW:
-        hosting = f"/hosting/web/{quote(live.name, safe='')}"
-        return (
-            Call(method="POST", path=f"{hosting}/terminate"),
-            Call(
-                method="POST",
-                path=f"{hosting}/confirmTermination",
-                body={"token": TOKEN_PLACEHOLDER},
-            ),
-        )
+        return deletion_calls(live, endpoint=endpoint)
     return ()
+
+
+def deletion_calls(live: LiveService, *, endpoint: str) -> tuple[Call, Call]:
+    """``delete_now``'s two calls, on the flows the control panel picks for the product,
+    its plan code and the endpoint (``catalog.deletion_flows``, docs/control-panel.md
+    §8.22): for a web hosting, ``POST /hosting/web/{name}/terminate`` then
+    ``POST /services/{id}/terminate/confirm`` (on ``ovh-us`` the confirmation is on
+    ``/hosting/web/{name}/confirmTermination`` unless the plan code is the panel's).
+    The recorded fallbacks are apply's (``steps.fallback_of``), never planned."""
+    flows = deletion_flows(product_of(live.type), live.plan_code, endpoint=endpoint)
+    route = f"/hosting/web/{quote(live.name, safe='')}"
+    service = f"/services/{live.service_id}"
+    request = f"{route}/terminate" if flows.request is RequestFlow.ROUTE else f"{service}/terminate"
+    confirm = (
+        f"{service}/terminate/confirm"
+        if flows.confirm is ConfirmFlow.SERVICES
+        else f"{route}/confirmTermination"
+    )
+    return (
+        Call(method="POST", path=request),
+        Call(method="POST", path=confirm, body={"token": TOKEN_PLACEHOLDER}),
+    )
 
 
 _TAE = "terminateAtExpirationDate"
@@ -481,7 +501,14 @@ def make_plan(
     drift: list[Drift] = []
     for found in matches:
         outcome = _plan_entry(
-            found, account, now=now, index=index, kept_ids=kept_ids, prints=prints, names=names
+            found,
+            account,
+            now=now,
+            index=index,
+            kept_ids=kept_ids,
+            prints=prints,
+            names=names,
+            endpoint=endpoint,
         )
         if outcome.action is not None:
             actions.append(outcome.action)
@@ -569,6 +596,7 @@ def _plan_entry(
     kept_ids: set[int],
     prints: _Prints,
     names: _Names,
+    endpoint: str = "",
 ) -> _Outcome:
     wanted, live = found.wanted, found.service
     if found.refusal is not None:
@@ -606,7 +634,9 @@ def _plan_entry(
         after=after.as_dict(),
         irreversible=kind is ActionKind.DELETE_NOW,
         reason=reason_for(kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below)),
-        calls=calls_for(kind, live, after, period_changed=new_period is not None),
+        calls=calls_for(
+            kind, live, after, period_changed=new_period is not None, endpoint=endpoint
+        ),
         fingerprint=prints.of(live),
         expires_at=expires_at(kind, live),
         expiration=utc(live.expiration) if live.expiration else None,

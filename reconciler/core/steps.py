@@ -26,6 +26,7 @@ CANCEL_POLICY = "empty"
 _SERVICE = re.compile(r"/services/(\d+)")
 _REQUEST = re.compile(r"(/hosting/web/[^/]+/terminate|/services/\d+/terminate)")
 _CONFIRM = re.compile(r"(/hosting/web/[^/]+/confirmTermination|/services/\d+/terminate/confirm)")
+_ROUTE_REQUEST = re.compile(r"(/hosting/web/[^/]+)/terminate")
 
 
 class StepKind(StrEnum):
@@ -83,6 +84,51 @@ def step_of(call: Call, service_id: int | None) -> Step:
     raise UnknownCall(f"apply does not know how to verify {call.method} {call.path}")
 
 
+def fallbacks_of(request: Step, confirm: Step, service_id: int) -> tuple[Step | None, Step | None]:
+    """The recorded fallbacks of a deletion's two steps (docs/control-panel.md §8.22,
+    §9 Q8), each sent only when its first call is refused and a re-read shows nothing
+    changed: a request on the product's route falls back to
+    ``POST /services/{id}/terminate``; a confirmation on ``/services`` falls back to the
+    product's ``POST {route}/confirmTermination`` with the same token. ``None``: none."""
+    route = _ROUTE_REQUEST.fullmatch(request.call.path)
+    request_fallback = (
+        Step(
+            StepKind.REQUEST_TERMINATION,
+            Call(method="POST", path=f"/services/{service_id}/terminate"),
+        )
+        if route is not None
+        else None
+    )
+    confirm_fallback = (
+        Step(
+            StepKind.CONFIRM_TERMINATION,
+            Call(
+                method="POST",
+                path=f"{route.group(1)}/confirmTermination",
+                body={"token": TOKEN_PLACEHOLDER},
+            ),
+        )
+        if route is not None and confirm.call.path == f"/services/{service_id}/terminate/confirm"
+        else None
+    )
+    return request_fallback, confirm_fallback
+
+
+# What a re-read must show before a deletion is reported done (docs/control-panel.md
+# §1.6 R1 and R2, §8.24): terminated, its resource deleted, or being deleted.
+_DELETED_RESOURCE = frozenset(("deleted", "toDelete"))
+
+
+def deletion_done(live: LiveService | None) -> bool:
+    """Whether ``live`` shows a deletion made: not on the account any more (``None``:
+    ``GET /services/{id}`` answered that the service does not exist), its lifecycle
+    ``terminated``, or its resource ``deleted`` or ``toDelete``. An expired or suspended
+    service is not deleted: anything else leaves the step not done."""
+    if live is None:
+        return True
+    return live.lifecycle_state == "terminated" or live.resource_state in _DELETED_RESOURCE
+
+
 def effect_shown(step: Step, live: LiveService | None) -> bool:
     """Whether the account shows ``step`` made, from the service as read now (``None``:
     not on the account). The termination request shows only in the e-mail history,
@@ -100,7 +146,7 @@ def effect_shown(step: Step, live: LiveService | None) -> bool:
         return step.period is None or normalise_period(live.renew_period) == normalise_period(
             step.period
         )
-    return gone  # request / confirm termination: gone is the only effect a read shows
+    return deletion_done(live)  # request / confirm: deleted is the only effect a read shows
 
 
 def live_lifecycle(live: LiveService | None) -> LiveLifecycle | None:

@@ -81,7 +81,7 @@ def error_from_answer(
     else:
         message = _non_json_message(status, reason, headers, content)
     query_id = headers.get(QUERY_ID_HEADER) or headers.get(QUERY_ID_HEADER.lower()) or None
-    cls = http_error_class(status, error_code)
+    cls = http_error_class(status, error_code, message)
     hint = None
     if cls is HttpError:  # a status the table does not know: no better hint than this
         hint = "an unexpected answer of the OVH API; run with --debug and report it"

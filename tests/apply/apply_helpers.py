@@ -38,16 +38,18 @@ SECRETS = ("demo-as", "demo-ck")
 class Fault:
     method: str
     path: str  # under /1.0, exact
-    kind: str  # error | drop | timeout | hook | hide-emails
+    kind: str  # error | answer | drop | timeout | hook | hide-emails
     times: int | None = 1  # None: always
     status: int = 503
     hook: Callable[[], None] | None = None
+    body: Any = None  # answer: the JSON answered instead of the request
 
 
 class FaultTransport(httpx.AsyncBaseTransport):
     """The sandbox in-process, with faults aimed at one route at a time:
 
     - ``error``: an error answer *instead of* the request (nothing changes);
+    - ``answer``: ``body`` with ``status`` instead of the request (nothing changes);
     - ``drop``: the request is processed, then the connection drops (the change *is* made);
     - ``timeout``: the same, as a read timeout;
     - ``hook``: runs ``hook()`` before the request is processed (another process acting);
@@ -93,6 +95,10 @@ class FaultTransport(httpx.AsyncBaseTransport):
                 fault.status,
                 json={"message": "injected failure", "class": "Server::InternalServerError"},
                 headers={"X-Ovh-Queryid": "TEST.injected.1"},
+            )
+        if fault.kind == "answer":
+            return httpx.Response(
+                fault.status, json=fault.body, headers={"X-Ovh-Queryid": "TEST.answer.1"}
             )
         if fault.kind == "hook":
             assert fault.hook is not None

@@ -20,7 +20,8 @@ from reconciler.sandbox.testing import InProcessSandbox
 SHOP = 120000202
 NAME = "old-shop.example.org"
 REQUEST = f"/hosting/web/{NAME}/terminate"
-CONFIRM = f"/hosting/web/{NAME}/confirmTermination"
+CONFIRM = f"/services/{SHOP}/terminate/confirm"  # the panel's confirmation for hosting_web
+LEGACY_CONFIRM = f"/hosting/web/{NAME}/confirmTermination"
 HISTORY = "/me/notification/email/history"
 DELETE_SHOP = f"version: 1\nunmanaged: ignore\nservices:\n  {NAME}:\n    lifecycle: delete_now\n"
 

@@ -325,7 +325,7 @@ def test_the_journal_shows_runs_and_records(
     last = invoke(capsys, "journal", "--last")
     by_prefix = invoke(capsys, "journal", "--run", run_id[:18])
     assert last.out == by_prefix.out and last.code == 0
-    assert "POST /hosting/web/old-shop.example.org/confirmTermination" in last.out
+    assert "POST /services/120000202/terminate/confirm" in last.out
     assert '{"token":"<redacted>"}' in last.out
 
     as_json = invoke(capsys, "journal", "--last", "--service", "old-shop.example.org",

@@ -157,11 +157,13 @@ class _Account:
             **options,
         )
 
-    async def apply(self, text: str, options: ApplyOptions, journal: Path) -> None:
+    async def apply(
+        self, text: str, options: ApplyOptions, journal: Path, *, endpoint: str = "sandbox"
+    ) -> None:
         async with self.client() as api:
             wanted = _spec(text)
             account = await read_for_specs(api, [wanted])
-            plan = make_plan(wanted, account, now=api.api_clock().now(), endpoint="sandbox")
+            plan = make_plan(wanted, account, now=api.api_clock().now(), endpoint=endpoint)
             await apply_approved(
                 plan,
                 api,
@@ -196,7 +198,11 @@ async def _observe(calls: list[ProductCall]) -> None:
             phase.append("apply (delete_now with --token)")
             shop = next(s for s in second.backend.internal_services() if s["name"] == SHOP)
             token = _request_token(second.backend, shop["serviceId"])
-            await second.apply(DELETE_SHOP, ApplyOptions(tokens={SHOP: token}), journal)
+            # Planned as for ovh-us, where the shop's plan code (perso2023, outside the
+            # panel's list) is confirmed on the legacy route: that call is sent too.
+            await second.apply(
+                DELETE_SHOP, ApplyOptions(tokens={SHOP: token}), journal, endpoint="ovh-us"
+            )
         finally:
             second.backend.close()
 

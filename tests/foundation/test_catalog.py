@@ -8,8 +8,10 @@ from reconciler.core.catalog import (
     KNOWN_TYPES,
     PRODUCTS,
     WEB_HOSTING,
+    ConfirmFlow,
     ProductFamily,
-    TerminationFlow,
+    RequestFlow,
+    deletion_flows,
     family_of,
     product_of,
     type_of_route,
@@ -24,8 +26,42 @@ def test_each_type_is_listed_once() -> None:
 
 def test_only_web_hosting_may_be_deleted_now_and_through_the_panels_flow() -> None:
     assert [p.type for p in PRODUCTS if p.immediate_deletion] == ["hosting/web"]
-    assert WEB_HOSTING.termination_flow is TerminationFlow.SERVICES
+    assert WEB_HOSTING.deletion_request is RequestFlow.ROUTE
     assert WEB_HOSTING.panel_type == "hosting_web"
+
+
+@pytest.mark.parametrize(
+    ("plan_code", "endpoint", "confirm"),
+    [
+        # Outside the US the product type hosting_web decides, whatever the plan code.
+        ("hosting-perso", "ovh-eu", ConfirmFlow.SERVICES),
+        ("perso2014", "ovh-eu", ConfirmFlow.SERVICES),
+        (None, "ovh-ca", ConfirmFlow.SERVICES),
+        ("perso2014", "sandbox", ConfirmFlow.SERVICES),
+        # In the US only the plan code does: the panel's list and pattern, else legacy.
+        ("hosting-perso", "ovh-us", ConfirmFlow.SERVICES),
+        ("hosting-pro", "https://api.us.ovhcloud.com/1.0", ConfirmFlow.SERVICES),
+        ("perso2014", "ovh-us", ConfirmFlow.ROUTE),
+        (None, "ovh-us", ConfirmFlow.ROUTE),
+        ("hosting-perso-2", "ovh-us", ConfirmFlow.ROUTE),  # the list is exact
+        ("backup-vault-paygo-eu", "ovh-us", ConfirmFlow.SERVICES),  # ^backup-vault-paygo
+        ("x-backup-vault-paygo", "ovh-us", ConfirmFlow.ROUTE),
+        ("logs-enterprise-hds", "ovh-us", ConfirmFlow.SERVICES),  # (logs-enterprise(-hds)?$)
+        ("logs-enterprise-hds-2", "ovh-us", ConfirmFlow.ROUTE),
+        ("a-hycu-vms-10", "ovh-us", ConfirmFlow.SERVICES),  # hycu-vms-*, anywhere
+    ],
+)
+def test_a_web_hostings_deletion_is_requested_on_its_route_and_confirmed_as_the_panel_does(
+    plan_code: str | None, endpoint: str, confirm: ConfirmFlow
+) -> None:
+    flows = deletion_flows(WEB_HOSTING, plan_code, endpoint=endpoint)
+    assert flows.request is RequestFlow.ROUTE
+    assert flows.request_fallback is RequestFlow.SERVICES
+    assert flows.confirm is confirm
+    # The recorded fallback of a /services confirmation is the product's route; the
+    # legacy confirmation has none.
+    expected = ConfirmFlow.ROUTE if confirm is ConfirmFlow.SERVICES else None
+    assert flows.confirm_fallback is expected
 
 
 @pytest.mark.parametrize(

@@ -190,14 +190,15 @@ def test_check_of_a_plan_key_against_the_apply_role_names_what_is_missing(
     assert both.code == 0
     assert "Role plan: grants exactly what it needs (least privilege)." in both.out
     writes = (
-        "PUT /services/*, POST /hosting/web/*/terminate, POST /hosting/web/*/confirmTermination"
+        "PUT /services/*, POST /hosting/web/*/terminate, POST /services/*/terminate/confirm, "
+        "POST /services/*/terminate, POST /hosting/web/*/confirmTermination"
     )
     emails = "GET /me/notification/email/history, GET /me/notification/email/history/*"
     assert f"Role apply: MISSING {emails}, {writes}." in both.out
     apply = cli(capsys, "credentials", "check", "--role", "apply", "--endpoint", server.url)
     assert apply.code == 1
     assert apply.errors == [
-        f"error: the consumer key in use lacks 5 access rules role apply needs: {emails}, {writes}"
+        f"error: the consumer key in use lacks 7 access rules role apply needs: {emails}, {writes}"
     ]
     use_key(monkeypatch, "demo-ck")  # full access: sufficient, not least
     full = cli(capsys, "credentials", "check", "--role", "plan", "--endpoint", server.url)
@@ -321,10 +322,19 @@ def test_each_rule_of_the_apply_role_is_needed(
         "--token-timeout",
         "1s",
     )
-    assert result.code == 1
     text = result.out + result.err
+    if missing in _FALLBACK_RULES:
+        # Needed only when the first deletion call is refused (a recorded fallback) or on
+        # ovh-us (the legacy confirmation): this sandbox accepts the first calls.
+        assert result.code == 0, text
+        assert "NOT_GRANTED_CALL" not in text
+        return
+    assert result.code == 1
     refused = {
         str(rule_for_call(method, path))
         for method, path in re.findall(r"OVH API (\w+) (\S+) failed: 403 NOT_GRANTED_CALL", text)
     }
     assert refused == {missing}, text
+
+
+_FALLBACK_RULES = ("POST /services/*/terminate", "POST /hosting/web/*/confirmTermination")

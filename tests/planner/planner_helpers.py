@@ -16,6 +16,7 @@ DEFAULT_EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 
 _LIVE_KEYS = {
     "id",
+    "plan_code",
     "name",
     "type",
     "lifecycle",
@@ -73,6 +74,7 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
     gone = lifecycle is LiveLifecycle.TERMINATED
     return LiveService(
         service_id=int(fields["id"]),
+        plan_code=fields.get("plan_code"),
         name=str(fields["name"]),
         display_name=str(fields.get("display_name", fields["name"])),
         type=service_type,

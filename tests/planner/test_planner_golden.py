@@ -57,12 +57,8 @@ def load_case(path: Path) -> dict[str, Any]:
 def plan_for(case: dict[str, Any]) -> Plan:
     now = when(case["now"])
     assert now is not None
-    return make_plan(
-        spec_of(case.get("spec")),
-        live_account(case.get("live") or ()),
-        now=now,
-        endpoint="sandbox",
-    )
+    spec = spec_of(case.get("spec"))
+    return make_plan(spec, live_account(case.get("live") or ()), now=now, endpoint=spec.endpoint)
 
 
 def check_action(actual: Action, expected: dict[str, Any], where: str) -> None:
