@@ -358,7 +358,7 @@ def echoing(tmp_path: Path) -> Iterator[tuple[ServerThread, dict[str, EchoingPro
     backend = open_state(tmp_path / "sandbox.db", reseed=True)
     app = create_app(backend)
     proxies = {
-        "token": EchoingProxy(app, method="POST", path=r"/hosting/web/[^/]+/confirmTermination"),
+        "token": EchoingProxy(app, method="POST", path=r"/services/\d+/terminate/confirm"),
     }
     proxies["consumer key"] = EchoingProxy(
         proxies["token"], method="PUT", path=r"/services/\d+", status=403
