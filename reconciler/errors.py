@@ -289,12 +289,25 @@ class HttpError(ApiError):
         hint: str | None = None,
     ) -> None:
         self.status = status
+        self.details = dict(details or {})
+        # The IAM actions OVH says are missing, as go-ovh shows them: by authentication,
+        # then by IAM, each only when not empty (docs/control-panel.md §6, §8.27).
+        self.missing_iam_actions: tuple[str, ...] = missing_iam_actions(self.details)
+        if self.missing_iam_actions:
+            api_message = (
+                f"{api_message} (missing IAM permissions: {', '.join(self.missing_iam_actions)})"
+            )
+            if hint is None:
+                hint = (
+                    "the IAM policy of this key or service account does not allow it: add "
+                    "these actions to its policy (`reconciler credentials rules --role apply "
+                    "--format iam` prints a policy to paste)"
+                )
         # The API's words, on one line: a message holding newlines would forge lines of
         # its own in a terminal or a CI log ("error: ...", "hint: ...").
         self.api_message = one_line(api_message)
         self.error_code = error_code
         self.error_class = error_class
-        self.details = dict(details or {})
         self.retry_after = retry_after
         code = f" {error_code}" if error_code else ""
         text = self.api_message or "no message"
@@ -441,6 +454,27 @@ def http_error_class(status: int, error_code: str | None, message: str = "") -> 
 
 
 MESSAGE_LIMIT = 500  # characters of a message that comes from outside (an API's)
+
+# ``details`` keys of a 403 naming the IAM actions a call lacks, in go-ovh's order.
+IAM_DETAILS = ("unauthorizedActionsByAuthentication", "unauthorizedActionsByIAM")
+
+
+def missing_iam_actions(details: Mapping[str, Any]) -> tuple[str, ...]:
+    """The IAM actions an error answer's ``details`` name as missing, in go-ovh's order
+    (authentication, then IAM), each once; OVH sends each as a string (``"vps:apiovh:
+    reboot"``, several comma-separated), a list is read too; empty values are left out."""
+    found: list[str] = []
+    for key in IAM_DETAILS:
+        value = details.get(key)
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if not isinstance(item, str):
+                continue
+            for action in item.split(","):
+                action = one_line(action, 200)
+                if action and action not in found:
+                    found.append(action)
+    return tuple(found)
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -8,7 +8,14 @@
   /auth/currentCredential``: its state, expiry and rules) and says whether it grants
   what each role needs, and what it holds beyond that.
 - ``credentials rules --role plan|apply``: the rules, offline (for keys created another
-  way: the API console, Terraform's ``ovh_me_api_oauth2_client``...).
+  way: the API console...); ``--format iam``: the IAM policy an OAuth2 service account
+  needs instead (``reconciler.core.access.iam_policy``: the actions OVH's schemas give
+  for exactly the role's calls). ``credentials request`` with only OAuth2 client
+  credentials configured prints that policy too: a service account has no consumer key.
+
+A consumer key is stored as the CI secret ``OVH_PLAN_CONSUMER_KEY`` or
+``OVH_APPLY_CONSUMER_KEY`` (``access.secret_name``), which each job passes to reconciler
+as ``OVH_CONSUMER_KEY``: the names of every guide and recipe.
 
 The application key and secret come from the environment or ovh.conf as for every
 command (``OVH_APPLICATION_KEY``, ``OVH_APPLICATION_SECRET``); the endpoint from
@@ -30,7 +37,10 @@ import click
 
 from reconciler.cli.common import Target, build_client, endpoint_option, resolve_target, run
 from reconciler.core.access import (
+    ACCOUNT_PLACEHOLDER,
+    CLIENT_ID_PLACEHOLDER,
     GRANTS,
+    HOSTING_PLACEHOLDER,
     UNRULED_CALLS,
     AccessRule,
     Coverage,
@@ -38,8 +48,10 @@ from reconciler.core.access import (
     coverage,
     credential_request,
     grants_for,
+    iam_policy,
     parse_rules,
     rules_for,
+    secret_name,
 )
 from reconciler.errors import ApiError, ConfigError, UsageError
 from reconciler.ovh.client import OvhClient
@@ -107,7 +119,10 @@ def request(role: str, redirection: str | None, output_format: str, endpoint: st
     """Ask OVH for a consumer key with exactly the access rules ROLE needs.
 
     Prints the consumer key (once: store it in your CI's secret store as
-    OVH_CONSUMER_KEY) and the URL where the account's owner validates it.
+    OVH_PLAN_CONSUMER_KEY or OVH_APPLY_CONSUMER_KEY, which the job passes to reconciler
+    as OVH_CONSUMER_KEY) and the URL where the account's owner validates it. With only
+    OAuth2 client credentials configured, prints the IAM policy the service account
+    needs instead (a service account has no consumer key).
     """
     wanted = Role(role)
     if redirection is not None:
@@ -121,6 +136,14 @@ def request(role: str, redirection: str | None, output_format: str, endpoint: st
             "--endpoint http://127.0.0.1:PORT; for OVH, pass --endpoint ovh-eu (or "
             "ovh-ca, ovh-us) or set OVH_ENDPOINT",
         )
+    oauth2 = _oauth2_client_id(target)
+    if oauth2 is not None:
+        policy = iam_policy(wanted, endpoint=target.name, client_id=oauth2 or None)
+        if output_format == "json":
+            click.echo(json.dumps(policy, indent=2))
+        else:
+            click.echo(policy_text(wanted, policy))
+        return
     key = run(request_key(target, wanted, redirection=redirection))
     if output_format == "json":
         click.echo(
@@ -139,8 +162,50 @@ def request(role: str, redirection: str | None, output_format: str, endpoint: st
         click.echo(request_text(key, target))
     click.echo(
         "warning: the consumer key printed above is a secret: store it in your CI's "
-        "secret store (OVH_CONSUMER_KEY) now; it is not shown again and not logged",
+        f"secret store ({secret_name(wanted)}) now; it is not shown again and not logged",
         err=True,
+    )
+
+
+def _oauth2_client_id(target: Target) -> str | None:
+    """The OAuth2 client id when only OAuth2 client credentials are configured ("" when
+    it cannot be shown), else None (an application key: a consumer key is requested)."""
+    try:
+        found = resolve_credentials(
+            target.endpoint,
+            environ=os.environ,
+            search_paths=default_search_paths(),
+            require_consumer_key=False,
+        )
+    except ConfigError:
+        return None  # request_key says what is missing
+    if isinstance(found, OAuth2Credentials):
+        return found.client_id or ""
+    return None
+
+
+def policy_text(role: Role, policy: Mapping[str, Any]) -> str:
+    """What ``request`` and ``rules --format iam`` say of an OAuth2 service account's
+    policy: the actions, then the policy to paste, its placeholders named."""
+    actions = [entry["action"] for entry in policy["permissions"]["allow"]]
+    holders = [
+        holder
+        for holder in (ACCOUNT_PLACEHOLDER, CLIENT_ID_PLACEHOLDER, HOSTING_PLACEHOLDER)
+        if holder in json.dumps(policy)
+    ]
+    replace_them = (
+        f"Replace {', '.join(holders)} (the account's NIC handle, the service account's "
+        "client id, each web hosting a spec deletes now) before pasting.\n"
+        if holders
+        else ""
+    )
+    return (
+        f"An OAuth2 service account has no consumer key: an IAM policy gives it role "
+        f"{role.value}'s rights. The IAM actions of exactly the calls role {role.value} "
+        f"makes (from OVH's published schemas):\n"
+        + "".join(f"  {action}\n" for action in actions)
+        + "\nThe policy (paste it in the control panel's IAM policy JSON editor, or send it "
+        "with POST /v2/iam/policy):\n" + replace_them + json.dumps(policy, indent=2)
     )
 
 
@@ -164,7 +229,7 @@ async def request_key(
             f"credentials are configured for {target.name}",
             hint="set OVH_APPLICATION_KEY and OVH_APPLICATION_SECRET (create an application "
             "at https://eu.api.ovh.com/createApp/); OAuth2 service accounts get their rights "
-            "from IAM policies instead (see `reconciler credentials rules`)",
+            "from IAM policies instead (`reconciler credentials rules --format iam`)",
         )
     unsigned_only = replace(found, consumer_key=_NO_CONSUMER_KEY_YET)
     async with OvhClient(target.endpoint, unsigned_only, concurrency=1) as client:
@@ -209,7 +274,8 @@ def request_text(key: RequestedKey, target: Target) -> str:
         f"Requested a consumer key for role {key.role.value} on {target.name} "
         f"(state: {key.state}).\n"
         "\n"
-        "Consumer key (secret: store it as OVH_CONSUMER_KEY in your CI's secret store):\n"
+        f"Consumer key (secret: store it as {secret_name(key.role)} in your CI's secret "
+        "store; the job passes it to reconciler as OVH_CONSUMER_KEY):\n"
         f"  {key.consumer_key}\n"
         "\n"
         "It works once validated: open this URL, log in as the account's owner and choose "
@@ -333,13 +399,47 @@ def _int_or_none(value: Any) -> int | None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "iam"]),
     default="text",
     show_default=True,
-    help="json: the accessRules array POST /auth/credential takes (with --role).",
+    help="json: the accessRules array POST /auth/credential takes (with --role). iam: the "
+    "IAM policy an OAuth2 service account needs (with --role).",
 )
-def rules(role: str | None, output_format: str) -> None:
-    """The access rules each role needs (offline)."""
+@click.option("--account", metavar="NIC", help="iam: the account's NIC handle (xx1111-ovh).")
+@click.option("--client-id", metavar="ID", help="iam: the service account's OAuth2 client id.")
+@click.option(
+    "--hosting",
+    "hostings",
+    metavar="NAME",
+    multiple=True,
+    help="iam, role apply: a web hosting a spec deletes now (repeatable).",
+)
+@endpoint_option
+def rules(
+    role: str | None,
+    output_format: str,
+    account: str | None,
+    client_id: str | None,
+    hostings: tuple[str, ...],
+    endpoint: str | None,
+) -> None:
+    """The access rules each role needs (offline), or the IAM policy (--format iam)."""
+    if output_format == "iam":
+        if role is None:
+            raise UsageError(
+                "--format iam needs --role: one policy per service account",
+                hint="reconciler credentials rules --format iam --role plan (or apply)",
+            )
+        target = resolve_target(endpoint)
+        policy = iam_policy(
+            Role(role),
+            endpoint=target.name,
+            account=account,
+            client_id=client_id or os.environ.get("OVH_CLIENT_ID") or None,
+            hostings=hostings,
+        )
+        click.echo(json.dumps(policy, indent=2))
+        return
     if output_format == "json":
         if role is None:
             table = {

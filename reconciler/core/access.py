@@ -27,6 +27,12 @@ for exactly what one of two roles uses:
 The table is ``GRANTS``; ``rules_for(role)`` derives a role's rules from it, and the
 tests check it both ways: every call the product makes is granted, and every rule is
 needed by a call.
+
+An OAuth2 service account has no access rules: an IAM policy gives it rights.
+``iam_actions_for(role)`` gives the IAM actions of exactly the calls of a role's grants,
+as OVH's published schemas name them (``reconciler.core.iam_actions``, derived by
+``scripts/derive_iam_actions.py``, never written by hand), and ``iam_policy`` a policy
+to paste.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, lru_cache
 from typing import Any, Literal
+
+from reconciler.core.iam_actions import IAM_ACTIONS
 
 Method = Literal["GET", "PUT", "POST", "DELETE"]
 
@@ -261,3 +269,70 @@ def _pattern_covers(wide: str, narrow: str) -> bool:
 def _pattern(path: str) -> re.Pattern[str]:
     parts = re.split(r"(\*)", path)
     return re.compile("".join(".*" if part == "*" else re.escape(part) for part in parts) + r"\Z")
+
+
+def secret_name(role: Role) -> str:
+    """The name of the CI secret holding ``role``'s consumer key, in every guide and
+    recipe: ``OVH_PLAN_CONSUMER_KEY``, ``OVH_APPLY_CONSUMER_KEY``. A job passes it to
+    reconciler as ``OVH_CONSUMER_KEY`` (the one variable the client reads)."""
+    return f"OVH_{role.value.upper()}_CONSUMER_KEY"
+
+
+# --- IAM (OAuth2 service accounts) ------------------------------------------------------
+
+# What stands in a pasted policy for what only the user knows.
+ACCOUNT_PLACEHOLDER = "ACCOUNT"  # the account's NIC handle, e.g. xx1111-ovh
+CLIENT_ID_PLACEHOLDER = "CLIENT_ID"  # the service account's OAuth2 client id
+HOSTING_PLACEHOLDER = "HOSTING_NAME"  # a web hosting a spec deletes now
+
+
+def iam_actions_for(role: Role) -> tuple[str, ...]:
+    """The IAM actions an OAuth2 service account needs for ``role``: those OVH's schemas
+    give for exactly the calls of the role's grants (``iam_actions.IAM_ACTIONS``, derived
+    by ``scripts/derive_iam_actions.py``), sorted, each once. A call of the table with no
+    derived actions is a ``KeyError``: the derived list is stale (the tests say so)."""
+    found = {
+        action for grant in grants_for(role) for call in grant.calls for action in IAM_ACTIONS[call]
+    }
+    return tuple(sorted(found))
+
+
+def iam_plate(endpoint: str) -> str:
+    """The region of OVH's IAM URNs (``urn:v1:<plate>:...``) for an endpoint name or URL:
+    ``ca`` and ``us`` for those APIs, else ``eu``."""
+    if endpoint.endswith("-ca") or "ca.api." in endpoint:
+        return "ca"
+    if endpoint == "ovh-us" or "api.us." in endpoint:
+        return "us"
+    return "eu"
+
+
+def iam_policy(
+    role: Role,
+    *,
+    endpoint: str,
+    account: str | None = None,
+    client_id: str | None = None,
+    hostings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An IAM policy to paste (``POST /iam/policy`` of API v2, or the control panel's
+    JSON editor) giving an OAuth2 service account exactly ``role``'s actions: the account
+    actions on the account, the web hosting actions (apply's ``delete_now``) on each
+    hosting named in ``hostings`` (a placeholder when none is). What is not known is a
+    placeholder in capitals, to replace before pasting."""
+    plate = iam_plate(endpoint)
+    nic = account or ACCOUNT_PLACEHOLDER
+    actions = iam_actions_for(role)
+    resources = [{"urn": f"urn:v1:{plate}:resource:account:{nic}"}]
+    if any(action.startswith("webHosting:") for action in actions):
+        names = list(hostings) or [HOSTING_PLACEHOLDER]
+        resources += [{"urn": f"urn:v1:{plate}:resource:webHosting:{name}"} for name in names]
+    return {
+        "name": f"reconciler-{role.value}",
+        "description": f"reconciler {role.value}: the calls `reconciler {role.value}` makes",
+        "identities": [
+            f"urn:v1:{plate}:identity:credential:{nic}/oauth2-{client_id or CLIENT_ID_PLACEHOLDER}"
+        ],
+        "resources": resources,
+        "permissions": {"allow": [{"action": action} for action in actions]},
+    }

@@ -52,9 +52,13 @@ from reconciler.endpoints import Endpoint
 from reconciler.errors import (
     ApiError,
     DeadlineExceeded,
+    HttpError,
+    InvalidSignature,
     LimitExceeded,
     NotFound,
+    QueryTimeOut,
     ReconcilerError,
+    RouteNotFound,
     TransportError,
     Unauthorized,
 )
@@ -89,6 +93,9 @@ log = logging.getLogger("reconciler.ovh")
 
 DEFAULT_CONCURRENCY: Final = 10
 DEFAULT_PAGE_SIZE: Final = 1000
+# The largest page asked for: what the control panel asks by default (fetchIcebergV6); the
+# server's own maximum is not published (docs/control-panel.md §7, §9 Q16).
+MAX_PAGE_SIZE: Final = 5000
 MUTATING: Final = frozenset({"PUT", "POST", "DELETE"})
 ICEBERG_MODE: Final = "CachedObjectList-Pages"
 ELEMENTS_HEADER: Final = "X-Pagination-Elements"
@@ -194,8 +201,8 @@ class OvhClient:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         self.endpoint = endpoint
         self.concurrency = concurrency
         self.page_size = page_size
@@ -737,9 +744,18 @@ class OvhClient:
         if strategy is ReadStrategy.PER_ID:
             ids, listing = await self._fetch("GET", path, within=deadline)
             return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
-        answer, first = await self._fetch(
-            "GET", path, headers=_page_headers(1, self.page_size), within=deadline
-        )
+        try:
+            answer, first = await self._fetch(
+                "GET", path, headers=_page_headers(1, self.page_size), within=deadline
+            )
+        except HttpError as refused:
+            if not _listing_refusal(refused):
+                raise
+            # The paged listing is refused: the plain list of ids, then each id, as the
+            # per-id strategy reads it (docs/control-panel.md §8.26).
+            log.debug("GET %s with Iceberg pages refused (%s): per-id reads", path, refused)
+            ids, listing = await self._fetch("GET", path, within=deadline)
+            return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
         query_id = first.query_id
         if not isinstance(answer, list):
             raise _malformed(path, f"a list was expected, got {type(answer).__name__}", query_id)
@@ -860,6 +876,8 @@ class OvhClient:
         async def one(item_id: int | str) -> T | None:
             try:
                 data, response = await self._fetch("GET", f"{path}/{item_id}", within=deadline)
+            except RouteNotFound:  # no such route: says nothing of the object (§8.24)
+                raise
             except NotFound:  # gone between the listing and the read: it is not there
                 return None
             return _parsed([data], parse, response.query_id)[0]
@@ -869,15 +887,16 @@ class OvhClient:
 
     async def read_each(self, paths: Collection[str], *, missing_ok: bool = True) -> dict[str, Any]:
         """``GET`` each path, ``concurrency`` at a time, all under the read deadline; a
-        404 gives None when ``missing_ok``."""
+        404 gives None when ``missing_ok`` — not a missing route ("Got an invalid (or
+        empty) URL"), which is raised."""
         ordered = list(paths)
         deadline = self._read_deadline(f"the read of {len(ordered)} paths")
 
         async def one(path: str) -> Any:
             try:
                 value, _ = await self._fetch("GET", path, within=deadline)
-            except NotFound:
-                if missing_ok:
+            except NotFound as missing:
+                if missing_ok and not isinstance(missing, RouteNotFound):
                     return None
                 raise
             return value
@@ -954,11 +973,26 @@ def query_string(params: Mapping[str, Any] | None) -> str:
 
 
 def _page_headers(number: int, size: int) -> dict[str, str]:
+    """The headers of one Iceberg page: an explicit size (at most ``MAX_PAGE_SIZE``), and
+    ``Pragma: no-cache``, as the panel asks after a change: OVH caches listings
+    server-side, and a plan or an apply must see the account as it is now
+    (docs/control-panel.md §7, §8.26)."""
     return {
         "X-Pagination-Mode": ICEBERG_MODE,
-        "X-Pagination-Size": str(size),
+        "X-Pagination-Size": str(min(size, MAX_PAGE_SIZE)),
         "X-Pagination-Number": str(number),
+        "Pragma": "no-cache",
     }
+
+
+def _listing_refusal(error: HttpError) -> bool:
+    """Whether a refused Iceberg page is worth the per-id fallback: a clear refusal of
+    the request (400, 404, 405, 409, 416, ...) — not a retryable one (the retry loop
+    gave up), not the key's rights or a signature problem, which the plain listing would
+    meet just the same."""
+    if error.retryable or isinstance(error, Unauthorized | InvalidSignature | QueryTimeOut):
+        return False
+    return 400 <= error.status < 500
 
 
 def _effective_page_size(headers: httpx.Headers, asked: int, got: int, total: int) -> int:

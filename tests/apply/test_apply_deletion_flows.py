@@ -159,3 +159,26 @@ def test_a_missing_route_on_the_re_read_is_never_a_missing_service(rig: Rig) -> 
     assert not checks(rig, Outcome.GONE)
     assert not rig.records(phase=Phase.ACTION, outcome=Outcome.DONE)
     assert rig.service(SHOP)["lifecycle"] != "terminated"
+
+
+def test_the_re_reads_of_apply_are_per_service_never_a_listing(rig: Rig) -> None:
+    """After the first change, apply reads the account only through
+    ``GET /services/{id}`` (docs/control-panel.md §8.26): a cached listing could show the
+    service as it was before the call."""
+    spec = (
+        "version: 1\nunmanaged: ignore\nservices:\n"
+        f"  {NAME}: {{lifecycle: delete_now}}\n"
+        "  example.net: {lifecycle: terminate_at_expiry}\n"
+    )
+    plan = rig.plan(rig.spec(spec))
+    rig.transport.sent.clear()
+    report = rig.apply(plan)
+    assert [r.status for r in report.results] == [ActionStatus.DONE, ActionStatus.DONE]
+    sent = rig.transport.sent
+    first_change = next(i for i, (method, _) in enumerate(sent) if method in ("PUT", "POST"))
+    after = [path for method, path in sent[first_change:] if method == "GET"]
+    assert after, "apply re-read nothing"
+    assert "/services" not in after
+    assert all(
+        re.fullmatch(r"/services/\d+|/me/notification/email/history(/\d+)?", p) for p in after
+    ), after

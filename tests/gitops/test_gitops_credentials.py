@@ -81,7 +81,8 @@ def test_a_requested_key_holds_exactly_the_rules_of_its_role(
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     key_line = lines.index(
-        "Consumer key (secret: store it as OVH_CONSUMER_KEY in your CI's secret store):"
+        f"Consumer key (secret: store it as OVH_{role.value.upper()}_CONSUMER_KEY in your "
+        "CI's secret store; the job passes it to reconciler as OVH_CONSUMER_KEY):"
     )
     consumer_key = lines[key_line + 1].strip()
     assert len(consumer_key) >= 32 and consumer_key.isalnum()
@@ -171,14 +172,19 @@ def test_request_with_an_unknown_application_key_is_one_clear_error(
     assert "hint: the application key is unknown to this endpoint" in result.err
 
 
-def test_request_needs_an_application_key_not_an_oauth2_client(
+def test_request_for_an_oauth2_client_gives_the_iam_policy_it_needs(
     isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A service account has no consumer key: its rights are an IAM policy, printed for
+    the role, with the actions of exactly the role's calls (tests/foundation/
+    test_iam_actions.py derives them from the schemas)."""
     monkeypatch.setenv("OVH_CLIENT_ID", "client-id")
     monkeypatch.setenv("OVH_CLIENT_SECRET", "client-secret-value")
     result = cli(capsys, "credentials", "request", "--role", "plan", "--endpoint", "ovh-eu")
-    assert result.code == 1
-    assert "only OAuth2 client credentials are configured for ovh-eu" in result.errors[0]
+    assert result.code == 0, result.err
+    assert "An OAuth2 service account has no consumer key" in result.out
+    assert '"urn:v1:eu:identity:credential:ACCOUNT/oauth2-client-id"' in result.out
+    assert "account:apiovh:services/get" in result.out
     assert "client-secret-value" not in result.out + result.err
 
 

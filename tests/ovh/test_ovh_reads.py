@@ -12,7 +12,7 @@ import pytest
 from ovh_fakes import FakeApi, json_response, make_client, service_json
 
 from reconciler.core.live import LiveAccount, LiveService, parse_service
-from reconciler.errors import ApiError, NotFound, ServerError
+from reconciler.errors import ApiError, NotFound, RouteNotFound, ServerError
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all
 
@@ -283,3 +283,75 @@ def test_offered_periods_of_an_expired_service_are_unknown() -> None:
     )
     account = observe(api, periods_for=[1000, 1001])
     assert [s.offered_periods for s in account.services] == [("P1M", "P12M"), None]
+
+
+# --- fresh reads (docs/control-panel.md §8.26) -------------------------------------------
+
+
+def iceberg_requests(api: FakeApi) -> list[httpx.Request]:
+    return [
+        r
+        for r in api.requests
+        if r.url.path == "/1.0/services" and "X-Pagination-Mode" in r.headers
+    ]
+
+
+def test_every_iceberg_page_asks_for_fresh_data_with_an_explicit_size() -> None:
+    api = FakeApi(many(25))
+    read(api, page_size=10)
+    pages = iceberg_requests(api)
+    assert len(pages) == 3
+    for request in pages:
+        assert request.headers["Pragma"] == "no-cache"  # OVH caches listings server-side
+        assert request.headers["X-Pagination-Size"] == "10"
+
+
+def test_the_page_size_is_at_most_what_the_panel_asks() -> None:
+    api = FakeApi(many(3))
+    read(api, page_size=5000)
+    assert [r.headers["X-Pagination-Size"] for r in iceberg_requests(api)] == ["5000"]
+    with pytest.raises(ValueError, match="between 1 and 5000"):
+        make_client(FakeApi(), page_size=5001)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, {"message": "Invalid pagination mode"}),
+        (404, {"message": "Got an invalid (or empty) URL"}),
+        (416, {"message": "Requested range not satisfiable"}),
+    ],
+)
+def test_a_refused_listing_falls_back_to_per_id_reads(status: int, body: Any) -> None:
+    api = FakeApi(many(4))
+    api.queue("GET", "/services", json_response(body, status))
+    services = read(api)
+    assert [s.service_id for s in services] == [1000, 1001, 1002, 1003]
+    listings = [r for r in api.requests if r.url.path == "/1.0/services"]
+    assert len(listings) == 2
+    assert "X-Pagination-Mode" in listings[0].headers  # refused
+    assert "X-Pagination-Mode" not in listings[1].headers  # the plain list of ids
+    assert sorted(p for p in api.paths() if p.startswith("/services/")) == [
+        f"/services/{i}" for i in range(1000, 1004)
+    ]
+
+
+def test_a_listing_refused_for_the_keys_rights_is_said_not_worked_around() -> None:
+    api = FakeApi(many(4))
+    api.queue(
+        "GET",
+        "/services",
+        json_response({"message": "not granted", "errorCode": "NOT_GRANTED_CALL"}, 403),
+    )
+    with pytest.raises(ApiError, match="NOT_GRANTED_CALL"):
+        read(api)
+    assert [p for p in api.paths() if p.startswith("/services")] == ["/services"]
+
+
+def test_a_missing_route_on_a_per_id_read_is_never_a_missing_service() -> None:
+    api = FakeApi(many(3), iceberg=False)
+    api.queue(
+        "GET", "/services/1001", json_response({"message": "Got an invalid (or empty) URL"}, 404)
+    )
+    with pytest.raises(RouteNotFound):
+        read(api)
