@@ -88,18 +88,12 @@ from reconciler.errors import (
 from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
 from reconciler.ovh.embedded import state_dir
 from reconciler.render import text as text_render
-from reconciler.render.wording import clean
+from reconciler.render.wording import HEADLINES, clean
 
 CRASH_ENV = "RECONCILER_CRASH_AFTER_JOURNAL_WRITES"
 CRASH_EXIT_CODE = 70
 _DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_WORDS = {
-    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
-    ActionKind.CANCEL_TERMINATION: "cancel termination",
-    ActionKind.DELETE_NOW: "delete now",
-    ActionKind.SET_RENEW: "change renewal",
-    ActionKind.NO_OP: "no change",
-}
+_WORDS = HEADLINES  # one set of action words for plans and apply reports
 
 
 # --- what the command is asked, and its I/O ------------------------------------------

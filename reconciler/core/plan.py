@@ -29,6 +29,7 @@ TOKEN_PLACEHOLDER = "<token from e-mail>"
 
 class ActionKind(StrEnum):
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     CANCEL_TERMINATION = "cancel_termination"
     DELETE_NOW = "delete_now"
     SET_RENEW = "set_renew"
@@ -50,6 +51,14 @@ class RuleCode(StrEnum):
     PERIOD_NOT_OFFERED = "period-not-offered"
     UNPAID_SERVICE = "unpaid-service"
     UNMANAGED_SERVICE = "unmanaged-service"  # `unmanaged: error` and a live service not in the spec
+    # Reading and acting as the control panel does (docs/control-panel.md):
+    STATE_NOT_UNDERSTOOD = "state-not-understood"  # fail closed on a state we do not know
+    ACTION_NOT_OFFERED = "action-not-offered"  # billing.lifecycle.capacities.actions
+    MODE_NOT_OFFERED = "mode-not-offered"  # billing.renew.capacities.mode; ovh-us: no manual
+    STRATEGY_NOT_OFFERED = "strategy-not-offered"  # endRule.possibleStrategies
+    COMMITTED_RENEWAL = "committed-renewal"  # manual renewal under a commitment ending
+    TERMINATE_MANUAL_SERVICE = "terminate-manual-service"  # /services cannot show it
+    UNSAFE_NAME = "unsafe-name"  # a name that is no single URL path segment
 
 
 class _Frozen(BaseModel):
