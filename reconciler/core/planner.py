@@ -334,6 +334,10 @@ def calls_for(
             TERMINATE_AT_ENGAGEMENT_ACTION in live.pending_actions
         )
         if manual:
+            # After the end rule's reset a service already renewed by hand is where the
+            # spec wants it; otherwise the renewal object makes it manual (never `empty`).
+            if reset and live.renew_mode == "manual" and not period_changed:
+                return reset
             return (*reset, renewal_call(live, after))
         calls = list(reset)
         if policy_pending:
@@ -500,7 +504,9 @@ def reason_for(
         deadline = cancel_deadline(live)
         until = f" (allowed until {when_text(deadline)})" if deadline else ""
         ending = terminates_at(live)
-        at = f"on {when_text(ending)}" if ending else "(date unknown)"
+        committed = before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END
+        unknown = "(termination date unknown)" if committed else "(expiry date unknown)"
+        at = f"on {when_text(ending)}" if ending else unknown
         what = (
             "at the end of its commitment"
             if before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END

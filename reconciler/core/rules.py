@@ -262,20 +262,27 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
         return None
     expiry = deadline + CANCEL_WINDOW
     event = (
-        "its commitment ends"
+        "it is terminated at the end of its commitment on"
         if live.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END
-        else "it expires"
+        else "it expires on"
     )
     return _refuse(
         proposal,
         RuleCode.CANCEL_WINDOW_CLOSED,
-        f"the termination of {describe(live)} can no longer be cancelled: {event} and it is "
-        f"terminated on {when_text(expiry)}; cancelling closed 24 hours before, at "
+        f"the termination of {describe(live)} can no longer be cancelled: {event} "
+        f"{when_text(expiry)} and cancelling closed 24 hours before, at "
         f"{when_text(deadline)} (now {when_text(instant)})",
         f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
-        f"its data now, set `lifecycle: terminate_at_expiry` for {proposal.wanted.key} to "
-        "accept it, and order a new service if one is still needed",
+        f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
+        f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
     )
+
+
+def _terminating_lifecycle(live: LiveService) -> Lifecycle:
+    """The spec's word for the termination pending on ``live``."""
+    if live.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+        return Lifecycle.TERMINATE_AT_COMMITMENT_END
+    return Lifecycle.TERMINATE_AT_EXPIRY
 
 
 def period_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
@@ -399,9 +406,7 @@ def strategy_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
     live = proposal.live
     commitment = live.commitment
     if (
-        proposal.action is None
-        or proposal.action is ActionKind.NO_OP
-        or proposal.action is ActionKind.TERMINATE_AT_COMMITMENT_END
+        proposal.action not in (ActionKind.CANCEL_TERMINATION, ActionKind.TERMINATE_AT_EXPIRY)
         or commitment is None
         or commitment.strategy is not EndStrategy.CANCEL_SERVICE
         or RESET_STRATEGY in commitment.possible_strategies

@@ -131,6 +131,7 @@ def test_plan_header_summary_and_spec() -> None:
     assert list(plan.summary) == [kind.value for kind in ActionKind] + ["refused"]
     assert plan.summary == {
         "terminate_at_expiry": 1,
+        "terminate_at_commitment_end": 0,
         "cancel_termination": 0,
         "delete_now": 1,
         "set_renew": 1,

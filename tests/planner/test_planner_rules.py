@@ -218,7 +218,11 @@ def test_linked_conflict_only_for_terminations_with_kept_children() -> None:
     for action in ActionKind:
         proposal = Proposal(wanted=wanted(), live=live(), action=action, kept=kept)
         refusal = rules.linked_service_conflict(proposal, NOW)
-        if action in (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW):
+        if action in (
+            ActionKind.TERMINATE_AT_EXPIRY,
+            ActionKind.TERMINATE_AT_COMMITMENT_END,
+            ActionKind.DELETE_NOW,
+        ):
             assert refusal is not None and "keeps a.example.com, b.example.com" in refusal.message
         else:
             assert refusal is None
