@@ -84,11 +84,18 @@ def counts(plan: Plan) -> dict[ActionKind, int]:
 
 def summary_line(plan: Plan) -> str:
     """``Plan: 2 to terminate at expiry, 1 to cancel, 1 to delete now, 1 to change
-    renewal, 0 refused.`` — or ``No changes. The account matches the spec.``"""
+    renewal, 0 refused.`` (``N to terminate at commitment end`` after the first part when
+    N > 0) — or ``No changes. The account matches the spec.``"""
     if not plan.has_changes and not plan.has_refusals:
         return NO_CHANGES
     counted = counts(plan)
-    parts = [f"{counted[kind]:,} {words}" for kind, words in SUMMARY_ORDER]
+    # Terminations at the end of a commitment are counted only when there are some: the
+    # line keeps the shape scripts and reviewers know for every other plan.
+    parts = [
+        f"{counted[kind]:,} {words}"
+        for kind, words in SUMMARY_ORDER
+        if counted[kind] or kind is not ActionKind.TERMINATE_AT_COMMITMENT_END
+    ]
     return "Plan: " + ", ".join(parts) + f", {len(plan.refused):,} refused."
 
 
