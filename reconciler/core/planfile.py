@@ -521,9 +521,10 @@ _DESCRIPTIONS: dict[str, Any] = {
         "line": "Line, 1-based.",
         "column": "Column, 1-based.",
     },
-    "ActionKind": "terminate_at_expiry, cancel_termination, delete_now, set_renew or no_op.",
+    "ActionKind": "terminate_at_expiry, terminate_at_commitment_end, cancel_termination, "
+    "delete_now, set_renew or no_op.",
     "RuleCode": "The stable code of a lifecycle rule.",
-    "Lifecycle": "renew, terminate_at_expiry or delete_now.",
+    "Lifecycle": "renew, terminate_at_expiry, terminate_at_commitment_end or delete_now.",
     "RenewMode": "automatic or manual.",
     "UnmanagedPolicy": "report, ignore or error.",
 }
