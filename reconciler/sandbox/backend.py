@@ -71,7 +71,16 @@ from reconciler.sandbox.clock import (
     render_datetime,
     render_utc,
 )
-from reconciler.sandbox.seed import METHODS, Seed, ServiceSeed, seed_from_mapping
+from reconciler.sandbox.seed import (
+    DEFAULT_END_STRATEGY,
+    DEFAULT_ENGAGEMENT_DURATION,
+    DEFAULT_POSSIBLE_STRATEGIES,
+    END_STRATEGIES,
+    METHODS,
+    Seed,
+    ServiceSeed,
+    seed_from_mapping,
+)
 
 SCHEMA_VERSION = "1"
 TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
@@ -108,6 +117,9 @@ FUTURE_USES = (
     "SUBSCRIBE_OTHER_KIND_OF_SERVICE_WITH_COMPETITOR",
     "SUBSCRIBE_SIMILAR_SERVICE_WITH_COMPETITOR",
 )
+CANCEL_SERVICE = "CANCEL_SERVICE"
+REACTIVATE_ENGAGEMENT = "REACTIVATE_ENGAGEMENT"
+FALLBACK_DEFAULT_PRICE = "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE"
 TERMINATION_POLICIES = ("empty", "terminateAtEngagementDate", "terminateAtExpirationDate")
 
 _SCHEMA = """
@@ -145,6 +157,10 @@ CREATE TABLE IF NOT EXISTS services (
     termination TEXT NOT NULL,
     terminate_at INTEGER,
     engagement_end INTEGER,
+    end_strategy TEXT,
+    end_strategies TEXT,
+    engagement_months INTEGER,
+    default_price REAL,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -153,6 +169,8 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE INDEX IF NOT EXISTS services_expiring ON services (gone, lifecycle, expiration);
 CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
     WHERE terminate_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS services_engaged ON services (engagement_end)
+    WHERE engagement_end IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
 CREATE TABLE IF NOT EXISTS emails (
@@ -162,6 +180,14 @@ CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY, service_id INTEGER NOT NULL, created INTEGER NOT NULL,
     expires INTEGER NOT NULL, used_at INTEGER);
 """
+
+# Columns of ``services`` added after the first release (see ``_add_new_columns``).
+_ADDED_COLUMNS = (
+    ("end_strategy", "TEXT"),
+    ("end_strategies", "TEXT"),
+    ("engagement_months", "INTEGER"),
+    ("default_price", "REAL"),
+)
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -220,6 +246,7 @@ class Backend:
             raise errors.StateError(f"{self.path}: not a sandbox state database ({exc})") from None
         if tables and "meta" not in tables:
             raise errors.StateError(f"{self.path}: not a sandbox state database")
+        self._add_new_columns()
         self._db.executescript(_SCHEMA)
         version = self._meta("schema_version")
         if version is None:
@@ -229,6 +256,16 @@ class Backend:
                 f"{self.path}: sandbox state of schema {version}, this sandbox reads "
                 f"{SCHEMA_VERSION}; start from a new state file"
             )
+
+    def _add_new_columns(self) -> None:
+        """A state file made by an earlier sandbox lacks the columns added since: add
+        them (empty), so a user's rehearsal state survives an upgrade."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(services)")}
+        if not present:
+            return  # a new file: the schema below creates the table whole
+        for column, kind in _ADDED_COLUMNS:
+            if column not in present:
+                self._db.execute(f"ALTER TABLE services ADD COLUMN {column} {kind}")
 
     # --- life of the state ----------------------------------------------------------
 
@@ -659,6 +696,55 @@ class Backend:
                 changes.update(self._termination_changes(row, policy, now))
             self._update(service_id, changes)
 
+    def engagement(self, service_id: int) -> dict[str, Any]:
+        """``GET /services/{id}/billing/engagement``: the commitment's current period and
+        end rule (``services.billing.engagement.Engagement``); 404 without one."""
+        with self._op():
+            row = self._engaged(self._visible(service_id))
+            months = int(row["engagement_months"] or period_months(DEFAULT_ENGAGEMENT_DURATION))
+            end = int(row["engagement_end"])
+            return {
+                "currentPeriod": {
+                    "startDate": render_date(add_months(end, -months)),
+                    "endDate": render_date(end),
+                },
+                "endRule": _end_rule(row),
+            }
+
+    def update_end_rule(self, service_id: int, body: Any) -> None:
+        """``PUT /services/{id}/billing/engagement/endRule {"strategy"}``: what happens
+        when the commitment ends; one of its ``possibleStrategies``."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("Invalid body: expected {strategy}")
+        unknown = set(body) - {"strategy"}
+        if unknown:
+            raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
+        strategy = body.get("strategy")
+        if strategy is None:
+            raise errors.bad_request("Missing parameter: strategy")
+        if strategy not in END_STRATEGIES:
+            raise errors.bad_request(
+                f"Invalid value for strategy: {strategy!r} (expected one of "
+                f"{', '.join(END_STRATEGIES)})"
+            )
+        with self._op():
+            row = self._engaged(self._visible(service_id))
+            self._check_changeable(row)
+            possible = _end_rule(row)["possibleStrategies"]
+            if strategy not in possible:
+                raise errors.bad_request(
+                    f"Strategy {strategy} is not available for this engagement",
+                    possibleStrategies=possible,
+                )
+            self._update(service_id, {"end_strategy": strategy})
+
+    def _engaged(self, row: sqlite3.Row) -> sqlite3.Row:
+        if row["engagement_end"] is None:
+            raise errors.not_found(
+                f"The service {row['id']} has no engagement (or its engagement has ended)"
+            )
+        return row
+
     def _renew_changes(self, row: sqlite3.Row, renew: Any) -> dict[str, Any]:
         if not isinstance(renew, dict) or not renew or set(renew) - {"mode", "period"}:
             raise errors.bad_request("Invalid renew: expected {mode, period}")
@@ -1018,14 +1104,16 @@ class Backend:
         """Apply everything that is due up to the clock's now, in date order."""
         now = int(self.now_seconds())
         while True:
-            # Two indexed searches rather than one OR (which scans every service).
+            # Indexed searches rather than one OR (which scans every service).
             due = self._db.execute(
                 "SELECT id, expiration AS due_at FROM services"
                 " WHERE gone = 0 AND lifecycle = 'active' AND expiration <= ?"
                 " UNION SELECT id, terminate_at AS due_at FROM services"
                 " WHERE terminate_at <= ? AND +gone = 0 AND +lifecycle = 'active'"
+                " UNION SELECT id, engagement_end AS due_at FROM services"
+                " WHERE engagement_end <= ? AND +gone = 0 AND +lifecycle = 'active'"
                 " ORDER BY due_at, id LIMIT 500",
-                (now, now),
+                (now, now, now),
             ).fetchall()
             if not due:
                 return
@@ -1033,23 +1121,54 @@ class Backend:
                 self._settle_one(row, now)
 
     def _settle_one(self, row: sqlite3.Row, now: int) -> None:
+        """The earliest event of one service that is due: its termination, the end of
+        its commitment, or its expiry (the others wait for the next round, so that each
+        happens in date order)."""
         current = self._db.execute("SELECT * FROM services WHERE id = ?", (row["id"],)).fetchone()
         if current["gone"] or current["lifecycle"] != "active":
             return  # taken along by its parent in this same settlement
         terminate_at = current["terminate_at"]
-        if current["expiration"] > now and (terminate_at is None or terminate_at > now):
-            return  # listed twice (expiry and termination date), already settled
-        if terminate_at is not None and terminate_at <= now:
+        engaged_until = current["engagement_end"]
+        expiration = current["expiration"]
+        events = [when for when in (terminate_at, engaged_until, expiration) if when is not None]
+        first = min(events)
+        if first > now:
+            return  # listed twice, already settled
+        if terminate_at is not None and terminate_at == first:
             self._terminate(current, terminate_at, reason="it reached its termination date")
             return
-        expiration = current["expiration"]
+        if engaged_until is not None and engaged_until == first:
+            self._end_engagement(current)
+            return
         if current["renew_mode"] == "automatic" and not current["unpaid"]:
+            # Renew up to now, but not past another event due meanwhile (it goes first).
+            later = [when for when in (terminate_at, engaged_until) if when is not None]
+            limit = min([now, *later])
             months = period_months(current["renew_period"])
-            while expiration <= now:
+            while expiration <= limit:
                 expiration = add_months(expiration, months, day=current["anniversary_day"])
             self._update(current["id"], {"expiration": expiration})
             return
         self._update(current["id"], {"lifecycle": "unrenewed", "resource_state": "suspended"})
+
+    def _end_engagement(self, row: sqlite3.Row) -> None:
+        """A commitment reaches its end: its end rule applies. ``CANCEL_SERVICE``
+        terminates the service; ``REACTIVATE_ENGAGEMENT`` commits it again for the same
+        length; the ``STOP_ENGAGEMENT_*`` rules end it (``billing.engagement`` null),
+        keeping the price or falling back to the default one."""
+        end = int(row["engagement_end"])
+        strategy = row["end_strategy"] or DEFAULT_END_STRATEGY
+        if strategy == CANCEL_SERVICE:
+            self._terminate(row, end, reason="its commitment ended (end rule CANCEL_SERVICE)")
+            return
+        if strategy == REACTIVATE_ENGAGEMENT:
+            months = int(row["engagement_months"] or period_months(DEFAULT_ENGAGEMENT_DURATION))
+            self._update(row["id"], {"engagement_end": add_months(end, months)})
+            return
+        changes: dict[str, Any] = {"engagement_end": None}
+        if strategy == FALLBACK_DEFAULT_PRICE and row["default_price"] is not None:
+            changes["price"] = row["default_price"]
+        self._update(row["id"], changes)
 
     def _terminate(self, row: sqlite3.Row, when: int, *, reason: str) -> None:
         """The service and its linked services are gone: lifecycle ``terminated``,
@@ -1237,6 +1356,20 @@ def _service_row(
         "termination": service.termination if not gone else "none",
         "terminate_at": terminate_at if not gone else None,
         "engagement_end": engagement,
+        "end_strategy": (service.engagement_strategy or DEFAULT_END_STRATEGY)
+        if engagement is not None
+        else None,
+        "end_strategies": json.dumps(
+            list(service.engagement_strategies or DEFAULT_POSSIBLE_STRATEGIES)
+        )
+        if engagement is not None
+        else None,
+        "engagement_months": period_months(
+            service.engagement_duration or DEFAULT_ENGAGEMENT_DURATION
+        )
+        if engagement is not None
+        else None,
+        "default_price": service.default_price,
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),
@@ -1263,19 +1396,6 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
     elif row["termination"] == "at_engagement":
         pending_actions = [TERMINATE_AT_ENGAGEMENT]
     price = round(row["price"] * months, 2)
-    engagement = None
-    if row["engagement_end"] is not None:
-        engagement = {
-            "endDate": render_datetime(row["engagement_end"]),
-            "endRule": {
-                "strategy": "REACTIVATE_ENGAGEMENT",
-                "possibleStrategies": [
-                    "REACTIVATE_ENGAGEMENT",
-                    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
-                    "STOP_ENGAGEMENT_KEEP_PRICE",
-                ],
-            },
-        }
     organization = row["organization"]
     return {
         "serviceId": row["id"],
@@ -1308,7 +1428,7 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
                 "current": {
                     "state": state,
                     "creationDate": render_datetime(row["created"]),
-                    "terminationDate": render_datetime(row["terminate_at"]) if pending else None,
+                    "terminationDate": render_datetime(_termination_date(row)),
                     "pendingActions": pending_actions,
                 },
                 "capacities": {"actions": _actions(row, now)},
@@ -1321,7 +1441,7 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
                 },
                 "capacities": {"mode": list(product.renew_modes)},
             },
-            "engagement": engagement,
+            "engagement": _engagement_summary(row),
             "engagementRequest": None,
         },
         "customer": {
@@ -1332,6 +1452,37 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
             ]
         },
     }
+
+
+def _end_rule(row: sqlite3.Row | Mapping[str, Any]) -> dict[str, Any]:
+    """``services.billing.engagement.EndRule`` of an engaged service."""
+    return {
+        "strategy": row["end_strategy"] or DEFAULT_END_STRATEGY,
+        "possibleStrategies": list(
+            json.loads(row["end_strategies"])
+            if row["end_strategies"]
+            else DEFAULT_POSSIBLE_STRATEGIES
+        ),
+    }
+
+
+def _engagement_summary(row: sqlite3.Row | Mapping[str, Any]) -> dict[str, Any] | None:
+    """``billing.engagement`` (``services.expanded.EngagementSummary``), or null when the
+    service has no commitment (never had one, or it stopped)."""
+    if row["engagement_end"] is None:
+        return None
+    return {"endDate": render_datetime(row["engagement_end"]), "endRule": _end_rule(row)}
+
+
+def _termination_date(row: sqlite3.Row | Mapping[str, Any]) -> int | None:
+    """``lifecycle.current.terminationDate``: the date of a termination asked for, else
+    the end of a commitment whose end rule cancels the service (the panel reads the
+    date here, not the expiry)."""
+    if row["termination"] != "none":
+        return int(row["terminate_at"])
+    if row["engagement_end"] is not None and row["end_strategy"] == CANCEL_SERVICE:
+        return int(row["engagement_end"])
+    return None
 
 
 def _email_json(row: sqlite3.Row) -> dict[str, Any]:

@@ -33,6 +33,22 @@ METHODS = ("GET", "PUT", "POST", "DELETE")
 CREDENTIAL_STATES = ("validated", "pendingValidation", "expired", "refused")
 SERVICE_STATES = ("active", "expired", "suspended", "terminated")
 TERMINATIONS = ("none", "at_expiry", "at_engagement")
+# services.billing.engagement.EndStrategyEnum, OVH's words for what a commitment's end does.
+END_STRATEGIES = (
+    "CANCEL_SERVICE",
+    "REACTIVATE_ENGAGEMENT",
+    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+    "STOP_ENGAGEMENT_KEEP_PRICE",
+)
+# What an engaged service offers when its seed does not say (the sandbox's choice: what it
+# always answered before strategies could be seeded).
+DEFAULT_END_STRATEGY = "REACTIVATE_ENGAGEMENT"
+DEFAULT_POSSIBLE_STRATEGIES = (
+    "REACTIVATE_ENGAGEMENT",
+    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+    "STOP_ENGAGEMENT_KEEP_PRICE",
+)
+DEFAULT_ENGAGEMENT_DURATION = "P12M"
 FULL_ACCESS: tuple[tuple[str, str], ...] = tuple((m, "/*") for m in METHODS)
 MAX_GENERATED = 100_000
 
@@ -104,6 +120,12 @@ class ServiceSeed:
     price: float | None = None
     created: When | None = None
     engagement_ends: When | None = None
+    # The commitment's end rule (None: the defaults above) and its length in months,
+    # which a REACTIVATE_ENGAGEMENT end renews it by.
+    engagement_strategy: str | None = None
+    engagement_strategies: tuple[str, ...] | None = None
+    engagement_duration: str | None = None
+    default_price: float | None = None  # EUR per month once a commitment stops (fallback)
     organization: str | None = None  # Exchange: the organisation of the service
 
 
@@ -239,6 +261,10 @@ _SERVICE_KEYS = {
     "price",
     "engagement_ends",
     "engagement_ends_in",
+    "engagement_strategy",
+    "engagement_strategies",
+    "engagement_duration",
+    "default_price",
     "organization",
 }
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
@@ -544,16 +570,9 @@ class _Reader:
             if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**53:
                 raise self.fail((*where, "id"), "a service id is a positive integer")
             service_id = raw
-        price = None
-        if entry.get("price") is not None:
-            raw_price = entry["price"]
-            if (
-                isinstance(raw_price, bool)
-                or not isinstance(raw_price, int | float)
-                or raw_price < 0
-            ):
-                raise self.fail((*where, "price"), "a price is a positive number (EUR per month)")
-            price = float(raw_price)
+        price = self.price(entry, where, "price")
+        default_price = self.price(entry, where, "default_price")
+        strategy, strategies, duration = self.end_rule(entry, where, engaged=engagement is not None)
         organization = None
         if entry.get("organization") is not None:
             organization = self.text(entry["organization"], (*where, "organization"))
@@ -583,8 +602,60 @@ class _Reader:
             price=price,
             created=self.when(entry, where, "created", required=False),
             engagement_ends=engagement,
+            engagement_strategy=strategy,
+            engagement_strategies=strategies,
+            engagement_duration=duration,
+            default_price=default_price,
             organization=organization,
         )
+
+    def price(self, entry: Mapping[str, Any], where: Path_, key: str) -> float | None:
+        raw = entry.get(key)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+            raise self.fail((*where, key), "a price is a positive number (EUR per month)")
+        return float(raw)
+
+    def end_rule(
+        self, entry: Mapping[str, Any], where: Path_, *, engaged: bool
+    ) -> tuple[str | None, tuple[str, ...] | None, str | None]:
+        """``engagement_strategy``, ``engagement_strategies`` and ``engagement_duration``:
+        only with a commitment, and the strategy among the possible ones."""
+        keys = ("engagement_strategy", "engagement_strategies", "engagement_duration")
+        for key in keys:
+            if entry.get(key) is not None and not engaged:
+                raise self.fail((*where, key), f"{key} needs engagement_ends(_in)", at_key=True)
+        strategies = None
+        if entry.get("engagement_strategies") is not None:
+            path = (*where, "engagement_strategies")
+            items = self.sequence(entry["engagement_strategies"], path)
+            if not items:
+                raise self.fail(path, "must offer at least one strategy")
+            strategies = tuple(
+                self.choice(item, (*path, i), END_STRATEGIES) for i, item in enumerate(items)
+            )
+        strategy = None
+        if entry.get("engagement_strategy") is not None:
+            path = (*where, "engagement_strategy")
+            strategy = self.choice(entry["engagement_strategy"], path, END_STRATEGIES)
+            offered = strategies or DEFAULT_POSSIBLE_STRATEGIES
+            if strategy not in offered:
+                raise self.fail(
+                    path,
+                    f"{strategy} is not among the possible strategies ({', '.join(offered)}); "
+                    "add it to `engagement_strategies:`",
+                )
+        elif strategies is not None and DEFAULT_END_STRATEGY not in strategies:
+            raise self.fail(
+                (*where, "engagement_strategies"),
+                f"without {DEFAULT_END_STRATEGY} among them, say which applies "
+                "with `engagement_strategy:`",
+            )
+        duration = None
+        if entry.get("engagement_duration") is not None:
+            duration = self.period(entry["engagement_duration"], (*where, "engagement_duration"))
+        return strategy, strategies, duration
 
     def parent(self, value: Any, path: Path_) -> ParentRef:
         if isinstance(value, dict):
@@ -732,6 +803,12 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         "plan": service.plan,
         "description": service.description,
         "price": service.price,
+        "default_price": service.default_price,
+        "engagement_strategy": service.engagement_strategy,
+        "engagement_strategies": (
+            list(service.engagement_strategies) if service.engagement_strategies else None
+        ),
+        "engagement_duration": service.engagement_duration,
         "organization": service.organization,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
