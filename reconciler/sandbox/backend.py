@@ -17,8 +17,11 @@ Time
       ``terminated``, resource ``deleted``) and leaves every route (404);
     - at expiry, an automatic renewal renews by the period, as many periods as needed;
     - at expiry, a manual renewal (or an unpaid service) expires: lifecycle
-      ``unrenewed``, resource ``suspended``; calls changing it answer 460;
-    - at its engagement end, a service set to ``terminateAtEngagementDate`` goes.
+      ``unrenewed``, resource ``suspended``; calls changing it answer 460. The
+      ``terminateAtExpirationDate`` a manual service carries (the control panel's
+      marking of manual renewal) does not make it terminate: manual wins;
+    - at its engagement end, a service set to ``terminateAtEngagementDate`` goes, and
+      otherwise the commitment's end rule applies (``_end_engagement``).
 
     Terminating a service terminates its linked (child) services with it.
 
@@ -161,6 +164,7 @@ CREATE TABLE IF NOT EXISTS services (
     end_strategies TEXT,
     engagement_months INTEGER,
     default_price REAL,
+    refuses_empty INTEGER,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -187,6 +191,7 @@ _ADDED_COLUMNS = (
     ("end_strategies", "TEXT"),
     ("engagement_months", "INTEGER"),
     ("default_price", "REAL"),
+    ("refuses_empty", "INTEGER"),
 )
 
 _ALNUM = string.ascii_letters + string.digits
@@ -686,14 +691,14 @@ class Backend:
                 if not isinstance(name, str) or not name.strip() or len(name) > 255:
                     raise errors.bad_request("Invalid displayName: 1 to 255 characters")
                 changes["display_name"] = name
-            if "renew" in body:
-                changes.update(self._renew_changes(row, body["renew"]))
             if "terminationPolicy" in body:
                 policy = body["terminationPolicy"]
                 if policy not in TERMINATION_POLICIES:
                     expected = ", ".join(TERMINATION_POLICIES)
                     raise errors.bad_request(f"Invalid terminationPolicy: expected {expected}")
                 changes.update(self._termination_changes(row, policy, now))
+            if "renew" in body:  # after the policy: a mode said in the same body wins
+                changes.update(self._renew_changes(row, body["renew"]))
             self._update(service_id, changes)
 
     def engagement(self, service_id: int) -> dict[str, Any]:
@@ -750,7 +755,7 @@ class Backend:
             raise errors.bad_request("Invalid renew: expected {mode, period}")
         changes: dict[str, Any] = {}
         if "mode" in renew:
-            modes = _product(row).renew_modes
+            modes = _renew_modes(row)
             if renew["mode"] not in modes:
                 raise errors.bad_request(
                     f"Invalid renew mode {renew['mode']!r}: this service renews {', '.join(modes)}"
@@ -769,10 +774,19 @@ class Backend:
     def _termination_changes(self, row: sqlite3.Row, policy: str, now: int) -> dict[str, Any]:
         actions = _actions(row, now)
         if policy == "empty":
-            if row["termination"] == "none":
-                return {}
-            self._check_cancel_window(row, now)
-            return {"termination": "none", "terminate_at": None}
+            if row["refuses_empty"]:
+                raise errors.bad_request(
+                    "The termination policy empty is not available for this service"
+                )
+            # "The renewal mode will then switch back to automatic" (the panel's words;
+            # users see a manual VPS flip to automatic): empty is a billing change.
+            changes: dict[str, Any] = {}
+            if row["renew_mode"] != "automatic" and "automatic" in _renew_modes(row):
+                changes["renew_mode"] = "automatic"
+            if row["termination"] != "none":
+                self._check_cancel_window(row, now)
+                changes.update({"termination": "none", "terminate_at": None})
+            return changes
         if policy == "terminateAtExpirationDate":
             if TERMINATE_AT_EXPIRY not in actions:
                 raise errors.bad_request(
@@ -946,34 +960,28 @@ class Backend:
             return None
         if not isinstance(renew, dict):
             raise errors.bad_request("Invalid renew: expected an object")
+        mode = _legacy_mode(renew)
+        delete = renew.get("deleteAtExpiration")
+        if delete is not None and not isinstance(delete, bool):
+            raise errors.bad_request("Invalid renew.deleteAtExpiration: expected a boolean")
+        months = renew.get("period")
+        if months is not None and (isinstance(months, bool) or not isinstance(months, int)):
+            raise errors.bad_request("Invalid renew.period: expected a number of months")
         with self._op() as now:
             row = self._legacy_row(route, name, organization)
             self._check_changeable(row)
             changes: dict[str, Any] = {}
-            if "automatic" in renew:
-                if not isinstance(renew["automatic"], bool):
-                    raise errors.bad_request("Invalid renew.automatic: expected a boolean")
-                changes.update(
-                    self._renew_changes(
-                        row, {"mode": "automatic" if renew["automatic"] else "manual"}
-                    )
-                )
-            if renew.get("period") is not None:
-                months = renew["period"]
-                if isinstance(months, bool) or not isinstance(months, int):
-                    raise errors.bad_request("Invalid renew.period: expected a number of months")
+            if mode is not None:
+                changes.update(self._renew_changes(row, {"mode": mode}))
+            if months is not None:
                 changes.update(self._renew_changes(row, {"period": f"P{months}M"}))
-            if "deleteAtExpiration" in renew:
-                wanted = renew["deleteAtExpiration"]
-                if not isinstance(wanted, bool):
-                    raise errors.bad_request("Invalid renew.deleteAtExpiration: expected a boolean")
-                policy = "terminateAtExpirationDate" if wanted else "empty"
-                if wanted and row["termination"] == "at_expiry":
-                    policy = ""
-                if not wanted and row["termination"] == "none":
-                    policy = ""
-                if policy:
-                    changes.update(self._termination_changes(row, policy, now))
+            # deleteAtExpiration is the flag alone: false keeps a manual service manual
+            # (unlike terminationPolicy empty on /services, which switches it back).
+            if delete is True and row["termination"] != "at_expiry":
+                changes.update(self._termination_changes(row, TERMINATE_AT_EXPIRY, now))
+            elif delete is False and row["termination"] == "at_expiry":
+                self._check_cancel_window(row, now)
+                changes.update({"termination": "none", "terminate_at": None})
             self._update(int(row["id"]), changes)
         return None
 
@@ -1134,7 +1142,10 @@ class Backend:
         first = min(events)
         if first > now:
             return  # listed twice, already settled
-        if terminate_at is not None and terminate_at == first:
+        # A manual service's terminateAtExpirationDate is the panel's marking of manual
+        # renewal, not a termination: at expiry it expires unless paid (manual wins).
+        marking = current["termination"] == "at_expiry" and current["renew_mode"] == "manual"
+        if terminate_at is not None and terminate_at == first and not marking:
             self._terminate(current, terminate_at, reason="it reached its termination date")
             return
         if engaged_until is not None and engaged_until == first:
@@ -1249,7 +1260,13 @@ class Backend:
         for (_, name), service_id in by_key.items():
             by_name.setdefault(name, []).append(service_id)
         rows = [
-            _service_row(service, ids[i], _parent_id(service, by_key, by_name), now_dt)
+            _service_row(
+                service,
+                ids[i],
+                _parent_id(service, by_key, by_name),
+                now_dt,
+                refuses_empty=bool(seed.product(service.route).refuses_empty),
+            )
             for i, service in enumerate(seed.services)
         ]
         if rows:
@@ -1276,6 +1293,29 @@ def _actions(row: sqlite3.Row | Mapping[str, Any], now: int) -> list[str]:
     return [
         action for action in _product(row).actions if action != TERMINATE_AT_ENGAGEMENT or engaged
     ]
+
+
+def _renew_modes(row: sqlite3.Row | Mapping[str, Any]) -> tuple[str, ...]:
+    """``billing.renew.capacities.mode`` of a service."""
+    return _product(row).renew_modes
+
+
+def _legacy_mode(renew: Mapping[str, Any]) -> str | None:
+    """The renew mode a serviceInfos ``renew`` (``service.RenewType``) asks for:
+    ``automatic`` and ``manualPayment`` say it twice, and must agree when both given."""
+    for key in ("automatic", "manualPayment", "forced"):
+        if key in renew and not isinstance(renew[key], bool):
+            raise errors.bad_request(f"Invalid renew.{key}: expected a boolean")
+    automatic, manual = renew.get("automatic"), renew.get("manualPayment")
+    if automatic is not None and manual is not None and automatic == manual:
+        raise errors.bad_request(
+            f"Invalid renew: automatic and manualPayment cannot both be {str(automatic).lower()}"
+        )
+    if automatic is not None:
+        return "automatic" if automatic else "manual"
+    if manual is not None:
+        return "manual" if manual else "automatic"
+    return None
 
 
 def _route_prefix(route: str) -> str:
@@ -1311,7 +1351,12 @@ def _parent_id(
 
 
 def _service_row(
-    service: ServiceSeed, service_id: int, parent_id: int | None, now: datetime
+    service: ServiceSeed,
+    service_id: int,
+    parent_id: int | None,
+    now: datetime,
+    *,
+    refuses_empty: bool = False,
 ) -> dict[str, Any]:
     product = PRODUCTS[service.route]
     period = service.renew_period or (
@@ -1370,6 +1415,7 @@ def _service_row(
         if engagement is not None
         else None,
         "default_price": service.default_price,
+        "refuses_empty": int(refuses_empty or service.refuses_empty),
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),
@@ -1439,7 +1485,7 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
                     "nextDate": render_datetime(row["expiration"]) if renews else None,
                     "period": period,
                 },
-                "capacities": {"mode": list(product.renew_modes)},
+                "capacities": {"mode": list(_renew_modes(row))},
             },
             "engagement": _engagement_summary(row),
             "engagementRequest": None,

@@ -127,6 +127,30 @@ class ServiceSeed:
     engagement_duration: str | None = None
     default_price: float | None = None  # EUR per month once a commitment stops (fallback)
     organization: str | None = None  # Exchange: the organisation of the service
+    refuses_empty: bool = False  # terminationPolicy "empty" is refused (users report it)
+
+
+def default_termination(route: str, renew_mode: str) -> str:
+    """A manual service carries ``terminateAtExpirationDate``, as the control panel sets
+    manual renewal (``web-domains.ts``); a seed says ``termination: none`` for one that
+    does not."""
+    if renew_mode == "manual" and TERMINATE_AT_EXPIRY in PRODUCTS[route].actions:
+        return "at_expiry"
+    return "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSeed:
+    """What a seed changes of a product of the catalogue, for every service of it."""
+
+    route: str
+    refuses_empty: bool | None = None  # None: as the catalogue says
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.refuses_empty is not None:
+            data["refuses_empty"] = self.refuses_empty
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +170,10 @@ class Seed:
     account: AccountSeed = field(default_factory=AccountSeed)
     clock: datetime | None = None  # when set, loading the seed sets (and stops) the clock
     source: str = "<memory>"
+    products: tuple[ProductSeed, ...] = ()
+
+    def product(self, route: str) -> ProductSeed:
+        return next((p for p in self.products if p.route == route), ProductSeed(route))
 
     def to_mapping(self) -> dict[str, Any]:
         """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
@@ -157,6 +185,8 @@ class Seed:
         }
         if self.clock is not None:
             data["clock"] = render_utc(self.clock.timestamp())
+        if self.products:
+            data["products"] = {p.route: p.to_json() for p in self.products}
         return data
 
     @property
@@ -266,6 +296,7 @@ _SERVICE_KEYS = {
     "engagement_duration",
     "default_price",
     "organization",
+    "refuses_empty",
 }
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
 _CREDENTIAL_KEYS = {
@@ -386,8 +417,9 @@ class _Reader:
     def seed(self, data: Any) -> Seed:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
-        top = self.mapping(data, (), {"credentials", "services", "account", "clock"})
+        top = self.mapping(data, (), {"credentials", "services", "account", "clock", "products"})
         credentials = self.credentials(top.get("credentials"), ("credentials",))
+        products = self.products(top.get("products"), ("products",))
         services = self.services(top.get("services"), ("services",))
         account = self.account(top.get("account"), ("account",))
         clock = self.instant(top["clock"], ("clock",)) if top.get("clock") is not None else None
@@ -397,7 +429,25 @@ class _Reader:
             account=account,
             clock=clock,
             source=self.file,
+            products=products,
         )
+
+    def products(self, value: Any, path: Path_) -> tuple[ProductSeed, ...]:
+        """``products: {/vps: {refuses_empty: true}}``: product quirks."""
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of routes, got {_kind(value)}")
+        found = []
+        for key, item in value.items():
+            where = (*path, str(key))
+            route = self.route(key, where)
+            entry = self.mapping(item, where, {"refuses_empty"})
+            refuses = None
+            if entry.get("refuses_empty") is not None:
+                refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
+            found.append(ProductSeed(route=route, refuses_empty=refuses))
+        return tuple(found)
 
     def account(self, value: Any, path: Path_) -> AccountSeed:
         if value is None:
@@ -550,7 +600,9 @@ class _Reader:
                 "add it to `periods:`",
             )
         termination = self.choice(
-            entry.get("termination", "none"), (*where, "termination"), TERMINATIONS
+            entry.get("termination", default_termination(route, mode)),
+            (*where, "termination"),
+            TERMINATIONS,
         )
         if termination == "at_expiry" and TERMINATE_AT_EXPIRY not in product.actions:
             raise self.fail(
@@ -607,6 +659,9 @@ class _Reader:
             engagement_duration=duration,
             default_price=default_price,
             organization=organization,
+            refuses_empty=self.boolean(
+                entry.get("refuses_empty", False), (*where, "refuses_empty")
+            ),
         )
 
     def price(self, entry: Mapping[str, Any], where: Path_, key: str) -> float | None:
@@ -812,8 +867,10 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         "organization": service.organization,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
-    if service.termination != "none":
+    if service.termination != default_termination(service.route, service.renew_mode):
         data["termination"] = service.termination
+    if service.refuses_empty:
+        data["refuses_empty"] = True
     if service.state != "active":
         data["state"] = service.state
     if service.unpaid:

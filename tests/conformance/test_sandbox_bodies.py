@@ -169,12 +169,6 @@ ACCEPTED_TODAY = (
         "type; services.Service types each of them",
     ),
     AcceptedToday(
-        _SERVICE_INFOS,
-        r"renew\.(forced|manualPayment): type",
-        "the sandbox ignores renew.forced and renew.manualPayment whatever their type; "
-        "service.RenewType has booleans",
-    ),
-    AcceptedToday(
         r"POST /auth/credential",
         r"accessRules\[\]: unknown|allowedIPs(\[\])?: type",
         "the sandbox stores allowedIPs unchecked and ignores unknown fields of an access "

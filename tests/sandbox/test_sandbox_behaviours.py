@@ -183,3 +183,152 @@ def test_terminate_at_engagement_date_sets_the_pending_action(
         ovh_client.put(f"/services/{UNENGAGED}", terminationPolicy="terminateAtEngagementDate")
     commitments.set_clock(day(shown["engagement"]["endDate"]))
     assert REACTIVATING not in ovh_client.get("/services")
+
+
+# --- manual renewal as the control panel sets it -------------------------------------------
+
+RENEWALS = """\
+products:
+  /vps: {refuses_empty: true}
+services:
+  - {name: auto.example.com, route: /domain, id: 150000001, expires_in: 60d}
+  - {name: manual.example.com, route: /domain, id: 150000002, expires_in: 60d,
+     renew: {mode: manual}}
+  - {name: bare-manual.example.com, route: /domain, id: 150000003, expires_in: 60d,
+     renew: {mode: manual}, termination: none}
+  - {name: vps-0a0b0c0d.vps.ovh.net, route: /vps, id: 150000004, expires_in: 9d,
+     renew: {mode: manual, period: P1M}}
+  - {name: example.com, route: /domain/zone, id: 150000005, expires_in: 100d,
+     termination: at_expiry, refuses_empty: true}
+  - {name: leaving.example.com, route: /domain, id: 150000006, expires_in: 60d,
+     termination: at_expiry}
+  - {name: ns1000004.ip-42-42-42.eu, route: /dedicated/server, id: 150000007,
+     expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 200d}
+  - {name: lapsed.example.net, route: /domain, id: 150000008, expires_in: -5d,
+     renew: {mode: manual}, state: expired}
+"""
+AUTO, MANUAL, BARE_MANUAL, VPS, ZONE, LEAVING, SERVER, LAPSED = range(150000001, 150000009)
+
+
+@pytest.fixture
+def renewals(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(RENEWALS, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def renewal_of(client: ovh.Client, service_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    shown = billing(client, service_id)
+    return shown["lifecycle"]["current"], shown["renew"]["current"]
+
+
+def test_manual_renewal_set_as_the_panel_does_looks_like_a_seeded_manual_service(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    ovh_client.put(
+        f"/services/{AUTO}",
+        renew={"mode": "manual"},
+        terminationPolicy="terminateAtExpirationDate",
+    )
+    lifecycle, renew = renewal_of(ovh_client, AUTO)
+    assert renew["mode"] == "manual" and renew["nextDate"] is None
+    assert lifecycle["pendingActions"] == ["terminateAtExpirationDate"]
+    assert lifecycle["terminationDate"] == billing(ovh_client, AUTO)["expirationDate"]
+    assert renewal_of(ovh_client, MANUAL) == (lifecycle, renew)
+    bare_lifecycle, bare_renew = renewal_of(ovh_client, BARE_MANUAL)  # seeded unmarked
+    assert bare_renew["mode"] == "manual" and bare_lifecycle["pendingActions"] == []
+
+
+def test_a_manual_service_expires_at_its_date_it_is_not_terminated(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    renewals.set_clock(day(billing(ovh_client, MANUAL)["expirationDate"]))
+    assert MANUAL in ovh_client.get("/services")
+    assert billing(ovh_client, MANUAL)["lifecycle"]["current"]["state"] == "unrenewed"
+    assert LEAVING not in ovh_client.get("/services"), "a termination asked does terminate"
+    with pytest.raises(ovh_errors.ResourceExpiredError, match="This Service is expired"):
+        ovh_client.put(f"/services/{MANUAL}", terminationPolicy="empty")
+
+
+def test_termination_policy_empty_switches_the_renewal_back_to_automatic(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (MANUAL, BARE_MANUAL):
+        ovh_client.put(f"/services/{service_id}", terminationPolicy="empty")
+        lifecycle, renew = renewal_of(ovh_client, service_id)
+        assert renew["mode"] == "automatic" and renew["nextDate"] is not None
+        assert lifecycle["pendingActions"] == [] and lifecycle["terminationDate"] is None
+    ovh_client.put(f"/services/{LEAVING}", terminationPolicy="empty")
+    assert renewal_of(ovh_client, LEAVING)[0]["pendingActions"] == []
+    renewals.set_clock(day(billing(ovh_client, MANUAL)["expirationDate"]))
+    assert billing(ovh_client, MANUAL)["lifecycle"]["current"]["state"] == "active"
+
+
+def test_a_product_or_a_service_seeded_to_refuse_empty_refuses_it(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (VPS, ZONE):
+        before = billing(ovh_client, service_id)
+        with pytest.raises(ovh_errors.BadParametersError, match="empty") as caught:
+            ovh_client.put(f"/services/{service_id}", terminationPolicy="empty")
+        assert caught.value.response.json()["class"] == "Client::BadRequest"
+        assert billing(ovh_client, service_id) == before
+    # Automatic renewal is still reachable the other way.
+    ovh_client.put(f"/services/{VPS}", renew={"mode": "automatic"})
+    assert renewal_of(ovh_client, VPS)[1]["mode"] == "automatic"
+
+
+def months(period: str) -> int:
+    return int(period.removeprefix("P").removesuffix("M"))
+
+
+def assert_service_infos_agree(client: ovh.Client, service_id: int) -> None:
+    """serviceInfos says what /services says (``service.RenewType``)."""
+    service = client.get(f"/services/{service_id}")
+    infos = client.get(f"{service['route']['url']}/serviceInfos")
+    shown = service["billing"]
+    mode = shown["renew"]["current"]["mode"]
+    pending = shown["lifecycle"]["current"]["pendingActions"]
+    assert infos["renew"]["automatic"] is (mode == "automatic")
+    assert infos["renew"]["manualPayment"] is (mode == "manual")
+    assert infos["renew"]["deleteAtExpiration"] is ("terminateAtExpirationDate" in pending)
+    assert infos["renew"]["period"] == months(shown["renew"]["current"]["period"])
+    assert infos["renewalType"] == ("automaticV2016" if mode == "automatic" else "manual")
+    assert infos["expiration"] == shown["expirationDate"][:10]
+    engagement = shown["engagement"]
+    assert infos["engagedUpTo"] == (engagement["endDate"][:10] if engagement else None)
+    expired = shown["lifecycle"]["current"]["state"] == "unrenewed"
+    assert infos["status"] == ("expired" if expired else "ok")
+
+
+def test_service_infos_agree_with_services_in_every_state(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (AUTO, MANUAL, BARE_MANUAL, LEAVING, SERVER, LAPSED, ZONE):
+        assert_service_infos_agree(ovh_client, service_id)
+
+
+def test_renewal_set_on_service_infos_shows_on_services(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    path = "/domain/auto.example.com/serviceInfos"
+    ovh_client.put(path, renew={"manualPayment": True, "deleteAtExpiration": True})
+    assert renewal_of(ovh_client, AUTO) == renewal_of(ovh_client, MANUAL)
+    assert_service_infos_agree(ovh_client, AUTO)
+    # deleteAtExpiration false lifts the marking alone: the service stays manual.
+    ovh_client.put(path, renew={"deleteAtExpiration": False})
+    lifecycle, renew = renewal_of(ovh_client, AUTO)
+    assert renew["mode"] == "manual" and lifecycle["pendingActions"] == []
+    assert_service_infos_agree(ovh_client, AUTO)
+    ovh_client.put(path, renew={"manualPayment": False, "period": 12})
+    assert renewal_of(ovh_client, AUTO)[1]["mode"] == "automatic"
+    assert_service_infos_agree(ovh_client, AUTO)
+    with pytest.raises(ovh_errors.BadParametersError, match="manualPayment"):
+        ovh_client.put(path, renew={"automatic": True, "manualPayment": True})
+    with pytest.raises(ovh_errors.BadParametersError, match="manualPayment"):
+        ovh_client.put(path, renew={"manualPayment": "yes"})
+    # The whole object, read then written back unchanged, changes nothing.
+    for service_id in (MANUAL, LEAVING, SERVER):
+        service = ovh_client.get(f"/services/{service_id}")
+        infos_path = f"{service['route']['url']}/serviceInfos"
+        ovh_client.put(infos_path, **ovh_client.get(infos_path))
+        assert ovh_client.get(f"/services/{service_id}") == service

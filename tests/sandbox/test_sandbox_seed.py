@@ -152,6 +152,16 @@ BAD_SEEDS = {
         3,
         "say which applies",
     ),
+    "unknown-product": (
+        "products:\n  /vpss: {refuses_empty: true}\nservices: []\n",
+        2,
+        "unknown route '/vpss'",
+    ),
+    "bad-product-key": (
+        "products:\n  /vps: {refuse_empty: true}\nservices: []\n",
+        2,
+        "unknown key",
+    ),
     "empty": ("", None, "the seed is empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
 }
@@ -257,6 +267,21 @@ def test_the_seed_keys_of_the_behaviours_round_trip() -> None:
     assert engaged.engagement_strategy is None and engaged.default_price == 70.0
     assert engaged.engagement_strategies is not None and len(engaged.engagement_strategies) == 4
     assert seed.services[2].engagement_duration == "P24M"
+
+
+def test_renewal_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import RENEWALS
+
+    seed = parse_seed(RENEWALS, "renewals.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.services == seed.services and again.products == seed.products
+    assert again.digest == seed.digest
+    by_name = {s.name: s for s in seed.services}
+    assert by_name["manual.example.com"].termination == "at_expiry"  # the panel's marking
+    assert by_name["bare-manual.example.com"].termination == "none"
+    assert by_name["auto.example.com"].termination == "none"
+    assert seed.product("/vps").refuses_empty is True
+    assert seed.product("/domain").refuses_empty is None
 
 
 def test_the_demo_account_covers_every_family_and_situation() -> None:
