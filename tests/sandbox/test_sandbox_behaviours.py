@@ -193,11 +193,11 @@ products:
 services:
   - {name: auto.example.com, route: /domain, id: 150000001, expires_in: 60d}
   - {name: manual.example.com, route: /domain, id: 150000002, expires_in: 60d,
-     renew: {mode: manual}}
+     renew: {mode: manual}, termination: at_expiry}
   - {name: bare-manual.example.com, route: /domain, id: 150000003, expires_in: 60d,
-     renew: {mode: manual}, termination: none}
+     renew: {mode: manual}}
   - {name: vps-0a0b0c0d.vps.ovh.net, route: /vps, id: 150000004, expires_in: 9d,
-     renew: {mode: manual, period: P1M}}
+     renew: {mode: manual, period: P1M}, termination: at_expiry}
   - {name: example.com, route: /domain/zone, id: 150000005, expires_in: 100d,
      termination: at_expiry, refuses_empty: true}
   - {name: leaving.example.com, route: /domain, id: 150000006, expires_in: 60d,
@@ -205,7 +205,7 @@ services:
   - {name: ns1000004.ip-42-42-42.eu, route: /dedicated/server, id: 150000007,
      expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 200d}
   - {name: lapsed.example.net, route: /domain, id: 150000008, expires_in: -5d,
-     renew: {mode: manual}, state: expired}
+     renew: {mode: manual}, termination: at_expiry, state: expired}
 """
 AUTO, MANUAL, BARE_MANUAL, VPS, ZONE, LEAVING, SERVER, LAPSED = range(150000001, 150000009)
 
