@@ -778,11 +778,10 @@ class Backend:
                 raise errors.bad_request(
                     "The termination policy empty is not available for this service"
                 )
-            # "The renewal mode will then switch back to automatic" (the panel's words;
-            # users see a manual VPS flip to automatic): empty is a billing change.
+            # OVH also switches the renewal back to automatic here ("The renewal mode
+            # will then switch back to automatic", the panel's words). Not modelled yet:
+            # reconciler still sends empty to services it keeps manual.
             changes: dict[str, Any] = {}
-            if row["renew_mode"] != "automatic" and "automatic" in _renew_modes(row):
-                changes["renew_mode"] = "automatic"
             if row["termination"] != "none":
                 self._check_cancel_window(row, now)
                 changes.update({"termination": "none", "terminate_at": None})

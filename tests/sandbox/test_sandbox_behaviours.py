@@ -249,18 +249,15 @@ def test_a_manual_service_expires_at_its_date_it_is_not_terminated(
         ovh_client.put(f"/services/{MANUAL}", terminationPolicy="empty")
 
 
-def test_termination_policy_empty_switches_the_renewal_back_to_automatic(
+def test_termination_policy_empty_lifts_the_marking(
     ovh_client: ovh.Client, renewals: SandboxServer
 ) -> None:
-    for service_id in (MANUAL, BARE_MANUAL):
+    for service_id in (MANUAL, LEAVING):
         ovh_client.put(f"/services/{service_id}", terminationPolicy="empty")
-        lifecycle, renew = renewal_of(ovh_client, service_id)
-        assert renew["mode"] == "automatic" and renew["nextDate"] is not None
+        lifecycle = renewal_of(ovh_client, service_id)[0]
         assert lifecycle["pendingActions"] == [] and lifecycle["terminationDate"] is None
-    ovh_client.put(f"/services/{LEAVING}", terminationPolicy="empty")
-    assert renewal_of(ovh_client, LEAVING)[0]["pendingActions"] == []
-    renewals.set_clock(day(billing(ovh_client, MANUAL)["expirationDate"]))
-    assert billing(ovh_client, MANUAL)["lifecycle"]["current"]["state"] == "active"
+    renewals.set_clock(day(billing(ovh_client, LEAVING)["expirationDate"]))
+    assert LEAVING in ovh_client.get("/services")
 
 
 def test_a_product_or_a_service_seeded_to_refuse_empty_refuses_it(
