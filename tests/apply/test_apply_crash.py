@@ -6,9 +6,10 @@ Each step is a journal record (apply writes one before and one after every mutat
 call): ``reconciler apply`` runs as a subprocess against the sandbox server through
 ``tests/crash_after_records.py``, which ends it (``os._exit``) right after its N-th
 record: the kill lives in the tests, not in the product. For every N of a full run:
-reset the account, apply a saved plan and get killed at N, then run again — the saved plan (odd N) or the spec (even N) — and check the account with the
-official ``ovh`` client. Some kills also tear the last record in half, as a crash in the
-middle of a write would."""
+reset the account, apply a saved plan and get killed at N, then run again — the saved
+plan (odd N) or the spec (even N) — and check the account with the official ``ovh``
+client. Some kills also tear the last record in half, as a crash in the middle of a
+write would."""
 
 from __future__ import annotations
 
