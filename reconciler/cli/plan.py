@@ -16,13 +16,14 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 ``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
 ``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
 
-Exit codes (DESIGN §2): without ``--detailed-exitcode``, 0 whenever a plan was made
-(refusals included: the plan shows them, and apply would refuse it) — so that a
-quickstart or a look at a plan is not reported as a failure; with it, 0 nothing to do,
-2 changes present, 3 a spec asks for a change the lifecycle rules refuse (nothing would
-be applied). 1 any other error, with or without the flag. With several specs the most
-severe wins (3 over 2 over 0); an error in any spec (an invalid spec, credentials, the
-API) stops the command with 1 before any output.
+Exit codes (docs/user-guide.md, "Commands and exit codes"): without
+``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
+them, and apply would refuse it) — so that a quickstart or a look at a plan is not
+reported as a failure; with it, 0 nothing to do, 2 changes present, 3 a spec asks for a
+change the lifecycle rules refuse (nothing would be applied). 1 any other error, with or
+without the flag. With several specs the most severe wins (3 over 2 over 0); an error in
+any spec (an invalid spec, credentials, the API) stops the command with 1 before any
+output.
 """
 
 from __future__ import annotations
