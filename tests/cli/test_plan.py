@@ -527,3 +527,7 @@ def test_a_saved_plan_given_to_plan_is_one_line_naming_it(
         "error: saved.plan is a plan file (saved by `reconciler plan --out`), not a spec; "
         "`reconciler plan` takes specs, `reconciler apply saved.plan` applies it"
     ]
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", "saved.plan"])
+    assert exited.value.code == 1
+    assert "`reconciler validate` takes specs" in capsys.readouterr().err
