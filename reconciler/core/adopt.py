@@ -54,7 +54,8 @@ from reconciler.errors import ReconcilerError, SpecError
 __all__ = ["Adoption", "Skipped", "adopt"]
 
 
-# Why a family cannot be adopted (DESIGN §1: managed from its own interface).
+# Why a family cannot be adopted: the control panel manages it from its own interface,
+# not from /services (docs/user-guide.md, "The lifecycle rules": unmanageable-service).
 def _unmanageable_why(service: LiveService) -> str:
     product = product_of(service.type)
     return f"{product.described}: manage it from {product.managed_from}"

@@ -7,7 +7,8 @@ spec + live account + clock in, ``Plan`` out.
 
 A plan carries the normalised spec it was computed from (``spec``), so that applying a
 saved plan can plan again against the account as it is at apply time and refuse the
-saved one when anything it relied on has moved (DESIGN §2: there is no state file).
+saved one when anything it relied on has moved: there is no state file, the account
+is the truth (docs/user-guide.md, "Concepts").
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class ActionKind(StrEnum):
 
 
 class RuleCode(StrEnum):
-    """Stable codes of the lifecycle rules (DESIGN §4), shown in plans and docs."""
+    """Stable codes of the lifecycle rules, shown in plans and listed in docs/user-guide.md
+    ("The lifecycle rules"): renaming one breaks the scripts that match on it."""
 
     CANCEL_WINDOW_CLOSED = "cancel-window-closed"
     DELETE_NOW_WEB_HOSTING_ONLY = "delete-now-web-hosting-only"

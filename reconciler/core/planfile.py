@@ -481,7 +481,7 @@ _DESCRIPTIONS: dict[str, Any] = {
         "__doc__": "A change the spec asks for that a lifecycle rule refuses.",
         "service": "The service's key in the spec (or its name, for unmanaged services).",
         "service_id": "The service's id on the API; null when there is no such service.",
-        "rule": "The stable code of the rule (docs: DESIGN §4).",
+        "rule": 'The stable code of the rule (docs/user-guide.md, "The lifecycle rules").',
         "message": "What is refused and why, in words.",
         "fix": "What to change in the spec, or do instead.",
     },

@@ -120,6 +120,8 @@ def _api_routes() -> list[ApiRoute]:
         ApiRoute("PUT", _compile("/services/{id}"), "update_service"),
         ApiRoute("GET", _compile("/services/{id}/options"), "options"),
         ApiRoute("GET", _compile("/services/{id}/renewPeriodCapacities"), "periods"),
+        ApiRoute("GET", _compile("/services/{id}/billing/engagement"), "engagement"),
+        ApiRoute("PUT", _compile("/services/{id}/billing/engagement/endRule"), "end_rule"),
         ApiRoute("POST", _compile("/services/{id}/terminate"), "terminate"),
         ApiRoute("POST", _compile("/services/{id}/terminate/confirm"), "confirm"),
     ]
@@ -391,6 +393,13 @@ class SandboxApp:
 
     def periods(self, call: Call, id: str) -> Reply:
         return Reply(self.backend.renew_period_capacities(_service_id(id)))
+
+    def engagement(self, call: Call, id: str) -> Reply:
+        return Reply(self.backend.engagement(_service_id(id)))
+
+    def end_rule(self, call: Call, id: str) -> Reply:
+        self.backend.update_end_rule(_service_id(id), call.json())
+        return Reply(None)
 
     def terminate(self, call: Call, id: str) -> Reply:
         return Reply({"message": self.backend.request_termination(_service_id(id))})

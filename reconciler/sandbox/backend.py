@@ -17,8 +17,11 @@ Time
       ``terminated``, resource ``deleted``) and leaves every route (404);
     - at expiry, an automatic renewal renews by the period, as many periods as needed;
     - at expiry, a manual renewal (or an unpaid service) expires: lifecycle
-      ``unrenewed``, resource ``suspended``; calls changing it answer 460;
-    - at its engagement end, a service set to ``terminateAtEngagementDate`` goes.
+      ``unrenewed``, resource ``suspended``; calls changing it answer 460. The
+      ``terminateAtExpirationDate`` a manual service carries (the control panel's
+      marking of manual renewal) does not make it terminate: manual wins;
+    - at its engagement end, a service set to ``terminateAtEngagementDate`` goes, and
+      otherwise the commitment's end rule applies (``_end_engagement``).
 
     Terminating a service terminates its linked (child) services with it.
 
@@ -71,7 +74,16 @@ from reconciler.sandbox.clock import (
     render_datetime,
     render_utc,
 )
-from reconciler.sandbox.seed import METHODS, Seed, ServiceSeed, seed_from_mapping
+from reconciler.sandbox.seed import (
+    DEFAULT_END_STRATEGY,
+    DEFAULT_ENGAGEMENT_DURATION,
+    DEFAULT_POSSIBLE_STRATEGIES,
+    END_STRATEGIES,
+    METHODS,
+    Seed,
+    ServiceSeed,
+    seed_from_mapping,
+)
 
 SCHEMA_VERSION = "1"
 TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
@@ -108,6 +120,9 @@ FUTURE_USES = (
     "SUBSCRIBE_OTHER_KIND_OF_SERVICE_WITH_COMPETITOR",
     "SUBSCRIBE_SIMILAR_SERVICE_WITH_COMPETITOR",
 )
+CANCEL_SERVICE = "CANCEL_SERVICE"
+REACTIVATE_ENGAGEMENT = "REACTIVATE_ENGAGEMENT"
+FALLBACK_DEFAULT_PRICE = "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE"
 TERMINATION_POLICIES = ("empty", "terminateAtEngagementDate", "terminateAtExpirationDate")
 
 _SCHEMA = """
@@ -145,6 +160,11 @@ CREATE TABLE IF NOT EXISTS services (
     termination TEXT NOT NULL,
     terminate_at INTEGER,
     engagement_end INTEGER,
+    end_strategy TEXT,
+    end_strategies TEXT,
+    engagement_months INTEGER,
+    default_price REAL,
+    refuses_empty INTEGER,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -153,6 +173,8 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE INDEX IF NOT EXISTS services_expiring ON services (gone, lifecycle, expiration);
 CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
     WHERE terminate_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS services_engaged ON services (engagement_end)
+    WHERE engagement_end IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
 CREATE TABLE IF NOT EXISTS emails (
@@ -162,6 +184,15 @@ CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY, service_id INTEGER NOT NULL, created INTEGER NOT NULL,
     expires INTEGER NOT NULL, used_at INTEGER);
 """
+
+# Columns of ``services`` added after the first release (see ``_add_new_columns``).
+_ADDED_COLUMNS = (
+    ("end_strategy", "TEXT"),
+    ("end_strategies", "TEXT"),
+    ("engagement_months", "INTEGER"),
+    ("default_price", "REAL"),
+    ("refuses_empty", "INTEGER"),
+)
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -220,6 +251,7 @@ class Backend:
             raise errors.StateError(f"{self.path}: not a sandbox state database ({exc})") from None
         if tables and "meta" not in tables:
             raise errors.StateError(f"{self.path}: not a sandbox state database")
+        self._add_new_columns()
         self._db.executescript(_SCHEMA)
         version = self._meta("schema_version")
         if version is None:
@@ -229,6 +261,16 @@ class Backend:
                 f"{self.path}: sandbox state of schema {version}, this sandbox reads "
                 f"{SCHEMA_VERSION}; start from a new state file"
             )
+
+    def _add_new_columns(self) -> None:
+        """A state file made by an earlier sandbox lacks the columns added since: add
+        them (empty), so a user's rehearsal state survives an upgrade."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(services)")}
+        if not present:
+            return  # a new file: the schema below creates the table whole
+        for column, kind in _ADDED_COLUMNS:
+            if column not in present:
+                self._db.execute(f"ALTER TABLE services ADD COLUMN {column} {kind}")
 
     # --- life of the state ----------------------------------------------------------
 
@@ -649,22 +691,71 @@ class Backend:
                 if not isinstance(name, str) or not name.strip() or len(name) > 255:
                     raise errors.bad_request("Invalid displayName: 1 to 255 characters")
                 changes["display_name"] = name
-            if "renew" in body:
-                changes.update(self._renew_changes(row, body["renew"]))
             if "terminationPolicy" in body:
                 policy = body["terminationPolicy"]
                 if policy not in TERMINATION_POLICIES:
                     expected = ", ".join(TERMINATION_POLICIES)
                     raise errors.bad_request(f"Invalid terminationPolicy: expected {expected}")
                 changes.update(self._termination_changes(row, policy, now))
+            if "renew" in body:  # after the policy: a mode said in the same body wins
+                changes.update(self._renew_changes(row, body["renew"]))
             self._update(service_id, changes)
+
+    def engagement(self, service_id: int) -> dict[str, Any]:
+        """``GET /services/{id}/billing/engagement``: the commitment's current period and
+        end rule (``services.billing.engagement.Engagement``); 404 without one."""
+        with self._op():
+            row = self._engaged(self._visible(service_id))
+            months = int(row["engagement_months"] or period_months(DEFAULT_ENGAGEMENT_DURATION))
+            end = int(row["engagement_end"])
+            return {
+                "currentPeriod": {
+                    "startDate": render_date(add_months(end, -months)),
+                    "endDate": render_date(end),
+                },
+                "endRule": _end_rule(row),
+            }
+
+    def update_end_rule(self, service_id: int, body: Any) -> None:
+        """``PUT /services/{id}/billing/engagement/endRule {"strategy"}``: what happens
+        when the commitment ends; one of its ``possibleStrategies``."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("Invalid body: expected {strategy}")
+        unknown = set(body) - {"strategy"}
+        if unknown:
+            raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
+        strategy = body.get("strategy")
+        if strategy is None:
+            raise errors.bad_request("Missing parameter: strategy")
+        if strategy not in END_STRATEGIES:
+            raise errors.bad_request(
+                f"Invalid value for strategy: {strategy!r} (expected one of "
+                f"{', '.join(END_STRATEGIES)})"
+            )
+        with self._op():
+            row = self._engaged(self._visible(service_id))
+            self._check_changeable(row)
+            possible = _end_rule(row)["possibleStrategies"]
+            if strategy not in possible:
+                raise errors.bad_request(
+                    f"Strategy {strategy} is not available for this engagement",
+                    possibleStrategies=possible,
+                )
+            self._update(service_id, {"end_strategy": strategy})
+
+    def _engaged(self, row: sqlite3.Row) -> sqlite3.Row:
+        if row["engagement_end"] is None:
+            raise errors.not_found(
+                f"The service {row['id']} has no engagement (or its engagement has ended)"
+            )
+        return row
 
     def _renew_changes(self, row: sqlite3.Row, renew: Any) -> dict[str, Any]:
         if not isinstance(renew, dict) or not renew or set(renew) - {"mode", "period"}:
             raise errors.bad_request("Invalid renew: expected {mode, period}")
         changes: dict[str, Any] = {}
         if "mode" in renew:
-            modes = _product(row).renew_modes
+            modes = _renew_modes(row)
             if renew["mode"] not in modes:
                 raise errors.bad_request(
                     f"Invalid renew mode {renew['mode']!r}: this service renews {', '.join(modes)}"
@@ -683,10 +774,18 @@ class Backend:
     def _termination_changes(self, row: sqlite3.Row, policy: str, now: int) -> dict[str, Any]:
         actions = _actions(row, now)
         if policy == "empty":
-            if row["termination"] == "none":
-                return {}
-            self._check_cancel_window(row, now)
-            return {"termination": "none", "terminate_at": None}
+            if row["refuses_empty"]:
+                raise errors.bad_request(
+                    "The termination policy empty is not available for this service"
+                )
+            # OVH also switches the renewal back to automatic here ("The renewal mode
+            # will then switch back to automatic", the panel's words). Not modelled yet:
+            # reconciler still sends empty to services it keeps manual.
+            changes: dict[str, Any] = {}
+            if row["termination"] != "none":
+                self._check_cancel_window(row, now)
+                changes.update({"termination": "none", "terminate_at": None})
+            return changes
         if policy == "terminateAtExpirationDate":
             if TERMINATE_AT_EXPIRY not in actions:
                 raise errors.bad_request(
@@ -860,34 +959,28 @@ class Backend:
             return None
         if not isinstance(renew, dict):
             raise errors.bad_request("Invalid renew: expected an object")
+        mode = _legacy_mode(renew)
+        delete = renew.get("deleteAtExpiration")
+        if delete is not None and not isinstance(delete, bool):
+            raise errors.bad_request("Invalid renew.deleteAtExpiration: expected a boolean")
+        months = renew.get("period")
+        if months is not None and (isinstance(months, bool) or not isinstance(months, int)):
+            raise errors.bad_request("Invalid renew.period: expected a number of months")
         with self._op() as now:
             row = self._legacy_row(route, name, organization)
             self._check_changeable(row)
             changes: dict[str, Any] = {}
-            if "automatic" in renew:
-                if not isinstance(renew["automatic"], bool):
-                    raise errors.bad_request("Invalid renew.automatic: expected a boolean")
-                changes.update(
-                    self._renew_changes(
-                        row, {"mode": "automatic" if renew["automatic"] else "manual"}
-                    )
-                )
-            if renew.get("period") is not None:
-                months = renew["period"]
-                if isinstance(months, bool) or not isinstance(months, int):
-                    raise errors.bad_request("Invalid renew.period: expected a number of months")
+            if mode is not None:
+                changes.update(self._renew_changes(row, {"mode": mode}))
+            if months is not None:
                 changes.update(self._renew_changes(row, {"period": f"P{months}M"}))
-            if "deleteAtExpiration" in renew:
-                wanted = renew["deleteAtExpiration"]
-                if not isinstance(wanted, bool):
-                    raise errors.bad_request("Invalid renew.deleteAtExpiration: expected a boolean")
-                policy = "terminateAtExpirationDate" if wanted else "empty"
-                if wanted and row["termination"] == "at_expiry":
-                    policy = ""
-                if not wanted and row["termination"] == "none":
-                    policy = ""
-                if policy:
-                    changes.update(self._termination_changes(row, policy, now))
+            # deleteAtExpiration is the flag alone: false keeps a manual service manual
+            # (unlike terminationPolicy empty on /services, which switches it back).
+            if delete is True and row["termination"] != "at_expiry":
+                changes.update(self._termination_changes(row, TERMINATE_AT_EXPIRY, now))
+            elif delete is False and row["termination"] == "at_expiry":
+                self._check_cancel_window(row, now)
+                changes.update({"termination": "none", "terminate_at": None})
             self._update(int(row["id"]), changes)
         return None
 
@@ -1018,14 +1111,16 @@ class Backend:
         """Apply everything that is due up to the clock's now, in date order."""
         now = int(self.now_seconds())
         while True:
-            # Two indexed searches rather than one OR (which scans every service).
+            # Indexed searches rather than one OR (which scans every service).
             due = self._db.execute(
                 "SELECT id, expiration AS due_at FROM services"
                 " WHERE gone = 0 AND lifecycle = 'active' AND expiration <= ?"
                 " UNION SELECT id, terminate_at AS due_at FROM services"
                 " WHERE terminate_at <= ? AND +gone = 0 AND +lifecycle = 'active'"
+                " UNION SELECT id, engagement_end AS due_at FROM services"
+                " WHERE engagement_end <= ? AND +gone = 0 AND +lifecycle = 'active'"
                 " ORDER BY due_at, id LIMIT 500",
-                (now, now),
+                (now, now, now),
             ).fetchall()
             if not due:
                 return
@@ -1033,23 +1128,57 @@ class Backend:
                 self._settle_one(row, now)
 
     def _settle_one(self, row: sqlite3.Row, now: int) -> None:
+        """The earliest event of one service that is due: its termination, the end of
+        its commitment, or its expiry (the others wait for the next round, so that each
+        happens in date order)."""
         current = self._db.execute("SELECT * FROM services WHERE id = ?", (row["id"],)).fetchone()
         if current["gone"] or current["lifecycle"] != "active":
             return  # taken along by its parent in this same settlement
         terminate_at = current["terminate_at"]
-        if current["expiration"] > now and (terminate_at is None or terminate_at > now):
-            return  # listed twice (expiry and termination date), already settled
-        if terminate_at is not None and terminate_at <= now:
+        engaged_until = current["engagement_end"]
+        expiration = current["expiration"]
+        events = [when for when in (terminate_at, engaged_until, expiration) if when is not None]
+        first = min(events)
+        if first > now:
+            return  # listed twice, already settled
+        # A manual service's terminateAtExpirationDate is the panel's marking of manual
+        # renewal, not a termination: at expiry it expires unless paid (manual wins).
+        marking = current["termination"] == "at_expiry" and current["renew_mode"] == "manual"
+        if terminate_at is not None and terminate_at == first and not marking:
             self._terminate(current, terminate_at, reason="it reached its termination date")
             return
-        expiration = current["expiration"]
+        if engaged_until is not None and engaged_until == first:
+            self._end_engagement(current)
+            return
         if current["renew_mode"] == "automatic" and not current["unpaid"]:
+            # Renew up to now, but not past another event due meanwhile (it goes first).
+            later = [when for when in (terminate_at, engaged_until) if when is not None]
+            limit = min([now, *later])
             months = period_months(current["renew_period"])
-            while expiration <= now:
+            while expiration <= limit:
                 expiration = add_months(expiration, months, day=current["anniversary_day"])
             self._update(current["id"], {"expiration": expiration})
             return
         self._update(current["id"], {"lifecycle": "unrenewed", "resource_state": "suspended"})
+
+    def _end_engagement(self, row: sqlite3.Row) -> None:
+        """A commitment reaches its end: its end rule applies. ``CANCEL_SERVICE``
+        terminates the service; ``REACTIVATE_ENGAGEMENT`` commits it again for the same
+        length; the ``STOP_ENGAGEMENT_*`` rules end it (``billing.engagement`` null),
+        keeping the price or falling back to the default one."""
+        end = int(row["engagement_end"])
+        strategy = row["end_strategy"] or DEFAULT_END_STRATEGY
+        if strategy == CANCEL_SERVICE:
+            self._terminate(row, end, reason="its commitment ended (end rule CANCEL_SERVICE)")
+            return
+        if strategy == REACTIVATE_ENGAGEMENT:
+            months = int(row["engagement_months"] or period_months(DEFAULT_ENGAGEMENT_DURATION))
+            self._update(row["id"], {"engagement_end": add_months(end, months)})
+            return
+        changes: dict[str, Any] = {"engagement_end": None}
+        if strategy == FALLBACK_DEFAULT_PRICE and row["default_price"] is not None:
+            changes["price"] = row["default_price"]
+        self._update(row["id"], changes)
 
     def _terminate(self, row: sqlite3.Row, when: int, *, reason: str) -> None:
         """The service and its linked services are gone: lifecycle ``terminated``,
@@ -1130,7 +1259,13 @@ class Backend:
         for (_, name), service_id in by_key.items():
             by_name.setdefault(name, []).append(service_id)
         rows = [
-            _service_row(service, ids[i], _parent_id(service, by_key, by_name), now_dt)
+            _service_row(
+                service,
+                ids[i],
+                _parent_id(service, by_key, by_name),
+                now_dt,
+                refuses_empty=bool(seed.product(service.route).refuses_empty),
+            )
             for i, service in enumerate(seed.services)
         ]
         if rows:
@@ -1157,6 +1292,29 @@ def _actions(row: sqlite3.Row | Mapping[str, Any], now: int) -> list[str]:
     return [
         action for action in _product(row).actions if action != TERMINATE_AT_ENGAGEMENT or engaged
     ]
+
+
+def _renew_modes(row: sqlite3.Row | Mapping[str, Any]) -> tuple[str, ...]:
+    """``billing.renew.capacities.mode`` of a service."""
+    return _product(row).renew_modes
+
+
+def _legacy_mode(renew: Mapping[str, Any]) -> str | None:
+    """The renew mode a serviceInfos ``renew`` (``service.RenewType``) asks for:
+    ``automatic`` and ``manualPayment`` say it twice, and must agree when both given."""
+    for key in ("automatic", "manualPayment", "forced"):
+        if key in renew and not isinstance(renew[key], bool):
+            raise errors.bad_request(f"Invalid renew.{key}: expected a boolean")
+    automatic, manual = renew.get("automatic"), renew.get("manualPayment")
+    if automatic is not None and manual is not None and automatic == manual:
+        raise errors.bad_request(
+            f"Invalid renew: automatic and manualPayment cannot both be {str(automatic).lower()}"
+        )
+    if automatic is not None:
+        return "automatic" if automatic else "manual"
+    if manual is not None:
+        return "manual" if manual else "automatic"
+    return None
 
 
 def _route_prefix(route: str) -> str:
@@ -1192,7 +1350,12 @@ def _parent_id(
 
 
 def _service_row(
-    service: ServiceSeed, service_id: int, parent_id: int | None, now: datetime
+    service: ServiceSeed,
+    service_id: int,
+    parent_id: int | None,
+    now: datetime,
+    *,
+    refuses_empty: bool = False,
 ) -> dict[str, Any]:
     product = PRODUCTS[service.route]
     period = service.renew_period or (
@@ -1237,6 +1400,21 @@ def _service_row(
         "termination": service.termination if not gone else "none",
         "terminate_at": terminate_at if not gone else None,
         "engagement_end": engagement,
+        "end_strategy": (service.engagement_strategy or DEFAULT_END_STRATEGY)
+        if engagement is not None
+        else None,
+        "end_strategies": json.dumps(
+            list(service.engagement_strategies or DEFAULT_POSSIBLE_STRATEGIES)
+        )
+        if engagement is not None
+        else None,
+        "engagement_months": period_months(
+            service.engagement_duration or DEFAULT_ENGAGEMENT_DURATION
+        )
+        if engagement is not None
+        else None,
+        "default_price": service.default_price,
+        "refuses_empty": int(refuses_empty or service.refuses_empty),
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),
@@ -1263,19 +1441,6 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
     elif row["termination"] == "at_engagement":
         pending_actions = [TERMINATE_AT_ENGAGEMENT]
     price = round(row["price"] * months, 2)
-    engagement = None
-    if row["engagement_end"] is not None:
-        engagement = {
-            "endDate": render_datetime(row["engagement_end"]),
-            "endRule": {
-                "strategy": "REACTIVATE_ENGAGEMENT",
-                "possibleStrategies": [
-                    "REACTIVATE_ENGAGEMENT",
-                    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
-                    "STOP_ENGAGEMENT_KEEP_PRICE",
-                ],
-            },
-        }
     organization = row["organization"]
     return {
         "serviceId": row["id"],
@@ -1308,7 +1473,7 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
                 "current": {
                     "state": state,
                     "creationDate": render_datetime(row["created"]),
-                    "terminationDate": render_datetime(row["terminate_at"]) if pending else None,
+                    "terminationDate": render_datetime(_termination_date(row)),
                     "pendingActions": pending_actions,
                 },
                 "capacities": {"actions": _actions(row, now)},
@@ -1319,9 +1484,9 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
                     "nextDate": render_datetime(row["expiration"]) if renews else None,
                     "period": period,
                 },
-                "capacities": {"mode": list(product.renew_modes)},
+                "capacities": {"mode": list(_renew_modes(row))},
             },
-            "engagement": engagement,
+            "engagement": _engagement_summary(row),
             "engagementRequest": None,
         },
         "customer": {
@@ -1332,6 +1497,37 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
             ]
         },
     }
+
+
+def _end_rule(row: sqlite3.Row | Mapping[str, Any]) -> dict[str, Any]:
+    """``services.billing.engagement.EndRule`` of an engaged service."""
+    return {
+        "strategy": row["end_strategy"] or DEFAULT_END_STRATEGY,
+        "possibleStrategies": list(
+            json.loads(row["end_strategies"])
+            if row["end_strategies"]
+            else DEFAULT_POSSIBLE_STRATEGIES
+        ),
+    }
+
+
+def _engagement_summary(row: sqlite3.Row | Mapping[str, Any]) -> dict[str, Any] | None:
+    """``billing.engagement`` (``services.expanded.EngagementSummary``), or null when the
+    service has no commitment (never had one, or it stopped)."""
+    if row["engagement_end"] is None:
+        return None
+    return {"endDate": render_datetime(row["engagement_end"]), "endRule": _end_rule(row)}
+
+
+def _termination_date(row: sqlite3.Row | Mapping[str, Any]) -> int | None:
+    """``lifecycle.current.terminationDate``: the date of a termination asked for, else
+    the end of a commitment whose end rule cancels the service (the panel reads the
+    date here, not the expiry)."""
+    if row["termination"] != "none":
+        return int(row["terminate_at"])
+    if row["engagement_end"] is not None and row["end_strategy"] == CANCEL_SERVICE:
+        return int(row["engagement_end"])
+    return None
 
 
 def _email_json(row: sqlite3.Row) -> dict[str, Any]:

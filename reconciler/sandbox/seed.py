@@ -1,4 +1,4 @@
-"""Seed files: the account a sandbox starts from (DESIGN §5), read and validated.
+"""Seed files: the account a sandbox starts from, read and validated.
 
 A seed is YAML (JSON is YAML too) with ``credentials``, ``services`` and optionally
 ``account`` and ``clock``; ``docs/sandbox.md`` documents every field. ``load_seed(path)``
@@ -33,6 +33,22 @@ METHODS = ("GET", "PUT", "POST", "DELETE")
 CREDENTIAL_STATES = ("validated", "pendingValidation", "expired", "refused")
 SERVICE_STATES = ("active", "expired", "suspended", "terminated")
 TERMINATIONS = ("none", "at_expiry", "at_engagement")
+# services.billing.engagement.EndStrategyEnum, OVH's words for what a commitment's end does.
+END_STRATEGIES = (
+    "CANCEL_SERVICE",
+    "REACTIVATE_ENGAGEMENT",
+    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+    "STOP_ENGAGEMENT_KEEP_PRICE",
+)
+# What an engaged service offers when its seed does not say (the sandbox's choice: what it
+# always answered before strategies could be seeded).
+DEFAULT_END_STRATEGY = "REACTIVATE_ENGAGEMENT"
+DEFAULT_POSSIBLE_STRATEGIES = (
+    "REACTIVATE_ENGAGEMENT",
+    "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+    "STOP_ENGAGEMENT_KEEP_PRICE",
+)
+DEFAULT_ENGAGEMENT_DURATION = "P12M"
 FULL_ACCESS: tuple[tuple[str, str], ...] = tuple((m, "/*") for m in METHODS)
 MAX_GENERATED = 100_000
 
@@ -104,7 +120,36 @@ class ServiceSeed:
     price: float | None = None
     created: When | None = None
     engagement_ends: When | None = None
+    # The commitment's end rule (None: the defaults above) and its length in months,
+    # which a REACTIVATE_ENGAGEMENT end renews it by.
+    engagement_strategy: str | None = None
+    engagement_strategies: tuple[str, ...] | None = None
+    engagement_duration: str | None = None
+    default_price: float | None = None  # EUR per month once a commitment stops (fallback)
     organization: str | None = None  # Exchange: the organisation of the service
+    refuses_empty: bool = False  # terminationPolicy "empty" is refused (users report it)
+
+
+def default_termination(route: str, renew_mode: str) -> str:
+    """What a seed that says no ``termination`` means: none. A manual service as the
+    control panel sets it carries ``terminateAtExpirationDate`` too
+    (``web-domains.ts``): a seed says ``termination: at_expiry`` for that (the default
+    stays unmarked while reconciler's own tests seed bare manual services)."""
+    return "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSeed:
+    """What a seed changes of a product of the catalogue, for every service of it."""
+
+    route: str
+    refuses_empty: bool | None = None  # None: as the catalogue says
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.refuses_empty is not None:
+            data["refuses_empty"] = self.refuses_empty
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +169,10 @@ class Seed:
     account: AccountSeed = field(default_factory=AccountSeed)
     clock: datetime | None = None  # when set, loading the seed sets (and stops) the clock
     source: str = "<memory>"
+    products: tuple[ProductSeed, ...] = ()
+
+    def product(self, route: str) -> ProductSeed:
+        return next((p for p in self.products if p.route == route), ProductSeed(route))
 
     def to_mapping(self) -> dict[str, Any]:
         """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
@@ -135,6 +184,8 @@ class Seed:
         }
         if self.clock is not None:
             data["clock"] = render_utc(self.clock.timestamp())
+        if self.products:
+            data["products"] = {p.route: p.to_json() for p in self.products}
         return data
 
     @property
@@ -239,7 +290,12 @@ _SERVICE_KEYS = {
     "price",
     "engagement_ends",
     "engagement_ends_in",
+    "engagement_strategy",
+    "engagement_strategies",
+    "engagement_duration",
+    "default_price",
     "organization",
+    "refuses_empty",
 }
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
 _CREDENTIAL_KEYS = {
@@ -360,8 +416,9 @@ class _Reader:
     def seed(self, data: Any) -> Seed:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
-        top = self.mapping(data, (), {"credentials", "services", "account", "clock"})
+        top = self.mapping(data, (), {"credentials", "services", "account", "clock", "products"})
         credentials = self.credentials(top.get("credentials"), ("credentials",))
+        products = self.products(top.get("products"), ("products",))
         services = self.services(top.get("services"), ("services",))
         account = self.account(top.get("account"), ("account",))
         clock = self.instant(top["clock"], ("clock",)) if top.get("clock") is not None else None
@@ -371,7 +428,25 @@ class _Reader:
             account=account,
             clock=clock,
             source=self.file,
+            products=products,
         )
+
+    def products(self, value: Any, path: Path_) -> tuple[ProductSeed, ...]:
+        """``products: {/vps: {refuses_empty: true}}``: product quirks."""
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of routes, got {_kind(value)}")
+        found = []
+        for key, item in value.items():
+            where = (*path, str(key))
+            route = self.route(key, where)
+            entry = self.mapping(item, where, {"refuses_empty"})
+            refuses = None
+            if entry.get("refuses_empty") is not None:
+                refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
+            found.append(ProductSeed(route=route, refuses_empty=refuses))
+        return tuple(found)
 
     def account(self, value: Any, path: Path_) -> AccountSeed:
         if value is None:
@@ -524,7 +599,9 @@ class _Reader:
                 "add it to `periods:`",
             )
         termination = self.choice(
-            entry.get("termination", "none"), (*where, "termination"), TERMINATIONS
+            entry.get("termination", default_termination(route, mode)),
+            (*where, "termination"),
+            TERMINATIONS,
         )
         if termination == "at_expiry" and TERMINATE_AT_EXPIRY not in product.actions:
             raise self.fail(
@@ -544,16 +621,9 @@ class _Reader:
             if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**53:
                 raise self.fail((*where, "id"), "a service id is a positive integer")
             service_id = raw
-        price = None
-        if entry.get("price") is not None:
-            raw_price = entry["price"]
-            if (
-                isinstance(raw_price, bool)
-                or not isinstance(raw_price, int | float)
-                or raw_price < 0
-            ):
-                raise self.fail((*where, "price"), "a price is a positive number (EUR per month)")
-            price = float(raw_price)
+        price = self.price(entry, where, "price")
+        default_price = self.price(entry, where, "default_price")
+        strategy, strategies, duration = self.end_rule(entry, where, engaged=engagement is not None)
         organization = None
         if entry.get("organization") is not None:
             organization = self.text(entry["organization"], (*where, "organization"))
@@ -583,8 +653,63 @@ class _Reader:
             price=price,
             created=self.when(entry, where, "created", required=False),
             engagement_ends=engagement,
+            engagement_strategy=strategy,
+            engagement_strategies=strategies,
+            engagement_duration=duration,
+            default_price=default_price,
             organization=organization,
+            refuses_empty=self.boolean(
+                entry.get("refuses_empty", False), (*where, "refuses_empty")
+            ),
         )
+
+    def price(self, entry: Mapping[str, Any], where: Path_, key: str) -> float | None:
+        raw = entry.get(key)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+            raise self.fail((*where, key), "a price is a positive number (EUR per month)")
+        return float(raw)
+
+    def end_rule(
+        self, entry: Mapping[str, Any], where: Path_, *, engaged: bool
+    ) -> tuple[str | None, tuple[str, ...] | None, str | None]:
+        """``engagement_strategy``, ``engagement_strategies`` and ``engagement_duration``:
+        only with a commitment, and the strategy among the possible ones."""
+        keys = ("engagement_strategy", "engagement_strategies", "engagement_duration")
+        for key in keys:
+            if entry.get(key) is not None and not engaged:
+                raise self.fail((*where, key), f"{key} needs engagement_ends(_in)", at_key=True)
+        strategies = None
+        if entry.get("engagement_strategies") is not None:
+            path = (*where, "engagement_strategies")
+            items = self.sequence(entry["engagement_strategies"], path)
+            if not items:
+                raise self.fail(path, "must offer at least one strategy")
+            strategies = tuple(
+                self.choice(item, (*path, i), END_STRATEGIES) for i, item in enumerate(items)
+            )
+        strategy = None
+        if entry.get("engagement_strategy") is not None:
+            path = (*where, "engagement_strategy")
+            strategy = self.choice(entry["engagement_strategy"], path, END_STRATEGIES)
+            offered = strategies or DEFAULT_POSSIBLE_STRATEGIES
+            if strategy not in offered:
+                raise self.fail(
+                    path,
+                    f"{strategy} is not among the possible strategies ({', '.join(offered)}); "
+                    "add it to `engagement_strategies:`",
+                )
+        elif strategies is not None and DEFAULT_END_STRATEGY not in strategies:
+            raise self.fail(
+                (*where, "engagement_strategies"),
+                f"without {DEFAULT_END_STRATEGY} among them, say which applies "
+                "with `engagement_strategy:`",
+            )
+        duration = None
+        if entry.get("engagement_duration") is not None:
+            duration = self.period(entry["engagement_duration"], (*where, "engagement_duration"))
+        return strategy, strategies, duration
 
     def parent(self, value: Any, path: Path_) -> ParentRef:
         if isinstance(value, dict):
@@ -732,11 +857,19 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         "plan": service.plan,
         "description": service.description,
         "price": service.price,
+        "default_price": service.default_price,
+        "engagement_strategy": service.engagement_strategy,
+        "engagement_strategies": (
+            list(service.engagement_strategies) if service.engagement_strategies else None
+        ),
+        "engagement_duration": service.engagement_duration,
         "organization": service.organization,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
-    if service.termination != "none":
+    if service.termination != default_termination(service.route, service.renew_mode):
         data["termination"] = service.termination
+    if service.refuses_empty:
+        data["refuses_empty"] = True
     if service.state != "active":
         data["state"] = service.state
     if service.unpaid:

@@ -106,7 +106,7 @@ def test_the_design_account_has_every_kind_of_change() -> None:
 @pytest.mark.parametrize(
     ("strategy", "services", "concurrency", "expected"),
     [
-        ("per-id", 1000, 10, (102, 1002)),  # DESIGN §6: (2 + ceil(N/10)) round trips
+        ("per-id", 1000, 10, (102, 1002)),  # (2 + ceil(N/10)) round trips: docs/benchmarks.md
         ("per-id", 1001, 10, (103, 1003)),
         ("iceberg", 1000, 10, (2, 2)),  # /auth/time, one page of 1,000
         ("iceberg", 10_000, 10, (3, 11)),  # then 9 pages at once

@@ -3,11 +3,11 @@ exchange judged by OVH's schemas (``middleware.judge_exchange``).
 
 ``drive(state, schemas)`` builds one account state in a fresh in-process sandbox — the
 demo account as seeded, the demo after the changes the product makes (terminations
-asked, cancelled, a renewal made manual, both deletion flows confirmed), the demo a
-year and more later, and a seeded account of the remaining cases (manual renewal,
-commitments, a termination at the commitment's end, expired, suspended, terminated,
-unpaid) — then calls every served route on every service it applies to, and returns
-what was said: each ``Exchange`` with its findings.
+asked, cancelled, a renewal made manual, a commitment's end rule changed, both deletion
+flows confirmed), the demo a year and more later, and a seeded account of the remaining
+cases (manual renewal, commitments, a termination at the commitment's end, expired,
+suspended, terminated, unpaid) — then calls every served route on every service it
+applies to, and returns what was said: each ``Exchange`` with its findings.
 
 Concrete paths come from the account itself (``GET /services/{id}``'s ``route.url``,
 the e-mail ids), not from a list of names: a route is exercised wherever the account
@@ -135,6 +135,12 @@ def _demo_changed(account: Account) -> None:
     vps = account.service("vps-1a2b3c4d.vps.ovh.net", "/vps")
     account.call("PUT", f"/services/{vps['serviceId']}", {"terminationPolicy": "empty"})
     account.call("PUT", f"/services/{vps['serviceId']}", {"renew": {"mode": "manual"}})
+    server = account.service("ns3012345.ip-51-75-10.eu", "/dedicated/server")  # engaged
+    account.call(
+        "PUT",
+        f"/services/{server['serviceId']}/billing/engagement/endRule",
+        {"strategy": "STOP_ENGAGEMENT_KEEP_PRICE"},
+    )
     shop = account.service("old-shop.example.org", "/hosting/web")  # the /services flow
     account.call("POST", f"/services/{shop['serviceId']}/terminate")
     token = account.token_for(shop["serviceId"])

@@ -51,6 +51,13 @@ def _put_service(account: Account) -> Prepared:
                     service_id=domain["serviceId"])  # fmt: skip
 
 
+def _end_rule(account: Account) -> Prepared:
+    server = _service(account, "ns3012345.ip-51-75-10.eu", "/dedicated/server")  # engaged
+    return Prepared(f"/services/{server['serviceId']}/billing/engagement/endRule",
+                    {"strategy": "STOP_ENGAGEMENT_KEEP_PRICE"},
+                    service_id=server["serviceId"])  # fmt: skip
+
+
 def _terminate(account: Account) -> Prepared:
     shop = _service(account, "old-shop.example.org", "/hosting/web")
     return Prepared(f"/services/{shop['serviceId']}/terminate", service_id=shop["serviceId"])
@@ -106,6 +113,7 @@ def _credential(account: Account) -> Prepared:
 
 TARGETS: dict[str, Prepare] = {
     "PUT /services/{serviceId}": _put_service,
+    "PUT /services/{serviceId}/billing/engagement/endRule": _end_rule,
     "POST /services/{serviceId}/terminate": _terminate,
     "POST /services/{serviceId}/terminate/confirm": _confirm,
     "POST /hosting/web/{serviceName}/terminate": _legacy_terminate,
@@ -159,12 +167,6 @@ ACCEPTED_TODAY = (
         r"|expiration|possibleRenewPeriod(\[\])?|renewalType|serviceId|status): .*",
         "the sandbox ignores the read-only fields of a PUT serviceInfos whatever their "
         "type; services.Service types each of them",
-    ),
-    AcceptedToday(
-        _SERVICE_INFOS,
-        r"renew\.(forced|manualPayment): type",
-        "the sandbox ignores renew.forced and renew.manualPayment whatever their type; "
-        "service.RenewType has booleans",
     ),
     AcceptedToday(
         r"POST /auth/credential",

@@ -71,7 +71,8 @@ def test_unknown_expiry_leaves_the_limit_to_the_api() -> None:
 
 
 def test_planned_at_25_hours_refused_when_applied_at_23_hours() -> None:
-    """DESIGN §4: the rules run again at apply time with the clock at apply time."""
+    """The rules run again at apply time with the clock at apply time (docs/user-guide.md,
+    "The lifecycle rules"): a plan allowed 25 hours before expiry is refused at 23."""
     document = {"services": {"keep.example.com": {"lifecycle": "renew"}}}
     account = live_account(
         [{"id": 1, "name": "keep.example.com", "lifecycle": "terminate_at_expiry"}]

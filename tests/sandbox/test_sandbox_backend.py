@@ -437,3 +437,20 @@ def test_the_demo_account_is_seeded_on_first_use(tmp_path: Path) -> None:
     assert len(backend.service_ids()) == 18
     assert backend.seed_source and backend.seed_source.endswith("demo.yaml")
     backend.close()
+
+
+def test_a_state_of_an_earlier_sandbox_gains_the_new_columns(tmp_path: Path) -> None:
+    """A rehearsal state made before commitments had end rules still opens, and its
+    engaged services answer with the default rule."""
+    path = tmp_path / "old.db"
+    open_state(path, seed=parse_seed(SEED, "seed.yaml")).close()
+    with sqlite3.connect(path) as db:
+        for column in ("end_strategy", "end_strategies", "engagement_months", "default_price"):
+            db.execute(f"ALTER TABLE services DROP COLUMN {column}")
+    reopened = open_state(path, seed=parse_seed(SEED, "seed.yaml"))
+    try:
+        engagement = reopened.service(100000008)["billing"]["engagement"]
+        assert engagement["endRule"]["strategy"] == "REACTIVATE_ENGAGEMENT"
+        assert reopened.engagement(100000008)["currentPeriod"]["startDate"]
+    finally:
+        reopened.close()

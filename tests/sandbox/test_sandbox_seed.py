@@ -128,6 +128,40 @@ BAD_SEEDS = {
         2,
         "{n}",
     ),
+    "strategy-without-engagement": (
+        "services:\n  - name: ns1000001.ip-42-42-42.eu\n    route: /dedicated/server\n"
+        "    expires_in: 3d\n    engagement_strategy: CANCEL_SERVICE\n",
+        5,
+        "engagement_strategy needs engagement_ends",
+    ),
+    "strategy-not-offered": (
+        "services:\n  - {name: ns1000001.ip-42-42-42.eu, route: /dedicated/server,"
+        " expires_in: 3d,\n     engagement_ends_in: 9d, engagement_strategy: CANCEL_SERVICE}\n",
+        3,
+        "not among the possible strategies",
+    ),
+    "unknown-strategy": (
+        "services:\n  - {name: ns1000001.ip-42-42-42.eu, route: /dedicated/server,"
+        " expires_in: 3d, engagement_ends_in: 9d,\n     engagement_strategies: [RENEW]}\n",
+        3,
+        "'RENEW' is not one of: CANCEL_SERVICE",
+    ),
+    "strategies-without-the-default": (
+        "services:\n  - {name: ns1000001.ip-42-42-42.eu, route: /dedicated/server,"
+        " expires_in: 3d, engagement_ends_in: 9d,\n     engagement_strategies: [CANCEL_SERVICE]}\n",
+        3,
+        "say which applies",
+    ),
+    "unknown-product": (
+        "products:\n  /vpss: {refuses_empty: true}\nservices: []\n",
+        2,
+        "unknown route '/vpss'",
+    ),
+    "bad-product-key": (
+        "products:\n  /vps: {refuse_empty: true}\nservices: []\n",
+        2,
+        "unknown key",
+    ),
     "empty": ("", None, "the seed is empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
 }
@@ -220,6 +254,34 @@ def test_the_mapping_form_round_trips() -> None:
     again = seed_from_mapping(seed.to_mapping(), seed.source)
     assert again.digest == seed.digest
     assert again.services == seed.services
+
+
+def test_the_seed_keys_of_the_behaviours_round_trip() -> None:
+    """What ``reset`` goes back to keeps every key a behaviour is seeded with."""
+    from test_sandbox_behaviours import COMMITMENTS
+
+    seed = parse_seed(COMMITMENTS, "commitments.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.services == seed.services and again.digest == seed.digest
+    engaged = seed.services[0]
+    assert engaged.engagement_strategy is None and engaged.default_price == 70.0
+    assert engaged.engagement_strategies is not None and len(engaged.engagement_strategies) == 4
+    assert seed.services[2].engagement_duration == "P24M"
+
+
+def test_renewal_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import RENEWALS
+
+    seed = parse_seed(RENEWALS, "renewals.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.services == seed.services and again.products == seed.products
+    assert again.digest == seed.digest
+    by_name = {s.name: s for s in seed.services}
+    assert by_name["manual.example.com"].termination == "at_expiry"  # the panel's marking
+    assert by_name["bare-manual.example.com"].termination == "none"
+    assert by_name["auto.example.com"].termination == "none"
+    assert seed.product("/vps").refuses_empty is True
+    assert seed.product("/domain").refuses_empty is None
 
 
 def test_the_demo_account_covers_every_family_and_situation() -> None:

@@ -1,0 +1,331 @@
+"""OVH's behaviours the control panel relies on, seen through the official ``ovh`` client
+against the served sandbox (``docs/sandbox.md``, "Behaviours", gives each one's source):
+commitments and their end rules.
+
+Each test loads its own small seed (the demo account stays as the quickstart needs it)
+and moves the sandbox clock through the dates that matter; every answer is judged by
+OVH's published schemas on the way (``tests/conformance``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import ovh
+import pytest
+from ovh import exceptions as ovh_errors
+
+from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
+
+COMMITMENTS = """\
+services:
+  - {name: ns1000001.ip-42-42-42.eu, route: /dedicated/server, id: 140000001,
+     expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 50d,
+     engagement_strategies: [CANCEL_SERVICE, REACTIVATE_ENGAGEMENT,
+                             STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE, STOP_ENGAGEMENT_KEEP_PRICE],
+     price: 50.0, default_price: 70.0}
+  - {name: ns1000002.ip-42-42-42.eu, route: /dedicated/server, id: 140000002,
+     expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 50d,
+     engagement_strategy: CANCEL_SERVICE, engagement_strategies: [CANCEL_SERVICE]}
+  - {name: ns1000003.ip-42-42-42.eu, route: /dedicated/server, id: 140000003,
+     expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 50d,
+     engagement_duration: P24M}
+  - {name: example.com, route: /domain, id: 140000004, expires_in: 200d}
+"""
+ENGAGED, CANCELLING, REACTIVATING, UNENGAGED = 140000001, 140000002, 140000003, 140000004
+
+
+@pytest.fixture
+def commitments(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(COMMITMENTS, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def billing(client: ovh.Client, service_id: int) -> dict[str, Any]:
+    return client.get(f"/services/{service_id}")["billing"]  # type: ignore[no-any-return]
+
+
+def day(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# --- the end rule as seeded, and as changed ------------------------------------------------
+
+
+def test_the_end_rule_is_seeded_per_service(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    engaged = billing(ovh_client, ENGAGED)["engagement"]
+    assert engaged["endRule"] == {
+        "strategy": "REACTIVATE_ENGAGEMENT",
+        "possibleStrategies": [
+            "CANCEL_SERVICE",
+            "REACTIVATE_ENGAGEMENT",
+            "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
+            "STOP_ENGAGEMENT_KEEP_PRICE",
+        ],
+    }
+    cancelling = billing(ovh_client, CANCELLING)["engagement"]["endRule"]
+    assert cancelling == {"strategy": "CANCEL_SERVICE", "possibleStrategies": ["CANCEL_SERVICE"]}
+    assert billing(ovh_client, UNENGAGED)["engagement"] is None
+    detail = ovh_client.get(f"/services/{ENGAGED}/billing/engagement")
+    assert detail["endRule"] == engaged["endRule"]
+    end = day(engaged["endDate"])
+    assert detail["currentPeriod"]["endDate"] == end.date().isoformat()
+    assert detail["currentPeriod"]["startDate"] == end.replace(year=end.year - 1).date().isoformat()
+    with pytest.raises(ovh_errors.ResourceNotFoundError, match="no engagement"):
+        ovh_client.get(f"/services/{UNENGAGED}/billing/engagement")
+
+
+def test_putting_the_end_rule_changes_it(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    path = f"/services/{ENGAGED}/billing/engagement/endRule"
+    assert ovh_client.put(path, strategy="STOP_ENGAGEMENT_KEEP_PRICE") is None
+    rule = billing(ovh_client, ENGAGED)["engagement"]["endRule"]
+    assert rule["strategy"] == "STOP_ENGAGEMENT_KEEP_PRICE"
+
+
+def test_a_strategy_the_engagement_does_not_offer_is_refused(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    path = f"/services/{REACTIVATING}/billing/engagement/endRule"  # the default strategies
+    with pytest.raises(ovh_errors.BadParametersError, match="CANCEL_SERVICE") as caught:
+        ovh_client.put(path, strategy="CANCEL_SERVICE")
+    assert caught.value.response.json()["class"] == "Client::BadRequest"
+    assert "CANCEL_SERVICE" not in caught.value.response.json()["details"]["possibleStrategies"]
+    with pytest.raises(ovh_errors.BadParametersError, match="strategy"):
+        ovh_client.put(path, strategy="NOT_A_STRATEGY")
+    rule = billing(ovh_client, REACTIVATING)["engagement"]["endRule"]
+    assert rule["strategy"] == "REACTIVATE_ENGAGEMENT"
+    with pytest.raises(ovh_errors.ResourceNotFoundError):
+        ovh_client.put(
+            f"/services/{UNENGAGED}/billing/engagement/endRule", strategy="CANCEL_SERVICE"
+        )
+
+
+# --- what the end of a commitment does, by strategy ------------------------------------
+
+
+def test_cancel_service_shows_the_termination_date_and_terminates_then(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    ovh_client.put(f"/services/{ENGAGED}/billing/engagement/endRule", strategy="CANCEL_SERVICE")
+    for service_id in (ENGAGED, CANCELLING):
+        shown = billing(ovh_client, service_id)
+        end = shown["engagement"]["endDate"]
+        assert shown["lifecycle"]["current"]["terminationDate"] == end
+        assert day(end) > day(shown["expirationDate"]), "the commitment outlives the expiry"
+    end = day(billing(ovh_client, CANCELLING)["engagement"]["endDate"])
+    commitments.set_clock(end - timedelta(seconds=1))
+    assert {ENGAGED, CANCELLING} <= set(ovh_client.get("/services"))
+    commitments.set_clock(end)
+    assert not {ENGAGED, CANCELLING} & set(ovh_client.get("/services"))
+    with pytest.raises(ovh_errors.ResourceNotFoundError):
+        ovh_client.get(f"/services/{CANCELLING}")
+    mail = commitments.emails()[-1]
+    assert "has been terminated" in mail["subject"] and "CANCEL_SERVICE" in mail["body"]
+
+
+def test_reactivate_renews_the_commitment_for_its_length(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    before = {
+        s: day(billing(ovh_client, s)["engagement"]["endDate"]) for s in (ENGAGED, REACTIVATING)
+    }
+    assert before[ENGAGED] == before[REACTIVATING]
+    commitments.set_clock(before[ENGAGED] + timedelta(days=1))
+    yearly = billing(ovh_client, ENGAGED)
+    assert day(yearly["engagement"]["endDate"]) == before[ENGAGED].replace(
+        year=before[ENGAGED].year + 1
+    )
+    assert yearly["engagement"]["endRule"]["strategy"] == "REACTIVATE_ENGAGEMENT"
+    assert yearly["lifecycle"]["current"]["terminationDate"] is None
+    two_years = day(billing(ovh_client, REACTIVATING)["engagement"]["endDate"])
+    assert two_years == before[REACTIVATING].replace(year=before[REACTIVATING].year + 2)
+
+
+def test_stop_engagement_ends_it_with_the_fallback_or_the_same_price(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    path = f"/services/{ENGAGED}/billing/engagement/endRule"
+    ovh_client.put(path, strategy="STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE")
+    ovh_client.put(
+        f"/services/{REACTIVATING}/billing/engagement/endRule",
+        strategy="STOP_ENGAGEMENT_KEEP_PRICE",
+    )
+    assert billing(ovh_client, ENGAGED)["pricing"]["price"]["value"] == 50.0
+    kept = billing(ovh_client, REACTIVATING)["pricing"]["price"]["value"]
+    end = day(billing(ovh_client, ENGAGED)["engagement"]["endDate"])
+    commitments.set_clock(end + timedelta(hours=1))
+    fallen_back = billing(ovh_client, ENGAGED)
+    assert fallen_back["engagement"] is None
+    assert fallen_back["pricing"]["price"]["value"] == 70.0
+    assert fallen_back["lifecycle"]["current"]["state"] == "active"
+    assert "terminateAtEngagementDate" not in fallen_back["lifecycle"]["capacities"]["actions"]
+    same = billing(ovh_client, REACTIVATING)
+    assert same["engagement"] is None and same["pricing"]["price"]["value"] == kept
+    with pytest.raises(ovh_errors.ResourceNotFoundError):
+        ovh_client.put(path, strategy="REACTIVATE_ENGAGEMENT")
+
+
+def test_terminate_at_engagement_date_sets_the_pending_action(
+    ovh_client: ovh.Client, commitments: SandboxServer
+) -> None:
+    shown = billing(ovh_client, REACTIVATING)
+    assert "terminateAtEngagementDate" in shown["lifecycle"]["capacities"]["actions"]
+    ovh_client.put(f"/services/{REACTIVATING}", terminationPolicy="terminateAtEngagementDate")
+    current = billing(ovh_client, REACTIVATING)["lifecycle"]["current"]
+    assert current["pendingActions"] == ["terminateAtEngagementDate"]
+    assert current["terminationDate"] == shown["engagement"]["endDate"]
+    with pytest.raises(ovh_errors.BadParametersError, match="no engagement"):
+        ovh_client.put(f"/services/{UNENGAGED}", terminationPolicy="terminateAtEngagementDate")
+    commitments.set_clock(day(shown["engagement"]["endDate"]))
+    assert REACTIVATING not in ovh_client.get("/services")
+
+
+# --- manual renewal as the control panel sets it -------------------------------------------
+
+RENEWALS = """\
+products:
+  /vps: {refuses_empty: true}
+services:
+  - {name: auto.example.com, route: /domain, id: 150000001, expires_in: 60d}
+  - {name: manual.example.com, route: /domain, id: 150000002, expires_in: 60d,
+     renew: {mode: manual}, termination: at_expiry}
+  - {name: bare-manual.example.com, route: /domain, id: 150000003, expires_in: 60d,
+     renew: {mode: manual}}
+  - {name: vps-0a0b0c0d.vps.ovh.net, route: /vps, id: 150000004, expires_in: 9d,
+     renew: {mode: manual, period: P1M}, termination: at_expiry}
+  - {name: example.com, route: /domain/zone, id: 150000005, expires_in: 100d,
+     termination: at_expiry, refuses_empty: true}
+  - {name: leaving.example.com, route: /domain, id: 150000006, expires_in: 60d,
+     termination: at_expiry}
+  - {name: ns1000004.ip-42-42-42.eu, route: /dedicated/server, id: 150000007,
+     expires_in: 20d, renew: {mode: automatic, period: P1M}, engagement_ends_in: 200d}
+  - {name: lapsed.example.net, route: /domain, id: 150000008, expires_in: -5d,
+     renew: {mode: manual}, termination: at_expiry, state: expired}
+"""
+AUTO, MANUAL, BARE_MANUAL, VPS, ZONE, LEAVING, SERVER, LAPSED = range(150000001, 150000009)
+
+
+@pytest.fixture
+def renewals(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(RENEWALS, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def renewal_of(client: ovh.Client, service_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    shown = billing(client, service_id)
+    return shown["lifecycle"]["current"], shown["renew"]["current"]
+
+
+def test_manual_renewal_set_as_the_panel_does_looks_like_a_seeded_manual_service(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    ovh_client.put(
+        f"/services/{AUTO}",
+        renew={"mode": "manual"},
+        terminationPolicy="terminateAtExpirationDate",
+    )
+    lifecycle, renew = renewal_of(ovh_client, AUTO)
+    assert renew["mode"] == "manual" and renew["nextDate"] is None
+    assert lifecycle["pendingActions"] == ["terminateAtExpirationDate"]
+    assert lifecycle["terminationDate"] == billing(ovh_client, AUTO)["expirationDate"]
+    assert renewal_of(ovh_client, MANUAL) == (lifecycle, renew)
+    bare_lifecycle, bare_renew = renewal_of(ovh_client, BARE_MANUAL)  # seeded unmarked
+    assert bare_renew["mode"] == "manual" and bare_lifecycle["pendingActions"] == []
+
+
+def test_a_manual_service_expires_at_its_date_it_is_not_terminated(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    renewals.set_clock(day(billing(ovh_client, MANUAL)["expirationDate"]))
+    assert MANUAL in ovh_client.get("/services")
+    assert billing(ovh_client, MANUAL)["lifecycle"]["current"]["state"] == "unrenewed"
+    assert LEAVING not in ovh_client.get("/services"), "a termination asked does terminate"
+    with pytest.raises(ovh_errors.ResourceExpiredError, match="This Service is expired"):
+        ovh_client.put(f"/services/{MANUAL}", terminationPolicy="empty")
+
+
+def test_termination_policy_empty_lifts_the_marking(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (MANUAL, LEAVING):
+        ovh_client.put(f"/services/{service_id}", terminationPolicy="empty")
+        lifecycle = renewal_of(ovh_client, service_id)[0]
+        assert lifecycle["pendingActions"] == [] and lifecycle["terminationDate"] is None
+    renewals.set_clock(day(billing(ovh_client, LEAVING)["expirationDate"]))
+    assert LEAVING in ovh_client.get("/services")
+
+
+def test_a_product_or_a_service_seeded_to_refuse_empty_refuses_it(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (VPS, ZONE):
+        before = billing(ovh_client, service_id)
+        with pytest.raises(ovh_errors.BadParametersError, match="empty") as caught:
+            ovh_client.put(f"/services/{service_id}", terminationPolicy="empty")
+        assert caught.value.response.json()["class"] == "Client::BadRequest"
+        assert billing(ovh_client, service_id) == before
+    # Automatic renewal is still reachable the other way.
+    ovh_client.put(f"/services/{VPS}", renew={"mode": "automatic"})
+    assert renewal_of(ovh_client, VPS)[1]["mode"] == "automatic"
+
+
+def months(period: str) -> int:
+    return int(period.removeprefix("P").removesuffix("M"))
+
+
+def assert_service_infos_agree(client: ovh.Client, service_id: int) -> None:
+    """serviceInfos says what /services says (``service.RenewType``)."""
+    service = client.get(f"/services/{service_id}")
+    infos = client.get(f"{service['route']['url']}/serviceInfos")
+    shown = service["billing"]
+    mode = shown["renew"]["current"]["mode"]
+    pending = shown["lifecycle"]["current"]["pendingActions"]
+    assert infos["renew"]["automatic"] is (mode == "automatic")
+    assert infos["renew"]["manualPayment"] is (mode == "manual")
+    assert infos["renew"]["deleteAtExpiration"] is ("terminateAtExpirationDate" in pending)
+    assert infos["renew"]["period"] == months(shown["renew"]["current"]["period"])
+    assert infos["renewalType"] == ("automaticV2016" if mode == "automatic" else "manual")
+    assert infos["expiration"] == shown["expirationDate"][:10]
+    engagement = shown["engagement"]
+    assert infos["engagedUpTo"] == (engagement["endDate"][:10] if engagement else None)
+    expired = shown["lifecycle"]["current"]["state"] == "unrenewed"
+    assert infos["status"] == ("expired" if expired else "ok")
+
+
+def test_service_infos_agree_with_services_in_every_state(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    for service_id in (AUTO, MANUAL, BARE_MANUAL, LEAVING, SERVER, LAPSED, ZONE):
+        assert_service_infos_agree(ovh_client, service_id)
+
+
+def test_renewal_set_on_service_infos_shows_on_services(
+    ovh_client: ovh.Client, renewals: SandboxServer
+) -> None:
+    path = "/domain/auto.example.com/serviceInfos"
+    ovh_client.put(path, renew={"manualPayment": True, "deleteAtExpiration": True})
+    assert renewal_of(ovh_client, AUTO) == renewal_of(ovh_client, MANUAL)
+    assert_service_infos_agree(ovh_client, AUTO)
+    # deleteAtExpiration false lifts the marking alone: the service stays manual.
+    ovh_client.put(path, renew={"deleteAtExpiration": False})
+    lifecycle, renew = renewal_of(ovh_client, AUTO)
+    assert renew["mode"] == "manual" and lifecycle["pendingActions"] == []
+    assert_service_infos_agree(ovh_client, AUTO)
+    ovh_client.put(path, renew={"manualPayment": False, "period": 12})
+    assert renewal_of(ovh_client, AUTO)[1]["mode"] == "automatic"
+    assert_service_infos_agree(ovh_client, AUTO)
+    with pytest.raises(ovh_errors.BadParametersError, match="manualPayment"):
+        ovh_client.put(path, renew={"automatic": True, "manualPayment": True})
+    with pytest.raises(ovh_errors.BadParametersError, match="manualPayment"):
+        ovh_client.put(path, renew={"manualPayment": "yes"})
+    # The whole object, read then written back unchanged, changes nothing.
+    for service_id in (MANUAL, LEAVING, SERVER):
+        service = ovh_client.get(f"/services/{service_id}")
+        infos_path = f"{service['route']['url']}/serviceInfos"
+        ovh_client.put(infos_path, **ovh_client.get(infos_path))
+        assert ovh_client.get(f"/services/{service_id}") == service
