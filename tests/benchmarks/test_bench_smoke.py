@@ -94,6 +94,7 @@ def test_the_design_account_has_every_kind_of_change() -> None:
     work = workload.build(1000)
     assert work.expected_summary == {
         "terminate_at_expiry": 50,
+        "terminate_at_commitment_end": 0,
         "cancel_termination": 50,
         "delete_now": 10,
         "set_renew": 0,
