@@ -828,7 +828,7 @@ def recheck(
     endpoint: str = "",
 ) -> tuple[Refusal, ...]:
     """The rules judged again for one planned action, against the account and the clock
-    at apply time (DESIGN §4: a cancellation planned at 25 h before expiry is refused when
+    at apply time (a cancellation planned at 25 h before expiry is refused when
     applied at 23 h). ``spec`` is the plan's normalised spec (``Plan.spec``); the linked
     children it keeps are looked up in ``account`` as it is now.
 

@@ -1,4 +1,4 @@
-"""The lifecycle rules (DESIGN §4): every change is judged before it is planned.
+"""The lifecycle rules (docs/user-guide.md, "Rules"): every change is judged before it is planned.
 
 Each rule is a pure function with a stable code (``plan.RuleCode``) that returns a
 ``Refusal`` (what is refused and why, with dates, and the fix) or ``None``. Time is a
@@ -45,7 +45,8 @@ from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
 
-# A termination can be cancelled until 24 hours before expiry, not later (DESIGN §1).
+# A termination can be cancelled until 24 hours before expiry, not later (the
+# control panel refuses it then; docs/user-guide.md).
 CANCEL_WINDOW = timedelta(hours=24)
 
 
