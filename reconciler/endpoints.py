@@ -2,7 +2,7 @@
 
 Pure (no HTTP): the spec loader validates ``endpoint:`` with it, the client connects with
 it. The names and URLs are those of the official python client; ``sandbox`` is the
-embedded local OVH API (DESIGN §5), run in-process with no account.
+embedded local OVH API (docs/sandbox.md), run in-process with no account.
 """
 
 from __future__ import annotations

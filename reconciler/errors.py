@@ -486,8 +486,11 @@ def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 def route_pattern(path: str) -> str:
     """The access-rule pattern for a concrete path, for hints: ``/services/123/terminate``
-    → ``/services/*/terminate``, ``/hosting/web/www.example.com`` → ``/hosting/web/*``.
+    → ``/services/*/terminate``, ``/hosting/web/www.example.com`` → ``/hosting/web/*``,
+    any product's ``…/serviceInfos`` → ``/*/serviceInfos``.
     Ids (digits) and service names (they hold a dot) become ``*``; query strings go."""
     path = path.split("?", 1)[0]
+    if path.endswith("/serviceInfos"):  # every product's renewal object: one rule
+        return "/*/serviceInfos"
     parts = ["*" if part.isdigit() or "." in part else part for part in path.split("/")]
     return "/".join(parts)

@@ -1,4 +1,4 @@
-"""Apply: the product's hands (DESIGN §2, §4, §5).
+"""Apply: the product's hands (docs/user-guide.md, "Applying"; docs/journal.md).
 
 Apply never does what the spec and the rules do not call for, and never loses track of
 what it did. The pieces:

@@ -42,12 +42,17 @@ from reconciler.core.steps import (
     already_as_wanted,
     deletion_done,
     effect_shown,
+    renewal_fallback,
     steps_of,
 )
-from reconciler.errors import JournalError, ReconcilerError
+from reconciler.errors import JournalError, ReconcilerError, Unauthorized
 from reconciler.journal import Outcome, Phase
 
-_GOING = (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW)
+_GOING = (
+    ActionKind.TERMINATE_AT_EXPIRY,
+    ActionKind.TERMINATE_AT_COMMITMENT_END,
+    ActionKind.DELETE_NOW,
+)
 _STATUS_OUTCOME = {
     ActionStatus.DONE: Outcome.DONE,
     ActionStatus.SKIPPED: Outcome.SKIPPED,
@@ -164,9 +169,36 @@ class Executor:
 
         try:
             await session.make(action, step, effect=shown)
+            return
+        except CallRejected as rejected:
+            refused = rejected
+        # The panel's renewal route refused: the same renewal through /services is the
+        # recorded fallback, only when the refusal changed nothing, and never for a key
+        # refused by its rights (a missing right is said, not worked around).
+        if step.kind is not StepKind.RENEWAL_OBJECT or isinstance(refused.error, Unauthorized):
+            raise StepFailed(
+                f"{step.call.method} {step.call.path} was refused: {refused.error}",
+                hint=refused.error.hint,
+            )
+        if await shown():
+            session.record(action, Phase.CHECK, Outcome.EFFECT_SHOWN, step=step)
+            return
+        fallback = renewal_fallback(step, service_id)
+        session.reporter.action_note(
+            action,
+            f"{step.call.method} {step.call.path} was refused ({refused.error}) and changed "
+            f"nothing: changing the renewal through {fallback.call.path}",
+        )
+
+        async def fallback_shown() -> bool:
+            return effect_shown(fallback, await session.read(service_id))
+
+        try:
+            await session.make(action, fallback, effect=fallback_shown)
         except CallRejected as rejected:
             raise StepFailed(
-                f"{step.call.method} {step.call.path} was refused: {rejected.error}",
+                f"{step.call.method} {step.call.path} was refused ({refused.error}), and so "
+                f"was {fallback.call.method} {fallback.call.path}: {rejected.error}",
                 hint=rejected.error.hint,
             ) from None
 
@@ -188,6 +220,8 @@ def _done_words(action: Action) -> str:
     how = "by hand" if action.after.get("lifecycle") == "manual_renew" else "automatically"
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return "set to terminate at expiry (its data is deleted then)"
+    if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        return "set to terminate at the end of its commitment (its data is deleted then)"
     if action.action is ActionKind.CANCEL_TERMINATION:
         return f"termination cancelled: renews {how}{every}"
     mode = "manual" if how == "by hand" else "automatic"

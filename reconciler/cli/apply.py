@@ -31,10 +31,6 @@ Progress: a live display on a terminal (rich, imported only then); otherwise one
 per action with its outcome. Exit codes: 0 done (or nothing to do), 3 refused (nothing
 applied), 1 anything else — failed actions (the others were applied; a re-run
 converges), a stale or altered plan, a cancelled confirmation, errors.
-
-``RECONCILER_CRASH_AFTER_JOURNAL_WRITES=N`` makes the process exit abruptly (``os._exit``,
-status 70) right after its N-th journal record: the crash tests kill apply between any
-two steps with it. Never set it otherwise.
 """
 
 from __future__ import annotations
@@ -88,18 +84,10 @@ from reconciler.errors import (
 from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
 from reconciler.ovh.embedded import state_dir
 from reconciler.render import text as text_render
-from reconciler.render.wording import clean
+from reconciler.render.wording import HEADLINES, clean
 
-CRASH_ENV = "RECONCILER_CRASH_AFTER_JOURNAL_WRITES"
-CRASH_EXIT_CODE = 70
 _DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_WORDS = {
-    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
-    ActionKind.CANCEL_TERMINATION: "cancel termination",
-    ActionKind.DELETE_NOW: "delete now",
-    ActionKind.SET_RENEW: "change renewal",
-    ActionKind.NO_OP: "no change",
-}
+_WORDS = HEADLINES  # one set of action words for plans and apply reports
 
 
 # --- what the command is asked, and its I/O ------------------------------------------
@@ -318,7 +306,6 @@ def run_apply(
                 unmanaged=loaded.unmanaged,
                 options=options,
                 reporter=progress,
-                on_journal_write=crash_hook(environ),
                 on_verdict=show_verdict,
             )
 
@@ -491,23 +478,6 @@ def parse_duration(value: str, option: str) -> timedelta:
     unit = (found[2] or "s").lower()
     seconds = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}[unit] * amount
     return timedelta(seconds=seconds)
-
-
-def crash_hook(environ: Mapping[str, str]) -> Callable[[int], None] | None:
-    """The crash tests' seam (module docstring): exit abruptly after the N-th record."""
-    value = environ.get(CRASH_ENV, "").strip()
-    if not value:
-        return None
-    try:
-        limit = int(value)
-    except ValueError:
-        raise UsageError(f"{CRASH_ENV}={value!r} is not a number", hint="unset it") from None
-
-    def hook(written: int) -> None:
-        if written >= limit:
-            os._exit(CRASH_EXIT_CODE)
-
-    return hook
 
 
 # --- output -----------------------------------------------------------------------------

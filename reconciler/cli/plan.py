@@ -16,13 +16,14 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 ``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
 ``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
 
-Exit codes (DESIGN §2): without ``--detailed-exitcode``, 0 whenever a plan was made
-(refusals included: the plan shows them, and apply would refuse it) — so that a
-quickstart or a look at a plan is not reported as a failure; with it, 0 nothing to do,
-2 changes present, 3 a spec asks for a change the lifecycle rules refuse (nothing would
-be applied). 1 any other error, with or without the flag. With several specs the most
-severe wins (3 over 2 over 0); an error in any spec (an invalid spec, credentials, the
-API) stops the command with 1 before any output.
+Exit codes (docs/user-guide.md, "Commands and exit codes"): without
+``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
+them, and apply would refuse it) — so that a quickstart or a look at a plan is not
+reported as a failure; with it, 0 nothing to do, 2 changes present, 3 a spec asks for a
+change the lifecycle rules refuse (nothing would be applied). 1 any other error, with or
+without the flag. With several specs the most severe wins (3 over 2 over 0); an error in
+any spec (an invalid spec, credentials, the API) stops the command with 1 before any
+output.
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ def plan(
     Reads the account, changes nothing. Several SPEC files are planned each on its own
     and shown as labelled sections.
     """
-    loaded = load_specs(spec_files(specs, note=lambda line: click.echo(line, err=True)))
+    paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
+    refuse_plan_files(paths, "plan")
+    loaded = load_specs(paths)
     outputs = out_paths(out, loaded) if out is not None else None
     jobs = [Job(spec, target_for_spec(spec, endpoint)) for spec in loaded]
     _note_ignored_endpoint(jobs, endpoint)
@@ -144,6 +147,25 @@ def plan(
 class Job:
     spec: Spec
     target: Target
+
+
+def refuse_plan_files(paths: Sequence[str], command: str) -> None:
+    """A saved plan given where a spec belongs is an easy slip (both are files beside
+    each other); one line naming the file beats a page of spec errors about it."""
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(1 << 16)
+        except OSError:
+            continue  # the spec loader reports unreadable files itself
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if stripped.startswith(b"{") and b'"format_version"' in stripped:
+            raise UsageError(
+                f"{path} is a plan file (saved by `reconciler plan --out`), not a spec; "
+                f"`reconciler {command}` takes specs, `reconciler apply {path}` applies it"
+            )
 
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:

@@ -43,6 +43,11 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
     Exits 0 when every spec is valid, 1 otherwise.
     """
     specs = tuple(spec_files(specs, note=lambda line: click.echo(line, err=True)))
+    # Imported here: reconciler.cli.plan brings the client along, and validate must not
+    # load anything that talks to the network.
+    from reconciler.cli.plan import refuse_plan_files
+
+    refuse_plan_files(specs, "validate")
     results = [(path, check(path)) for path in specs]
     failed = [path for path, outcome in results if isinstance(outcome, SpecError)]
     if output_format == "json":

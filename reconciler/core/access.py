@@ -115,9 +115,19 @@ GRANTS: tuple[Grant, ...] = (
     Grant(
         AccessRule("PUT", "/services/*"),
         _APPLY,
-        ("PUT /services/{id}",),
-        "terminate_at_expiry, cancel_termination and set_renew "
-        "(terminationPolicy, renew mode and period)",
+        ("PUT /services/{id}", "PUT /services/{id}/billing/engagement/endRule"),
+        "terminate_at_expiry, terminate_at_commitment_end and cancel_termination "
+        "(terminationPolicy; a commitment's end rule reset as the control panel does), "
+        "and set_renew where a service has no route of its own",
+    ),
+    Grant(
+        AccessRule("PUT", "/*/serviceInfos"),
+        _APPLY,
+        ("PUT /hosting/web/{name}/serviceInfos", "PUT /domain/{name}/serviceInfos"),
+        "set_renew and cancel_termination: the renewal object (automatic or by hand, the "
+        "period), on each product's own route (route.url), as the control panel changes "
+        "it; for OAuth2 keys, products other than web hosting and domains need their own "
+        "serviceInfos/edit IAM action, which the schemas at hand do not list",
     ),
     Grant(
         AccessRule("POST", "/hosting/web/*/terminate"),

@@ -54,7 +54,8 @@ from reconciler.errors import ReconcilerError, SpecError
 __all__ = ["Adoption", "Skipped", "adopt"]
 
 
-# Why a family cannot be adopted (DESIGN §1: managed from its own interface).
+# Why a family cannot be adopted: the control panel manages it from its own interface,
+# not from /services (docs/user-guide.md, "The lifecycle rules": unmanageable-service).
 def _unmanageable_why(service: LiveService) -> str:
     product = product_of(service.type)
     return f"{product.described}: manage it from {product.managed_from}"
@@ -120,6 +121,15 @@ def adopt(
             unmanageable.append(Skipped(service, _unmanageable_why(service)))
         elif (problem := _name_problem(service.name)) is not None:
             unstatable.append(Skipped(service, problem))
+        elif service.lifecycle is LiveLifecycle.NOT_UNDERSTOOD:
+            # Fail closed: a state reconciler cannot read is not written down as anything.
+            unstatable.append(
+                Skipped(
+                    service,
+                    f"its state is not understood ({service.not_understood}); look at it in "
+                    "the control panel and import again once it settles",
+                )
+            )
         else:
             candidates.append(service)
 
@@ -200,6 +210,8 @@ def _wanted(service: LiveService, *, shared: bool, periods: bool) -> dict[str, o
         values |= {"key": label, "type": service.type}
     if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
         return values | {"lifecycle": Lifecycle.TERMINATE_AT_EXPIRY}
+    if service.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+        return values | {"lifecycle": Lifecycle.TERMINATE_AT_COMMITMENT_END}
     values["lifecycle"] = Lifecycle.RENEW
     if service.lifecycle is LiveLifecycle.MANUAL_RENEW:
         values["mode"] = RenewMode.MANUAL
@@ -244,6 +256,12 @@ def _describe(service: LiveService, account: LiveAccount) -> list[str]:
     if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
         state = (
             f"terminated at expiry on {on}, its data deleted then (cancellable until 24 h before)"
+        )
+    elif service.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+        ends = service.termination_date
+        state = (
+            f"terminated at the end of its commitment on {_day(ends) if ends else 'unknown'}"
+            ", its data deleted then (cancellable until 24 h before)"
         )
     elif service.lifecycle is LiveLifecycle.MANUAL_RENEW:
         state = f"renewed by hand{every}: expires on {on} unless paid"
@@ -331,6 +349,8 @@ def _gone_reason(service: LiveService) -> str:
     since = f" on {_day(ended)}" if ended else ""
     if service.lifecycle is LiveLifecycle.EXPIRED:
         return f"expired{since}, not renewed"
+    if service.lifecycle is LiveLifecycle.BEING_DELETED:
+        return "being deleted (its resource is toDelete: a retention period)"
     return f"terminated{since}"
 
 

@@ -6,8 +6,10 @@ say about it. An essence is ``{"lifecycle": ..., "period": ...}``:
 ``lifecycle``
     ``renew`` (automatic renewal, no termination pending), ``manual_renew`` (renewal by
     hand, no termination pending: the service expires unless someone pays),
-    ``terminate_at_expiry``, and ``deleted`` (terminated, resource deleted, expired, or
-    absent from the account). A spec's ``renew`` means *automatic* renewal, so a
+    ``terminate_at_expiry``, ``terminate_at_commitment_end``, ``deleted`` (terminated,
+    resource deleted or being deleted, expired, or absent from the account), and
+    ``not_understood`` (a live state reconciler does not recognise: equal to nothing a
+    spec can want). A spec's ``renew`` means *automatic* renewal, so a
     manual-renew service differs from it and the planner switches it to automatic;
     ``renew`` with ``mode: manual`` wants ``manual_renew``, which a live manual renewal
     matches (and an automatic one is switched to).
@@ -59,7 +61,11 @@ class EssenceLifecycle(StrEnum):
     RENEW = "renew"
     MANUAL_RENEW = "manual_renew"  # a spec asks it with `lifecycle: renew` + `mode: manual`
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     DELETED = "deleted"
+    # A live state reconciler does not understand: it equals no wanted essence, so a spec
+    # entry naming such a service is always a change, refused (``state-not-understood``).
+    NOT_UNDERSTOOD = "not_understood"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +95,11 @@ _LIVE_TO_ESSENCE: dict[LiveLifecycle, EssenceLifecycle] = {
     LiveLifecycle.RENEW: EssenceLifecycle.RENEW,
     LiveLifecycle.MANUAL_RENEW: EssenceLifecycle.MANUAL_RENEW,
     LiveLifecycle.TERMINATE_AT_EXPIRY: EssenceLifecycle.TERMINATE_AT_EXPIRY,
+    LiveLifecycle.TERMINATE_AT_COMMITMENT_END: EssenceLifecycle.TERMINATE_AT_COMMITMENT_END,
     LiveLifecycle.EXPIRED: EssenceLifecycle.DELETED,
+    LiveLifecycle.BEING_DELETED: EssenceLifecycle.DELETED,
     LiveLifecycle.TERMINATED: EssenceLifecycle.DELETED,
+    LiveLifecycle.NOT_UNDERSTOOD: EssenceLifecycle.NOT_UNDERSTOOD,
 }
 
 
@@ -127,6 +136,8 @@ def wanted_essence(wanted: ServiceSpec, live: LiveService | None) -> Essence:
         return GONE
     if wanted.lifecycle is Lifecycle.TERMINATE_AT_EXPIRY:
         return Essence(EssenceLifecycle.TERMINATE_AT_EXPIRY, current.period)
+    if wanted.lifecycle is Lifecycle.TERMINATE_AT_COMMITMENT_END:
+        return Essence(EssenceLifecycle.TERMINATE_AT_COMMITMENT_END, current.period)
     return GONE  # delete_now
 
 

@@ -37,8 +37,17 @@ _DERIVED: dict[str, list[str]] = {
     "POST /services/{id}/terminate/confirm": [
         "account:apiovh:services/terminate/confirm",
     ],
+    "PUT /domain/{name}/serviceInfos": [
+        "domain:apiovh:serviceInfos/edit",
+    ],
+    "PUT /hosting/web/{name}/serviceInfos": [
+        "webHosting:apiovh:serviceInfos/edit",
+    ],
     "PUT /services/{id}": [
         "account:apiovh:services/edit",
+    ],
+    "PUT /services/{id}/billing/engagement/endRule": [
+        "account:apiovh:services/billing/engagement/endRule",
     ],
 }
 

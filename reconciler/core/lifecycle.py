@@ -15,6 +15,8 @@ class Lifecycle(StrEnum):
 
     RENEW = "renew"  # keep renewing, no termination pending
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"  # stop renewing; terminated at expiry
+    # Terminated when its commitment (OVH "engagement") ends, on the commitment's end date.
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     DELETE_NOW = "delete_now"  # web hosting only: deleted at once, no refund
 
 

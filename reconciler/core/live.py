@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,13 +21,55 @@ from reconciler.times import ImplausibleInstant, plausible
 
 
 class LiveLifecycle(StrEnum):
-    """Where a service stands, derived from its lifecycle, renew and resource states."""
+    """Where a service stands, derived as the control panel derives it
+    (``derive_lifecycle``; docs/control-panel.md has the decision table)."""
 
     RENEW = "renew"  # automatic renewal, no termination pending
     MANUAL_RENEW = "manual_renew"  # renewal by hand: it expires unless paid
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"  # terminated (data deleted) at expiry
+    # Terminated at the end of its commitment: end rule CANCEL_SERVICE, or the policy
+    # terminateAtEngagementDate; on ``lifecycle.current.terminationDate``.
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     EXPIRED = "expired"  # expired, not renewed (lifecycle state ``unrenewed``)
+    BEING_DELETED = "being_deleted"  # resource toDelete: going (a retention period)
     TERMINATED = "terminated"  # terminated or its resource deleted: gone
+    # A state reconciler does not recognise (``LiveService.not_understood`` says why):
+    # never "in sync", every change refused (``state-not-understood``).
+    NOT_UNDERSTOOD = "not_understood"
+
+
+class EndStrategy(StrEnum):
+    """What happens at the end of a commitment (``services.billing.engagement.EndStrategyEnum``)."""
+
+    CANCEL_SERVICE = "CANCEL_SERVICE"
+    REACTIVATE_ENGAGEMENT = "REACTIVATE_ENGAGEMENT"
+    STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE = "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE"
+    STOP_ENGAGEMENT_KEEP_PRICE = "STOP_ENGAGEMENT_KEEP_PRICE"
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    """``billing.engagement``: the commitment a service is under."""
+
+    end_date: date | None  # billing.engagement.endDate (a day, as the schema types it)
+    strategy: EndStrategy | None  # endRule.strategy; None when no end rule is given
+    possible_strategies: tuple[EndStrategy, ...] = ()
+
+
+# The lifecycle actions OVH offers (``billing.lifecycle.capacities.actions``).
+TERMINATE_ACTION = "terminate"  # immediate termination (a request, then a confirmation)
+TERMINATE_AT_EXPIRY_ACTION = "terminateAtExpirationDate"
+TERMINATE_AT_ENGAGEMENT_ACTION = "terminateAtEngagementDate"
+EARLY_RENEWAL_ACTION = "earlyRenewal"
+KNOWN_ACTIONS = frozenset(
+    (
+        TERMINATE_ACTION,
+        TERMINATE_AT_EXPIRY_ACTION,
+        TERMINATE_AT_ENGAGEMENT_ACTION,
+        EARLY_RENEWAL_ACTION,
+    )
+)
+RENEW_MODES = ("automatic", "manual")  # services.expanded.Renew.ModeEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +91,15 @@ class LiveService:
     renew_period: str | None = None  # ISO 8601 duration, "P1M", "P12M"; None when unknown
     termination_date: datetime | None = None
     pending_actions: tuple[str, ...] = ()
-    allowed_actions: tuple[str, ...] = ()  # billing.lifecycle.capacities.actions
+    # billing.lifecycle.capacities.actions: what OVH offers now; None when not given
+    # (a service built by hand, in tests), which leaves the capacity rules silent.
+    allowed_actions: tuple[str, ...] | None = None
+    renew_modes: tuple[str, ...] | None = None  # billing.renew.capacities.mode
+    commitment: Commitment | None = None  # billing.engagement
+    # customer.contacts of type administrator: who receives the termination e-mail.
+    admin_contacts: tuple[str, ...] | None = None
+    # Why the state is not understood (lifecycle NOT_UNDERSTOOD), in words.
+    not_understood: str | None = None
     parent_id: int | None = None
     children: tuple[int, ...] = ()  # ids of linked child services (filled by LiveAccount)
     unpaid: bool = False  # unpaid debt: no termination or change allowed
@@ -67,7 +117,16 @@ class LiveService:
 
     @property
     def gone(self) -> bool:
-        return self.lifecycle in (LiveLifecycle.TERMINATED, LiveLifecycle.EXPIRED)
+        return self.lifecycle in _GONE
+
+    @property
+    def terminates_at(self) -> datetime | None:
+        """When a pending termination takes effect: ``lifecycle.current.terminationDate``
+        (the end of the commitment, for a commitment's termination), else the expiry."""
+        return self.termination_date or self.expiration
+
+
+_GONE = frozenset((LiveLifecycle.TERMINATED, LiveLifecycle.EXPIRED, LiveLifecycle.BEING_DELETED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +180,6 @@ def _with_children(service: LiveService, children: tuple[int, ...]) -> LiveServi
 
 # -- parsing the API's JSON (pure) -------------------------------------------------------
 
-_TERMINATE_AT_EXPIRY_ACTION = "terminateAtExpirationDate"
 # Longest service name taken from the API: far above any real one (a DNS name has at
 # most 253 characters), far below what would flood a plan (docs/reliability.md).
 MAX_NAME_LENGTH = 1_000
@@ -166,7 +224,8 @@ def _parse_service(data: Any) -> LiveService:
     billing = root.block("billing")
     lifecycle_block = billing.block("lifecycle")
     current = lifecycle_block.block("current")
-    renew = billing.block("renew").block("current")
+    renew_block = billing.block("renew")
+    renew = renew_block.block("current")
     product = resource.block("product")
     route = root.block("route")
 
@@ -183,24 +242,38 @@ def _parse_service(data: Any) -> LiveService:
     pending = current.str_list("pendingActions")
     renew_mode = renew.optional_str("mode")
     renew_period = renew.optional_str("period")
+    commitment = _commitment(billing.block("engagement"))
+    allowed = lifecycle_block.block("capacities").str_list("actions")
+    missing = next(
+        (
+            (where,)
+            for where, block in (("billing", billing), ("billing.lifecycle", lifecycle_block))
+            if block.is_null
+        ),
+        (),
+    )
     if renew_period is not None:
         try:
             renew_period = normalise_period(renew_period)
         except InvalidPeriod:
             pass  # keep what the API says: it compares unequal to any spec period
+    lifecycle, why = derive_lifecycle(
+        lifecycle_state=lifecycle_state,
+        resource_state=resource_state,
+        termination_date=termination_date,
+        pending_actions=pending,
+        renew_mode=renew_mode,
+        commitment=commitment,
+        missing=missing,
+    )
+    contacts = root.block("customer").optional_list("contacts")
     return LiveService(
         service_id=service_id,
         name=name,
         display_name=resource.optional_str("displayName") or name,
         type=service_type,
         family=family_of(service_type),
-        lifecycle=derive_lifecycle(
-            lifecycle_state=lifecycle_state,
-            resource_state=resource_state,
-            termination_date=termination_date,
-            pending_actions=pending,
-            renew_mode=renew_mode,
-        ),
+        lifecycle=lifecycle,
         plan_code=billing.block("plan").optional_str("code"),
         product=product.optional_str("description") or product.optional_str("name"),
         resource_state=resource_state,
@@ -210,11 +283,21 @@ def _parse_service(data: Any) -> LiveService:
         renew_period=renew_period,
         termination_date=termination_date,
         pending_actions=pending,
-        allowed_actions=lifecycle_block.block("capacities").str_list("actions"),
+        allowed_actions=None if lifecycle_block.is_null else allowed,
+        renew_modes=None
+        if renew_block.is_null
+        else renew_block.block("capacities").str_list("mode"),
+        commitment=commitment,
+        admin_contacts=None if contacts is None else _admin_contacts(contacts),
+        not_understood=why,
         parent_id=root.optional_int("parentServiceId"),
         unpaid=lifecycle_state == "unpaid",
         route_url=route.optional_str("url"),
     )
+
+
+_UNDERSTOOD_STATES = frozenset(("active", "unpaid", "unrenewed", "terminated"))
+_UNDERSTOOD_RESOURCES = frozenset(("active", "suspended", "deleted", "toDelete"))
 
 
 def derive_lifecycle(
@@ -224,27 +307,126 @@ def derive_lifecycle(
     termination_date: datetime | None,
     pending_actions: Sequence[str],
     renew_mode: str | None,
-) -> LiveLifecycle:
-    """Where a service stands. Order matters: gone beats expired beats a pending
-    termination beats manual renewal. A termination date *or* the pending action
-    ``terminateAtExpirationDate`` means terminate at expiry (OVH shows either, and the
-    renew mode is often switched to manual alongside)."""
+    commitment: Commitment | None = None,
+    missing: Sequence[str] = (),
+) -> tuple[LiveLifecycle, str | None]:
+    """Where a service stands, and why when it is ``NOT_UNDERSTOOD``: the decision table
+    of docs/control-panel.md, first row that applies wins.
+
+    1. lifecycle ``terminated`` or resource ``deleted``: TERMINATED (gone);
+    2. resource ``toDelete``: BEING_DELETED (going: a retention period);
+    3. lifecycle ``unrenewed``: EXPIRED;
+    4. a billing or lifecycle block that is null, a lifecycle or resource state, a pending
+       action or a renew mode reconciler does not know, a termination requested and
+       waiting for its confirmation (``terminate``), an early renewal pending: NOT_UNDERSTOOD
+       (fail closed: never read as in sync);
+    5. a commitment ending on CANCEL_SERVICE, or the pending action
+       ``terminateAtEngagementDate``: TERMINATE_AT_COMMITMENT_END;
+    6. renew mode ``manual``: MANUAL_RENEW, whatever termination signal it carries — the
+       panel marks manual renewal with ``terminateAtExpirationDate`` (manual wins);
+    7. a termination date or the pending action ``terminateAtExpirationDate``:
+       TERMINATE_AT_EXPIRY;
+    8. renew mode ``automatic``: RENEW; no renew mode at all: NOT_UNDERSTOOD.
+    """
     if lifecycle_state == "terminated" or resource_state == "deleted":
-        return LiveLifecycle.TERMINATED
+        return LiveLifecycle.TERMINATED, None
+    if resource_state == "toDelete":
+        return LiveLifecycle.BEING_DELETED, None
     if lifecycle_state == "unrenewed":
-        return LiveLifecycle.EXPIRED
-    if termination_date is not None or _TERMINATE_AT_EXPIRY_ACTION in pending_actions:
-        return LiveLifecycle.TERMINATE_AT_EXPIRY
+        return LiveLifecycle.EXPIRED, None
+    why = _not_understood(lifecycle_state, resource_state, pending_actions, renew_mode, missing)
+    if why is not None:
+        return LiveLifecycle.NOT_UNDERSTOOD, why
+    if (
+        commitment is not None and commitment.strategy is EndStrategy.CANCEL_SERVICE
+    ) or TERMINATE_AT_ENGAGEMENT_ACTION in pending_actions:
+        return LiveLifecycle.TERMINATE_AT_COMMITMENT_END, None
     if renew_mode == "manual":
-        return LiveLifecycle.MANUAL_RENEW
-    return LiveLifecycle.RENEW
+        return LiveLifecycle.MANUAL_RENEW, None
+    if termination_date is not None or TERMINATE_AT_EXPIRY_ACTION in pending_actions:
+        return LiveLifecycle.TERMINATE_AT_EXPIRY, None
+    return LiveLifecycle.RENEW, None
+
+
+def _not_understood(
+    lifecycle_state: str,
+    resource_state: str,
+    pending_actions: Sequence[str],
+    renew_mode: str | None,
+    missing: Sequence[str],
+) -> str | None:
+    if missing:
+        return f"the API gave no {' and no '.join(missing)} block"
+    if lifecycle_state not in _UNDERSTOOD_STATES:
+        return f"its lifecycle state is {_shown(lifecycle_state)}"
+    if resource_state not in _UNDERSTOOD_RESOURCES:
+        return f"its resource state is {_shown(resource_state)}"
+    unknown = sorted(set(pending_actions) - KNOWN_ACTIONS)
+    if unknown:
+        return (
+            f"it has a pending action reconciler does not know ({', '.join(map(_shown, unknown))})"
+        )
+    if TERMINATE_ACTION in pending_actions:
+        return "a termination was requested and waits for its confirmation (the e-mailed token)"
+    if EARLY_RENEWAL_ACTION in pending_actions:
+        return "an early renewal is pending"
+    if renew_mode is None:
+        return "the API gives no renewal mode"
+    if renew_mode not in RENEW_MODES:
+        return f"its renewal mode is {_shown(renew_mode)}"
+    return None
+
+
+def _shown(text: str) -> str:
+    """An API value in a message: quoted, and cut (it comes from an API we do not trust)."""
+    return repr(text[:40])
+
+
+def _commitment(engagement: _Json) -> Commitment | None:
+    if engagement.is_null:
+        return None
+    rule = engagement.block("endRule")
+    strategy = rule.optional_str("strategy")
+    return Commitment(
+        end_date=engagement.optional_date("endDate"),
+        strategy=_strategy(strategy, "billing.engagement.endRule.strategy"),
+        possible_strategies=tuple(
+            s
+            for s in (
+                _strategy(item, "billing.engagement.endRule.possibleStrategies")
+                for item in rule.str_list("possibleStrategies")
+            )
+            if s is not None
+        ),
+    )
+
+
+def _strategy(value: str | None, where: str) -> EndStrategy | None:
+    if value is None:
+        return None
+    try:
+        return EndStrategy(value)
+    except ValueError:
+        # An end rule we cannot name could terminate the service: refuse the answer.
+        raise MalformedService(where, f"an unknown end strategy {_shown(value)}") from None
+
+
+def _admin_contacts(contacts: list[Any]) -> tuple[str, ...]:
+    found: list[str] = []
+    for index, contact in enumerate(contacts):
+        entry = _Json(contact, f"customer.contacts[{index}]")
+        if entry.optional_str("type") == "administrator":
+            code = entry.optional_str("customerCode")
+            if code:
+                found.append(code)
+    return tuple(sorted(set(found)))
 
 
 class _Json:
     """A JSON object being read, with the path to it for messages. Missing or null
     optional blocks read as empty objects."""
 
-    __slots__ = ("_data", "_where")
+    __slots__ = ("_data", "_where", "is_null")
 
     def __init__(self, data: Any, where: str) -> None:
         if data is None:
@@ -255,6 +437,7 @@ class _Json:
             )
         self._data: dict[str, Any] = data
         self._where = where
+        self.is_null = not data  # missing, null or empty: nothing to read in it
 
     def _path(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
@@ -297,6 +480,26 @@ class _Json:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise MalformedService(self._path(key), "a list of strings was expected")
         return tuple(value)
+
+    def optional_list(self, key: str) -> list[Any] | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise MalformedService(self._path(key), f"a list was expected, got {_kind(value)}")
+        return value
+
+    def optional_date(self, key: str) -> date | None:
+        """A day (the schema's ``date``): ``YYYY-MM-DD``, or a datetime's day."""
+        text = self.optional_str(key)
+        if text is None or not text.strip():
+            return None
+        try:
+            return date.fromisoformat(text.strip()[:10])
+        except ValueError:
+            raise MalformedService(
+                self._path(key), f"not an ISO 8601 date: {text[:40]!r}"
+            ) from None
 
     def optional_datetime(self, key: str) -> datetime | None:
         text = self.optional_str(key)

@@ -7,7 +7,8 @@ spec + live account + clock in, ``Plan`` out.
 
 A plan carries the normalised spec it was computed from (``spec``), so that applying a
 saved plan can plan again against the account as it is at apply time and refuse the
-saved one when anything it relied on has moved (DESIGN §2: there is no state file).
+saved one when anything it relied on has moved: there is no state file, the account
+is the truth (docs/user-guide.md, "Concepts").
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ TOKEN_PLACEHOLDER = "<token from e-mail>"
 
 class ActionKind(StrEnum):
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     CANCEL_TERMINATION = "cancel_termination"
     DELETE_NOW = "delete_now"
     SET_RENEW = "set_renew"
@@ -36,7 +38,8 @@ class ActionKind(StrEnum):
 
 
 class RuleCode(StrEnum):
-    """Stable codes of the lifecycle rules (DESIGN §4), shown in plans and docs."""
+    """Stable codes of the lifecycle rules, shown in plans and listed in docs/user-guide.md
+    ("The lifecycle rules"): renaming one breaks the scripts that match on it."""
 
     CANCEL_WINDOW_CLOSED = "cancel-window-closed"
     DELETE_NOW_WEB_HOSTING_ONLY = "delete-now-web-hosting-only"
@@ -50,6 +53,14 @@ class RuleCode(StrEnum):
     PERIOD_NOT_OFFERED = "period-not-offered"
     UNPAID_SERVICE = "unpaid-service"
     UNMANAGED_SERVICE = "unmanaged-service"  # `unmanaged: error` and a live service not in the spec
+    # Reading and acting as the control panel does (docs/control-panel.md):
+    STATE_NOT_UNDERSTOOD = "state-not-understood"  # fail closed on a state we do not know
+    ACTION_NOT_OFFERED = "action-not-offered"  # billing.lifecycle.capacities.actions
+    MODE_NOT_OFFERED = "mode-not-offered"  # billing.renew.capacities.mode; ovh-us: no manual
+    STRATEGY_NOT_OFFERED = "strategy-not-offered"  # endRule.possibleStrategies
+    COMMITTED_RENEWAL = "committed-renewal"  # manual renewal under a commitment ending
+    TERMINATE_MANUAL_SERVICE = "terminate-manual-service"  # /services cannot show it
+    UNSAFE_NAME = "unsafe-name"  # a name that is no single URL path segment
 
 
 class _Frozen(BaseModel):

@@ -481,7 +481,7 @@ _DESCRIPTIONS: dict[str, Any] = {
         "__doc__": "A change the spec asks for that a lifecycle rule refuses.",
         "service": "The service's key in the spec (or its name, for unmanaged services).",
         "service_id": "The service's id on the API; null when there is no such service.",
-        "rule": "The stable code of the rule (docs: DESIGN §4).",
+        "rule": 'The stable code of the rule (docs/user-guide.md, "The lifecycle rules").',
         "message": "What is refused and why, in words.",
         "fix": "What to change in the spec, or do instead.",
     },
@@ -521,9 +521,10 @@ _DESCRIPTIONS: dict[str, Any] = {
         "line": "Line, 1-based.",
         "column": "Column, 1-based.",
     },
-    "ActionKind": "terminate_at_expiry, cancel_termination, delete_now, set_renew or no_op.",
+    "ActionKind": "terminate_at_expiry, terminate_at_commitment_end, cancel_termination, "
+    "delete_now, set_renew or no_op.",
     "RuleCode": "The stable code of a lifecycle rule.",
-    "Lifecycle": "renew, terminate_at_expiry or delete_now.",
+    "Lifecycle": "renew, terminate_at_expiry, terminate_at_commitment_end or delete_now.",
     "RenewMode": "automatic or manual.",
     "UnmanagedPolicy": "report, ignore or error.",
 }

@@ -76,7 +76,15 @@ from reconciler.core.diff import (
     wanted_essence,
 )
 from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.live import (
+    TERMINATE_AT_ENGAGEMENT_ACTION,
+    TERMINATE_AT_EXPIRY_ACTION,
+    EndStrategy,
+    LiveAccount,
+    LiveLifecycle,
+    LiveService,
+)
+from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.plan import (
     TOKEN_PLACEHOLDER,
     Action,
@@ -89,12 +97,15 @@ from reconciler.core.plan import (
     Unmanaged,
 )
 from reconciler.core.rules import (
+    RESET_STRATEGY,
     Proposal,
     ambiguous_service,
     cancel_deadline,
     check,
     expiry_of,
     named_twice,
+    safe_segment,
+    terminates_at,
     type_mismatch,
     unknown_service,
     unmanaged_service,
@@ -105,7 +116,7 @@ from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 # --- fingerprints ----------------------------------------------------------------------
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 
 def fingerprint(service: LiveService) -> str:
@@ -114,8 +125,9 @@ def fingerprint(service: LiveService) -> str:
     The canonical JSON (sorted keys, compact separators, UTF-8) of:
     ``v`` (this function's version, bumped if the field list changes), ``id``, ``name``,
     ``type``, ``lifecycle``, ``resource_state``, ``lifecycle_state``, ``expiration``,
-    ``renew_mode``, ``renew_period``, ``termination_date``, ``unpaid``, ``parent_id``
-    and ``children`` (sorted ids); dates in UTC ISO 8601.
+    ``renew_mode``, ``renew_period``, ``termination_date``, ``pending`` (the pending
+    actions, sorted), ``commitment`` (end date and end rule, or null), ``unpaid``,
+    ``parent_id`` and ``children`` (sorted ids); dates in UTC ISO 8601.
 
     Left out on purpose: display fields (display name, product, plan code), which an
     action does not depend on, and the offered periods, which the observe layer reads
@@ -134,11 +146,23 @@ def fingerprint(service: LiveService) -> str:
         "renew_mode": service.renew_mode,
         "renew_period": service.renew_period,
         "termination_date": _iso(service.termination_date),
+        "pending": sorted(service.pending_actions),
+        "commitment": _commitment_print(service),
         "unpaid": service.unpaid,
         "parent_id": service.parent_id,
         "children": sorted(service.children),
     }
     return _sha256(canonical)
+
+
+def _commitment_print(service: LiveService) -> dict[str, Any] | None:
+    commitment = service.commitment
+    if commitment is None:
+        return None
+    return {
+        "end": commitment.end_date.isoformat() if commitment.end_date else None,
+        "strategy": commitment.strategy.value if commitment.strategy else None,
+    }
 
 
 def absent_fingerprint(name: str, service_type: str | None = None) -> str:
@@ -271,7 +295,9 @@ def action_kind(found: tuple[Change, ...], before: Essence) -> ActionKind | None
         return ActionKind.DELETE_NOW
     if after == EssenceLifecycle.TERMINATE_AT_EXPIRY:
         return ActionKind.TERMINATE_AT_EXPIRY
-    if before.lifecycle is EssenceLifecycle.TERMINATE_AT_EXPIRY:
+    if after == EssenceLifecycle.TERMINATE_AT_COMMITMENT_END:
+        return ActionKind.TERMINATE_AT_COMMITMENT_END
+    if before.lifecycle in _TERMINATING:
         return ActionKind.CANCEL_TERMINATION
     return ActionKind.SET_RENEW  # the renewal mode changes (manual ⇄ automatic)
 
@@ -284,24 +310,125 @@ def calls_for(
     period_changed: bool,
     endpoint: str = "",
 ) -> tuple[Call, ...]:
-    """The API calls of an action (DESIGN §2), in the order apply makes them."""
-    service_path = f"/services/{live.service_id}"
+    """The API calls of an action, in the order apply makes them, as the control panel
+    makes them (docs/control-panel.md):
+
+    - a termination at expiry: ``PUT /services/{id} {terminationPolicy:
+      terminateAtExpirationDate}``; at the end of a commitment: ``terminateAtEngagementDate``;
+      either first resets an end rule ``CANCEL_SERVICE`` (it would win);
+    - a cancellation: the end rule reset to ``REACTIVATE_ENGAGEMENT`` when it is
+      ``CANCEL_SERVICE``; then, for automatic renewal, ``terminationPolicy: empty`` (which
+      switches renewal to automatic) and the period if it changes; for manual renewal,
+      never ``empty``: the renewal object set to manual (``renewal_call``);
+    - a renewal change: ``renewal_call``;
+    - a deletion: ``deletion_calls``.
+    """
+    manual = after.lifecycle is EssenceLifecycle.MANUAL_RENEW
+    reset = _end_rule_reset(live)
+    if kind is ActionKind.TERMINATE_AT_EXPIRY:
+        return (*reset, _policy_call(live, TERMINATE_AT_EXPIRY_ACTION))
+    if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        return (_policy_call(live, TERMINATE_AT_ENGAGEMENT_ACTION),)
+    if kind is ActionKind.CANCEL_TERMINATION:
+        policy_pending = live.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY or (
+            TERMINATE_AT_ENGAGEMENT_ACTION in live.pending_actions
+        )
+        if manual:
+            # After the end rule's reset a service already renewed by hand is where the
+            # spec wants it; otherwise the renewal object makes it manual (never `empty`).
+            if reset and live.renew_mode == "manual" and not period_changed:
+                return reset
+            return (*reset, renewal_call(live, after))
+        calls = list(reset)
+        if policy_pending:
+            calls.append(_policy_call(live, "empty"))
+        # `empty` leaves renewal automatic with its own period; anything else is a call.
+        if period_changed or live.renew_mode != "automatic":
+            calls.append(renewal_call(live, after))
+        return tuple(calls)
+    if kind is ActionKind.SET_RENEW:
+        return (renewal_call(live, after),)
+    if kind is ActionKind.DELETE_NOW:
+        return deletion_calls(live, endpoint=endpoint)
+    return ()
+
+
+_TERMINATING = (
+    EssenceLifecycle.TERMINATE_AT_EXPIRY,
+    EssenceLifecycle.TERMINATE_AT_COMMITMENT_END,
+)
+
+
+def _policy_call(live: LiveService, policy: str) -> Call:
+    return Call(
+        method="PUT", path=f"/services/{live.service_id}", body={"terminationPolicy": policy}
+    )
+
+
+def _end_rule_reset(live: LiveService) -> tuple[Call, ...]:
+    """The panel's first step out of a termination at the end of a commitment: the end
+    rule back to ``REACTIVATE_ENGAGEMENT`` (none when the rule is not ``CANCEL_SERVICE``)."""
+    commitment = live.commitment
+    if commitment is None or commitment.strategy is not EndStrategy.CANCEL_SERVICE:
+        return ()
+    return (
+        Call(
+            method="PUT",
+            path=f"/services/{live.service_id}/billing/engagement/endRule",
+            body={"strategy": RESET_STRATEGY.value},
+        ),
+    )
+
+
+def renewal_call(live: LiveService, after: Essence) -> Call:
+    """How the control panel changes a service's renewal: ``PUT {route.url}/serviceInfos``
+    with the renewal object (``service.RenewType``: ``automatic``, ``manualPayment``,
+    ``deleteAtExpiration`` false, the period in months), as ``autorenew.service.js`` does;
+    ``PUT /services/{id} {renew: {mode, period}}`` when the service has no usable route
+    (apply falls back to it too when the first is refused with no effect)."""
+    manual = after.lifecycle is EssenceLifecycle.MANUAL_RENEW
+    route = service_route(live)
+    months = _months_of(after.period)
+    if route is not None and (after.period is None or months is not None):
+        renew: dict[str, Any] = {
+            "automatic": not manual,
+            "deleteAtExpiration": False,
+            "manualPayment": manual,
+        }
+        if months is not None:
+            renew["period"] = months
+        return Call(method="PUT", path=f"{route}/serviceInfos", body={"renew": renew})
+    return services_renewal_call(live, after)
+
+
+def services_renewal_call(live: LiveService, after: Essence) -> Call:
+    """``PUT /services/{id} {renew: {mode, period}}``: the renewal through ``/services``."""
     mode = renew_mode_of(after)
     renew: dict[str, Any] = {"mode": mode}
     if after.period is not None:  # unknown: leave the service's own period alone
         renew["period"] = after.period
-    if kind is ActionKind.TERMINATE_AT_EXPIRY:
-        return (Call(method="PUT", path=service_path, body={"terminationPolicy": _TAE}),)
-    if kind is ActionKind.CANCEL_TERMINATION:
-        cancel = Call(method="PUT", path=service_path, body={"terminationPolicy": "empty"})
-        if live.renew_mode == mode and not period_changed:
-            return (cancel,)
-        return (cancel, Call(method="PUT", path=service_path, body={"renew": renew}))
-    if kind is ActionKind.SET_RENEW:
-        return (Call(method="PUT", path=service_path, body={"renew": renew}),)
-    if kind is ActionKind.DELETE_NOW:
-        return deletion_calls(live, endpoint=endpoint)
-    return ()
+    return Call(method="PUT", path=f"/services/{live.service_id}", body={"renew": renew})
+
+
+def service_route(live: LiveService) -> str | None:
+    """The product's own API path (``route.url``) when every segment of it is a plain
+    path segment (the API gives it; a ``..`` in it would send a call elsewhere)."""
+    url = live.route_url
+    if not url or not url.startswith("/"):
+        return None
+    segments = url[1:].split("/")
+    if not all(safe_segment(part) and not set(part) & set("%?#\\") for part in segments):
+        return None
+    return "/" + "/".join(quote(part, safe="@:+,;=!$&'()*") for part in segments)
+
+
+def _months_of(period: str | None) -> int | None:
+    if period is None:
+        return None
+    try:
+        return parse_period(period).months
+    except InvalidPeriod:
+        return None
 
 
 def deletion_calls(live: LiveService, *, endpoint: str) -> tuple[Call, Call]:
@@ -324,9 +451,6 @@ def deletion_calls(live: LiveService, *, endpoint: str) -> tuple[Call, Call]:
         Call(method="POST", path=request),
         Call(method="POST", path=confirm, body={"token": TOKEN_PLACEHOLDER}),
     )
-
-
-_TAE = "terminateAtExpirationDate"
 
 
 def renew_mode_of(essence: Essence) -> str:
@@ -365,21 +489,52 @@ def reason_for(
             f"auto-renewal stops: {live.name} is terminated at its expiry {on} and its data "
             f"deleted irreversibly then{along}{undo}"
         )
+    if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        commitment = live.commitment
+        ends = (
+            f"on {commitment.end_date.isoformat()}"
+            if commitment is not None and commitment.end_date is not None
+            else "(end date not given)"
+        )
+        return (
+            f"{live.name} is terminated at the end of its commitment {ends} and its data "
+            f"deleted irreversibly then; it is no longer renewed{along}"
+        )
     if kind is ActionKind.CANCEL_TERMINATION:
         deadline = cancel_deadline(live)
         until = f" (allowed until {when_text(deadline)})" if deadline else ""
+        ending = terminates_at(live)
+        committed = before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END
+        unknown = "(termination date unknown)" if committed else "(expiry date unknown)"
+        at = f"on {when_text(ending)}" if ending else unknown
+        what = (
+            "at the end of its commitment"
+            if before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END
+            else "at expiry"
+        )
+        reset = (
+            f"; its commitment's end rule is reset to {RESET_STRATEGY.value} (the commitment "
+            "renews at its end)"
+            if _end_rule_reset(live)
+            else ""
+        )
         mode = renew_mode_of(after)
         switch = ""
         if live.renew_mode != mode:
             switch = f" and renewal switches from {live.renew_mode or 'unknown'} to {mode}"
         if mode == "manual":
             return (
-                f"the termination planned {on} is cancelled{until}{switch}: {live.name} "
-                f"stays, renewed by hand{every}; it expires {on} unless paid"
+                f"the termination {what} planned {at} is cancelled{until}{switch}{reset}: "
+                f"{live.name} stays, renewed by hand{every}; it expires {on} unless paid"
             )
+        billed = (
+            "; cancelling switches renewal to automatic: it is billed at each renewal"
+            if live.renew_mode == "automatic" or switch
+            else ""
+        )
         return (
-            f"the termination planned {on} is cancelled{until}{switch}: {live.name} keeps "
-            f"renewing{every}"
+            f"the termination {what} planned {at} is cancelled{until}{switch}{reset}: "
+            f"{live.name} keeps renewing{every}{billed}"
         )
     if kind is ActionKind.SET_RENEW:
         if before.lifecycle is EssenceLifecycle.MANUAL_RENEW and not after.manual:
@@ -410,12 +565,18 @@ def reason_for(
         )
     # no_op
     if live.gone:
-        state = "expired" if live.lifecycle is LiveLifecycle.EXPIRED else "terminated"
-        return f"already gone: {live.name} is {state}"
+        return f"already gone: {live.name} is {gone_word(live)}"
     if before.lifecycle is EssenceLifecycle.TERMINATE_AT_EXPIRY:
         return (
             f"already as the spec says: terminated at expiry {on}, data deleted "
             f"irreversibly then{along}"
+        )
+    if before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END:
+        ending = terminates_at(live)
+        at = f"on {when_text(ending)}" if ending else "(date not given)"
+        return (
+            f"already as the spec says: terminated at the end of its commitment {at}, data "
+            f"deleted irreversibly then{along}"
         )
     unmanageable = "" if live.manageable else " (managed from its own interface)"
     if before.manual:
@@ -424,6 +585,14 @@ def reason_for(
             f"paid{unmanageable}"
         )
     return f"already as the spec says: renews automatically{every}, next {on}{unmanageable}"
+
+
+def gone_word(live: LiveService) -> str:
+    """How a service that is gone stands, in a word or two."""
+    return {
+        LiveLifecycle.EXPIRED: "expired",
+        LiveLifecycle.BEING_DELETED: "being deleted (resource toDelete)",
+    }.get(live.lifecycle, "terminated")
 
 
 def drift_of(wanted: ServiceSpec, live: LiveService, found: Iterable[Change]) -> tuple[Drift, ...]:
@@ -543,7 +712,11 @@ def make_plan(
     )
 
 
-_GOING = (EssenceLifecycle.TERMINATE_AT_EXPIRY, EssenceLifecycle.DELETED)
+_GOING = (
+    EssenceLifecycle.TERMINATE_AT_EXPIRY,
+    EssenceLifecycle.TERMINATE_AT_COMMITMENT_END,
+    EssenceLifecycle.DELETED,
+)
 
 
 class _Prints:
@@ -620,6 +793,7 @@ def _plan_entry(
         action=kind,
         period=new_period,
         kept=tuple(s for s in below if s.service_id in kept_ids),
+        endpoint=endpoint,
     )
     refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)
@@ -651,9 +825,10 @@ def recheck(
     account: LiveAccount,
     *,
     now: datetime,
+    endpoint: str = "",
 ) -> tuple[Refusal, ...]:
     """The rules judged again for one planned action, against the account and the clock
-    at apply time (DESIGN §4: a cancellation planned at 25 h before expiry is refused when
+    at apply time (a cancellation planned at 25 h before expiry is refused when
     applied at 23 h). ``spec`` is the plan's normalised spec (``Plan.spec``); the linked
     children it keeps are looked up in ``account`` as it is now.
 
@@ -676,7 +851,7 @@ def recheck(
             ),
         )
     kept: tuple[LiveService, ...] = ()
-    if action.action in (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW):
+    if action.action in _DESTRUCTIVE_KINDS:
         kept_ids = _kept_ids(_refuse_shared([match(entry, account) for entry in entries]))
         below = descendants(live, account, _children_index(account))
         kept = tuple(s for s in below if s.service_id in kept_ids)
@@ -686,8 +861,16 @@ def recheck(
         action=action.action,
         period=period_change(wanted, live_essence(live)),
         kept=kept,
+        endpoint=endpoint,
     )
     return check(proposal, now=as_utc(now))
+
+
+_DESTRUCTIVE_KINDS = (
+    ActionKind.TERMINATE_AT_EXPIRY,
+    ActionKind.TERMINATE_AT_COMMITMENT_END,
+    ActionKind.DELETE_NOW,
+)
 
 
 def periods_to_read(spec: Spec, account: LiveAccount) -> tuple[int, ...]:

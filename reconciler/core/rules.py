@@ -1,4 +1,4 @@
-"""The lifecycle rules (DESIGN §4): every change is judged before it is planned.
+"""The lifecycle rules (docs/user-guide.md, "Rules"): every change is judged before it is planned.
 
 Each rule is a pure function with a stable code (``plan.RuleCode``) that returns a
 ``Refusal`` (what is refused and why, with dates, and the fix) or ``None``. Time is a
@@ -33,16 +33,39 @@ from datetime import UTC, datetime, timedelta
 from reconciler.core.catalog import WEB_HOSTING, product_of
 from reconciler.core.diff import normalise_period
 from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.live import (
+    TERMINATE_ACTION,
+    TERMINATE_AT_ENGAGEMENT_ACTION,
+    TERMINATE_AT_EXPIRY_ACTION,
+    EndStrategy,
+    LiveLifecycle,
+    LiveService,
+)
 from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
 
-# A termination can be cancelled until 24 hours before expiry, not later (DESIGN §1).
+# A termination can be cancelled until 24 hours before expiry, not later (the
+# control panel refuses it then; docs/user-guide.md).
 CANCEL_WINDOW = timedelta(hours=24)
 
 
-_DESTRUCTIVE = (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW)
+_DESTRUCTIVE = (
+    ActionKind.TERMINATE_AT_EXPIRY,
+    ActionKind.TERMINATE_AT_COMMITMENT_END,
+    ActionKind.DELETE_NOW,
+)
+# The capacity (``billing.lifecycle.capacities.actions``) each action needs OVH to offer.
+_CAPACITY_OF = {
+    ActionKind.TERMINATE_AT_EXPIRY: TERMINATE_AT_EXPIRY_ACTION,
+    ActionKind.TERMINATE_AT_COMMITMENT_END: TERMINATE_AT_ENGAGEMENT_ACTION,
+    ActionKind.DELETE_NOW: TERMINATE_ACTION,
+}
+# The end rule the control panel resets a commitment to when it cancels a termination at
+# the commitment's end (hosting-cancel-termination.controller.js).
+RESET_STRATEGY = EndStrategy.REACTIVATE_ENGAGEMENT
+# Endpoints whose control panel offers no manual renewal (update.service.js).
+NO_MANUAL_RENEWAL_ENDPOINTS = frozenset(("ovh-us",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +84,7 @@ class Proposal:
     action: ActionKind | None
     period: str | None = None
     kept: tuple[LiveService, ...] = ()
+    endpoint: str = ""  # the spec's endpoint: what the control panel offers depends on it
 
 
 ProposalRule = Callable[[Proposal, datetime], Refusal | None]
@@ -91,6 +115,13 @@ def when_text(when: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
 
 
+def terminates_at(service: LiveService) -> datetime | None:
+    """When a pending termination takes effect (``LiveService.terminates_at``), in UTC:
+    the termination date OVH shows (the end of a commitment), else the expiry."""
+    found = service.terminates_at
+    return utc(found) if found is not None else None
+
+
 def expiry_of(service: LiveService) -> datetime | None:
     """The service's expiry: ``billing.expirationDate``, else its termination date (the
     API sets it to the expiry when a termination at expiry is pending)."""
@@ -99,9 +130,11 @@ def expiry_of(service: LiveService) -> datetime | None:
 
 
 def cancel_deadline(service: LiveService) -> datetime | None:
-    """The last instant (excluded) a pending termination can be cancelled: expiry − 24 h.
-    ``None`` when the expiry is unknown (the API still enforces its own limit)."""
-    expiry = expiry_of(service)
+    """The last instant (excluded) a pending termination can be cancelled: 24 hours before
+    it takes effect (``terminates_at``: the commitment's end for a termination at the end
+    of a commitment, else the expiry). ``None`` when that date is unknown (the API still
+    enforces its own limit)."""
+    expiry = terminates_at(service)
     if expiry is None:
         return None
     try:
@@ -189,7 +222,10 @@ def protected(proposal: Proposal, now: datetime) -> Refusal | None:
     """``protect: true`` refuses termination and deletion."""
     if not proposal.wanted.protect or proposal.action not in _DESTRUCTIVE:
         return None
-    verb = "deleted now" if proposal.action is ActionKind.DELETE_NOW else "terminated at expiry"
+    verb = {
+        ActionKind.DELETE_NOW: "deleted now",
+        ActionKind.TERMINATE_AT_COMMITMENT_END: "terminated at the end of its commitment",
+    }.get(proposal.action, "terminated at expiry")
     return _refuse(
         proposal,
         RuleCode.PROTECTED,
@@ -226,16 +262,28 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
     if deadline is None or instant < deadline:
         return None
     expiry = deadline + CANCEL_WINDOW
+    event = (
+        "it is terminated at the end of its commitment on"
+        if live.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END
+        else "it expires on"
+    )
     return _refuse(
         proposal,
         RuleCode.CANCEL_WINDOW_CLOSED,
-        f"the termination of {describe(live)} can no longer be cancelled: it expires on "
+        f"the termination of {describe(live)} can no longer be cancelled: {event} "
         f"{when_text(expiry)} and cancelling closed 24 hours before, at "
         f"{when_text(deadline)} (now {when_text(instant)})",
         f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
-        f"its data now, set `lifecycle: terminate_at_expiry` for {proposal.wanted.key} to "
-        "accept it, and order a new service if one is still needed",
+        f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
+        f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
     )
+
+
+def _terminating_lifecycle(live: LiveService) -> Lifecycle:
+    """The spec's word for the termination pending on ``live``."""
+    if live.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+        return Lifecycle.TERMINATE_AT_COMMITMENT_END
+    return Lifecycle.TERMINATE_AT_EXPIRY
 
 
 def period_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
@@ -276,8 +324,176 @@ def linked_service_conflict(proposal: Proposal, now: datetime) -> Refusal | None
     )
 
 
+def state_not_understood(proposal: Proposal, now: datetime) -> Refusal | None:
+    """Fail closed: a service in a state reconciler does not recognise is never changed
+    (nor read as in sync): what a change would do to it is not something to guess."""
+    live = proposal.live
+    if live.lifecycle is not LiveLifecycle.NOT_UNDERSTOOD or not _is_change(proposal):
+        return None
+    return _refuse(
+        proposal,
+        RuleCode.STATE_NOT_UNDERSTOOD,
+        f"{describe(live)} is in a state reconciler does not understand: "
+        f"{live.not_understood or 'unknown'}; it changes nothing it cannot read",
+        f"look at {live.name} in the OVHcloud control panel: wait for what is under way to "
+        "end (or settle it there), then plan again; if it stays so, report it with "
+        f"`reconciler services --format json` (it holds no secret)",
+    )
+
+
+def action_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
+    """OVH says what a service can do now (``billing.lifecycle.capacities.actions``): an
+    action it does not offer is refused before anything is sent."""
+    live = proposal.live
+    needed = _CAPACITY_OF.get(proposal.action) if proposal.action is not None else None
+    if needed is None or live.allowed_actions is None or needed in live.allowed_actions:
+        return None
+    offered = ", ".join(live.allowed_actions) if live.allowed_actions else "none"
+    return _refuse(
+        proposal,
+        RuleCode.ACTION_NOT_OFFERED,
+        f"OVH does not offer {needed} for {describe(live)} now (it offers: {offered}); the "
+        f"spec asks {proposal.wanted.lifecycle.value}",
+        _not_offered_fix(proposal, needed),
+    )
+
+
+def _not_offered_fix(proposal: Proposal, needed: str) -> str:
+    key = proposal.wanted.key
+    if needed == TERMINATE_AT_ENGAGEMENT_ACTION:
+        return (
+            f"{key} is under no commitment that can end it: use `lifecycle: "
+            "terminate_at_expiry`, or keep it (`lifecycle: renew`)"
+        )
+    if needed == TERMINATE_AT_EXPIRY_ACTION and proposal.live.commitment is not None:
+        return (
+            f"{key} is under a commitment: use `lifecycle: terminate_at_commitment_end` to "
+            "end it with the commitment"
+        )
+    return (
+        f"see what the OVHcloud control panel offers for {proposal.live.name} (a pending "
+        "operation or a debt can hold it), then plan again; or state the lifecycle it has"
+    )
+
+
+def mode_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
+    """The renewal mode the spec wants must be one OVH offers for the service
+    (``billing.renew.capacities.mode``); the control panel offers no manual renewal on
+    US accounts."""
+    if proposal.action not in (ActionKind.SET_RENEW, ActionKind.CANCEL_TERMINATION):
+        return None
+    live = proposal.live
+    mode = proposal.wanted.mode.value if proposal.wanted.mode is not None else "automatic"
+    if mode == "manual" and proposal.endpoint in NO_MANUAL_RENEWAL_ENDPOINTS:
+        why = f"OVH offers no manual renewal on {proposal.endpoint}"
+    elif live.renew_modes is not None and mode not in live.renew_modes:
+        offered = ", ".join(live.renew_modes) if live.renew_modes else "none"
+        why = f"OVH offers no {mode} renewal for {describe(live)} (it offers: {offered})"
+    else:
+        return None
+    other = "automatic" if mode == "manual" else "manual"
+    return _refuse(
+        proposal,
+        RuleCode.MODE_NOT_OFFERED,
+        f"{why}; the spec asks `mode: {mode}` for {proposal.wanted.key}",
+        f"set `mode: {other}` for {proposal.wanted.key} (or drop `mode:` for automatic), or "
+        "state the lifecycle the service has",
+    )
+
+
+def strategy_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
+    """Cancelling a termination at the end of a commitment resets its end rule to
+    REACTIVATE_ENGAGEMENT, as the control panel does: only if the commitment offers it."""
+    live = proposal.live
+    commitment = live.commitment
+    if (
+        proposal.action not in (ActionKind.CANCEL_TERMINATION, ActionKind.TERMINATE_AT_EXPIRY)
+        or commitment is None
+        or commitment.strategy is not EndStrategy.CANCEL_SERVICE
+        or RESET_STRATEGY in commitment.possible_strategies
+    ):
+        return None
+    offered = ", ".join(commitment.possible_strategies) or "none"
+    return _refuse(
+        proposal,
+        RuleCode.STRATEGY_NOT_OFFERED,
+        f"{describe(live)} is terminated at the end of its commitment (end rule "
+        f"CANCEL_SERVICE); undoing that resets the end rule to {RESET_STRATEGY.value}, which "
+        f"the commitment does not offer (it offers: {offered})",
+        f"change the end rule of {live.name} in the OVHcloud control panel (Billing → "
+        f"commitment), or state `lifecycle: terminate_at_commitment_end` for {proposal.wanted.key}",
+    )
+
+
+def committed_renewal(proposal: Proposal, now: datetime) -> Refusal | None:
+    """A termination at the end of a commitment set by the policy
+    ``terminateAtEngagementDate`` is cancelled with ``terminationPolicy: empty``, which
+    switches renewal to automatic: a spec wanting manual renewal cannot have it so."""
+    live = proposal.live
+    if (
+        proposal.action is not ActionKind.CANCEL_TERMINATION
+        or not proposal.wanted.manual
+        or TERMINATE_AT_ENGAGEMENT_ACTION not in live.pending_actions
+    ):
+        return None
+    return _refuse(
+        proposal,
+        RuleCode.COMMITTED_RENEWAL,
+        f"{describe(live)} is set to terminate at the end of its commitment; cancelling that "
+        "(terminationPolicy empty) switches its renewal to automatic, and the spec wants it "
+        "renewed by hand",
+        f"drop `mode: manual` from {proposal.wanted.key} (automatic renewal after the "
+        "cancellation), or keep `lifecycle: terminate_at_commitment_end`",
+    )
+
+
+def terminate_manual_service(proposal: Proposal, now: datetime) -> Refusal | None:
+    """A service renewed by hand carries OVH's termination marking already
+    (``terminateAtExpirationDate``): a termination at expiry on top of it cannot be told
+    apart on ``/services``, so it could not be verified, nor undone safely."""
+    live = proposal.live
+    if proposal.action is not ActionKind.TERMINATE_AT_EXPIRY or live.renew_mode != "manual":
+        return None
+    expiry = expiry_of(live)
+    on = f" on {when_text(expiry)}" if expiry else ""
+    return _refuse(
+        proposal,
+        RuleCode.TERMINATE_MANUAL_SERVICE,
+        f"{describe(live)} is renewed by hand: it already ends at its expiry{on} unless "
+        "someone pays, and OVH shows no difference between that and a termination at expiry",
+        f"to let it expire, state `lifecycle: renew` with `mode: manual` for "
+        f"{proposal.wanted.key} and do not pay it; to have OVH terminate it, switch it to "
+        "automatic renewal first (`lifecycle: renew`), apply, then set `terminate_at_expiry`",
+    )
+
+
+_UNSAFE_SEGMENTS = frozenset(("", ".", ".."))
+
+
+def safe_segment(name: str) -> bool:
+    """Whether ``name`` survives as one URL path segment (quoted): never ``.``/``..``
+    (which a URL normalises away), never a control character."""
+    return name not in _UNSAFE_SEGMENTS and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+
+
+def unsafe_name(proposal: Proposal, now: datetime) -> Refusal | None:
+    """A deletion is requested on the product's route, with the name in the URL: a name
+    that is no single path segment would send the request elsewhere."""
+    live = proposal.live
+    if proposal.action is not ActionKind.DELETE_NOW or safe_segment(live.name):
+        return None
+    return _refuse(
+        proposal,
+        RuleCode.UNSAFE_NAME,
+        f"the name {live.name!r} of {describe(live)} cannot be put in a URL path as one "
+        "segment; nothing is sent for it",
+        f"delete {live.service_id} from the OVHcloud control panel, and drop {proposal.wanted.key} "
+        "from the spec",
+    )
+
+
 # The gates, in order: when one refuses, the other rules are moot.
-GATES: tuple[ProposalRule, ...] = (unmanageable_service, already_terminated)
+GATES: tuple[ProposalRule, ...] = (unmanageable_service, already_terminated, state_not_understood)
 
 # Every other proposal rule; all of those a change breaks are reported together.
 PROPOSAL_RULES: tuple[ProposalRule, ...] = (
@@ -287,6 +503,12 @@ PROPOSAL_RULES: tuple[ProposalRule, ...] = (
     cancel_window_closed,
     period_not_offered,
     linked_service_conflict,
+    action_not_offered,
+    mode_not_offered,
+    strategy_not_offered,
+    committed_renewal,
+    terminate_manual_service,
+    unsafe_name,
 )
 
 RULE_OF: dict[RuleCode, ProposalRule] = {
@@ -298,6 +520,13 @@ RULE_OF: dict[RuleCode, ProposalRule] = {
     RuleCode.CANCEL_WINDOW_CLOSED: cancel_window_closed,
     RuleCode.PERIOD_NOT_OFFERED: period_not_offered,
     RuleCode.LINKED_SERVICE_CONFLICT: linked_service_conflict,
+    RuleCode.STATE_NOT_UNDERSTOOD: state_not_understood,
+    RuleCode.ACTION_NOT_OFFERED: action_not_offered,
+    RuleCode.MODE_NOT_OFFERED: mode_not_offered,
+    RuleCode.STRATEGY_NOT_OFFERED: strategy_not_offered,
+    RuleCode.COMMITTED_RENEWAL: committed_renewal,
+    RuleCode.TERMINATE_MANUAL_SERVICE: terminate_manual_service,
+    RuleCode.UNSAFE_NAME: unsafe_name,
 }
 
 
@@ -419,6 +648,8 @@ def _months(period: str) -> tuple[int, str]:
 
 def _adoptable(live: LiveService) -> str:
     """The spec lines that state the service as it is (what `reconciler import` writes)."""
+    if live.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+        return f"lifecycle: {Lifecycle.TERMINATE_AT_COMMITMENT_END.value}"
     if live.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
         return f"lifecycle: {Lifecycle.TERMINATE_AT_EXPIRY.value}"
     if live.lifecycle is LiveLifecycle.MANUAL_RENEW:

@@ -17,11 +17,21 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.core.diff import EssenceLifecycle, live_essence, normalise_period
-from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.live import (
+    TERMINATE_AT_ENGAGEMENT_ACTION,
+    EndStrategy,
+    LiveLifecycle,
+    LiveService,
+)
 from reconciler.core.plan import TOKEN_PLACEHOLDER, Action, Call
 
 TERMINATE_AT_EXPIRY_POLICY = "terminateAtExpirationDate"
+TERMINATE_AT_COMMITMENT_END_POLICY = TERMINATE_AT_ENGAGEMENT_ACTION
 CANCEL_POLICY = "empty"
+_POLICIES = (TERMINATE_AT_EXPIRY_POLICY, TERMINATE_AT_COMMITMENT_END_POLICY, CANCEL_POLICY)
+_SERVICE_INFOS = re.compile(r"(/[^?#]+)/serviceInfos")
+_END_RULE = re.compile(r"/services/(\d+)/billing/engagement/endRule")
+_RENEW_OBJECT_KEYS = frozenset(("automatic", "deleteAtExpiration", "manualPayment", "period"))
 
 _SERVICE = re.compile(r"/services/(\d+)")
 _REQUEST = re.compile(r"(/hosting/web/[^/]+/terminate|/services/\d+/terminate)")
@@ -34,6 +44,10 @@ class StepKind(StrEnum):
     RENEW = "renew"  # PUT /services/{id} {renew: {mode, period}}
     REQUEST_TERMINATION = "request-termination"  # POST .../terminate: an e-mail is sent
     CONFIRM_TERMINATION = "confirm-termination"  # POST .../confirmTermination {token}
+    # PUT {route.url}/serviceInfos {renew: {automatic, manualPayment, ...}}: the panel's
+    # renewal change (falls back to RENEW on /services when refused with no effect).
+    RENEWAL_OBJECT = "renewal-object"
+    END_RULE = "end-rule"  # PUT /services/{id}/billing/engagement/endRule {strategy}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +55,9 @@ class Step:
     kind: StepKind
     call: Call
     policy: str | None = None  # TERMINATION_POLICY
-    mode: str | None = None  # RENEW
-    period: str | None = None  # RENEW; None: the period is left as it is
+    mode: str | None = None  # RENEW, RENEWAL_OBJECT
+    period: str | None = None  # RENEW, RENEWAL_OBJECT; None: the period is left as it is
+    strategy: EndStrategy | None = None  # END_RULE
 
 
 class UnknownCall(ValueError):
@@ -59,10 +74,7 @@ def step_of(call: Call, service_id: int | None) -> Step:
     if call.method == "PUT" and _SERVICE.fullmatch(call.path):
         if service_id is None or call.path != f"/services/{service_id}":
             raise UnknownCall(f"{call.method} {call.path} is not the action's own service")
-        if set(body) == {"terminationPolicy"} and body["terminationPolicy"] in (
-            TERMINATE_AT_EXPIRY_POLICY,
-            CANCEL_POLICY,
-        ):
+        if set(body) == {"terminationPolicy"} and body["terminationPolicy"] in _POLICIES:
             return Step(StepKind.TERMINATION_POLICY, call, policy=body["terminationPolicy"])
         renew = body.get("renew")
         if (
@@ -73,6 +85,16 @@ def step_of(call: Call, service_id: int | None) -> Step:
             and (renew.get("period") is None or isinstance(renew.get("period"), str))
         ):
             return Step(StepKind.RENEW, call, mode=renew["mode"], period=renew.get("period"))
+    if call.method == "PUT" and _END_RULE.fullmatch(call.path):
+        if service_id is None or not call.path.startswith(f"/services/{service_id}/"):
+            raise UnknownCall(f"{call.method} {call.path} is not the action's own service")
+        strategy = body.get("strategy")
+        if set(body) == {"strategy"} and strategy in set(EndStrategy):
+            return Step(StepKind.END_RULE, call, strategy=EndStrategy(strategy))
+    if call.method == "PUT" and _SERVICE_INFOS.fullmatch(call.path):
+        step = _renewal_object_step(call, body)
+        if step is not None:
+            return step
     if call.method == "POST" and _REQUEST.fullmatch(call.path) and not body:
         return Step(StepKind.REQUEST_TERMINATION, call)
     if (
@@ -82,6 +104,37 @@ def step_of(call: Call, service_id: int | None) -> Step:
     ):
         return Step(StepKind.CONFIRM_TERMINATION, call)
     raise UnknownCall(f"apply does not know how to verify {call.method} {call.path}")
+
+
+def _renewal_object_step(call: Call, body: Mapping[str, Any]) -> Step | None:
+    renew = body.get("renew")
+    if set(body) != {"renew"} or not isinstance(renew, Mapping) or not renew:
+        return None
+    if set(renew) - _RENEW_OBJECT_KEYS or renew.get("deleteAtExpiration") is not False:
+        return None
+    automatic, manual = renew.get("automatic"), renew.get("manualPayment")
+    if not isinstance(automatic, bool) or manual is not (not automatic):
+        return None
+    months = renew.get("period")
+    if months is not None and (isinstance(months, bool) or not isinstance(months, int)):
+        return None
+    return Step(
+        StepKind.RENEWAL_OBJECT,
+        call,
+        mode="automatic" if automatic else "manual",
+        period=f"P{months}M" if months is not None else None,
+    )
+
+
+def renewal_fallback(step: Step, service_id: int) -> Step:
+    """The recorded fallback of a renewal-object step: the same renewal through
+    ``PUT /services/{id} {renew: {mode, period}}``, sent only when the first is refused
+    and a re-read shows nothing changed (docs/control-panel.md)."""
+    renew: dict[str, Any] = {"mode": step.mode}
+    if step.period is not None:
+        renew["period"] = step.period
+    call = Call(method="PUT", path=f"/services/{service_id}", body={"renew": renew})
+    return Step(StepKind.RENEW, call, mode=step.mode, period=step.period)
 
 
 def fallbacks_of(request: Step, confirm: Step, service_id: int) -> tuple[Step | None, Step | None]:
@@ -134,19 +187,33 @@ def effect_shown(step: Step, live: LiveService | None) -> bool:
     not on the account). The termination request shows only in the e-mail history,
     which the deletion flow reads itself: here it shows only once the service is gone."""
     gone = live is None or live.gone
+    lifecycle = live_lifecycle(live)
     if step.kind is StepKind.TERMINATION_POLICY:
         if step.policy == TERMINATE_AT_EXPIRY_POLICY:
-            return gone or live_lifecycle(live) is LiveLifecycle.TERMINATE_AT_EXPIRY
-        return not gone and live_lifecycle(live) is not LiveLifecycle.TERMINATE_AT_EXPIRY
-    if step.kind is StepKind.RENEW:
+            return gone or lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY
+        if step.policy == TERMINATE_AT_COMMITMENT_END_POLICY:
+            return gone or lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END
+        return not gone and lifecycle not in _TERMINATING
+    if step.kind is StepKind.END_RULE:
+        commitment = live.commitment if live is not None else None
+        return not gone and commitment is not None and commitment.strategy is step.strategy
+    if step.kind in (StepKind.RENEW, StepKind.RENEWAL_OBJECT):
         if gone or live is None:
             return False
         if live.renew_mode != step.mode:
             return False
+        if step.kind is StepKind.RENEWAL_OBJECT and lifecycle is not _RENEWING_AS.get(
+            step.mode or ""
+        ):
+            return False  # deleteAtExpiration false: no termination left pending
         return step.period is None or normalise_period(live.renew_period) == normalise_period(
             step.period
         )
     return deletion_done(live)  # request / confirm: deleted is the only effect a read shows
+
+
+_TERMINATING = (LiveLifecycle.TERMINATE_AT_EXPIRY, LiveLifecycle.TERMINATE_AT_COMMITMENT_END)
+_RENEWING_AS = {"automatic": LiveLifecycle.RENEW, "manual": LiveLifecycle.MANUAL_RENEW}
 
 
 def live_lifecycle(live: LiveService | None) -> LiveLifecycle | None:

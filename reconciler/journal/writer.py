@@ -42,9 +42,11 @@ class JournalWriter:
     would land in: pass the client's (``OvhClient.secrets``), so that a token apply
     learns, or the consumer key an API echoes, never reaches the file.
 
-    ``on_write(count)`` is called after each record is durably written, with the number
-    of records this writer has written: the seam crash tests use to kill the process
-    between two records.
+    ``on_write(count)`` is called after each record is durably written (fsynced), with
+    the number of records this writer has written: an observer of the run's progress
+    that can also stop it there, by raising, between two records. The writer itself
+    never ends the process; the crash tests install their kill through this seam from
+    outside the product (docs/journal.md, "Testing crash safety").
     """
 
     def __init__(

@@ -432,7 +432,10 @@ def _irreversible_section(destructive: Sequence[Action], now: datetime) -> _Sect
     def row(index: int) -> str:
         action = destructive[index]
         note = wording.irreversible_note(action, now=now) or "irreversible"
-        label = "deleted now" if action.action is ActionKind.DELETE_NOW else "deleted at expiry"
+        label = {
+            ActionKind.DELETE_NOW: "deleted now",
+            ActionKind.TERMINATE_AT_COMMITMENT_END: "deleted at the end of its commitment",
+        }.get(action.action, "deleted at expiry")
         return f"> - {code(action.service)} (**{label}**): {text(note)}\n"
 
     title = "> [!CAUTION]\n> **Irreversible: data will be deleted**\n>\n"

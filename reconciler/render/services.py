@@ -236,7 +236,7 @@ def service_record(row: Row) -> dict[str, Any]:
         "resource_state": s.resource_state,
         "termination_date": iso(s.termination_date),
         "pending_actions": list(s.pending_actions),
-        "allowed_actions": list(s.allowed_actions),
+        "allowed_actions": list(s.allowed_actions) if s.allowed_actions is not None else None,
         "manageable": s.manageable,
         "unpaid": s.unpaid,
         "parent_id": s.parent_id,
@@ -470,8 +470,11 @@ _LIFECYCLE_STYLE = {
     LiveLifecycle.RENEW: "green",
     LiveLifecycle.MANUAL_RENEW: "yellow",
     LiveLifecycle.TERMINATE_AT_EXPIRY: "red",
+    LiveLifecycle.TERMINATE_AT_COMMITMENT_END: "red",
     LiveLifecycle.EXPIRED: "dim",
+    LiveLifecycle.BEING_DELETED: "dim",
     LiveLifecycle.TERMINATED: "dim",
+    LiveLifecycle.NOT_UNDERSTOOD: "bold red",
 }
 
 _MARKDOWN_SPECIAL = str.maketrans(

@@ -51,6 +51,7 @@ _STYLES = {
 }
 _KIND_STYLE = {
     ActionKind.TERMINATE_AT_EXPIRY: "red",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "red",
     ActionKind.DELETE_NOW: "bold_red",
     ActionKind.CANCEL_TERMINATION: "green",
     ActionKind.SET_RENEW: "yellow",
@@ -58,12 +59,14 @@ _KIND_STYLE = {
 }
 _LEGEND_WORDS = {
     ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "terminate at commitment end",
     ActionKind.CANCEL_TERMINATION: "cancel termination",
     ActionKind.SET_RENEW: "change renewal",
     ActionKind.DELETE_NOW: "delete now (irreversible)",
 }
 _LEGEND_ORDER = (
     ActionKind.TERMINATE_AT_EXPIRY,
+    ActionKind.TERMINATE_AT_COMMITMENT_END,
     ActionKind.CANCEL_TERMINATION,
     ActionKind.SET_RENEW,
     ActionKind.DELETE_NOW,

@@ -26,6 +26,7 @@ from reconciler.core.rules import CANCEL_WINDOW
 # kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
 SYMBOLS: Mapping[ActionKind, str] = {
     ActionKind.TERMINATE_AT_EXPIRY: "-",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "-",
     ActionKind.CANCEL_TERMINATION: "+",
     ActionKind.SET_RENEW: "~",
     ActionKind.DELETE_NOW: "!",
@@ -36,6 +37,7 @@ REFUSED_SYMBOL = "x"
 # What each kind is called in headlines and in the legend.
 HEADLINES: Mapping[ActionKind, str] = {
     ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "terminate at commitment end",
     ActionKind.CANCEL_TERMINATION: "cancel termination",
     ActionKind.SET_RENEW: "change renewal",
     ActionKind.DELETE_NOW: "delete now",
@@ -45,6 +47,7 @@ HEADLINES: Mapping[ActionKind, str] = {
 # The order kinds are counted in the summary line and listed in legends.
 SUMMARY_ORDER: tuple[tuple[ActionKind, str], ...] = (
     (ActionKind.TERMINATE_AT_EXPIRY, "to terminate at expiry"),
+    (ActionKind.TERMINATE_AT_COMMITMENT_END, "to terminate at commitment end"),
     (ActionKind.CANCEL_TERMINATION, "to cancel"),
     (ActionKind.DELETE_NOW, "to delete now"),
     (ActionKind.SET_RENEW, "to change renewal"),
@@ -57,6 +60,9 @@ _LIFECYCLE_WORDS: Mapping[str, str] = {
     "renew": "automatic renewal",
     "manual_renew": "manual renewal",
     "terminate_at_expiry": "termination at expiry",
+    "terminate_at_commitment_end": "termination at the end of the commitment",
+    "being_deleted": "being deleted",
+    "not_understood": "a state reconciler does not understand",
     "expired": "expired",
     "terminated": "terminated",
     "deleted": "deleted",
@@ -78,11 +84,18 @@ def counts(plan: Plan) -> dict[ActionKind, int]:
 
 def summary_line(plan: Plan) -> str:
     """``Plan: 2 to terminate at expiry, 1 to cancel, 1 to delete now, 1 to change
-    renewal, 0 refused.`` — or ``No changes. The account matches the spec.``"""
+    renewal, 0 refused.`` (``N to terminate at commitment end`` after the first part when
+    N > 0) — or ``No changes. The account matches the spec.``"""
     if not plan.has_changes and not plan.has_refusals:
         return NO_CHANGES
     counted = counts(plan)
-    parts = [f"{counted[kind]:,} {words}" for kind, words in SUMMARY_ORDER]
+    # Terminations at the end of a commitment are counted only when there are some: the
+    # line keeps the shape scripts and reviewers know for every other plan.
+    parts = [
+        f"{counted[kind]:,} {words}"
+        for kind, words in SUMMARY_ORDER
+        if counted[kind] or kind is not ActionKind.TERMINATE_AT_COMMITMENT_END
+    ]
     return "Plan: " + ", ".join(parts) + f", {len(plan.refused):,} refused."
 
 
@@ -153,6 +166,11 @@ def consequence(action: Action, *, now: datetime) -> str:
     kind = action.action
     if kind is ActionKind.TERMINATE_AT_EXPIRY:
         return _terminate_words(action, now)
+    if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        return (
+            "terminated at the end of its commitment: its data is deleted irreversibly then"
+            + _linked_words(action, "terminated")
+        )
     if kind is ActionKind.DELETE_NOW:
         return _delete_words(action)
     if kind is ActionKind.CANCEL_TERMINATION:
@@ -174,6 +192,11 @@ def irreversible_note(action: Action, *, now: datetime) -> str | None:
         return (
             f"terminated and its data deleted irreversibly at expiry{_on_expiry(action)}; "
             + _cancel_deadline(action, now)
+            + _linked_words(action, "terminated")
+        )
+    if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        return (
+            "terminated and its data deleted irreversibly at the end of its commitment"
             + _linked_words(action, "terminated")
         )
     if action.irreversible:
@@ -210,14 +233,19 @@ def _cancel_words(action: Action) -> str:
     deadline = ""
     if action.expires_at is not None:
         deadline = f"; must be applied before {when_text(action.expires_at)}"
-        if action.expiration is not None:
+        if action.before.get("lifecycle") == "terminate_at_commitment_end":
+            deadline += " (24 hours before the termination at the end of its commitment)"
+        elif action.expiration is not None:
             deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
     if action.after.get("lifecycle") == "manual_renew":
         return (
             f"termination cancelled: kept, renewed by hand{every} (it expires unless paid); "
             f"nothing is deleted{deadline}"
         )
-    return f"termination cancelled: renews automatically again{every}; nothing is deleted{deadline}"
+    return (
+        f"termination cancelled: renews automatically again{every}, billed at each renewal; "
+        f"nothing is deleted{deadline}"
+    )
 
 
 def _renew_words(action: Action) -> str:

@@ -6,7 +6,8 @@ allows (``billing.lifecycle.capacities.actions``) and how the service's resource
 must look. Values are realistic rather than exact copies of OVH's catalogue (plan codes
 and prices change often); the *shapes* are OVH's.
 
-What each family may do follows the control panel (DESIGN §1): immediate termination
+What each family may do follows the control panel (docs/sandbox.md, "Capacities by
+family"; docs/control-panel.md §2.8): immediate termination
 (``terminate``) only for web hosting; telecom, Microsoft and MX Plan services cannot be
 terminated from the generic ``/services`` routes (no lifecycle action: they are managed
 from their own interfaces).

@@ -1,4 +1,4 @@
-"""Seed files: the account a sandbox starts from (DESIGN §5), read and validated.
+"""Seed files: the account a sandbox starts from, read and validated.
 
 A seed is YAML (JSON is YAML too) with ``credentials``, ``services`` and optionally
 ``account`` and ``clock``; ``docs/sandbox.md`` documents every field. ``load_seed(path)``

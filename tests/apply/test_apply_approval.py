@@ -100,7 +100,7 @@ def test_an_untouched_account_approves_the_fresh_actions() -> None:
 
 def test_a_service_changed_out_of_band_makes_the_plan_stale() -> None:
     approved = plan(WANTED, A, B, H)
-    moved = replace(A, renew_mode="manual", lifecycle=LiveLifecycle.MANUAL_RENEW)
+    moved = replace(A, renew_period="P1M")  # renewal changed by hand, elsewhere
     verdict = judge(approved, again(approved, moved, B, H), now=NOW)
     assert not verdict.approved and verdict.stale
     with pytest.raises(StalePlanError) as raised:

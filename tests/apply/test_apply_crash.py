@@ -3,12 +3,13 @@ service the spec keeps is terminated, every change is made once, the journal kee
 record written before the kill (and reads back, a torn last line included).
 
 Each step is a journal record (apply writes one before and one after every mutating
-call): ``RECONCILER_CRASH_AFTER_JOURNAL_WRITES=N`` makes ``reconciler apply``, run as a
-subprocess against the sandbox server, ``os._exit`` right after its N-th record. For
-every N of a full run: reset the account, apply a saved plan and get killed at N, then
-run again — the saved plan (odd N) or the spec (even N) — and check the account with the
-official ``ovh`` client. Some kills also tear the last record in half, as a crash in the
-middle of a write would."""
+call): ``reconciler apply`` runs as a subprocess against the sandbox server through
+``tests/crash_after_records.py``, which ends it (``os._exit``) right after its N-th
+record: the kill lives in the tests, not in the product. For every N of a full run:
+reset the account, apply a saved plan and get killed at N, then run again — the saved
+plan (odd N) or the spec (even N) — and check the account with the official ``ovh``
+client. Some kills also tear the last record in half, as a crash in the middle of a
+write would."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ import ovh
 import ovh.exceptions
 import pytest
 from conftest import SandboxServer
+from crash_after_records import KILLED_EXIT_CODE, command
 
 from reconciler.cli import main
-from reconciler.cli.apply import CRASH_ENV, CRASH_EXIT_CODE
 from reconciler.journal import read_journal
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
@@ -82,10 +83,9 @@ def reset(server: SandboxServer, official: ovh.Client) -> None:
 
 def apply(workdir: Path, env: dict[str, str], *args: str, crash: int | None = None) -> int:
     run_env = dict(env, RECONCILER_STATE_DIR=str(workdir / "state"))
-    if crash is not None:
-        run_env[CRASH_ENV] = str(crash)
+    argv = ["apply", *args, "--auto-approve"]
     process = subprocess.run(
-        [sys.executable, "-m", "reconciler", "apply", *args, "--auto-approve"],
+        [sys.executable, "-m", "reconciler", *argv] if crash is None else command(crash, *argv),
         cwd=workdir,
         env=run_env,
         capture_output=True,
@@ -158,7 +158,7 @@ def test_killed_at_every_step_then_run_again_converges(
         journal = workdir / "state" / "journal.jsonl"
         assert (
             apply(workdir, crash_env, "plan.json", "--endpoint", sandbox_server.url, crash=step)
-            == CRASH_EXIT_CODE
+            == KILLED_EXIT_CODE
         )
         written = journal.read_bytes()
         assert written.count(b"\n") == step  # every record before the kill is on disk

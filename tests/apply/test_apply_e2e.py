@@ -197,7 +197,7 @@ def test_a_saved_plan_is_refused_after_an_out_of_band_change(
     saved = cli(capsys, "plan", spec, "--endpoint", server.url, "--out", "plan.json")
     assert saved.code == 0, saved.err
     before = server.services()
-    ovh_client.put("/services/120000102", renew={"mode": "manual"})  # by hand, elsewhere
+    ovh_client.put("/services/120000102", renew={"period": "P24M"})  # by hand, elsewhere
     changed = server.services()
 
     result = cli(capsys, "apply", "plan.json", "--endpoint", server.url, "--auto-approve")

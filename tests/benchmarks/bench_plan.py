@@ -1,4 +1,4 @@
-"""Benchmark ``reconciler plan`` against the sandbox with injected latency (DESIGN §6).
+"""Benchmark ``reconciler plan`` against the sandbox with injected latency (docs/benchmarks.md).
 
     .venv/bin/python tests/benchmarks/bench_plan.py [--services 1000] [--latency-ms 50]
         [--runs 5] [--baseline-runs N] [--concurrency 10] [--strategies iceberg,per-id]
@@ -69,7 +69,8 @@ EXIT_CHANGES = 2
 SERVER_START_TIMEOUT = 300.0  # seeding 10,000 services takes a few seconds
 STRATEGIES = ("iceberg", "per-id")
 
-# DESIGN §6: the conditions the targets are stated for, and the targets.
+# The conditions the targets are stated for, and the targets (docs/benchmarks.md,
+# "Results": the project's own performance promises for plan).
 DESIGN_SERVICES, DESIGN_LATENCY_MS, DESIGN_CONCURRENCY = 1000, 50.0, 10
 ICEBERG_PLAN_LIMIT_S = 1.0
 ICEBERG_MIN_SPEEDUP = 50.0
@@ -483,7 +484,8 @@ def targets(
     results: dict[str, StrategyResult],
     baseline_s: float | None,
 ) -> list[dict[str, Any]]:
-    """Each DESIGN §6 target that applies to these parameters, and whether it holds."""
+    """Each target of docs/benchmarks.md that applies to these parameters, and whether it
+    holds."""
     design = (
         args.services == DESIGN_SERVICES
         and args.latency_ms == DESIGN_LATENCY_MS

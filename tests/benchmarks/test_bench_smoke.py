@@ -94,6 +94,7 @@ def test_the_design_account_has_every_kind_of_change() -> None:
     work = workload.build(1000)
     assert work.expected_summary == {
         "terminate_at_expiry": 50,
+        "terminate_at_commitment_end": 0,
         "cancel_termination": 50,
         "delete_now": 10,
         "set_renew": 0,
@@ -106,7 +107,7 @@ def test_the_design_account_has_every_kind_of_change() -> None:
 @pytest.mark.parametrize(
     ("strategy", "services", "concurrency", "expected"),
     [
-        ("per-id", 1000, 10, (102, 1002)),  # DESIGN §6: (2 + ceil(N/10)) round trips
+        ("per-id", 1000, 10, (102, 1002)),  # (2 + ceil(N/10)) round trips: docs/benchmarks.md
         ("per-id", 1001, 10, (103, 1003)),
         ("iceberg", 1000, 10, (2, 2)),  # /auth/time, one page of 1,000
         ("iceberg", 10_000, 10, (3, 11)),  # then 9 pages at once

@@ -138,7 +138,14 @@ def build(n: int) -> Workload:
         lines.append(f"  {service.name}: {{{fields}}}")
     spec_yaml = "\n".join(lines) + "\n"
 
-    kinds = ("terminate_at_expiry", "cancel_termination", "delete_now", "set_renew", "no_op")
+    kinds = (
+        "terminate_at_expiry",
+        "terminate_at_commitment_end",
+        "cancel_termination",
+        "delete_now",
+        "set_renew",
+        "no_op",
+    )
     summary = {kind: sum(1 for s in services if s.outcome == kind) for kind in kinds}
     summary["refused"] = 0
     return Workload(

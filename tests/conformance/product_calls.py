@@ -50,6 +50,7 @@ services:
   example.net: {type: domain, lifecycle: terminate_at_expiry}
   old-brand.fr: {type: domain, lifecycle: renew}
   example.com: {type: domain, lifecycle: renew, mode: manual}
+  example.com (hosting/web): {name: example.com, type: hosting/web, lifecycle: renew, mode: manual}
   vps-1a2b3c4d.vps.ovh.net: {type: vps, lifecycle: renew, period: P12M}
   old-shop.example.org: {type: hosting/web, lifecycle: delete_now}
 """

@@ -52,15 +52,19 @@ class Used:
         return f"{'+'.join(self.by):<19} {self.operation.key:<58} {actions or '-'}"
 
 
-def used_operations(schemas: ApiSchemas) -> tuple[list[Used], list[str]]:
-    """The operations used, in template order, and what the schemas do not describe."""
+def used_operations(schemas: ApiSchemas) -> tuple[list[Used], list[str], list[str]]:
+    """The operations used, in template order; what the schemas do not describe; and the
+    calls into APIs the copy holds no file of (a product's ``serviceInfos``: ``/vps``,
+    ``/dedicated/server``...), which it cannot judge."""
     users: dict[str, set[str]] = {}
     by_key: dict[str, Operation] = {}
     unknown: list[str] = []
+    outside: list[str] = []
     for call in [*planned_calls(), *observed_calls()]:
         match = schemas.match(call.method, call.path)
         if match is None:
-            unknown.append(f"reconciler: {call.method} {call.path}")
+            shown = f"reconciler: {call.method} {call.path}"
+            (unknown if schemas.covers(call.path) else outside).append(shown)
             continue
         by_key[match.operation.key] = match.operation
         users.setdefault(match.operation.key, set()).add("reconciler")
@@ -74,7 +78,7 @@ def used_operations(schemas: ApiSchemas) -> tuple[list[Used], list[str]]:
         users.setdefault(op.key, set()).add("sandbox")
     ordered = sorted(by_key.values(), key=lambda op: (op.template, op.method))
     used = [Used(op, tuple(sorted(users[op.key]))) for op in ordered]
-    return used, sorted(set(unknown))
+    return used, sorted(set(unknown)), sorted(set(outside))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,10 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.region not in regions:
         print(f"error: no {options.region}-*.json in {folder}", file=sys.stderr)
         return 1
-    used, unknown = used_operations(regions[options.region])
+    used, unknown, outside = used_operations(regions[options.region])
     if options.json:
         document = {"region": options.region, "operations": [u.to_json() for u in used],
-                    "notInTheSchemas": unknown}  # fmt: skip
+                    "notInTheSchemas": unknown, "notJudged": outside}  # fmt: skip
         print(json.dumps(document, indent=2))
         return 0
     print(f"{'used by':<19} {'operation':<58} IAM actions")
@@ -104,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(entry.line())
     for line in unknown:
         print(f"not in OVH's schemas: {line}")
+    for line in outside:
+        print(f"not judged (no schema file of its API in the copy): {line}")
     return 0
 
 

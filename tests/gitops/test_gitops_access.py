@@ -82,6 +82,7 @@ def service(
         renew_mode=mode,
         renew_period="P12M",
         termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
+        route_url=f"/hosting/web/{name}",
     )
 
 
@@ -99,6 +100,11 @@ def every_planned_call() -> set[tuple[str, str]]:
         (ActionKind.SET_RENEW, LiveLifecycle.MANUAL_RENEW, EssenceLifecycle.RENEW),
         (ActionKind.SET_RENEW, LiveLifecycle.RENEW, EssenceLifecycle.MANUAL_RENEW),
         (ActionKind.DELETE_NOW, LiveLifecycle.RENEW, EssenceLifecycle.DELETED),
+        (
+            ActionKind.TERMINATE_AT_COMMITMENT_END,
+            LiveLifecycle.RENEW,
+            EssenceLifecycle.TERMINATE_AT_COMMITMENT_END,
+        ),
     ]
     for kind, live_lifecycle, wanted in variants:
         for changed in (False, True):
@@ -127,6 +133,7 @@ def test_the_plan_role_is_read_only_and_apply_holds_it_plus_the_writes() -> None
     assert set(plan) < set(apply)
     assert [str(rule) for rule in apply if rule.method != "GET"] == [
         "PUT /services/*",
+        "PUT /*/serviceInfos",
         "POST /hosting/web/*/terminate",
         "POST /services/*/terminate/confirm",
         "POST /services/*/terminate",
@@ -204,6 +211,7 @@ def test_coverage_says_what_is_missing_and_what_is_beyond() -> None:
     assert coverage(read_all, Role.PLAN).beyond == read_all
     assert [str(r) for r in coverage(read_all, Role.APPLY).missing] == [
         "PUT /services/*",
+        "PUT /*/serviceInfos",
         "POST /hosting/web/*/terminate",
         "POST /services/*/terminate/confirm",
         "POST /services/*/terminate",

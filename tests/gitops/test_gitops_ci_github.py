@@ -244,7 +244,7 @@ def test_a_plan_the_account_no_longer_agrees_with_is_refused_then_reviewed_again
     repo.github.open_pull(PR, BRANCH, "0123456789abcdef")
     repo.both(prod=TERMINATE, shop=KEEP)
     assert repo.plan().succeeded
-    make_ovh_client().put(f"/services/{NET}", renew={"mode": "manual"})  # by hand
+    make_ovh_client().put(f"/services/{NET}", renew={"period": "P24M"})  # by hand
     mark = repo.mark()
     run = repo.merge_and_apply()
     apply = run.jobs["apply"]

@@ -218,7 +218,7 @@ def test_a_plan_the_account_no_longer_agrees_with_is_refused_then_reviewed_again
 ) -> None:
     project.both(prod=TERMINATE)
     assert project.plan().returncode == 0
-    make_ovh_client().put(f"/services/{NET}", renew={"mode": "manual"})  # by hand, meanwhile
+    make_ovh_client().put(f"/services/{NET}", renew={"period": "P24M"})  # by hand, meanwhile
     project.merge()
     mark = project.mark()
     done = project.default_branch()

@@ -196,7 +196,8 @@ def test_check_of_a_plan_key_against_the_apply_role_names_what_is_missing(
     assert both.code == 0
     assert "Role plan: grants exactly what it needs (least privilege)." in both.out
     writes = (
-        "PUT /services/*, POST /hosting/web/*/terminate, POST /services/*/terminate/confirm, "
+        "PUT /services/*, PUT /*/serviceInfos, POST /hosting/web/*/terminate, "
+        "POST /services/*/terminate/confirm, "
         "POST /services/*/terminate, POST /hosting/web/*/confirmTermination"
     )
     emails = "GET /me/notification/email/history, GET /me/notification/email/history/*"
@@ -204,7 +205,7 @@ def test_check_of_a_plan_key_against_the_apply_role_names_what_is_missing(
     apply = cli(capsys, "credentials", "check", "--role", "apply", "--endpoint", server.url)
     assert apply.code == 1
     assert apply.errors == [
-        f"error: the consumer key in use lacks 7 access rules role apply needs: {emails}, {writes}"
+        f"error: the consumer key in use lacks 8 access rules role apply needs: {emails}, {writes}"
     ]
     use_key(monkeypatch, "demo-ck")  # full access: sufficient, not least
     full = cli(capsys, "credentials", "check", "--role", "plan", "--endpoint", server.url)

@@ -508,6 +508,7 @@ def test_a_large_generated_account_imported_plans_no_changes(
     assert plan["refused"] == [] and plan["drift"] == []
     assert {k: v for k, v in plan["summary"].items() if k != "no_op"} == {
         "terminate_at_expiry": 0,
+        "terminate_at_commitment_end": 0,
         "cancel_termination": 0,
         "delete_now": 0,
         "set_renew": 0,

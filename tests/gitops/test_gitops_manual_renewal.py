@@ -19,7 +19,6 @@ from reconciler.core.live import LiveAccount
 from reconciler.core.planfile import dump_plan, parse_plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, dump_spec, parse_spec
-from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
 
 __all__ = ["isolated"]
@@ -105,11 +104,19 @@ def test_an_automatic_service_switched_to_manual_renewal(
     spec("  vps-1a2b3c4d.vps.ovh.net: {type: vps, lifecycle: renew, mode: manual}\n")
     (action,) = plan_json(capsys, server)["actions"]
     assert action["action"] == "set_renew"
+    # As the control panel sets it: the renewal object on the product's own route.
     assert action["calls"] == [
         {
             "method": "PUT",
-            "path": f"/services/{VPS}",
-            "body": {"renew": {"mode": "manual", "period": "P1M"}},
+            "path": "/vps/vps-1a2b3c4d.vps.ovh.net/serviceInfos",
+            "body": {
+                "renew": {
+                    "automatic": False,
+                    "deleteAtExpiration": False,
+                    "manualPayment": True,
+                    "period": 1,
+                }
+            },
         }
     ]
     text = cli(capsys, "plan", "spec.yaml", "--endpoint", server.url).out
@@ -129,23 +136,32 @@ def test_an_automatic_service_switched_to_manual_renewal(
 def test_a_pending_termination_cancelled_with_mode_manual_stays_manual(
     server: SandboxServer, ovh_client: ovh.Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed = demo_seed().to_mapping()
-    for entry in seed["services"]:
-        if entry.get("id") == OLD_BRAND:
-            entry["renew"] = {"mode": "manual", "period": "P12M"}
-    server.reset(seed, now=SANDBOX_EPOCH)
-    assert renew_of(ovh_client, OLD_BRAND)["mode"] == "manual"
-
+    """Never `terminationPolicy: empty` for a service meant to stay manual: it would switch
+    it to automatic renewal and bill it. The renewal object is set to manual instead."""
+    assert renew_of(ovh_client, OLD_BRAND)["mode"] == "automatic"  # terminating, automatic
     spec("  old-brand.fr: {type: domain, lifecycle: renew, mode: manual}\n")
     (action,) = plan_json(capsys, server)["actions"]
     assert action["action"] == "cancel_termination"
     assert action["calls"] == [
-        {"method": "PUT", "path": f"/services/{OLD_BRAND}", "body": {"terminationPolicy": "empty"}}
+        {
+            "method": "PUT",
+            "path": "/domain/old-brand.fr/serviceInfos",
+            "body": {
+                "renew": {
+                    "automatic": False,
+                    "deleteAtExpiration": False,
+                    "manualPayment": True,
+                    "period": 12,
+                }
+            },
+        }
     ]
     assert action["after"] == {"lifecycle": "manual_renew", "period": "P12M"}
     apply(capsys, server)
+    infos = ovh_client.get("/domain/old-brand.fr/serviceInfos")
+    assert infos["renew"]["deleteAtExpiration"] is False
+    assert infos["renew"]["automatic"] is False
     service = ovh_client.get(f"/services/{OLD_BRAND}")
-    assert service["billing"]["lifecycle"]["current"]["terminationDate"] is None
     assert service["billing"]["renew"]["current"]["mode"] == "manual"
     assert (
         cli(capsys, "plan", "spec.yaml", "--endpoint", server.url, "--detailed-exitcode").code == 0
@@ -155,7 +171,7 @@ def test_a_pending_termination_cancelled_with_mode_manual_stays_manual(
     spec("  old-brand.fr: {type: domain, lifecycle: renew}\n")
     (switch,) = plan_json(capsys, server)["actions"]
     assert switch["action"] == "set_renew"
-    assert switch["calls"][0]["body"] == {"renew": {"mode": "automatic", "period": "P12M"}}
+    assert switch["calls"][0]["body"]["renew"]["automatic"] is True
 
 
 def test_a_new_period_on_a_manual_renewal_is_applied(
@@ -180,7 +196,9 @@ def test_the_words_of_a_plan_follow_the_renewal_mode(
         "  old-brand.fr: {type: domain, lifecycle: renew, mode: manual}\n"
     )
     text = cli(capsys, "plan", "spec.yaml", "--endpoint", server.url, "--no-color").out
-    assert "no longer renewed by hand; terminated and its data deleted irreversibly" in text
+    # A service renewed by hand is not terminated on top of OVH's manual marking.
+    assert "[terminate-manual-service]" in text or "terminate-manual-service" in text
+    assert "is renewed by hand: it already ends at its expiry" in text
     assert "termination cancelled: kept, renewed by hand" in text
     markdown = cli(capsys, "plan", "spec.yaml", "--endpoint", server.url, "--format", "markdown")
     assert "renewed by hand" in markdown.out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ import pytest
 
 from reconciler.core.catalog import type_of_route
 from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
     LiveAccount,
     LiveLifecycle,
     derive_lifecycle,
@@ -89,19 +91,58 @@ def test_type_is_the_route_up_to_its_first_variable(path: str, expected: str) ->
     assert type_of_route(path) == expected
 
 
+CANCEL_AT_END = Commitment(date(2027, 8, 1), EndStrategy.CANCEL_SERVICE, ())
+RENEWS_AT_END = Commitment(date(2027, 8, 1), EndStrategy.REACTIVATE_ENGAGEMENT, ())
+
+
+# The decision table of docs/control-panel.md, one row per line, both sides of each:
+# the first row that applies wins.
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
+        # 1. gone
         ({"lifecycle_state": "terminated"}, LiveLifecycle.TERMINATED),
         ({"resource_state": "deleted"}, LiveLifecycle.TERMINATED),
+        ({"resource_state": "deleted", "pending_actions": ["nonsense"]}, LiveLifecycle.TERMINATED),
+        # 2. going: a retention period
+        ({"resource_state": "toDelete"}, LiveLifecycle.BEING_DELETED),
+        # 3. expired
         ({"lifecycle_state": "unrenewed", "termination_date": "x"}, LiveLifecycle.EXPIRED),
-        ({"termination_date": "x", "renew_mode": "manual"}, LiveLifecycle.TERMINATE_AT_EXPIRY),
-        ({"pending_actions": ["terminateAtExpirationDate"]}, LiveLifecycle.TERMINATE_AT_EXPIRY),
-        ({"pending_actions": ["earlyRenewal"]}, LiveLifecycle.RENEW),
+        # 4. fail closed
+        ({"missing": ("billing",)}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"lifecycle_state": "rupture"}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"lifecycle_state": "toRenew"}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"resource_state": "toSuspend"}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"pending_actions": ["somethingNew"]}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"pending_actions": ["terminate"]}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"pending_actions": ["earlyRenewal"]}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"renew_mode": None}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"renew_mode": "forced"}, LiveLifecycle.NOT_UNDERSTOOD),
+        # 5. terminated at the end of the commitment, whatever the renew block says
+        ({"commitment": CANCEL_AT_END}, LiveLifecycle.TERMINATE_AT_COMMITMENT_END),
+        (
+            {"commitment": CANCEL_AT_END, "renew_mode": "manual"},
+            LiveLifecycle.TERMINATE_AT_COMMITMENT_END,
+        ),
+        (
+            {"pending_actions": ["terminateAtEngagementDate"], "termination_date": "x"},
+            LiveLifecycle.TERMINATE_AT_COMMITMENT_END,
+        ),
+        ({"commitment": RENEWS_AT_END}, LiveLifecycle.RENEW),
+        # 6. manual wins over the marking the panel gives it
+        ({"termination_date": "x", "renew_mode": "manual"}, LiveLifecycle.MANUAL_RENEW),
+        (
+            {"pending_actions": ["terminateAtExpirationDate"], "renew_mode": "manual"},
+            LiveLifecycle.MANUAL_RENEW,
+        ),
         ({"renew_mode": "manual"}, LiveLifecycle.MANUAL_RENEW),
+        # 7. terminated at expiry
+        ({"pending_actions": ["terminateAtExpirationDate"]}, LiveLifecycle.TERMINATE_AT_EXPIRY),
+        ({"termination_date": "x"}, LiveLifecycle.TERMINATE_AT_EXPIRY),
+        # 8. renewing
         ({"renew_mode": "automatic"}, LiveLifecycle.RENEW),
-        ({"renew_mode": None}, LiveLifecycle.RENEW),
         ({"lifecycle_state": "unpaid"}, LiveLifecycle.RENEW),
+        ({"resource_state": "suspended"}, LiveLifecycle.RENEW),
     ],
 )
 def test_derive_lifecycle(kwargs: dict[str, Any], expected: LiveLifecycle) -> None:
@@ -115,7 +156,10 @@ def test_derive_lifecycle(kwargs: dict[str, Any], expected: LiveLifecycle) -> No
     args.update(kwargs)
     if args["termination_date"] == "x":
         args["termination_date"] = datetime(2027, 1, 1, tzinfo=UTC)
-    assert derive_lifecycle(**args) is expected
+    lifecycle, why = derive_lifecycle(**args)
+    assert lifecycle is expected
+    # A state not understood always says why, in words; any other never does.
+    assert (why is not None) is (expected is LiveLifecycle.NOT_UNDERSTOOD)
 
 
 def _vps() -> dict[str, Any]:

@@ -5,11 +5,18 @@ in parallel): the planner is tested on the values it receives, not on YAML parsi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
+    LiveAccount,
+    LiveLifecycle,
+    LiveService,
+    family_of,
+)
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 DEFAULT_EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
@@ -31,14 +38,24 @@ _LIVE_KEYS = {
     "state",
     "resource_state",
     "display_name",
+    "route",  # route.url
+    "actions",  # billing.lifecycle.capacities.actions
+    "modes",  # billing.renew.capacities.mode
+    "pending",  # lifecycle.current.pendingActions
+    "commitment",  # {end: YYYY-MM-DD, strategy: ..., possible: [...]}
+    "admins",  # customer.contacts of type administrator
+    "why",  # not_understood
 }
 
 _DEFAULT_STATE = {
     LiveLifecycle.RENEW: "active",
     LiveLifecycle.MANUAL_RENEW: "active",
     LiveLifecycle.TERMINATE_AT_EXPIRY: "active",
+    LiveLifecycle.TERMINATE_AT_COMMITMENT_END: "active",
     LiveLifecycle.EXPIRED: "unrenewed",
+    LiveLifecycle.BEING_DELETED: "active",
     LiveLifecycle.TERMINATED: "terminated",
+    LiveLifecycle.NOT_UNDERSTOOD: "active",
 }
 
 
@@ -69,9 +86,13 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
         termination = when(fields["termination"])
     else:
         termination = expires if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None
+    if lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END and "termination" not in fields:
+        raise ValueError("test data: a termination at the end of a commitment needs its date")
     unpaid = bool(fields.get("unpaid", False))
     offered = fields.get("offered")
     gone = lifecycle is LiveLifecycle.TERMINATED
+    if lifecycle is LiveLifecycle.BEING_DELETED:
+        fields = {"resource_state": "toDelete", **fields}
     return LiveService(
         service_id=int(fields["id"]),
         plan_code=fields.get("plan_code"),
@@ -90,6 +111,29 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
         children=tuple(fields.get("children", ())),
         unpaid=unpaid,
         offered_periods=tuple(offered) if offered is not None else None,
+        route_url=fields.get("route"),
+        allowed_actions=_strings(fields.get("actions")),
+        renew_modes=_strings(fields.get("modes")),
+        pending_actions=_strings(fields.get("pending")) or (),
+        commitment=_commitment(fields.get("commitment")),
+        admin_contacts=_strings(fields.get("admins")),
+        not_understood=fields.get("why")
+        or ("test data" if lifecycle is LiveLifecycle.NOT_UNDERSTOOD else None),
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(item) for item in value)
+
+
+def _commitment(value: Mapping[str, Any] | None) -> Commitment | None:
+    if value is None:
+        return None
+    end = value.get("end")
+    return Commitment(
+        end_date=date.fromisoformat(str(end)) if end is not None else None,
+        strategy=EndStrategy(value["strategy"]) if value.get("strategy") else None,
+        possible_strategies=tuple(EndStrategy(s) for s in value.get("possible", ())),
     )
 
 

@@ -131,6 +131,7 @@ def test_plan_header_summary_and_spec() -> None:
     assert list(plan.summary) == [kind.value for kind in ActionKind] + ["refused"]
     assert plan.summary == {
         "terminate_at_expiry": 1,
+        "terminate_at_commitment_end": 0,
         "cancel_termination": 0,
         "delete_now": 1,
         "set_renew": 1,
@@ -138,7 +139,8 @@ def test_plan_header_summary_and_spec() -> None:
         "refused": 1,
     }
     assert [u.name for u in plan.unmanaged] == ["alpha.example.com", "zeta.example.com"]
-    # the plan JSON carries what DESIGN §2 lists, secrets never (the token is a placeholder)
+    # the plan JSON carries the top-level fields docs/plan-format.md lists, secrets never
+    # (the token is a placeholder)
     document = json.loads(plan.model_dump_json())
     for key in ("format_version", "created_at", "endpoint", "spec_digest", "summary"):
         assert key in document

@@ -171,15 +171,21 @@ def test_never_raises_and_is_coherent_and_deterministic(
 def derived_spec(services: list[LiveService], unmanaged: UnmanagedPolicy) -> Spec:
     """What `reconciler import` would write: every manageable service with its current
     lifecycle and period. A manual-renew service has no spec lifecycle (a spec's renew is
-    automatic), so it is left out (unmanaged)."""
+    automatic), so it is left out (unmanaged), and so is one whose state is not understood
+    (import leaves it out: a spec cannot state it)."""
     entries = []
     for service in services:
-        if not service.manageable or service.lifecycle is LiveLifecycle.MANUAL_RENEW:
+        if not service.manageable or service.lifecycle in (
+            LiveLifecycle.MANUAL_RENEW,
+            LiveLifecycle.NOT_UNDERSTOOD,
+        ):
             continue
         if service.lifecycle is LiveLifecycle.RENEW:
             lifecycle, period = Lifecycle.RENEW, service.renew_period
         elif service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
             lifecycle, period = Lifecycle.TERMINATE_AT_EXPIRY, None
+        elif service.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+            lifecycle, period = Lifecycle.TERMINATE_AT_COMMITMENT_END, None
         elif service.type == "hosting/web":  # gone
             lifecycle, period = Lifecycle.DELETE_NOW, None
         else:
@@ -219,6 +225,8 @@ def applied(service: LiveService, action: Action) -> LiveService:
     after = action.after
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return dataclasses.replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY)
+    if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
+        return dataclasses.replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_COMMITMENT_END)
     if action.action is ActionKind.DELETE_NOW:
         return dataclasses.replace(service, lifecycle=LiveLifecycle.TERMINATED)
     if action.action in (ActionKind.CANCEL_TERMINATION, ActionKind.SET_RENEW):

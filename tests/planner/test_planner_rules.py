@@ -71,7 +71,8 @@ def test_unknown_expiry_leaves_the_limit_to_the_api() -> None:
 
 
 def test_planned_at_25_hours_refused_when_applied_at_23_hours() -> None:
-    """DESIGN §4: the rules run again at apply time with the clock at apply time."""
+    """The rules run again at apply time with the clock at apply time (docs/user-guide.md,
+    "The lifecycle rules"): a plan allowed 25 hours before expiry is refused at 23."""
     document = {"services": {"keep.example.com": {"lifecycle": "renew"}}}
     account = live_account(
         [{"id": 1, "name": "keep.example.com", "lifecycle": "terminate_at_expiry"}]
@@ -218,7 +219,11 @@ def test_linked_conflict_only_for_terminations_with_kept_children() -> None:
     for action in ActionKind:
         proposal = Proposal(wanted=wanted(), live=live(), action=action, kept=kept)
         refusal = rules.linked_service_conflict(proposal, NOW)
-        if action in (ActionKind.TERMINATE_AT_EXPIRY, ActionKind.DELETE_NOW):
+        if action in (
+            ActionKind.TERMINATE_AT_EXPIRY,
+            ActionKind.TERMINATE_AT_COMMITMENT_END,
+            ActionKind.DELETE_NOW,
+        ):
             assert refusal is not None and "keeps a.example.com, b.example.com" in refusal.message
         else:
             assert refusal is None

@@ -206,7 +206,8 @@ def test_a_refused_change_fails_check_with_rule_and_fix(host: Host, ovh_client: 
     assert [(f.property, f.reason) for f in spec_error.failures] == [
         (
             "lifecycle",
-            "unknown lifecycle 'renw' — expected renew, terminate_at_expiry or delete_now",
+            "unknown lifecycle 'renw' — expected renew, terminate_at_expiry, "
+            "terminate_at_commitment_end or delete_now",
         )
     ]
 

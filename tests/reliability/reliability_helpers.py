@@ -116,7 +116,9 @@ def generate_scenario(rng: random.Random, count: int, *, prefix: str = "svc") ->
         periods = _PERIODS[route]
         start_mode = rng.choice(["automatic", "automatic", "manual"])
         start_period = rng.choice(periods)
-        terminating = rng.random() < 0.3
+        # A service renewed by hand already carries OVH's termination marking: a pending
+        # termination is seeded on automatic ones only (docs/control-panel.md, row 6).
+        terminating = start_mode == "automatic" and rng.random() < 0.3
         services.append(
             {
                 "name": name,
@@ -131,7 +133,9 @@ def generate_scenario(rng: random.Random, count: int, *, prefix: str = "svc") ->
             expected[name] = Expected(terminating=terminating, mode=start_mode, period=start_period)
             continue
         wanted = rng.choice(
-            ["renew", "renew", "renew-period", "renew-manual", "terminate"]
+            ["renew", "renew", "renew-period", "renew-manual"]
+            # terminating a service renewed by hand is refused (terminate-manual-service)
+            + (["terminate"] if start_mode == "automatic" else [])
             + (["delete"] if route == "/hosting/web" else [])
         )
         lines.append(f"  {name}:")

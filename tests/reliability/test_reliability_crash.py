@@ -9,8 +9,8 @@ in a row before a last, clean one. Each kill point is drawn at random:
 - at the k-th API request of the run, *before* the sandbox processes it (the request is
   lost) or *after* (the change is made, the answer lost) — through the server's
   ``Tripwire``: SIGKILL, then the server goes on; k is drawn over the whole run;
-- or right after the n-th journal record (``RECONCILER_CRASH_AFTER_JOURNAL_WRITES``,
-  an abrupt ``os._exit``);
+- or right after the n-th journal record (the command run through
+  ``tests/crash_after_records.py``, an abrupt ``os._exit``);
 
 and a quarter of the kills also tear the journal's last line in half, as a kill in the
 middle of a write would. Each run applies the saved plan or the spec, at random.
@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crash_after_records import KILLED_EXIT_CODE
+from crash_after_records import command as killed_after
 from reliability_helpers import (
     Scenario,
     campaign_size,
@@ -55,7 +57,6 @@ from reliability_helpers import (
 from reliability_server import TripwireServer, kill, tripwire_server
 
 from reconciler.apply import ApplyOptions, apply_approved
-from reconciler.cli.apply import CRASH_ENV, CRASH_EXIT_CODE
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
@@ -119,12 +120,15 @@ def reference(wired: TripwireServer, scenario: Scenario, journal: Path) -> Refer
 
 
 def cli(
-    workdir: Path, env: dict[str, str], *args: str, extra: dict[str, str] | None = None
+    workdir: Path, env: dict[str, str], *args: str, kill_after: int | None = None
 ) -> subprocess.Popen[str]:
+    """``reconciler *args`` as a process; with ``kill_after``, ended abruptly right after
+    that many journal records."""
+    argv = [sys.executable, "-m", "reconciler", *args]
     return subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
+        argv if kill_after is None else killed_after(kill_after, *args),
         cwd=workdir,
-        env={**env, **(extra or {})},
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -192,10 +196,8 @@ def test_applies_killed_at_random_points_then_run_again_converge(
             # A saved plan is applied on the endpoint it was made for, named again.
             args = ["apply", target, "--auto-approve", "--endpoint", server.url]
             how = rng.choice(["before", "after", "before", "after", "journal"])
-            extra = None
             if how == "journal":
-                extra = {CRASH_ENV: str(rng.randint(1, measured.records))}
-                process = cli(workdir, env, *args, extra=extra)
+                process = cli(workdir, env, *args, kill_after=rng.randint(1, measured.records))
             else:
                 # The plan read of `apply spec.yaml` comes first: count it in.
                 span = measured.requests + (3 if target == "spec.yaml" else 0)
@@ -207,7 +209,7 @@ def test_applies_killed_at_random_points_then_run_again_converge(
             if code == 0:
                 completed_without_kill += 1  # the point drawn lay beyond this run's end
             else:
-                assert code in (KILLED, CRASH_EXIT_CODE), (code, err)
+                assert code in (KILLED, KILLED_EXIT_CODE), (code, err)
                 kills[how] += 1
             current = journal.read_bytes() if journal.exists() else b""
             assert current.startswith(written)  # nothing written before was lost

@@ -375,7 +375,10 @@ services:
     assert code == 0, err
     panel = new_panel()
     target = {"acted-on": 120000102, "left-alone": 120000101, "unmanaged": 120000104}[change]
-    panel.put(f"/services/{target}", renew={"mode": "manual"})
+    # The acted-on service is to terminate: a new period moves it (a manual renewal would
+    # be refused outright, terminate-manual-service); the others are switched to manual.
+    moved = {"period": "P24M"} if change == "acted-on" else {"mode": "manual"}
+    panel.put(f"/services/{target}", renew=moved)
     mark = server.admin.requests()[-1]["seq"]
 
     code, out, err = finish(

@@ -47,6 +47,34 @@ def terminate(name: str = "old-shop.example.com", service_id: int = 1001, **kw: 
     return Action(**fields)
 
 
+def terminate_at_commitment_end(
+    name: str = "ns-old.example.com", service_id: int = 1010, **kw: Any
+) -> Action:
+    fields: dict[str, Any] = dict(
+        service=name,
+        name=name,
+        service_id=service_id,
+        type="dedicated/server",
+        action=ActionKind.TERMINATE_AT_COMMITMENT_END,
+        before={"lifecycle": "renew", "period": "P1M"},
+        after={"lifecycle": "terminate_at_commitment_end", "period": "P1M"},
+        irreversible=False,
+        reason="terminated at the end of its commitment on 2027-08-01",
+        calls=(
+            Call(
+                method="PUT",
+                path=f"/services/{service_id}",
+                body={"terminationPolicy": "terminateAtEngagementDate"},
+            ),
+        ),
+        fingerprint=FINGERPRINT,
+        expires_at=EXPIRY,
+        expiration=EXPIRY,
+    )
+    fields.update(kw)
+    return Action(**fields)
+
+
 def cancel(name: str = "keep.example.com", service_id: int = 1002, **kw: Any) -> Action:
     fields: dict[str, Any] = dict(
         service=name,

@@ -267,7 +267,18 @@ def test_every_change_kind_appears_in_the_table() -> None:
         "<strong>delete now</strong>",
         "change renewal",
     }
-    assert {a.action for a in f.full_plan().changes} == set(ActionKind) - {ActionKind.NO_OP}
+    assert {a.action for a in f.full_plan().changes} == set(ActionKind) - {
+        ActionKind.NO_OP,
+        ActionKind.TERMINATE_AT_COMMITMENT_END,
+    }
+
+
+def test_a_termination_at_the_end_of_a_commitment_is_in_the_table_and_the_caution() -> None:
+    rendered = markdown.render(f.plan((f.terminate_at_commitment_end(),)))
+    rows = table_rows(rendered, "Changes")
+    assert {row[3] for row in rows} == {"terminate at commitment end"}
+    assert "deleted at the end of its commitment" in rendered
+    assert "1 to terminate at commitment end" in rendered.splitlines()[0]
 
 
 def test_many_specs_with_long_names_stay_under_the_limit() -> None:

@@ -58,7 +58,10 @@ def test_delete_now_is_called_irreversible_with_no_refund() -> None:
 def test_cancel_termination_says_it_renews_again_and_the_deadline() -> None:
     block = action_block(text.render(f.plan((f.cancel(),))), "keep.example.com")
     assert block.startswith("  + keep.example.com (domain, #1002): cancel termination")
-    assert "renews automatically again, every 12 months (P12M); nothing is deleted" in block
+    assert (
+        "renews automatically again, every 12 months (P12M), billed at each renewal; "
+        "nothing is deleted" in block
+    )
     assert "must be applied before 2027-02-28 00:00 UTC (24 hours before expiry" in block
 
 
@@ -233,7 +236,20 @@ def test_every_change_kind_has_a_symbol_and_a_line() -> None:
     for action in plan.changes:
         assert action_block(rendered, action.service)
     kinds = {a.action for a in plan.changes}
-    assert kinds == set(ActionKind) - {ActionKind.NO_OP}
+    # The full plan holds every kind but the rare one, rendered on its own below.
+    assert kinds == set(ActionKind) - {ActionKind.NO_OP, ActionKind.TERMINATE_AT_COMMITMENT_END}
+
+
+def test_a_termination_at_the_end_of_a_commitment_is_counted_and_called_irreversible() -> None:
+    plan = f.plan((f.terminate_at_commitment_end(), f.terminate()))
+    rendered = text.render(plan)
+    block = action_block(rendered, "ns-old.example.com")
+    assert "terminate at commitment end" in block
+    assert "data is deleted irreversibly then" in block
+    assert rendered.rstrip().splitlines()[-1] == (
+        "Plan: 1 to terminate at expiry, 1 to terminate at commitment end, 0 to cancel, "
+        "0 to delete now, 0 to change renewal, 0 refused."
+    )
 
 
 def test_several_plans_are_labelled_sections_each_with_its_summary() -> None:

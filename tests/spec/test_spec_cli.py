@@ -27,7 +27,7 @@ BAD_LINES = [
     "error: bad.yaml:4:5: unknown key 'lifecyle' in service 'a.example.com' — "
     "did you mean `lifecycle`?",
     "error: bad.yaml:6:16: unknown lifecycle 'terminate' — "
-    "expected renew, terminate_at_expiry or delete_now",
+    "expected renew, terminate_at_expiry, terminate_at_commitment_end or delete_now",
 ]
 
 
@@ -107,7 +107,7 @@ def test_json_format_gives_every_problem_with_its_position(
         "line": 6,
         "column": 16,
         "message": "unknown lifecycle 'terminate'",
-        "fix": "expected renew, terminate_at_expiry or delete_now",
+        "fix": "expected renew, terminate_at_expiry, terminate_at_commitment_end or delete_now",
     }
 
 

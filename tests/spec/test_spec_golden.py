@@ -85,7 +85,7 @@ def test_the_example_of_the_brief_is_located_exactly() -> None:
         parse_spec(data, "stacks/prod.yaml")
     assert info.value.lines() == [
         "stacks/prod.yaml:14:16: unknown lifecycle 'terminate' — expected renew, "
-        "terminate_at_expiry or delete_now"
+        "terminate_at_expiry, terminate_at_commitment_end or delete_now"
     ]
 
 
