@@ -91,6 +91,11 @@ class CredentialSeed:
     rules: tuple[AccessRule, ...] = tuple(AccessRule(m, p) for m, p in FULL_ACCESS)
     state: str = "validated"
     expires: When | None = None
+    # The OVH account (NIC handle) the key logs in as: GET /me, and whose e-mail history
+    # it reads. None: the seed's account. Another handle is, say, a technical contact's
+    # own account, which never receives the administrator's e-mails.
+    nichandle: str | None = None
+    email: str | None = None  # that account's e-mail address (None: derived from it)
 
     def __repr__(self) -> str:  # never show the secret
         return f"CredentialSeed(application_key={self.application_key!r}, state={self.state!r})"
@@ -129,6 +134,11 @@ class ServiceSeed:
     default_price: float | None = None  # EUR per month once a commitment stops (fallback)
     organization: str | None = None  # Exchange: the organisation of the service
     refuses_empty: bool = False  # terminationPolicy "empty" is refused (users report it)
+    # customer.contacts (and serviceInfos contactAdmin/Tech/Billing): NIC handles; None
+    # is the seed's account. The termination e-mail goes to the administrator's history.
+    contact_admin: str | None = None
+    contact_tech: str | None = None
+    contact_billing: str | None = None
 
 
 def default_termination(route: str, renew_mode: str) -> str:
@@ -310,7 +320,9 @@ _SERVICE_KEYS = {
     "default_price",
     "organization",
     "refuses_empty",
+    "contacts",
 }
+CONTACT_KEYS = ("admin", "tech", "billing")
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
 _CREDENTIAL_KEYS = {
     "application_key",
@@ -320,6 +332,8 @@ _CREDENTIAL_KEYS = {
     "state",
     "expires",
     "expires_in",
+    "nichandle",
+    "email",
 }
 
 
@@ -521,6 +535,8 @@ class _Reader:
                     rules=rules,
                     state=state,
                     expires=self.when(entry, where, "expires", required=False),
+                    nichandle=self.optional_nic(entry, where, "nichandle"),
+                    email=self.optional_text(entry, where, "email"),
                 )
             )
         return tuple(found)
@@ -689,7 +705,28 @@ class _Reader:
             refuses_empty=self.boolean(
                 entry.get("refuses_empty", False), (*where, "refuses_empty")
             ),
+            **self.contacts(entry, where),
         )
+
+    def optional_text(self, entry: Mapping[str, Any], where: Path_, key: str) -> str | None:
+        if entry.get(key) is None:
+            return None
+        return self.text(entry[key], (*where, key))
+
+    def optional_nic(self, entry: Mapping[str, Any], where: Path_, key: str) -> str | None:
+        """A NIC handle (``ab12345-ovh``): text without spaces or slashes."""
+        nic = self.optional_text(entry, where, key)
+        if nic is not None and (nic != nic.strip() or " " in nic or "/" in nic):
+            raise self.fail((*where, key), f"{nic!r} is not a NIC handle (e.g. ab12345-ovh)")
+        return nic
+
+    def contacts(self, entry: Mapping[str, Any], where: Path_) -> dict[str, str | None]:
+        """``contacts: {admin, tech, billing}``: NIC handles, each optional."""
+        if entry.get("contacts") is None:
+            return {}
+        path = (*where, "contacts")
+        given = self.mapping(entry["contacts"], path, set(CONTACT_KEYS))
+        return {f"contact_{k}": self.optional_nic(given, path, k) for k in CONTACT_KEYS}
 
     def price(self, entry: Mapping[str, Any], where: Path_, key: str) -> float | None:
         raw = entry.get(key)
@@ -868,6 +905,10 @@ def _credential_json(credential: CredentialSeed) -> dict[str, Any]:
         data["consumer_key"] = credential.consumer_key
     if credential.expires is not None:
         data.update(credential.expires.to_json("expires"))
+    if credential.nichandle is not None:
+        data["nichandle"] = credential.nichandle
+    if credential.email is not None:
+        data["email"] = credential.email
     return data
 
 
@@ -898,6 +939,9 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         data["termination"] = service.termination
     if service.refuses_empty:
         data["refuses_empty"] = True
+    contacts = {k: getattr(service, f"contact_{k}") for k in CONTACT_KEYS}
+    if any(contacts.values()):
+        data["contacts"] = {k: v for k, v in contacts.items() if v is not None}
     if service.state != "active":
         data["state"] = service.state
     if service.unpaid:
