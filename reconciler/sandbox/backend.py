@@ -165,6 +165,7 @@ CREATE TABLE IF NOT EXISTS services (
     engagement_months INTEGER,
     default_price REAL,
     refuses_empty INTEGER,
+    renew_modes TEXT,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -192,6 +193,7 @@ _ADDED_COLUMNS = (
     ("engagement_months", "INTEGER"),
     ("default_price", "REAL"),
     ("refuses_empty", "INTEGER"),
+    ("renew_modes", "TEXT"),
 )
 
 _ALNUM = string.ascii_letters + string.digits
@@ -1265,6 +1267,7 @@ class Backend:
                 _parent_id(service, by_key, by_name),
                 now_dt,
                 refuses_empty=bool(seed.product(service.route).refuses_empty),
+                renew_modes=_offered_modes(seed, service.route),
             )
             for i, service in enumerate(seed.services)
         ]
@@ -1295,8 +1298,20 @@ def _actions(row: sqlite3.Row | Mapping[str, Any], now: int) -> list[str]:
 
 
 def _renew_modes(row: sqlite3.Row | Mapping[str, Any]) -> tuple[str, ...]:
-    """``billing.renew.capacities.mode`` of a service."""
+    """``billing.renew.capacities.mode`` of a service (a state from before they were
+    stored: the catalogue's)."""
+    if row["renew_modes"]:
+        return tuple(json.loads(row["renew_modes"]))
     return _product(row).renew_modes
+
+
+def _offered_modes(seed: Seed, route: str) -> tuple[str, ...]:
+    """The renew modes a product offers on the seed's account: the catalogue's or the
+    seed's, without ``manual`` on ovh-us, where the control panel offers none."""
+    modes = seed.product(route).modes()
+    if seed.account.endpoint == "ovh-us":
+        modes = tuple(m for m in modes if m != "manual") or ("automatic",)
+    return modes
 
 
 def _legacy_mode(renew: Mapping[str, Any]) -> str | None:
@@ -1356,6 +1371,7 @@ def _service_row(
     now: datetime,
     *,
     refuses_empty: bool = False,
+    renew_modes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     product = PRODUCTS[service.route]
     period = service.renew_period or (
@@ -1415,6 +1431,7 @@ def _service_row(
         else None,
         "default_price": service.default_price,
         "refuses_empty": int(refuses_empty or service.refuses_empty),
+        "renew_modes": json.dumps(list(renew_modes or product.renew_modes)),
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),

@@ -49,6 +49,7 @@ DEFAULT_POSSIBLE_STRATEGIES = (
     "STOP_ENGAGEMENT_KEEP_PRICE",
 )
 DEFAULT_ENGAGEMENT_DURATION = "P12M"
+ENDPOINTS = ("ovh-eu", "ovh-ca", "ovh-us")
 FULL_ACCESS: tuple[tuple[str, str], ...] = tuple((m, "/*") for m in METHODS)
 MAX_GENERATED = 100_000
 
@@ -144,12 +145,18 @@ class ProductSeed:
 
     route: str
     refuses_empty: bool | None = None  # None: as the catalogue says
+    renew_modes: tuple[str, ...] | None = None  # billing.renew.capacities.mode; None: catalogue
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         if self.refuses_empty is not None:
             data["refuses_empty"] = self.refuses_empty
+        if self.renew_modes is not None:
+            data["renew_modes"] = list(self.renew_modes)
         return data
+
+    def modes(self) -> tuple[str, ...]:
+        return self.renew_modes or PRODUCTS[self.route].renew_modes
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,9 @@ class AccountSeed:
     name: str = "Martin"
     country: str = "FR"
     currency: str = "EUR"
+    # The API the account lives on: ovh-us offers no manual renewal (the control panel
+    # has none there, ``autoRenew/actions/update/update.service.js``).
+    endpoint: str = "ovh-eu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +188,11 @@ class Seed:
         """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
         reads it back): how the state database remembers what ``reset`` goes back to."""
         data: dict[str, Any] = {
-            "account": {k: getattr(self.account, k) for k in AccountSeed.__slots__},
+            "account": {
+                k: getattr(self.account, k)
+                for k in AccountSeed.__slots__
+                if k != "endpoint" or self.account.endpoint != "ovh-eu"
+            },
             "credentials": [_credential_json(c) for c in self.credentials],
             "services": [_service_json(s) for s in self.services],
         }
@@ -315,6 +329,7 @@ class _Reader:
     def __init__(self, file: str, marks: Mapping[Path_, tuple[int, int]]) -> None:
         self.file = file
         self.marks = marks
+        self.quirks: dict[str, ProductSeed] = {}  # the seed's `products:`, once read
 
     # errors
 
@@ -441,18 +456,31 @@ class _Reader:
         for key, item in value.items():
             where = (*path, str(key))
             route = self.route(key, where)
-            entry = self.mapping(item, where, {"refuses_empty"})
+            entry = self.mapping(item, where, {"refuses_empty", "renew_modes"})
             refuses = None
             if entry.get("refuses_empty") is not None:
                 refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
-            found.append(ProductSeed(route=route, refuses_empty=refuses))
+            modes = None
+            if entry.get("renew_modes") is not None:
+                at = (*where, "renew_modes")
+                items = self.sequence(entry["renew_modes"], at)
+                if not items:
+                    raise self.fail(at, "must offer at least one renew mode")
+                modes = tuple(
+                    self.choice(m, (*at, i), ("automatic", "manual")) for i, m in enumerate(items)
+                )
+            found.append(ProductSeed(route=route, refuses_empty=refuses, renew_modes=modes))
+        self.quirks = {p.route: p for p in found}
         return tuple(found)
 
     def account(self, value: Any, path: Path_) -> AccountSeed:
         if value is None:
             return AccountSeed()
         entry = self.mapping(value, path, set(AccountSeed.__slots__))
-        return AccountSeed(**{k: self.text(v, (*path, k)) for k, v in entry.items()})
+        fields = {k: self.text(v, (*path, k)) for k, v in entry.items()}
+        if "endpoint" in fields:
+            fields["endpoint"] = self.choice(fields["endpoint"], (*path, "endpoint"), ENDPOINTS)
+        return AccountSeed(**fields)
 
     def credentials(self, value: Any, path: Path_) -> tuple[CredentialSeed, ...]:
         if value is None:  # no credentials: the demo ones, so short test seeds work
@@ -584,10 +612,10 @@ class _Reader:
             mode = self.choice(
                 renew.get("mode", "automatic"), (*where, "renew", "mode"), ("automatic", "manual")
             )
-            if mode not in product.renew_modes:
+            modes = self.quirks.get(route, ProductSeed(route)).modes()
+            if mode not in modes:
                 raise self.fail(
-                    (*where, "renew", "mode"),
-                    f"{route} services renew only {', '.join(product.renew_modes)}",
+                    (*where, "renew", "mode"), f"{route} services renew only {', '.join(modes)}"
                 )
             if renew.get("period") is not None:
                 period = self.period(renew["period"], (*where, "renew", "period"))

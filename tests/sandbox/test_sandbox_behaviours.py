@@ -329,3 +329,59 @@ def test_renewal_set_on_service_infos_shows_on_services(
         infos_path = f"{service['route']['url']}/serviceInfos"
         ovh_client.put(infos_path, **ovh_client.get(infos_path))
         assert ovh_client.get(f"/services/{service_id}") == service
+
+
+# --- renew capacities: per product, per endpoint --------------------------------------------
+
+
+def test_a_product_seeded_without_manual_renewal_refuses_it(
+    ovh_client: ovh.Client, sandbox_server: SandboxServer
+) -> None:
+    sandbox_server.load_seed(
+        "products:\n  /domain: {renew_modes: [automatic]}\nservices:\n"
+        "  - {name: example.com, route: /domain, id: 160000001, expires_in: 60d}\n"
+        "  - {name: vps-0a0b0c0d.vps.ovh.net, route: /vps, id: 160000002, expires_in: 9d}\n",
+        now=SANDBOX_EPOCH,
+    )
+    assert billing(ovh_client, 160000001)["renew"]["capacities"]["mode"] == ["automatic"]
+    assert billing(ovh_client, 160000002)["renew"]["capacities"]["mode"] == [
+        "automatic",
+        "manual",
+    ]
+    with pytest.raises(ovh_errors.BadParametersError, match="renews automatic"):
+        ovh_client.put(
+            "/services/160000001",
+            renew={"mode": "manual"},
+            terminationPolicy="terminateAtExpirationDate",
+        )
+    with pytest.raises(ovh_errors.BadParametersError, match="renews automatic"):
+        ovh_client.put("/domain/example.com/serviceInfos", renew={"manualPayment": True})
+    lifecycle, renew = renewal_of(ovh_client, 160000001)
+    assert renew["mode"] == "automatic" and lifecycle["pendingActions"] == []
+    ovh_client.put("/services/160000002", renew={"mode": "manual"})
+    assert renewal_of(ovh_client, 160000002)[1]["mode"] == "manual"
+
+
+def test_the_demo_on_ovh_us_offers_no_manual_renewal(
+    ovh_client: ovh.Client, sandbox_server: SandboxServer
+) -> None:
+    from reconciler.sandbox import demo_seed
+
+    seed = demo_seed().to_mapping()
+    seed["account"]["endpoint"] = "ovh-us"
+    sandbox_server.reset(seed, now=SANDBOX_EPOCH)
+    for service_id in ovh_client.get("/services"):
+        assert "manual" not in billing(ovh_client, service_id)["renew"]["capacities"]["mode"]
+    with pytest.raises(ovh_errors.BadParametersError, match="renews automatic"):
+        ovh_client.put("/services/120000101", renew={"mode": "manual"})
+    # A service already manual keeps its mode; once automatic, it cannot go back.
+    assert renewal_of(ovh_client, 120000401)[1]["mode"] == "manual"
+    ovh_client.put("/services/120000401", renew={"mode": "automatic"})
+    with pytest.raises(ovh_errors.BadParametersError, match="renews automatic"):
+        ovh_client.put("/services/120000401", renew={"mode": "manual"})
+    # The same demo on ovh-eu offers both.
+    sandbox_server.reset(demo_seed().to_mapping(), now=SANDBOX_EPOCH)
+    assert billing(ovh_client, 120000101)["renew"]["capacities"]["mode"] == [
+        "automatic",
+        "manual",
+    ]

@@ -162,6 +162,17 @@ BAD_SEEDS = {
         2,
         "unknown key",
     ),
+    "manual-not-offered": (
+        "products:\n  /domain: {renew_modes: [automatic]}\nservices:\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 3d, renew: {mode: manual}}\n",
+        4,
+        "/domain services renew only automatic",
+    ),
+    "unknown-endpoint": (
+        "account: {endpoint: ovh-de}\nservices: []\n",
+        1,
+        "'ovh-de' is not one of: ovh-eu, ovh-ca, ovh-us",
+    ),
     "empty": ("", None, "the seed is empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
 }
@@ -282,6 +293,11 @@ def test_renewal_seed_keys_round_trip() -> None:
     assert by_name["auto.example.com"].termination == "none"
     assert seed.product("/vps").refuses_empty is True
     assert seed.product("/domain").refuses_empty is None
+    us = parse_seed("account: {endpoint: ovh-us}\nproducts: {/vps: {renew_modes: [automatic]}}\n"
+                    "services: []\n", "us.yaml")  # fmt: skip
+    again_us = seed_from_mapping(us.to_mapping(), us.source)
+    assert again_us.account.endpoint == "ovh-us" and again_us.products == us.products
+    assert "endpoint" not in seed.to_mapping()["account"], "ovh-eu, the default, is not written"
 
 
 def test_the_demo_account_covers_every_family_and_situation() -> None:
