@@ -171,6 +171,8 @@ CREATE TABLE IF NOT EXISTS services (
     contact_admin TEXT,
     contact_tech TEXT,
     contact_billing TEXT,
+    retention INTEGER,
+    purge_at INTEGER,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -181,6 +183,8 @@ CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
     WHERE terminate_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_engaged ON services (engagement_end)
     WHERE engagement_end IS NOT NULL;
+CREATE INDEX IF NOT EXISTS services_purging ON services (purge_at)
+    WHERE purge_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
 CREATE TABLE IF NOT EXISTS emails (
@@ -203,6 +207,8 @@ _ADDED_COLUMNS = (
     ("services", "contact_admin", "TEXT"),
     ("services", "contact_tech", "TEXT"),
     ("services", "contact_billing", "TEXT"),
+    ("services", "retention", "INTEGER"),
+    ("services", "purge_at", "INTEGER"),
     ("credentials", "nichandle", "TEXT"),
     ("credentials", "email", "TEXT"),
     ("emails", "recipient", "TEXT"),
@@ -833,6 +839,8 @@ class Backend:
             )
 
     def _check_changeable(self, row: sqlite3.Row) -> None:
+        if row["lifecycle"] == "terminated":  # listed during its retention period only
+            raise errors.service_terminated(int(row["id"]))
         if row["lifecycle"] == "unrenewed":
             raise errors.service_expired()
         if row["unpaid"]:
@@ -906,6 +914,8 @@ class Backend:
             # A gone service answers 404 first, whatever the token: a confirmation retried
             # after its answer was lost reads "already gone", as for any gone service.
             row = self._visible(service_id)
+            if row["lifecycle"] == "terminated":  # in its retention period: already done
+                raise errors.service_terminated(service_id)
             found = self._db.execute(
                 "SELECT * FROM tokens WHERE token = ? AND service_id = ?", (token, service_id)
             ).fetchone()
@@ -947,7 +957,8 @@ class Backend:
             row = self._legacy_row(route, name, organization)
             months = period_months(row["renew_period"])
             status = "ok"
-            if row["lifecycle"] == "unrenewed":
+            terminated = row["lifecycle"] == "terminated"  # during its retention period
+            if row["lifecycle"] == "unrenewed" or terminated:
                 status = "expired"
             elif row["unpaid"]:
                 status = "unPaid"
@@ -968,7 +979,7 @@ class Backend:
                 "contactTech": _contact(row, "tech", nic),
                 "renew": {
                     "automatic": automatic,
-                    "deleteAtExpiration": row["termination"] == "at_expiry",
+                    "deleteAtExpiration": row["termination"] == "at_expiry" or terminated,
                     "forced": False,
                     "manualPayment": not automatic,
                     "period": months,
@@ -1183,9 +1194,15 @@ class Backend:
                 (now, now, now),
             ).fetchall()
             if not due:
-                return
+                break
             for row in due:
                 self._settle_one(row, now)
+        # The retention period is over: the terminated service leaves every route.
+        self._db.execute(
+            "UPDATE services SET gone = 1, resource_state = 'deleted'"
+            " WHERE purge_at <= ? AND gone = 0",
+            (now,),
+        )
 
     def _settle_one(self, row: sqlite3.Row, now: int) -> None:
         """The earliest event of one service that is due: its termination, the end of
@@ -1241,8 +1258,10 @@ class Backend:
         self._update(row["id"], changes)
 
     def _terminate(self, row: sqlite3.Row, when: int, *, reason: str) -> None:
-        """The service and its linked services are gone: lifecycle ``terminated``,
-        resource ``deleted``; they leave every route."""
+        """The service and its linked services are terminated: lifecycle
+        ``terminated``. Each stays listed for its retention period (resource state
+        ``toDelete`` or ``deleted``, by product), then leaves every route (``_settle``);
+        without one it leaves them at once."""
         doomed = [row]
         index = 0
         while index < len(doomed):
@@ -1254,13 +1273,15 @@ class Backend:
             )
             index += 1
         for victim in doomed:
+            retention = int(victim["retention"] or 0)
             self._update(
                 victim["id"],
                 {
-                    "gone": 1,
+                    "gone": 0 if retention else 1,
                     "lifecycle": "terminated",
-                    "resource_state": "deleted",
+                    "resource_state": _product(victim).retention_state if retention else "deleted",
                     "terminated_at": when,
+                    "purge_at": when + retention if retention else None,
                     "termination": "none",
                     "terminate_at": None,
                 },
@@ -1329,6 +1350,7 @@ class Backend:
                 now_dt,
                 refuses_empty=bool(seed.product(service.route).refuses_empty),
                 renew_modes=_offered_modes(seed, service.route),
+                retention=int(seed.retention_for(service.route).total_seconds()),
             )
             for i, service in enumerate(seed.services)
         ]
@@ -1433,6 +1455,7 @@ def _service_row(
     *,
     refuses_empty: bool = False,
     renew_modes: Sequence[str] | None = None,
+    retention: int = 0,
 ) -> dict[str, Any]:
     product = PRODUCTS[service.route]
     period = service.renew_period or (
@@ -1458,6 +1481,10 @@ def _service_row(
         "expired": ("unrenewed", "suspended", 0),
         "terminated": ("terminated", "deleted", 1),
     }[service.state]
+    purge_at = None
+    if service.state == "terminated" and retention and expiration + retention > now_s:
+        # terminated at its expiry, and still within its retention period: listed
+        gone, resource, purge_at = 0, product.retention_state, expiration + retention
     return {
         "id": service_id,
         "name": service.name,
@@ -1474,8 +1501,8 @@ def _service_row(
         "renew_mode": service.renew_mode,
         "renew_period": period,
         "periods": json.dumps(list(service.periods or product.periods)),
-        "termination": service.termination if not gone else "none",
-        "terminate_at": terminate_at if not gone else None,
+        "termination": service.termination if service.state != "terminated" else "none",
+        "terminate_at": terminate_at if service.state != "terminated" else None,
         "engagement_end": engagement,
         "end_strategy": (service.engagement_strategy or DEFAULT_END_STRATEGY)
         if engagement is not None
@@ -1499,7 +1526,9 @@ def _service_row(
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),
-        "terminated_at": expiration if gone else None,
+        "terminated_at": expiration if service.state == "terminated" else None,
+        "retention": retention,
+        "purge_at": purge_at,
         "gone": gone,
     }
 
@@ -1609,6 +1638,8 @@ def _termination_date(row: sqlite3.Row | Mapping[str, Any]) -> int | None:
     """``lifecycle.current.terminationDate``: the date of a termination asked for, else
     the end of a commitment whose end rule cancels the service (the panel reads the
     date here, not the expiry)."""
+    if row["lifecycle"] == "terminated" and row["terminated_at"] is not None:
+        return int(row["terminated_at"])  # listed during its retention period
     if row["termination"] != "none":
         return int(row["terminate_at"])
     if row["engagement_end"] is not None and row["end_strategy"] == CANCEL_SERVICE:

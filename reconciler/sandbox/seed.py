@@ -156,9 +156,12 @@ class ProductSeed:
     route: str
     refuses_empty: bool | None = None  # None: as the catalogue says
     renew_modes: tuple[str, ...] | None = None  # billing.renew.capacities.mode; None: catalogue
+    retention: timedelta | None = None  # how long a terminated service stays listed
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if self.retention is not None:
+            data["retention"] = _render_duration(self.retention)
         if self.refuses_empty is not None:
             data["refuses_empty"] = self.refuses_empty
         if self.renew_modes is not None:
@@ -190,9 +193,18 @@ class Seed:
     clock: datetime | None = None  # when set, loading the seed sets (and stops) the clock
     source: str = "<memory>"
     products: tuple[ProductSeed, ...] = ()
+    # How long a terminated service stays listed (lifecycle terminated) before it leaves
+    # every route; a product's own ``retention`` wins. None: it leaves at once.
+    retention: timedelta | None = None
 
     def product(self, route: str) -> ProductSeed:
         return next((p for p in self.products if p.route == route), ProductSeed(route))
+
+    def retention_for(self, route: str) -> timedelta:
+        own = self.product(route).retention
+        if own is not None:
+            return own
+        return self.retention or timedelta(0)
 
     def to_mapping(self) -> dict[str, Any]:
         """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
@@ -210,6 +222,8 @@ class Seed:
             data["clock"] = render_utc(self.clock.timestamp())
         if self.products:
             data["products"] = {p.route: p.to_json() for p in self.products}
+        if self.retention is not None:
+            data["retention"] = _render_duration(self.retention)
         return data
 
     @property
@@ -445,13 +459,19 @@ class _Reader:
     def seed(self, data: Any) -> Seed:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
-        top = self.mapping(data, (), {"credentials", "services", "account", "clock", "products"})
+        top = self.mapping(
+            data, (), {"credentials", "services", "account", "clock", "products", "retention"}
+        )
         credentials = self.credentials(top.get("credentials"), ("credentials",))
         products = self.products(top.get("products"), ("products",))
         services = self.services(top.get("services"), ("services",))
         account = self.account(top.get("account"), ("account",))
         clock = self.instant(top["clock"], ("clock",)) if top.get("clock") is not None else None
+        retention = None
+        if top.get("retention") is not None:
+            retention = self.retention(top["retention"], ("retention",))
         return Seed(
+            retention=retention,
             services=services,
             credentials=credentials,
             account=account,
@@ -470,7 +490,7 @@ class _Reader:
         for key, item in value.items():
             where = (*path, str(key))
             route = self.route(key, where)
-            entry = self.mapping(item, where, {"refuses_empty", "renew_modes"})
+            entry = self.mapping(item, where, {"refuses_empty", "renew_modes", "retention"})
             refuses = None
             if entry.get("refuses_empty") is not None:
                 refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
@@ -483,9 +503,22 @@ class _Reader:
                 modes = tuple(
                     self.choice(m, (*at, i), ("automatic", "manual")) for i, m in enumerate(items)
                 )
-            found.append(ProductSeed(route=route, refuses_empty=refuses, renew_modes=modes))
+            retention = None
+            if entry.get("retention") is not None:
+                retention = self.retention(entry["retention"], (*where, "retention"))
+            found.append(
+                ProductSeed(
+                    route=route, refuses_empty=refuses, renew_modes=modes, retention=retention
+                )
+            )
         self.quirks = {p.route: p for p in found}
         return tuple(found)
+
+    def retention(self, value: Any, path: Path_) -> timedelta:
+        found = self.duration(value, path)
+        if found < timedelta(0):
+            raise self.fail(path, "a retention period is 0 or more (e.g. 30d)")
+        return found
 
     def account(self, value: Any, path: Path_) -> AccountSeed:
         if value is None:

@@ -303,6 +303,18 @@ def test_contact_seed_keys_round_trip() -> None:
     assert seed.services[1].contact_tech == "cd67890-ovh" and seed.services[1].contact_admin is None
 
 
+def test_retention_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import RETENTION
+
+    seed = parse_seed(RETENTION, "retention.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.digest == seed.digest and again.products == seed.products
+    assert seed.retention_for("/hosting/web") == timedelta(days=30)
+    assert seed.retention_for("/domain") == timedelta(days=10)
+    assert parse_seed("services: []\n").retention_for("/domain") == timedelta(0)
+    assert "0 or more" in error("retention: -1d\nservices: []\n").problem
+
+
 def test_renewal_seed_keys_round_trip() -> None:
     from test_sandbox_behaviours import RENEWALS
 
