@@ -406,7 +406,8 @@ def load_target(request: ApplyRequest) -> Loaded:
         )
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
-    (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
+    job = Job(spec, target, tokens=frozenset(request.tokens))
+    (plan,) = run(plan_all([job], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)
 

@@ -149,6 +149,7 @@ def plan(
 class Job:
     spec: Spec
     target: Target
+    tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
 
 
 def refuse_plan_files(paths: Sequence[str], command: str) -> None:
@@ -249,14 +250,15 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
     terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
     else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
-    made = make_plan(job.spec, account, now=now, endpoint=job.target.name)
+    endpoint, tokens = job.target.name, job.tokens
+    made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens)
     if not needs_journal(made):
         return made
     journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
-    done = done_before_in(journal, endpoint=job.target.name)
+    done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
-    return make_plan(job.spec, account, now=now, endpoint=job.target.name, done_before=done)
+    return make_plan(job.spec, account, now=now, endpoint=endpoint, done_before=done, tokens=tokens)
 
 
 async def _read(

@@ -134,6 +134,9 @@ class LiveAccount:
     """Every service of the account, with parent/child links resolved both ways."""
 
     services: tuple[LiveService, ...]
+    # GET /me nichandle: the account the key acts for, when read (it is, for a spec that
+    # deletes: the confirmation e-mail goes to the service's administrator contact).
+    nichandle: str | None = None
     _by_id: Mapping[int, LiveService] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, tuple[LiveService, ...]] = field(init=False, repr=False, compare=False)
 
@@ -146,7 +149,9 @@ class LiveAccount:
         object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
 
     @classmethod
-    def from_services(cls, services: Iterable[LiveService]) -> LiveAccount:
+    def from_services(
+        cls, services: Iterable[LiveService], *, nichandle: str | None = None
+    ) -> LiveAccount:
         """Build an account, filling each service's ``children`` from the others'
         ``parent_id`` (sorted by id) so that one read of the account is enough."""
         listed = sorted(services, key=lambda s: s.service_id)
@@ -158,7 +163,7 @@ class LiveAccount:
             _with_children(service, tuple(children.get(service.service_id, ())))
             for service in listed
         )
-        return cls(services=linked)
+        return cls(services=linked, nichandle=nichandle)
 
     def by_id(self, service_id: int) -> LiveService | None:
         return self._by_id.get(service_id)

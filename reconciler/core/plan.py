@@ -62,6 +62,7 @@ class RuleCode(StrEnum):
     COMMITTED_RENEWAL = "committed-renewal"  # manual renewal under a commitment ending
     TERMINATE_MANUAL_SERVICE = "terminate-manual-service"  # /services cannot show it
     UNSAFE_NAME = "unsafe-name"  # a name that is no single URL path segment
+    NOT_ADMIN_CONTACT = "not-admin-contact"  # a deletion's e-mail goes to another account
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,10 @@ class Proposal:
     period: str | None = None
     kept: tuple[LiveService, ...] = ()
     endpoint: str = ""  # the spec's endpoint: what the control panel offers depends on it
+    # GET /me nichandle of the key's account (None: not read), and whether apply holds
+    # the deletion's token already (``--token``): who can confirm a deletion.
+    nichandle: str | None = None
+    token_given: bool = False
 
 
 ProposalRule = Callable[[Proposal, datetime], Refusal | None]
@@ -492,6 +496,35 @@ def unsafe_name(proposal: Proposal, now: datetime) -> Refusal | None:
     )
 
 
+def not_admin_contact(proposal: Proposal, now: datetime) -> Refusal | None:
+    """A deletion's confirmation token is e-mailed to the service's administrator
+    contact (``customer.contacts``), and the control panel lets only that contact
+    terminate: a key of another account would request it and wait for an e-mail it can
+    never see. Silent when the key's account or the contacts are not known, and when
+    apply already holds the token (``--token``)."""
+    live = proposal.live
+    if (
+        proposal.action is not ActionKind.DELETE_NOW
+        or proposal.token_given
+        or proposal.nichandle is None
+        or not live.admin_contacts
+    ):
+        return None
+    key = proposal.nichandle.casefold()
+    if any(contact.casefold() == key for contact in live.admin_contacts):
+        return None
+    admins = " or ".join(live.admin_contacts)
+    return _refuse(
+        proposal,
+        RuleCode.NOT_ADMIN_CONTACT,
+        f"the key acts for {proposal.nichandle}, but the administrator contact of "
+        f"{describe(live)} is {admins}: the e-mail that confirms the deletion goes to "
+        f"{admins} only, so apply could never confirm it",
+        f"apply with a key of {admins}; or have {admins} request the termination (control "
+        f"panel) and give the e-mailed token to apply: `--token {proposal.wanted.key}=@FILE`",
+    )
+
+
 # The gates, in order: when one refuses, the other rules are moot.
 GATES: tuple[ProposalRule, ...] = (unmanageable_service, already_terminated, state_not_understood)
 
@@ -509,6 +542,7 @@ PROPOSAL_RULES: tuple[ProposalRule, ...] = (
     committed_renewal,
     terminate_manual_service,
     unsafe_name,
+    not_admin_contact,
 )
 
 RULE_OF: dict[RuleCode, ProposalRule] = {
@@ -527,6 +561,7 @@ RULE_OF: dict[RuleCode, ProposalRule] = {
     RuleCode.COMMITTED_RENEWAL: committed_renewal,
     RuleCode.TERMINATE_MANUAL_SERVICE: terminate_manual_service,
     RuleCode.UNSAFE_NAME: unsafe_name,
+    RuleCode.NOT_ADMIN_CONTACT: not_admin_contact,
 }
 
 
