@@ -585,16 +585,20 @@ def check(proposal: Proposal, *, now: datetime) -> tuple[Refusal, ...]:
 
 
 def unknown_service(wanted: ServiceSpec, near: Sequence[str] = ()) -> Refusal:
-    """The spec names a service the account does not have, and wants it renewed — or
-    wants it terminated but the account has a service whose name differs only by case
-    (``near``): that is more likely a typo than a service already gone."""
+    """The spec names a service the account does not have (and no journal shows it
+    terminated or deleted): most often a typo, so never "already done". ``near`` are the
+    account's names nearest to it (equal but for case, or a few edits away)."""
     typed = f" of type {wanted.type}" if wanted.type else ""
     message = f"no service named {wanted.name!r}{typed} on the account"
     if wanted.lifecycle is Lifecycle.RENEW:
         message += "; it cannot be renewed"
+    else:
+        message += f"; nothing to {_VERB_OF[wanted.lifecycle]}, and no apply journal shows it done"
     if near:
-        listed = " or ".join(repr(name) for name in sorted(near))
-        message += f"; did you mean {listed}? (names are case-sensitive)"
+        listed = " or ".join(repr(name) for name in near)
+        case_only = all(name.casefold() == wanted.name.casefold() for name in near)
+        message += f"; did you mean {listed}?"
+        message += " (names are case-sensitive)" if case_only else ""
         fix = f"write the name of {wanted.key} exactly as the account has it"
     else:
         fix = (
@@ -608,6 +612,13 @@ def unknown_service(wanted: ServiceSpec, near: Sequence[str] = ()) -> Refusal:
         message=message,
         fix=fix,
     )
+
+
+_VERB_OF = {
+    Lifecycle.TERMINATE_AT_EXPIRY: "terminate",
+    Lifecycle.TERMINATE_AT_COMMITMENT_END: "terminate",
+    Lifecycle.DELETE_NOW: "delete",
+}
 
 
 def type_mismatch(wanted: ServiceSpec, candidates: Sequence[LiveService]) -> Refusal:
