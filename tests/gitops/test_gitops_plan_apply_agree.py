@@ -177,9 +177,7 @@ def test_once_the_account_shows_the_outcome_the_change_is_planned_again() -> Non
     renewed = replace(service, expiration=EXPIRY + timedelta(days=365))
     after = EXPIRY + timedelta(hours=2)
     made = plan_at(spec, renewed, after)
-    assert not made.refused and [a.action for a in made.changes] == [
-        ActionKind.TERMINATE_AT_EXPIRY
-    ]
+    assert not made.refused and [a.action for a in made.changes] == [ActionKind.TERMINATE_AT_EXPIRY]
     # The plan reviewed before the renewal still names the old expiry: refused, the same
     # code, for the saved action has passed its moment.
     reviewed = plan_at(spec, service, LONG_BEFORE)
