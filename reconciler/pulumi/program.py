@@ -84,7 +84,8 @@ def project_root() -> Path:
     else — an older CLI, or a program run by hand — the nearest directory holding a
     ``Pulumi.yaml``, from the working directory upwards, as the CLI finds it."""
     given = pulumi.get_root_directory()
-    return Path(given) if given else project_dir(Path.cwd())
+    # The CLI passes an absolute path; the SDK's mocks a placeholder word.
+    return Path(given) if given and Path(given).is_absolute() else project_dir(Path.cwd())
 
 
 def refuse_secrets_in_clear(config: pulumi.Config) -> None:
