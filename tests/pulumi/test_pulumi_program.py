@@ -230,7 +230,9 @@ def test_keys_pulumi_cannot_name_are_refused(mocked: Recorder) -> None:
 
 def test_importing_the_program_and_its_main_declares_nothing(mocked: Recorder) -> None:
     import importlib
+    import runpy
 
     importlib.import_module("reconciler.pulumi.program")
-    importlib.import_module("reconciler.pulumi.__main__")
+    # The project's entry point, run under another name than __main__, as an import is.
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="imported")
     assert mocked.declared == []
