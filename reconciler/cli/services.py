@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from datetime import datetime, timedelta
 
 import click
@@ -95,7 +96,9 @@ def services(
     account, now = run(_read(target, concurrency))
     listing = select(account, query, now=now, endpoint=target.name)
     fmt = OutputFormat(output_format)
-    width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, the terminal, else 80
+    # A terminal's width (COLUMNS, else the terminal's); output that is not a terminal
+    # (a pipe, a file) is never wrapped, so that each row stays one line for grep.
+    width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else None
     color = use_color(None)  # a terminal, without NO_COLOR or TERM=dumb
     click.echo(render(listing, fmt, width=width, color=color), nl=False)
 
