@@ -73,6 +73,11 @@ def journal(
     if run_id and last:
         raise UsageError("--run and --last are exclusive", hint="give one of them")
     path = path or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    if not path.exists() and not (run_id or last or service):
+        # No apply ran yet: an answer, not an error (a CI step listing runs must pass).
+        if output_format == "text":
+            click.echo(f"No apply has run yet: there is no journal at {path}.")
+        return
     contents = read_journal(path)
     for number in contents.torn:
         click.echo(
