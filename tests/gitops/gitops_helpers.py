@@ -21,9 +21,8 @@ import click
 import httpx
 import pytest
 
-from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags
+from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags, main
 from reconciler.cli import cli as root_command
-from reconciler.cli import main
 from reconciler.clock import ManualClock
 from reconciler.core.access import AccessRule, Role, rules_for
 from reconciler.endpoints import Endpoint
