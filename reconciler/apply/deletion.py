@@ -26,12 +26,21 @@ e-mail above that id: found, it confirms with it (no second e-mail); not there y
 the request was accepted, it waits for it again; the request's outcome unknown (a crash
 before its answer) and no e-mail, it requests again. A token that no longer works
 (expired, already used) makes it request a new one, once.
+
+**A lost e-mail.** An accepted request whose e-mail never comes would otherwise be
+waited for on every run, for ever. Past the token's lifetime (``token_lifetime``, 72
+hours: its token, had it come, no longer works) the request is abandoned — journalled
+``token``/``abandoned`` — and the termination requested again. Within the lifetime it is
+only on the user's word (``--request-again NAME``), and only for a request whose e-mail
+was already waited for in vain (a ``token``/``timeout`` record; else this run waits
+first): never two requests of one service within the lifetime on apply's own account,
+and never one per run for a CI job that keeps the option.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,6 +62,7 @@ class PriorRequest:
     time: datetime
     email_after: int
     accepted: bool  # the API answered it; False: sent (or about to be) with no answer seen
+    waited: bool = False  # a run waited for its e-mail the whole --token-timeout in vain
 
 
 class TerminationHistory:
@@ -87,6 +97,14 @@ class TerminationHistory:
                 and record.outcome in (Outcome.OK, Outcome.GONE)
             ):
                 last.pop(service_id, None)  # that request was used up
+            elif record.phase == Phase.TOKEN and service_id in last:
+                prior = last[service_id]
+                if record.detail.get("email_after") != prior.email_after:
+                    continue  # about an older request
+                if record.outcome == Outcome.TIMEOUT:
+                    last[service_id] = replace(prior, waited=True)
+                elif record.outcome == Outcome.ABANDONED:
+                    last.pop(service_id)  # given up: the next run requests anew
         return cls(last)
 
     def last(self, service_id: int | None) -> PriorRequest | None:
@@ -150,13 +168,19 @@ class DeleteNow:
                 service_id=self.service_id, name=self.action.name, after=prior.email_after
             )
             if found is None and prior.accepted:
-                found = await self._wait(
-                    prior.email_after,
-                    note=f"waiting for the confirmation e-mail of the termination requested "
-                    f"{when_text(prior.time)} (run {prior.run})",
-                )
-                if found is None:
-                    raise self._no_token(prior.email_after, requested=prior.time)
+                reason = self._abandon_reason(prior)
+                if reason is None:
+                    found = await self._wait(
+                        prior.email_after,
+                        note=f"waiting for the confirmation e-mail of the termination "
+                        f"requested {when_text(prior.time)} (run {prior.run})",
+                    )
+                    if found is None and options.requests_again(self.action):
+                        reason = "--request-again, and no e-mail within --token-timeout"
+                    elif found is None:
+                        raise self._no_token(prior.email_after, requested=prior.time)
+                if reason is not None:
+                    self._abandon(prior, reason)
             if found is not None:
                 self._found(found, prior.email_after)
                 outcome = await self._confirm(found.token, source=f"e-mail {found.email_id}")
@@ -267,6 +291,37 @@ class DeleteNow:
             await session.sleep(min(delay, remaining))
             delay = min(delay * 2, options.poll_max)
 
+    def _abandon_reason(self, prior: PriorRequest) -> str | None:
+        """Why the accepted request ``prior``, whose e-mail is not there, is given up
+        without waiting for it again; None: wait for it (see the module docstring)."""
+        options = self.session.options
+        if self.session.now() - prior.time >= options.token_lifetime:
+            return f"no e-mail within the token's lifetime ({_duration(options.token_lifetime)})"
+        if prior.waited and options.requests_again(self.action):
+            return "--request-again, its e-mail waited for in vain"
+        return None
+
+    def _abandon(self, prior: PriorRequest, reason: str) -> None:
+        """Journal ``prior`` as abandoned before the new request is made: a crash between
+        the two leaves a journal whose next run requests anew, not one that waits for
+        the lost e-mail again."""
+        self.session.record(
+            self.action,
+            Phase.TOKEN,
+            Outcome.ABANDONED,
+            error=f"termination request of {when_text(prior.time)} abandoned: {reason}",
+            detail={
+                "email_after": prior.email_after,
+                "requested_run": prior.run,
+                "reason": reason,
+            },
+        )
+        self.session.reporter.action_note(
+            self.action,
+            f"no confirmation e-mail came for the termination requested "
+            f"{when_text(prior.time)} (run {prior.run}): requesting it again ({reason})",
+        )
+
     def _found(self, found: Confirmation, after: int) -> None:
         self.session.journal.add_secret(found.token)
         self.session.record(
@@ -294,8 +349,10 @@ class DeleteNow:
             f"its termination request ({when_text(requested)}); the request stands and the "
             "service is not deleted yet",
             hint="run apply again later: it looks for that e-mail first and asks for no new "
-            "one; or confirm with --token "
-            f"{self.action.service}=@FILE (a file holding the token of the e-mail's "
+            f"one before the token's lifetime ({_duration(self.session.options.token_lifetime)}"
+            f") has passed; if the e-mail is lost, run apply with --request-again "
+            f"{self.action.service} to request the termination again now; or confirm with "
+            f"--token {self.action.service}=@FILE (a file holding the token of the e-mail's "
             "confirmTerminate link)",
         )
 

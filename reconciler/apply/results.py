@@ -16,6 +16,10 @@ from typing import Protocol
 from reconciler.core.plan import Action, Plan
 
 DEFAULT_TOKEN_TIMEOUT = timedelta(minutes=30)
+# How long a termination token stays valid. OVH states none; its tokens are thought to
+# last 72 hours (docs/journal.md). Past it, a request whose e-mail never came is
+# abandoned and made again: its token, had it come, no longer works.
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=72)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,11 @@ class ApplyOptions:
 
     token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT  # how long to wait for the e-mail
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME  # past it, a request is made again
+    # Services (spec key or name) whose last termination request is abandoned once its
+    # e-mail was waited for in vain (``--request-again NAME``): the lost e-mail's way out
+    # within the token's lifetime.
+    request_again: frozenset[str] = frozenset()
     call_attempts: int = 3  # sends of one mutating call, when the account shows no effect
     retry_delay: float = 1.0  # seconds before sending again (doubled each time)
     poll_first: float = 2.0  # seconds between looks at the e-mail history, doubling...
@@ -35,9 +44,14 @@ class ApplyOptions:
             raise ValueError("call_attempts must be at least 1")
         if self.token_timeout < timedelta(0):
             raise ValueError("token_timeout cannot be negative")
+        if self.token_lifetime <= timedelta(0):
+            raise ValueError("token_lifetime must be positive")
 
     def token_for(self, action: Action) -> str | None:
         return self.tokens.get(action.service) or self.tokens.get(action.name)
+
+    def requests_again(self, action: Action) -> bool:
+        return action.service in self.request_again or action.name in self.request_again
 
 
 class ActionStatus(StrEnum):

@@ -98,6 +98,7 @@ class ApplyRequest:
     auto_approve: bool = False
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT
+    request_again: frozenset[str] = frozenset()  # --request-again: a lost e-mail's way out
     journal: Path | None = None
     color: bool | None = None
     endpoint: str | None = None
@@ -201,8 +202,16 @@ class _ApplyCommand(click.Command):
     default="30min",
     show_default=True,
     metavar="DURATION",
-    help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30min, 1h, 1d, "
-    "PT30M).",
+    help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30min, 1h, 1d, PT30M).",
+)
+@click.option(
+    "--request-again",
+    "request_again",
+    multiple=True,
+    metavar="NAME",
+    help="The confirmation e-mail of NAME's termination request was lost: request the "
+    "termination again (once its e-mail was waited for; after the token's 72 h lifetime "
+    "apply does so by itself). Repeatable.",
 )
 @click.option(
     "--journal",
@@ -236,6 +245,7 @@ def apply(
     tokens: tuple[str, ...],
     token_files: tuple[Path, ...],
     token_timeout: str,
+    request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
     endpoint: str | None,
@@ -254,6 +264,7 @@ def apply(
         auto_approve=auto_approve,
         tokens=given.tokens,
         token_timeout=timeout_value(token_timeout, "--token-timeout"),
+        request_again=frozenset(request_again),
         journal=journal,
         endpoint=endpoint,
         concurrency=concurrency,
@@ -279,6 +290,7 @@ def run_apply(
     if approved.refused:
         raise refused_error(refusals_of(approved), loaded.source)
     check_tokens(request.tokens, approved)
+    check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
     if not approved.has_changes:
         return None
     journal = request.journal or state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
@@ -292,7 +304,11 @@ def run_apply(
             for rejection in verdict.rejections:
                 io.out(rejection_text(rejection))
 
-    options = ApplyOptions(token_timeout=request.token_timeout, tokens=request.tokens)
+    options = ApplyOptions(
+        token_timeout=request.token_timeout,
+        tokens=request.tokens,
+        request_again=request.request_again,
+    )
 
     async def execute(progress: Reporter) -> ApplyReport:
         async with build_client(loaded.target, concurrency=request.concurrency) as client:
@@ -411,7 +427,7 @@ def trusted_target(plan: Plan, plan_source: str, request: ApplyRequest) -> Targe
     return target
 
 
-def check_tokens(tokens: Mapping[str, str], plan: Plan) -> None:
+def check_tokens(tokens: Mapping[str, str], plan: Plan, *, option: str = "--token") -> None:
     deletions = {
         name
         for action in plan.changes
@@ -421,9 +437,10 @@ def check_tokens(tokens: Mapping[str, str], plan: Plan) -> None:
     for name in tokens:
         if name not in deletions:
             listed = ", ".join(sorted(deletions)) or "none"
+            shown = f"{option} {name}=..." if option == "--token" else f"{option} {name}"
             raise UsageError(
-                f"--token {name}=...: the plan deletes no service named {name!r}",
-                hint=f"--token is for the plan's immediate deletions ({listed})",
+                f"{shown}: the plan deletes no service named {name!r}",
+                hint=f"{option} is for the plan's immediate deletions ({listed})",
             )
 
 

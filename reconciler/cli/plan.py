@@ -55,7 +55,9 @@ from reconciler.core.planfile import dump_plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import Spec, load_spec
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
+from reconciler.journal import JOURNAL_FILE, done_before_in, needs_journal
 from reconciler.observe import read_for_specs
+from reconciler.ovh.embedded import state_dir
 from reconciler.redaction import Secrets
 
 EXIT_CHANGES = 2
@@ -236,8 +238,22 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
         group = [jobs[index] for index in indexes]
         account, now = await _read(group[0].target, concurrency, [job.spec for job in group])
         for index, job in zip(indexes, group, strict=True):
-            plans[index] = make_plan(job.spec, account, now=now, endpoint=job.target.name)
+            plans[index] = _plan_one(job, account, now)
     return [plans[index] for index in range(len(jobs))]
+
+
+def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
+    """The plan of one spec. When it names services the account does not list, to
+    terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
+    else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
+    made = make_plan(job.spec, account, now=now, endpoint=job.target.name)
+    if not needs_journal(made):
+        return made
+    journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    done = done_before_in(journal, endpoint=job.target.name)
+    if not done:
+        return made
+    return make_plan(job.spec, account, now=now, endpoint=job.target.name, done_before=done)
 
 
 async def _read(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import sys
 from datetime import datetime
 
 import click
@@ -135,7 +136,9 @@ def services(
     if search:
         _note_display_matches(listing, search)
     fmt = OutputFormat(output_format)
-    width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, the terminal, else 80
+    # A terminal's width (COLUMNS, else the terminal's); output that is not a terminal
+    # (a pipe, a file) is never wrapped, so that each row stays one line for grep.
+    width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else None
     color = use_color(None)  # a terminal, without NO_COLOR or TERM=dumb
     click.echo(render(listing, fmt, width=width, color=color), nl=False, color=color)
 

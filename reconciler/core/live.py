@@ -242,7 +242,7 @@ def _parse_service(data: Any) -> LiveService:
     pending = current.str_list("pendingActions")
     renew_mode = renew.optional_str("mode")
     renew_period = renew.optional_str("period")
-    commitment = _commitment(billing.block("engagement"))
+    commitment, unknown_end_rule = _commitment(billing.block("engagement"))
     allowed = lifecycle_block.block("capacities").str_list("actions")
     missing = next(
         (
@@ -265,6 +265,7 @@ def _parse_service(data: Any) -> LiveService:
         renew_mode=renew_mode,
         commitment=commitment,
         missing=missing,
+        unknown_end_rule=unknown_end_rule,
     )
     contacts = root.block("customer").optional_list("contacts")
     return LiveService(
@@ -309,6 +310,7 @@ def derive_lifecycle(
     renew_mode: str | None,
     commitment: Commitment | None = None,
     missing: Sequence[str] = (),
+    unknown_end_rule: str | None = None,
 ) -> tuple[LiveLifecycle, str | None]:
     """Where a service stands, and why when it is ``NOT_UNDERSTOOD``: the decision table
     of docs/control-panel.md, first row that applies wins.
@@ -317,7 +319,8 @@ def derive_lifecycle(
     2. resource ``toDelete``: BEING_DELETED (going: a retention period);
     3. lifecycle ``unrenewed``: EXPIRED;
     4. a billing or lifecycle block that is null, a lifecycle or resource state, a pending
-       action or a renew mode reconciler does not know, a termination requested and
+       action, a renew mode or a commitment end rule reconciler does not know (the
+       strategy as the API wrote it: ``unknown_end_rule``), a termination requested and
        waiting for its confirmation (``terminate``), an early renewal pending: NOT_UNDERSTOOD
        (fail closed: never read as in sync);
     5. a commitment ending on CANCEL_SERVICE, or the pending action
@@ -335,6 +338,8 @@ def derive_lifecycle(
     if lifecycle_state == "unrenewed":
         return LiveLifecycle.EXPIRED, None
     why = _not_understood(lifecycle_state, resource_state, pending_actions, renew_mode, missing)
+    if why is None and unknown_end_rule is not None:
+        why = f"its commitment ends on a rule reconciler does not know ({_shown(unknown_end_rule)})"
     if why is not None:
         return LiveLifecycle.NOT_UNDERSTOOD, why
     if (
@@ -382,33 +387,35 @@ def _shown(text: str) -> str:
     return repr(text[:40])
 
 
-def _commitment(engagement: _Json) -> Commitment | None:
+def _commitment(engagement: _Json) -> tuple[Commitment | None, str | None]:
+    """The commitment, and the end strategy as the API wrote it when reconciler does not
+    know it: an end rule we cannot name could terminate the service, so that service is
+    ``NOT_UNDERSTOOD`` (the rest of the account is still read). A possible strategy we do
+    not know is left out: it is only ever compared with the one the spec asks for."""
     if engagement.is_null:
-        return None
+        return None, None
     rule = engagement.block("endRule")
-    strategy = rule.optional_str("strategy")
-    return Commitment(
-        end_date=engagement.optional_date("endDate"),
-        strategy=_strategy(strategy, "billing.engagement.endRule.strategy"),
-        possible_strategies=tuple(
-            s
-            for s in (
-                _strategy(item, "billing.engagement.endRule.possibleStrategies")
-                for item in rule.str_list("possibleStrategies")
-            )
-            if s is not None
+    written = rule.optional_str("strategy")
+    strategy = _strategy(written)
+    return (
+        Commitment(
+            end_date=engagement.optional_date("endDate"),
+            strategy=strategy,
+            possible_strategies=tuple(
+                s for s in map(_strategy, rule.str_list("possibleStrategies")) if s is not None
+            ),
         ),
+        written if written is not None and strategy is None else None,
     )
 
 
-def _strategy(value: str | None, where: str) -> EndStrategy | None:
+def _strategy(value: str | None) -> EndStrategy | None:
     if value is None:
         return None
     try:
         return EndStrategy(value)
     except ValueError:
-        # An end rule we cannot name could terminate the service: refuse the answer.
-        raise MalformedService(where, f"an unknown end strategy {_shown(value)}") from None
+        return None
 
 
 def _admin_contacts(contacts: list[Any]) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ Two kinds of rules:
 - *Proposal rules* judge one change the planner means to make to one live service
   (a ``Proposal``): ``unmanageable-service``, ``already-terminated``,
   ``delete-now-web-hosting-only``, ``protected``, ``unpaid-service``,
-  ``cancel-window-closed``, ``period-not-offered``, ``linked-service-conflict``.
+  ``cancel-window-closed``, ``action-expired``, ``period-not-offered``,
+  ``linked-service-conflict``.
   A ``no_op`` is never refused: rules judge changes, and a spec entry that already
   matches the account (even for a telecom service, or an unpaid one) has nothing to
   refuse.
@@ -143,6 +144,16 @@ def cancel_deadline(service: LiveService) -> datetime | None:
         return _EARLIEST
 
 
+def has_passed(deadline: datetime | None, now: datetime) -> bool:
+    """Whether the moment ``deadline`` marks has come at ``now``: at the deadline itself it
+    has (its instant is excluded from what it allows), a second before it has not; an
+    unknown date (``None``) never passes. The one judgement of time behind
+    ``cancel-window-closed`` and ``action-expired``, at plan time here and at apply time
+    (``approval.judge``, on a saved action's ``expires_at``): plan and apply must never
+    disagree about the same instant."""
+    return deadline is not None and utc(now) >= utc(deadline)
+
+
 def describe(service: LiveService) -> str:
     """``www.example.com (hosting/web, id 42)``."""
     return f"{service.name} ({service.type}, id {service.service_id})"
@@ -259,7 +270,7 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
     live = proposal.live
     deadline = cancel_deadline(live)
     instant = utc(now)
-    if deadline is None or instant < deadline:
+    if deadline is None or not has_passed(deadline, instant):
         return None
     expiry = deadline + CANCEL_WINDOW
     event = (
@@ -276,6 +287,30 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
         f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
         f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
         f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
+    )
+
+
+def action_expired(proposal: Proposal, now: datetime) -> Refusal | None:
+    """Every change but a cancellation (which has its own, earlier deadline above) is
+    made for the service as it stands before its expiry: once the expiry has come, OVH
+    renews the service or ends it, and the account only shows which some time later. A
+    change planned in between would act on a state that is already gone, so it is
+    refused until the account shows the outcome — at the expiry exactly, as apply
+    refuses a saved action at its ``expires_at`` (the same date, ``planner.expires_at``)."""
+    if proposal.action in (None, ActionKind.NO_OP, ActionKind.CANCEL_TERMINATION):
+        return None
+    live = proposal.live
+    expiry = expiry_of(live)
+    if expiry is None or not has_passed(expiry, now):
+        return None
+    return _refuse(
+        proposal,
+        RuleCode.ACTION_EXPIRED,
+        f"{describe(live)} reached its expiry on {when_text(expiry)} (now "
+        f"{when_text(utc(now))}) and the account does not show yet whether it was renewed "
+        f"or ended: {proposal.action.value} is no longer the change to make",
+        "wait until the account shows the service renewed or ended (`reconciler services "
+        f"--search {live.name}`), then plan again",
     )
 
 
@@ -501,6 +536,7 @@ PROPOSAL_RULES: tuple[ProposalRule, ...] = (
     protected,
     unpaid_service,
     cancel_window_closed,
+    action_expired,
     period_not_offered,
     linked_service_conflict,
     action_not_offered,
@@ -518,6 +554,7 @@ RULE_OF: dict[RuleCode, ProposalRule] = {
     RuleCode.PROTECTED: protected,
     RuleCode.UNPAID_SERVICE: unpaid_service,
     RuleCode.CANCEL_WINDOW_CLOSED: cancel_window_closed,
+    RuleCode.ACTION_EXPIRED: action_expired,
     RuleCode.PERIOD_NOT_OFFERED: period_not_offered,
     RuleCode.LINKED_SERVICE_CONFLICT: linked_service_conflict,
     RuleCode.STATE_NOT_UNDERSTOOD: state_not_understood,
@@ -548,16 +585,20 @@ def check(proposal: Proposal, *, now: datetime) -> tuple[Refusal, ...]:
 
 
 def unknown_service(wanted: ServiceSpec, near: Sequence[str] = ()) -> Refusal:
-    """The spec names a service the account does not have, and wants it renewed — or
-    wants it terminated but the account has a service whose name differs only by case
-    (``near``): that is more likely a typo than a service already gone."""
+    """The spec names a service the account does not have (and no journal shows it
+    terminated or deleted): most often a typo, so never "already done". ``near`` are the
+    account's names nearest to it (equal but for case, or a few edits away)."""
     typed = f" of type {wanted.type}" if wanted.type else ""
     message = f"no service named {wanted.name!r}{typed} on the account"
     if wanted.lifecycle is Lifecycle.RENEW:
         message += "; it cannot be renewed"
+    else:
+        message += f"; nothing to {_VERB_OF[wanted.lifecycle]}, and no apply journal shows it done"
     if near:
-        listed = " or ".join(repr(name) for name in sorted(near))
-        message += f"; did you mean {listed}? (names are case-sensitive)"
+        listed = " or ".join(repr(name) for name in near)
+        case_only = all(name.casefold() == wanted.name.casefold() for name in near)
+        message += f"; did you mean {listed}?"
+        message += " (names are case-sensitive)" if case_only else ""
         fix = f"write the name of {wanted.key} exactly as the account has it"
     else:
         fix = (
@@ -571,6 +612,13 @@ def unknown_service(wanted: ServiceSpec, near: Sequence[str] = ()) -> Refusal:
         message=message,
         fix=fix,
     )
+
+
+_VERB_OF = {
+    Lifecycle.TERMINATE_AT_EXPIRY: "terminate",
+    Lifecycle.TERMINATE_AT_COMMITMENT_END: "terminate",
+    Lifecycle.DELETE_NOW: "delete",
+}
 
 
 def type_mismatch(wanted: ServiceSpec, candidates: Sequence[LiveService]) -> Refusal:

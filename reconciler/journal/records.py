@@ -63,6 +63,7 @@ class Outcome(StrEnum):
     WAITING = "waiting"
     FOUND = "found"
     TIMEOUT = "timeout"
+    ABANDONED = "abandoned"  # a termination request given up: its e-mail never came
     REPAIRED = "repaired"
 
 

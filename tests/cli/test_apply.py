@@ -203,6 +203,7 @@ def test_refusals_exit_3_and_apply_nothing(
         (("--token", "old-shop.example.org"), "error: --token old-shop.example.org=...: expected"),
         (("--token", "=abc"), "error: --token ?=...: expected NAME=TOKEN"),
         (("--token", "example.net=abc"), "error: --token example.net=...: the plan deletes no"),
+        (("--request-again", "example.net"), "error: --request-again example.net: the plan"),
         (("--token-timeout", "soon"), "error: --token-timeout 'soon' is not a duration"),
         (("--concurrency", "0"), "error: Invalid value for '--concurrency'"),
     ],

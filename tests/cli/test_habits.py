@@ -164,8 +164,7 @@ def test_token_timeout_takes_days_and_refuses_the_ambiguous_m(
     refused = cli(capsys, "apply", "changes.yaml", "--token-timeout", "30m")
     assert refused.code == 1
     assert refused.err.splitlines() == [
-        "error: --token-timeout '30m' is ambiguous: 'm' is a minute to some and a month to "
-        "others",
+        "error: --token-timeout '30m' is ambiguous: 'm' is a minute to some and a month to others",
         "hint: write 30min for minutes or 30mo for months",
     ]
     months = cli(capsys, "apply", "changes.yaml", "--lock-timeout", "1mo")
