@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
 from reconciler.core.periods import InvalidPeriod, normalise_period
+from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.errors import ApiError
 from reconciler.times import ImplausibleInstant, plausible
 
@@ -109,6 +110,8 @@ class LiveService:
     # route.url, e.g. "/hosting/web/www.example.com": the product's own API path, for the
     # legacy per-product calls (serviceInfos, terminate) and for display.
     route_url: str | None = None
+    # billing.pricing: the price of one renewal; None when OVH gives none (never guessed).
+    pricing: Pricing | None = None
 
     @property
     def manageable(self) -> bool:
@@ -294,6 +297,7 @@ def _parse_service(data: Any) -> LiveService:
         parent_id=root.optional_int("parentServiceId"),
         unpaid=lifecycle_state == "unpaid",
         route_url=route.optional_str("url"),
+        pricing=parse_pricing(billing.raw("pricing")),
     )
 
 
@@ -448,6 +452,10 @@ class _Json:
 
     def _path(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
+
+    def raw(self, key: str) -> Any:
+        """The value under ``key`` as the API wrote it, for a reader of its own."""
+        return self._data.get(key)
 
     def block(self, key: str) -> _Json:
         return _Json(self._data.get(key), self._path(key))
