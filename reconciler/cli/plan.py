@@ -29,7 +29,6 @@ output.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +45,7 @@ from reconciler.cli.common import (
     run,
     spec_endpoint_option,
     target_for_spec,
+    use_color,
 )
 from reconciler.cli.files import write_whole
 from reconciler.cli.specfiles import spec_files
@@ -104,11 +104,6 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the text output. Default: only on a terminal, and never with NO_COLOR.",
-)
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -116,7 +111,6 @@ def plan(
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
-    color: bool | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -134,7 +128,10 @@ def plan(
     plans = run(plan_all(jobs, concurrency))
 
     secrets = command_secrets()
-    click.echo(secrets.redact(render(plans, output_format, color=_use_color(color))), nl=False)
+    color = use_color()
+    # color=: click strips ANSI codes from output that is not a terminal; --color asks
+    # for them there too (a CI log that renders them).
+    click.echo(secrets.redact(render(plans, output_format, color=color)), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)
@@ -328,14 +325,6 @@ def _append_step_summary(plans: Sequence[Plan]) -> None:
             f"{exc.strerror or exc}",
             err=True,
         )
-
-
-def _use_color(asked: bool | None) -> bool:
-    if asked is not None:
-        return asked
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
 
 
 def _exit(plans: Sequence[Plan], *, detailed: bool) -> None:

@@ -22,12 +22,13 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.durations import Duration
 
 FORMAT_VERSION = "1"
 
@@ -54,7 +55,10 @@ class ServiceQuery:
     type: str | None = None  # "hosting/web", a prefix ("hosting"), or a family ("web_hosting")
     sort: SortKey = SortKey.NAME
     reverse: bool = False
-    expiring_within: timedelta | None = None  # expiry or renewal before now + this
+    expiring_within: Duration | None = None  # expiry or renewal before now + this
+    # With expiring_within: also the services whose date has already passed (expired,
+    # awaiting deletion); without it they are hidden, as "expiring" reads forward.
+    include_expired: bool = False
     limit: int | None = None  # rows shown at most
 
 
@@ -126,7 +130,9 @@ def _matches(service: LiveService, query: ServiceQuery, now: datetime) -> bool:
     if query.expiring_within is not None:
         if service.expiration is None or service.lifecycle is LiveLifecycle.TERMINATED:
             return False
-        if service.expiration > now + query.expiring_within:
+        if service.expiration > query.expiring_within.after(now):
+            return False
+        if service.expiration < now and not query.include_expired:
             return False
     return True
 

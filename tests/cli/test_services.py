@@ -111,9 +111,9 @@ def test_type_filter_exact_prefix_or_family() -> None:
     assert names(ServiceQuery(type="/domain/")) == [(1, 0)]
 
 
-def test_expiring_within_includes_the_past_excludes_the_gone_and_the_undated() -> None:
-    assert [i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=6)))] == [3]
-    ids = {i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=30)))}
+def test_expiring_within_excludes_the_gone_and_the_undated() -> None:
+    assert [i for i, _ in names(ServiceQuery(expiring_within=parse_window("6d")))] == [3]
+    ids = {i for i, _ in names(ServiceQuery(expiring_within=parse_window("30d")))}
     assert ids == {1, 3, 4, 6}
 
 
@@ -217,16 +217,44 @@ def test_markdown_escapes_names() -> None:
 @pytest.mark.parametrize(
     ("text", "delta"),
     [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("2w", timedelta(weeks=2)),
-     ("90m", timedelta(minutes=90)), (" 45S ", timedelta(seconds=45)), ("0d", timedelta(0))],
+     ("90min", timedelta(minutes=90)), (" 45S ", timedelta(seconds=45)), ("0d", timedelta(0)),
+     ("PT30M", timedelta(minutes=30)), ("P30D", timedelta(days=30)), ("1.5d", timedelta(hours=36))],
 )  # fmt: skip
 def test_parse_window(text: str, delta: timedelta) -> None:
-    assert parse_window(text) == delta
+    assert parse_window(text).as_timedelta() == delta
 
 
-@pytest.mark.parametrize("text", ["30", "d", "1y", "-3d", "1.5d", "9999999d"])
+def test_parse_window_reads_months_as_calendar_months() -> None:
+    # From 31 January, "within a month" ends on the last day of February.
+    start = datetime(2027, 1, 31, 12, tzinfo=UTC)
+    for text in ("1mo", "P1M"):
+        assert parse_window(text).after(start) == datetime(2027, 2, 28, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["30", "d", "-3d", "9999999d", "1m", "P", "1.5mo"])
 def test_parse_window_refuses(text: str) -> None:
     with pytest.raises(UsageError):
         parse_window(text)
+
+
+def test_the_ambiguous_m_is_refused_with_both_readings() -> None:
+    with pytest.raises(UsageError) as refused:
+        parse_window("1m")
+    assert "ambiguous" in refused.value.message
+    assert refused.value.hint == "write 1min for minutes or 1mo for months"
+
+
+def test_expired_services_are_listed_only_when_asked() -> None:
+    account = LiveAccount.from_services(
+        [svc(1, "late.example.com", expires_in=-timedelta(days=2)), svc(2, "soon.example.com")]
+    )
+
+    def ids(query: ServiceQuery) -> list[int]:
+        return [r.service.service_id for r in select(account, query, now=NOW, endpoint="x").rows]
+
+    assert ids(ServiceQuery(expiring_within=parse_window("30d"))) == [2]
+    assert ids(ServiceQuery(expiring_within=parse_window("30d"), include_expired=True)) == [1, 2]
+    assert ids(ServiceQuery()) == [1, 2]  # without a window, every service
 
 
 # -- the command --------------------------------------------------------------------------
@@ -362,6 +390,10 @@ def test_csv_and_table_against_the_server(
     roots = [int(r["service_id"]) for r in rows if not r["parent_id"]]
     assert roots == [120000105, 120000601, 120000301, 120000202, 120000101]
     code, out, _ = run_cli(capsys, "--expiring-within", "30d")
+    assert code == 0
+    # forgotten-project.io expired 10 days ago: not "expiring", shown only when asked.
+    assert "forgotten" not in out and "hosted-ab12345-1" in out and "old-shop" not in out
+    code, out, _ = run_cli(capsys, "--expiring-within", "30d", "--include-expired")
     assert code == 0
     assert "forgotten.io" in out and "hosted-ab12345-1" in out and "old-shop" not in out
     # Captured, not a terminal: never folded to COLUMNS=80, one line per service.

@@ -148,7 +148,7 @@ def test_two_applies_sharing_a_journal_never_double_an_action(
         wait = case % 2 == 1  # half the cases wait for the lock, half fail at once
         args = ["apply", "spec.yaml", "--auto-approve", "--endpoint", wired.server.url]
         if wait:
-            args += ["--lock-timeout", "2m"]
+            args += ["--lock-timeout", "2min"]
         both = [start(workdir, env, *args), start(workdir, env, *args)]
         results = [finish(process) for process in both]
         codes = sorted(code for code, _, _ in results)
