@@ -34,10 +34,18 @@ from reconciler.apply.results import (
 )
 from reconciler.apply.session import Session
 from reconciler.core.approval import Verdict, judge, refusals_of, refused_error
-from reconciler.core.plan import ActionKind, Plan
+from reconciler.core.plan import ActionKind, DoneBefore, Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import Spec, UnmanagedPolicy
-from reconciler.journal import JournalWriter, Outcome, Phase, RunContext, read_journal
+from reconciler.journal import (
+    JournalWriter,
+    Outcome,
+    Phase,
+    RunContext,
+    done_before_in,
+    needs_journal,
+    read_journal,
+)
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 
@@ -87,7 +95,22 @@ async def apply_approved(
     account = await read_for_specs(client, [spec])
     clock = client.api_clock()
     now = clock.now()
-    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint)
+    tokens = frozenset(options.tokens)
+    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint, tokens=tokens)
+    if needs_journal(fresh):  # entries the account does not list: done by an earlier run?
+        done = {
+            **seen_in_review(approved),
+            **done_before_in(journal_path, endpoint=approved.endpoint),
+        }
+        if done:
+            fresh = make_plan(
+                spec,
+                account,
+                now=now,
+                endpoint=approved.endpoint,
+                done_before=done,
+                tokens=tokens,
+            )
     verdict = judge(approved, fresh, now=now)
     if on_verdict is not None:
         on_verdict(verdict)
@@ -150,3 +173,22 @@ async def apply_approved(
             detail={status.value: report.count(status) for status in ActionStatus},
         )
     return report
+
+
+_ENDING = frozenset(
+    {ActionKind.DELETE_NOW, ActionKind.TERMINATE_AT_EXPIRY, ActionKind.TERMINATE_AT_COMMITMENT_END}
+)
+
+
+def seen_in_review(approved: Plan) -> dict[str, DoneBefore]:
+    """The terminations and deletions the reviewed plan made of services it saw (by id):
+    when such a service has left the account since (another apply, the control panel),
+    the change is already done — unlike a name no plan ever saw, which is a typo."""
+    return {
+        action.service: DoneBefore(
+            action.action,
+            f"the reviewed plan had it as #{action.service_id}: it has left the account since",
+        )
+        for action in approved.actions
+        if action.service_id is not None and action.action in _ENDING
+    }

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
 from reconciler.core.periods import InvalidPeriod, normalise_period
+from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.errors import ApiError
 from reconciler.times import ImplausibleInstant, plausible
 
@@ -109,6 +110,8 @@ class LiveService:
     # route.url, e.g. "/hosting/web/www.example.com": the product's own API path, for the
     # legacy per-product calls (serviceInfos, terminate) and for display.
     route_url: str | None = None
+    # billing.pricing: the price of one renewal; None when OVH gives none (never guessed).
+    pricing: Pricing | None = None
 
     @property
     def manageable(self) -> bool:
@@ -134,6 +137,9 @@ class LiveAccount:
     """Every service of the account, with parent/child links resolved both ways."""
 
     services: tuple[LiveService, ...]
+    # GET /me nichandle: the account the key acts for, when read (it is, for a spec that
+    # deletes: the confirmation e-mail goes to the service's administrator contact).
+    nichandle: str | None = None
     _by_id: Mapping[int, LiveService] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, tuple[LiveService, ...]] = field(init=False, repr=False, compare=False)
 
@@ -146,7 +152,9 @@ class LiveAccount:
         object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
 
     @classmethod
-    def from_services(cls, services: Iterable[LiveService]) -> LiveAccount:
+    def from_services(
+        cls, services: Iterable[LiveService], *, nichandle: str | None = None
+    ) -> LiveAccount:
         """Build an account, filling each service's ``children`` from the others'
         ``parent_id`` (sorted by id) so that one read of the account is enough."""
         listed = sorted(services, key=lambda s: s.service_id)
@@ -158,7 +166,7 @@ class LiveAccount:
             _with_children(service, tuple(children.get(service.service_id, ())))
             for service in listed
         )
-        return cls(services=linked)
+        return cls(services=linked, nichandle=nichandle)
 
     def by_id(self, service_id: int) -> LiveService | None:
         return self._by_id.get(service_id)
@@ -242,7 +250,7 @@ def _parse_service(data: Any) -> LiveService:
     pending = current.str_list("pendingActions")
     renew_mode = renew.optional_str("mode")
     renew_period = renew.optional_str("period")
-    commitment = _commitment(billing.block("engagement"))
+    commitment, unknown_end_rule = _commitment(billing.block("engagement"))
     allowed = lifecycle_block.block("capacities").str_list("actions")
     missing = next(
         (
@@ -265,6 +273,7 @@ def _parse_service(data: Any) -> LiveService:
         renew_mode=renew_mode,
         commitment=commitment,
         missing=missing,
+        unknown_end_rule=unknown_end_rule,
     )
     contacts = root.block("customer").optional_list("contacts")
     return LiveService(
@@ -293,6 +302,7 @@ def _parse_service(data: Any) -> LiveService:
         parent_id=root.optional_int("parentServiceId"),
         unpaid=lifecycle_state == "unpaid",
         route_url=route.optional_str("url"),
+        pricing=parse_pricing(billing.raw("pricing")),
     )
 
 
@@ -309,6 +319,7 @@ def derive_lifecycle(
     renew_mode: str | None,
     commitment: Commitment | None = None,
     missing: Sequence[str] = (),
+    unknown_end_rule: str | None = None,
 ) -> tuple[LiveLifecycle, str | None]:
     """Where a service stands, and why when it is ``NOT_UNDERSTOOD``: the decision table
     of docs/control-panel.md, first row that applies wins.
@@ -317,7 +328,8 @@ def derive_lifecycle(
     2. resource ``toDelete``: BEING_DELETED (going: a retention period);
     3. lifecycle ``unrenewed``: EXPIRED;
     4. a billing or lifecycle block that is null, a lifecycle or resource state, a pending
-       action or a renew mode reconciler does not know, a termination requested and
+       action, a renew mode or a commitment end rule reconciler does not know (the
+       strategy as the API wrote it: ``unknown_end_rule``), a termination requested and
        waiting for its confirmation (``terminate``), an early renewal pending: NOT_UNDERSTOOD
        (fail closed: never read as in sync);
     5. a commitment ending on CANCEL_SERVICE, or the pending action
@@ -335,6 +347,8 @@ def derive_lifecycle(
     if lifecycle_state == "unrenewed":
         return LiveLifecycle.EXPIRED, None
     why = _not_understood(lifecycle_state, resource_state, pending_actions, renew_mode, missing)
+    if why is None and unknown_end_rule is not None:
+        why = f"its commitment ends on a rule reconciler does not know ({_shown(unknown_end_rule)})"
     if why is not None:
         return LiveLifecycle.NOT_UNDERSTOOD, why
     if (
@@ -382,33 +396,35 @@ def _shown(text: str) -> str:
     return repr(text[:40])
 
 
-def _commitment(engagement: _Json) -> Commitment | None:
+def _commitment(engagement: _Json) -> tuple[Commitment | None, str | None]:
+    """The commitment, and the end strategy as the API wrote it when reconciler does not
+    know it: an end rule we cannot name could terminate the service, so that service is
+    ``NOT_UNDERSTOOD`` (the rest of the account is still read). A possible strategy we do
+    not know is left out: it is only ever compared with the one the spec asks for."""
     if engagement.is_null:
-        return None
+        return None, None
     rule = engagement.block("endRule")
-    strategy = rule.optional_str("strategy")
-    return Commitment(
-        end_date=engagement.optional_date("endDate"),
-        strategy=_strategy(strategy, "billing.engagement.endRule.strategy"),
-        possible_strategies=tuple(
-            s
-            for s in (
-                _strategy(item, "billing.engagement.endRule.possibleStrategies")
-                for item in rule.str_list("possibleStrategies")
-            )
-            if s is not None
+    written = rule.optional_str("strategy")
+    strategy = _strategy(written)
+    return (
+        Commitment(
+            end_date=engagement.optional_date("endDate"),
+            strategy=strategy,
+            possible_strategies=tuple(
+                s for s in map(_strategy, rule.str_list("possibleStrategies")) if s is not None
+            ),
         ),
+        written if written is not None and strategy is None else None,
     )
 
 
-def _strategy(value: str | None, where: str) -> EndStrategy | None:
+def _strategy(value: str | None) -> EndStrategy | None:
     if value is None:
         return None
     try:
         return EndStrategy(value)
     except ValueError:
-        # An end rule we cannot name could terminate the service: refuse the answer.
-        raise MalformedService(where, f"an unknown end strategy {_shown(value)}") from None
+        return None
 
 
 def _admin_contacts(contacts: list[Any]) -> tuple[str, ...]:
@@ -441,6 +457,10 @@ class _Json:
 
     def _path(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
+
+    def raw(self, key: str) -> Any:
+        """The value under ``key`` as the API wrote it, for a reader of its own."""
+        return self._data.get(key)
 
     def block(self, key: str) -> _Json:
         return _Json(self._data.get(key), self._path(key))

@@ -13,6 +13,7 @@ is the truth (docs/user-guide.md, "Concepts").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -61,6 +62,21 @@ class RuleCode(StrEnum):
     COMMITTED_RENEWAL = "committed-renewal"  # manual renewal under a commitment ending
     TERMINATE_MANUAL_SERVICE = "terminate-manual-service"  # /services cannot show it
     UNSAFE_NAME = "unsafe-name"  # a name that is no single URL path segment
+    NOT_ADMIN_CONTACT = "not-admin-contact"  # a deletion's e-mail goes to another account
+    # A change whose moment has passed (the expiry it relies on): plan and apply agree.
+    ACTION_EXPIRED = "action-expired"
+
+
+@dataclass(frozen=True, slots=True)
+class DoneBefore:
+    """Evidence that a spec entry's termination or deletion was made, for a service the
+    account no longer lists: the apply journal saw it done, or the reviewed plan being
+    applied had the service (by id) and it has left the account since. Only with one of
+    these is such an entry "already done"; otherwise it is a name that matches nothing
+    (``unknown-service``), most often a typo."""
+
+    action: ActionKind
+    evidence: str  # completes "already done: no service named X on the account, and ..."
 
 
 class _Frozen(BaseModel):

@@ -10,11 +10,12 @@ How a plan is made, for each spec entry:
    one (``type-mismatch`` when the name exists with other types only). Of several
    services with that name, the ones already gone (terminated, expired) are set aside:
    a name re-used after a termination is not ambiguous. Still several →
-   ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service``, except for
-   ``terminate_at_expiry`` / ``delete_now``: the service is already gone, nothing to do
-   (``no_op``, "already gone" — the reason says to check the name, since a typo looks
-   the same; and when a live service has the same name but for case, it is refused as
-   ``unknown-service`` with "did you mean": a typo, not a service already gone). Two
+   ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service`` with the
+   account's nearest names ("did you mean", by case and by edit distance), whatever the
+   lifecycle: a name that matches nothing is most often a typo, and an entry asking to
+   terminate or delete something that is not there must never read as done. The one
+   exception: the apply journal shows that entry's termination or deletion done
+   (``done_before``), then it is a ``no_op`` that says so ("already done"). Two
    entries resolving to the same service are both refused (``ambiguous-service``):
    which one wins is not something to guess.
 2. **Diff** the live essence with the wanted one (``reconciler.core.diff``); the action
@@ -58,7 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,7 @@ from reconciler.core.plan import (
     Action,
     ActionKind,
     Call,
+    DoneBefore,
     Drift,
     Plan,
     Refusal,
@@ -626,7 +628,9 @@ def spec_lifecycle_word(wanted: ServiceSpec) -> str:
     return EssenceLifecycle.MANUAL_RENEW.value if wanted.manual else wanted.lifecycle.value
 
 
-def _absent_action(wanted: ServiceSpec) -> Action:
+def _absent_action(wanted: ServiceSpec, done: DoneBefore) -> Action:
+    """An entry whose termination or deletion the journal saw done, and which the
+    account no longer lists: nothing to do, and the reason says how we know."""
     gone = live_essence(None).as_dict()
     typed = f" of type {wanted.type}" if wanted.type else ""
     return Action(
@@ -638,8 +642,8 @@ def _absent_action(wanted: ServiceSpec) -> Action:
         before=gone,
         after=dict(gone),
         irreversible=False,
-        reason=f"already gone: no service named {wanted.name!r}{typed} on the account "
-        "(check the name if you expected one)",
+        reason=f"already done: no service named {wanted.name!r}{typed} on the account, and "
+        f"{done.evidence}",
         fingerprint=absent_fingerprint(wanted.name, wanted.type),
     )
 
@@ -654,10 +658,16 @@ def make_plan(
     now: datetime,
     endpoint: str,
     created_at: datetime | None = None,
+    done_before: Mapping[str, DoneBefore] | None = None,
+    tokens: Collection[str] = (),
 ) -> Plan:
     """The plan that brings ``account`` to what ``spec`` says, judged at ``now`` (the
-    API's clock). ``created_at`` defaults to ``now``. Pure; never raises on any spec and
-    live state (a naive ``now`` is a programming error: ``ValueError``)."""
+    API's clock). ``created_at`` defaults to ``now``. ``done_before`` holds, by spec key,
+    the terminations and deletions the apply journal saw done on this endpoint (see the
+    module docstring: matching). ``tokens`` are the spec keys or names whose deletion
+    token apply holds already (``--token``: ``not-admin-contact`` does not apply).
+    Pure; never raises on any spec and live state (a naive ``now`` is a programming
+    error: ``ValueError``)."""
     now = as_utc(now)
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
@@ -678,6 +688,8 @@ def make_plan(
             prints=prints,
             names=names,
             endpoint=endpoint,
+            done_before=done_before or {},
+            tokens=frozenset(tokens),
         )
         if outcome.action is not None:
             actions.append(outcome.action)
@@ -734,13 +746,14 @@ class _Prints:
 
 
 class _Names:
-    """Live names by their case-folded form, built on first use (only an entry that
-    matches nothing needs it): ``WWW.Example.com`` in a spec is a typo, not a service
-    already gone."""
+    """The account's live names, indexed on first use (only an entry that matches
+    nothing needs them), for the "did you mean" of ``unknown-service``: the names equal
+    but for case, else the nearest by edit distance (at most ``NEAR_LISTED``)."""
 
     def __init__(self, account: LiveAccount) -> None:
         self._account = account
         self._folded: dict[str, set[str]] | None = None
+        self._by_length: dict[int, list[str]] = {}
 
     def near(self, name: str) -> tuple[str, ...]:
         if self._folded is None:
@@ -748,7 +761,48 @@ class _Names:
             for service in self._account.services:
                 if not service.gone:
                     self._folded.setdefault(service.name.casefold(), set()).add(service.name)
-        return tuple(sorted(self._folded.get(name.casefold(), set()) - {name}))
+            for folded_names in self._folded.values():
+                for live_name in folded_names:
+                    self._by_length.setdefault(len(live_name), []).append(live_name)
+        same_but_case = self._folded.get(name.casefold(), set()) - {name}
+        if same_but_case:
+            return tuple(sorted(same_but_case))
+        return self._nearest(name)
+
+    def _nearest(self, name: str) -> tuple[str, ...]:
+        # A typo is an edit or two (a swapped pair is two): one for a short name, two
+        # from 12 characters. More would suggest a sibling (``www.`` for ``old.``).
+        limit = 1 if len(name) < 12 else 2
+        folded = name.casefold()
+        found: list[tuple[int, str]] = []
+        for length in range(len(name) - limit, len(name) + limit + 1):
+            for candidate in self._by_length.get(length, ()):
+                distance = edit_distance(folded, candidate.casefold(), limit)
+                if distance is not None:
+                    found.append((distance, candidate))
+        return tuple(candidate for _, candidate in sorted(found)[:NEAR_LISTED])
+
+
+NEAR_LISTED = 3
+
+
+def edit_distance(a: str, b: str, limit: int) -> int | None:
+    """The Levenshtein distance of ``a`` and ``b`` (insertions, deletions,
+    substitutions), or ``None`` when it is more than ``limit``: a row-by-row computation
+    that stops as soon as every cell of a row is past the limit."""
+    if abs(len(a) - len(b)) > limit:
+        return None
+    previous = list(range(len(b) + 1))
+    for i, left in enumerate(a, 1):
+        current = [i]
+        for j, right in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (left != right))
+            )
+        if min(current) > limit:
+            return None
+        previous = current
+    return previous[-1] if previous[-1] <= limit else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -770,15 +824,17 @@ def _plan_entry(
     prints: _Prints,
     names: _Names,
     endpoint: str = "",
+    done_before: Mapping[str, DoneBefore],
+    tokens: frozenset[str] = frozenset(),
 ) -> _Outcome:
     wanted, live = found.wanted, found.service
     if found.refusal is not None:
         return _Outcome(refused=(found.refusal,))
     if live is None:
-        near = names.near(wanted.name)
-        if wanted.lifecycle is Lifecycle.RENEW or near:
-            return _Outcome(refused=(unknown_service(wanted, near),))
-        return _Outcome(action=_absent_action(wanted))
+        done = done_before.get(wanted.key)
+        if done is not None and wanted.lifecycle is not Lifecycle.RENEW:
+            return _Outcome(action=_absent_action(wanted, done))
+        return _Outcome(refused=(unknown_service(wanted, names.near(wanted.name)),))
     before = live_essence(live)
     after = wanted_essence(wanted, live)
     found_changes = changes(before, after)
@@ -794,6 +850,8 @@ def _plan_entry(
         period=new_period,
         kept=tuple(s for s in below if s.service_id in kept_ids),
         endpoint=endpoint,
+        nichandle=account.nichandle,
+        token_given=wanted.key in tokens or wanted.name in tokens,
     )
     refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)

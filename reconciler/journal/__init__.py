@@ -26,7 +26,7 @@ from reconciler.journal.records import (
     time_text,
     token_digest,
 )
-from reconciler.journal.runs import RunSummary, runs
+from reconciler.journal.runs import RunSummary, done_before, done_before_in, needs_journal, runs
 from reconciler.journal.writer import JOURNAL_FILE, JournalWriter, RunContext, ensure_writable
 
 __all__ = [
@@ -43,8 +43,11 @@ __all__ = [
     "Record",
     "RunContext",
     "RunSummary",
+    "done_before",
+    "done_before_in",
     "ensure_writable",
     "lock_path",
+    "needs_journal",
     "read_journal",
     "redact_body",
     "runs",

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from reconciler.journal.records import Outcome, Phase, Record
+from reconciler.core.plan import ActionKind, DoneBefore, Plan, RuleCode
+from reconciler.core.steps import StepKind
+from reconciler.journal.reader import read_journal
+from reconciler.journal.records import Outcome, Phase, Record, time_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +54,64 @@ def runs(records: Iterable[Record]) -> list[RunSummary]:
         )
         for run in order
     ]
+
+
+# The actions whose "done" means the service is terminated or on its way out.
+_ENDING_ACTIONS = frozenset(
+    {
+        ActionKind.DELETE_NOW.value,
+        ActionKind.TERMINATE_AT_EXPIRY.value,
+        ActionKind.TERMINATE_AT_COMMITMENT_END.value,
+    }
+)
+
+
+def needs_journal(plan: Plan) -> bool:
+    """Whether ``plan`` refuses an entry to terminate or delete a service the account
+    does not list: only then can the journal change the plan (``done_before``), so only
+    then is it read."""
+    return any(
+        refusal.rule is RuleCode.UNKNOWN_SERVICE and refusal.service_id is None
+        for refusal in plan.refused
+    )
+
+
+def done_before_in(path: Path, *, endpoint: str) -> dict[str, DoneBefore]:
+    """``done_before`` of the journal at ``path`` (none when there is no journal yet)."""
+    return done_before(read_journal(path, missing_ok=True).records, endpoint=endpoint)
+
+
+def _ends_it(action: ActionKind, record: Record) -> bool:
+    """Whether ``record`` is the sending of the call that ends the service: a deletion's
+    confirmation (its request alone deletes nothing), or a termination's own call."""
+    if action is ActionKind.DELETE_NOW:
+        return record.detail.get("step") == StepKind.CONFIRM_TERMINATION.value
+    return record.outcome == Outcome.SENDING
+
+
+def done_before(records: Iterable[Record], *, endpoint: str) -> dict[str, DoneBefore]:
+    """The terminations and deletions the journal shows done on ``endpoint``, by spec
+    key: an action finished ``done``, or the call that ends the service sent (its answer
+    lost: a dropped connection, a killed run). What lets a plan say "already done" of an
+    entry whose service the account no longer lists, instead of refusing it as a name
+    that matches nothing (a typo)."""
+    found: dict[str, DoneBefore] = {}
+    for record in records:
+        if (
+            record.endpoint != endpoint
+            or record.service is None
+            or record.action not in _ENDING_ACTIONS
+        ):
+            continue
+        action = ActionKind(record.action)
+        verb = "deleted" if action is ActionKind.DELETE_NOW else "set to terminate"
+        if record.phase == Phase.ACTION and record.outcome == Outcome.DONE:
+            evidence = f"the journal shows it {verb} by apply run {record.run}"
+        elif record.phase == Phase.CALL and _ends_it(action, record):
+            # Sent, its answer lost or failed (a dropped connection, a crash): the service
+            # has left the account since, which is what that call does.
+            evidence = f"the journal shows apply run {record.run} sent the call that ends it"
+        else:
+            continue
+        found[record.service] = DoneBefore(action, f"{evidence} on {time_text(record.time)}")
+    return found

@@ -174,14 +174,14 @@ def _unchanged_lines(plan: Plan) -> list[str]:
     count = len(unchanged)
     noun = "service already matches" if count == 1 else "services already match"
     lines = [f"Unchanged: {count:,} {noun} the spec."]
-    # A spec entry to terminate or delete a service that is not on the account is a
-    # no-op ("already gone") — and also what a typo in its name looks like: say so.
+    # An entry whose service left the account is a no-op only with evidence (the journal,
+    # the reviewed plan: the action's reason says which); name them, they are not listed.
     absent = [action for action in unchanged if action.service_id is None]
     if absent:
         names = ", ".join(clean(action.service) for action in absent[:UNMANAGED_LISTED])
         more = len(absent) - UNMANAGED_LISTED
         names += f" and {more:,} more" if more > 0 else ""
-        lines.append(f"  Not on the account (already gone, or a typo in the spec?): {names}")
+        lines.append(f"  Already done, no longer on the account: {names}")
     return lines
 
 

@@ -328,13 +328,13 @@ class SandboxApp:
         return Reply(self.backend.current_credential(call.credential))
 
     def me(self, call: Call) -> Reply:
-        return Reply(self.backend.account())
+        return Reply(self.backend.account(call.credential))
 
     def email_history(self, call: Call) -> Reply:
-        return Reply(self.backend.email_ids())
+        return Reply(self.backend.email_ids(_nichandle(call)))
 
     def email(self, call: Call, id: str) -> Reply:
-        return Reply(self.backend.email(_service_id(id)))
+        return Reply(self.backend.email(_service_id(id), _nichandle(call)))
 
     def services(self, call: Call) -> Reply:
         resource_name = call.query.get("resourceName")
@@ -448,6 +448,11 @@ def _match(method: str, path: str) -> tuple[ApiRoute, dict[str, str]]:
         if found:
             return route, found.groupdict()
     raise errors.no_route()
+
+
+def _nichandle(call: Call) -> str | None:
+    """The account a signed call is made as (whose e-mails it reads)."""
+    return call.credential.nichandle if call.credential is not None else None
 
 
 def _legacy_name(names: dict[str, str]) -> tuple[str, str | None]:

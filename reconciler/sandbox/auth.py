@@ -65,6 +65,7 @@ class CredentialView:
     state: str  # validated | pendingValidation | expired | refused
     expires: int | None  # epoch seconds, None: never
     rules: tuple[tuple[str, str], ...]  # (method, path pattern)
+    nichandle: str | None = None  # the account the key logs in as (GET /me, its e-mails)
 
     def __repr__(self) -> str:
         return f"CredentialView(id={self.credential_id}, state={self.state!r})"

@@ -140,7 +140,9 @@ CREATE TABLE IF NOT EXISTS credentials (
     last_use INTEGER,
     validation_token TEXT UNIQUE,
     redirection TEXT,
-    allowed_ips TEXT);
+    allowed_ips TEXT,
+    nichandle TEXT,
+    email TEXT);
 CREATE TABLE IF NOT EXISTS services (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -166,6 +168,11 @@ CREATE TABLE IF NOT EXISTS services (
     default_price REAL,
     refuses_empty INTEGER,
     renew_modes TEXT,
+    contact_admin TEXT,
+    contact_tech TEXT,
+    contact_billing TEXT,
+    retention INTEGER,
+    purge_at INTEGER,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -176,24 +183,35 @@ CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
     WHERE terminate_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_engaged ON services (engagement_end)
     WHERE engagement_end IS NOT NULL;
+CREATE INDEX IF NOT EXISTS services_purging ON services (purge_at)
+    WHERE purge_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
 CREATE TABLE IF NOT EXISTS emails (
     id INTEGER PRIMARY KEY, date INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
-    service_id INTEGER);
+    service_id INTEGER, recipient TEXT);
 CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY, service_id INTEGER NOT NULL, created INTEGER NOT NULL,
     expires INTEGER NOT NULL, used_at INTEGER);
 """
 
-# Columns of ``services`` added after the first release (see ``_add_new_columns``).
+# Columns added after the first release (see ``_add_new_columns``): table, column, type.
+# Empty in an older state: NULL contacts, recipient and key account are the seed's account.
 _ADDED_COLUMNS = (
-    ("end_strategy", "TEXT"),
-    ("end_strategies", "TEXT"),
-    ("engagement_months", "INTEGER"),
-    ("default_price", "REAL"),
-    ("refuses_empty", "INTEGER"),
-    ("renew_modes", "TEXT"),
+    ("services", "end_strategy", "TEXT"),
+    ("services", "end_strategies", "TEXT"),
+    ("services", "engagement_months", "INTEGER"),
+    ("services", "default_price", "REAL"),
+    ("services", "refuses_empty", "INTEGER"),
+    ("services", "renew_modes", "TEXT"),
+    ("services", "contact_admin", "TEXT"),
+    ("services", "contact_tech", "TEXT"),
+    ("services", "contact_billing", "TEXT"),
+    ("services", "retention", "INTEGER"),
+    ("services", "purge_at", "INTEGER"),
+    ("credentials", "nichandle", "TEXT"),
+    ("credentials", "email", "TEXT"),
+    ("emails", "recipient", "TEXT"),
 )
 
 _ALNUM = string.ascii_letters + string.digits
@@ -267,12 +285,10 @@ class Backend:
     def _add_new_columns(self) -> None:
         """A state file made by an earlier sandbox lacks the columns added since: add
         them (empty), so a user's rehearsal state survives an upgrade."""
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(services)")}
-        if not present:
-            return  # a new file: the schema below creates the table whole
-        for column, kind in _ADDED_COLUMNS:
-            if column not in present:
-                self._db.execute(f"ALTER TABLE services ADD COLUMN {column} {kind}")
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if present and column not in present:  # none: a new file, created whole below
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # --- life of the state ----------------------------------------------------------
 
@@ -438,6 +454,7 @@ class Backend:
             state=row["state"],
             expires=row["expires"],
             rules=tuple((r["method"], r["path"]) for r in json.loads(row["rules"])),
+            nichandle=row["nichandle"] or self._nic(),
         )
 
     def request_credential(
@@ -569,16 +586,27 @@ class Backend:
                 "allowedIPs": json.loads(row["allowed_ips"]) if row["allowed_ips"] else None,
             }
 
-    def account(self) -> dict[str, Any]:
-        """``GET /me`` (a few fields: enough for a client to say whose account it is)."""
+    def account(self, credential: CredentialView | None = None) -> dict[str, Any]:
+        """``GET /me`` (a few fields: enough for a client to say whose account it is):
+        the account the key logs in as (``credentials[].nichandle`` in the seed), by
+        default the seed's."""
         with self._op():
             seed = json.loads(self._meta("seed") or "{}")
             account = seed.get("account", {})
+            nic = account_nic = account.get("nichandle", "ab12345-ovh")
+            email = account.get("email", "admin@example.com")
+            if credential is not None and credential.nichandle not in (None, nic):
+                row = self._db.execute(
+                    "SELECT email FROM credentials WHERE credential_id = ?",
+                    (credential.credential_id,),
+                ).fetchone()
+                nic = credential.nichandle
+                email = (row["email"] if row else None) or f"{nic.split('-')[0]}@example.com"
             return {
-                "nichandle": account.get("nichandle", "ab12345-ovh"),
-                "email": account.get("email", "admin@example.com"),
-                "firstname": account.get("firstname", ""),
-                "name": account.get("name", ""),
+                "nichandle": nic,
+                "email": email,
+                "firstname": account.get("firstname", "") if nic == account_nic else "",
+                "name": account.get("name", "") if nic == account_nic else "",
                 "country": account.get("country", "FR"),
                 "ovhSubsidiary": account.get("country", "FR"),
                 "currency": {"code": account.get("currency", "EUR"), "symbol": "EURO"},
@@ -811,6 +839,8 @@ class Backend:
             )
 
     def _check_changeable(self, row: sqlite3.Row) -> None:
+        if row["lifecycle"] == "terminated":  # listed during its retention period only
+            raise errors.service_terminated(int(row["id"]))
         if row["lifecycle"] == "unrenewed":
             raise errors.service_expired()
         if row["unpaid"]:
@@ -837,8 +867,10 @@ class Backend:
             )
             product = _product(row)
             link = CONFIRM_URL.format(id=service_id, token=token)
+            admin = self._contact(row, "admin")
             self._send_email(
                 now,
+                recipient=admin,
                 subject=f"[OVHcloud] Termination request for your service {row['name']}",
                 body=(
                     "Hello,\n\n"
@@ -854,9 +886,11 @@ class Backend:
                 ),
                 service_id=service_id,
             )
+            # The token goes to the administrator contact only (the schema's words for
+            # confirmTermination: "sent by mail to the admin contact").
             return (
-                "A confirmation e-mail has been sent to the account's contact; follow its "
-                "instructions to confirm the termination"
+                f"A confirmation e-mail has been sent to the administrator contact ({admin}); "
+                "follow its instructions to confirm the termination"
             )
 
     def confirm_termination(self, service_id: int, body: Any) -> str:
@@ -880,6 +914,8 @@ class Backend:
             # A gone service answers 404 first, whatever the token: a confirmation retried
             # after its answer was lost reads "already gone", as for any gone service.
             row = self._visible(service_id)
+            if row["lifecycle"] == "terminated":  # in its retention period: already done
+                raise errors.service_terminated(service_id)
             found = self._db.execute(
                 "SELECT * FROM tokens WHERE token = ? AND service_id = ?", (token, service_id)
             ).fetchone()
@@ -921,7 +957,8 @@ class Backend:
             row = self._legacy_row(route, name, organization)
             months = period_months(row["renew_period"])
             status = "ok"
-            if row["lifecycle"] == "unrenewed":
+            terminated = row["lifecycle"] == "terminated"  # during its retention period
+            if row["lifecycle"] == "unrenewed" or terminated:
                 status = "expired"
             elif row["unpaid"]:
                 status = "unPaid"
@@ -937,12 +974,12 @@ class Backend:
                 "renewalType": "automaticV2016" if automatic else "manual",
                 "canDeleteAtExpiration": TERMINATE_AT_EXPIRY in _actions(row, now),
                 "possibleRenewPeriod": [period_months(p) for p in json.loads(row["periods"])],
-                "contactAdmin": nic,
-                "contactBilling": nic,
-                "contactTech": nic,
+                "contactAdmin": _contact(row, "admin", nic),
+                "contactBilling": _contact(row, "billing", nic),
+                "contactTech": _contact(row, "tech", nic),
                 "renew": {
                     "automatic": automatic,
-                    "deleteAtExpiration": row["termination"] == "at_expiry",
+                    "deleteAtExpiration": row["termination"] == "at_expiry" or terminated,
                     "forced": False,
                     "manualPayment": not automatic,
                     "period": months,
@@ -998,26 +1035,58 @@ class Backend:
 
     # --- e-mails ---------------------------------------------------------------------
 
-    def email_ids(self) -> list[int]:
+    def email_ids(self, nichandle: str | None = None) -> list[int]:
+        """``GET /me/notification/email/history``: the ids of the e-mails sent to the
+        account ``nichandle`` (None: every e-mail, for the sandbox's own views)."""
         with self._op():
-            return [r[0] for r in self._db.execute("SELECT id FROM emails ORDER BY id")]
+            if nichandle is None:
+                return [r[0] for r in self._db.execute("SELECT id FROM emails ORDER BY id")]
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT id FROM emails WHERE COALESCE(recipient, ?) = ? ORDER BY id",
+                    (self._nic(), nichandle),
+                )
+            ]
 
-    def email(self, email_id: int) -> dict[str, Any]:
+    def email(self, email_id: int, nichandle: str | None = None) -> dict[str, Any]:
+        """One e-mail of the account ``nichandle``: another account's is not there (404)."""
         with self._op():
             row = self._db.execute("SELECT * FROM emails WHERE id = ?", (email_id,)).fetchone()
-            if row is None:
+            if row is None or (
+                nichandle is not None and (row["recipient"] or self._nic()) != nichandle
+            ):
                 raise errors.not_found(f"The requested object (id = {email_id}) does not exist")
             return _email_json(row)
 
     def emails(self) -> list[dict[str, Any]]:
+        """Every e-mail, with the account it was sent to (``to``), for tests and users."""
         with self._op():
-            return [_email_json(r) for r in self._db.execute("SELECT * FROM emails ORDER BY id")]
+            nic = self._nic()
+            return [
+                {**_email_json(r), "to": r["recipient"] or nic}
+                for r in self._db.execute("SELECT * FROM emails ORDER BY id")
+            ]
 
-    def _send_email(self, now: int, *, subject: str, body: str, service_id: int | None) -> None:
+    def _send_email(
+        self, now: int, *, recipient: str, subject: str, body: str, service_id: int | None
+    ) -> None:
         self._db.execute(
-            "INSERT INTO emails (id, date, subject, body, service_id) VALUES (?, ?, ?, ?, ?)",
-            (self._next_id("emails", "id", FIRST_EMAIL_ID), now, subject, body, service_id),
+            "INSERT INTO emails (id, date, subject, body, service_id, recipient)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self._next_id("emails", "id", FIRST_EMAIL_ID),
+                now,
+                subject,
+                body,
+                service_id,
+                recipient,
+            ),
         )
+
+    def _contact(self, row: sqlite3.Row | Mapping[str, Any], kind: str) -> str:
+        """The NIC handle of a service's ``admin``, ``tech`` or ``billing`` contact."""
+        return _contact(row, kind, self._nic())
 
     # --- admin views -----------------------------------------------------------------
 
@@ -1125,9 +1194,15 @@ class Backend:
                 (now, now, now),
             ).fetchall()
             if not due:
-                return
+                break
             for row in due:
                 self._settle_one(row, now)
+        # The retention period is over: the terminated service leaves every route.
+        self._db.execute(
+            "UPDATE services SET gone = 1, resource_state = 'deleted'"
+            " WHERE purge_at <= ? AND gone = 0",
+            (now,),
+        )
 
     def _settle_one(self, row: sqlite3.Row, now: int) -> None:
         """The earliest event of one service that is due: its termination, the end of
@@ -1183,8 +1258,10 @@ class Backend:
         self._update(row["id"], changes)
 
     def _terminate(self, row: sqlite3.Row, when: int, *, reason: str) -> None:
-        """The service and its linked services are gone: lifecycle ``terminated``,
-        resource ``deleted``; they leave every route."""
+        """The service and its linked services are terminated: lifecycle
+        ``terminated``. Each stays listed for its retention period (resource state
+        ``toDelete`` or ``deleted``, by product), then leaves every route (``_settle``);
+        without one it leaves them at once."""
         doomed = [row]
         index = 0
         while index < len(doomed):
@@ -1196,13 +1273,15 @@ class Backend:
             )
             index += 1
         for victim in doomed:
+            retention = int(victim["retention"] or 0)
             self._update(
                 victim["id"],
                 {
-                    "gone": 1,
+                    "gone": 0 if retention else 1,
                     "lifecycle": "terminated",
-                    "resource_state": "deleted",
+                    "resource_state": _product(victim).retention_state if retention else "deleted",
                     "terminated_at": when,
+                    "purge_at": when + retention if retention else None,
                     "termination": "none",
                     "terminate_at": None,
                 },
@@ -1211,6 +1290,7 @@ class Backend:
         taken = f"\nIts linked services were terminated with it: {names}.\n" if names else ""
         self._send_email(
             when,
+            recipient=self._contact(row, "admin"),
             subject=f"[OVHcloud] Your service {row['name']} has been terminated",
             body=(
                 "Hello,\n\n"
@@ -1244,7 +1324,7 @@ class Backend:
             expires = credential.expires.resolve(now_dt) if credential.expires else None
             self._db.execute(
                 "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
-                " created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created, expires, nichandle, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
                     credential.consumer_key,
@@ -1253,6 +1333,8 @@ class Backend:
                     credential.state,
                     now - 86400 * 30,
                     int(expires.timestamp()) if expires else None,
+                    credential.nichandle,
+                    credential.email,
                 ),
             )
         ids = _assign_ids(seed.services)
@@ -1268,6 +1350,7 @@ class Backend:
                 now_dt,
                 refuses_empty=bool(seed.product(service.route).refuses_empty),
                 renew_modes=_offered_modes(seed, service.route),
+                retention=int(seed.retention_for(service.route).total_seconds()),
             )
             for i, service in enumerate(seed.services)
         ]
@@ -1372,6 +1455,7 @@ def _service_row(
     *,
     refuses_empty: bool = False,
     renew_modes: Sequence[str] | None = None,
+    retention: int = 0,
 ) -> dict[str, Any]:
     product = PRODUCTS[service.route]
     period = service.renew_period or (
@@ -1397,6 +1481,10 @@ def _service_row(
         "expired": ("unrenewed", "suspended", 0),
         "terminated": ("terminated", "deleted", 1),
     }[service.state]
+    purge_at = None
+    if service.state == "terminated" and retention and expiration + retention > now_s:
+        # terminated at its expiry, and still within its retention period: listed
+        gone, resource, purge_at = 0, product.retention_state, expiration + retention
     return {
         "id": service_id,
         "name": service.name,
@@ -1413,8 +1501,8 @@ def _service_row(
         "renew_mode": service.renew_mode,
         "renew_period": period,
         "periods": json.dumps(list(service.periods or product.periods)),
-        "termination": service.termination if not gone else "none",
-        "terminate_at": terminate_at if not gone else None,
+        "termination": service.termination if service.state != "terminated" else "none",
+        "terminate_at": terminate_at if service.state != "terminated" else None,
         "engagement_end": engagement,
         "end_strategy": (service.engagement_strategy or DEFAULT_END_STRATEGY)
         if engagement is not None
@@ -1432,10 +1520,15 @@ def _service_row(
         "default_price": service.default_price,
         "refuses_empty": int(refuses_empty or service.refuses_empty),
         "renew_modes": json.dumps(list(renew_modes or product.renew_modes)),
+        "contact_admin": service.contact_admin,
+        "contact_tech": service.contact_tech,
+        "contact_billing": service.contact_billing,
         "lifecycle": lifecycle,
         "resource_state": resource,
         "unpaid": int(service.unpaid),
-        "terminated_at": expiration if gone else None,
+        "terminated_at": expiration if service.state == "terminated" else None,
+        "retention": retention,
+        "purge_at": purge_at,
         "gone": gone,
     }
 
@@ -1508,12 +1601,17 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
         },
         "customer": {
             "contacts": [
-                {"customerCode": nic, "type": "administrator"},
-                {"customerCode": nic, "type": "billing"},
-                {"customerCode": nic, "type": "technical"},
+                {"customerCode": _contact(row, "admin", nic), "type": "administrator"},
+                {"customerCode": _contact(row, "billing", nic), "type": "billing"},
+                {"customerCode": _contact(row, "tech", nic), "type": "technical"},
             ]
         },
     }
+
+
+def _contact(row: sqlite3.Row | Mapping[str, Any], kind: str, account: str) -> str:
+    """A service's ``admin``, ``tech`` or ``billing`` contact: seeded, else the account."""
+    return str(row[f"contact_{kind}"] or account)
 
 
 def _end_rule(row: sqlite3.Row | Mapping[str, Any]) -> dict[str, Any]:
@@ -1540,6 +1638,8 @@ def _termination_date(row: sqlite3.Row | Mapping[str, Any]) -> int | None:
     """``lifecycle.current.terminationDate``: the date of a termination asked for, else
     the end of a commitment whose end rule cancels the service (the panel reads the
     date here, not the expiry)."""
+    if row["lifecycle"] == "terminated" and row["terminated_at"] is not None:
+        return int(row["terminated_at"])  # listed during its retention period
     if row["termination"] != "none":
         return int(row["terminate_at"])
     if row["engagement_end"] is not None and row["end_strategy"] == CANCEL_SERVICE:

@@ -45,6 +45,10 @@ class Product:
     name_example: str = ""
     name_format: str = ""  # human words for the pattern, for seed errors
     legacy_termination: bool = False  # POST {path}/terminate + /confirmTermination exist
+    # resource.state of a terminated service during its retention period: a web hosting
+    # waits there to be deleted (the panel links "skip retention period"); the others
+    # show deleted at once (inferred).
+    retention_state: str = "deleted"
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -101,6 +105,7 @@ PRODUCTS: dict[str, Product] = {
             name_example="www.example.com",
             name_format="the domain name it serves",
             legacy_termination=True,
+            retention_state="toDelete",
         ),
         Product(
             route="/domain",

@@ -133,6 +133,14 @@ def legacy_service_not_found() -> ApiError:
     return ApiError(404, "This service does not exist", error_class="Client::NotFound")
 
 
+def service_terminated(service_id: int) -> ApiError:
+    """A change to a terminated service still listed in its retention period (the
+    status and words are the sandbox's: OVH does not document them)."""
+    return ApiError(
+        400, f"The service {service_id} is terminated", error_class="Client::BadRequest"
+    )
+
+
 def conflict(message: str) -> ApiError:
     return ApiError(409, message, error_class="Client::Conflict")
 

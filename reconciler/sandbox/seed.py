@@ -91,6 +91,11 @@ class CredentialSeed:
     rules: tuple[AccessRule, ...] = tuple(AccessRule(m, p) for m, p in FULL_ACCESS)
     state: str = "validated"
     expires: When | None = None
+    # The OVH account (NIC handle) the key logs in as: GET /me, and whose e-mail history
+    # it reads. None: the seed's account. Another handle is, say, a technical contact's
+    # own account, which never receives the administrator's e-mails.
+    nichandle: str | None = None
+    email: str | None = None  # that account's e-mail address (None: derived from it)
 
     def __repr__(self) -> str:  # never show the secret
         return f"CredentialSeed(application_key={self.application_key!r}, state={self.state!r})"
@@ -129,6 +134,11 @@ class ServiceSeed:
     default_price: float | None = None  # EUR per month once a commitment stops (fallback)
     organization: str | None = None  # Exchange: the organisation of the service
     refuses_empty: bool = False  # terminationPolicy "empty" is refused (users report it)
+    # customer.contacts (and serviceInfos contactAdmin/Tech/Billing): NIC handles; None
+    # is the seed's account. The termination e-mail goes to the administrator's history.
+    contact_admin: str | None = None
+    contact_tech: str | None = None
+    contact_billing: str | None = None
 
 
 def default_termination(route: str, renew_mode: str) -> str:
@@ -146,9 +156,12 @@ class ProductSeed:
     route: str
     refuses_empty: bool | None = None  # None: as the catalogue says
     renew_modes: tuple[str, ...] | None = None  # billing.renew.capacities.mode; None: catalogue
+    retention: timedelta | None = None  # how long a terminated service stays listed
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if self.retention is not None:
+            data["retention"] = _render_duration(self.retention)
         if self.refuses_empty is not None:
             data["refuses_empty"] = self.refuses_empty
         if self.renew_modes is not None:
@@ -180,9 +193,18 @@ class Seed:
     clock: datetime | None = None  # when set, loading the seed sets (and stops) the clock
     source: str = "<memory>"
     products: tuple[ProductSeed, ...] = ()
+    # How long a terminated service stays listed (lifecycle terminated) before it leaves
+    # every route; a product's own ``retention`` wins. None: it leaves at once.
+    retention: timedelta | None = None
 
     def product(self, route: str) -> ProductSeed:
         return next((p for p in self.products if p.route == route), ProductSeed(route))
+
+    def retention_for(self, route: str) -> timedelta:
+        own = self.product(route).retention
+        if own is not None:
+            return own
+        return self.retention or timedelta(0)
 
     def to_mapping(self) -> dict[str, Any]:
         """The seed as JSON-able data in the seed format itself (``seed_from_mapping``
@@ -200,6 +222,8 @@ class Seed:
             data["clock"] = render_utc(self.clock.timestamp())
         if self.products:
             data["products"] = {p.route: p.to_json() for p in self.products}
+        if self.retention is not None:
+            data["retention"] = _render_duration(self.retention)
         return data
 
     @property
@@ -310,7 +334,9 @@ _SERVICE_KEYS = {
     "default_price",
     "organization",
     "refuses_empty",
+    "contacts",
 }
+CONTACT_KEYS = ("admin", "tech", "billing")
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
 _CREDENTIAL_KEYS = {
     "application_key",
@@ -320,6 +346,8 @@ _CREDENTIAL_KEYS = {
     "state",
     "expires",
     "expires_in",
+    "nichandle",
+    "email",
 }
 
 
@@ -431,13 +459,19 @@ class _Reader:
     def seed(self, data: Any) -> Seed:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
-        top = self.mapping(data, (), {"credentials", "services", "account", "clock", "products"})
+        top = self.mapping(
+            data, (), {"credentials", "services", "account", "clock", "products", "retention"}
+        )
         credentials = self.credentials(top.get("credentials"), ("credentials",))
         products = self.products(top.get("products"), ("products",))
         services = self.services(top.get("services"), ("services",))
         account = self.account(top.get("account"), ("account",))
         clock = self.instant(top["clock"], ("clock",)) if top.get("clock") is not None else None
+        retention = None
+        if top.get("retention") is not None:
+            retention = self.retention(top["retention"], ("retention",))
         return Seed(
+            retention=retention,
             services=services,
             credentials=credentials,
             account=account,
@@ -456,7 +490,7 @@ class _Reader:
         for key, item in value.items():
             where = (*path, str(key))
             route = self.route(key, where)
-            entry = self.mapping(item, where, {"refuses_empty", "renew_modes"})
+            entry = self.mapping(item, where, {"refuses_empty", "renew_modes", "retention"})
             refuses = None
             if entry.get("refuses_empty") is not None:
                 refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
@@ -469,9 +503,22 @@ class _Reader:
                 modes = tuple(
                     self.choice(m, (*at, i), ("automatic", "manual")) for i, m in enumerate(items)
                 )
-            found.append(ProductSeed(route=route, refuses_empty=refuses, renew_modes=modes))
+            retention = None
+            if entry.get("retention") is not None:
+                retention = self.retention(entry["retention"], (*where, "retention"))
+            found.append(
+                ProductSeed(
+                    route=route, refuses_empty=refuses, renew_modes=modes, retention=retention
+                )
+            )
         self.quirks = {p.route: p for p in found}
         return tuple(found)
+
+    def retention(self, value: Any, path: Path_) -> timedelta:
+        found = self.duration(value, path)
+        if found < timedelta(0):
+            raise self.fail(path, "a retention period is 0 or more (e.g. 30d)")
+        return found
 
     def account(self, value: Any, path: Path_) -> AccountSeed:
         if value is None:
@@ -521,6 +568,8 @@ class _Reader:
                     rules=rules,
                     state=state,
                     expires=self.when(entry, where, "expires", required=False),
+                    nichandle=self.optional_nic(entry, where, "nichandle"),
+                    email=self.optional_text(entry, where, "email"),
                 )
             )
         return tuple(found)
@@ -689,7 +738,28 @@ class _Reader:
             refuses_empty=self.boolean(
                 entry.get("refuses_empty", False), (*where, "refuses_empty")
             ),
+            **self.contacts(entry, where),
         )
+
+    def optional_text(self, entry: Mapping[str, Any], where: Path_, key: str) -> str | None:
+        if entry.get(key) is None:
+            return None
+        return self.text(entry[key], (*where, key))
+
+    def optional_nic(self, entry: Mapping[str, Any], where: Path_, key: str) -> str | None:
+        """A NIC handle (``ab12345-ovh``): text without spaces or slashes."""
+        nic = self.optional_text(entry, where, key)
+        if nic is not None and (nic != nic.strip() or " " in nic or "/" in nic):
+            raise self.fail((*where, key), f"{nic!r} is not a NIC handle (e.g. ab12345-ovh)")
+        return nic
+
+    def contacts(self, entry: Mapping[str, Any], where: Path_) -> dict[str, str | None]:
+        """``contacts: {admin, tech, billing}``: NIC handles, each optional."""
+        if entry.get("contacts") is None:
+            return {}
+        path = (*where, "contacts")
+        given = self.mapping(entry["contacts"], path, set(CONTACT_KEYS))
+        return {f"contact_{k}": self.optional_nic(given, path, k) for k in CONTACT_KEYS}
 
     def price(self, entry: Mapping[str, Any], where: Path_, key: str) -> float | None:
         raw = entry.get(key)
@@ -868,6 +938,10 @@ def _credential_json(credential: CredentialSeed) -> dict[str, Any]:
         data["consumer_key"] = credential.consumer_key
     if credential.expires is not None:
         data.update(credential.expires.to_json("expires"))
+    if credential.nichandle is not None:
+        data["nichandle"] = credential.nichandle
+    if credential.email is not None:
+        data["email"] = credential.email
     return data
 
 
@@ -898,6 +972,9 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         data["termination"] = service.termination
     if service.refuses_empty:
         data["refuses_empty"] = True
+    contacts = {k: getattr(service, f"contact_{k}") for k in CONTACT_KEYS}
+    if any(contacts.values()):
+        data["contacts"] = {k: v for k, v in contacts.items() if v is not None}
     if service.state != "active":
         data["state"] = service.state
     if service.unpaid:

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reconciler.apply.run import seen_in_review, spec_of_plan
 from reconciler.core.approval import STALE_MESSAGE, judge
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
-from reconciler.core.plan import Action, ActionKind, Call, Plan
+from reconciler.core.plan import Action, ActionKind, Call, Plan, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
@@ -258,8 +259,28 @@ def test_changes_already_made_are_done_not_stale() -> None:
 
 def test_a_deletion_already_made_is_done() -> None:
     approved = plan(spec(("shop.example.com", Lifecycle.DELETE_NOW)), H)
-    verdict = judge(approved, again(approved), now=NOW)  # the hosting is gone
+    # The hosting has left the account: without evidence, a name that matches nothing...
+    blind = again(approved)
+    assert [r.rule for r in blind.refused] == [RuleCode.UNKNOWN_SERVICE]
+    assert not judge(approved, blind, now=NOW).approved
+    # ...but apply knows the reviewed plan saw it, by id: it is already done.
+    fresh = make_plan(
+        spec_of_plan(approved, UnmanagedPolicy.REPORT),
+        LiveAccount.from_services(()),
+        now=NOW,
+        endpoint="ovh-eu",
+        done_before=seen_in_review(approved),
+    )
+    verdict = judge(approved, fresh, now=NOW)
     assert verdict.approved and [a.service for a in verdict.already_done] == ["shop.example.com"]
+    assert "the reviewed plan had it as #" in fresh.actions[0].reason
+
+
+def test_a_name_no_reviewed_plan_saw_is_not_made_done_by_the_review() -> None:
+    """A typo in the reviewed plan was refused there: it gives no evidence."""
+    approved = plan(spec(("shop.exmaple.com", Lifecycle.DELETE_NOW)), H)
+    assert [r.rule for r in approved.refused] == [RuleCode.UNKNOWN_SERVICE]
+    assert seen_in_review(approved) == {}
 
 
 def test_a_cancellation_cut_between_its_two_calls_resumes_with_the_second() -> None:

@@ -15,6 +15,7 @@ import pytest
 from apply_helpers import Rig, make_rig
 
 from reconciler.clock import ManualClock
+from reconciler.core.plan import ActionKind
 from reconciler.errors import JournalError
 from reconciler.journal import (
     REDACTED,
@@ -24,6 +25,7 @@ from reconciler.journal import (
     Phase,
     Record,
     RunContext,
+    done_before,
     ensure_writable,
     read_journal,
     runs,
@@ -223,3 +225,58 @@ def test_every_mutating_call_leaves_after_an_fsynced_record_and_its_answer_is_fs
     for index in sends:
         assert events[index - 1] == "fsync"  # the "sending" record is on disk first
         assert events[index + 1 : index + 3] == ["answer", "fsync"]  # then the answer's
+
+
+def _ending(
+    service: str, outcome: Outcome, *, phase: Phase = Phase.ACTION, **extra: object
+) -> Record:
+    fields: dict[str, object] = {
+        "time": WHEN,
+        "run": CONTEXT.run,
+        "plan": CONTEXT.plan,
+        "endpoint": "ovh-eu",
+        "phase": phase.value,
+        "outcome": outcome.value,
+        "service": service,
+        "service_id": 7,
+        "action": "delete_now",
+    }
+    fields.update(extra)
+    return Record(**fields)  # type: ignore[arg-type]
+
+
+def test_the_journal_says_which_terminations_and_deletions_were_done() -> None:
+    """What lets a plan call an entry whose service left the account "already done",
+    rather than a name that matches nothing: only a done action (or a confirmed
+    deletion whose run was killed before its end was written), on the same endpoint."""
+    records = [
+        _ending("done.example.com", Outcome.DONE),
+        _ending("failed.example.com", Outcome.FAILED),
+        _ending("elsewhere.example.com", Outcome.DONE, endpoint="ovh-ca"),
+        _ending("renewed.example.com", Outcome.DONE, action="set_renew"),
+        _ending(
+            "confirmed.example.com",
+            Outcome.OK,
+            phase=Phase.CALL,
+            detail={"step": "confirm-termination"},
+        ),
+        _ending("requested.example.com", Outcome.OK, phase=Phase.CALL, detail={"step": "x"}),
+        _ending(
+            "cut.example.com",
+            Outcome.SENDING,
+            phase=Phase.CALL,
+            detail={"step": "confirm-termination"},
+        ),
+        _ending("expiring.example.com", Outcome.DONE, action="terminate_at_expiry"),
+    ]
+    done = done_before(records, endpoint="ovh-eu")
+    assert sorted(done) == [
+        "confirmed.example.com",
+        "cut.example.com",
+        "done.example.com",
+        "expiring.example.com",
+    ]
+    assert "sent the call that ends it" in done["cut.example.com"].evidence
+    assert done["done.example.com"].action is ActionKind.DELETE_NOW
+    assert "deleted by apply run 20260302T090000Z-abc123" in done["done.example.com"].evidence
+    assert "set to terminate" in done["expiring.example.com"].evidence

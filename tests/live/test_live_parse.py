@@ -118,6 +118,8 @@ RENEWS_AT_END = Commitment(date(2027, 8, 1), EndStrategy.REACTIVATE_ENGAGEMENT, 
         ({"pending_actions": ["earlyRenewal"]}, LiveLifecycle.NOT_UNDERSTOOD),
         ({"renew_mode": None}, LiveLifecycle.NOT_UNDERSTOOD),
         ({"renew_mode": "forced"}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"unknown_end_rule": "CANCEL_LATER"}, LiveLifecycle.NOT_UNDERSTOOD),
+        ({"unknown_end_rule": "X", "lifecycle_state": "terminated"}, LiveLifecycle.TERMINATED),
         # 5. terminated at the end of the commitment, whatever the renew block says
         ({"commitment": CANCEL_AT_END}, LiveLifecycle.TERMINATE_AT_COMMITMENT_END),
         (
@@ -160,6 +162,22 @@ def test_derive_lifecycle(kwargs: dict[str, Any], expected: LiveLifecycle) -> No
     assert lifecycle is expected
     # A state not understood always says why, in words; any other never does.
     assert (why is not None) is (expected is LiveLifecycle.NOT_UNDERSTOOD)
+
+
+def test_an_unknown_end_strategy_makes_that_service_not_understood() -> None:
+    """An end rule reconciler cannot name could terminate the service: that service is
+    refused (not the whole read), and a possible strategy it does not know is left out."""
+    data = load(Path(__file__).parent / "fixtures" / "vps_commitment_ends_cancel_service.json")
+    answer = copy.deepcopy(data["response"])
+    rule = answer["billing"]["engagement"]["endRule"]
+    rule["strategy"] = "CANCEL_SERVICE_SOMEDAY"
+    rule["possibleStrategies"] = ["CANCEL_SERVICE", "SOMETHING_NEW"]
+    service = parse_service(answer)
+    assert service.lifecycle is LiveLifecycle.NOT_UNDERSTOOD
+    assert service.not_understood is not None
+    assert "CANCEL_SERVICE_SOMEDAY" in service.not_understood
+    assert service.commitment is not None
+    assert service.commitment.possible_strategies == (EndStrategy.CANCEL_SERVICE,)
 
 
 def _vps() -> dict[str, Any]:

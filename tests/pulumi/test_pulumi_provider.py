@@ -395,13 +395,15 @@ def test_create_again_changes_nothing_and_writes_no_journal(stack: Stack) -> Non
     assert outs["journal_run"] is None and len(stack.records()) == before
 
 
-def test_create_of_a_service_already_gone_is_managed_as_absent(stack: Stack) -> None:
-    rid, outs = created(stack, "long-gone.example.com", lifecycle="terminate_at_expiry")
-    assert rid == "absent:long-gone.example.com"
-    assert (outs["service_id"], outs["live_lifecycle"]) == (None, "absent")
+def test_create_of_a_name_the_account_does_not_have_is_refused(stack: Stack) -> None:
+    """A name that matches nothing is most often a typo: never "already done"."""
+    props = stack.props("long-gone.example.com", lifecycle="terminate_at_expiry")
+    result = stack.provider.check({}, props)
+    reasons = " ".join(failure.reason for failure in result.failures)
+    assert "unknown-service" in reasons or "no service named" in reasons, reasons
+    with pytest.raises(RefusedError, match=r"\[unknown-service\]"):
+        stack.provider.create(props)
     assert stack.records() == []
-    read = stack.provider.read(rid, outs)
-    assert read.id == rid and read.outs is not None and read.outs["live_lifecycle"] == "absent"
 
 
 def test_create_refused_applies_nothing(stack: Stack, ovh_client: Any) -> None:

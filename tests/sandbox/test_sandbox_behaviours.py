@@ -385,3 +385,180 @@ def test_the_demo_on_ovh_us_offers_no_manual_renewal(
         "automatic",
         "manual",
     ]
+
+
+# --- contacts: customer.contacts, GET /me, and whose history the e-mail reaches -----------
+
+CONTACTS = """\
+account: {nichandle: ab12345-ovh, email: owner@example.com}
+credentials:
+  - {application_key: demo-ak, application_secret: demo-as, consumer_key: demo-ck}
+  - {application_key: demo-ak, application_secret: demo-as, consumer_key: tech-ck,
+     nichandle: cd67890-ovh, email: tech@example.net}
+services:
+  - {name: shop.example.com, route: /hosting/web, id: 150000001, expires_in: 200d,
+     contacts: {admin: cd67890-ovh, tech: cd67890-ovh, billing: ef13579-ovh}}
+  - {name: blog.example.com, route: /hosting/web, id: 150000002, expires_in: 200d,
+     contacts: {tech: cd67890-ovh}}
+  - {name: example.com, route: /domain, id: 150000003, expires_in: 200d}
+"""
+ADMIN_ELSEWHERE, TECH_ELSEWHERE, OWN = 150000001, 150000002, 150000003
+
+
+@pytest.fixture
+def contacts(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(CONTACTS, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def shown_contacts(client: ovh.Client, service_id: int) -> dict[str, str]:
+    contacts = client.get(f"/services/{service_id}")["customer"]["contacts"]
+    return {c["type"]: c["customerCode"] for c in contacts}
+
+
+def test_contacts_are_seeded_per_service_and_agree_with_service_infos(
+    ovh_client: ovh.Client, contacts: SandboxServer
+) -> None:
+    assert shown_contacts(ovh_client, ADMIN_ELSEWHERE) == {
+        "administrator": "cd67890-ovh",
+        "technical": "cd67890-ovh",
+        "billing": "ef13579-ovh",
+    }
+    assert shown_contacts(ovh_client, TECH_ELSEWHERE) == {
+        "administrator": "ab12345-ovh",
+        "technical": "cd67890-ovh",
+        "billing": "ab12345-ovh",
+    }
+    assert set(shown_contacts(ovh_client, OWN).values()) == {"ab12345-ovh"}
+    infos = ovh_client.get("/hosting/web/shop.example.com/serviceInfos")
+    assert (infos["contactAdmin"], infos["contactTech"], infos["contactBilling"]) == (
+        "cd67890-ovh",
+        "cd67890-ovh",
+        "ef13579-ovh",
+    )
+
+
+def test_get_me_names_the_account_each_key_logs_in_as(
+    make_ovh_client: Any, contacts: SandboxServer
+) -> None:
+    owner = make_ovh_client().get("/me")
+    assert (owner["nichandle"], owner["email"]) == ("ab12345-ovh", "owner@example.com")
+    tech = make_ovh_client(consumer_key="tech-ck").get("/me")
+    assert (tech["nichandle"], tech["email"]) == ("cd67890-ovh", "tech@example.net")
+
+
+def token_mails(client: ovh.Client, service_id: int) -> list[str]:
+    history = client.get("/me/notification/email/history")
+    bodies = [client.get(f"/me/notification/email/history/{i}")["body"] for i in history]
+    return [b for b in bodies if f"confirmTerminate?id={service_id}&" in b]
+
+
+def test_the_termination_mail_goes_to_the_administrator_contact_only(
+    make_ovh_client: Any, contacts: SandboxServer
+) -> None:
+    owner, tech = make_ovh_client(), make_ovh_client(consumer_key="tech-ck")
+    answer = owner.post(f"/services/{ADMIN_ELSEWHERE}/terminate")
+    assert "cd67890-ovh" in answer["message"]
+    assert token_mails(owner, ADMIN_ELSEWHERE) == [], "the requester is not the admin contact"
+    (mail,) = token_mails(tech, ADMIN_ELSEWHERE)
+    owner.post(f"/services/{TECH_ELSEWHERE}/terminate")
+    assert token_mails(tech, TECH_ELSEWHERE) == [], "a technical contact gets no token"
+    assert len(token_mails(owner, TECH_ELSEWHERE)) == 1
+    # another account's e-mail is not there at all, even by its id
+    theirs = set(tech.get("/me/notification/email/history"))
+    mine = set(owner.get("/me/notification/email/history"))
+    assert theirs and mine and not theirs & mine
+    with pytest.raises(ovh_errors.ResourceNotFoundError):
+        owner.get(f"/me/notification/email/history/{min(theirs)}")
+    # the token the admin contact received is the one that terminates
+    token = mail.split("token=", 1)[1].split()[0]
+    owner.post(f"/services/{ADMIN_ELSEWHERE}/terminate/confirm", token=token)
+    assert ADMIN_ELSEWHERE not in owner.get("/services")
+    assert [m["to"] for m in contacts.emails()][-1] == "cd67890-ovh"
+
+
+# --- terminated is not vanished: a retention period, then gone; a bad route is not a gone one
+
+RETENTION = """\
+retention: 10d
+products:
+  /hosting/web: {retention: 30d}
+services:
+  - {name: shop.example.com, route: /hosting/web, id: 160000001, expires_in: 200d}
+  - {name: example.com, route: /domain, id: 160000002, expires_in: 5d,
+     termination: at_expiry}
+  - {name: old.example.com, route: /domain, id: 160000003, expires_in: -3d, state: terminated}
+  - {name: older.example.com, route: /domain, id: 160000004, expires_in: -20d,
+     state: terminated}
+"""
+HOSTING, DOMAIN, RECENT, PURGED = 160000001, 160000002, 160000003, 160000004
+
+
+@pytest.fixture
+def retention(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(RETENTION, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def lifecycle(client: ovh.Client, service_id: int) -> tuple[str, str, str | None]:
+    shown = client.get(f"/services/{service_id}")
+    current = shown["billing"]["lifecycle"]["current"]
+    return current["state"], shown["resource"]["state"], current["terminationDate"]
+
+
+def test_a_terminated_service_stays_listed_for_its_retention_period(
+    ovh_client: ovh.Client, retention: SandboxServer
+) -> None:
+    listed = set(ovh_client.get("/services"))
+    assert RECENT in listed and PURGED not in listed, "terminated 3 days ago, and 20 days ago"
+    assert lifecycle(ovh_client, RECENT)[:2] == ("terminated", "deleted")
+    with pytest.raises(ovh_errors.ResourceNotFoundError, match="serviceId = 160000004"):
+        ovh_client.get(f"/services/{PURGED}")
+    # terminated at expiry: listed with its state and date, then gone after the retention
+    expiry = day(billing(ovh_client, DOMAIN)["expirationDate"])
+    retention.set_clock(expiry + timedelta(days=1))
+    state, resource, terminated_on = lifecycle(ovh_client, DOMAIN)
+    assert (state, resource, day(terminated_on or "")) == ("terminated", "deleted", expiry)
+    assert billing(ovh_client, DOMAIN)["lifecycle"]["capacities"]["actions"] == []
+    assert ovh_client.get("/domain/example.com/serviceInfos")["status"] == "expired"
+    with pytest.raises(ovh_errors.BadParametersError, match="terminated"):
+        ovh_client.put(f"/services/{DOMAIN}", terminationPolicy="empty")
+    retention.set_clock(expiry + timedelta(days=10))
+    assert DOMAIN not in ovh_client.get("/services")
+    with pytest.raises(ovh_errors.ResourceNotFoundError):
+        ovh_client.get("/domain/example.com/serviceInfos")
+
+
+def test_a_deleted_hosting_waits_to_be_deleted_during_its_own_retention(
+    ovh_client: ovh.Client, retention: SandboxServer
+) -> None:
+    ovh_client.post("/hosting/web/shop.example.com/terminate")
+    token = retention.emails()[-1]["body"].split("token=", 1)[1].split()[0]
+    ovh_client.post("/hosting/web/shop.example.com/confirmTermination", token=token)
+    state, resource, terminated_on = lifecycle(ovh_client, HOSTING)
+    assert (state, resource) == ("terminated", "toDelete")
+    assert day(terminated_on or "") == SANDBOX_EPOCH
+    # a confirmation retried is refused with the service's state, not taken as a new one
+    with pytest.raises(ovh_errors.BadParametersError, match="terminated"):
+        ovh_client.post(f"/services/{HOSTING}/terminate/confirm", token=token)
+    retention.set_clock(SANDBOX_EPOCH + timedelta(days=30) - timedelta(seconds=1))
+    assert HOSTING in ovh_client.get("/services"), "the product's 30 days, not the seed's 10"
+    retention.set_clock(SANDBOX_EPOCH + timedelta(days=30))
+    assert HOSTING not in ovh_client.get("/services")
+    assert [s["resourceState"] for s in retention.services() if s["serviceId"] == HOSTING] == [
+        "deleted"
+    ]
+
+
+def test_a_route_that_does_not_exist_is_not_a_missing_service(ovh_client: ovh.Client) -> None:
+    with pytest.raises(ovh_errors.ResourceNotFoundError) as no_route:
+        ovh_client.get("/services/120000101/no-such-thing")
+    assert no_route.value.response.json() == {
+        "class": "Client::NotFound",
+        "message": "Got an invalid (or empty) URL",
+    }
+    with pytest.raises(ovh_errors.ResourceNotFoundError) as missing:
+        ovh_client.get("/services/999999999")
+    assert missing.value.response.json()["message"] == (
+        "The requested object (serviceId = 999999999) does not exist"
+    )

@@ -173,6 +173,18 @@ BAD_SEEDS = {
         1,
         "'ovh-de' is not one of: ovh-eu, ovh-ca, ovh-us",
     ),
+    "unknown-contact": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     contacts: {administrator: cd67890-ovh}}\n",
+        3,
+        "unknown key",
+    ),
+    "bad-nichandle": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     contacts: {tech: 'cd67890 ovh'}}\n",
+        3,
+        "is not a NIC handle",
+    ),
     "empty": ("", None, "the seed is empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
 }
@@ -278,6 +290,29 @@ def test_the_seed_keys_of_the_behaviours_round_trip() -> None:
     assert engaged.engagement_strategy is None and engaged.default_price == 70.0
     assert engaged.engagement_strategies is not None and len(engaged.engagement_strategies) == 4
     assert seed.services[2].engagement_duration == "P24M"
+
+
+def test_contact_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import CONTACTS
+
+    seed = parse_seed(CONTACTS, "contacts.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.services == seed.services and again.credentials == seed.credentials
+    assert again.digest == seed.digest
+    assert seed.credentials[1].nichandle == "cd67890-ovh"
+    assert seed.services[1].contact_tech == "cd67890-ovh" and seed.services[1].contact_admin is None
+
+
+def test_retention_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import RETENTION
+
+    seed = parse_seed(RETENTION, "retention.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.digest == seed.digest and again.products == seed.products
+    assert seed.retention_for("/hosting/web") == timedelta(days=30)
+    assert seed.retention_for("/domain") == timedelta(days=10)
+    assert parse_seed("services: []\n").retention_for("/domain") == timedelta(0)
+    assert "0 or more" in error("retention: -1d\nservices: []\n").problem
 
 
 def test_renewal_seed_keys_round_trip() -> None:
