@@ -175,7 +175,7 @@ class ApiError(ReconcilerError):
     ) -> None:
         # A query id is a header of the answer: from outside, like the API's words.
         query_id = one_line(query_id, WORD_LIMIT) if query_id else None
-        super().__init__(message + (f" (query id {query_id})" if query_id else ""), hint=hint)
+        super().__init__(message + _query_id_note(query_id), hint=hint)
         self.method = method
         self.path = path
         self.query_id = query_id
@@ -187,7 +187,7 @@ class ApiError(ReconcilerError):
         if not query_id or self.query_id:
             return self
         query_id = one_line(query_id, WORD_LIMIT)
-        other = self.reworded(f"{self.message} (query id {query_id})")
+        other = self.reworded(self.message + _query_id_note(query_id))
         other.query_id = query_id
         return other
 
@@ -311,12 +311,16 @@ class HttpError(ApiError):
         self.api_message = one_line(api_message)
         self.error_code = one_line(error_code, WORD_LIMIT) if error_code else None
         self.error_class = one_line(error_class, WORD_LIMIT) if error_class else None
-        error_code = self.error_code
         self.retry_after = retry_after
-        code = f" {error_code}" if error_code else ""
-        text = self.api_message or "no message"
+        code = f" {self.error_code}" if self.error_code else ""
+        # Each of the API's words is bounded, but an error code of 100 characters beside
+        # a message of 500 and a query id would still make a line longer than the 600
+        # every error promises: the message gets what the rest of the line leaves it.
+        frame = f"OVH API {method} {path} failed: {status}{code}: "
+        room = ERROR_LIMIT - len(frame) - len(_query_id_note(query_id))
+        text = one_line(self.api_message or "no message", max(room, WORD_LIMIT))
         super().__init__(
-            f"OVH API {method} {path} failed: {status}{code}: {text}",
+            frame + text,
             hint=hint or self._hint_for(method, path),
             method=method,
             path=path,
@@ -459,6 +463,7 @@ def http_error_class(status: int, error_code: str | None, message: str = "") -> 
 
 MESSAGE_LIMIT = 500  # characters of a message that comes from outside (an API's)
 WORD_LIMIT = 100  # of an error code, an error class or a query id from outside
+ERROR_LIMIT = 600  # characters of the line of an error that quotes an API's words
 IAM_ACTIONS_LIMIT = 50  # missing IAM actions named in one error (OVH names one or two)
 
 # ``details`` keys of a 403 naming the IAM actions a call lacks, in go-ovh's order.
@@ -483,6 +488,11 @@ def missing_iam_actions(details: Mapping[str, Any]) -> tuple[str, ...]:
                 if len(found) >= IAM_ACTIONS_LIMIT:
                     return tuple(found)
     return tuple(found)
+
+
+def _query_id_note(query_id: str | None) -> str:
+    """How a message names the query id of its answer, once bounded (``one_line``)."""
+    return f" (query id {one_line(query_id, WORD_LIMIT)})" if query_id else ""
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -445,14 +445,17 @@ def test_a_huge_error_code_and_query_id_are_cut() -> None:
         "GET",
         "/services",
         api.json_answer(
-            {"message": "no", "errorCode": "E" * 100_000},
+            {"message": "no " * 100_000, "errorCode": "E" * 100_000},
             403,
             **{"X-Ovh-Queryid": "Q" * 50_000},
         ),
     )
-    error = refused(api, time)  # one line of at most 600 characters
+    error = refused(api, time)
     assert isinstance(error, HttpError)
     assert error.error_code is not None and len(error.error_code) <= 100
+    # Each word cut, and the line as a whole within 600: the message gives way.
+    assert len(str(error)) <= 600 and str(error).endswith("Q…)"), len(str(error))
+    assert "no no" in str(error)
 
 
 def test_an_error_naming_thousands_of_missing_iam_actions_names_a_few() -> None:
