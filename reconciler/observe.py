@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveAccount, LiveService, parse_service
 from reconciler.core.periods import InvalidPeriod, normalise_period
 from reconciler.core.planner import periods_to_read
@@ -67,9 +68,29 @@ async def read_for_specs(client: OvhClient, specs: Collection[Spec]) -> LiveAcco
     period than their own (``planner.periods_to_read``). A spec that states every
     service's own period (one written by ``reconciler import``) costs no call per service,
     and the periods are read after the listing either way, so this adds no round trip."""
-    account = await read_account(client)
+    deletes = any(
+        wanted.lifecycle is Lifecycle.DELETE_NOW for spec in specs for wanted in spec.services
+    )
+    if deletes:  # whose key this is, beside the listing: the rules compare it with admins
+        account, nichandle = await gather_pair(read_account(client), key_nichandle(client))
+        account = replace(account, nichandle=nichandle)
+    else:
+        account = await read_account(client)
     ids = sorted({i for spec in specs for i in periods_to_read(spec, account)})
     return await with_offered_periods(client, account, ids)
+
+
+ME = "/me"
+
+
+async def key_nichandle(client: OvhClient) -> str:
+    """``GET /me`` ``nichandle``: the account the key acts for. A deletion's e-mail goes
+    to the service's administrator contact, so a spec that deletes needs to know it."""
+    me = await client.get(ME)
+    nichandle = me.get("nichandle") if isinstance(me, dict) else None
+    if not isinstance(nichandle, str) or not nichandle:
+        raise ApiError(f"GET {ME}: the answer has no nichandle; cannot tell whose key this is")
+    return nichandle
 
 
 async def with_offered_periods(
@@ -84,10 +105,13 @@ async def with_offered_periods(
         return account
     offered = await _offered_periods(client, wanted)
     return LiveAccount.from_services(
-        replace(s, offered_periods=offered[s.service_id])
-        if offered.get(s.service_id) is not None
-        else s
-        for s in account.services
+        (
+            replace(s, offered_periods=offered[s.service_id])
+            if offered.get(s.service_id) is not None
+            else s
+            for s in account.services
+        ),
+        nichandle=account.nichandle,
     )
 
 

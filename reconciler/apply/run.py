@@ -95,14 +95,22 @@ async def apply_approved(
     account = await read_for_specs(client, [spec])
     clock = client.api_clock()
     now = clock.now()
-    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint)
+    tokens = frozenset(options.tokens)
+    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint, tokens=tokens)
     if needs_journal(fresh):  # entries the account does not list: done by an earlier run?
         done = {
             **seen_in_review(approved),
             **done_before_in(journal_path, endpoint=approved.endpoint),
         }
         if done:
-            fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint, done_before=done)
+            fresh = make_plan(
+                spec,
+                account,
+                now=now,
+                endpoint=approved.endpoint,
+                done_before=done,
+                tokens=tokens,
+            )
     verdict = judge(approved, fresh, now=now)
     if on_verdict is not None:
         on_verdict(verdict)

@@ -3,6 +3,14 @@
 Subcommands live in their own modules and are imported only when invoked, so that
 ``reconciler plan`` does not pay for Pulumi, the sandbox server or rich at start-up.
 
+Options that concern every command (``--debug``, ``--color/--no-color``) are global: they
+are accepted before or after the command name (``reconciler plan spec.yaml --debug``), as
+Terraform users expect; ``LazyGroup.parse_args`` moves them to the group, which keeps
+them in the root context for every command (``debug_enabled``, ``color_choice``).
+``--endpoint`` before the command (``reconciler --endpoint URL services``) is the default
+of the command's own ``--endpoint`` (``reconciler.cli.common``), so it works on either side
+for the commands that talk to an endpoint.
+
 Errors are turned into output in one place (``main``): a ``ReconcilerError`` prints one
 line and its hint on stderr and exits with its ``exit_code``; anything else is an
 internal error, printed the same way. Tracebacks only with ``--debug``.
@@ -16,6 +24,7 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
@@ -44,8 +53,28 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# Flags that mean the same to every command, accepted anywhere before a `--`.
+GLOBAL_FLAGS = ("--debug", "--color", "--no-color")
+
+
+def hoist_global_flags(args: Sequence[str]) -> list[str]:
+    """``args`` with the global flags moved to the front, where the group parses them:
+    ``plan spec.yaml --debug`` becomes ``--debug plan spec.yaml``. Nothing after ``--``
+    moves (there, ``--debug`` is a file's name)."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    flags = [arg for arg in args[:end] if arg in GLOBAL_FLAGS]
+    rest = [arg for arg in args[:end] if arg not in GLOBAL_FLAGS]
+    return flags + rest + args[end:]
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when one is run (or listed)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the root: global flags may be anywhere
+            args = hoist_global_flags(args)
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._load(name) is not None)
@@ -72,9 +101,25 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-@click.option("--debug", is_flag=True, envvar="RECONCILER_DEBUG", help="Show tracebacks.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="RECONCILER_DEBUG",
+    help="Show tracebacks and log every API call (anywhere on the line).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output or not (anywhere on the line). Default: only on a terminal, "
+    "never with NO_COLOR set.",
+)
+@click.option(
+    "--endpoint",
+    metavar="NAME|URL",
+    help="The endpoint of the command that follows, as its own --endpoint.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, color: bool | None, endpoint: str | None) -> None:
     """Lifecycle-as-code for OVHcloud services.
 
     State in git what should become of every service of an OVHcloud account (keep
@@ -82,6 +127,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["color"] = color
+    ctx.obj["endpoint"] = endpoint
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,7 +250,22 @@ def report_error(exc: ReconcilerError, secrets: Secrets | None = None) -> None:
 
 def _debug_requested(argv: list[str] | None) -> bool:
     args = sys.argv[1:] if argv is None else argv
-    return "--debug" in args or os.environ.get("RECONCILER_DEBUG", "") not in ("", "0")
+    return "--debug" in _before_dashes(args) or os.environ.get("RECONCILER_DEBUG", "") not in (
+        "",
+        "0",
+    )
+
+
+def _before_dashes(args: Sequence[str]) -> list[str]:
+    return list(args[: args.index("--")]) if "--" in args else list(args)
+
+
+def root_option(name: str, ctx: click.Context | None = None) -> Any:
+    """A global option's value (``debug``, ``color``, ``endpoint``), or None outside the
+    ``reconciler`` group."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root: Any = ctx.find_root().obj if ctx else None
+    return root.get(name) if isinstance(root, dict) else None
 
 
 def command_secrets(ctx: click.Context | None = None) -> Secrets:

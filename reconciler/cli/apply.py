@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +64,7 @@ from reconciler.cli.common import (
     run,
     spec_endpoint_option,
     target_for_spec,
+    timeout_value,
     use_color,
 )
 from reconciler.cli.plan import Job, plan_all
@@ -86,7 +86,6 @@ from reconciler.ovh.embedded import state_dir
 from reconciler.render import text as text_render
 from reconciler.render.wording import HEADLINES, clean
 
-_DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _WORDS = HEADLINES  # one set of action words for plans and apply reports
 
 
@@ -146,7 +145,9 @@ class TerminalIO:
         return None if not line else line.rstrip("\r\n")
 
     def out(self, text: str) -> None:
-        click.echo(text)
+        # ANSI codes are in the text only when colour was chosen (use_color): keep them,
+        # where click would strip them from anything but a terminal.
+        click.echo(text, color=True)
 
     def note(self, text: str) -> None:
         click.echo(text, err=True)
@@ -198,10 +199,10 @@ class _ApplyCommand(click.Command):
 )
 @click.option(
     "--token-timeout",
-    default="30m",
+    default="30min",
     show_default=True,
     metavar="DURATION",
-    help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30m, 1h).",
+    help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30min, 1h, 1d, PT30M).",
 )
 @click.option(
     "--request-again",
@@ -235,7 +236,6 @@ class _ApplyCommand(click.Command):
     help="With a saved PLAN: the spec it must match (default: the spec file the plan names). "
     "The endpoint is this spec's, or --endpoint; never the plan's.",
 )
-@click.option("--color/--no-color", default=None, help="Colour the plan (default: on a terminal).")
 @spec_endpoint_option
 @concurrency_option
 def apply(
@@ -248,7 +248,6 @@ def apply(
     request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
-    color: bool | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -264,13 +263,12 @@ def apply(
         target=target,
         auto_approve=auto_approve,
         tokens=given.tokens,
-        token_timeout=parse_duration(token_timeout, "--token-timeout"),
+        token_timeout=timeout_value(token_timeout, "--token-timeout"),
         request_again=frozenset(request_again),
         journal=journal,
-        color=color,
         endpoint=endpoint,
         concurrency=concurrency,
-        lock_timeout=parse_duration(lock_timeout, "--lock-timeout"),
+        lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
         spec=spec,
     )
     run_apply(request, io=TerminalIO())
@@ -406,7 +404,8 @@ def load_target(request: ApplyRequest) -> Loaded:
         )
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
-    (plan,) = run(plan_all([Job(spec, target)], request.concurrency))
+    job = Job(spec, target, tokens=frozenset(request.tokens))
+    (plan,) = run(plan_all([job], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)
 
@@ -484,18 +483,6 @@ def _count(changes: Sequence[Action]) -> str:
 
 
 # --- options ----------------------------------------------------------------------------
-
-
-def parse_duration(value: str, option: str) -> timedelta:
-    found = _DURATION.match(value)
-    if not found:
-        raise UsageError(
-            f"{option} {value!r} is not a duration", hint="use e.g. 90s, 30m, 1h (or seconds)"
-        )
-    amount = float(found[1])
-    unit = (found[2] or "s").lower()
-    seconds = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}[unit] * amount
-    return timedelta(seconds=seconds)
 
 
 # --- output -----------------------------------------------------------------------------

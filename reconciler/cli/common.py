@@ -37,12 +37,14 @@ import logging
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from reconciler.core.spec import Spec
+from reconciler.durations import Duration, InvalidDuration, parse_duration
 from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
@@ -71,11 +73,21 @@ class Target:
 ENDPOINT_VALUES = "ovh-eu, ovh-ca, ovh-us, kimsufi-*, soyoustart-*, sandbox (embedded), or a URL."
 
 
+def _endpoint_before_command() -> str | None:
+    """``reconciler --endpoint URL COMMAND``: the group's ``--endpoint`` is the default of
+    the command's own, so the option works before or after the command name."""
+    from reconciler.cli import root_option
+
+    value = root_option("endpoint")
+    return value if isinstance(value, str) else None
+
+
 def endpoint_option(command: F) -> F:
     """``--endpoint`` for commands without a spec."""
     return click.option(
         "--endpoint",
         metavar="NAME|URL",
+        default=_endpoint_before_command,
         help=ENDPOINT_VALUES + " Default: OVH_ENDPOINT, ovh.conf [default] endpoint, sandbox.",
     )(command)
 
@@ -85,6 +97,7 @@ def spec_endpoint_option(command: F) -> F:
     return click.option(
         "--endpoint",
         metavar="NAME|URL",
+        default=_endpoint_before_command,
         help=ENDPOINT_VALUES + " Default: the spec's `endpoint:` (itself sandbox by default); "
         "OVH_ENDPOINT and ovh.conf never override a spec.",
     )(command)
@@ -165,6 +178,8 @@ def build_client(
         concurrency=concurrency,
         read_strategy=strategy,
         secrets=secrets if secrets is not None else command_secrets(),
+        # The first page goes out beside GET /auth/time: one round trip, not two.
+        early_reads=True,
     )
 
 
@@ -208,13 +223,32 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return outcome[0]
 
 
-def use_color(asked: bool | None) -> bool:
-    """``--color/--no-color`` if given; else colour only when stdout is a terminal, never
-    with ``NO_COLOR`` set or ``TERM=dumb``."""
-    if asked is not None:
+def use_color(asked: bool | None = None) -> bool:
+    """``asked`` if given, else the global ``--color/--no-color`` if given; else colour
+    only when stdout is a terminal, never with ``NO_COLOR`` set (https://no-color.org:
+    any non-empty value) or ``TERM=dumb``."""
+    from reconciler.cli import root_option
+
+    if asked is None:
+        asked = root_option("color")
+    if isinstance(asked, bool):
         return asked
     if os.environ.get("NO_COLOR", ""):
         return False
     import sys
 
     return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
+
+
+def duration_option_value(text: str, option: str, *, allow_calendar: bool = True) -> Duration:
+    """``text`` in the one duration grammar (``reconciler.durations``), or a
+    ``UsageError`` naming the option and saying what to write."""
+    try:
+        return parse_duration(text, allow_calendar=allow_calendar)
+    except InvalidDuration as error:
+        raise UsageError(f"{option} {error.message}", hint=error.fix) from None
+
+
+def timeout_value(text: str, option: str) -> timedelta:
+    """A timeout: a duration of fixed length (no months)."""
+    return duration_option_value(text, option, allow_calendar=False).as_timedelta()

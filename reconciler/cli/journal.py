@@ -72,7 +72,14 @@ def journal(
     """Show what `reconciler apply` did: its runs, or every call of one run."""
     if run_id and last:
         raise UsageError("--run and --last are exclusive", hint="give one of them")
+    given = path is not None
     path = path or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    if not given and not path.exists() and not (run_id or last or service):
+        # No apply ran yet: an answer, not an error (a CI step listing runs must pass).
+        # A --journal that names no file stays an error: more likely a typo.
+        if output_format == "text":
+            click.echo(f"No apply has run yet: there is no journal at {path}.")
+        return
     contents = read_journal(path)
     for number in contents.torn:
         click.echo(

@@ -29,7 +29,6 @@ output.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +45,7 @@ from reconciler.cli.common import (
     run,
     spec_endpoint_option,
     target_for_spec,
+    use_color,
 )
 from reconciler.cli.files import write_whole
 from reconciler.cli.specfiles import spec_files
@@ -104,11 +104,6 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the text output. Default: only on a terminal, and never with NO_COLOR.",
-)
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -116,7 +111,6 @@ def plan(
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
-    color: bool | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -134,7 +128,10 @@ def plan(
     plans = run(plan_all(jobs, concurrency))
 
     secrets = command_secrets()
-    click.echo(secrets.redact(render(plans, output_format, color=_use_color(color))), nl=False)
+    color = use_color()
+    # color=: click strips ANSI codes from output that is not a terminal; --color asks
+    # for them there too (a CI log that renders them).
+    click.echo(secrets.redact(render(plans, output_format, color=color)), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)
@@ -149,6 +146,7 @@ def plan(
 class Job:
     spec: Spec
     target: Target
+    tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
 
 
 def refuse_plan_files(paths: Sequence[str], command: str) -> None:
@@ -249,14 +247,15 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
     terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
     else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
-    made = make_plan(job.spec, account, now=now, endpoint=job.target.name)
+    endpoint, tokens = job.target.name, job.tokens
+    made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens)
     if not needs_journal(made):
         return made
     journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
-    done = done_before_in(journal, endpoint=job.target.name)
+    done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
-    return make_plan(job.spec, account, now=now, endpoint=job.target.name, done_before=done)
+    return make_plan(job.spec, account, now=now, endpoint=endpoint, done_before=done, tokens=tokens)
 
 
 async def _read(
@@ -326,14 +325,6 @@ def _append_step_summary(plans: Sequence[Plan]) -> None:
             f"{exc.strerror or exc}",
             err=True,
         )
-
-
-def _use_color(asked: bool | None) -> bool:
-    if asked is not None:
-        return asked
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
 
 
 def _exit(plans: Sequence[Plan], *, detailed: bool) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
+import difflib
 import shutil
-from datetime import datetime, timedelta
+import sys
+from datetime import datetime
 
 import click
 
@@ -12,30 +13,53 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    duration_option_value,
     endpoint_option,
     resolve_target,
     run,
     use_color,
 )
+from reconciler.core.catalog import KNOWN_TYPES, ProductFamily
 from reconciler.core.live import LiveAccount
+from reconciler.durations import Duration
 from reconciler.errors import UsageError
 from reconciler.observe import read_account
-from reconciler.render.services import OutputFormat, ServiceQuery, SortKey, render, select
+from reconciler.render.services import (
+    OutputFormat,
+    ServiceListing,
+    ServiceQuery,
+    SortKey,
+    render,
+    select,
+)
+from reconciler.render.wording import clean
 
-_DURATION = re.compile(r"(?P<amount>\d{1,6})\s*(?P<unit>[smhdw])", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+def parse_window(text: str) -> Duration:
+    """``--expiring-within``: the one duration grammar (``reconciler.durations``):
+    ``30d``, ``12h``, ``2w``, ``1mo`` (a calendar month), ``P1M``; ``m`` is refused as
+    ambiguous (a month to OVH, a minute to Unix)."""
+    return duration_option_value(text, "--expiring-within")
 
 
-def parse_window(text: str) -> timedelta:
-    """``30d``, ``12h``, ``2w``, ``90m``, ``45s`` as a duration."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise UsageError(
-            f"--expiring-within {text!r} is not a duration",
-            hint="write a number and a unit: 30d (days), 12h (hours), 2w (weeks), 90m, 45s",
-        )
-    unit = _UNITS[match["unit"].lower()]
-    return timedelta(**{unit: int(match["amount"])})
+def check_type(wanted: str, account: LiveAccount) -> None:
+    """A ``--type`` that can match nothing is a typo, not an empty answer: refused with
+    the nearest known types (``hostng`` → ``hosting/web``...)."""
+    value = wanted.strip().strip("/").casefold()
+    known = {t.casefold(): t for t in (*KNOWN_TYPES, *(s.type for s in account.services))}
+    families = {family.value for family in ProductFamily}
+    if value in families or any(t == value or t.startswith(value + "/") for t in known):
+        return
+    prefixes = {t.split("/")[0] for t in known}
+    near = difflib.get_close_matches(value, [*known, *prefixes, *families], n=4, cutoff=0.6)
+    shown = [known.get(name, name) for name in near]
+    raise UsageError(
+        f"--type {wanted!r} is no service type",
+        hint=(f"did you mean {', '.join(shown)}? " if shown else "")
+        + "a type (hosting/web, domain, vps...), its first part (hosting), or a family ("
+        + ", ".join(sorted(families))
+        + ")",
+    )
 
 
 @click.command()
@@ -57,7 +81,13 @@ def parse_window(text: str) -> timedelta:
 @click.option(
     "--expiring-within",
     metavar="DURATION",
-    help="Only services that expire or renew within DURATION (30d, 12h, 2w).",
+    help="Only services that expire or renew within DURATION (30d, 2w, 1mo, P1M; `m` is "
+    "refused: write 30min or 1mo). Already expired ones only with --include-expired.",
+)
+@click.option(
+    "--include-expired",
+    is_flag=True,
+    help="With --expiring-within: list the services already past their date too.",
 )
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show N rows at most.")
 @click.option(
@@ -76,6 +106,7 @@ def services(
     sort: str,
     reverse: bool,
     expiring_within: str | None,
+    include_expired: bool,
     limit: int | None,
     output_format: str,
     endpoint: str | None,
@@ -89,15 +120,41 @@ def services(
         sort=SortKey(sort),
         reverse=reverse,
         expiring_within=parse_window(expiring_within) if expiring_within else None,
+        include_expired=include_expired,
         limit=limit,
     )
+    if include_expired and expiring_within is None:
+        raise UsageError(
+            "--include-expired goes with --expiring-within",
+            hint="without --expiring-within every service is listed, expired or not",
+        )
     target = resolve_target(endpoint)
     account, now = run(_read(target, concurrency))
+    if service_type:
+        check_type(service_type, account)
     listing = select(account, query, now=now, endpoint=target.name)
+    if search:
+        _note_display_matches(listing, search)
     fmt = OutputFormat(output_format)
-    width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, the terminal, else 80
+    # A terminal's width (COLUMNS, else the terminal's); output that is not a terminal
+    # (a pipe, a file) is never wrapped, so that each row stays one line for grep.
+    width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else None
     color = use_color(None)  # a terminal, without NO_COLOR or TERM=dumb
-    click.echo(render(listing, fmt, width=width, color=color), nl=False)
+    click.echo(render(listing, fmt, width=width, color=color), nl=False, color=color)
+
+
+def _note_display_matches(listing: ServiceListing, search: str) -> None:
+    """``--search`` also looks in display names, which the table does not show: say which
+    rows matched that way, so a row without the text in sight is not a mystery."""
+    needle = search.casefold()
+    for row in listing.rows:
+        service = row.service
+        if needle not in service.name.casefold() and needle in service.display_name.casefold():
+            click.echo(
+                f"note: {clean(service.name)} matches --search {clean(search)!r} by its "
+                f"display name {clean(service.display_name)!r}",
+                err=True,
+            )
 
 
 async def _read(target: Target, concurrency: int) -> tuple[LiveAccount, datetime]:

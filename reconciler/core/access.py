@@ -101,6 +101,13 @@ GRANTS: tuple[Grant, ...] = (
         "and the renewal periods it offers (specs that set a period)",
     ),
     Grant(
+        AccessRule("GET", "/me"),
+        _BOTH,
+        ("GET /me",),
+        "delete_now: whose key this is (nichandle), checked against the service's "
+        "administrator contact, who alone receives the confirmation e-mail",
+    ),
+    Grant(
         AccessRule("GET", "/me/notification/email/history"),
         _APPLY,
         ("GET /me/notification/email/history",),

@@ -45,11 +45,13 @@ from datetime import datetime
 
 from reconciler.clock import as_utc
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode
-from reconciler.core.rules import when_text
+from reconciler.core.rules import has_passed, when_text
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
-ACTION_EXPIRED = "action-expired"  # the rule code shown when an action's expires_at passed
+# The rule code shown when a saved action's expires_at has passed: the planner's own
+# (``rules.action_expired``), so that plan and apply name the same refusal.
+ACTION_EXPIRED = RuleCode.ACTION_EXPIRED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +141,7 @@ def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
     rejections: list[Rejection] = []
     refused_keys = {refusal.service for refusal in fresh.refused}
     for action in approved.changes:
-        if (
-            action.expires_at is not None
-            and as_utc(action.expires_at) <= now
-            and action.service not in refused_keys
-        ):
+        if has_passed(action.expires_at, now) and action.service not in refused_keys:
             rejections.append(_expired(action, now))
     rejections.extend(Rejection.of(refusal) for refusal in fresh.refused)
     if rejections:

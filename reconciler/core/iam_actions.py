@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 _DERIVED: dict[str, list[str]] = {
+    "GET /me": [
+        "account:apiovh:me/get",
+    ],
     "GET /me/notification/email/history": [
         "account:apiovh:me/notification/email/history/get",
     ],

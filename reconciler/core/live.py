@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
 from reconciler.core.periods import InvalidPeriod, normalise_period
+from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.errors import ApiError
 from reconciler.times import ImplausibleInstant, plausible
 
@@ -109,6 +110,8 @@ class LiveService:
     # route.url, e.g. "/hosting/web/www.example.com": the product's own API path, for the
     # legacy per-product calls (serviceInfos, terminate) and for display.
     route_url: str | None = None
+    # billing.pricing: the price of one renewal; None when OVH gives none (never guessed).
+    pricing: Pricing | None = None
 
     @property
     def manageable(self) -> bool:
@@ -134,6 +137,9 @@ class LiveAccount:
     """Every service of the account, with parent/child links resolved both ways."""
 
     services: tuple[LiveService, ...]
+    # GET /me nichandle: the account the key acts for, when read (it is, for a spec that
+    # deletes: the confirmation e-mail goes to the service's administrator contact).
+    nichandle: str | None = None
     _by_id: Mapping[int, LiveService] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, tuple[LiveService, ...]] = field(init=False, repr=False, compare=False)
 
@@ -146,7 +152,9 @@ class LiveAccount:
         object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
 
     @classmethod
-    def from_services(cls, services: Iterable[LiveService]) -> LiveAccount:
+    def from_services(
+        cls, services: Iterable[LiveService], *, nichandle: str | None = None
+    ) -> LiveAccount:
         """Build an account, filling each service's ``children`` from the others'
         ``parent_id`` (sorted by id) so that one read of the account is enough."""
         listed = sorted(services, key=lambda s: s.service_id)
@@ -158,7 +166,7 @@ class LiveAccount:
             _with_children(service, tuple(children.get(service.service_id, ())))
             for service in listed
         )
-        return cls(services=linked)
+        return cls(services=linked, nichandle=nichandle)
 
     def by_id(self, service_id: int) -> LiveService | None:
         return self._by_id.get(service_id)
@@ -294,6 +302,7 @@ def _parse_service(data: Any) -> LiveService:
         parent_id=root.optional_int("parentServiceId"),
         unpaid=lifecycle_state == "unpaid",
         route_url=route.optional_str("url"),
+        pricing=parse_pricing(billing.raw("pricing")),
     )
 
 
@@ -448,6 +457,10 @@ class _Json:
 
     def _path(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
+
+    def raw(self, key: str) -> Any:
+        """The value under ``key`` as the API wrote it, for a reader of its own."""
+        return self._data.get(key)
 
     def block(self, key: str) -> _Json:
         return _Json(self._data.get(key), self._path(key))

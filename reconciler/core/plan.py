@@ -62,6 +62,9 @@ class RuleCode(StrEnum):
     COMMITTED_RENEWAL = "committed-renewal"  # manual renewal under a commitment ending
     TERMINATE_MANUAL_SERVICE = "terminate-manual-service"  # /services cannot show it
     UNSAFE_NAME = "unsafe-name"  # a name that is no single URL path segment
+    NOT_ADMIN_CONTACT = "not-admin-contact"  # a deletion's e-mail goes to another account
+    # A change whose moment has passed (the expiry it relies on): plan and apply agree.
+    ACTION_EXPIRED = "action-expired"
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -659,12 +659,15 @@ def make_plan(
     endpoint: str,
     created_at: datetime | None = None,
     done_before: Mapping[str, DoneBefore] | None = None,
+    tokens: Collection[str] = (),
 ) -> Plan:
     """The plan that brings ``account`` to what ``spec`` says, judged at ``now`` (the
     API's clock). ``created_at`` defaults to ``now``. ``done_before`` holds, by spec key,
     the terminations and deletions the apply journal saw done on this endpoint (see the
-    module docstring: matching). Pure; never raises on any spec and live state (a naive
-    ``now`` is a programming error: ``ValueError``)."""
+    module docstring: matching). ``tokens`` are the spec keys or names whose deletion
+    token apply holds already (``--token``: ``not-admin-contact`` does not apply).
+    Pure; never raises on any spec and live state (a naive ``now`` is a programming
+    error: ``ValueError``)."""
     now = as_utc(now)
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
@@ -686,6 +689,7 @@ def make_plan(
             names=names,
             endpoint=endpoint,
             done_before=done_before or {},
+            tokens=frozenset(tokens),
         )
         if outcome.action is not None:
             actions.append(outcome.action)
@@ -821,6 +825,7 @@ def _plan_entry(
     names: _Names,
     endpoint: str = "",
     done_before: Mapping[str, DoneBefore],
+    tokens: frozenset[str] = frozenset(),
 ) -> _Outcome:
     wanted, live = found.wanted, found.service
     if found.refusal is not None:
@@ -845,6 +850,8 @@ def _plan_entry(
         period=new_period,
         kept=tuple(s for s in below if s.service_id in kept_ids),
         endpoint=endpoint,
+        nichandle=account.nichandle,
+        token_given=wanted.key in tokens or wanted.name in tokens,
     )
     refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)

@@ -11,7 +11,8 @@ Two kinds of rules:
 - *Proposal rules* judge one change the planner means to make to one live service
   (a ``Proposal``): ``unmanageable-service``, ``already-terminated``,
   ``delete-now-web-hosting-only``, ``protected``, ``unpaid-service``,
-  ``cancel-window-closed``, ``period-not-offered``, ``linked-service-conflict``.
+  ``cancel-window-closed``, ``action-expired``, ``period-not-offered``,
+  ``linked-service-conflict``.
   A ``no_op`` is never refused: rules judge changes, and a spec entry that already
   matches the account (even for a telecom service, or an unpaid one) has nothing to
   refuse.
@@ -85,6 +86,10 @@ class Proposal:
     period: str | None = None
     kept: tuple[LiveService, ...] = ()
     endpoint: str = ""  # the spec's endpoint: what the control panel offers depends on it
+    # GET /me nichandle of the key's account (None: not read), and whether apply holds
+    # the deletion's token already (``--token``): who can confirm a deletion.
+    nichandle: str | None = None
+    token_given: bool = False
 
 
 ProposalRule = Callable[[Proposal, datetime], Refusal | None]
@@ -141,6 +146,16 @@ def cancel_deadline(service: LiveService) -> datetime | None:
         return expiry - CANCEL_WINDOW
     except OverflowError:  # an expiry in year 1: the window closed long ago
         return _EARLIEST
+
+
+def has_passed(deadline: datetime | None, now: datetime) -> bool:
+    """Whether the moment ``deadline`` marks has come at ``now``: at the deadline itself it
+    has (its instant is excluded from what it allows), a second before it has not; an
+    unknown date (``None``) never passes. The one judgement of time behind
+    ``cancel-window-closed`` and ``action-expired``, at plan time here and at apply time
+    (``approval.judge``, on a saved action's ``expires_at``): plan and apply must never
+    disagree about the same instant."""
+    return deadline is not None and utc(now) >= utc(deadline)
 
 
 def describe(service: LiveService) -> str:
@@ -259,7 +274,7 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
     live = proposal.live
     deadline = cancel_deadline(live)
     instant = utc(now)
-    if deadline is None or instant < deadline:
+    if deadline is None or not has_passed(deadline, instant):
         return None
     expiry = deadline + CANCEL_WINDOW
     event = (
@@ -276,6 +291,30 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
         f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
         f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
         f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
+    )
+
+
+def action_expired(proposal: Proposal, now: datetime) -> Refusal | None:
+    """Every change but a cancellation (which has its own, earlier deadline above) is
+    made for the service as it stands before its expiry: once the expiry has come, OVH
+    renews the service or ends it, and the account only shows which some time later. A
+    change planned in between would act on a state that is already gone, so it is
+    refused until the account shows the outcome — at the expiry exactly, as apply
+    refuses a saved action at its ``expires_at`` (the same date, ``planner.expires_at``)."""
+    if proposal.action in (None, ActionKind.NO_OP, ActionKind.CANCEL_TERMINATION):
+        return None
+    live = proposal.live
+    expiry = expiry_of(live)
+    if expiry is None or not has_passed(expiry, now):
+        return None
+    return _refuse(
+        proposal,
+        RuleCode.ACTION_EXPIRED,
+        f"{describe(live)} reached its expiry on {when_text(expiry)} (now "
+        f"{when_text(utc(now))}) and the account does not show yet whether it was renewed "
+        f"or ended: {proposal.action.value} is no longer the change to make",
+        "wait until the account shows the service renewed or ended (`reconciler services "
+        f"--search {live.name}`), then plan again",
     )
 
 
@@ -492,6 +531,35 @@ def unsafe_name(proposal: Proposal, now: datetime) -> Refusal | None:
     )
 
 
+def not_admin_contact(proposal: Proposal, now: datetime) -> Refusal | None:
+    """A deletion's confirmation token is e-mailed to the service's administrator
+    contact (``customer.contacts``), and the control panel lets only that contact
+    terminate: a key of another account would request it and wait for an e-mail it can
+    never see. Silent when the key's account or the contacts are not known, and when
+    apply already holds the token (``--token``)."""
+    live = proposal.live
+    if (
+        proposal.action is not ActionKind.DELETE_NOW
+        or proposal.token_given
+        or proposal.nichandle is None
+        or not live.admin_contacts
+    ):
+        return None
+    key = proposal.nichandle.casefold()
+    if any(contact.casefold() == key for contact in live.admin_contacts):
+        return None
+    admins = " or ".join(live.admin_contacts)
+    return _refuse(
+        proposal,
+        RuleCode.NOT_ADMIN_CONTACT,
+        f"the key acts for {proposal.nichandle}, but the administrator contact of "
+        f"{describe(live)} is {admins}: the e-mail that confirms the deletion goes to "
+        f"{admins} only, so apply could never confirm it",
+        f"apply with a key of {admins}; or have {admins} request the termination (control "
+        f"panel) and give the e-mailed token to apply: `--token {proposal.wanted.key}=@FILE`",
+    )
+
+
 # The gates, in order: when one refuses, the other rules are moot.
 GATES: tuple[ProposalRule, ...] = (unmanageable_service, already_terminated, state_not_understood)
 
@@ -501,6 +569,7 @@ PROPOSAL_RULES: tuple[ProposalRule, ...] = (
     protected,
     unpaid_service,
     cancel_window_closed,
+    action_expired,
     period_not_offered,
     linked_service_conflict,
     action_not_offered,
@@ -509,6 +578,7 @@ PROPOSAL_RULES: tuple[ProposalRule, ...] = (
     committed_renewal,
     terminate_manual_service,
     unsafe_name,
+    not_admin_contact,
 )
 
 RULE_OF: dict[RuleCode, ProposalRule] = {
@@ -518,6 +588,7 @@ RULE_OF: dict[RuleCode, ProposalRule] = {
     RuleCode.PROTECTED: protected,
     RuleCode.UNPAID_SERVICE: unpaid_service,
     RuleCode.CANCEL_WINDOW_CLOSED: cancel_window_closed,
+    RuleCode.ACTION_EXPIRED: action_expired,
     RuleCode.PERIOD_NOT_OFFERED: period_not_offered,
     RuleCode.LINKED_SERVICE_CONFLICT: linked_service_conflict,
     RuleCode.STATE_NOT_UNDERSTOOD: state_not_understood,
@@ -527,6 +598,7 @@ RULE_OF: dict[RuleCode, ProposalRule] = {
     RuleCode.COMMITTED_RENEWAL: committed_renewal,
     RuleCode.TERMINATE_MANUAL_SERVICE: terminate_manual_service,
     RuleCode.UNSAFE_NAME: unsafe_name,
+    RuleCode.NOT_ADMIN_CONTACT: not_admin_contact,
 }
 
 

@@ -81,10 +81,20 @@ def done_before_in(path: Path, *, endpoint: str) -> dict[str, DoneBefore]:
     return done_before(read_journal(path, missing_ok=True).records, endpoint=endpoint)
 
 
+def _ends_it(action: ActionKind, record: Record) -> bool:
+    """Whether ``record`` is the sending of the call that ends the service: a deletion's
+    confirmation (its request alone deletes nothing), or a termination's own call."""
+    if action is ActionKind.DELETE_NOW:
+        return record.detail.get("step") == StepKind.CONFIRM_TERMINATION.value
+    return record.outcome == Outcome.SENDING
+
+
 def done_before(records: Iterable[Record], *, endpoint: str) -> dict[str, DoneBefore]:
-    """The terminations and deletions the journal saw done on ``endpoint``, by spec key
-    (the last of each): what lets a plan say "already done" of an entry whose service
-    the account no longer lists, instead of refusing it as a name that matches nothing."""
+    """The terminations and deletions the journal shows done on ``endpoint``, by spec
+    key: an action finished ``done``, or the call that ends the service sent (its answer
+    lost: a dropped connection, a killed run). What lets a plan say "already done" of an
+    entry whose service the account no longer lists, instead of refusing it as a name
+    that matches nothing (a typo)."""
     found: dict[str, DoneBefore] = {}
     for record in records:
         if (
@@ -93,19 +103,15 @@ def done_before(records: Iterable[Record], *, endpoint: str) -> dict[str, DoneBe
             or record.action not in _ENDING_ACTIONS
         ):
             continue
-        finished = record.phase == Phase.ACTION and record.outcome == Outcome.DONE
-        # A deletion confirmed but killed before its action's end was written is done too.
-        confirmed = (
-            record.phase == Phase.CALL
-            and record.detail.get("step") == StepKind.CONFIRM_TERMINATION.value
-            and record.outcome in (Outcome.OK, Outcome.GONE)
-        )
-        if finished or confirmed:
-            action = ActionKind(record.action)
-            verb = "deleted" if action is ActionKind.DELETE_NOW else "set to terminate"
-            found[record.service] = DoneBefore(
-                action,
-                f"the journal shows it {verb} by apply run {record.run} on "
-                f"{time_text(record.time)}",
-            )
+        action = ActionKind(record.action)
+        verb = "deleted" if action is ActionKind.DELETE_NOW else "set to terminate"
+        if record.phase == Phase.ACTION and record.outcome == Outcome.DONE:
+            evidence = f"the journal shows it {verb} by apply run {record.run}"
+        elif record.phase == Phase.CALL and _ends_it(action, record):
+            # Sent, its answer lost or failed (a dropped connection, a crash): the service
+            # has left the account since, which is what that call does.
+            evidence = f"the journal shows apply run {record.run} sent the call that ends it"
+        else:
+            continue
+        found[record.service] = DoneBefore(action, f"{evidence} on {time_text(record.time)}")
     return found

@@ -199,6 +199,7 @@ class OvhClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         read_strategy: ReadStrategy = ReadStrategy.AUTO,
         secrets: Secrets | None = None,
+        early_reads: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -219,6 +220,9 @@ class OvhClient:
         self._random = random or random_module.Random().random
         self._base = endpoint.base_url.rstrip("/")
         self._delta: float | None = None  # API time minus local time, seconds
+        # With early reads, GET /auth/time is in flight while the first reads go out.
+        self.early_reads = early_reads
+        self._clock_task: asyncio.Task[float] | None = None
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
         self._oauth2: OAuth2Tokens | None = None
@@ -282,6 +286,9 @@ class OvhClient:
             },
         )
         self._slots = asyncio.Semaphore(self.concurrency)
+        if self.early_reads:
+            self._clock_task = asyncio.get_running_loop().create_task(self.sync_time())
+            return self
         try:
             await self.sync_time()
         except BaseException:
@@ -298,6 +305,12 @@ class OvhClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        task, self._clock_task = self._clock_task, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            # Its outcome matters only to calls; leaving, nobody else will ask for it.
+            await asyncio.gather(task, return_exceptions=True)
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
@@ -348,6 +361,12 @@ class OvhClient:
         if self._delta is None:
             raise RuntimeError("api_clock() needs the client to be entered (async with)")
         return OffsetClock(self._clock, timedelta(seconds=self._delta))
+
+    async def _clock_known(self) -> None:
+        """Wait for the API's clock (early reads): its error, if it failed, is the call's."""
+        task = self._clock_task
+        if task is not None and self._delta is None:
+            await asyncio.shield(task)
 
     def _api_timestamp(self) -> int:
         return int(self._clock.now().timestamp() + (self._delta or 0.0))
@@ -413,7 +432,7 @@ class OvhClient:
         """One call, its decoded JSON and the answer it came in."""
         prepared = self._prepare(method, path, params=params, body=body, headers=headers)
         prepared = replace(prepared, signing=signing)
-        exchange = await self._send_handling_auth(prepared, within)
+        exchange = await self._send_early(prepared, within)
         value = decode_json(
             exchange.content,
             status=exchange.status,
@@ -422,6 +441,31 @@ class OvhClient:
             query_id=exchange.query_id,
         )
         return value, exchange
+
+    async def _send_early(self, prepared: _Prepared, within: Deadline | None) -> _Exchange:
+        """Early reads (``early_reads``): a signed GET sent while ``GET /auth/time`` is
+        still in flight is signed with the local clock, so that the first page costs no
+        round trip of its own; OVH accepts a timestamp within a window of its clock, and
+        a machine's clock is nearly always within it. A call that changes something
+        never goes out before the API's clock is known, and every call returns only
+        once it is known (``api_clock`` then works, and the clock's error is the
+        call's). Should the API refuse the timestamp (``QUERY_TIME_OUT``: this
+        machine's clock is far off, or a sandbox's was moved), the GET is sent once
+        more with the API's clock."""
+        if self._delta is not None or self._clock_task is None:
+            return await self._send_handling_auth(prepared, within)
+        if prepared.signing is not _Signing.SIGNED:  # GET /auth/time itself
+            return await self._send_handling_auth(prepared, within)
+        if prepared.mutating:
+            await self._clock_known()
+            return await self._send_handling_auth(prepared, within)
+        try:
+            exchange = await self._send_handling_auth(prepared, within)
+        except QueryTimeOut:
+            await self._clock_known()
+            return await self._send_handling_auth(prepared, within)
+        await self._clock_known()
+        return exchange
 
     # -- the layers of sending ---------------------------------------------------------
 

@@ -49,6 +49,7 @@ from reconciler.errors import (
 from reconciler.journal import ensure_writable
 from reconciler.observe import read_account, read_for_specs, with_offered_periods
 from reconciler.ovh.client import OvhClient
+from reconciler.ovh.credentials import default_search_paths
 from reconciler.pulumi.inputs import (
     ENDPOINT,
     LIFECYCLE,
@@ -58,7 +59,7 @@ from reconciler.pulumi.inputs import (
     TYPE,
     Entry,
 )
-from reconciler.pulumi.settings import Settings
+from reconciler.pulumi.settings import Settings, state_dir
 
 # The property each rule is about, for Pulumi's "property: reason" check failures.
 RULE_PROPERTY: dict[RuleCode, str] = {
@@ -70,11 +71,21 @@ RULE_PROPERTY: dict[RuleCode, str] = {
 }
 
 
-def open_client(endpoint: str, settings: Settings, environ: Mapping[str, str]) -> OvhClient:
+def open_client(
+    endpoint: str, settings: Settings, environ: Mapping[str, str], root: Path
+) -> OvhClient:
     """A client for ``endpoint`` (enter it with ``async with``), credentials resolved
     from the stack's configuration, else ``OVH_*`` and ovh.conf (``environ``); the
-    embedded sandbox runs in-process as for the command line."""
-    return OvhClient.from_environment(resolve_endpoint(endpoint), environ=settings.environ(environ))
+    embedded sandbox runs in-process as for the command line. ``root`` is the project
+    directory: the ``ovh.conf`` and the sandbox's state the command line would find
+    there, whatever directory Pulumi runs the provider in."""
+    merged = settings.environ(environ)
+    return OvhClient.from_environment(
+        resolve_endpoint(endpoint),
+        environ=merged,
+        search_paths=default_search_paths(cwd=root),
+        state_dir=state_dir(merged, root),
+    )
 
 
 # --- judging ---------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """The Pulumi program: one ``ServiceLifecycle`` per service of the stack's spec.
 
-``Pulumi.yaml`` runs ``reconciler/pulumi/__main__.py``, which calls ``run()``. Importing
+``Pulumi.yaml`` runs the project's ``__main__.py``, which calls ``run()``. Importing
 this module does nothing: tests declare the resources under ``pulumi.runtime.set_mocks``
 and other programs call ``declare(spec)`` with a spec of their own.
 
-The stack's configuration (``stacks/Pulumi.<stack>.yaml``) names the spec:
+The stack's configuration (``stacks/Pulumi.<stack>.yaml``) names the spec. ``Pulumi.yaml``
+gives every key a default, most of them empty: an empty value is a key not set.
 
 ``reconciler:spec``
-    A spec file (``stacks/prod.yaml``), relative to the project directory — the same
-    file ``reconciler plan`` and ``reconciler validate`` read, with the same messages.
+    A spec file (``stacks/prod.yaml``), relative to the project directory (where
+    ``Pulumi.yaml`` is, whatever directory Pulumi runs the program in) — the same file
+    ``reconciler plan`` and ``reconciler validate`` read, with the same messages.
 ``reconciler:services``
     Or the services inline: the text of a spec's ``services:`` mapping (a YAML block),
     read by the spec's own reader. Errors are located in that block.
@@ -38,21 +40,25 @@ from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec, parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, SpecError, SpecProblem
 from reconciler.pulumi.resource import ServiceLifecycle
-from reconciler.pulumi.settings import NAMESPACE
+from reconciler.pulumi.settings import NAMESPACE, project_dir
 
 SPEC_KEY: Final = "spec"
 SERVICES_KEY: Final = "services"
 ENDPOINT_KEY: Final = "endpoint"
+# Credentials that must reach the stack's settings encrypted. Pulumi cannot check it for
+# keys that have a default (Pulumi.yaml says why), so the program does.
+SECRET_KEYS: Final = ("applicationSecret", "consumerKey", "clientSecret")
 _DESTRUCTIVE = (Lifecycle.TERMINATE_AT_EXPIRY, Lifecycle.DELETE_NOW)
 
 
 def run(*, root: Path | None = None) -> dict[str, ServiceLifecycle]:
-    """The program: read the stack's spec (``root``: the project directory, default the
-    working directory Pulumi runs the program in) and declare its services. Any problem
-    is a ``pulumi.RunError``: Pulumi shows its lines, without a traceback."""
+    """The program: read the stack's spec (``root``: the project directory, default
+    ``project_root()``) and declare its services. Any problem is a ``pulumi.RunError``:
+    Pulumi shows its lines, without a traceback."""
     config = pulumi.Config(NAMESPACE)
     try:
-        spec = spec_from_config(config, root=root)
+        refuse_secrets_in_clear(config)
+        spec = spec_from_config(config, root=project_root() if root is None else root)
     except SpecError as error:
         raise pulumi.RunError("\n".join([*error.lines(), f"hint: {error.hint}"])) from None
     except ConfigError as error:
@@ -73,11 +79,40 @@ def run(*, root: Path | None = None) -> dict[str, ServiceLifecycle]:
     return resources
 
 
+def project_root() -> Path:
+    """The project directory: the one the Pulumi CLI names (``pulumi.get_root_directory``),
+    else — an older CLI, or a program run by hand — the nearest directory holding a
+    ``Pulumi.yaml``, from the working directory upwards, as the CLI finds it."""
+    given = pulumi.get_root_directory()
+    # The CLI passes an absolute path; the SDK's mocks a placeholder word.
+    return Path(given) if given and Path(given).is_absolute() else project_dir(Path.cwd())
+
+
+def refuse_secrets_in_clear(config: pulumi.Config) -> None:
+    """A credential the stack's settings hold in clear is refused before anything is
+    declared: it would sit readable in the stack file, and in git."""
+    for key in SECRET_KEYS:
+        value = _given(config, key)
+        if value is not None and not pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"):
+            raise ConfigError(
+                f"config {NAMESPACE}:{key} is set in clear in the stack's settings",
+                hint=f"set it encrypted: `pulumi config set --secret {NAMESPACE}:{key}` "
+                "(and remove the value in clear from the stack file's history)",
+            )
+
+
+def _given(config: pulumi.Config, key: str) -> str | None:
+    """A key's value; None when it is not set or empty (Pulumi.yaml's empty default)."""
+    value = config.get(key)
+    return value if value is not None and value.strip() else None
+
+
 def spec_from_config(config: pulumi.Config, *, root: Path | None = None) -> Spec:
-    """The spec the stack's configuration names (see the module docstring)."""
-    path = config.get(SPEC_KEY)
-    inline = config.get(SERVICES_KEY)
-    endpoint = config.get(ENDPOINT_KEY)
+    """The spec the stack's configuration names (see the module docstring); a relative
+    spec path is ``root``'s (the project directory; None: the working directory)."""
+    path = _given(config, SPEC_KEY)
+    inline = _given(config, SERVICES_KEY)
+    endpoint = _given(config, ENDPOINT_KEY)
     if endpoint is not None:
         try:
             resolve_endpoint(endpoint)
@@ -102,8 +137,8 @@ def spec_from_config(config: pulumi.Config, *, root: Path | None = None) -> Spec
 
 
 def _relative(path: Path, root: Path | None) -> Path:
-    """A relative spec path is the project directory's: Pulumi runs the program there
-    (``root`` None), and messages then show the path as written in the config."""
+    """A relative spec path is the project directory's, not the working directory's:
+    Pulumi runs the program in the directory of ``main``, wherever that is."""
     return path if path.is_absolute() or root is None else root / path
 
 

@@ -91,6 +91,7 @@ from reconciler.pulumi.settings import (
     READ_CACHE_KEY,
     TOKEN_TIMEOUT_KEY,
     Settings,
+    project_dir,
 )
 
 T = TypeVar("T")
@@ -259,7 +260,7 @@ class ServiceLifecycleProvider(ResourceProvider):
         return judge_view(entry, view, now=view.now(SystemClock()))
 
     def _journal(self) -> Path:
-        return self.settings.journal_path(os.environ, Path.cwd())
+        return self.settings.journal_path(os.environ, project_dir(Path.cwd()))
 
     def _run(self, endpoint: str, operation: Callable[[OvhClient], Awaitable[T]]) -> T:
         """Run ``operation`` with a client for ``endpoint``, opened and closed here. A
@@ -267,7 +268,8 @@ class ServiceLifecycleProvider(ResourceProvider):
         shows under the message."""
 
         async def main() -> T:
-            async with open_client(endpoint, self.settings, os.environ) as client:
+            root = project_dir(Path.cwd())  # Pulumi starts the host in `main`'s directory
+            async with open_client(endpoint, self.settings, os.environ, root) as client:
                 return await operation(client)
 
         try:

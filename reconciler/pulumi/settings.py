@@ -18,20 +18,26 @@ Keys (all optional):
     ``.reconciler/journal.jsonl`` in the project directory), as ``reconciler apply
     --journal``.
 ``reconciler:tokenTimeout``
-    How long ``delete_now`` waits for OVH's confirmation e-mail (``30m``; ``90s``,
-    ``1h``...), as ``reconciler apply --token-timeout``.
+    How long ``delete_now`` waits for OVH's confirmation e-mail (``30min``; ``90s``,
+    ``1h``, ``PT45M``...), as ``reconciler apply --token-timeout``: the duration
+    grammar of every option (``reconciler.durations``).
 ``reconciler:readCacheSeconds``
     How long the checks and diffs of a preview share one read of the account (``30``;
     ``0``: every check and diff reads the account). What is applied is always read
     afresh.
 
 Without credentials in the configuration, they come from ``OVH_*`` and ``ovh.conf``,
-exactly as for the command line.
+exactly as for the command line. ``Pulumi.yaml`` gives every key a default, empty for
+most: an empty value is a key not set.
+
+Relative paths — the journal, ``$RECONCILER_STATE_DIR``, and so the embedded sandbox's
+state — are the project directory's (where ``Pulumi.yaml`` is, ``project_dir``), never
+the working directory's: Pulumi runs the program and the provider's host in the
+directory of ``Pulumi.yaml``'s ``main``, which a project may put anywhere.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,9 +45,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.durations import InvalidDuration
+from reconciler.durations import parse_duration as parse_any_duration
 from reconciler.errors import ConfigError
 from reconciler.journal import JOURNAL_FILE
-from reconciler.ovh.embedded import state_dir
+from reconciler.ovh import embedded
 
 NAMESPACE: Final = "reconciler"
 # Pulumi config key -> the environment variable it stands for.
@@ -56,8 +64,19 @@ JOURNAL_KEY: Final = "journal"
 TOKEN_TIMEOUT_KEY: Final = "tokenTimeout"
 READ_CACHE_KEY: Final = "readCacheSeconds"
 DEFAULT_READ_CACHE_SECONDS: Final = 30.0
-_DURATION = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
-_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+# The files Pulumi recognises as a project, looked for upwards as the CLI looks for them.
+PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
+
+
+def project_dir(start: Path) -> Path:
+    """The project directory seen from ``start``: the nearest directory, ``start`` or
+    above, holding a Pulumi project file — the one the Pulumi CLI found. ``start``
+    itself (made absolute) when there is none: a program run outside any project."""
+    start = start.absolute()
+    for directory in (start, *start.parents):
+        if any((directory / name).is_file() for name in PROJECT_FILES):
+            return directory
+    return start
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +137,20 @@ class Settings:
         kept = {k: v for k, v in base.items() if k not in CREDENTIAL_KEYS.values()}
         return kept | dict(self.credentials)
 
-    def journal_path(self, environ: Mapping[str, str], cwd: Path) -> Path:
-        """The journal ``reconciler apply`` would use from ``cwd``, unless configured."""
+    def journal_path(self, environ: Mapping[str, str], root: Path) -> Path:
+        """The journal: the configured one, else the one ``reconciler apply`` uses when
+        run in ``root`` (the project directory); a relative path is ``root``'s."""
         if self.journal is not None:
-            return self.journal if self.journal.is_absolute() else cwd / self.journal
-        return state_dir(environ, cwd) / JOURNAL_FILE
+            return self.journal if self.journal.is_absolute() else root / self.journal
+        return state_dir(environ, root) / JOURNAL_FILE
+
+
+def state_dir(environ: Mapping[str, str], root: Path) -> Path:
+    """Where the embedded sandbox keeps its account and the journal its records, for
+    the project in ``root``: ``$RECONCILER_STATE_DIR`` (a relative one is ``root``'s),
+    else ``root/.reconciler`` — what ``reconciler`` uses when run in ``root``."""
+    directory = embedded.state_dir(environ, root)
+    return directory if directory.is_absolute() else root / directory
 
 
 def _seconds(value: str) -> float:
@@ -139,12 +167,11 @@ def _seconds(value: str) -> float:
 
 
 def parse_duration(value: str) -> timedelta:
-    """``90s``, ``30m``, ``1h`` or a number of seconds."""
-    found = _DURATION.match(value)
-    if not found:
+    """``reconciler:tokenTimeout``: a fixed duration in the grammar of every option
+    (``90s``, ``30min``, ``1h``, ``PT45M``; ``m`` alone is refused as ambiguous)."""
+    try:
+        return parse_any_duration(value, allow_calendar=False).as_timedelta()
+    except InvalidDuration as invalid:
         raise ConfigError(
-            f"config {NAMESPACE}:{TOKEN_TIMEOUT_KEY} {value!r} is not a duration",
-            hint="use e.g. 90s, 30m or 1h",
-        )
-    unit = (found[2] or "s").lower()
-    return timedelta(seconds=float(found[1]) * _SECONDS[unit])
+            f"config {NAMESPACE}:{TOKEN_TIMEOUT_KEY}: {invalid.message}", hint=invalid.fix
+        ) from None

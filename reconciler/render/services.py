@@ -2,7 +2,7 @@
 
 ``select(account, query, now=..., endpoint=...)`` filters, sorts and groups the services
 (linked services under their parent) into a ``ServiceListing``; ``render(listing, fmt)``
-writes it as a table (rich, imported only for it), JSON, CSV or markdown.
+writes it as a table (a plain formatter), JSON, CSV or markdown.
 
 The JSON and CSV formats are stable, for scripts:
 
@@ -22,12 +22,13 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.durations import Duration
 
 FORMAT_VERSION = "1"
 
@@ -54,7 +55,10 @@ class ServiceQuery:
     type: str | None = None  # "hosting/web", a prefix ("hosting"), or a family ("web_hosting")
     sort: SortKey = SortKey.NAME
     reverse: bool = False
-    expiring_within: timedelta | None = None  # expiry or renewal before now + this
+    expiring_within: Duration | None = None  # expiry or renewal before now + this
+    # With expiring_within: also the services whose date has already passed (expired,
+    # awaiting deletion); without it they are hidden, as "expiring" reads forward.
+    include_expired: bool = False
     limit: int | None = None  # rows shown at most
 
 
@@ -126,7 +130,9 @@ def _matches(service: LiveService, query: ServiceQuery, now: datetime) -> bool:
     if query.expiring_within is not None:
         if service.expiration is None or service.lifecycle is LiveLifecycle.TERMINATED:
             return False
-        if service.expiration > now + query.expiring_within:
+        if service.expiration > query.expiring_within.after(now):
+            return False
+        if service.expiration < now and not query.include_expired:
             return False
     return True
 
@@ -195,7 +201,7 @@ def frequency(period: str | None) -> str | None:
 
 
 def render(
-    listing: ServiceListing, fmt: OutputFormat, *, width: int = 80, color: bool = False
+    listing: ServiceListing, fmt: OutputFormat, *, width: int | None = 80, color: bool = False
 ) -> str:
     if fmt is OutputFormat.JSON:
         return render_json(listing)
@@ -317,8 +323,6 @@ def _summary(listing: ServiceListing) -> str:
 
 
 _GAP = 2  # spaces between table columns
-_GOOD_NAME = 20  # most domain and product names fit on one line
-_MIN_NAME = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,61 +337,127 @@ class _Cells:
     lifecycle_kind: LiveLifecycle
 
 
-def render_table(listing: ServiceListing, *, width: int = 80, color: bool = False) -> str:
-    """A table for a terminal, kubectl-style (upper-case headers, no rules), within
-    ``width`` columns: long names and types wrap at their dots, dashes and slashes;
-    linked services are indented under their parent."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool = False) -> str:
+    """A table for a terminal, kubectl-style (upper-case headers, no rules), linked
+    services indented under their parent.
 
+    A plain formatter: padding and, with ``color``, a few ANSI styles. (A rich table
+    spent 85 % of a 10,000-service ``services`` run measuring and re-wrapping cells
+    that need neither: docs/benchmarks.md.) Rows are never wrapped when ``width`` is
+    None (output that is not a terminal: a pipe, a file, ``grep``). In a narrow
+    terminal only TYPE, RENEWAL and LIFECYCLE wrap, at their slashes and spaces; a
+    token (a name, an id, a date) is never broken: a row that still does not fit runs
+    past the edge whole, rather than in pieces."""
     if not listing.rows:
         return f"No services to show ({_summary(listing)}).\n"
     cells = [_cells(row) for row in listing.rows]
-    widths = _column_widths(cells, width)
-    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-    headers = ("NAME", "ID", "TYPE", "EXPIRY", "RENEWAL", "LIFECYCLE")
-    for header, column_width in zip(headers, widths, strict=True):
-        justify: Literal["left", "right"] = "right" if header == "ID" else "left"
-        table.add_column(header, width=column_width, overflow="fold", justify=justify)
-    name_w, _, type_w, _, renewal_w, lifecycle_w = widths
+    columns = [
+        [c.indent + c.name for c in cells],
+        [c.service_id for c in cells],
+        [c.type for c in cells],
+        [c.expiry for c in cells],
+        [c.renewal for c in cells],
+        [c.lifecycle for c in cells],
+    ]
+    widths = [
+        max(len(header), *map(len, values))
+        for header, values in zip(_HEADERS, columns, strict=True)
+    ]
+    if width is not None:
+        _narrow(widths, columns, width)
+    paint = _Paint(color)
+    out = [_line([paint(h, "bold") for h in _HEADERS], list(_HEADERS), widths)]
     for cell in cells:
-        name = Text(cell.indent, style="dim")
-        name.append(
-            wrap_at_separators(cell.name, name_w - len(cell.indent), len(cell.indent)),
-            style="bold" if not cell.indent else "",
-        )
-        table.add_row(
-            name,
-            cell.service_id,
-            wrap_at_separators(cell.type, type_w),
-            cell.expiry,
-            cell.renewal,
-            Text(cell.lifecycle, style=_LIFECYCLE_STYLE[cell.lifecycle_kind]),
-        )
+        pieces = [
+            [cell.name],
+            [cell.service_id],
+            _wrapped(cell.type, widths[2], "/"),
+            [cell.expiry],
+            _wrapped(cell.renewal, widths[4], " "),
+            _wrapped(cell.lifecycle, widths[5], " "),
+        ]
+        for number in range(max(map(len, pieces))):
+            plain = [p[number] if number < len(p) else "" for p in pieces]
+            if number == 0 and cell.indent:
+                plain[0] = cell.indent + plain[0]
+            shown = list(plain)
+            if number == 0:
+                name_style = "" if cell.indent else "bold"
+                shown[0] = paint(cell.indent, "dim") + paint(cell.name, name_style)
+            shown[5] = paint(plain[5], _LIFECYCLE_STYLE[cell.lifecycle_kind])
+            out.append(_line(shown, plain, widths))
     read_at = listing.read_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     notes = [
         f"{_summary(listing)} (API clock: {read_at} UTC).",
-        "EXPIRY is the renewal date of renewing services (UTC).",
+        "EXPIRY is the renewal date of renewing services, a day in UTC.",
     ]
     if any(cell.type.endswith(" *") for cell in cells):
         notes.append("* managed from its own interface (telecom, Microsoft, MX Plan).")
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        color_system="standard" if color else None,
-        force_terminal=color,
-        no_color=not color,
-        highlight=False,
-        emoji=False,
-        soft_wrap=False,
-    )
-    console.print(table)
     for note in notes:
-        console.print(note, style="dim", overflow="fold")
-    # Cells are padded to their column's width: no trailing blanks in logs and files.
-    return "".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines())
+        lines = [note] if width is None else _wrapped(note, width, " ")
+        out.extend(paint(line, "dim") for line in lines)
+    return "".join(line + "\n" for line in out)
+
+
+_HEADERS = ("NAME", "ID", "TYPE", "EXPIRY (UTC)", "RENEWAL", "LIFECYCLE")
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "bold red": "1;31"}
+
+
+class _Paint:
+    """ANSI styles when colour is on; the text as it is otherwise."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, style: str) -> str:
+        if not self.color or not style or not text:
+            return text
+        return f"\x1b[{_SGR[style]}m{text}\x1b[0m"
+
+
+def _line(shown: list[str], plain: list[str], widths: list[int]) -> str:
+    """One line of the table: each cell padded to its column (the ID right-aligned)
+    by its plain length, so that colour codes never shift a column."""
+    parts = []
+    for index, (text, bare, column) in enumerate(zip(shown, plain, widths, strict=True)):
+        pad = " " * max(column - len(bare), 0)
+        parts.append(pad + text if index == 1 else text + pad)
+    return (" " * _GAP).join(parts).rstrip(" ")
+
+
+def _narrow(widths: list[int], columns: list[list[str]], width: int) -> None:
+    """Give up width in TYPE, LIFECYCLE, RENEWAL (in that order), each down to its
+    longest word at most, until the table fits ``width``; never below a word."""
+    separators = {2: "/", 4: " ", 5: " "}
+    for index in (2, 5, 4):
+        over = sum(widths) + _GAP * (len(widths) - 1) - width
+        if over <= 0:
+            return
+        words = [w for value in columns[index] for w in _pieces(value, separators[index])]
+        floor = max([len(_HEADERS[index].split()[0]), *(len(w) for w in words)])
+        widths[index] = max(widths[index] - over, floor)
+
+
+def _pieces(text: str, separator: str) -> list[str]:
+    """``text`` cut after each ``separator`` (kept on the piece before it)."""
+    if separator == " ":
+        return text.split()
+    return [p for p in re.split(f"(?<={re.escape(separator)})", text) if p]
+
+
+def _wrapped(text: str, width: int, separator: str) -> list[str]:
+    """``text`` in lines of at most ``width``, broken only between its pieces; a piece
+    longer than ``width`` stands whole on its line."""
+    if len(text) <= width:
+        return [text]
+    joiner = " " if separator == " " else ""
+    lines: list[str] = []
+    for piece in _pieces(text, separator):
+        if lines and len(lines[-1]) + len(joiner) + len(piece) <= width:
+            lines[-1] += joiner + piece
+        else:
+            lines.append(piece)
+    return lines
 
 
 def _cells(row: Row) -> _Cells:
@@ -402,68 +472,6 @@ def _cells(row: Row) -> _Cells:
         lifecycle=lifecycle_words(service),
         lifecycle_kind=service.lifecycle,
     )
-
-
-def _column_widths(cells: list[_Cells], width: int) -> tuple[int, int, int, int, int, int]:
-    """Widths of NAME, ID, TYPE, EXPIRY, RENEWAL, LIFECYCLE within ``width``. Every
-    column takes what its content needs when it fits; otherwise TYPE, LIFECYCLE and
-    RENEWAL give up width (they wrap at slashes and spaces) in stages, so that NAME keeps
-    20 columns, else at least 16."""
-
-    def need(values: Iterable[str], header: str) -> int:
-        return max([len(header), *(len(v) for v in values)])
-
-    id_w = need((c.service_id for c in cells), "ID")
-    expiry_w = need((c.expiry for c in cells), "EXPIRY")
-    flexible = {
-        "type": need((c.type for c in cells), "TYPE"),
-        "lifecycle": need((c.lifecycle for c in cells), "LIFECYCLE"),
-        "renewal": need((c.renewal for c in cells), "RENEWAL"),
-    }
-    name_need = need((c.indent + c.name for c in cells), "NAME")
-    fixed = _GAP * 5 + id_w + expiry_w
-
-    def name_room() -> int:
-        return width - fixed - sum(flexible.values())
-
-    for caps, name_goal in (
-        ({"type": 16, "lifecycle": 12, "renewal": 9}, name_need),
-        ({"type": 14, "lifecycle": 10, "renewal": 7}, _GOOD_NAME),
-        ({"type": 11, "lifecycle": 9, "renewal": 7}, _MIN_NAME),
-    ):
-        for column in ("type", "lifecycle", "renewal"):
-            while name_room() < min(name_need, name_goal) and flexible[column] > caps[column]:
-                flexible[column] -= 1
-    name_w = max(min(name_need, name_room()), 8)
-    return name_w, id_w, flexible["type"], expiry_w, flexible["renewal"], flexible["lifecycle"]
-
-
-def wrap_at_separators(text: str, width: int, indent: int = 0) -> str:
-    """``text`` in lines of at most ``width``, broken after ``.``, ``-`` or ``/`` when
-    possible (a domain wraps as ``campaign-2025.`` / ``example.com``), else anywhere.
-    A last line of a few characters takes the piece before it along (``forgotten-`` /
-    ``project.io``, not ``forgotten-project.`` / ``io``). Continuation lines are
-    indented by ``indent`` spaces to stay under their parent."""
-    width = max(width, 1)
-    if len(text) <= width:
-        return text
-    lines: list[list[str]] = [[]]
-    for piece in (p for p in re.split(r"(?<=[./-])", text) if p):
-        while len(piece) > width:  # a piece too long for any line: cut it
-            room = width - sum(map(len, lines[-1]))
-            lines[-1].append(piece[:room])
-            lines.append([])
-            piece = piece[room:]
-        if sum(map(len, lines[-1])) + len(piece) > width:
-            lines.append([])
-        lines[-1].append(piece)
-    last, before = lines[-1], lines[-2] if len(lines) > 1 else []
-    if len(before) > 1 and sum(map(len, last)) < 4:
-        moved = before[-1]
-        if len(moved) + sum(map(len, last)) <= width:
-            before.pop()
-            last.insert(0, moved)
-    return ("\n" + " " * indent).join("".join(line) for line in lines if line)
 
 
 _LIFECYCLE_STYLE = {

@@ -28,6 +28,7 @@ from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
+from reconciler.journal import done_before_in
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.sandbox.testing import SANDBOX_EPOCH
@@ -105,8 +106,14 @@ def converge(server: SandboxServer, journal: Path) -> tuple[int, int, int]:
         async def once() -> tuple[int, int, bool]:
             async with OvhClient(endpoint, DEMO, sleep=sleep) as client:
                 account = await read_for_specs(client, [spec])
+                # As `reconciler plan` does: the journal tells the deletions made from a
+                # name that matches nothing.
                 approved = make_plan(
-                    spec, account, now=client.api_clock().now(), endpoint=server.url
+                    spec,
+                    account,
+                    now=client.api_clock().now(),
+                    endpoint=server.url,
+                    done_before=done_before_in(journal, endpoint=server.url),
                 )
                 if not approved.has_changes:
                     return 0, 0, True

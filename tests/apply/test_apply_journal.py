@@ -261,10 +261,22 @@ def test_the_journal_says_which_terminations_and_deletions_were_done() -> None:
             detail={"step": "confirm-termination"},
         ),
         _ending("requested.example.com", Outcome.OK, phase=Phase.CALL, detail={"step": "x"}),
+        _ending(
+            "cut.example.com",
+            Outcome.SENDING,
+            phase=Phase.CALL,
+            detail={"step": "confirm-termination"},
+        ),
         _ending("expiring.example.com", Outcome.DONE, action="terminate_at_expiry"),
     ]
     done = done_before(records, endpoint="ovh-eu")
-    assert sorted(done) == ["confirmed.example.com", "done.example.com", "expiring.example.com"]
+    assert sorted(done) == [
+        "confirmed.example.com",
+        "cut.example.com",
+        "done.example.com",
+        "expiring.example.com",
+    ]
+    assert "sent the call that ends it" in done["cut.example.com"].evidence
     assert done["done.example.com"].action is ActionKind.DELETE_NOW
     assert "deleted by apply run 20260302T090000Z-abc123" in done["done.example.com"].evidence
     assert "set to terminate" in done["expiring.example.com"].evidence

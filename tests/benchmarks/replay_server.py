@@ -7,6 +7,7 @@ answers, from ``ITEMS.json`` (a JSON list of expanded ``/services/{id}`` objects
 sandbox answers them), exactly the calls a read of the account makes:
 
 - ``GET /1.0/auth/time``: this machine's unix time;
+- ``GET /1.0/me``: the demo account's nichandle (read beside the listing when a spec deletes);
 - ``GET /1.0/services`` with ``X-Pagination-Mode``: the Iceberg page asked
   (``X-Pagination-Size``, ``X-Pagination-Number``), the total in ``X-Pagination-Elements``;
   without it, the list of ids;
@@ -59,6 +60,8 @@ class Replay:
         path = path.split("?", 1)[0]
         if method == "GET" and path == "/1.0/auth/time":
             return 200, {}, str(int(time.time())).encode()
+        if method == "GET" and path == "/1.0/me":  # a spec that deletes: whose key this is
+            return 200, {}, b'{"nichandle": "ab12345-ovh"}'
         if method == "GET" and path == "/1.0/services":
             if "x-pagination-mode" not in headers:
                 return 200, {}, self.ids

@@ -53,8 +53,9 @@ def test_the_script_runs_and_prints_its_json_line() -> None:
 
     assert (summary["services"], summary["latency_ms"], summary["concurrency"]) == (20, 0, 10)
     iceberg, per_id = summary["strategies"]["iceberg"], summary["strategies"]["per-id"]
-    assert iceberg["calls"] == 2  # /auth/time and one page
-    assert per_id["calls"] == 22  # /auth/time, the ids, 20 reads
+    # /auth/time and one page, and GET /me beside them (the spec deletes: whose key it is)
+    assert iceberg["calls"] == 3
+    assert per_id["calls"] == 23  # /auth/time, /me, the ids, 20 reads
     assert (iceberg["round_trips"], per_id["round_trips"]) == (2, 4)
     for figures in (iceberg, per_id):
         assert figures["plan_s"] > 0 and len(figures["plan_runs_s"]) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,6 @@ from reconciler.render.services import (
     md,
     render,
     select,
-    wrap_at_separators,
 )
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -111,9 +111,9 @@ def test_type_filter_exact_prefix_or_family() -> None:
     assert names(ServiceQuery(type="/domain/")) == [(1, 0)]
 
 
-def test_expiring_within_includes_the_past_excludes_the_gone_and_the_undated() -> None:
-    assert [i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=6)))] == [3]
-    ids = {i for i, _ in names(ServiceQuery(expiring_within=timedelta(days=30)))}
+def test_expiring_within_excludes_the_gone_and_the_undated() -> None:
+    assert [i for i, _ in names(ServiceQuery(expiring_within=parse_window("6d")))] == [3]
+    ids = {i for i, _ in names(ServiceQuery(expiring_within=parse_window("30d")))}
     assert ids == {1, 3, 4, 6}
 
 
@@ -126,46 +126,45 @@ def test_limit_counts_rows_and_says_so() -> None:
     assert "(API clock: 2026-03-02 09:00 UTC)" in flat
 
 
-def test_table_fits_80_columns_and_wraps_names_at_dots() -> None:
-    long_names = LiveAccount.from_services(
-        [
-            svc(10, "a-very-long-campaign-name-2025.shop.example.com"),
-            svc(11, "vps-1a2b3c4d.vps.ovh.net", type="vps", parent=10),
-            svc(12, "x" * 70, type="email/exchange", family=ProductFamily.MICROSOFT),
-        ]
-    )
-    listing = select(long_names, ServiceQuery(), now=NOW, endpoint="ovh-eu")
-    text = render(listing, OutputFormat.TABLE, width=80)
-    lines = text.splitlines()
-    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
-    assert all(line == line.rstrip() for line in lines)
-    assert lines[0].split() == ["NAME", "ID", "TYPE", "EXPIRY", "RENEWAL", "LIFECYCLE"]
-    joined = "".join(line.split("  ")[0].strip() for line in lines[1:4])
-    assert "a-very-long-campaign-name-2025.shop.example.com" in joined
-    assert "* managed from its own interface" in text
-    assert "\x1b[" not in text
-    wide = render(listing, OutputFormat.TABLE, width=160).splitlines()
-    assert any("a-very-long-campaign-name-2025.shop.example.com" in line for line in wide)
-
-
-def test_table_colour_only_when_asked() -> None:
-    listing = select(ACCOUNT, ServiceQuery(), now=NOW, endpoint="sandbox")
-    assert "\x1b[" in render(listing, OutputFormat.TABLE, color=True)
-
-
-@pytest.mark.parametrize(
-    ("text", "width", "lines"),
+LONG_NAMES = LiveAccount.from_services(
     [
-        ("campaign-2025.example.com", 16, ["campaign-2025.", "example.com"]),
-        ("hosting/privateDatabase", 12, ["hosting/priv", "ateDatabase"]),
-        ("short", 10, ["short"]),
-        ("abcdefghij", 4, ["abcd", "efgh", "ij"]),
-        ("forgotten-project.io", 19, ["forgotten-", "project.io"]),
-        ("vps-1a2b3c4d.vps.ovh.net", 19, ["vps-1a2b3c4d.vps.", "ovh.net"]),
-    ],
+        svc(10, "a-very-long-campaign-name-2025.shop.example.com"),
+        svc(11, "vps-1a2b3c4d.vps.ovh.net", type="vps", parent=10),
+        svc(12, "x" * 70, type="email/exchange", family=ProductFamily.MICROSOFT),
+    ]
 )
-def test_wrap_at_separators(text: str, width: int, lines: list[str]) -> None:
-    assert wrap_at_separators(text, width).split("\n") == lines
+TOKENS = ("a-very-long-campaign-name-2025.shop.example.com", "└─vps-1a2b3c4d.vps.ovh.net", "x" * 70)
+
+
+def table_lines(width: int | None) -> list[str]:
+    listing = select(LONG_NAMES, ServiceQuery(), now=NOW, endpoint="ovh-eu")
+    return render(listing, OutputFormat.TABLE, width=width).splitlines()
+
+
+@pytest.mark.parametrize("width", [None, 160, 80, 40])
+def test_the_table_never_breaks_a_name_an_id_or_a_date(width: int | None) -> None:
+    lines = table_lines(width)
+    assert lines[0].split() == ["NAME", "ID", "TYPE", "EXPIRY", "(UTC)", "RENEWAL", "LIFECYCLE"]
+    assert all(line == line.rstrip() for line in lines)
+    rows = [line.split() for line in lines if line.split()[:1] and line.split()[0] in TOKENS]
+    assert [row[0] for row in rows] == list(TOKENS)  # each name whole, at its row's start
+    assert [row[1] for row in rows] == ["10", "11", "12"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", row[3]) for row in rows[:2])
+    assert "* managed from its own interface" in "\n".join(lines)
+    assert "\x1b[" not in "\n".join(lines)
+
+
+def test_not_a_terminal_one_line_per_service() -> None:
+    lines = table_lines(None)
+    assert len(lines) == 1 + 3 + 3  # the header, one line per service, the notes
+    assert max(map(len, lines)) > 80  # nothing was folded to a width
+
+
+def test_a_narrow_terminal_wraps_only_at_the_words_of_type_and_lifecycle() -> None:
+    narrow = table_lines(90)
+    assert len(narrow) > len(table_lines(None))
+    cells = {word for line in narrow for word in line.split()}
+    assert {"email/", "exchange"} <= cells  # TYPE wrapped at its slash, nothing cut
 
 
 @pytest.mark.parametrize(
@@ -218,16 +217,44 @@ def test_markdown_escapes_names() -> None:
 @pytest.mark.parametrize(
     ("text", "delta"),
     [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("2w", timedelta(weeks=2)),
-     ("90m", timedelta(minutes=90)), (" 45S ", timedelta(seconds=45)), ("0d", timedelta(0))],
+     ("90min", timedelta(minutes=90)), (" 45S ", timedelta(seconds=45)), ("0d", timedelta(0)),
+     ("PT30M", timedelta(minutes=30)), ("P30D", timedelta(days=30)), ("1.5d", timedelta(hours=36))],
 )  # fmt: skip
 def test_parse_window(text: str, delta: timedelta) -> None:
-    assert parse_window(text) == delta
+    assert parse_window(text).as_timedelta() == delta
 
 
-@pytest.mark.parametrize("text", ["30", "d", "1y", "-3d", "1.5d", "9999999d"])
+def test_parse_window_reads_months_as_calendar_months() -> None:
+    # From 31 January, "within a month" ends on the last day of February.
+    start = datetime(2027, 1, 31, 12, tzinfo=UTC)
+    for text in ("1mo", "P1M"):
+        assert parse_window(text).after(start) == datetime(2027, 2, 28, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["30", "d", "-3d", "9999999d", "1m", "P", "1.5mo"])
 def test_parse_window_refuses(text: str) -> None:
     with pytest.raises(UsageError):
         parse_window(text)
+
+
+def test_the_ambiguous_m_is_refused_with_both_readings() -> None:
+    with pytest.raises(UsageError) as refused:
+        parse_window("1m")
+    assert "ambiguous" in refused.value.message
+    assert refused.value.hint == "write 1min for minutes or 1mo for months"
+
+
+def test_expired_services_are_listed_only_when_asked() -> None:
+    account = LiveAccount.from_services(
+        [svc(1, "late.example.com", expires_in=-timedelta(days=2)), svc(2, "soon.example.com")]
+    )
+
+    def ids(query: ServiceQuery) -> list[int]:
+        return [r.service.service_id for r in select(account, query, now=NOW, endpoint="x").rows]
+
+    assert ids(ServiceQuery(expiring_within=parse_window("30d"))) == [2]
+    assert ids(ServiceQuery(expiring_within=parse_window("30d"), include_expired=True)) == [1, 2]
+    assert ids(ServiceQuery()) == [1, 2]  # without a window, every service
 
 
 # -- the command --------------------------------------------------------------------------
@@ -364,8 +391,15 @@ def test_csv_and_table_against_the_server(
     assert roots == [120000105, 120000601, 120000301, 120000202, 120000101]
     code, out, _ = run_cli(capsys, "--expiring-within", "30d")
     assert code == 0
+    # forgotten-project.io expired 10 days ago: not "expiring", shown only when asked.
+    assert "forgotten" not in out and "hosted-ab12345-1" in out and "old-shop" not in out
+    code, out, _ = run_cli(capsys, "--expiring-within", "30d", "--include-expired")
+    assert code == 0
     assert "forgotten.io" in out and "hosted-ab12345-1" in out and "old-shop" not in out
-    assert all(len(line) <= 80 for line in out.splitlines())
+    # Captured, not a terminal: never folded to COLUMNS=80, one line per service.
+    lines = out.splitlines()
+    rows = lines[1 : next(i for i, line in enumerate(lines) if " services on " in line)]
+    assert rows and all(row.split()[1].isdigit() for row in rows), out
 
 
 def test_wrong_credentials_is_one_clear_line(

@@ -89,6 +89,7 @@ def test_every_call_of_the_access_table_has_its_actions() -> None:
 def test_each_role_gets_the_actions_of_exactly_its_calls() -> None:
     plan, apply = iam_actions_for(Role.PLAN), iam_actions_for(Role.APPLY)
     assert plan == (
+        "account:apiovh:me/get",
         "account:apiovh:services/get",
         "account:apiovh:services/renewPeriodCapacities/get",
     )

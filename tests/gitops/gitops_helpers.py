@@ -21,8 +21,8 @@ import click
 import httpx
 import pytest
 
+from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags, main
 from reconciler.cli import cli as root_command
-from reconciler.cli import main
 from reconciler.clock import ManualClock
 from reconciler.core.access import AccessRule, Role, rules_for
 from reconciler.endpoints import Endpoint
@@ -174,9 +174,10 @@ def reconciler_commands(script: str) -> list[list[str]]:
 def parse(argv: list[str]) -> click.Context:
     """Parse ``reconciler ARGV`` as the real CLI would, without running it: every option
     and argument is checked (names, values, choices, required ones)."""
-    args = list(argv)
+    # Global flags may stand anywhere; the group takes them first (reconciler.cli).
+    args = hoist_global_flags(argv)
     context = click.Context(root_command, info_name="reconciler")
-    while args and args[0] == "--debug":
+    while args and args[0] in GLOBAL_FLAGS:
         args.pop(0)
     group: click.Group = root_command
     while True:

@@ -128,7 +128,11 @@ def every_planned_call() -> set[tuple[str, str]]:
 
 def test_the_plan_role_is_read_only_and_apply_holds_it_plus_the_writes() -> None:
     plan, apply = rules_for(Role.PLAN), rules_for(Role.APPLY)
-    assert plan == (AccessRule("GET", "/services"), AccessRule("GET", "/services/*"))
+    assert plan == (
+        AccessRule("GET", "/services"),
+        AccessRule("GET", "/services/*"),
+        AccessRule("GET", "/me"),  # a spec that deletes: whose key it is (not-admin-contact)
+    )
     assert {rule.method for rule in plan} == {"GET"}
     assert set(plan) < set(apply)
     assert [str(rule) for rule in apply if rule.method != "GET"] == [
@@ -220,7 +224,10 @@ def test_coverage_says_what_is_missing_and_what_is_beyond() -> None:
     exact = coverage(rules_for(Role.APPLY), Role.APPLY)
     assert exact.sufficient and exact.least
     narrower = (AccessRule("GET", "/services"), AccessRule("GET", "/services/42"))
-    assert coverage(narrower, Role.PLAN).missing == (AccessRule("GET", "/services/*"),)
+    assert coverage(narrower, Role.PLAN).missing == (
+        AccessRule("GET", "/services/*"),
+        AccessRule("GET", "/me"),
+    )
     assert coverage(narrower, Role.PLAN).beyond == ()
     assert parse_rules([{"method": "PATCH", "path": "/x"}, "junk", {"method": "GET"}]) == ()
 

@@ -11,6 +11,7 @@ about. ``unmanaged``, ``drift`` and ``summary`` are compared when present.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from reconciler.core.planner import make_plan
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(CASES_DIR.glob("*.yaml"))
 
-_CASE_KEYS = {"description", "now", "spec", "live", "expected"}
+_CASE_KEYS = {"description", "now", "spec", "live", "expected", "nichandle", "tokens"}
 _EXPECTED_KEYS = {"actions", "refused", "unmanaged", "drift", "summary"}
 _ACTION_KEYS = {
     "service",
@@ -58,7 +59,12 @@ def plan_for(case: dict[str, Any]) -> Plan:
     now = when(case["now"])
     assert now is not None
     spec = spec_of(case.get("spec"))
-    return make_plan(spec, live_account(case.get("live") or ()), now=now, endpoint=spec.endpoint)
+    account = live_account(case.get("live") or ())
+    if case.get("nichandle") is not None:  # GET /me: whose key this is
+        account = replace(account, nichandle=case["nichandle"])
+    return make_plan(
+        spec, account, now=now, endpoint=spec.endpoint, tokens=tuple(case.get("tokens") or ())
+    )
 
 
 def check_action(actual: Action, expected: dict[str, Any], where: str) -> None:

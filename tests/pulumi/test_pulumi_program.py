@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,68 @@ def test_keys_pulumi_cannot_name_are_refused(mocked: Recorder) -> None:
 
 def test_importing_the_program_and_its_main_declares_nothing(mocked: Recorder) -> None:
     import importlib
+    import runpy
 
     importlib.import_module("reconciler.pulumi.program")
-    importlib.import_module("reconciler.pulumi.__main__")
+    # The project's entry point, run under another name than __main__, as an import is.
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="imported")
     assert mocked.declared == []
+
+
+@pytest.mark.parametrize("main", ["__main__.py", "program/__main__.py"])
+def test_the_program_run_as_pulumi_runs_it_resolves_paths_against_the_project(
+    mocked: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main: str
+) -> None:
+    """The committed project and its `dev` stack, copied, run as the Pulumi CLI runs
+    them: the configuration merged and validated by Pulumi's rules, the program run in
+    the directory of `main` (the committed one, and one in a subdirectory), with the
+    stack's relative spec path; the provider then works from that directory too."""
+    import runpy
+    import shutil
+
+    from pulumi_rules import (
+        load_project,
+        load_stack,
+        merged_config,
+        program_directory,
+        program_file,
+        stack_file,
+    )
+
+    from reconciler.pulumi.provider import ServiceLifecycleProvider
+
+    for name in list(os.environ):
+        if name.startswith(("OVH_", "RECONCILER_")):
+            monkeypatch.delenv(name)
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "stacks", root / "stacks")
+    (root / main).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "__main__.py", root / main)
+    text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    (root / "Pulumi.yaml").write_text(text.replace("main: __main__.py", f"main: {main}"))
+    project = load_project(root / "Pulumi.yaml")
+    merged = merged_config(project, "dev", load_stack(project, stack_file(project, "dev")))
+    config = {key: value.text for key, value in merged.items()}
+    pulumi.runtime.set_all_config(config, [k for k, v in merged.items() if v.secure])
+    pwd, entry = program_directory(project)
+    assert pwd == (root / main).parent
+    monkeypatch.chdir(pwd)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(program_file(pwd, entry)), run_name="__main__")
+        return pulumi.Output.from_input(None)
+
+    program()
+    declared = mocked.by_name()
+    assert sorted(declared) == sorted(e.key for e in load_spec(ROOT / "stacks/dev.yaml").services)
+    # The provider's host runs in the same directory, configured with the same settings.
+    provider = ServiceLifecycleProvider()
+    from pulumi.dynamic import Config, ConfigureRequest
+
+    provider.configure(ConfigureRequest(Config(raw_config=config, project_name="reconciler")))
+    result = provider.check({}, dict(declared["example.net"]))
+    assert [(f.property, f.reason) for f in result.failures] == []
+    assert (root / ".reconciler").is_dir()
+    if pwd != root:
+        assert not (pwd / ".reconciler").exists()

@@ -1,7 +1,7 @@
-"""``Pulumi.yaml`` and ``stacks/``, as the Pulumi CLI will read them (it cannot be
-installed here: the files are checked against what Pulumi's project schema allows, as
-documented in docs/pulumi.md), and the specs the stacks name, as `reconciler` reads
-them."""
+"""``Pulumi.yaml`` and ``stacks/``, as the Pulumi CLI reads them (it cannot be installed
+here: ``pulumi_rules`` applies its rules — the project file's checks, the stack files,
+the validation of a stack's configuration), and the specs the stacks name, as
+`reconciler` reads them."""
 
 from __future__ import annotations
 
@@ -13,17 +13,27 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi_rules import (
+    PulumiRefusal,
+    find_project,
+    load_project,
+    load_stack,
+    merged_config,
+    program_directory,
+    program_file,
+    program_virtualenv,
+    provider_virtualenv,
+    stack_file,
+)
 
 from reconciler.cli import main
 from reconciler.core.spec import load_spec
-from reconciler.pulumi.settings import CREDENTIAL_KEYS
+from reconciler.pulumi.program import SECRET_KEYS
+from reconciler.pulumi.settings import CREDENTIAL_KEYS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
 STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
-# What Pulumi's project schema allows in a config declaration, and its simple types.
-DECLARATION_KEYS = {"type", "description", "secret", "default", "items", "value"}
-CONFIG_TYPES = {"string", "integer", "boolean", "array"}
 
 
 def test_the_project_file_runs_the_program_in_the_projects_virtualenv() -> None:
@@ -41,23 +51,109 @@ def test_the_project_file_runs_the_program_in_the_projects_virtualenv() -> None:
     guarded = [node for node in tree.body if isinstance(node, ast.If)]
     assert len(guarded) == 1 and ast.unparse(guarded[0].test) == "__name__ == '__main__'"
     assert "run()" in ast.unparse(guarded[0])
+    # Pulumi runs the program, and starts the dynamic provider's host, in `main`'s
+    # directory; the language host finds `virtualenv` from the project directory, the
+    # provider's host from its own working directory: the two agree only when `main`
+    # sits beside Pulumi.yaml. Elsewhere, the provider's host finds no virtualenv.
+    project = load_project(ROOT / "Pulumi.yaml")
+    pwd, entry = program_directory(project)
+    assert (pwd, entry) == (ROOT, "__main__.py")
+    assert program_file(pwd, entry) == main_file
+    assert provider_virtualenv(project, pwd) == program_virtualenv(project) == ROOT / ".venv"
     assert set(PROJECT) <= {
         "name", "runtime", "description", "main", "stackConfigDir", "config",
     }  # fmt: skip
 
 
 def test_every_config_key_is_declared_as_pulumi_allows() -> None:
+    project = load_project(ROOT / "Pulumi.yaml")  # Pulumi's own checks of the file
     config: dict[str, Any] = PROJECT["config"]
     for key, declaration in config.items():
         assert ":" not in key, f"{key}: the project's own keys are written without namespace"
-        assert set(declaration) <= DECLARATION_KEYS, key
-        assert declaration["type"] in CONFIG_TYPES, key
         assert declaration["description"].strip(), key
-    # Every key the program or the provider reads is declared; secrets are marked so.
+        # Every key has a default: a stack sets only what it needs.
+        assert project.config[key].default is not None, key
+    # Every key the program or the provider reads is declared.
     read = {"spec", "services", "endpoint", "journal", "tokenTimeout", "readCacheSeconds"}
     assert read | set(CREDENTIAL_KEYS) == set(config)
-    secret = {key for key, declaration in config.items() if declaration.get("secret")}
-    assert secret == {"applicationSecret", "consumerKey", "clientSecret"}
+    # The secrets are untyped: a typed secret with a default fails every stack that does
+    # not set it (see test_pulumi_refuses_a_typed_secret_left_at_its_default); the
+    # program refuses them in clear instead.
+    untyped = {key for key, declaration in config.items() if "type" not in declaration}
+    assert untyped == set(SECRET_KEYS) == {"applicationSecret", "consumerKey", "clientSecret"}
+    assert not any(declaration.get("secret") for declaration in config.values())
+
+
+@pytest.mark.parametrize("path", STACK_FILES, ids=lambda path: path.name)
+def test_each_stack_passes_pulumis_validation_of_its_configuration(path: Path) -> None:
+    project = load_project(find_project(ROOT / "stacks"))
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert stack_file(project, stack) == path
+    loaded = load_stack(project, path)
+    assert loaded.warnings == []
+    merged = merged_config(project, stack, loaded)
+    assert merged["reconciler:spec"].text == f"stacks/{stack}.yaml"
+    assert {key.partition(":")[2] for key in merged} == set(project.config)
+    # What the defaults mean to the provider: the command line's own defaults.
+    settings = Settings.from_config({key: value.text for key, value in merged.items()})
+    assert settings == Settings()
+
+
+def test_a_stack_setting_only_its_spec_passes_and_one_setting_nothing_names_no_spec(
+    tmp_path: Path,
+) -> None:
+    project = load_project(ROOT / "Pulumi.yaml")
+    only_spec = tmp_path / "Pulumi.ci.yaml"
+    only_spec.write_text("config:\n  reconciler:spec: stacks/ci.yaml\n", encoding="utf-8")
+    merged = merged_config(project, "ci", load_stack(project, only_spec))
+    assert merged["reconciler:spec"].text == "stacks/ci.yaml"
+    assert merged["reconciler:tokenTimeout"].text == "30min"
+    assert merged["reconciler:readCacheSeconds"].text == "30"
+    # A stack that sets nothing passes Pulumi too: the program then says what to set.
+    empty = merged_config(project, "new", load_stack(project, tmp_path / "Pulumi.new.yaml"))
+    assert empty["reconciler:spec"].text == empty["reconciler:services"].text == ""
+
+
+def test_pulumis_rules_as_applied_here_refuse_what_pulumi_refuses(tmp_path: Path) -> None:
+    """The checker's own test: the refusals the Pulumi CLI gives (its words), so that a
+    project passing it would pass Pulumi."""
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text("config:\n  demo:spec: a.yaml\n", encoding="utf-8")
+
+    def project(config: str) -> Any:
+        path = tmp_path / "Pulumi.yaml"
+        path.write_text(f"name: demo\nruntime: python\nconfig:\n{config}", encoding="utf-8")
+        return load_project(path)
+
+    required = project("  spec: {type: string}\n  journal: {type: string}\n  n: {type: integer}\n")
+    with pytest.raises(PulumiRefusal) as missing:
+        merged_config(required, "dev", load_stack(required, stack))
+    assert str(missing.value) == "Stack 'dev' is missing configuration values 'journal' and 'n'"
+    shorthand = project("  spec: {type: string}\n  journal: ''\n")
+    assert merged_config(shorthand, "dev", load_stack(shorthand, stack))["demo:journal"].text == ""
+    with pytest.raises(PulumiRefusal, match="is not of the expected type 'integer'"):
+        project("  n: {type: integer, default: soon}\n")
+    with pytest.raises(PulumiRefusal, match="should not define a type"):
+        project("  aws:region: {type: string, value: eu-west-3}\n")
+    wrong = project("  spec: {type: integer, default: 1}\n")
+    with pytest.raises(PulumiRefusal, match="key 'spec' must be of type 'integer'"):
+        merged_config(wrong, "dev", load_stack(wrong, stack))
+
+
+def test_pulumi_refuses_a_typed_secret_left_at_its_default(tmp_path: Path) -> None:
+    """Why Pulumi.yaml declares the secrets without a type: Pulumi merges the default in
+    clear, then refuses a typed secret that is not encrypted."""
+    path = tmp_path / "Pulumi.yaml"
+    path.write_text(
+        "name: demo\nconfig:\n  consumerKey: {type: string, secret: true, default: ''}\n",
+        encoding="utf-8",
+    )
+    project = load_project(path)
+    with pytest.raises(PulumiRefusal, match="'consumerKey' must be encrypted as it's secret"):
+        merged_config(project, "dev", load_stack(project, tmp_path / "Pulumi.dev.yaml"))
+    encrypted = tmp_path / "Pulumi.prod.yaml"
+    encrypted.write_text("config:\n  demo:consumerKey: {secure: v1:abc}\n", encoding="utf-8")
+    assert merged_config(project, "prod", load_stack(project, encrypted))["demo:consumerKey"].secure
 
 
 def test_the_stacks_name_valid_specs_and_hold_no_secret_in_clear() -> None:

@@ -63,7 +63,7 @@ from reconciler.core.planner import make_plan
 from reconciler.core.spec import Spec, parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
-from reconciler.journal import Phase, read_journal
+from reconciler.journal import Phase, done_before_in, read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient, RetryPolicy
 from reconciler.ovh.credentials import SignatureCredentials
@@ -128,9 +128,13 @@ def _key(plan: Plan) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
     ]
 
 
-async def _plan(client: OvhClient, spec: Spec, endpoint: str) -> Plan:
+async def _plan(client: OvhClient, spec: Spec, endpoint: str, journal: Path | None = None) -> Plan:
+    """As `reconciler plan` plans: with the journal's evidence of deletions made."""
     account = await read_for_specs(client, [spec])
-    return make_plan(spec, account, now=client.api_clock().now(), endpoint=endpoint)
+    done = done_before_in(journal, endpoint=endpoint) if journal is not None else None
+    return make_plan(
+        spec, account, now=client.api_clock().now(), endpoint=endpoint, done_before=done
+    )
 
 
 def converge(
@@ -162,7 +166,7 @@ def converge(
 
         async def once() -> tuple[Plan, int] | None:
             async with client() as api:
-                planned = await _plan(api, spec, server.url)
+                planned = await _plan(api, spec, server.url, journal)
                 if not planned.has_changes:
                     return planned, -1
                 report = await apply_approved(

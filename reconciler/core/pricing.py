@@ -1,0 +1,148 @@
+"""What a service costs, as ``GET /services/{id}`` states it (``billing.pricing``).
+
+Money is ``Decimal``, never ``float``: a plan that adds renewal prices must show the
+cents OVH bills, not a binary approximation of them. The JSON reader hands us a float for
+``price.value``; its shortest text (``repr``) is the number the JSON wrote, so that text
+is what becomes the ``Decimal``.
+
+A price OVH does not give (no ``pricing`` block, a null price, a currency ``N/A``) is
+``None``: the plan then says the price is unknown. Nothing here ever guesses one. A
+pricing block of the wrong shape reads as unknown too: a price is information for the
+reviewer, never a reason to refuse reading the service.
+
+Pure and small: no I/O, no clock, nothing else of reconciler.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# ``order.CurrencyCodeEnum`` holds "N/A": a price in no currency is no price.
+NO_CURRENCY = "N/A"
+_CURRENCY = re.compile(r"[A-Za-z]{1,12}")  # "EUR", "USD", ... and OVH's "points"
+_MAX_TEXT = 40  # characters of OVH's own text kept for display (an untrusted API)
+_MAX_AMOUNT = Decimal(10) ** 12  # far above any service price; beyond it the value is noise
+# Whole months, as OVH writes durations (P1M, P12M; P1Y tolerated).
+_DURATION = re.compile(r"P(?:(?P<years>\d{1,3})Y)?(?:(?P<months>\d{1,4})M)?", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Money:
+    """An amount in one currency. Amounts of two currencies are never added."""
+
+    currency: str  # ISO 4217 code as OVH writes it ("EUR"), or "points"
+    amount: Decimal
+
+    def __str__(self) -> str:
+        return f"{self.amount:.2f} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementTerms:
+    """``billing.pricing.engagementConfiguration``: the commitment the price comes with."""
+
+    duration: str | None  # ISO 8601, e.g. "P12M"
+    type: str | None  # "periodic" (paid each period) | "upfront" (paid at once)
+    default_end_action: str | None  # an end strategy, as OVH writes it
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The price of one renewal and how long it buys (``billing.pricing``)."""
+
+    price: Money
+    text: str | None  # OVH's own rendering ("6.00 €"), cut short
+    duration: str | None  # what one renewal buys, ISO 8601 ("P1M", "P12M")
+    interval: int | None  # billing.pricing.interval, as OVH gives it
+    engagement: EngagementTerms | None = None
+
+    @property
+    def months(self) -> int | None:
+        """Months one renewal buys, from ``duration``; None when it is not in months."""
+        return months_of(self.duration)
+
+    @property
+    def per_year(self) -> Money | None:
+        """What a year of renewals costs at this price; None when the period is unknown."""
+        months = self.months
+        if months is None:
+            return None
+        yearly = (self.price.amount * 12 / months).quantize(Decimal("0.01"))
+        return Money(self.price.currency, yearly)
+
+
+def months_of(duration: str | None) -> int | None:
+    """The whole months of an ISO 8601 duration (``P12M``, ``P1Y``), else None."""
+    if not duration:
+        return None
+    match = _DURATION.fullmatch(duration.strip().upper())
+    if not match or not (match["years"] or match["months"]):
+        return None
+    months = int(match["years"] or 0) * 12 + int(match["months"] or 0)
+    return months or None
+
+
+def parse_pricing(data: Any) -> Pricing | None:
+    """The ``Pricing`` of a ``billing.pricing`` block, or None when OVH gives no price."""
+    if not isinstance(data, dict):
+        return None
+    price = parse_price(data.get("price"))
+    if price is None:
+        return None
+    raw_price = data.get("price")
+    text = raw_price.get("text") if isinstance(raw_price, dict) else None
+    interval = data.get("interval")
+    return Pricing(
+        price=price,
+        text=text[:_MAX_TEXT] if isinstance(text, str) and text else None,
+        duration=_short_str(data.get("duration")),
+        interval=interval if isinstance(interval, int) and not isinstance(interval, bool) else None,
+        engagement=_engagement_terms(data.get("engagementConfiguration")),
+    )
+
+
+def parse_price(data: Any) -> Money | None:
+    """An ``order.Price`` (``{value, currencyCode, text}``) as ``Money``, or None."""
+    if not isinstance(data, dict):
+        return None
+    currency = data.get("currencyCode")
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        return None  # includes "N/A"
+    amount = _amount(data.get("value"))
+    if amount is None:
+        return None
+    return Money(currency, amount)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        # repr of a float is the shortest text that reads back as it: "12.99", not
+        # 12.9900000000000002131628...
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or abs(amount) >= _MAX_AMOUNT:
+        return None
+    return amount
+
+
+def _engagement_terms(data: Any) -> EngagementTerms | None:
+    if not isinstance(data, dict) or not data:
+        return None
+    return EngagementTerms(
+        duration=_short_str(data.get("duration")),
+        type=_short_str(data.get("type")),
+        default_end_action=_short_str(data.get("defaultEndAction")),
+    )
+
+
+def _short_str(value: Any) -> str | None:
+    return value[:_MAX_TEXT] if isinstance(value, str) and value else None

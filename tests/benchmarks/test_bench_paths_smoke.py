@@ -1,0 +1,39 @@
+"""The side-by-side benchmark still runs and prints every row (``--quick``: small sizes,
+no latency, one run). Times are never asserted; what is checked is that every row was
+measured against its yardstick, that the script refused nothing it measured (it stops
+on a wrong plan, a short read or an apply that left a service untouched), and the
+JSON line docs/benchmarks.md describes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROWS = {"startup", "plan_1k_50ms", "plan_10k_0ms", "services_10k", "plan_big", "apply_500_50ms"}
+
+
+def test_every_row_is_measured_and_printed() -> None:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_paths.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert set(summary["rows"]) == ROWS
+    for name, row in summary["rows"].items():
+        assert row["product_s"] > 0 and row["yardstick_s"] > 0, name
+        assert (
+            row["ratio"] == round(row["product_s"] / row["yardstick_s"], 3)
+            or abs(row["ratio"] - row["product_s"] / row["yardstick_s"]) < 0.01
+        )
+        assert any(line.startswith(name) for line in lines), name
+    assert summary["official_loop_s"] > 0
+    assert summary["imports"]["forbidden"] == [] and summary["imports"]["modules"] > 100
+    assert summary["machine"]["cores"] >= 1
