@@ -49,6 +49,7 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.files import write_whole
+from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import spec_files
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 
@@ -148,25 +149,6 @@ class Job:
     spec: Spec
     target: Target
     tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
-
-
-def refuse_plan_files(paths: Sequence[str], command: str) -> None:
-    """A saved plan given where a spec belongs is an easy slip (both are files beside
-    each other); one line naming the file beats a page of spec errors about it."""
-    for path in paths:
-        if path == "-":
-            continue
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(1 << 16)
-        except OSError:
-            continue  # the spec loader reports unreadable files itself
-        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if stripped.startswith(b"{") and b'"format_version"' in stripped:
-            raise UsageError(
-                f"{path} is a plan file (saved by `reconciler plan --out`), not a spec; "
-                f"`reconciler {command}` takes specs, `reconciler apply {path}` applies it"
-            )
 
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
@@ -279,21 +261,6 @@ async def _read(
 
 
 # --- output ----------------------------------------------------------------------------
-
-
-def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
-    """The plans in the chosen format (renderers are imported only when used)."""
-    if output_format == "json":
-        from reconciler.render import json as json_render
-
-        return json_render.render_many(plans)
-    if output_format == "markdown":
-        from reconciler.render import markdown
-
-        return markdown.render_many(plans)
-    from reconciler.render import text
-
-    return text.render_many(plans, color=color)
 
 
 def save(path: Path, made: Plan, secrets: Secrets | None = None) -> None:
