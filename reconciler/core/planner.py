@@ -85,6 +85,7 @@ from reconciler.core.live import (
     LiveLifecycle,
     LiveService,
 )
+from reconciler.core.money import billing_of
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.plan import (
     TOKEN_PLACEHOLDER,
@@ -721,6 +722,7 @@ def make_plan(
         unmanaged=tuple(unmanaged),
         spec=spec.services,
         unmanaged_policy=spec.unmanaged,
+        billing=billing_of(actions, account),  # what the changes do to billing
     )
 
 
