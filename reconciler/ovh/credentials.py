@@ -234,10 +234,14 @@ def resolve_credentials(
         return _oauth2(endpoint, values, source)
     if has_app:
         return _signature(endpoint, values, source, require_consumer_key=require_consumer_key)
+    # The message stays one stable line (scripts and CI logs match it); where the keys
+    # were looked for, which can be long, leads the hint.
     raise ConfigError(
-        f"no OVH credentials configured for {endpoint.name}: "
-        + _looked_for(endpoint, config, search_paths, use_env=use_env),
-        hint=CREDENTIALS_HINT + served_sandbox_hint(endpoint),
+        f"no OVH credentials configured for {endpoint.name}",
+        hint=_looked_for(endpoint, config, search_paths, use_env=use_env)
+        + "; "
+        + CREDENTIALS_HINT
+        + served_sandbox_hint(endpoint),
     )
 
 
@@ -249,10 +253,11 @@ def _looked_for(
     wanted = section_key(endpoint.name)
     section = f"[{wanted}]" + (" (that URL however written)" if "://" in wanted else "")
     files = ", ".join(str(path) for path in search_paths) or "no file"
-    where = ("no OVH_* variable; " if use_env else "") + f"no section {section} in {files}"
+    where = "looked for " + ("the OVH_* variables and " if use_env else "")
+    where += f"the section {section} in {files}"
     others = [name for name in config.written() if section_key(name) != "default"]
     if others:
-        where += "; the files have " + ", ".join(f"[{name}]" for name in others)
+        where += " (they have " + ", ".join(f"[{name}]" for name in others) + ")"
     return where
 
 

@@ -12,7 +12,7 @@ from conftest import SandboxServer
 from reconciler.cli import main
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError
-from reconciler.ovh.credentials import resolve_credentials
+from reconciler.ovh.credentials import resolve_credentials, section_key
 
 SPEC = """\
 version: 1
@@ -134,8 +134,10 @@ def test_a_section_of_another_endpoint_does_not_serve(
     with pytest.raises(ConfigError) as error:
         resolve_credentials(resolve_endpoint(endpoint), environ={}, search_paths=(conf,))
     # the error names the section looked for, the files, and the near miss
-    assert f"the files have [{section}]" in error.value.message
-    assert str(conf) in error.value.message
+    assert error.value.message == f"no OVH credentials configured for {endpoint}"
+    assert f"(they have [{section}])" in (error.value.hint or "")
+    assert f"the section [{section_key(endpoint)}]" in (error.value.hint or "")
+    assert f" in {conf}" in (error.value.hint or "")
 
 
 def test_the_error_names_the_section_looked_for(
@@ -146,8 +148,10 @@ def test_the_error_names_the_section_looked_for(
     (workdir / "spec.yaml").write_text(SPEC.format(endpoint=url))
     code, _, err = run(capsys, "plan", "spec.yaml")
     assert code == 1
-    first = err.splitlines()[0]
-    assert first.startswith(f"error: no OVH credentials configured for {url}: ")
-    assert "no OVH_* variable" in first
-    assert "no section [http://127.0.0.1:41211/1.0] (that URL however written)" in first
-    assert f"{workdir / 'ovh.conf'}" in first and "the files have [http://127.0.0.1:1]" in first
+    first, hint = err.splitlines()[:2]
+    assert first == f"error: no OVH credentials configured for {url}"
+    assert hint.startswith(
+        "hint: looked for the OVH_* variables and the section "
+        f"[http://127.0.0.1:41211/1.0] (that URL however written) in {workdir / 'ovh.conf'}, "
+    )
+    assert "(they have [http://127.0.0.1:1])" in hint
