@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -165,6 +165,9 @@ class Action(_Frozen):
     fingerprint: str  # "sha256:<hex>" of the live fields the action depends on
     expires_at: datetime | None = None  # when the action stops being allowed
     expiration: datetime | None = None  # the service's expiry, for display
+    # billing.engagement.endDate: the day the service's commitment ends, for display (the
+    # pull-request comment's timeline); a day, as OVH gives it, never a guessed instant.
+    commitment_end: date | None = None
     linked: tuple[str, ...] = ()  # names of linked child services it takes along
 
 
