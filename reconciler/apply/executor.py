@@ -216,9 +216,9 @@ def _failed(action: Action, message: str, hint: str | None) -> ActionResult:
 
 
 def _done_words(action: Action) -> str:
-    period = action.after.get("period")
+    period = action.after.period
     every = f" every {period}" if period else ""
-    how = "by hand" if action.after.get("lifecycle") == "manual_renew" else "automatically"
+    how = "by hand" if action.after.manual else "automatically"
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return "set to terminate at expiry (its data is deleted then)"
     if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
