@@ -224,9 +224,10 @@ def already_as_wanted(action: Action, live: LiveService | None) -> bool:
     """Whether the service is already where the action takes it: the lifecycle, and for
     a renewal (automatic or by hand) the period too; a termination's period does not
     matter."""
-    now = live_essence(live).as_dict()
+    wanted_end = action.after.get("commitment_end")
+    now = live_essence(live, with_end_rule=wanted_end is not None).as_dict()
     wanted = action.after.get("lifecycle")
-    if now.get("lifecycle") != wanted:
+    if now.get("lifecycle") != wanted or now.get("commitment_end") != wanted_end:
         return False
     if wanted in _RENEWING and action.after.get("period") is not None:
         return normalise_period(now.get("period")) == normalise_period(action.after["period"])
