@@ -14,7 +14,14 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from marked_yaml import SCALAR_KINDS, YAML11_BOOLEANS, Kind, describe_character, invisible_characters, shown
+from marked_yaml import (
+    SCALAR_KINDS,
+    YAML11_BOOLEANS,
+    Kind,
+    describe_character,
+    invisible_characters,
+    shown,
+)
 from reconciler.core.catalog import KNOWN_TYPES, ProductFamily, family_of
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
 from reconciler.core.periods import InvalidPeriod, parse_period
