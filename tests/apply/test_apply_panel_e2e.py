@@ -152,7 +152,10 @@ def test_a_commitment_end_rule_stated_in_the_spec_is_set_and_then_in_sync(
         ]
 
     reseed(server, committed)
-    entry = "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew, commitment_end: %s}\n"
+    entry = (
+        "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew, "
+        "commitment_end: %s}\n"
+    )
     header = "version: 1\nunmanaged: ignore\nservices:\n"
     refused = write("refused.yaml", header + entry % "default_price")
     planned = cli(capsys, "apply", refused, "--endpoint", server.url, "--auto-approve")
