@@ -62,6 +62,7 @@ from reconciler.errors import (
     RouteNotFound,
     TransportError,
     Unauthorized,
+    one_line,
 )
 from reconciler.ovh.auth import ApplicationKeyAuth, OAuth2Tokens, OvhSignatureAuth, token_error
 from reconciler.ovh.credentials import (
@@ -1067,7 +1068,7 @@ def _redirected(exchange: _Exchange, prepared: _Prepared) -> ApiError:
     """The API never redirects: an endpoint URL that does is not the API's (a missing
     ``/1.0``, http instead of https behind a proxy...). Not followed: the signature
     covers the URL, and credentials must not travel to where a redirect points."""
-    where = exchange.headers.get("Location", "somewhere else")[:200]
+    where = one_line(exchange.headers.get("Location", "somewhere else"), 200)
     return ApiError(
         f"OVH API {prepared.method} {prepared.route} answered {exchange.status}, "
         f"a redirect to {where}",
@@ -1089,7 +1090,7 @@ def _malformed(path: str, problem: str, query_id: str | None = None) -> ApiError
 
 
 def _describe(exc: httpx.TransportError) -> str:
-    detail = " ".join(str(exc).split())[:200]
+    detail = one_line(str(exc), 200)
     kinds: list[tuple[type[httpx.TransportError], str]] = [
         (httpx.ConnectTimeout, "timed out connecting"),
         (httpx.ReadTimeout, "timed out waiting for the answer"),

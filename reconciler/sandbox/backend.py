@@ -173,6 +173,7 @@ CREATE TABLE IF NOT EXISTS services (
     contact_billing TEXT,
     retention INTEGER,
     purge_at INTEGER,
+    pricing TEXT,
     lifecycle TEXT NOT NULL,
     resource_state TEXT NOT NULL,
     unpaid INTEGER NOT NULL,
@@ -209,6 +210,7 @@ _ADDED_COLUMNS = (
     ("services", "contact_billing", "TEXT"),
     ("services", "retention", "INTEGER"),
     ("services", "purge_at", "INTEGER"),
+    ("services", "pricing", "TEXT"),
     ("credentials", "nichandle", "TEXT"),
     ("credentials", "email", "TEXT"),
     ("emails", "recipient", "TEXT"),
@@ -1494,7 +1496,7 @@ def _service_row(
         "parent_id": parent_id,
         "plan_code": service.plan or product.plan_code,
         "description": service.description or product.description,
-        "price": service.price if service.price is not None else product.monthly_price,
+        "price": _monthly_price(service, period),
         "created": created,
         "expiration": expiration,
         "anniversary_day": local_day(expiration),
@@ -1529,7 +1531,81 @@ def _service_row(
         "terminated_at": expiration if service.state == "terminated" else None,
         "retention": retention,
         "purge_at": purge_at,
+        "pricing": json.dumps(service.pricing.to_json()) if service.pricing else None,
         "gone": gone,
+    }
+
+
+def _monthly_price(service: ServiceSeed, period: str) -> float:
+    """The price per month the sandbox keeps (and scales when the period changes): a
+    seeded renewal price spread over its period, else the seed's or product's price."""
+    pricing = service.pricing
+    if pricing is not None and pricing.value is not None:
+        return pricing.value / period_months(pricing.duration or period)
+    if service.price is not None:
+        return service.price
+    return PRODUCTS[service.route].monthly_price
+
+
+# How a derived price reads, by currency; a seed states the exact text OVH shows.
+_PRICE_TEXTS = {"EUR": "{:.2f} €", "USD": "${:.2f}", "GBP": "£{:.2f}", "CAD": "{:.2f} $ CAD"}
+
+
+def _pricing(row: sqlite3.Row, period: str, months: int) -> dict[str, Any] | None:
+    """``billing.pricing`` (``services.billing.Pricing``): the seeded pricing as stated
+    while the renewal it describes holds; after a period change or a fallback to the
+    default price the value follows the monthly price (and the text is derived), the
+    currency and the rest stay. Null when the seed says OVH gives no price."""
+    stored: str | dict[str, Any] = json.loads(row["pricing"]) if row["pricing"] else {}
+    if isinstance(stored, str):  # PRICING_ABSENT, the only text the seed stores
+        return None
+    seeded = stored
+    value = round(row["price"] * months, 2)
+    currency = seeded.get("currency", "EUR")
+    text = _PRICE_TEXTS.get(currency, "{:.2f} " + currency).format(value)
+    interval = months
+    stated = seeded.get("price", value)
+    if seeded.get("duration", period) == period and abs(stated - value) < 0.005:
+        value = stated  # the renewal the seed describes still holds: answer it as stated
+        text = seeded.get("text", text)
+        interval = seeded.get("interval", interval)
+    engagement = seeded.get("engagement")
+    if engagement is not None and row["engagement_end"] is None and row["end_strategy"]:
+        engagement = None  # the commitment stopped: the pricing no longer brings one
+    # OVH names an engaged pricing by how and how long it commits ("upfront12"); the
+    # sandbox's guess when the seed names none.
+    default_mode = (
+        f"{engagement['type']}{period_months(engagement['duration'])}" if engagement else "default"
+    )
+    mode = seeded.get("mode", default_mode)
+    return {
+        "capacities": ["renew"],
+        "description": f"{period} renewal",
+        "duration": period,
+        "interval": interval,
+        "minimumQuantity": 1,
+        "maximumQuantity": None,
+        "minimumRepeat": 1,
+        "maximumRepeat": None,
+        "price": {
+            "currencyCode": currency,
+            "text": text,
+            "value": value,
+            # order.Price.priceInUcents: the value in 10^-8 units of the currency
+            "priceInUcents": round(value * 100_000_000),
+        },
+        "priceInUcents": round(value * 100_000_000),
+        "pricingMode": mode,
+        "pricingType": "rental",
+        "engagementConfiguration": (
+            {
+                "duration": engagement["duration"],
+                "type": engagement["type"],
+                "defaultEndAction": engagement["default_end_action"],
+            }
+            if engagement
+            else None
+        ),
     }
 
 
@@ -1550,7 +1626,6 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
         pending_actions = [TERMINATE_AT_EXPIRY]
     elif row["termination"] == "at_engagement":
         pending_actions = [TERMINATE_AT_ENGAGEMENT]
-    price = round(row["price"] * months, 2)
     organization = row["organization"]
     return {
         "serviceId": row["id"],
@@ -1572,12 +1647,7 @@ def _expanded(row: sqlite3.Row, now: int, nic: str) -> dict[str, Any]:
             "expirationDate": render_datetime(row["expiration"]),
             "nextBillingDate": render_datetime(row["expiration"]) if renews else None,
             "plan": {"code": row["plan_code"], "invoiceName": product.invoice_name},
-            "pricing": {
-                "duration": period,
-                "interval": months,
-                "capacities": ["renew"],
-                "price": {"currencyCode": "EUR", "text": f"{price:.2f} €", "value": price},
-            },
+            "pricing": _pricing(row, period, months),
             "group": None,
             "lifecycle": {
                 "current": {

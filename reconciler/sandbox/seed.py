@@ -49,6 +49,14 @@ DEFAULT_POSSIBLE_STRATEGIES = (
     "STOP_ENGAGEMENT_KEEP_PRICE",
 )
 DEFAULT_ENGAGEMENT_DURATION = "P12M"
+# order.CurrencyCodeEnum: the currencies a price may be in.
+CURRENCIES = (
+    "AUD", "CAD", "CZK", "EUR", "GBP", "INR", "LTL", "MAD", "N/A", "PLN", "SGD", "TND", "USD",
+    "XOF", "points",
+)  # fmt: skip
+# services.billing.engagement.TypeEnum: a commitment paid at once or period by period.
+ENGAGEMENT_TYPES = ("periodic", "upfront")
+PRICING_ABSENT = "absent"  # `pricing: absent`: OVH gives no price (billing.pricing null)
 ENDPOINTS = ("ovh-eu", "ovh-ca", "ovh-us")
 FULL_ACCESS: tuple[tuple[str, str], ...] = tuple((m, "/*") for m in METHODS)
 MAX_GENERATED = 100_000
@@ -108,6 +116,53 @@ class ParentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class EngagementConfigSeed:
+    """``services.billing.Pricing.EngagementConfiguration``: the commitment a pricing
+    brings (its length, how it is paid, and what its end does by default)."""
+
+    duration: str = DEFAULT_ENGAGEMENT_DURATION
+    type: str = "upfront"
+    default_end_action: str = DEFAULT_END_STRATEGY
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "duration": self.duration,
+            "type": self.type,
+            "default_end_action": self.default_end_action,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PricingSeed:
+    """What ``billing.pricing`` of ``GET /services/{id}`` says, as the seed states it.
+    Each field left None is derived as before (the product's monthly EUR price times the
+    renewal period); ``absent`` says OVH gives no price at all."""
+
+    absent: bool = False
+    value: float | None = None  # the price of one renewal of ``duration``
+    currency: str | None = None  # order.CurrencyCodeEnum; None: EUR
+    text: str | None = None  # the text OVH shows; None: derived from value and currency
+    duration: str | None = None  # None: the renewal period
+    interval: int | None = None  # None: the months of the duration
+    mode: str | None = None  # pricingMode; None: "default"
+    engagement: EngagementConfigSeed | None = None  # engagementConfiguration; None: null
+
+    def to_json(self) -> str | dict[str, Any]:
+        if self.absent:
+            return PRICING_ABSENT
+        data: dict[str, Any] = {
+            "price": self.value,
+            "currency": self.currency,
+            "text": self.text,
+            "duration": self.duration,
+            "interval": self.interval,
+            "mode": self.mode,
+            "engagement": self.engagement.to_json() if self.engagement else None,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSeed:
     name: str
     route: str
@@ -139,6 +194,7 @@ class ServiceSeed:
     contact_admin: str | None = None
     contact_tech: str | None = None
     contact_billing: str | None = None
+    pricing: PricingSeed | None = None  # None: derived from ``price`` and the product
 
 
 def default_termination(route: str, renew_mode: str) -> str:
@@ -335,7 +391,10 @@ _SERVICE_KEYS = {
     "organization",
     "refuses_empty",
     "contacts",
+    "pricing",
 }
+_PRICING_KEYS = {"price", "currency", "text", "duration", "interval", "mode", "engagement"}
+_ENGAGEMENT_CONFIG_KEYS = {"duration", "type", "default_end_action"}
 CONTACT_KEYS = ("admin", "tech", "billing")
 _GENERATOR_KEYS = (_SERVICE_KEYS - {"id", "parent"}) | {"count"}
 _CREDENTIAL_KEYS = {
@@ -668,6 +727,23 @@ class _Reader:
                 )
             if renew.get("period") is not None:
                 period = self.period(renew["period"], (*where, "renew", "period"))
+        pricing = self.pricing(entry, where)
+        if pricing is not None and pricing.duration is not None:
+            # The pricing's duration is the renewal period OVH bills: one period, said once
+            # (or twice alike).
+            if period is not None and period != pricing.duration:
+                raise self.fail(
+                    (*where, "pricing", "duration"),
+                    f"{pricing.duration} is not the renewal period ({period}); "
+                    "say the period once, in either place",
+                )
+            period = pricing.duration
+        if pricing is not None and pricing.value is not None and entry.get("price") is not None:
+            raise self.fail(
+                (*where, "price"),
+                "the price is said twice: keep `price` (EUR per month) or `pricing.price`",
+                at_key=True,
+            )
         offered = periods or product.periods
         if period is not None and period not in offered:
             raise self.fail(
@@ -739,6 +815,7 @@ class _Reader:
                 entry.get("refuses_empty", False), (*where, "refuses_empty")
             ),
             **self.contacts(entry, where),
+            pricing=pricing,
         )
 
     def optional_text(self, entry: Mapping[str, Any], where: Path_, key: str) -> str | None:
@@ -768,6 +845,62 @@ class _Reader:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
             raise self.fail((*where, key), "a price is a positive number (EUR per month)")
         return float(raw)
+
+    def pricing(self, entry: Mapping[str, Any], where: Path_) -> PricingSeed | None:
+        """``pricing:`` the renewal price as OVH states it (``services.billing.Pricing``),
+        or ``absent`` when OVH gives none."""
+        raw = entry.get("pricing")
+        if raw is None:
+            return None
+        path = (*where, "pricing")
+        if raw == PRICING_ABSENT:
+            return PricingSeed(absent=True)
+        if isinstance(raw, str):
+            raise self.fail(path, f"expected a mapping or `{PRICING_ABSENT}`, got {raw!r}")
+        given = self.mapping(raw, path, _PRICING_KEYS)
+        value = None
+        if given.get("price") is not None:
+            amount = given["price"]
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+                raise self.fail((*path, "price"), "a price is a positive number")
+            value = float(amount)
+        interval = None
+        if given.get("interval") is not None:
+            interval = given["interval"]
+            if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+                raise self.fail((*path, "interval"), "an interval is a positive integer")
+        engagement = None
+        if given.get("engagement") is not None:
+            epath = (*path, "engagement")
+            config = self.mapping(given["engagement"], epath, _ENGAGEMENT_CONFIG_KEYS)
+            engagement = EngagementConfigSeed(
+                duration=self.period(
+                    config.get("duration", DEFAULT_ENGAGEMENT_DURATION), (*epath, "duration")
+                ),
+                type=self.choice(config.get("type", "upfront"), (*epath, "type"), ENGAGEMENT_TYPES),
+                default_end_action=self.choice(
+                    config.get("default_end_action", DEFAULT_END_STRATEGY),
+                    (*epath, "default_end_action"),
+                    END_STRATEGIES,
+                ),
+            )
+        return PricingSeed(
+            value=value,
+            currency=(
+                self.choice(given["currency"], (*path, "currency"), CURRENCIES)
+                if given.get("currency") is not None
+                else None
+            ),
+            text=self.optional_text(given, path, "text"),
+            duration=(
+                self.period(given["duration"], (*path, "duration"))
+                if given.get("duration") is not None
+                else None
+            ),
+            interval=interval,
+            mode=self.optional_text(given, path, "mode"),
+            engagement=engagement,
+        )
 
     def end_rule(
         self, entry: Mapping[str, Any], where: Path_, *, engaged: bool
@@ -966,6 +1099,7 @@ def _service_json(service: ServiceSeed) -> dict[str, Any]:
         ),
         "engagement_duration": service.engagement_duration,
         "organization": service.organization,
+        "pricing": service.pricing.to_json() if service.pricing else None,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
     if service.termination != default_termination(service.route, service.renew_mode):

@@ -42,20 +42,6 @@ class Divergence:
 
 KNOWN_DIVERGENCES: tuple[Divergence, ...] = (
     Divergence(
-        id="pricing-fields",
-        reason=(
-            "billing.pricing lacks description, minimumQuantity, minimumRepeat, "
-            "priceInUcents, pricingMode and pricingType, which services.billing.Pricing "
-            "says cannot be null"
-        ),
-        kind="answer",
-        operations=_EXPANDED,
-        fields=(
-            r"(\[\]\.)?billing\.pricing\."
-            r"(description|minimumQuantity|minimumRepeat|priceInUcents|pricingMode|pricingType)"
-        ),
-    ),
-    Divergence(
         id="engagement-end-date",
         reason=(
             "billing.engagement.endDate is a datetime; services.expanded.EngagementSummary "

@@ -562,3 +562,89 @@ def test_a_route_that_does_not_exist_is_not_a_missing_service(ovh_client: ovh.Cl
     assert missing.value.response.json()["message"] == (
         "The requested object (serviceId = 999999999) does not exist"
     )
+
+
+# --- pricing: the renewal price as OVH states it ------------------------------------------
+
+PRICING = """\
+services:
+  - {name: us.example.com, route: /domain, id: 150000001, expires_in: 200d,
+     renew: {period: P12M},
+     pricing: {price: 11.99, currency: USD, text: "$11.99", interval: 1}}
+  - {name: ca.example.com, route: /domain, id: 150000002, expires_in: 200d,
+     pricing: {price: 24.5, currency: CAD, duration: P12M, mode: default}}
+  - {name: ns2000001.ip-42-42-42.eu, route: /dedicated/server, id: 150000003,
+     expires_in: 20d, renew: {period: P1M}, engagement_ends_in: 50d,
+     engagement_strategy: STOP_ENGAGEMENT_KEEP_PRICE,
+     pricing: {price: 45.0, currency: GBP, text: "£45.00 + VAT",
+               engagement: {duration: P24M, type: periodic,
+                            default_end_action: STOP_ENGAGEMENT_KEEP_PRICE}}}
+  - {name: free.example.com, route: /domain, id: 150000004, expires_in: 200d,
+     pricing: absent}
+  - {name: plain.example.com, route: /domain, id: 150000005, expires_in: 200d}
+"""
+USD, CAD, GBP_ENGAGED, NO_PRICE, PLAIN = 150000001, 150000002, 150000003, 150000004, 150000005
+
+
+@pytest.fixture
+def pricing(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.load_seed(PRICING, now=SANDBOX_EPOCH)
+    return sandbox_server
+
+
+def test_a_seeded_renewal_price_is_answered_as_stated(
+    ovh_client: ovh.Client, pricing: SandboxServer
+) -> None:
+    usd = billing(ovh_client, USD)["pricing"]
+    assert usd["price"] == {
+        "currencyCode": "USD",
+        "text": "$11.99",
+        "value": 11.99,
+        "priceInUcents": 1_199_000_000,
+    }
+    assert (usd["duration"], usd["interval"], usd["priceInUcents"]) == ("P12M", 1, 1_199_000_000)
+    assert usd["engagementConfiguration"] is None and usd["pricingMode"] == "default"
+    assert usd["capacities"] == ["renew"] and usd["pricingType"] == "rental"
+    # The pricing's duration is the renewal period: seeding it sets the period.
+    cad = billing(ovh_client, CAD)
+    assert cad["renew"]["current"]["period"] == "P12M"
+    assert cad["pricing"]["duration"] == "P12M" and cad["pricing"]["interval"] == 12
+    assert cad["pricing"]["price"]["currencyCode"] == "CAD"
+    assert cad["pricing"]["price"]["value"] == 24.5
+    plain = billing(ovh_client, PLAIN)["pricing"]
+    assert plain["price"]["currencyCode"] == "EUR" and plain["price"]["text"].endswith(" €")
+
+
+def test_a_seed_can_say_ovh_gives_no_price(ovh_client: ovh.Client, pricing: SandboxServer) -> None:
+    assert billing(ovh_client, NO_PRICE)["pricing"] is None
+    assert billing(ovh_client, PLAIN)["pricing"] is not None
+
+
+def test_the_engagement_configuration_is_answered_until_the_commitment_stops(
+    ovh_client: ovh.Client, pricing: SandboxServer
+) -> None:
+    engaged = billing(ovh_client, GBP_ENGAGED)
+    assert engaged["pricing"]["engagementConfiguration"] == {
+        "duration": "P24M",
+        "type": "periodic",
+        "defaultEndAction": "STOP_ENGAGEMENT_KEEP_PRICE",
+    }
+    assert engaged["pricing"]["pricingMode"] == "periodic24"
+    assert engaged["pricing"]["price"]["text"] == "£45.00 + VAT"
+    pricing.set_clock(day(engaged["engagement"]["endDate"]) + timedelta(hours=1))
+    after = billing(ovh_client, GBP_ENGAGED)
+    assert after["engagement"] is None
+    assert after["pricing"]["engagementConfiguration"] is None
+    assert after["pricing"]["price"]["value"] == 45.0  # KEEP_PRICE
+    assert after["pricing"]["price"]["currencyCode"] == "GBP"
+
+
+def test_a_period_change_scales_the_seeded_price_and_keeps_its_currency(
+    ovh_client: ovh.Client, pricing: SandboxServer
+) -> None:
+    ovh_client.put(f"/services/{CAD}", renew={"mode": "automatic", "period": "P24M"})
+    two_years = billing(ovh_client, CAD)["pricing"]
+    assert two_years["duration"] == "P24M" and two_years["interval"] == 24
+    assert two_years["price"]["value"] == 49.0
+    assert two_years["price"]["currencyCode"] == "CAD"
+    assert "49.00" in two_years["price"]["text"], "the stated text is of the yearly renewal"

@@ -185,6 +185,36 @@ BAD_SEEDS = {
         3,
         "is not a NIC handle",
     ),
+    "pricing-currency": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     pricing: {price: 5, currency: YEN}}\n",
+        3,
+        "'YEN' is not one of",
+    ),
+    "pricing-word": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     pricing: none}\n",
+        3,
+        "expected a mapping or `absent`",
+    ),
+    "pricing-price-twice": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     price: 1.0, pricing: {price: 12}}\n",
+        3,
+        "the price is said twice",
+    ),
+    "pricing-period-twice": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     renew: {period: P12M}, pricing: {duration: P24M}}\n",
+        3,
+        "is not the renewal period",
+    ),
+    "pricing-engagement-type": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     pricing: {engagement: {type: monthly}}}\n",
+        3,
+        "'monthly' is not one of: periodic, upfront",
+    ),
     "empty": ("", None, "the seed is empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "expected a mapping"),
 }
@@ -290,6 +320,22 @@ def test_the_seed_keys_of_the_behaviours_round_trip() -> None:
     assert engaged.engagement_strategy is None and engaged.default_price == 70.0
     assert engaged.engagement_strategies is not None and len(engaged.engagement_strategies) == 4
     assert seed.services[2].engagement_duration == "P24M"
+
+
+def test_pricing_seed_keys_round_trip() -> None:
+    from test_sandbox_behaviours import PRICING
+
+    seed = parse_seed(PRICING, "pricing.yaml")
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.services == seed.services and again.digest == seed.digest
+    usd, cad, engaged, absent, plain = seed.services
+    assert usd.pricing is not None and usd.pricing.currency == "USD"
+    assert usd.pricing.value == 11.99 and usd.pricing.interval == 1
+    assert cad.renew_period == "P12M", "the pricing's duration sets the renewal period"
+    assert engaged.pricing is not None and engaged.pricing.engagement is not None
+    assert engaged.pricing.engagement.type == "periodic"
+    assert absent.pricing is not None and absent.pricing.absent
+    assert plain.pricing is None
 
 
 def test_contact_seed_keys_round_trip() -> None:
