@@ -377,16 +377,10 @@ def _policy_call(live: LiveService, policy: TerminationPolicy) -> Step:
     return SetTerminationPolicy(service_id=live.service_id, policy=policy)
 
 
-<<<<<<< HEAD
 def end_rule_target(live: LiveService, after: Essence) -> EndStrategy | None:
     """The end rule the action sets, if any: the spec's ``commitment_end`` when the
     service's differs; else, out of a termination at the end of a commitment
     (``CANCEL_SERVICE``), ``REACTIVATE_ENGAGEMENT`` as the control panel resets it."""
-=======
-def _end_rule_reset(live: LiveService) -> tuple[Step, ...]:
-    """The panel's first step out of a termination at the end of a commitment: the end
-    rule back to ``REACTIVATE_ENGAGEMENT`` (none when the rule is not ``CANCEL_SERVICE``)."""
->>>>>>> main
     commitment = live.commitment
     current = commitment.strategy if commitment is not None else None
     if after.commitment_end is not None and after.lifecycle in _RENEWING:
@@ -436,32 +430,19 @@ def end_rule_words(live: LiveService, after: Essence) -> str:
     )
 
 
-def _end_rule_change(live: LiveService, after: Essence) -> tuple[Call, ...]:
+def _end_rule_change(live: LiveService, after: Essence) -> tuple[Step, ...]:
     """``PUT /services/{id}/billing/engagement/endRule {strategy}`` when the action sets
     the end rule (``end_rule_target``); none otherwise."""
     target = end_rule_target(live, after)
     if target is None:
         return ()
-<<<<<<< HEAD
-    return (
-        Call(
-            method="PUT",
-            path=f"/services/{live.service_id}/billing/engagement/endRule",
-            body={"strategy": target.value},
-        ),
-    )
+    return (SetEndRule(service_id=live.service_id, strategy=target),)
 
 
 _RENEWING = (EssenceLifecycle.RENEW, EssenceLifecycle.MANUAL_RENEW)
 
 
-def renewal_call(live: LiveService, after: Essence) -> Call:
-=======
-    return (SetEndRule(service_id=live.service_id, strategy=RESET_STRATEGY),)
-
-
 def renewal_call(live: LiveService, after: Essence) -> Step:
->>>>>>> main
     """How the control panel changes a service's renewal: ``PUT {route.url}/serviceInfos``
     with the renewal object (``service.RenewType``: ``automatic``, ``manualPayment``,
     ``deleteAtExpiration`` false, the period in months), as ``autorenew.service.js`` does;
