@@ -84,6 +84,7 @@ from reconciler.core.live import (
     LiveLifecycle,
     LiveService,
 )
+from reconciler.core.money import billing_of
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.plan import (
     Action,
@@ -697,7 +698,7 @@ def spec_lifecycle_word(wanted: ServiceSpec) -> str:
 def _absent_action(wanted: ServiceSpec, done: DoneBefore) -> Action:
     """An entry whose termination or deletion the journal saw done, and which the
     account no longer lists: nothing to do, and the reason says how we know."""
-    gone = live_essence(None).as_dict()
+    gone = live_essence(None)
     typed = f" of type {wanted.type}" if wanted.type else ""
     return Action(
         service=wanted.key,
@@ -706,7 +707,7 @@ def _absent_action(wanted: ServiceSpec, done: DoneBefore) -> Action:
         type=wanted.type,
         action=ActionKind.NO_OP,
         before=gone,
-        after=dict(gone),
+        after=gone,
         irreversible=False,
         reason=f"already done: no service named {wanted.name!r}{typed} on the account, and "
         f"{done.evidence}",
@@ -787,6 +788,7 @@ def make_plan(
         unmanaged=tuple(unmanaged),
         spec=spec.services,
         unmanaged_policy=spec.unmanaged,
+        billing=billing_of(actions, account),  # what the changes do to billing
     )
 
 
@@ -928,8 +930,8 @@ def _plan_entry(
         service_id=live.service_id,
         type=live.type,
         action=kind,
-        before=before.as_dict(),
-        after=after.as_dict(),
+        before=before,
+        after=after,
         irreversible=kind is ActionKind.DELETE_NOW,
         reason=reason_for(kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below)),
         calls=calls_for(
