@@ -106,6 +106,15 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The apply journal whose record of terminations and deletions done makes an "
+    'entry for a service the account no longer lists "already done" (as apply\'s '
+    "--journal). Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
+    ".reconciler/journal.jsonl.",
+)
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -113,6 +122,7 @@ def plan(
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
+    journal: Path | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -125,7 +135,13 @@ def plan(
     refuse_plan_files(paths, "plan")
     loaded = load_specs(paths)
     outputs = out_paths(out, loaded) if out is not None else None
-    jobs = [Job(spec, target_for_spec(spec, endpoint)) for spec in loaded]
+    if journal is not None and not journal.exists():
+        # Not an error (apply creates it), but a typo here would turn "already done" into
+        # unknown-service refusals: say which file was read.
+        click.echo(
+            f"note: --journal {journal} does not exist: no apply is recorded there", err=True
+        )
+    jobs = [Job(spec, target_for_spec(spec, endpoint), journal=journal) for spec in loaded]
     _note_ignored_endpoint(jobs, endpoint)
     plans = run(plan_all(jobs, concurrency))
 
@@ -149,6 +165,9 @@ class Job:
     spec: Spec
     target: Target
     tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
+    # The apply journal read for "already done" evidence (``--journal``); None: the
+    # default one of the state directory.
+    journal: Path | None = None
 
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
@@ -230,8 +249,9 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
 
 def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
-    terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
-    else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
+    terminate or delete them, the apply journal (``job.journal``, else
+    ``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``) says
+    which of them an earlier apply saw done."""
     from reconciler.core.planner import make_plan
     from reconciler.journal import needs_journal
 
@@ -242,7 +262,7 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     from reconciler.journal import JOURNAL_FILE, done_before_in
     from reconciler.ovh.embedded import state_dir
 
-    journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    journal = job.journal or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
