@@ -179,7 +179,9 @@ class Action(_Frozen):
     expiration: datetime | None = None  # the service's expiry, for display
     # billing.engagement.endDate: the day the service's commitment ends, for display (the
     # pull-request comment's timeline); a day, as OVH gives it, never a guessed instant.
-    commitment_end: date | None = None
+    # Named as Pulumi's output of the same day; not ``commitment_end``, which in the
+    # essences (before/after) is the spec's end rule.
+    commitment_ends: date | None = None
     linked: tuple[str, ...] = ()  # names of linked child services it takes along
 
 

@@ -967,7 +967,7 @@ def _plan_entry(
         fingerprint=prints.of(live),
         expires_at=expires_at(kind, live),
         expiration=utc(live.expiration) if live.expiration else None,
-        commitment_end=live.commitment.end_date if live.commitment else None,
+        commitment_ends=live.commitment.end_date if live.commitment else None,
         linked=tuple(sorted({s.name for s in below})),
     )
     return _Outcome(action=action, drift=drift)

@@ -70,8 +70,8 @@ def milestones(actions: Iterable[Action]) -> tuple[Milestone, ...]:
         cancel_by = _cancel_by(action)
         if cancel_by is not None:
             found.append(Milestone(action.service, MilestoneKind.CANCEL_BY, cancel_by))
-        if action.commitment_end is not None:
-            day = datetime.combine(action.commitment_end, time(0), tzinfo=UTC)
+        if action.commitment_ends is not None:
+            day = datetime.combine(action.commitment_ends, time(0), tzinfo=UTC)
             found.append(Milestone(action.service, MilestoneKind.COMMITMENT_END, day, timed=False))
     return tuple(sorted(found, key=lambda m: (m.at, m.service, m.kind.value)))
 

@@ -51,7 +51,7 @@ def test_the_comment_draws_each_changes_deadlines() -> None:
             (
                 cancel(),  # expires_at: 24 hours before EXPIRY
                 terminate(expiration=datetime(2027, 2, 1, 12, 0, tzinfo=UTC)),
-                terminate_at_commitment_end(commitment_end=date(2027, 8, 1)),
+                terminate_at_commitment_end(commitment_ends=date(2027, 8, 1)),
                 no_op(),  # no deadline of a change
             )
         )
@@ -87,7 +87,7 @@ def test_no_diagram_without_a_deadline() -> None:
 
 
 def test_milestones_of_a_set_renew_and_a_delete_are_their_expiries() -> None:
-    got = milestones([set_renew(), delete(commitment_end=date(2027, 6, 30))])
+    got = milestones([set_renew(), delete(commitment_ends=date(2027, 6, 30))])
     assert [(m.service, m.kind, m.at) for m in got] == [
         ("legacy.example.net", MilestoneKind.EXPIRY, EXPIRY),  # a tie: by service
         ("www.example.com", MilestoneKind.EXPIRY, EXPIRY),
