@@ -153,6 +153,9 @@ class Plan(_Frozen):
     # The spec's `unmanaged` policy, so that a saved plan is judged again at apply time as
     # its spec would be (with `error`, a service that appeared since is refused).
     unmanaged_policy: UnmanagedPolicy = UnmanagedPolicy.REPORT
+    # ``--target``: the spec keys this plan covers, the only ones planned and applied (the
+    # other entries and services were not compared). None: the whole spec.
+    targets: tuple[str, ...] | None = None
 
     @property
     def changes(self) -> tuple[Action, ...]:
@@ -166,3 +169,8 @@ class Plan(_Frozen):
     @property
     def has_refusals(self) -> bool:
         return bool(self.refused)
+
+    @property
+    def targeted(self) -> bool:
+        """Made with ``--target``: a partial plan of the spec."""
+        return self.targets is not None

@@ -451,6 +451,9 @@ _DESCRIPTIONS: dict[str, Any] = {
         "again at apply time.",
         "unmanaged_policy": "The spec's unmanaged policy (report, ignore or error), so that "
         "apply judges the plan again as the spec would.",
+        "targets": "With --target: the spec keys the plan covers, in spec order; only they "
+        "are planned and applied, the other entries and the rest of the account were not "
+        "compared (unmanaged is then empty). null: the whole spec.",
     },
     "Action": {
         "__doc__": "What apply does to one service.",

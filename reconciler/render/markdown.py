@@ -269,9 +269,12 @@ def _severity(plan: Plan) -> int:
 
 
 def _summary(plan: Plan) -> str:
+    targeted = wording.targeted_line(plan)
+    partial = f"**{targeted}**\n\n" if targeted else ""  # said before anything else
     if not plan.has_changes and not plan.has_refusals:
-        return "**No changes.** The account matches the spec.\n\n"
-    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n"
+        matches = "The targeted services match" if targeted else "The account matches"
+        return f"**No changes.** {matches} the spec.\n\n" + partial
+    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n" + partial
 
 
 def _origin(plan: Plan) -> str:
