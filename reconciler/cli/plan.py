@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -54,16 +55,16 @@ from reconciler.cli.common import (
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import spec_files
-from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Plan
-from reconciler.core.planfile import dump_plan
-from reconciler.core.planner import NearNames, make_plan
-from reconciler.core.spec import Spec, load_spec
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
-from reconciler.journal import JOURNAL_FILE, done_before_in, needs_journal
-from reconciler.observe import read_for_specs
-from reconciler.ovh.embedded import state_dir
-from reconciler.redaction import Secrets
+
+# What a step needs is imported by that step (docs/performance.md): `plan --help` loads
+# no spec models, and a plan loads the planner, the journal and its renderer only once
+# its first request is out.
+if TYPE_CHECKING:
+    from reconciler.core.live import LiveAccount
+    from reconciler.core.plan import Plan
+    from reconciler.core.spec import Spec
+    from reconciler.redaction import Secrets
 
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -198,6 +199,8 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
     for name in dict.fromkeys(names):
         if name in keys:
             continue
+        from reconciler.core.planner import NearNames  # only to word this error
+
         near = NearNames(keys).near(name)
         labelled = [w.key for spec in specs for w in spec.services if w.name == name]
         where = specs[0].source if len(specs) == 1 else "the specs"
@@ -216,6 +219,8 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
 def load_specs(paths: Sequence[str]) -> list[Spec]:
     """Every spec, or a ``SpecError``: with several invalid specs, every problem of
     every spec is printed before the command stops (nothing is read from the API)."""
+    from reconciler.core.spec import load_spec
+
     loaded: list[Spec] = []
     errors: list[SpecError] = []
     for path in paths:
@@ -292,10 +297,16 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
     terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
     else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
+    from reconciler.core.planner import make_plan
+    from reconciler.journal import needs_journal
+
     endpoint, tokens, targets = job.target.name, job.tokens, job.targets
     made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens, targets=targets)
     if not needs_journal(made):
         return made
+    from reconciler.journal import JOURNAL_FILE, done_before_in
+    from reconciler.ovh.embedded import state_dir
+
     journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
@@ -315,6 +326,8 @@ async def _read(
     target: Target, concurrency: int, specs: Sequence[Spec]
 ) -> tuple[LiveAccount, datetime]:
     """The account as the specs need it (``observe.read_for_specs``), and the API's time."""
+    from reconciler.observe import read_for_specs
+
     async with build_client(target, concurrency=concurrency) as client:
         account = await read_for_specs(client, specs)
         return account, client.api_clock().now()
@@ -327,6 +340,8 @@ def save(path: Path, made: Plan, secrets: Secrets | None = None) -> None:
     """Write the plan file whole or not at all (``reconciler.cli.files``), so a crash
     never leaves a truncated plan for apply to find; with no secret the command knows
     in it, whatever the API echoed into the plan."""
+    from reconciler.core.planfile import dump_plan
+
     text = dump_plan(made)
     try:
         write_whole(path, secrets.redact(text) if secrets is not None else text)

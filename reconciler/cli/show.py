@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli import command_secrets
-from reconciler.core.plan import Plan
-from reconciler.core.planfile import parse_plan, read_plan_bytes
 from reconciler.errors import UsageError
+
+if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
+    from reconciler.core.plan import Plan
 
 FORMATS = ("text", "markdown", "json")
 
@@ -49,6 +51,8 @@ def is_plan_file(path: Path) -> bool:
 def read_plan_file(path: Path) -> tuple[bytes, Plan]:
     """The bytes of a plan file and the plan they hold, or the ``PlanFileError`` saying
     what is wrong. Read once: whoever digests the bytes digests the plan it applies."""
+    from reconciler.core.planfile import parse_plan, read_plan_bytes
+
     raw = read_plan_bytes(path)
     return raw, parse_plan(raw, source=str(path))
 

@@ -13,8 +13,9 @@ is the truth (docs/user-guide.md, "Concepts").
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -84,12 +85,33 @@ class _Frozen(BaseModel):
 
 
 class Call(_Frozen):
-    """One API call an action makes. Bodies never hold secrets; the e-mailed token of a
-    deletion appears as the placeholder ``"<token from e-mail>"``."""
+    """One API call an action makes, as the plan file writes it. Bodies never hold
+    secrets; the e-mailed token of a deletion appears as the placeholder
+    ``"<token from e-mail>"``. The planner makes typed steps (``reconciler.core.steps``),
+    which are calls; a plan read from a file holds plain calls."""
 
     method: Literal["GET", "PUT", "POST", "DELETE"]
     path: str
     body: dict[str, Any] | None = None
+
+    # A call is what it sends: a typed step the planner made in this run
+    # (``reconciler.core.steps``) equals the call a plan file recorded for it, which is
+    # how a reviewed plan is compared with the plan made again at apply time.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Call):
+            return NotImplemented
+        return (self.method, self.path, self.body) == (other.method, other.path, other.body)
+
+    def __hash__(self) -> int:
+        return hash((self.method, self.path, self.text()))
+
+    def text(self) -> str:
+        """``PUT /services/1 {"terminationPolicy":"empty"}``: compact and exact, the
+        call's one line in every rendering of a plan."""
+        if self.body is None:
+            return f"{self.method} {self.path}"
+        body = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False, default=str)
+        return f"{self.method} {self.path} {body}"
 
 
 class Action(_Frozen):
@@ -102,10 +124,13 @@ class Action(_Frozen):
     after: dict[str, Any]  # wanted essence
     irreversible: bool
     reason: str
-    calls: tuple[Call, ...] = ()
+    calls: tuple[Call, ...] = ()  # the planner's typed steps; plain calls when read back
     fingerprint: str  # "sha256:<hex>" of the live fields the action depends on
     expires_at: datetime | None = None  # when the action stops being allowed
     expiration: datetime | None = None  # the service's expiry, for display
+    # billing.engagement.endDate: the day the service's commitment ends, for display (the
+    # pull-request comment's timeline); a day, as OVH gives it, never a guessed instant.
+    commitment_end: date | None = None
     linked: tuple[str, ...] = ()  # names of linked child services it takes along
 
 

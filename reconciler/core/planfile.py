@@ -471,6 +471,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "expires_at": "When the action stops being allowed (UTC), e.g. 24 hours before "
         "expiry for a cancellation; null when it does not expire.",
         "expiration": "The service's expiry date (UTC), for display; null when unknown.",
+        "commitment_end": "The day the service's commitment ends (billing.engagement."
+        "endDate), for display; null when it has none or OVH gives no date.",
         "linked": "Names of linked (child) services that go along with this one.",
     },
     "Call": {

@@ -18,8 +18,9 @@ gives every key a default, most of them empty: an empty value is a key not set.
     The account, overriding the spec's ``endpoint:`` (inline services default to the
     embedded ``sandbox``).
 
-Each resource is named after its spec entry's key. A ``terminate_at_expiry`` or
-``delete_now`` entry is given the services the spec keeps renewing (``keep``), so that
+Each resource is named after its spec entry's key. An entry that ends its service
+(``terminate_at_expiry``, ``terminate_at_commitment_end``, ``delete_now``) is given the
+services the spec keeps renewing (``keep``), so that
 terminating a domain whose web hosting the spec keeps is refused, as ``reconciler plan``
 refuses it (``linked-service-conflict``).
 
@@ -51,7 +52,9 @@ ENDPOINT_KEY: Final = "endpoint"
 # Credentials that must reach the stack's settings encrypted. Pulumi cannot check it for
 # keys that have a default (Pulumi.yaml says why), so the program does.
 SECRET_KEYS: Final = ("applicationSecret", "consumerKey", "clientSecret", TOKENS_KEY)
-_DESTRUCTIVE = (Lifecycle.TERMINATE_AT_EXPIRY, Lifecycle.DELETE_NOW)
+# Every lifecycle but renew ends the service, and its linked services with it: each is
+# given what the spec keeps (a lifecycle added later is then judged without being listed).
+_DESTRUCTIVE = tuple(lifecycle for lifecycle in Lifecycle if lifecycle is not Lifecycle.RENEW)
 
 
 def run(*, root: Path | None = None) -> dict[str, ServiceLifecycle]:

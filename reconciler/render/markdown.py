@@ -30,6 +30,7 @@ from datetime import datetime
 
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.render import wording
+from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
 
 LIMIT = 64_000  # characters: GitHub refuses comments over 65,536; keep a margin
@@ -154,7 +155,7 @@ class _Section:
 def render(plan: Plan, *, limit: int = LIMIT) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters."""
     top = _summary(plan)
-    origin = _origin(plan)
+    origin = _origin(plan) + render_timeline(plan, limit=limit)  # counted in the budget
     sections = _sections(plan)
     # Every block ends with a newline and the result only strips the final ones, so the
     # result is never longer than top + origin + the blocks.

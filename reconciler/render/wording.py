@@ -12,7 +12,6 @@ Dates are shown in UTC: ``2027-03-01`` when a date falls at midnight UTC, else
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -298,10 +297,7 @@ def _linked_words(action: Action, verb: str) -> str:
 
 def call_text(call: Call) -> str:
     """``PUT /services/1 {"terminationPolicy":"empty"}``: compact and exact."""
-    if call.body is None:
-        return f"{call.method} {call.path}"
-    body = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False, default=str)
-    return f"{call.method} {call.path} {body}"
+    return call.text()
 
 
 def identity(action: Action) -> str:

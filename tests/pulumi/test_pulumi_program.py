@@ -342,3 +342,24 @@ def test_deletion_tokens_name_the_specs_deletions_and_reach_no_resource(
     secret_config(spec=str(ROOT / "stacks/dev.yaml"), deletionTokens="example.net")
     with pytest.raises(pulumi.RunError, match="pair 1: expected KEY=TOKEN"):
         run()
+
+
+def test_every_lifecycle_that_ends_a_service_knows_what_the_spec_keeps(mocked: Recorder) -> None:
+    """A commitment's termination takes the linked services along as any other: the
+    entry is given `keep` (linked-service-conflict), as `reconciler plan` judges it."""
+    text = (
+        "ns3012345.ip-51-75-10.eu:\n  lifecycle: terminate_at_commitment_end\n"
+        "example.net:\n  lifecycle: terminate_at_expiry\n"
+        "old-brand.fr:\n  lifecycle: renew\n"
+    )
+
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        configure(services=text)
+        return pulumi.Output.all(*(r.urn for r in run().values()))
+
+    scenario()
+    by_name = mocked.by_name()
+    assert by_name["ns3012345.ip-51-75-10.eu"]["keep"] == [{"name": "old-brand.fr"}]
+    assert by_name["example.net"]["keep"] == [{"name": "old-brand.fr"}]
+    assert not by_name["old-brand.fr"].get("keep")
