@@ -405,8 +405,11 @@ def load_target(request: ApplyRequest) -> Loaded:
         )
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
+    # The journal apply appends to is the one whose evidence the plan is made with.
     (chosen,) = targets_of(request.targets, [spec])
-    job = Job(spec, target, tokens=frozenset(request.tokens), targets=chosen)
+    job = Job(
+        spec, target, tokens=frozenset(request.tokens), journal=request.journal, targets=chosen
+    )
     (plan,) = run(plan_all([job], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)

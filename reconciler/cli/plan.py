@@ -131,6 +131,15 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The apply journal whose record of terminations and deletions done makes an "
+    'entry for a service the account no longer lists "already done" (as apply\'s '
+    "--journal). Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
+    ".reconciler/journal.jsonl.",
+)
 @target_option("Plan")
 @spec_endpoint_option
 @concurrency_option
@@ -139,6 +148,7 @@ def plan(
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
+    journal: Path | None,
     targets: tuple[str, ...],
     endpoint: str | None,
     concurrency: int,
@@ -153,8 +163,14 @@ def plan(
     loaded = load_specs(paths)
     chosen = targets_of(targets, loaded)
     outputs = out_paths(out, loaded) if out is not None else None
+    if journal is not None and not journal.exists():
+        # Not an error (apply creates it), but a typo here would turn "already done" into
+        # unknown-service refusals: say which file was read.
+        click.echo(
+            f"note: --journal {journal} does not exist: no apply is recorded there", err=True
+        )
     jobs = [
-        Job(spec, target_for_spec(spec, endpoint), targets=named)
+        Job(spec, target_for_spec(spec, endpoint), journal=journal, targets=named)
         for spec, named in zip(loaded, chosen, strict=True)
     ]
     if targets:
@@ -182,6 +198,9 @@ class Job:
     spec: Spec
     target: Target
     tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
+    # The apply journal read for "already done" evidence (``--journal``); None: the
+    # default one of the state directory.
+    journal: Path | None = None
     targets: frozenset[str] | None = None  # --target: the only entries planned
 
 
@@ -295,8 +314,9 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
 
 def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
-    terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
-    else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
+    terminate or delete them, the apply journal (``job.journal``, else
+    ``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``) says
+    which of them an earlier apply saw done."""
     from reconciler.core.planner import make_plan
     from reconciler.journal import needs_journal
 
@@ -307,7 +327,7 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     from reconciler.journal import JOURNAL_FILE, done_before_in
     from reconciler.ovh.embedded import state_dir
 
-    journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    journal = job.journal or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made

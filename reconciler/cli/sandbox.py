@@ -2,7 +2,7 @@
 
     reconciler sandbox serve [--seed FILE] [--port N] [--state FILE] [--latency-ms N]
     reconciler sandbox reset [--seed FILE]                 the embedded sandbox
-    reconciler sandbox clock [--set ISO | --advance 2d] [--tick | --stop]
+    reconciler sandbox clock [--set ISO | --advance 2d] [--tick | --stop]   (UTC)
     reconciler sandbox emails [--last N]
 
 ``serve`` prints exactly one line on stdout once it accepts connections,
@@ -20,7 +20,7 @@ import signal
 import sys
 import tempfile
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -166,7 +166,13 @@ def reset(seed: Path | None) -> None:
 
 
 @sandbox.command()
-@click.option("--set", "set_to", metavar="ISO", help="Set the clock, e.g. 2027-01-01T09:00:00Z.")
+@click.option(
+    "--set",
+    "set_to",
+    metavar="ISO",
+    help="Set the clock, in UTC unless an offset is given: 2027-01-01 (midnight UTC), "
+    "2027-01-01T09:00, 2027-01-01T10:00+01:00.",
+)
 @click.option("--advance", metavar="DURATION", help="Move the clock, e.g. 2d, 12h, 1d12h, -1h.")
 @click.option(
     "--tick/--stop",
@@ -180,7 +186,7 @@ def clock(set_to: str | None, advance: str | None, ticking: bool | None) -> None
     Services renew, expire and terminate as it moves; once moved it stands still
     unless --tick."""
     from reconciler.sandbox import SandboxError, open_state
-    from reconciler.sandbox.clock import parse_duration, parse_instant
+    from reconciler.sandbox.clock import parse_duration
 
     if set_to and advance:
         raise UsageError("give --set or --advance, not both")
@@ -188,7 +194,7 @@ def clock(set_to: str | None, advance: str | None, ticking: bool | None) -> None
         backend = open_state(embedded_state_path())
         try:
             if set_to:
-                state = backend.set_clock(parse_instant(set_to), ticking=bool(ticking))
+                state = backend.set_clock(parse_clock_instant(set_to), ticking=bool(ticking))
             elif advance:
                 delta: timedelta = parse_duration(advance)
                 state = backend.advance_clock(delta, ticking=bool(ticking))
@@ -203,7 +209,35 @@ def clock(set_to: str | None, advance: str | None, ticking: bool | None) -> None
     except SandboxError as exc:
         raise _config_error(exc, None) from None
     shown = state.to_json()
-    click.echo(f"sandbox clock: {shown['now']} ({'ticking' if shown['ticking'] else 'stopped'})")
+    click.echo(clock_line(shown["now"], bool(shown["ticking"])))
+
+
+def parse_clock_instant(text: str) -> datetime:
+    """``--set``'s instant, read as the rest of the command line reads dates: in UTC.
+
+    A bare date is midnight UTC and a date-time without an offset is UTC; an explicit
+    offset (``+01:00``, ``Z``) is honoured. The sandbox's seed files date a bare day in
+    Paris, as OVH does, but a user typing ``2027-01-01`` here means the day every other
+    output of this UTC tool shows (Paris midnight would be ``2026-12-31T23:00:00Z``)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 date or date-time; write e.g. 2027-01-01 or "
+            "2027-01-01T09:00:00Z (UTC unless an offset is given)"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def clock_line(now: str, ticking: bool) -> str:
+    """The one line ``sandbox clock`` prints; the instant is UTC and says so."""
+    return f"sandbox clock: {now} (UTC, {'ticking' if ticking else 'stopped'})"
 
 
 @sandbox.command()

@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
@@ -28,6 +28,10 @@ FORMAT_VERSION: Literal["1"] = "1"
 # What a deletion's confirmation call carries instead of the e-mailed token: the real
 # token exists only at apply time (read from the account's e-mail history), never in a plan.
 TOKEN_PLACEHOLDER = "<token from e-mail>"
+
+# Money in a plan file: a decimal string, exact as OVH bills it (a float would not be).
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DecimalText = Annotated[str, StringConstraints(pattern=DECIMAL_PATTERN)]
 
 
 class ActionKind(StrEnum):
@@ -162,6 +166,62 @@ class Unmanaged(_Frozen):
     manageable: bool = True
 
 
+class BillingEffect(StrEnum):
+    """What a change does to what the account is billed (``Plan.billing``)."""
+
+    RENEWAL_STOPS = "renewal_stops"  # a renewing service stops renewing
+    RENEWAL_STARTS = "renewal_starts"  # a service whose termination is cancelled renews again
+    PERIOD_CHANGE = "period_change"  # renewed for another period: a price OVH does not give
+    MODE_CHANGE = "mode_change"  # automatic <-> by hand: the same price
+    NO_RENEWAL_CHANGE = "no_renewal_change"  # e.g. deleting a service that was not renewing
+
+
+class Price(_Frozen):
+    """One renewal's price as OVH states it (``billing.pricing.price``)."""
+
+    amount: DecimalText  # a decimal string, never a float: "59.99"
+    currency: str  # "EUR", "USD", ...
+    text: str | None = None  # OVH's own rendering, e.g. "59.99 €"
+
+
+class BillingChange(_Frozen):
+    """What one action of the plan does to billing. Computed from the action and the live
+    service (``reconciler.core.money``); prices are what OVH states, never guessed."""
+
+    service: str  # the spec key, as in the action
+    service_id: int | None
+    action: ActionKind
+    effect: BillingEffect
+    price: Price | None  # the current price of one renewal; None: OVH gives no price
+    period: str | None  # what that price buys (billing.pricing.duration), e.g. "P12M"
+    per_year: DecimalText | None  # in price.currency; None: no figure
+    takes_effect: datetime | None  # when billing changes: the expiry, the commitment's end, now
+    new_period: str | None = None  # period_change: the period wanted (OVH gives no price)
+    paid_until: datetime | None = None  # delete_now: time paid until then is lost, no refund
+    commitment_end: datetime | None = None  # delete_now under a commitment: may still be billed
+
+
+class CurrencyTotal(_Frozen):
+    """Renewals stopped and started by the plan, per year, in one currency (never added
+    to another's)."""
+
+    currency: str
+    stopped_per_year: DecimalText
+    started_per_year: DecimalText
+    stopped: int  # services whose renewal stops, counted in stopped_per_year
+    started: int  # services whose renewal starts, counted in started_per_year
+
+
+class Billing(_Frozen):
+    """What the plan does to billing: a line per change, and totals per currency."""
+
+    changes: tuple[BillingChange, ...] = ()
+    totals: tuple[CurrencyTotal, ...] = ()
+    # Renewals stopped or started that are in no total: OVH gives no price or no yearly
+    # figure for them (a sum that leaves them out must say so).
+    not_in_totals: int = 0
+
+
 class Plan(_Frozen):
     format_version: Literal["1"] = FORMAT_VERSION
     created_at: datetime
@@ -178,6 +238,9 @@ class Plan(_Frozen):
     # The spec's `unmanaged` policy, so that a saved plan is judged again at apply time as
     # its spec would be (with `error`, a service that appeared since is refused).
     unmanaged_policy: UnmanagedPolicy = UnmanagedPolicy.REPORT
+    # What the changes do to billing (reconciler.core.money); added in format 1 (additive:
+    # a plan file without it reads as one that changes no billing).
+    billing: Billing = Field(default_factory=Billing)
     # ``--target``: the spec keys this plan covers, the only ones planned and applied (the
     # other entries and services were not compared). None: the whole spec.
     targets: tuple[str, ...] | None = None

@@ -84,6 +84,7 @@ from reconciler.core.live import (
     LiveLifecycle,
     LiveService,
 )
+from reconciler.core.money import billing_of
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.plan import (
     Action,
@@ -726,6 +727,7 @@ def make_plan(
         unmanaged=tuple(unmanaged),
         spec=spec.services,
         unmanaged_policy=spec.unmanaged,
+        billing=billing_of(actions, account),  # what the changes do to billing
         targets=None if targets is None else tuple(found.wanted.key for found in chosen),
     )
 
