@@ -69,8 +69,8 @@ def change_of(action: Action, live: LiveService | None) -> BillingChange:
     """The billing line of one action; ``live`` is its service as read (None: not read,
     which prices nothing)."""
     pricing = live.pricing if live is not None else None
-    before = action.before.get("lifecycle")
-    after = action.after.get("lifecycle")
+    before = action.before.lifecycle
+    after = action.after.lifecycle
     effect = _effect(action, before, after)
     deleting = action.action is ActionKind.DELETE_NOW
     expiry = action.expiration or (live.expiration if live is not None else None)
@@ -113,7 +113,7 @@ def decimal_text(amount: Decimal) -> str:
 
 def _effect(action: Action, before: object, after: object) -> BillingEffect:
     if action.action is ActionKind.SET_RENEW:
-        if action.before.get("period") != action.after.get("period"):
+        if action.before.period != action.after.period:
             return BillingEffect.PERIOD_CHANGE
         return BillingEffect.MODE_CHANGE
     renewing_before, renewing_after = before in _RENEWING, after in _RENEWING
@@ -159,7 +159,7 @@ def _commitment_end(live: LiveService | None) -> datetime | None:
 
 
 def _new_period(action: Action) -> str | None:
-    period = action.after.get("period")
+    period = action.after.period
     return period if isinstance(period, str) else None
 
 

@@ -14,13 +14,22 @@ is the truth (docs/user-guide.md, "Concepts").
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
 
+from reconciler.core.diff import Essence, EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"
@@ -118,14 +127,50 @@ class Call(_Frozen):
         return f"{self.method} {self.path} {body}"
 
 
+def _essence_of(value: Any) -> Essence:
+    """An essence as the plan file writes it (``Essence.as_dict``), read back strictly:
+    a lifecycle of ``EssenceLifecycle``, the other keys texts or null, nothing else."""
+    if isinstance(value, Essence):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("an essence is an object: {lifecycle, period}")
+    known = {field.name for field in fields(Essence)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ValueError(f"an essence has no field {unknown[0][:40]!r}")
+    lifecycle = value.get("lifecycle")
+    if not isinstance(lifecycle, str) or lifecycle not in set(EssenceLifecycle):
+        allowed = ", ".join(EssenceLifecycle)
+        raise ValueError(f"an essence's lifecycle is one of {allowed}")
+    rest = {key: item for key, item in value.items() if key != "lifecycle"}
+    for key, item in rest.items():
+        if item is not None and not isinstance(item, str):
+            raise ValueError(f"an essence's {key} is a text or null")
+    return Essence(EssenceLifecycle(lifecycle), **rest)
+
+
+def _essence_data(essence: Essence) -> dict[str, str | None]:
+    return essence.as_dict()
+
+
+# ``before`` / ``after``: typed in memory (``reconciler.core.diff.Essence``), written as
+# the object they always were (the schema keeps it a free object).
+PlannedEssence = Annotated[
+    Essence,
+    PlainValidator(_essence_of),
+    PlainSerializer(_essence_data, return_type=dict[str, Any]),
+    WithJsonSchema({"additionalProperties": True, "type": "object"}),
+]
+
+
 class Action(_Frozen):
     service: str  # the spec key
     name: str  # resource.name
     service_id: int | None
     type: str | None
     action: ActionKind
-    before: dict[str, Any]  # live essence: {"lifecycle": ..., "period": ...}
-    after: dict[str, Any]  # wanted essence
+    before: PlannedEssence  # the live essence
+    after: PlannedEssence  # the wanted essence
     irreversible: bool
     reason: str
     calls: tuple[Call, ...] = ()  # the planner's typed steps; plain calls when read back

@@ -7,7 +7,10 @@ A team subscribes its calendar to the output (or imports it) and sees, per servi
 - for a pending termination, the **last moment to cancel** it: 24 hours before the
   termination takes effect (the commitment's end for a termination at the end of a
   commitment, else the expiry) — ``rules.cancel_deadline``, the very instant the planner
-  refuses a cancellation from, so the calendar and ``plan`` never disagree.
+  refuses a cancellation from, so the calendar and ``plan`` never disagree;
+- the day its **commitment ends** (``billing.engagement.endDate``), with what its end
+  rule does then (a new commitment, a renewal without one, a termination): an all-day
+  event, as OVH gives a day and no time.
 
 Each event's UID is derived from the service id and the kind of deadline only, never
 from the date: when a service renews and its expiry moves a year, a re-read feed
@@ -26,10 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
-from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.live import EndStrategy, LiveLifecycle, LiveService
 from reconciler.core.rules import cancel_deadline, expiry_of, utc, when_text
 from reconciler.render.services import ServiceListing
 from reconciler.render.wording import clean
@@ -48,6 +51,7 @@ class DeadlineKind(StrEnum):
 
     EXPIRY = "expiry"
     CANCEL_BY = "cancel-termination-by"
+    COMMITMENT_END = "commitment-end"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,8 @@ class Deadline:
     at: datetime  # in UTC
     # The termination the deadline is about (CANCEL_BY only): when it takes effect.
     terminates_at: datetime | None = None
+    # COMMITMENT_END: the day, as OVH gives it (``at`` is its midnight UTC, for sorting).
+    day: date | None = None
 
     @property
     def uid(self) -> str:
@@ -96,6 +102,10 @@ def deadlines(services: Iterable[LiveService]) -> tuple[Deadline, ...]:
                         terminates_at=utc(service.terminates_at or last),
                     )
                 )
+        end = service.commitment.end_date if service.commitment else None
+        if end is not None:
+            midnight = datetime.combine(end, time(0), tzinfo=UTC)
+            found.append(Deadline(service, DeadlineKind.COMMITMENT_END, midnight, day=end))
     return tuple(found)
 
 
@@ -125,7 +135,11 @@ def _event(deadline: Deadline, stamp: datetime) -> Iterator[str]:
     yield f"DTSTAMP:{utc_text(stamp)}"
     # No DTEND: an event with a date-time DTSTART and no end lasts no time (RFC 5545
     # 3.6.1), which is what a deadline is.
-    yield f"DTSTART:{utc_text(deadline.at)}"
+    if deadline.day is not None:
+        # A day without a time: an all-day event (RFC 5545 3.6.1: it ends the next day).
+        yield f"DTSTART;VALUE=DATE:{deadline.day.strftime('%Y%m%d')}"
+    else:
+        yield f"DTSTART:{utc_text(deadline.at)}"
     yield "SUMMARY:" + escape_text(summary)
     yield "DESCRIPTION:" + escape_text(description)
     yield "CATEGORIES:" + escape_text(deadline.kind.value)
@@ -151,6 +165,15 @@ def _words(deadline: Deadline) -> tuple[str, str]:
             "Its termination can be cancelled until 24 hours before, not later: "
             f"until {when_text(deadline.at)}.",
         )
+    if deadline.kind is DeadlineKind.COMMITMENT_END:
+        day = (deadline.day or deadline.at.date()).isoformat()
+        strategy = service.commitment.strategy if service.commitment else None
+        if service.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
+            # A termination at the commitment's end (terminateAtEngagementDate) wins
+            # over the end rule, whatever it says (derive_lifecycle, row 5).
+            strategy = EndStrategy.CANCEL_SERVICE
+        then = _AT_COMMITMENT_END[strategy] if strategy else _NO_RULE
+        return (f"The commitment of {name} ends", f"{where} is committed until {day}. {then}")
     what = {
         LiveLifecycle.RENEW: ("renews", "It renews automatically"),
         LiveLifecycle.MANUAL_RENEW: (
@@ -172,6 +195,20 @@ def _words(deadline: Deadline) -> tuple[str, str]:
         f"{name} {verb}",
         f"{where} expires on {when_text(deadline.at)}. {sentence}.",
     )
+
+
+# What a commitment's end rule (services.billing.engagement.EndStrategyEnum) does then.
+_AT_COMMITMENT_END = {
+    EndStrategy.CANCEL_SERVICE: "Then it is terminated and its data deleted.",
+    EndStrategy.REACTIVATE_ENGAGEMENT: "Then a new commitment of the same length starts.",
+    EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE: (
+        "Then it renews without a commitment, at the same price."
+    ),
+    EndStrategy.STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE: (
+        "Then it renews without a commitment, at the default price."
+    ),
+}
+_NO_RULE = "OVH gives no end rule for it."
 
 
 def _terminates(service: LiveService) -> datetime | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.core.plan import Action, ActionKind, Plan
-from reconciler.render import wording
+from reconciler.render import billing, wording
 from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
 
@@ -271,11 +271,15 @@ def _severity(plan: Plan) -> int:
 
 def _summary(plan: Plan) -> str:
     targeted = wording.targeted_line(plan)
-    partial = f"**{targeted}**\n\n" if targeted else ""  # said before anything else
+    partial = f"**{targeted}**\n\n" if targeted else ""  # right under the status line
     if not plan.has_changes and not plan.has_refusals:
         matches = "The targeted services match" if targeted else "The account matches"
         return f"**No changes.** {matches} the spec.\n\n" + partial
-    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n" + partial
+    money = billing.summary_line(plan)
+    # Per currency, never added together; cut to one paragraph whatever the currencies.
+    money_line = f"{text(money)}\n\n" if money else ""
+    head = f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n"
+    return head + partial + money_line
 
 
 def _origin(plan: Plan) -> str:
@@ -326,12 +330,14 @@ def _omitted(noun: str) -> Callable[[int], str]:
 
 def _sections(plan: Plan) -> dict[str, _Section]:
     changes = plan.changes
+    money = billing.lines_by_action(plan)  # once: rows are made on demand
     unchanged = [action for action in plan.actions if action.action is ActionKind.NO_OP]
     destructive = [a for a in changes if wording.irreversible_note(a, now=plan.created_at)]
     drift, unmanaged = plan.drift, plan.unmanaged
 
     def change_row(index: int) -> str:
-        return _change_row(changes[index], plan)
+        action = changes[index]
+        return _change_row(action, plan, billing.line_for(money, action))
 
     def drift_row(index: int) -> str:
         item = drift[index]
@@ -419,12 +425,14 @@ def _details_section(
     )
 
 
-def _change_row(action: Action, plan: Plan) -> str:
+def _change_row(action: Action, plan: Plan, money: str | None = None) -> str:
     kind = action.action
     headline = wording.HEADLINES[kind]
     if kind is ActionKind.DELETE_NOW:
         headline = "**delete now**"
     what = text(wording.consequence(action, now=plan.created_at))
+    if money is not None:
+        what += f"<br>Billing: {text(money)}"
     symbol = code(wording.SYMBOLS[kind], in_table=True)
     return (
         f"| {symbol} | {code(action.service, in_table=True)} | {text(action.type or '')} | "

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.core.diff import EssenceLifecycle
 from reconciler.core.plan import Action, ActionKind, Call, Plan
 from reconciler.core.rules import CANCEL_WINDOW
 
@@ -220,7 +221,7 @@ def _terminate_words(action: Action, now: datetime) -> str:
     # A service renewed by hand has no automatic renewal to stop: it simply ends.
     stops = (
         "no longer renewed by hand"
-        if action.before.get("lifecycle") == "manual_renew"
+        if action.before.lifecycle is EssenceLifecycle.MANUAL_RENEW
         else "automatic renewal stops"
     )
     return (
@@ -240,16 +241,16 @@ def _delete_words(action: Action) -> str:
 
 
 def _cancel_words(action: Action) -> str:
-    period = action.after.get("period")
+    period = action.after.period
     every = f", {period_text(period)}" if period else ""
     deadline = ""
     if action.expires_at is not None:
         deadline = f"; must be applied before {when_text(action.expires_at)}"
-        if action.before.get("lifecycle") == "terminate_at_commitment_end":
+        if action.before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END:
             deadline += " (24 hours before the termination at the end of its commitment)"
         elif action.expiration is not None:
             deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
-    if action.after.get("lifecycle") == "manual_renew":
+    if action.after.lifecycle is EssenceLifecycle.MANUAL_RENEW:
         return (
             f"termination cancelled: kept, renewed by hand{every} (it expires unless paid); "
             f"nothing is deleted{deadline}"
@@ -262,12 +263,16 @@ def _cancel_words(action: Action) -> str:
 
 def _renew_words(action: Action) -> str:
     changes = []
-    before_life, after_life = action.before.get("lifecycle"), action.after.get("lifecycle")
-    if after_life is not None and before_life != after_life:
+    before_life, after_life = action.before.lifecycle.value, action.after.lifecycle.value
+    if before_life != after_life:
         changes.append(f"{lifecycle_text(before_life)} → {lifecycle_text(after_life)}")
-    before_period, after_period = action.before.get("period"), action.after.get("period")
+    before_period, after_period = action.before.period, action.after.period
     if after_period is not None and before_period != after_period:
         changes.append(f"{period_text(before_period)} → {period_text(after_period)}")
+    before_end, after_end = action.before.commitment_end, action.after.commitment_end
+    if after_end is not None and before_end != after_end:
+        was = (before_end or "other:none").removeprefix("other:")
+        changes.append(f"at the commitment's end: {was} → {after_end}")
     what = "; ".join(changes) if changes else "renewal settings set as the spec says"
     return f"renewal changed: {what}; nothing is deleted"
 

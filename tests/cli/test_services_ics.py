@@ -3,7 +3,7 @@ to its URL, as a user would), read back with the ``icalendar`` library."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,15 @@ def test_the_account_deadlines_as_a_calendar(
         # The termination is at the end of the commitment: cancelling closes 24 hours
         # before that, not before the expiry.
         "120000801-cancel-termination-by@reconciler": datetime(2026, 8, 31, tzinfo=UTC),
+        # A day, as OVH gives it: an all-day event.
+        "120000801-commitment-end@reconciler": date(2026, 9, 1),
     }  # the expired forgotten.io has none
+    ends = events["120000801-commitment-end@reconciler"]
+    assert "Then it is terminated and its data deleted." in str(ends["DESCRIPTION"])
     # DTSTAMP: the API's clock (the sandbox's, stopped), not this machine's.
-    for event in events.values():
+    for event in events.values():  # date-times in UTC; the commitment's day a date
+        start = event.decoded("DTSTART")
+        assert type(start) is date or start.utcoffset() == timedelta(0)
         stamp = event.decoded("DTSTAMP")
         assert SANDBOX_EPOCH <= stamp < SANDBOX_EPOCH + timedelta(seconds=5)
 
@@ -117,4 +123,5 @@ def test_filters_narrow_the_calendar(
     assert set(events) == {
         "120000801-expiry@reconciler",
         "120000801-cancel-termination-by@reconciler",
+        "120000801-commitment-end@reconciler",
     }

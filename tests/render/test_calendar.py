@@ -218,12 +218,51 @@ def test_deadlines_of_a_commitment_end_without_a_termination_date_fall_back_to_e
         renew_mode="automatic",
         commitment=Commitment(end_date=date(2026, 5, 1), strategy=EndStrategy.CANCEL_SERVICE),
     )
-    (expiry, cancel) = deadlines([service])
+    (expiry, cancel, ends) = deadlines([service])
     assert (expiry.kind, expiry.at) == (DeadlineKind.EXPIRY, datetime(2026, 5, 1, tzinfo=UTC))
     assert (cancel.kind, cancel.at) == (
         DeadlineKind.CANCEL_BY,
         datetime(2026, 4, 30, tzinfo=UTC),
     )
+    assert (ends.kind, ends.day) == (DeadlineKind.COMMITMENT_END, date(2026, 5, 1))
+
+
+@pytest.mark.parametrize(
+    ("strategy", "then"),
+    [
+        (EndStrategy.REACTIVATE_ENGAGEMENT, "Then a new commitment of the same length starts."),
+        (
+            EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE,
+            "Then it renews without a commitment, at the same price.",
+        ),
+        (
+            EndStrategy.STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE,
+            "Then it renews without a commitment, at the default price.",
+        ),
+        (EndStrategy.CANCEL_SERVICE, "Then it is terminated and its data deleted."),
+        (None, "OVH gives no end rule for it."),
+    ],
+)
+def test_the_end_of_a_commitment_is_an_all_day_event_saying_what_happens(
+    strategy: EndStrategy | None, then: str
+) -> None:
+    service = LiveService(
+        service_id=11,
+        name="ns1.example.eu",
+        display_name="ns1.example.eu",
+        type="dedicated/server",
+        family=ProductFamily.DEDICATED_SERVER,
+        lifecycle=LiveLifecycle.RENEW,
+        expiration=datetime(2026, 4, 1, tzinfo=UTC),
+        renew_mode="automatic",
+        commitment=Commitment(end_date=date(2026, 12, 31), strategy=strategy),
+    )
+    got = events(ics(LiveAccount.from_services([service])))
+    assert set(got) == {"11-expiry@reconciler", "11-commitment-end@reconciler"}
+    ends = got["11-commitment-end@reconciler"]
+    assert ends.decoded("DTSTART") == date(2026, 12, 31)  # a date: all day, no time zone
+    assert str(ends["SUMMARY"]) == "The commitment of ns1.example.eu ends"
+    assert str(ends["DESCRIPTION"]).endswith(f"is committed until 2026-12-31. {then}")
 
 
 @pytest.mark.parametrize(
