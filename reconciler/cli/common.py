@@ -119,7 +119,7 @@ def keep_endpoint(text: str, endpoint: str | None) -> str:
 
     def add(match: re.Match[str]) -> str:
         command = match.group(1)
-        if "--endpoint" in command:
+        if "--endpoint" in command or "--help" in command:  # given, or no call made
             return match.group(0)
         return f"`reconciler {command.rstrip()} --endpoint {shlex.quote(endpoint)}`"
 

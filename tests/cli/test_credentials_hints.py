@@ -178,6 +178,7 @@ def test_the_error_names_the_section_looked_for(
             "`reconciler services --endpoint ovh-eu`",
         ),
         ("`reconciler journal --run 3` shows it", "`reconciler journal --run 3` shows it"),
+        ("see `reconciler plan --help`", "see `reconciler plan --help`"),
         ("`reconciler show plan.json`", "`reconciler show plan.json`"),
         ("`reconciler servicesx`", "`reconciler servicesx`"),
     ],
