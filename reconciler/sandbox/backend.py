@@ -48,7 +48,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,20 @@ CREATE INDEX IF NOT EXISTS services_purging ON services (purge_at)
     WHERE purge_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
+-- Iceberg pages in id order: skipping to page N walks this index alone (route and name,
+-- the listing's own filters, are in it), never the rows, nor a sort of them all.
+CREATE INDEX IF NOT EXISTS services_listed ON services (gone, id, route, name);
+-- Bumped by every change of what a listing holds or its order (whoever writes: the
+-- served sandbox, the admin CLI on the same file), so a page's remembered boundaries and
+-- totals are used only while they are true.
+CREATE TABLE IF NOT EXISTS listing (generation INTEGER NOT NULL);
+INSERT INTO listing (generation) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM listing);
+CREATE TRIGGER IF NOT EXISTS services_listing_inserted AFTER INSERT ON services
+    BEGIN UPDATE listing SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS services_listing_deleted AFTER DELETE ON services
+    BEGIN UPDATE listing SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS services_listing_updated AFTER UPDATE OF id, gone, route, name
+    ON services BEGIN UPDATE listing SET generation = generation + 1; END;
 CREATE TABLE IF NOT EXISTS emails (
     id INTEGER PRIMARY KEY, date INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
     service_id INTEGER, recipient TEXT);
@@ -239,6 +253,32 @@ class Page:
     next_cursor: str | None = None
 
 
+@dataclass(slots=True)
+class _Listing:
+    """One listing's total and, by position, the id just before it (where the page
+    that starts there starts): a cache, valid for one generation of the services."""
+
+    total: int | None = None
+    last_before: dict[int, int] = field(default_factory=dict)
+
+
+class _Listings:
+    """The listings remembered for the current generation (a few: one per filter)."""
+
+    LIMIT = 32
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.by_key: dict[tuple[Any, ...], _Listing] = {}
+
+    def get(self, generation: int, key: tuple[Any, ...]) -> _Listing:
+        if generation != self.generation:
+            self.generation, self.by_key = generation, {}
+        if key not in self.by_key and len(self.by_key) >= self.LIMIT:
+            self.by_key.clear()
+        return self.by_key.setdefault(key, _Listing())
+
+
 class Backend:
     """One sandbox account in a SQLite file. See the module docstring."""
 
@@ -255,6 +295,7 @@ class Backend:
         # the wall clock is a manual one (tests inject both).
         self.real_time = real_time
         self._lock = threading.RLock()
+        self._listings = _Listings()
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
@@ -662,13 +703,13 @@ class Backend:
                 args.extend(_route_prefix(r) for r in routes)
             nic = self._nic()
             if not filters and sort is None:
-                total = self._db.execute(
-                    f"SELECT COUNT(*) FROM services WHERE {where}", args
-                ).fetchone()[0]
-                rows = self._db.execute(
-                    f"SELECT * FROM services WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
-                    (*args, size, start),
-                ).fetchall()
+                listing = self._listing(where, args)
+                if listing.total is None:
+                    listing.total = self._db.execute(
+                        f"SELECT COUNT(*) FROM services WHERE {where}", args
+                    ).fetchone()[0]
+                total = listing.total
+                rows = self._page_rows(listing, where, args, start, size)
                 items = [_expanded(row, now, nic) for row in rows]
             else:
                 rows = self._db.execute(
@@ -684,6 +725,41 @@ class Backend:
             return Page(
                 items=items, total=total, next_cursor=str(following) if following < total else None
             )
+
+    def _listing(self, where: str, args: Sequence[Any]) -> _Listing:
+        """What is remembered of one listing (its filter), while no service changed."""
+        generation = self._db.execute("SELECT generation FROM listing").fetchone()[0]
+        return self._listings.get(generation, (where, *args))
+
+    def _page_rows(
+        self, listing: _Listing, where: str, args: Sequence[Any], start: int, size: int
+    ) -> list[sqlite3.Row]:
+        """``size`` rows in id order from the ``start``-th on, in time that does not grow
+        with ``start``. A reader going page after page (reconciler, the panel) starts
+        each page after the last id of the one before (keyset, remembered while nothing
+        changed); a page asked out of order finds its first id on the covering index
+        (``services_listed``) alone. Either way the skipped rows are never read, nor all
+        the rows sorted."""
+        select = f"SELECT * FROM services INDEXED BY services_listed WHERE {where}"
+        after = 0 if start == 0 else listing.last_before.get(start)
+        if after is not None:
+            rows = self._db.execute(
+                f"{select} AND id > ? ORDER BY id LIMIT ?", (*args, after, size)
+            ).fetchall()
+        else:
+            first = self._db.execute(
+                f"SELECT id FROM services INDEXED BY services_listed WHERE {where}"
+                " ORDER BY id LIMIT 1 OFFSET ?",
+                (*args, start),
+            ).fetchone()
+            if first is None:
+                return []
+            rows = self._db.execute(
+                f"{select} AND id >= ? ORDER BY id LIMIT ?", (*args, first[0], size)
+            ).fetchall()
+        if rows:
+            listing.last_before[start + len(rows)] = int(rows[-1]["id"])
+        return rows
 
     def service(self, service_id: int) -> dict[str, Any]:
         with self._op() as now:
@@ -1202,7 +1278,7 @@ class Backend:
         # The retention period is over: the terminated service leaves every route.
         self._db.execute(
             "UPDATE services SET gone = 1, resource_state = 'deleted'"
-            " WHERE purge_at <= ? AND gone = 0",
+            " WHERE purge_at <= ? AND +gone = 0",  # by purge_at's index, not every row
             (now,),
         )
 
