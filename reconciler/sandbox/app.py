@@ -32,7 +32,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from reconciler.sandbox import errors
 from reconciler.sandbox.auth import CredentialView, SignedRequest
-from reconciler.sandbox.backend import FILTER_OPS, MAX_PAGE_SIZE, Backend
+from reconciler.sandbox.backend import DEFAULT_PAGE_SIZE, FILTER_OPS, Backend
 from reconciler.sandbox.calls import CallLog
 from reconciler.sandbox.catalog import PRODUCTS
 from reconciler.sandbox.clock import parse_duration, parse_instant
@@ -347,7 +347,7 @@ class SandboxApp:
                 f"Invalid X-Pagination-Mode {mode!r}: expected CachedObjectList-Pages or "
                 "CachedObjectList-Cursor"
             )
-        size = _header_int(call, "x-pagination-size", MAX_PAGE_SIZE)
+        size = _header_int(call, "x-pagination-size", DEFAULT_PAGE_SIZE)
         number = _header_int(call, "x-pagination-number", 1)
         offset = None
         if mode == "CachedObjectList-Cursor":
@@ -369,6 +369,9 @@ class SandboxApp:
             filters=_filters(call.headers.get("x-pagination-filter", "")),
             sort=call.headers.get("x-pagination-sort") or None,
             descending=order == "DESC",
+            # OVH serves Iceberg lists from a cache; the panel sends this to read fresh
+            # (``ng-ovh-api-wrappers``, ``iceberg/request-upgrader.service.js``).
+            fresh="no-cache" in call.headers.get("pragma", "").lower(),
         )
         headers = {
             "X-Pagination-Mode": mode,

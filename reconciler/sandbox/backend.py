@@ -94,7 +94,13 @@ CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate?id={id}&to
 FIRST_EMAIL_ID = 7_340_001
 FIRST_APPLICATION_ID = 161_001
 FIRST_CREDENTIAL_ID = 5_120_001
-MAX_PAGE_SIZE = 5000
+# Iceberg page sizes: 1000 when none is asked (``ovh-api-notes``, from the control
+# panel); the panel itself asks up to 50,000 on some listings (``X-Pagination-Size:
+# 50000`` in ``ovh/manager``'s PCI AI and e-mail account lists), so that is the cap here:
+# no larger size is known to be accepted (inferred, no published bound).
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 50_000
+MAX_CACHED_PAGES = 256  # cached Iceberg answers kept at once (seeded lag only)
 
 # OVH's enums for confirmTermination.
 TERMINATION_REASONS = (
@@ -296,6 +302,9 @@ class Backend:
         self.real_time = real_time
         self._lock = threading.RLock()
         self._listings = _Listings()
+        # Iceberg answers as first given, by request, with the sandbox time they were
+        # built: served again while younger than the seed's lag (``iceberg_lag``).
+        self._cached_pages: dict[tuple[Any, ...], tuple[int, Page]] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
@@ -683,48 +692,76 @@ class Backend:
         filters: Sequence[tuple[str, str, str]] = (),
         sort: str | None = None,
         descending: bool = False,
+        fresh: bool = True,
     ) -> Page:
         """Iceberg: expanded services a page at a time, and the total.
 
         ``offset`` (cursor mode) wins over ``number`` (1-based pages). Without filters
-        or sort the page is read straight from SQLite, so big accounts stay cheap."""
+        or sort the page is read straight from SQLite, so big accounts stay cheap.
+        With a seeded ``iceberg_lag``, a request not ``fresh`` (no ``Pragma:
+        no-cache``) gets the answer the same request got last, while it is younger than
+        the lag on the sandbox clock, as OVH's cached lists lag behind a change."""
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise errors.bad_request(f"X-Pagination-Size must be between 1 and {MAX_PAGE_SIZE}")
         if number < 1:
             raise errors.bad_request("X-Pagination-Number starts at 1")
         start = offset if offset is not None else (number - 1) * size
+        request = (size, start, resource_name, *routes, "|", *filters, sort, descending)
         with self._op() as now:
-            where, args = "gone = 0", []
-            if resource_name is not None:
-                where += " AND name = ?"
-                args.append(resource_name)
-            if routes:
-                where += f" AND route IN ({','.join('?' * len(routes))})"
-                args.extend(_route_prefix(r) for r in routes)
-            nic = self._nic()
-            if not filters and sort is None:
-                listing = self._listing(where, args)
-                if listing.total is None:
-                    listing.total = self._db.execute(
-                        f"SELECT COUNT(*) FROM services WHERE {where}", args
-                    ).fetchone()[0]
-                total = listing.total
-                rows = self._page_rows(listing, where, args, start, size)
-                items = [_expanded(row, now, nic) for row in rows]
-            else:
-                rows = self._db.execute(
-                    f"SELECT * FROM services WHERE {where} ORDER BY id", args
-                ).fetchall()
-                every = [_expanded(row, now, nic) for row in rows]
-                every = [s for s in every if all(_filter_matches(s, *f) for f in filters)]
-                if sort is not None:
-                    every.sort(key=lambda s: _sort_key(_dotted(s, sort)), reverse=descending)
-                total = len(every)
-                items = every[start : start + size]
-            following = start + len(items)
-            return Page(
-                items=items, total=total, next_cursor=str(following) if following < total else None
-            )
+            lag = int(self._meta("iceberg_lag") or 0)
+            cached = self._cached_pages.get(request) if lag else None
+            if not fresh and cached is not None and now - cached[0] < lag:
+                return cached[1]
+            page = self._page(now, size, start, resource_name, routes, filters, sort, descending)
+            if lag:  # a fresh read refreshes the cached list too
+                if len(self._cached_pages) >= MAX_CACHED_PAGES:
+                    self._cached_pages.clear()
+                self._cached_pages[request] = (now, page)
+            return page
+
+    def _page(
+        self,
+        now: int,
+        size: int,
+        start: int,
+        resource_name: str | None,
+        routes: Sequence[str],
+        filters: Sequence[tuple[str, str, str]],
+        sort: str | None,
+        descending: bool,
+    ) -> Page:
+        """One Iceberg page as the account is now (``services_page`` without a cache)."""
+        where, args = "gone = 0", []
+        if resource_name is not None:
+            where += " AND name = ?"
+            args.append(resource_name)
+        if routes:
+            where += f" AND route IN ({','.join('?' * len(routes))})"
+            args.extend(_route_prefix(r) for r in routes)
+        nic = self._nic()
+        if not filters and sort is None:
+            listing = self._listing(where, args)
+            if listing.total is None:
+                listing.total = self._db.execute(
+                    f"SELECT COUNT(*) FROM services WHERE {where}", args
+                ).fetchone()[0]
+            total = listing.total
+            rows = self._page_rows(listing, where, args, start, size)
+            items = [_expanded(row, now, nic) for row in rows]
+        else:
+            rows = self._db.execute(
+                f"SELECT * FROM services WHERE {where} ORDER BY id", args
+            ).fetchall()
+            every = [_expanded(row, now, nic) for row in rows]
+            every = [s for s in every if all(_filter_matches(s, *f) for f in filters)]
+            if sort is not None:
+                every.sort(key=lambda s: _sort_key(_dotted(s, sort)), reverse=descending)
+            total = len(every)
+            items = every[start : start + size]
+        following = start + len(items)
+        return Page(
+            items=items, total=total, next_cursor=str(following) if following < total else None
+        )
 
     def _listing(self, where: str, args: Sequence[Any]) -> _Listing:
         """What is remembered of one listing (its filter), while no service changed."""
@@ -1383,6 +1420,9 @@ class Backend:
         for table in ("services", "credentials", "applications", "emails", "tokens"):
             self._db.execute(f"DELETE FROM {table}")
         self._nic_cache = seed.account.nichandle
+        self._cached_pages.clear()
+        lag = seed.iceberg_lag
+        self._set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
         now = int(self.now_seconds())
         now_dt = from_epoch(now)
         app_ids: dict[str, int] = {}

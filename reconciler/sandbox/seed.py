@@ -252,6 +252,9 @@ class Seed:
     # How long a terminated service stays listed (lifecycle terminated) before it leaves
     # every route; a product's own ``retention`` wins. None: it leaves at once.
     retention: timedelta | None = None
+    # How long an Iceberg listing answers as it was when first asked (OVH caches them;
+    # ``Pragma: no-cache`` reads fresh). None: never cached, every page is fresh.
+    iceberg_lag: timedelta | None = None
 
     def product(self, route: str) -> ProductSeed:
         return next((p for p in self.products if p.route == route), ProductSeed(route))
@@ -280,6 +283,8 @@ class Seed:
             data["products"] = {p.route: p.to_json() for p in self.products}
         if self.retention is not None:
             data["retention"] = _render_duration(self.retention)
+        if self.iceberg_lag is not None:
+            data["iceberg_lag"] = _render_duration(self.iceberg_lag)
         return data
 
     @property
@@ -519,7 +524,9 @@ class _Reader:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
         top = self.mapping(
-            data, (), {"credentials", "services", "account", "clock", "products", "retention"}
+            data,
+            (),
+            {"credentials", "services", "account", "clock", "products", "retention", "iceberg_lag"},
         )
         credentials = self.credentials(top.get("credentials"), ("credentials",))
         products = self.products(top.get("products"), ("products",))
@@ -529,8 +536,14 @@ class _Reader:
         retention = None
         if top.get("retention") is not None:
             retention = self.retention(top["retention"], ("retention",))
+        lag = None
+        if top.get("iceberg_lag") is not None:
+            lag = self.duration(top["iceberg_lag"], ("iceberg_lag",))
+            if lag < timedelta(0):
+                raise self.fail(("iceberg_lag",), "a lag is 0 or more (e.g. 5m)")
         return Seed(
             retention=retention,
+            iceberg_lag=lag,
             services=services,
             credentials=credentials,
             account=account,
