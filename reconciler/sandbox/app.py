@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.sandbox import errors
+from reconciler.sandbox import errors, iam
 from reconciler.sandbox.auth import CredentialView, SignedRequest
 from reconciler.sandbox.backend import DEFAULT_PAGE_SIZE, FILTER_OPS, Backend
 from reconciler.sandbox.calls import CallLog
@@ -98,6 +98,7 @@ class ApiRoute:
     handler: str  # method name on SandboxApp
     auth: str = "signed"  # "public" | "signed" | "signed-any-rule"
     extra: tuple[tuple[str, str], ...] = ()  # fixed keyword arguments (route of legacy)
+    iam: tuple[str, ...] = ()  # the IAM actions the operation needs (``iam.py``)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -148,7 +149,25 @@ def _api_routes() -> list[ApiRoute]:
                     extra=extra,
                 )
             )
-    return routes
+    return [_with_iam(route) for route in routes]
+
+
+def _with_iam(route: ApiRoute) -> ApiRoute:
+    template = _template(route.pattern)
+    extra = dict(route.extra)
+    if "route" not in extra:
+        return replace(route, iam=iam.GENERIC_ACTIONS.get((route.method, template), ()))
+    product = PRODUCTS[extra["route"]]
+    suffix = template[len(product.path) :] if template.startswith(product.path) else ""
+    return replace(route, iam=iam.product_actions(route.method, product.route, suffix))
+
+
+_GROUP = re.compile(r"\(\?P<(\w+)>\[\^/\]\+\)")
+
+
+def _template(pattern: re.Pattern[str]) -> str:
+    """The template a route was compiled from (``_compile`` read backwards)."""
+    return _GROUP.sub(r"{\1}", pattern.pattern).removesuffix(r"\Z").replace("\\", "")
 
 
 API_ROUTES = _api_routes()
@@ -266,6 +285,10 @@ class SandboxApp:
                 )
                 call = replace(call, credential=credential)
                 seen.credential_id = credential.credential_id
+                if credential.iam_actions is not None and route.iam:
+                    missing = iam.refused(credential.iam_actions, route.iam)
+                    if missing:
+                        raise errors.iam_refused(missing)
             handler: Handler = getattr(self, route.handler)
             seen.service_id = self._service_of(params, dict(route.extra))
             if method not in ("PUT", "POST", "DELETE") or seen.service_id is None:

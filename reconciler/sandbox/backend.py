@@ -148,7 +148,8 @@ CREATE TABLE IF NOT EXISTS credentials (
     redirection TEXT,
     allowed_ips TEXT,
     nichandle TEXT,
-    email TEXT);
+    email TEXT,
+    iam_actions TEXT);
 CREATE TABLE IF NOT EXISTS services (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -233,6 +234,7 @@ _ADDED_COLUMNS = (
     ("services", "pricing", "TEXT"),
     ("credentials", "nichandle", "TEXT"),
     ("credentials", "email", "TEXT"),
+    ("credentials", "iam_actions", "TEXT"),
     ("emails", "recipient", "TEXT"),
 )
 
@@ -507,6 +509,9 @@ class Backend:
             expires=row["expires"],
             rules=tuple((r["method"], r["path"]) for r in json.loads(row["rules"])),
             nichandle=row["nichandle"] or self._nic(),
+            iam_actions=(
+                None if row["iam_actions"] is None else tuple(json.loads(row["iam_actions"]))
+            ),
         )
 
     def request_credential(
@@ -1442,7 +1447,8 @@ class Backend:
             expires = credential.expires.resolve(now_dt) if credential.expires else None
             self._db.execute(
                 "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
-                " created, expires, nichandle, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created, expires, nichandle, email, iam_actions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
                     credential.consumer_key,
@@ -1453,6 +1459,7 @@ class Backend:
                     int(expires.timestamp()) if expires else None,
                     credential.nichandle,
                     credential.email,
+                    None if credential.iam_actions is None else json.dumps(credential.iam_actions),
                 ),
             )
         ids = _assign_ids(seed.services)

@@ -104,6 +104,9 @@ class CredentialSeed:
     # own account, which never receives the administrator's e-mails.
     nichandle: str | None = None
     email: str | None = None  # that account's e-mail address (None: derived from it)
+    # The actions the key's IAM policy allows (``*`` wildcards); None: not governed by
+    # IAM, its access rules alone decide (``iam.py``).
+    iam_actions: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:  # never show the secret
         return f"CredentialSeed(application_key={self.application_key!r}, state={self.state!r})"
@@ -412,6 +415,7 @@ _CREDENTIAL_KEYS = {
     "expires_in",
     "nichandle",
     "email",
+    "iam_actions",
 }
 
 
@@ -642,9 +646,26 @@ class _Reader:
                     expires=self.when(entry, where, "expires", required=False),
                     nichandle=self.optional_nic(entry, where, "nichandle"),
                     email=self.optional_text(entry, where, "email"),
+                    iam_actions=self.iam_actions(entry, where),
                 )
             )
         return tuple(found)
+
+    def iam_actions(self, entry: Mapping[str, Any], where: Path_) -> tuple[str, ...] | None:
+        """``iam_actions: [account:apiovh:services/get, "webHosting:apiovh:*"]``."""
+        if entry.get("iam_actions") is None:
+            return None
+        path = (*where, "iam_actions")
+        actions = []
+        for index, item in enumerate(self.sequence(entry["iam_actions"], path)):
+            action = self.text(item, (*path, index))
+            if action != "*" and action.count(":") != 2:
+                raise self.fail(
+                    (*path, index),
+                    f"{action!r} is not an IAM action (e.g. account:apiovh:services/get)",
+                )
+            actions.append(action)
+        return tuple(actions)
 
     def rules(self, value: Any, path: Path_) -> tuple[AccessRule, ...]:
         if value is None:
@@ -1088,6 +1109,8 @@ def _credential_json(credential: CredentialSeed) -> dict[str, Any]:
         data["nichandle"] = credential.nichandle
     if credential.email is not None:
         data["email"] = credential.email
+    if credential.iam_actions is not None:
+        data["iam_actions"] = list(credential.iam_actions)
     return data
 
 
