@@ -112,3 +112,18 @@ def test_a_change_between_pages_is_seen_by_the_next_page(tmp_path: Path) -> None
         assert second.total == 29
     finally:
         backend.close()
+
+
+def test_a_new_seed_between_pages_is_seen_by_the_next_page(tmp_path: Path) -> None:
+    seed = (
+        "services:\n  - {count: 30, name: 's{n:02d}.example.com', route: /domain, expires_in: 9d}\n"
+    )
+    backend = open_state(tmp_path / "sandbox.db", seed=parse_seed(seed, "small.yaml"))
+    try:
+        assert backend.services_page(size=10).total == 30
+        backend.load_seed(parse_seed(seed.replace("count: 30", "count: 12"), "smaller.yaml"))
+        second = backend.services_page(size=10, number=2)
+        assert second.total == 12 and len(second.items) == 2
+        assert [s["serviceId"] for s in second.items] == backend.service_ids()[10:]
+    finally:
+        backend.close()
