@@ -173,7 +173,9 @@ class ApiError(ReconcilerError):
         path: str | None = None,
         query_id: str | None = None,
     ) -> None:
-        super().__init__(message + (f" (query id {query_id})" if query_id else ""), hint=hint)
+        # A query id is a header of the answer: from outside, like the API's words.
+        query_id = one_line(query_id, WORD_LIMIT) if query_id else None
+        super().__init__(message + _query_id_note(query_id), hint=hint)
         self.method = method
         self.path = path
         self.query_id = query_id
@@ -184,7 +186,8 @@ class ApiError(ReconcilerError):
         when it names one already or there is none."""
         if not query_id or self.query_id:
             return self
-        other = self.reworded(f"{self.message} (query id {query_id})")
+        query_id = one_line(query_id, WORD_LIMIT)
+        other = self.reworded(self.message + _query_id_note(query_id))
         other.query_id = query_id
         return other
 
@@ -306,13 +309,18 @@ class HttpError(ApiError):
         # The API's words, on one line: a message holding newlines would forge lines of
         # its own in a terminal or a CI log ("error: ...", "hint: ...").
         self.api_message = one_line(api_message)
-        self.error_code = error_code
-        self.error_class = error_class
+        self.error_code = one_line(error_code, WORD_LIMIT) if error_code else None
+        self.error_class = one_line(error_class, WORD_LIMIT) if error_class else None
         self.retry_after = retry_after
-        code = f" {error_code}" if error_code else ""
-        text = self.api_message or "no message"
+        code = f" {self.error_code}" if self.error_code else ""
+        # Each of the API's words is bounded, but an error code of 100 characters beside
+        # a message of 500 and a query id would still make a line longer than the 600
+        # every error promises: the message gets what the rest of the line leaves it.
+        frame = f"OVH API {method} {path} failed: {status}{code}: "
+        room = ERROR_LIMIT - len(frame) - len(_query_id_note(query_id))
+        text = one_line(self.api_message or "no message", max(room, WORD_LIMIT))
         super().__init__(
-            f"OVH API {method} {path} failed: {status}{code}: {text}",
+            frame + text,
             hint=hint or self._hint_for(method, path),
             method=method,
             path=path,
@@ -454,6 +462,9 @@ def http_error_class(status: int, error_code: str | None, message: str = "") -> 
 
 
 MESSAGE_LIMIT = 500  # characters of a message that comes from outside (an API's)
+WORD_LIMIT = 100  # of an error code, an error class or a query id from outside
+ERROR_LIMIT = 600  # characters of the line of an error that quotes an API's words
+IAM_ACTIONS_LIMIT = 50  # missing IAM actions named in one error (OVH names one or two)
 
 # ``details`` keys of a 403 naming the IAM actions a call lacks, in go-ovh's order.
 IAM_DETAILS = ("unauthorizedActionsByAuthentication", "unauthorizedActionsByIAM")
@@ -463,25 +474,47 @@ def missing_iam_actions(details: Mapping[str, Any]) -> tuple[str, ...]:
     """The IAM actions an error answer's ``details`` name as missing, in go-ovh's order
     (authentication, then IAM), each once; OVH sends each as a string (``"vps:apiovh:
     reboot"``, several comma-separated), a list is read too; empty values are left out."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and linear to test: an API may send millions
     for key in IAM_DETAILS:
         value = details.get(key)
         items = value if isinstance(value, list) else [value]
         for item in items:
             if not isinstance(item, str):
                 continue
-            for action in item.split(","):
+            for action in item[: IAM_ACTIONS_LIMIT * 200].split(","):
                 action = one_line(action, 200)
-                if action and action not in found:
-                    found.append(action)
+                if action:
+                    found.setdefault(action, None)
+                if len(found) >= IAM_ACTIONS_LIMIT:
+                    return tuple(found)
     return tuple(found)
+
+
+def _query_id_note(query_id: str | None) -> str:
+    """How a message names the query id of its answer, once bounded (``one_line``)."""
+    return f" (query id {one_line(query_id, WORD_LIMIT)})" if query_id else ""
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
     """``text`` from outside on one line: every run of whitespace (newlines included)
-    becomes one space, and it is cut at ``limit`` characters."""
-    flat = " ".join(text.split())
+    becomes one space, every other character that does not print is escaped
+    (``\\x1b``, ``\\u202e``), and it is cut at ``limit`` characters.
+
+    An API's words reach a terminal and CI logs: an ANSI escape could clear the screen
+    or retitle the window, a right-to-left override or a zero-width character make the
+    line read as something else. Only a bounded head of ``text`` is looked at (an error
+    body may be megabytes)."""
+    flat = " ".join(text[: max(limit * 8, 4096)].split())
+    if not flat.isprintable():
+        flat = "".join(char if char.isprintable() else _escaped(char) for char in flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def route_pattern(path: str) -> str:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveAccount, LiveService, parse_service
 from reconciler.core.periods import InvalidPeriod, normalise_period
-from reconciler.core.planner import periods_to_read
-from reconciler.core.spec import Spec
 from reconciler.errors import ApiError, NotFound, ServiceExpired
 from reconciler.ovh.client import OvhClient, ReadStrategy, gather_all, gather_pair
+
+if TYPE_CHECKING:
+    from reconciler.core.spec import Spec
 
 SERVICES = "/services"
 
@@ -76,6 +77,10 @@ async def read_for_specs(client: OvhClient, specs: Collection[Spec]) -> LiveAcco
         account = replace(account, nichandle=nichandle)
     else:
         account = await read_account(client)
+    # The planner (and deepdiff under it) is loaded once the account is read, not
+    # before the first request (docs/performance.md).
+    from reconciler.core.planner import periods_to_read
+
     ids = sorted({i for spec in specs for i in periods_to_read(spec, account)})
     return await with_offered_periods(client, account, ids)
 

@@ -35,6 +35,10 @@ REDACTED: Final = "<redacted>"
 # A shorter string would blank ordinary words of messages and files; no credential,
 # token or key of OVH's is anywhere near this short.
 MIN_SECRET_LENGTH: Final = 6
+# How a bounded text from outside ends when it was cut (``reconciler.errors.one_line``);
+# the head of a secret before it is blanked from this many characters on.
+CUT: Final = "…"
+MIN_CUT_HEAD: Final = 4
 _SECRET_KEY_WORDS: Final = ("token", "secret", "password", "credential", "consumerkey")
 
 E = TypeVar("E", bound=ReconcilerError)
@@ -74,11 +78,32 @@ class Secrets:
         self.learn(pair.rstrip("="))
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret, in every form, replaced by ``<redacted>``."""
+        """``text`` with every known secret, in every form, replaced by ``<redacted>``;
+        and the head of a secret that a bound cut short (the API's words are cut at a
+        few hundred characters, ending ``…``): an echo placed just so would otherwise
+        show most of the secret, which no longer matches whole."""
         for form in self._forms:
             if form in text:
                 text = text.replace(form, REDACTED)
+        if CUT in text:
+            text = self._cut_heads(text)
         return text
+
+    def _cut_heads(self, text: str) -> str:
+        pieces = text.split(CUT)
+        for index, piece in enumerate(pieces[:-1]):
+            head = max(
+                (
+                    size
+                    for form in self._forms
+                    for size in range(min(len(form) - 1, len(piece)), MIN_CUT_HEAD - 1, -1)
+                    if piece.endswith(form[:size])
+                ),
+                default=0,
+            )
+            if head:
+                pieces[index] = piece[:-head] + REDACTED
+        return CUT.join(pieces)
 
     def redact_value(self, value: Any) -> Any:
         """A JSON-like value with every string in it redacted (keys included)."""

@@ -49,7 +49,14 @@ from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
 from reconciler.core.plan import Action
 from reconciler.core.rules import when_text
-from reconciler.core.steps import Step, StepKind, deletion_done, fallbacks_of
+from reconciler.core.steps import (
+    ConfirmTermination,
+    RequestTermination,
+    Step,
+    StepKind,
+    deletion_done,
+    fallbacks_of,
+)
 from reconciler.errors import ApiError, BadRequest, RouteNotFound, Unauthorized
 from reconciler.journal import REDACTED, Outcome, Phase, Record, token_digest
 
@@ -130,8 +137,8 @@ class DeleteNow:
         mailbox: Mailbox,
         history: TerminationHistory,
         action: Action,
-        request: Step,
-        confirm: Step,
+        request: RequestTermination,
+        confirm: ConfirmTermination,
     ) -> None:
         self.session = session
         self.mailbox = mailbox
@@ -139,10 +146,7 @@ class DeleteNow:
         self.action = action
         self.request_step = request
         self.confirm_step = confirm
-        assert action.service_id is not None
-        self.request_fallback, self.confirm_fallback = fallbacks_of(
-            request, confirm, action.service_id
-        )
+        self.request_fallback, self.confirm_fallback = fallbacks_of(request, confirm)
         self._refusal: str | None = None
         assert action.service_id is not None
         self.service_id: int = action.service_id
@@ -230,15 +234,15 @@ class DeleteNow:
                 fallback = self._fallback(step, self.request_step, self.request_fallback, rejected)
                 if fallback is None:
                     raise StepFailed(
-                        f"the termination request {step.call.method} {step.call.path} was "
+                        f"the termination request {step.method} {step.path} was "
                         f"refused: {rejected.error}; a re-read shows {self.action.name} "
                         "not deleted, and no e-mail came",
                         hint=rejected.error.hint,
                     ) from None
                 self.session.reporter.action_note(
                     self.action,
-                    f"{step.call.method} {step.call.path} was refused ({rejected.error}) and "
-                    f"changed nothing: requesting through {fallback.call.path}",
+                    f"{step.method} {step.path} was refused ({rejected.error}) and "
+                    f"changed nothing: requesting through {fallback.path}",
                 )
                 step = fallback
         if gone_during_request:
@@ -378,7 +382,7 @@ class DeleteNow:
             live = await self.session.read(self.service_id)
         except ApiError as reread:
             raise StepFailed(
-                f"{step.call.method} {step.call.path} was refused ({error}), and re-reading "
+                f"{step.method} {step.path} was refused ({error}), and re-reading "
                 f"{self.action.name} failed: {reread}",
                 hint="run apply again: it re-reads the service before sending anything",
             ) from None
@@ -431,8 +435,8 @@ class DeleteNow:
                     # confirmation (docs/control-panel.md §9 Q8): the same token there.
                     session.reporter.action_note(
                         self.action,
-                        f"{step.call.method} {step.call.path} was refused ({error}) and "
-                        f"changed nothing: confirming through {fallback.call.path}",
+                        f"{step.method} {step.path} was refused ({error}) and "
+                        f"changed nothing: confirming through {fallback.path}",
                     )
                     step = fallback
                     continue
@@ -447,7 +451,7 @@ class DeleteNow:
                     )
                     return _Confirmed.TOKEN_REFUSED
                 raise StepFailed(
-                    f"the confirmation {step.call.method} {step.call.path} was refused: "
+                    f"the confirmation {step.method} {step.path} was refused: "
                     f"{error}; a re-read shows {self.action.name} not deleted",
                     hint=error.hint,
                 ) from None

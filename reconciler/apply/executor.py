@@ -3,8 +3,9 @@
 For every action (all of them at once; the client bounds the requests in flight to its
 concurrency, 10 by default):
 
-1. its calls are mapped to steps apply knows how to verify (``steps.steps_of``): a call
-   of any other shape fails the action before anything is sent;
+1. its calls are the typed steps the planner made in this run, each knowing the effect
+   that shows it made (``reconciler.core.steps``): any other call fails the action
+   before anything is sent (``steps.steps_of``);
 2. the service is re-read (``GET /services/{id}``) just before the first call:
 
    - gone: done for a termination or a deletion ("already gone"), failed otherwise;
@@ -36,13 +37,13 @@ from reconciler.core.plan import Action, ActionKind
 from reconciler.core.planner import fingerprint
 from reconciler.core.rules import when_text
 from reconciler.core.steps import (
+    ConfirmTermination,
+    RequestTermination,
+    SetRenewalObject,
     Step,
-    StepKind,
     UnknownCall,
     already_as_wanted,
     deletion_done,
-    effect_shown,
-    renewal_fallback,
     steps_of,
 )
 from reconciler.errors import JournalError, ReconcilerError, Unauthorized
@@ -153,7 +154,7 @@ class Executor:
         for index, step in enumerate(steps):
             if index:
                 live = await session.read(action.service_id)
-            if effect_shown(step, live):
+            if step.effect_shown(live):
                 session.record(action, Phase.CHECK, Outcome.EFFECT_SHOWN, step=step)
                 continue
             await self._make(action, step)
@@ -165,7 +166,7 @@ class Executor:
         assert service_id is not None
 
         async def shown() -> bool:
-            return effect_shown(step, await session.read(service_id))
+            return step.effect_shown(await session.read(service_id))
 
         try:
             await session.make(action, step, effect=shown)
@@ -175,39 +176,39 @@ class Executor:
         # The panel's renewal route refused: the same renewal through /services is the
         # recorded fallback, only when the refusal changed nothing, and never for a key
         # refused by its rights (a missing right is said, not worked around).
-        if step.kind is not StepKind.RENEWAL_OBJECT or isinstance(refused.error, Unauthorized):
+        if not isinstance(step, SetRenewalObject) or isinstance(refused.error, Unauthorized):
             raise StepFailed(
-                f"{step.call.method} {step.call.path} was refused: {refused.error}",
+                f"{step.method} {step.path} was refused: {refused.error}",
                 hint=refused.error.hint,
             )
         if await shown():
             session.record(action, Phase.CHECK, Outcome.EFFECT_SHOWN, step=step)
             return
-        fallback = renewal_fallback(step, service_id)
+        fallback = step.fallback()
         session.reporter.action_note(
             action,
-            f"{step.call.method} {step.call.path} was refused ({refused.error}) and changed "
-            f"nothing: changing the renewal through {fallback.call.path}",
+            f"{step.method} {step.path} was refused ({refused.error}) and changed "
+            f"nothing: changing the renewal through {fallback.path}",
         )
 
         async def fallback_shown() -> bool:
-            return effect_shown(fallback, await session.read(service_id))
+            return fallback.effect_shown(await session.read(service_id))
 
         try:
             await session.make(action, fallback, effect=fallback_shown)
         except CallRejected as rejected:
             raise StepFailed(
-                f"{step.call.method} {step.call.path} was refused ({refused.error}), and so "
-                f"was {fallback.call.method} {fallback.call.path}: {rejected.error}",
+                f"{step.method} {step.path} was refused ({refused.error}), and so "
+                f"was {fallback.method} {fallback.path}: {rejected.error}",
                 hint=rejected.error.hint,
             ) from None
 
 
-def _deletion_steps(steps: tuple[Step, ...]) -> tuple[Step, Step]:
-    kinds = tuple(step.kind for step in steps)
-    if kinds != (StepKind.REQUEST_TERMINATION, StepKind.CONFIRM_TERMINATION):
-        raise UnknownCall("a deletion is a termination request then its confirmation")
-    return steps[0], steps[1]
+def _deletion_steps(steps: tuple[Step, ...]) -> tuple[RequestTermination, ConfirmTermination]:
+    match steps:
+        case (RequestTermination() as request, ConfirmTermination() as confirm):
+            return request, confirm
+    raise UnknownCall("a deletion is a termination request then its confirmation")
 
 
 def _failed(action: Action, message: str, hint: str | None) -> ActionResult:
@@ -215,9 +216,9 @@ def _failed(action: Action, message: str, hint: str | None) -> ActionResult:
 
 
 def _done_words(action: Action) -> str:
-    period = action.after.get("period")
+    period = action.after.period
     every = f" every {period}" if period else ""
-    how = "by hand" if action.after.get("lifecycle") == "manual_renew" else "automatically"
+    how = "by hand" if action.after.manual else "automatically"
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return "set to terminate at expiry (its data is deleted then)"
     if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:

@@ -137,7 +137,7 @@ class Session:
             service=action.service,
             service_id=action.service_id,
             action=action.action.value,
-            call=JournalCall(step.call.method, step.call.path, body) if step is not None else None,
+            call=JournalCall(step.method, step.path, body) if step is not None else None,
             attempt=attempt,
             status=status,
             query_id=query_id,
@@ -158,7 +158,7 @@ class Session:
         """Send ``step``'s call (with ``body``, default the planned one), journalled, and
         settle an ambiguous failure by ``effect`` (see the module docstring).
         ``journal_body`` is what the journal shows of the body (secrets redacted)."""
-        wire = dict(body) if body is not None else step.call.body
+        wire = dict(body) if body is not None else step.body
         shown_body = journal_body if journal_body is not None else wire
         # Sends after a re-read showed no effect: retry_delay, doubled each time (no
         # jitter: one apply's calls are few and sequential), Retry-After honoured.
@@ -176,7 +176,7 @@ class Session:
                 step=step, body=shown_body, attempt=attempt, detail=detail,
             )  # fmt: skip
             try:
-                answer = await self.client.call(step.call.method, step.call.path, body=wire)
+                answer = await self.client.call(step.method, step.path, body=wire)
             except ApiError as error:
                 if not error.retryable:
                     self.record(
@@ -193,7 +193,7 @@ class Session:
                     shown = await effect()
                 except ApiError as reread:
                     raise StepFailed(
-                        f"{step.call.method} {step.call.path} may or may not have taken effect "
+                        f"{step.method} {step.path} may or may not have taken effect "
                         f"({str(error)}), and re-reading the account failed: {str(reread)}",
                         hint="run apply again: it re-reads the account before sending anything",
                     ) from None
@@ -214,7 +214,7 @@ class Session:
                 if isinstance(decision, GiveUp):
                     break
                 self.reporter.action_note(
-                    action, f"{step.call.method} {step.call.path} failed ({str(error)}); "
+                    action, f"{step.method} {step.path} failed ({str(error)}); "
                     "the account shows no effect: sending it again",
                 )  # fmt: skip
                 await self.sleep(decision.delay)
@@ -227,7 +227,7 @@ class Session:
             return Sent(answer=answer.value)
         assert last is not None
         raise StepFailed(
-            f"{step.call.method} {step.call.path} failed {attempt} times and the account "
+            f"{step.method} {step.path} failed {attempt} times and the account "
             f"shows no effect: {str(last)}",
             hint=last.hint or "run apply again later: it resumes safely",
         )

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "validate": "reconciler.cli.validate:validate",
     "plan": "reconciler.cli.plan:plan",
     "apply": "reconciler.cli.apply:apply",
+    "show": "reconciler.cli.show:show",
     "journal": "reconciler.cli.journal:journal",
     "import": "reconciler.cli.adopt:import_",
     "credentials": "reconciler.cli.credentials:credentials",

@@ -68,11 +68,12 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.plan import Job, plan_all
+from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
 from reconciler.core.plan import Action, ActionKind, Plan
-from reconciler.core.planfile import dump_plan, parse_plan, read_plan_bytes
+from reconciler.core.planfile import dump_plan
 from reconciler.core.spec import UnmanagedPolicy, load_spec
 from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
 from reconciler.errors import (
@@ -372,28 +373,12 @@ class Loaded:
     unmanaged: UnmanagedPolicy
 
 
-def is_plan_file(path: Path) -> bool:
-    """A saved plan: any ``.json`` file, or a JSON object naming its ``format_version``
-    in its first 64 kB (``dump_plan`` writes it first). Errors then come from the plan
-    reader, which says what a plan must hold; anything else is read as a spec."""
-    if path.suffix.lower() == ".json":
-        return True
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError:
-        return False
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return stripped.startswith(b"{") and b'"format_version"' in stripped
-
-
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
     if is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
-        raw = read_plan_bytes(path)
-        plan = parse_plan(raw, source=str(path))
+        raw, plan = read_plan_file(path)
         target = trusted_target(plan, str(path), request)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         return Loaded(plan, target, str(path), digest, plan.unmanaged_policy)
@@ -404,7 +389,8 @@ def load_target(request: ApplyRequest) -> Loaded:
         )
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
-    job = Job(spec, target, tokens=frozenset(request.tokens))
+    # The journal apply appends to is the one whose evidence the plan is made with.
+    job = Job(spec, target, tokens=frozenset(request.tokens), journal=request.journal)
     (plan,) = run(plan_all([job], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)

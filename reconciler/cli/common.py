@@ -39,17 +39,19 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.core.spec import Spec
 from reconciler.durations import Duration, InvalidDuration, parse_duration
 from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
 from reconciler.redaction import Secrets
+
+if TYPE_CHECKING:  # the spec's models are loaded by the commands that read a spec
+    from reconciler.core.spec import Spec
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

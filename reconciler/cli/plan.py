@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -48,17 +49,18 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.files import write_whole
+from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import spec_files
-from reconciler.core.live import LiveAccount
-from reconciler.core.plan import Plan
-from reconciler.core.planfile import dump_plan
-from reconciler.core.planner import make_plan
-from reconciler.core.spec import Spec, load_spec
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
-from reconciler.journal import JOURNAL_FILE, done_before_in, needs_journal
-from reconciler.observe import read_for_specs
-from reconciler.ovh.embedded import state_dir
-from reconciler.redaction import Secrets
+
+# What a step needs is imported by that step (docs/performance.md): `plan --help` loads
+# no spec models, and a plan loads the planner, the journal and its renderer only once
+# its first request is out.
+if TYPE_CHECKING:
+    from reconciler.core.live import LiveAccount
+    from reconciler.core.plan import Plan
+    from reconciler.core.spec import Spec
+    from reconciler.redaction import Secrets
 
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -104,6 +106,15 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The apply journal whose record of terminations and deletions done makes an "
+    'entry for a service the account no longer lists "already done" (as apply\'s '
+    "--journal). Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
+    ".reconciler/journal.jsonl.",
+)
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -111,6 +122,7 @@ def plan(
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
+    journal: Path | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -123,7 +135,13 @@ def plan(
     refuse_plan_files(paths, "plan")
     loaded = load_specs(paths)
     outputs = out_paths(out, loaded) if out is not None else None
-    jobs = [Job(spec, target_for_spec(spec, endpoint)) for spec in loaded]
+    if journal is not None and not journal.exists():
+        # Not an error (apply creates it), but a typo here would turn "already done" into
+        # unknown-service refusals: say which file was read.
+        click.echo(
+            f"note: --journal {journal} does not exist: no apply is recorded there", err=True
+        )
+    jobs = [Job(spec, target_for_spec(spec, endpoint), journal=journal) for spec in loaded]
     _note_ignored_endpoint(jobs, endpoint)
     plans = run(plan_all(jobs, concurrency))
 
@@ -147,30 +165,16 @@ class Job:
     spec: Spec
     target: Target
     tokens: frozenset[str] = frozenset()  # services whose deletion token apply holds
-
-
-def refuse_plan_files(paths: Sequence[str], command: str) -> None:
-    """A saved plan given where a spec belongs is an easy slip (both are files beside
-    each other); one line naming the file beats a page of spec errors about it."""
-    for path in paths:
-        if path == "-":
-            continue
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(1 << 16)
-        except OSError:
-            continue  # the spec loader reports unreadable files itself
-        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if stripped.startswith(b"{") and b'"format_version"' in stripped:
-            raise UsageError(
-                f"{path} is a plan file (saved by `reconciler plan --out`), not a spec; "
-                f"`reconciler {command}` takes specs, `reconciler apply {path}` applies it"
-            )
+    # The apply journal read for "already done" evidence (``--journal``); None: the
+    # default one of the state directory.
+    journal: Path | None = None
 
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
     """Every spec, or a ``SpecError``: with several invalid specs, every problem of
     every spec is printed before the command stops (nothing is read from the API)."""
+    from reconciler.core.spec import load_spec
+
     loaded: list[Spec] = []
     errors: list[SpecError] = []
     for path in paths:
@@ -245,13 +249,20 @@ async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
 
 def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     """The plan of one spec. When it names services the account does not list, to
-    terminate or delete them, the apply journal (``$RECONCILER_STATE_DIR/journal.jsonl``,
-    else ``.reconciler/journal.jsonl``) says which of them an earlier apply saw done."""
+    terminate or delete them, the apply journal (``job.journal``, else
+    ``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``) says
+    which of them an earlier apply saw done."""
+    from reconciler.core.planner import make_plan
+    from reconciler.journal import needs_journal
+
     endpoint, tokens = job.target.name, job.tokens
     made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens)
     if not needs_journal(made):
         return made
-    journal = state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    from reconciler.journal import JOURNAL_FILE, done_before_in
+    from reconciler.ovh.embedded import state_dir
+
+    journal = job.journal or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
@@ -262,6 +273,8 @@ async def _read(
     target: Target, concurrency: int, specs: Sequence[Spec]
 ) -> tuple[LiveAccount, datetime]:
     """The account as the specs need it (``observe.read_for_specs``), and the API's time."""
+    from reconciler.observe import read_for_specs
+
     async with build_client(target, concurrency=concurrency) as client:
         account = await read_for_specs(client, specs)
         return account, client.api_clock().now()
@@ -270,25 +283,12 @@ async def _read(
 # --- output ----------------------------------------------------------------------------
 
 
-def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
-    """The plans in the chosen format (renderers are imported only when used)."""
-    if output_format == "json":
-        from reconciler.render import json as json_render
-
-        return json_render.render_many(plans)
-    if output_format == "markdown":
-        from reconciler.render import markdown
-
-        return markdown.render_many(plans)
-    from reconciler.render import text
-
-    return text.render_many(plans, color=color)
-
-
 def save(path: Path, made: Plan, secrets: Secrets | None = None) -> None:
     """Write the plan file whole or not at all (``reconciler.cli.files``), so a crash
     never leaves a truncated plan for apply to find; with no secret the command knows
     in it, whatever the API echoed into the plan."""
+    from reconciler.core.planfile import dump_plan
+
     text = dump_plan(made)
     try:
         write_whole(path, secrets.redact(text) if secrets is not None else text)

@@ -24,6 +24,7 @@ from reconciler.core.live import LiveAccount
 from reconciler.durations import Duration
 from reconciler.errors import UsageError
 from reconciler.observe import read_account
+from reconciler.render.calendar import render_ics
 from reconciler.render.services import (
     OutputFormat,
     ServiceListing,
@@ -33,6 +34,10 @@ from reconciler.render.services import (
     select,
 )
 from reconciler.render.wording import clean
+
+# The calendar is not a listing format (it shows deadlines, not rows): it is rendered by
+# reconciler.render.calendar, beside the formats of reconciler.render.services.
+ICS = "ics"
 
 
 def parse_window(text: str) -> Duration:
@@ -93,10 +98,11 @@ def check_type(wanted: str, account: LiveAccount) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice([f.value for f in OutputFormat]),
+    type=click.Choice([*(f.value for f in OutputFormat), ICS]),
     default=OutputFormat.TABLE.value,
     show_default=True,
-    help="table for people; json and csv are stable formats for scripts.",
+    help="table for people; json and csv are stable formats for scripts; ics an "
+    "iCalendar feed of the expiries and of the last moments to cancel a termination.",
 )
 @endpoint_option
 @concurrency_option
@@ -135,6 +141,11 @@ def services(
     listing = select(account, query, now=now, endpoint=target.name)
     if search:
         _note_display_matches(listing, search)
+    if output_format == ICS:
+        # Bytes, so that the CRLF line ends RFC 5545 requires reach the file unchanged.
+        # DTSTAMP is the API clock's reading, the instant the account was read.
+        click.echo(render_ics(listing, stamp=now).encode("utf-8"), nl=False)
+        return
     fmt = OutputFormat(output_format)
     # A terminal's width (COLUMNS, else the terminal's); output that is not a terminal
     # (a pipe, a file) is never wrapped, so that each row stays one line for grep.

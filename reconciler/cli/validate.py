@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from reconciler.cli.show import refuse_plan_files
 from reconciler.cli.specfiles import spec_files
 from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
 from reconciler.errors import SpecError
@@ -43,10 +44,6 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
     Exits 0 when every spec is valid, 1 otherwise.
     """
     specs = tuple(spec_files(specs, note=lambda line: click.echo(line, err=True)))
-    # Imported here: reconciler.cli.plan brings the client along, and validate must not
-    # load anything that talks to the network.
-    from reconciler.cli.plan import refuse_plan_files
-
     refuse_plan_files(specs, "validate")
     results = [(path, check(path)) for path in specs]
     failed = [path for path, outcome in results if isinstance(outcome, SpecError)]

@@ -208,7 +208,7 @@ def _compare(saved: Action, current: Action) -> str:
     if saved.fingerprint == current.fingerprint:
         return "same" if _identical(saved, current) else "altered"
     if current.action is ActionKind.NO_OP:
-        arrived = current.before.get("lifecycle") == saved.after.get("lifecycle")
+        arrived = current.before.lifecycle is saved.after.lifecycle
         return "done" if arrived else "stale"
     calls = tuple(current.calls)
     approved_calls = tuple(saved.calls)

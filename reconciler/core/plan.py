@@ -13,13 +13,23 @@ is the truth (docs/user-guide.md, "Concepts").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
 
+from reconciler.core.diff import Essence, EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"
@@ -27,6 +37,10 @@ FORMAT_VERSION: Literal["1"] = "1"
 # What a deletion's confirmation call carries instead of the e-mailed token: the real
 # token exists only at apply time (read from the account's e-mail history), never in a plan.
 TOKEN_PLACEHOLDER = "<token from e-mail>"
+
+# Money in a plan file: a decimal string, exact as OVH bills it (a float would not be).
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DecimalText = Annotated[str, StringConstraints(pattern=DECIMAL_PATTERN)]
 
 
 class ActionKind(StrEnum):
@@ -84,12 +98,69 @@ class _Frozen(BaseModel):
 
 
 class Call(_Frozen):
-    """One API call an action makes. Bodies never hold secrets; the e-mailed token of a
-    deletion appears as the placeholder ``"<token from e-mail>"``."""
+    """One API call an action makes, as the plan file writes it. Bodies never hold
+    secrets; the e-mailed token of a deletion appears as the placeholder
+    ``"<token from e-mail>"``. The planner makes typed steps (``reconciler.core.steps``),
+    which are calls; a plan read from a file holds plain calls."""
 
     method: Literal["GET", "PUT", "POST", "DELETE"]
     path: str
     body: dict[str, Any] | None = None
+
+    # A call is what it sends: a typed step the planner made in this run
+    # (``reconciler.core.steps``) equals the call a plan file recorded for it, which is
+    # how a reviewed plan is compared with the plan made again at apply time.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Call):
+            return NotImplemented
+        return (self.method, self.path, self.body) == (other.method, other.path, other.body)
+
+    def __hash__(self) -> int:
+        return hash((self.method, self.path, self.text()))
+
+    def text(self) -> str:
+        """``PUT /services/1 {"terminationPolicy":"empty"}``: compact and exact, the
+        call's one line in every rendering of a plan."""
+        if self.body is None:
+            return f"{self.method} {self.path}"
+        body = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False, default=str)
+        return f"{self.method} {self.path} {body}"
+
+
+def _essence_of(value: Any) -> Essence:
+    """An essence as the plan file writes it (``Essence.as_dict``), read back strictly:
+    a lifecycle of ``EssenceLifecycle``, the other keys texts or null, nothing else."""
+    if isinstance(value, Essence):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("an essence is an object: {lifecycle, period}")
+    known = {field.name for field in fields(Essence)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ValueError(f"an essence has no field {unknown[0][:40]!r}")
+    lifecycle = value.get("lifecycle")
+    if not isinstance(lifecycle, str) or lifecycle not in set(EssenceLifecycle):
+        allowed = ", ".join(EssenceLifecycle)
+        raise ValueError(f"an essence's lifecycle is one of {allowed}")
+    rest = {key: item for key, item in value.items() if key != "lifecycle"}
+    for key, item in rest.items():
+        if item is not None and not isinstance(item, str):
+            raise ValueError(f"an essence's {key} is a text or null")
+    return Essence(EssenceLifecycle(lifecycle), **rest)
+
+
+def _essence_data(essence: Essence) -> dict[str, str | None]:
+    return essence.as_dict()
+
+
+# ``before`` / ``after``: typed in memory (``reconciler.core.diff.Essence``), written as
+# the object they always were (the schema keeps it a free object).
+PlannedEssence = Annotated[
+    Essence,
+    PlainValidator(_essence_of),
+    PlainSerializer(_essence_data, return_type=dict[str, Any]),
+    WithJsonSchema({"additionalProperties": True, "type": "object"}),
+]
 
 
 class Action(_Frozen):
@@ -98,14 +169,17 @@ class Action(_Frozen):
     service_id: int | None
     type: str | None
     action: ActionKind
-    before: dict[str, Any]  # live essence: {"lifecycle": ..., "period": ...}
-    after: dict[str, Any]  # wanted essence
+    before: PlannedEssence  # the live essence
+    after: PlannedEssence  # the wanted essence
     irreversible: bool
     reason: str
-    calls: tuple[Call, ...] = ()
+    calls: tuple[Call, ...] = ()  # the planner's typed steps; plain calls when read back
     fingerprint: str  # "sha256:<hex>" of the live fields the action depends on
     expires_at: datetime | None = None  # when the action stops being allowed
     expiration: datetime | None = None  # the service's expiry, for display
+    # billing.engagement.endDate: the day the service's commitment ends, for display (the
+    # pull-request comment's timeline); a day, as OVH gives it, never a guessed instant.
+    commitment_end: date | None = None
     linked: tuple[str, ...] = ()  # names of linked child services it takes along
 
 
@@ -137,6 +211,62 @@ class Unmanaged(_Frozen):
     manageable: bool = True
 
 
+class BillingEffect(StrEnum):
+    """What a change does to what the account is billed (``Plan.billing``)."""
+
+    RENEWAL_STOPS = "renewal_stops"  # a renewing service stops renewing
+    RENEWAL_STARTS = "renewal_starts"  # a service whose termination is cancelled renews again
+    PERIOD_CHANGE = "period_change"  # renewed for another period: a price OVH does not give
+    MODE_CHANGE = "mode_change"  # automatic <-> by hand: the same price
+    NO_RENEWAL_CHANGE = "no_renewal_change"  # e.g. deleting a service that was not renewing
+
+
+class Price(_Frozen):
+    """One renewal's price as OVH states it (``billing.pricing.price``)."""
+
+    amount: DecimalText  # a decimal string, never a float: "59.99"
+    currency: str  # "EUR", "USD", ...
+    text: str | None = None  # OVH's own rendering, e.g. "59.99 €"
+
+
+class BillingChange(_Frozen):
+    """What one action of the plan does to billing. Computed from the action and the live
+    service (``reconciler.core.money``); prices are what OVH states, never guessed."""
+
+    service: str  # the spec key, as in the action
+    service_id: int | None
+    action: ActionKind
+    effect: BillingEffect
+    price: Price | None  # the current price of one renewal; None: OVH gives no price
+    period: str | None  # what that price buys (billing.pricing.duration), e.g. "P12M"
+    per_year: DecimalText | None  # in price.currency; None: no figure
+    takes_effect: datetime | None  # when billing changes: the expiry, the commitment's end, now
+    new_period: str | None = None  # period_change: the period wanted (OVH gives no price)
+    paid_until: datetime | None = None  # delete_now: time paid until then is lost, no refund
+    commitment_end: datetime | None = None  # delete_now under a commitment: may still be billed
+
+
+class CurrencyTotal(_Frozen):
+    """Renewals stopped and started by the plan, per year, in one currency (never added
+    to another's)."""
+
+    currency: str
+    stopped_per_year: DecimalText
+    started_per_year: DecimalText
+    stopped: int  # services whose renewal stops, counted in stopped_per_year
+    started: int  # services whose renewal starts, counted in started_per_year
+
+
+class Billing(_Frozen):
+    """What the plan does to billing: a line per change, and totals per currency."""
+
+    changes: tuple[BillingChange, ...] = ()
+    totals: tuple[CurrencyTotal, ...] = ()
+    # Renewals stopped or started that are in no total: OVH gives no price or no yearly
+    # figure for them (a sum that leaves them out must say so).
+    not_in_totals: int = 0
+
+
 class Plan(_Frozen):
     format_version: Literal["1"] = FORMAT_VERSION
     created_at: datetime
@@ -153,6 +283,9 @@ class Plan(_Frozen):
     # The spec's `unmanaged` policy, so that a saved plan is judged again at apply time as
     # its spec would be (with `error`, a service that appeared since is refused).
     unmanaged_policy: UnmanagedPolicy = UnmanagedPolicy.REPORT
+    # What the changes do to billing (reconciler.core.money); added in format 1 (additive:
+    # a plan file without it reads as one that changes no billing).
+    billing: Billing = Field(default_factory=Billing)
 
     @property
     def changes(self) -> tuple[Action, ...]:

@@ -451,7 +451,53 @@ _DESCRIPTIONS: dict[str, Any] = {
         "again at apply time.",
         "unmanaged_policy": "The spec's unmanaged policy (report, ignore or error), so that "
         "apply judges the plan again as the spec would.",
+        "billing": "What the changes do to billing: a line per change and yearly totals "
+        'per currency, from the prices OVH states (docs/plan-format.md, "Billing").',
     },
+    "Billing": {
+        "__doc__": "What the plan's changes do to billing. Informational: apply does not read it.",
+        "changes": "One line per change (no_op excluded), in the order of the actions.",
+        "totals": "Per currency, the yearly price of the renewals stopped and started; "
+        "currencies are never added together.",
+        "not_in_totals": "Renewals stopped or started that no total holds: OVH gives no "
+        "price, or no yearly figure, for them.",
+    },
+    "BillingChange": {
+        "__doc__": "What one change does to billing, priced as OVH states it.",
+        "service": "The service's key in the spec (as in its action).",
+        "service_id": "The service's id on the API.",
+        "action": "The kind of the action.",
+        "effect": "renewal_stops, renewal_starts, period_change, mode_change or no_renewal_change.",
+        "price": "The current price of one renewal (billing.pricing.price); null when OVH "
+        "gives none (never guessed).",
+        "period": "What that price buys (billing.pricing.duration, ISO 8601); null when "
+        "OVH gives no duration.",
+        "per_year": "A year of renewals at that price, price x 12 / months, as a decimal "
+        "string in the price's currency; null when OVH's figures do not say it (no price, "
+        "points, a duration not in months, an interval other than 1).",
+        "takes_effect": "When billing changes (UTC): the expiry, or the end of the "
+        "commitment; null for delete_now (at apply) or when unknown.",
+        "new_period": "period_change: the period wanted; OVH gives no price for it.",
+        "paid_until": "delete_now: the expiry; the time paid until then is lost (no refund).",
+        "commitment_end": "delete_now of a service under a commitment: its end (the start "
+        "of that day, UTC); the commitment may still be billed until then.",
+    },
+    "Price": {
+        "__doc__": "A price as OVH states it.",
+        "amount": 'A decimal string, exact (e.g. "59.99"), never a float.',
+        "currency": "The currency code as OVH writes it, e.g. EUR.",
+        "text": 'OVH\'s own rendering of the price, e.g. "59.99 \u20ac"; null when not given.',
+    },
+    "CurrencyTotal": {
+        "__doc__": "The renewals a plan stops and starts, per year, in one currency.",
+        "currency": "The currency code.",
+        "stopped_per_year": "Sum of per_year of the renewals stopped, a decimal string.",
+        "started_per_year": "Sum of per_year of the renewals started, a decimal string.",
+        "stopped": "How many renewals stopped that sum holds.",
+        "started": "How many renewals started that sum holds.",
+    },
+    "BillingEffect": "renewal_stops, renewal_starts, period_change, mode_change or "
+    "no_renewal_change.",
     "Action": {
         "__doc__": "What apply does to one service.",
         "service": "The service's key in the spec.",
@@ -468,6 +514,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "expires_at": "When the action stops being allowed (UTC), e.g. 24 hours before "
         "expiry for a cancellation; null when it does not expire.",
         "expiration": "The service's expiry date (UTC), for display; null when unknown.",
+        "commitment_end": "The day the service's commitment ends (billing.engagement."
+        "endDate), for display; null when it has none or OVH gives no date.",
         "linked": "Names of linked (child) services that go along with this one.",
     },
     "Call": {

@@ -79,18 +79,16 @@ from reconciler.core.diff import (
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import (
     TERMINATE_AT_ENGAGEMENT_ACTION,
-    TERMINATE_AT_EXPIRY_ACTION,
     EndStrategy,
     LiveAccount,
     LiveLifecycle,
     LiveService,
 )
+from reconciler.core.money import billing_of
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.plan import (
-    TOKEN_PLACEHOLDER,
     Action,
     ActionKind,
-    Call,
     DoneBefore,
     Drift,
     Plan,
@@ -115,6 +113,17 @@ from reconciler.core.rules import (
     when_text,
 )
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
+from reconciler.core.steps import (
+    ConfirmTermination,
+    RenewMode,
+    RequestTermination,
+    SetEndRule,
+    SetRenew,
+    SetRenewalObject,
+    SetTerminationPolicy,
+    Step,
+    TerminationPolicy,
+)
 
 # --- fingerprints ----------------------------------------------------------------------
 
@@ -311,9 +320,9 @@ def calls_for(
     *,
     period_changed: bool,
     endpoint: str = "",
-) -> tuple[Call, ...]:
-    """The API calls of an action, in the order apply makes them, as the control panel
-    makes them (docs/control-panel.md):
+) -> tuple[Step, ...]:
+    """The typed steps of an action (``reconciler.core.steps``), in the order apply
+    makes them, as the control panel makes them (docs/control-panel.md):
 
     - a termination at expiry: ``PUT /services/{id} {terminationPolicy:
       terminateAtExpirationDate}``; at the end of a commitment: ``terminateAtEngagementDate``;
@@ -328,9 +337,9 @@ def calls_for(
     manual = after.lifecycle is EssenceLifecycle.MANUAL_RENEW
     reset = _end_rule_reset(live)
     if kind is ActionKind.TERMINATE_AT_EXPIRY:
-        return (*reset, _policy_call(live, TERMINATE_AT_EXPIRY_ACTION))
+        return (*reset, _policy_call(live, TerminationPolicy.TERMINATE_AT_EXPIRY))
     if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
-        return (_policy_call(live, TERMINATE_AT_ENGAGEMENT_ACTION),)
+        return (_policy_call(live, TerminationPolicy.TERMINATE_AT_COMMITMENT_END),)
     if kind is ActionKind.CANCEL_TERMINATION:
         policy_pending = live.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY or (
             TERMINATE_AT_ENGAGEMENT_ACTION in live.pending_actions
@@ -341,9 +350,9 @@ def calls_for(
             if reset and live.renew_mode == "manual" and not period_changed:
                 return reset
             return (*reset, renewal_call(live, after))
-        calls = list(reset)
+        calls: list[Step] = list(reset)
         if policy_pending:
-            calls.append(_policy_call(live, "empty"))
+            calls.append(_policy_call(live, TerminationPolicy.CANCEL))
         # `empty` leaves renewal automatic with its own period; anything else is a call.
         if period_changed or live.renew_mode != "automatic":
             calls.append(renewal_call(live, after))
@@ -361,55 +370,38 @@ _TERMINATING = (
 )
 
 
-def _policy_call(live: LiveService, policy: str) -> Call:
-    return Call(
-        method="PUT", path=f"/services/{live.service_id}", body={"terminationPolicy": policy}
-    )
+def _policy_call(live: LiveService, policy: TerminationPolicy) -> Step:
+    return SetTerminationPolicy(service_id=live.service_id, policy=policy)
 
 
-def _end_rule_reset(live: LiveService) -> tuple[Call, ...]:
+def _end_rule_reset(live: LiveService) -> tuple[Step, ...]:
     """The panel's first step out of a termination at the end of a commitment: the end
     rule back to ``REACTIVATE_ENGAGEMENT`` (none when the rule is not ``CANCEL_SERVICE``)."""
     commitment = live.commitment
     if commitment is None or commitment.strategy is not EndStrategy.CANCEL_SERVICE:
         return ()
-    return (
-        Call(
-            method="PUT",
-            path=f"/services/{live.service_id}/billing/engagement/endRule",
-            body={"strategy": RESET_STRATEGY.value},
-        ),
-    )
+    return (SetEndRule(service_id=live.service_id, strategy=RESET_STRATEGY),)
 
 
-def renewal_call(live: LiveService, after: Essence) -> Call:
+def renewal_call(live: LiveService, after: Essence) -> Step:
     """How the control panel changes a service's renewal: ``PUT {route.url}/serviceInfos``
     with the renewal object (``service.RenewType``: ``automatic``, ``manualPayment``,
     ``deleteAtExpiration`` false, the period in months), as ``autorenew.service.js`` does;
     ``PUT /services/{id} {renew: {mode, period}}`` when the service has no usable route
     (apply falls back to it too when the first is refused with no effect)."""
-    manual = after.lifecycle is EssenceLifecycle.MANUAL_RENEW
     route = service_route(live)
     months = _months_of(after.period)
     if route is not None and (after.period is None or months is not None):
-        renew: dict[str, Any] = {
-            "automatic": not manual,
-            "deleteAtExpiration": False,
-            "manualPayment": manual,
-        }
-        if months is not None:
-            renew["period"] = months
-        return Call(method="PUT", path=f"{route}/serviceInfos", body={"renew": renew})
+        return SetRenewalObject(
+            service_id=live.service_id, route=route, mode=renew_mode_of(after), months=months
+        )
     return services_renewal_call(live, after)
 
 
-def services_renewal_call(live: LiveService, after: Essence) -> Call:
-    """``PUT /services/{id} {renew: {mode, period}}``: the renewal through ``/services``."""
-    mode = renew_mode_of(after)
-    renew: dict[str, Any] = {"mode": mode}
-    if after.period is not None:  # unknown: leave the service's own period alone
-        renew["period"] = after.period
-    return Call(method="PUT", path=f"/services/{live.service_id}", body={"renew": renew})
+def services_renewal_call(live: LiveService, after: Essence) -> Step:
+    """``PUT /services/{id} {renew: {mode, period}}``: the renewal through ``/services``
+    (a period unknown leaves the service's own period alone)."""
+    return SetRenew(service_id=live.service_id, mode=renew_mode_of(after), period=after.period)
 
 
 def service_route(live: LiveService) -> str | None:
@@ -433,29 +425,29 @@ def _months_of(period: str | None) -> int | None:
         return None
 
 
-def deletion_calls(live: LiveService, *, endpoint: str) -> tuple[Call, Call]:
+def deletion_calls(
+    live: LiveService, *, endpoint: str
+) -> tuple[RequestTermination, ConfirmTermination]:
     """``delete_now``'s two calls, on the flows the control panel picks for the product,
     its plan code and the endpoint (``catalog.deletion_flows``, docs/control-panel.md
     §8.22): for a web hosting, ``POST /hosting/web/{name}/terminate`` then
     ``POST /services/{id}/terminate/confirm`` (on ``ovh-us`` the confirmation is on
     ``/hosting/web/{name}/confirmTermination`` unless the plan code is the panel's).
-    The recorded fallbacks are apply's (``steps.fallback_of``), never planned."""
+    The recorded fallbacks are apply's (``steps.fallbacks_of``), never planned."""
     flows = deletion_flows(product_of(live.type), live.plan_code, endpoint=endpoint)
     route = f"/hosting/web/{quote(live.name, safe='')}"
-    service = f"/services/{live.service_id}"
-    request = f"{route}/terminate" if flows.request is RequestFlow.ROUTE else f"{service}/terminate"
-    confirm = (
-        f"{service}/terminate/confirm"
-        if flows.confirm is ConfirmFlow.SERVICES
-        else f"{route}/confirmTermination"
-    )
     return (
-        Call(method="POST", path=request),
-        Call(method="POST", path=confirm, body={"token": TOKEN_PLACEHOLDER}),
+        RequestTermination(
+            service_id=live.service_id, route=route if flows.request is RequestFlow.ROUTE else None
+        ),
+        ConfirmTermination(
+            service_id=live.service_id,
+            route=None if flows.confirm is ConfirmFlow.SERVICES else route,
+        ),
     )
 
 
-def renew_mode_of(essence: Essence) -> str:
+def renew_mode_of(essence: Essence) -> RenewMode:
     """The API's ``renew.mode`` a wanted essence asks for: ``manual`` for a manual
     renewal (``mode: manual`` in the spec), else ``automatic``."""
     return "manual" if essence.lifecycle is EssenceLifecycle.MANUAL_RENEW else "automatic"
@@ -631,7 +623,7 @@ def spec_lifecycle_word(wanted: ServiceSpec) -> str:
 def _absent_action(wanted: ServiceSpec, done: DoneBefore) -> Action:
     """An entry whose termination or deletion the journal saw done, and which the
     account no longer lists: nothing to do, and the reason says how we know."""
-    gone = live_essence(None).as_dict()
+    gone = live_essence(None)
     typed = f" of type {wanted.type}" if wanted.type else ""
     return Action(
         service=wanted.key,
@@ -640,7 +632,7 @@ def _absent_action(wanted: ServiceSpec, done: DoneBefore) -> Action:
         type=wanted.type,
         action=ActionKind.NO_OP,
         before=gone,
-        after=dict(gone),
+        after=gone,
         irreversible=False,
         reason=f"already done: no service named {wanted.name!r}{typed} on the account, and "
         f"{done.evidence}",
@@ -721,6 +713,7 @@ def make_plan(
         unmanaged=tuple(unmanaged),
         spec=spec.services,
         unmanaged_policy=spec.unmanaged,
+        billing=billing_of(actions, account),  # what the changes do to billing
     )
 
 
@@ -862,8 +855,8 @@ def _plan_entry(
         service_id=live.service_id,
         type=live.type,
         action=kind,
-        before=before.as_dict(),
-        after=after.as_dict(),
+        before=before,
+        after=after,
         irreversible=kind is ActionKind.DELETE_NOW,
         reason=reason_for(kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below)),
         calls=calls_for(
@@ -872,6 +865,7 @@ def _plan_entry(
         fingerprint=prints.of(live),
         expires_at=expires_at(kind, live),
         expiration=utc(live.expiration) if live.expiration else None,
+        commitment_end=live.commitment.end_date if live.commitment else None,
         linked=tuple(sorted({s.name for s in below})),
     )
     return _Outcome(action=action, drift=drift)

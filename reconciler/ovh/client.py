@@ -53,15 +53,18 @@ from reconciler.endpoints import Endpoint
 from reconciler.errors import (
     ApiError,
     DeadlineExceeded,
+    Forbidden,
     HttpError,
     InvalidSignature,
     LimitExceeded,
     NotFound,
+    NotGrantedCall,
     QueryTimeOut,
     ReconcilerError,
     RouteNotFound,
     TransportError,
     Unauthorized,
+    one_line,
 )
 from reconciler.ovh.auth import ApplicationKeyAuth, OAuth2Tokens, OvhSignatureAuth, token_error
 from reconciler.ovh.credentials import (
@@ -812,8 +815,13 @@ class OvhClient:
             if not _listing_refusal(refused):
                 raise
             # The paged listing is refused: the plain list of ids, then each id, as the
-            # per-id strategy reads it (docs/control-panel.md §8.26).
-            log.debug("GET %s with Iceberg pages refused (%s): per-id reads", path, refused)
+            # per-id strategy reads it (docs/control-panel.md §8.26). Under the same read
+            # deadline and bounds: the refused page spent some of the first.
+            log.debug(
+                "GET %s with Iceberg pages refused (%s): falling back to the list of ids "
+                "and GET %s/{id} for each",
+                path, refused, path,
+            )  # fmt: skip
             ids, listing = await self._fetch("GET", path, within=deadline)
             return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
         query_id = first.query_id
@@ -1047,11 +1055,15 @@ def _page_headers(number: int, size: int) -> dict[str, str]:
 
 def _listing_refusal(error: HttpError) -> bool:
     """Whether a refused Iceberg page is worth the per-id fallback: a clear refusal of
-    the request (400, 404, 405, 409, 416, ...) — not a retryable one (the retry loop
-    gave up), not the key's rights or a signature problem, which the plain listing would
-    meet just the same."""
-    if error.retryable or isinstance(error, Unauthorized | InvalidSignature | QueryTimeOut):
+    the request (400, 404, 405, 409, 416, ...), and a 403 on the call itself (a call
+    not granted, an IAM refusal): the cached paged listing can be refused where the plain
+    list of ids and ``GET /services/{id}`` are allowed, and the control panel reads
+    those then. Not a retryable answer (the retry loop gave up), nor a key that is not
+    valid or a signature problem, which every other call would meet just the same."""
+    if error.retryable or isinstance(error, InvalidSignature | QueryTimeOut):
         return False
+    if isinstance(error, Unauthorized):
+        return error.status == 403 and type(error) in (NotGrantedCall, Forbidden)
     return 400 <= error.status < 500
 
 
@@ -1067,7 +1079,7 @@ def _redirected(exchange: _Exchange, prepared: _Prepared) -> ApiError:
     """The API never redirects: an endpoint URL that does is not the API's (a missing
     ``/1.0``, http instead of https behind a proxy...). Not followed: the signature
     covers the URL, and credentials must not travel to where a redirect points."""
-    where = exchange.headers.get("Location", "somewhere else")[:200]
+    where = one_line(exchange.headers.get("Location", "somewhere else"), 200)
     return ApiError(
         f"OVH API {prepared.method} {prepared.route} answered {exchange.status}, "
         f"a redirect to {where}",
@@ -1089,7 +1101,7 @@ def _malformed(path: str, problem: str, query_id: str | None = None) -> ApiError
 
 
 def _describe(exc: httpx.TransportError) -> str:
-    detail = " ".join(str(exc).split())[:200]
+    detail = one_line(str(exc), 200)
     kinds: list[tuple[type[httpx.TransportError], str]] = [
         (httpx.ConnectTimeout, "timed out connecting"),
         (httpx.ReadTimeout, "timed out waiting for the answer"),

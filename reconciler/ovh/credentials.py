@@ -33,8 +33,9 @@ import configparser
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from reconciler.endpoints import Endpoint
+from reconciler.endpoints import Endpoint, is_loopback
 from reconciler.errors import ConfigError
 
 ENV_PREFIX = "OVH_"
@@ -196,7 +197,29 @@ def resolve_credentials(
         return _oauth2(endpoint, values, source)
     if has_app:
         return _signature(endpoint, values, source, require_consumer_key=require_consumer_key)
-    raise ConfigError(f"no OVH credentials configured for {endpoint.name}", hint=CREDENTIALS_HINT)
+    raise ConfigError(
+        f"no OVH credentials configured for {endpoint.name}",
+        hint=CREDENTIALS_HINT + served_sandbox_hint(endpoint),
+    )
+
+
+def served_sandbox_hint(endpoint: Endpoint) -> str:
+    """For a plain-http loopback endpoint, most likely a sandbox ``reconciler sandbox
+    serve`` runs: the keys of its demo account, so a first run against it is one paste
+    away. Empty for any other endpoint (OVH's keys are the user's own)."""
+    parts = urlsplit(endpoint.base_url)
+    if endpoint.embedded or parts.scheme != "http" or not is_loopback(parts.hostname or ""):
+        return ""
+    from reconciler.sandbox.demo import DEMO_CREDENTIALS
+
+    demo = " ".join(
+        f"OVH_{name.upper()}={DEMO_CREDENTIALS[name]}"
+        for name in ("application_key", "application_secret", "consumer_key")
+    )
+    return (
+        f"; a sandbox `reconciler sandbox serve` runs has the demo account's keys: {demo} "
+        "(a seed's own `credentials:` replace them; serve prints the keys it has)"
+    )
 
 
 def _source_kind(source: str) -> str:
@@ -239,7 +262,7 @@ def _signature(
         raise ConfigError(
             f"no consumer key configured for {endpoint.name}",
             hint="set OVH_CONSUMER_KEY; request one with `reconciler credentials request` "
-            "and open its validation URL",
+            "and open its validation URL" + served_sandbox_hint(endpoint),
         )
     return SignatureCredentials(
         application_key=values["application_key"],

@@ -9,7 +9,10 @@ through the same pieces as ``reconciler plan`` and ``reconciler apply``:
   the plan (``planner.make_plan``) of the entry as a spec of its own, and its refusals
   judged with the kept services too (the ``linked-service-conflict`` rule), with the
   API's clock; ``SharedReads`` lets the checks and diffs of one preview share one read
-  of the account (``judge_shared``);
+  of the account. As for ``reconciler plan``: an entry whose service the account no
+  longer lists is judged with the apply journal's evidence (``done_before``: "already
+  done", not a typo), and with the stack's deletion tokens (``tokens``: the
+  ``not-admin-contact`` rule is waived for a deletion whose token the stack holds);
 - ``apply``: ``reconciler.apply.apply_approved`` with that plan — re-read, planned again
   with the clock at apply time, judged, journalled in the same journal as ``reconciler
   apply``, executed; ``delete_now`` reads its e-mailed token and resumes from the
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,8 +36,9 @@ from typing import Any
 
 from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
 from reconciler.clock import Clock, SystemClock
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveAccount, LiveService, parse_service
-from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.core.plan import Action, ActionKind, DoneBefore, Plan, Refusal, RuleCode
 from reconciler.core.planfile import dump_plan
 from reconciler.core.planner import make_plan, periods_to_read
 from reconciler.core.spec import Spec, UnmanagedPolicy
@@ -46,8 +50,8 @@ from reconciler.errors import (
     ServiceExpired,
     StalePlanError,
 )
-from reconciler.journal import ensure_writable
-from reconciler.observe import read_account, read_for_specs, with_offered_periods
+from reconciler.journal import done_before_in, ensure_writable, needs_journal
+from reconciler.observe import key_nichandle, read_account, read_for_specs, with_offered_periods
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import default_search_paths
 from reconciler.pulumi.inputs import (
@@ -59,7 +63,7 @@ from reconciler.pulumi.inputs import (
     TYPE,
     Entry,
 )
-from reconciler.pulumi.settings import Settings, state_dir
+from reconciler.pulumi.settings import NAMESPACE, TOKENS_KEY, Settings, state_dir
 
 # The property each rule is about, for Pulumi's "property: reason" check failures.
 RULE_PROPERTY: dict[RuleCode, str] = {
@@ -155,20 +159,73 @@ async def with_periods(client: OvhClient, view: AccountView, ids: tuple[int, ...
     return replace(view, account=account)
 
 
-def judge_view(entry: Entry, view: AccountView, *, now: datetime) -> Judgement:
+def nichandle_missing(entry: Entry, view: AccountView) -> bool:
+    """Whether judging ``entry`` needs whose key this is and ``view`` lacks it: a
+    deletion's e-mail goes to the administrator contact (``not-admin-contact``), and the
+    shared read of the account (``read_view`` without a spec) does not ask ``GET /me``."""
+    return entry.wanted.lifecycle is Lifecycle.DELETE_NOW and view.account.nichandle is None
+
+
+async def with_nichandle(client: OvhClient, view: AccountView) -> AccountView:
+    """``view`` with the account the key acts for (``GET /me``) read now."""
+    account = replace(view.account, nichandle=await key_nichandle(client))
+    return replace(view, account=account)
+
+
+def judge_view(
+    entry: Entry,
+    view: AccountView,
+    *,
+    now: datetime,
+    tokens: Collection[str] = (),
+    done_before: Mapping[str, DoneBefore] | None = None,
+) -> Judgement:
     """Plan the entry against ``view`` at ``now`` (pure): its own plan, and its
-    refusals judged with the services its spec keeps (``linked-service-conflict``)."""
-    judged = make_plan(entry.spec(with_keep=True), view.account, now=now, endpoint=view.endpoint)
-    own = make_plan(entry.spec(), view.account, now=now, endpoint=view.endpoint)
+    refusals judged with the services its spec keeps (``linked-service-conflict``).
+    ``tokens`` and ``done_before`` are ``make_plan``'s: the services whose deletion token
+    the stack holds, and the journal's evidence of what was done before."""
+
+    def plan(spec: Spec) -> Plan:
+        return make_plan(
+            spec,
+            view.account,
+            now=now,
+            endpoint=view.endpoint,
+            done_before=done_before,
+            tokens=tokens,
+        )
+
+    judged = plan(entry.spec(with_keep=True))
+    own = plan(entry.spec())
     refusals = tuple(refusal for refusal in judged.refused if refusal.service == entry.key)
     action = None if refusals else next((a for a in own.actions if a.service == entry.key), None)
     return Judgement(entry=entry, plan=own, action=action, refusals=refusals)
 
 
-async def judge(entry: Entry, client: OvhClient) -> Judgement:
-    """Read the account now and plan the entry, with the API's clock now."""
+def judge_seen(
+    entry: Entry, view: AccountView, *, now: datetime, tokens: Collection[str], journal: Path
+) -> Judgement:
+    """``judge_view``, and when the account does not list the service an entry wants
+    terminated or deleted, again with what the apply journal at ``journal`` saw done on
+    this endpoint — what ``reconciler plan`` does: a service an earlier apply deleted is
+    "already done", a name that never matched anything stays refused (a typo). The
+    journal is read only then."""
+    judgement = judge_view(entry, view, now=now, tokens=tokens)
+    if not needs_journal(judgement.plan):
+        return judgement
+    done = done_before_in(journal, endpoint=view.endpoint)
+    if not done:
+        return judgement
+    return judge_view(entry, view, now=now, tokens=tokens, done_before=done)
+
+
+async def judge(
+    entry: Entry, client: OvhClient, *, tokens: Collection[str], journal: Path
+) -> Judgement:
+    """Read the account now and plan the entry, with the API's clock now (and the
+    journal's evidence, ``judge_seen``)."""
     view = await read_view(client, entry.spec(with_keep=True))
-    return judge_view(entry, view, now=client.api_clock().now())
+    return judge_seen(entry, view, now=client.api_clock().now(), tokens=tokens, journal=journal)
 
 
 def view_key(entry: Entry) -> str:
@@ -180,8 +237,8 @@ class SharedReads:
     """Account reads shared by the ``check`` and ``diff`` of every resource of one
     preview, for ``ttl`` seconds: without it, a preview would read the whole account
     twice per resource. The offered periods an entry needs are added to the shared read
-    as they are read (``with_periods``). Thread-safe (the provider host serves calls on
-    several threads).
+    as they are read (``with_periods``), and so is whose key it is (``with_nichandle``).
+    Thread-safe (the provider host serves calls on several threads).
 
     Only decisions about what to show use it; what is applied never does: ``create`` and
     ``update`` read afresh (and apply reads again before every call), then clear it, so
@@ -216,7 +273,16 @@ class SharedReads:
 
 
 def refusal_text(refusal: Refusal) -> str:
-    return f"[{refusal.rule.value}] {refusal.message} — fix: {refusal.fix}"
+    """A refusal in one line; a fix that gives the token to ``reconciler apply`` also
+    says how a stack gives it."""
+    fix = refusal.fix
+    if refusal.rule is RuleCode.NOT_ADMIN_CONTACT:
+        fix += (
+            f"; with Pulumi, keep the token as the stack's secret: `pulumi config set "
+            f"--secret {NAMESPACE}:{TOKENS_KEY} < FILE`, FILE holding "
+            f"`{refusal.service}=TOKEN`"
+        )
+    return f"[{refusal.rule.value}] {refusal.message} — fix: {fix}"
 
 
 def refused(entry: Entry, refusals: tuple[Refusal, ...]) -> RefusedError:
@@ -259,7 +325,7 @@ async def apply(
     ``updating``: the resource exists and manages ``managed_id`` (None: a service that
     was already gone); apply refuses to act on any other service (the preview showed a
     replacement for that, not an update)."""
-    judgement = await judge(entry, client)
+    judgement = await judge(entry, client, tokens=frozenset(settings.tokens), journal=journal)
     if judgement.refusals:
         raise refused(entry, judgement.refusals)
     service_id = judgement.service_id
@@ -281,7 +347,7 @@ async def apply(
             plan_digest="sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest(),
             source=entry.source,
             unmanaged=UnmanagedPolicy.IGNORE,
-            options=ApplyOptions(token_timeout=settings.token_timeout),
+            options=ApplyOptions(token_timeout=settings.token_timeout, tokens=settings.tokens),
         )
         if report.failed:
             failure = report.failed[0]

@@ -18,10 +18,14 @@ gives every key a default, most of them empty: an empty value is a key not set.
     The account, overriding the spec's ``endpoint:`` (inline services default to the
     embedded ``sandbox``).
 
-Each resource is named after its spec entry's key. A ``terminate_at_expiry`` or
-``delete_now`` entry is given the services the spec keeps renewing (``keep``), so that
+Each resource is named after its spec entry's key. An entry that ends its service
+(``terminate_at_expiry``, ``terminate_at_commitment_end``, ``delete_now``) is given the
+services the spec keeps renewing (``keep``), so that
 terminating a domain whose web hosting the spec keeps is refused, as ``reconciler plan``
 refuses it (``linked-service-conflict``).
+
+``reconciler:deletionTokens`` (a secret, like the credentials) must name ``delete_now``
+entries of the spec; the provider confirms those deletions with them.
 
 The spec's ``unmanaged`` policy is not Pulumi's business: a stack manages the services
 its spec names and nothing else (``reconciler plan`` reports the rest of the account).
@@ -40,15 +44,17 @@ from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec, parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, SpecError, SpecProblem
 from reconciler.pulumi.resource import ServiceLifecycle
-from reconciler.pulumi.settings import NAMESPACE, project_dir
+from reconciler.pulumi.settings import NAMESPACE, TOKENS_KEY, parse_tokens, project_dir
 
 SPEC_KEY: Final = "spec"
 SERVICES_KEY: Final = "services"
 ENDPOINT_KEY: Final = "endpoint"
 # Credentials that must reach the stack's settings encrypted. Pulumi cannot check it for
 # keys that have a default (Pulumi.yaml says why), so the program does.
-SECRET_KEYS: Final = ("applicationSecret", "consumerKey", "clientSecret")
-_DESTRUCTIVE = (Lifecycle.TERMINATE_AT_EXPIRY, Lifecycle.DELETE_NOW)
+SECRET_KEYS: Final = ("applicationSecret", "consumerKey", "clientSecret", TOKENS_KEY)
+# Every lifecycle but renew ends the service, and its linked services with it: each is
+# given what the spec keeps (a lifecycle added later is then judged without being listed).
+_DESTRUCTIVE = tuple(lifecycle for lifecycle in Lifecycle if lifecycle is not Lifecycle.RENEW)
 
 
 def run(*, root: Path | None = None) -> dict[str, ServiceLifecycle]:
@@ -59,6 +65,7 @@ def run(*, root: Path | None = None) -> dict[str, ServiceLifecycle]:
     try:
         refuse_secrets_in_clear(config)
         spec = spec_from_config(config, root=project_root() if root is None else root)
+        check_token_names(config, spec)
     except SpecError as error:
         raise pulumi.RunError("\n".join([*error.lines(), f"hint: {error.hint}"])) from None
     except ConfigError as error:
@@ -99,6 +106,29 @@ def refuse_secrets_in_clear(config: pulumi.Config) -> None:
                 hint=f"set it encrypted: `pulumi config set --secret {NAMESPACE}:{key}` "
                 "(and remove the value in clear from the stack file's history)",
             )
+
+
+def check_token_names(config: pulumi.Config, spec: Spec) -> None:
+    """Every deletion token the stack holds names a ``delete_now`` entry of its spec (by
+    key or name), as ``reconciler apply --token`` requires: a token under a misspelt name
+    would wait, unused, while apply requests another one. Names only: never a token."""
+    text = _given(config, TOKENS_KEY)
+    if text is None:
+        return
+    deleted = {
+        label
+        for entry in spec.services
+        if entry.lifecycle is Lifecycle.DELETE_NOW
+        for label in (entry.key, entry.name)
+    }
+    stray = sorted(set(parse_tokens(text)) - deleted)
+    if stray:
+        raise ConfigError(
+            f"config {NAMESPACE}:{TOKENS_KEY} holds a token for "
+            + ", ".join(stray)
+            + f", which {spec.source} does not delete now",
+            hint="name the service by its spec key or name; its lifecycle must be delete_now",
+        )
 
 
 def _given(config: pulumi.Config, key: str) -> str | None:

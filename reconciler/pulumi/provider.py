@@ -8,7 +8,10 @@ unpickles it in its provider host (``python -m pulumi.dynamic``), which then cal
     validate``), then judged against the live account: a change the lifecycle rules
     refuse fails here with its rule code, reason and fix — at preview time, before
     anything is created or updated. The checks and diffs of one preview share their
-    account reads for ``reconciler:readCacheSeconds`` (``SharedReads``).
+    account reads for ``reconciler:readCacheSeconds`` (``SharedReads``). As with
+    ``reconciler plan``, the stack's deletion tokens (``reconciler:deletionTokens``)
+    waive ``not-admin-contact``, and a service the account no longer lists is judged
+    with the apply journal's evidence ("already done", not a typo).
 ``diff``
     What ``reconciler plan`` would do for this entry now: an update, no change, or a
     replacement — for another account or another service, and for every irreversible
@@ -74,7 +77,8 @@ from reconciler.pulumi.operations import (
     SharedReads,
     apply,
     decide,
-    judge_view,
+    judge_seen,
+    nichandle_missing,
     open_client,
     periods_missing,
     read_service,
@@ -82,6 +86,7 @@ from reconciler.pulumi.operations import (
     refusal_text,
     refused,
     view_key,
+    with_nichandle,
     with_periods,
 )
 from reconciler.pulumi.settings import (
@@ -90,6 +95,7 @@ from reconciler.pulumi.settings import (
     NAMESPACE,
     READ_CACHE_KEY,
     TOKEN_TIMEOUT_KEY,
+    TOKENS_KEY,
     Settings,
     project_dir,
 )
@@ -129,7 +135,7 @@ class ServiceLifecycleProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's ``reconciler:*`` settings (called in the provider host)."""
-        keys = (*CREDENTIAL_KEYS, JOURNAL_KEY, TOKEN_TIMEOUT_KEY, READ_CACHE_KEY)
+        keys = (*CREDENTIAL_KEYS, TOKENS_KEY, JOURNAL_KEY, TOKEN_TIMEOUT_KEY, READ_CACHE_KEY)
         raw = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in keys}
         settings = Settings.from_config(raw)
         with _READS_LOCK:
@@ -238,7 +244,7 @@ class ServiceLifecycleProvider(ResourceProvider):
     def _judge(self, entry: Entry) -> Judgement:
         """The entry judged for a preview, on the account read shared with the other
         checks and diffs of the last ``read_cache_seconds`` (plus the offered periods
-        this entry needs, read once and shared too)."""
+        this entry needs and, for a deletion, whose key it is: read once, shared too)."""
         key = view_key(entry)
         view = self.reads.get(key)
         if view is None:
@@ -249,15 +255,23 @@ class ServiceLifecycleProvider(ResourceProvider):
             view = self._run(entry.endpoint, listing)
             self.reads.put(key, view)
         missing = periods_missing(entry, view)
-        if missing:
+        whose_key = nichandle_missing(entry, view)
+        if missing or whose_key:
             shared = view
 
-            async def periods(client: OvhClient) -> AccountView:
-                return await with_periods(client, shared, missing)
+            async def completed(client: OvhClient) -> AccountView:
+                more = await with_periods(client, shared, missing) if missing else shared
+                return await with_nichandle(client, more) if whose_key else more
 
-            view = self._run(entry.endpoint, periods)
+            view = self._run(entry.endpoint, completed)
             self.reads.put(key, view)
-        return judge_view(entry, view, now=view.now(SystemClock()))
+        return judge_seen(
+            entry,
+            view,
+            now=view.now(SystemClock()),
+            tokens=frozenset(self.settings.tokens),
+            journal=self._journal(),
+        )
 
     def _journal(self) -> Path:
         return self.settings.journal_path(os.environ, project_dir(Path.cwd()))

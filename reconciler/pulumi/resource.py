@@ -38,8 +38,9 @@ TYPE_TOKEN = "pulumi-python:dynamic/reconciler:ServiceLifecycle"
 
 
 class ServiceLifecycle(pulumi.dynamic.Resource, module="reconciler", name="ServiceLifecycle"):
-    """What should become of one service: ``renew``, ``terminate_at_expiry`` or
-    ``delete_now`` (web hosting only), judged by reconciler's lifecycle rules."""
+    """What should become of one service: ``renew``, ``terminate_at_expiry``,
+    ``terminate_at_commitment_end`` or ``delete_now`` (web hosting only), judged by
+    reconciler's lifecycle rules."""
 
     # Inputs, as checked (defaults filled in).
     service: pulumi.Output[str]

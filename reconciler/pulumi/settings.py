@@ -13,6 +13,14 @@ Keys (all optional):
     credential variables of the environment are ignored: the stack says which account.
 ``reconciler:clientId``, ``reconciler:clientSecret``
     An OAuth2 service account instead.
+``reconciler:deletionTokens``
+    Deletion tokens the stack already holds, as ``reconciler apply --token``: ``KEY=TOKEN``
+    pairs (``KEY`` a spec key or a service's name), separated by blanks, commas or new
+    lines; lines starting with ``#`` are comments. For a ``delete_now`` whose e-mail goes
+    to another account than the key's (``not-admin-contact``): that account requests the
+    termination, and the stack confirms it with the token. A secret: set it with
+    ``pulumi config set --secret reconciler:deletionTokens < FILE`` (the program refuses
+    it in clear); messages name services, never a token.
 ``reconciler:journal``
     The apply journal (default ``$RECONCILER_STATE_DIR/journal.jsonl``, else
     ``.reconciler/journal.jsonl`` in the project directory), as ``reconciler apply
@@ -38,6 +46,7 @@ directory of ``Pulumi.yaml``'s ``main``, which a project may put anywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -60,10 +69,19 @@ CREDENTIAL_KEYS: Final = {
     "clientId": "OVH_CLIENT_ID",
     "clientSecret": "OVH_CLIENT_SECRET",
 }
+TOKENS_KEY: Final = "deletionTokens"
 JOURNAL_KEY: Final = "journal"
 TOKEN_TIMEOUT_KEY: Final = "tokenTimeout"
 READ_CACHE_KEY: Final = "readCacheSeconds"
 DEFAULT_READ_CACHE_SECONDS: Final = 30.0
+# What a deletion token can be: printable ASCII, no blank, no '=' (the e-mail's link
+# carries it as a query value); lenient, as OVH publishes no format.
+_TOKEN = re.compile(r"[\x21-\x3c\x3e-\x7e]{1,1024}")
+_TOKENS_FIX = (
+    f"give `KEY=TOKEN` pairs: `pulumi config set --secret {NAMESPACE}:{TOKENS_KEY} < FILE`, "
+    "FILE holding one `old-shop.example.org=TOKEN` a line (the token= value of the "
+    "e-mail's confirmTerminate link)"
+)
 # The files Pulumi recognises as a project, looked for upwards as the CLI looks for them.
 PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
 
@@ -84,6 +102,7 @@ class Settings:
     """The provider's configuration (see the module docstring)."""
 
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)  # OVH_* -> value
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)  # service -> token
     journal: Path | None = None
     token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT
     read_cache_seconds: float = DEFAULT_READ_CACHE_SECONDS
@@ -91,7 +110,8 @@ class Settings:
     def __repr__(self) -> str:
         given = ", ".join(sorted(self.credentials)) or "none"
         return (
-            f"Settings(credentials from config: {given}, journal={self.journal!r}, "
+            f"Settings(credentials from config: {given}, deletion tokens: {len(self.tokens)}, "
+            f"journal={self.journal!r}, "
             f"token_timeout={self.token_timeout}, read_cache_seconds={self.read_cache_seconds})"
         )
 
@@ -118,11 +138,13 @@ class Settings:
             for key, variable in CREDENTIAL_KEYS.items()
             if (value := get(key)) is not None
         }
+        tokens = get(TOKENS_KEY)
         journal = get(JOURNAL_KEY)
         timeout = get(TOKEN_TIMEOUT_KEY)
         cache = get(READ_CACHE_KEY)
         return cls(
             credentials=credentials,
+            tokens=parse_tokens(tokens) if tokens else {},
             journal=Path(journal) if journal else None,
             token_timeout=parse_duration(timeout) if timeout else DEFAULT_TOKEN_TIMEOUT,
             read_cache_seconds=_seconds(cache) if cache else DEFAULT_READ_CACHE_SECONDS,
@@ -175,3 +197,36 @@ def parse_duration(value: str) -> timedelta:
         raise ConfigError(
             f"config {NAMESPACE}:{TOKEN_TIMEOUT_KEY}: {invalid.message}", hint=invalid.fix
         ) from None
+
+
+def parse_tokens(text: str) -> dict[str, str]:
+    """``reconciler:deletionTokens``: ``KEY=TOKEN`` pairs, by service (see the module
+    docstring). A ``ConfigError`` names the pair (by its number) and never shows it: what
+    is malformed may be a token."""
+    found: dict[str, str] = {}
+    number = 0
+    for line in text.splitlines():
+        if line.strip().startswith("#"):
+            continue
+        for pair in re.split(r"[\s,]+", line.strip()):
+            if not pair:
+                continue
+            number += 1
+            name, sep, token = pair.partition("=")
+            where = f"config {NAMESPACE}:{TOKENS_KEY}, pair {number}"
+            if not sep or not name or not token:
+                raise ConfigError(f"{where}: expected KEY=TOKEN", hint=_TOKENS_FIX)
+            if not _TOKEN.fullmatch(token):
+                raise ConfigError(
+                    f"{where} ({name}): that is not a token (one word of letters, digits "
+                    "and punctuation)",
+                    hint="copy the token= value of the e-mail's confirmTerminate link, "
+                    "nothing else",
+                )
+            if name in found:
+                raise ConfigError(
+                    f"{where}: the token of {name} is given twice",
+                    hint="give one token for each service",
+                )
+            found[name] = token
+    return found

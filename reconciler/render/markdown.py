@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.core.plan import Action, ActionKind, Plan
-from reconciler.render import wording
+from reconciler.render import billing, wording
+from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
 
 LIMIT = 64_000  # characters: GitHub refuses comments over 65,536; keep a margin
@@ -154,7 +155,7 @@ class _Section:
 def render(plan: Plan, *, limit: int = LIMIT) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters."""
     top = _summary(plan)
-    origin = _origin(plan)
+    origin = _origin(plan) + render_timeline(plan, limit=limit)  # counted in the budget
     sections = _sections(plan)
     # Every block ends with a newline and the result only strips the final ones, so the
     # result is never longer than top + origin + the blocks.
@@ -271,7 +272,10 @@ def _severity(plan: Plan) -> int:
 def _summary(plan: Plan) -> str:
     if not plan.has_changes and not plan.has_refusals:
         return "**No changes.** The account matches the spec.\n\n"
-    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n"
+    money = billing.summary_line(plan)
+    # Per currency, never added together; cut to one paragraph whatever the currencies.
+    money_line = f"{text(money)}\n\n" if money else ""
+    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n" + money_line
 
 
 def _origin(plan: Plan) -> str:
@@ -322,12 +326,14 @@ def _omitted(noun: str) -> Callable[[int], str]:
 
 def _sections(plan: Plan) -> dict[str, _Section]:
     changes = plan.changes
+    money = billing.lines_by_action(plan)  # once: rows are made on demand
     unchanged = [action for action in plan.actions if action.action is ActionKind.NO_OP]
     destructive = [a for a in changes if wording.irreversible_note(a, now=plan.created_at)]
     drift, unmanaged = plan.drift, plan.unmanaged
 
     def change_row(index: int) -> str:
-        return _change_row(changes[index], plan)
+        action = changes[index]
+        return _change_row(action, plan, billing.line_for(money, action))
 
     def drift_row(index: int) -> str:
         item = drift[index]
@@ -415,12 +421,14 @@ def _details_section(
     )
 
 
-def _change_row(action: Action, plan: Plan) -> str:
+def _change_row(action: Action, plan: Plan, money: str | None = None) -> str:
     kind = action.action
     headline = wording.HEADLINES[kind]
     if kind is ActionKind.DELETE_NOW:
         headline = "**delete now**"
     what = text(wording.consequence(action, now=plan.created_at))
+    if money is not None:
+        what += f"<br>Billing: {text(money)}"
     symbol = code(wording.SYMBOLS[kind], in_table=True)
     return (
         f"| {symbol} | {code(action.service, in_table=True)} | {text(action.type or '')} | "

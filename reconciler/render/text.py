@@ -11,6 +11,7 @@ Layout::
 
       - old-shop.example.com (hosting/web, #1001): terminate at expiry
           automatic renewal stops; terminated and its data deleted irreversibly at ...
+          billing: renewal stops from 2027-03-01: 71.88 EUR every 12 months (P12M)
           PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}
 
     Refused: nothing will be applied until the spec is fixed.
@@ -22,6 +23,7 @@ Layout::
     Unchanged: 12 services already match the spec.
     Not in the spec (left as they are): 3 services: ...
 
+    Billing per year: EUR renewals stopped 71.88 (1 service).
     Plan: 1 to terminate at expiry, 0 to cancel, 1 to delete now, 0 to change renewal, 1 refused.
 
 Colour (ANSI) only when ``color=True``; the CLI asks for it only on a terminal and
@@ -34,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, Unmanaged
-from reconciler.render import wording
+from reconciler.render import billing, wording
 from reconciler.render.wording import clean
 
 # Unmanaged services are listed by name up to this many, then collapsed to counts.
@@ -93,8 +95,9 @@ def render(plan: Plan, *, color: bool = False) -> str:
             else "reconciler will:"
         )
         lines += [_legend(changes), "", intro, ""]
+        money = billing.lines_by_action(plan)
         for action in changes:
-            lines += _action_lines(action, plan, paint)
+            lines += _action_lines(action, plan, paint, billing.line_for(money, action))
         lines.append("")
     if plan.refused:
         lines += [
@@ -107,6 +110,9 @@ def render(plan: Plan, *, color: bool = False) -> str:
     footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged)
     if footer:
         lines += [*footer, ""]
+    money_summary = billing.summary_line(plan)
+    if money_summary:
+        lines.append(money_summary)
     lines.append(paint(wording.summary_line(plan), "bold"))
     return "\n".join(lines) + "\n"
 
@@ -142,7 +148,9 @@ def _legend(changes: Sequence[Action]) -> str:
     return "Symbols: " + ", ".join(symbols)
 
 
-def _action_lines(action: Action, plan: Plan, paint: _Painter) -> list[str]:
+def _action_lines(
+    action: Action, plan: Plan, paint: _Painter, money: str | None = None
+) -> list[str]:
     style = _KIND_STYLE[action.action]
     symbol = paint(wording.SYMBOLS[action.action], style)
     headline = wording.HEADLINES[action.action]
@@ -153,6 +161,8 @@ def _action_lines(action: Action, plan: Plan, paint: _Painter) -> list[str]:
     first = f"  {symbol} {paint(who, 'bold')}" + (f" ({identity})" if identity else "")
     lines = [f"{first}: {paint(headline, style)}"]
     lines.append(f"      {clean(wording.consequence(action, now=plan.created_at))}")
+    if money is not None:
+        lines.append(f"      billing: {money}")
     lines += [f"      {clean(wording.call_text(call))}" for call in action.calls]
     return lines
 

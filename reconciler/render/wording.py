@@ -12,13 +12,13 @@ Dates are shown in UTC: ``2027-03-01`` when a date falls at midnight UTC, else
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.core.diff import EssenceLifecycle
 from reconciler.core.plan import Action, ActionKind, Call, Plan
 from reconciler.core.rules import CANCEL_WINDOW
 
@@ -208,7 +208,7 @@ def _terminate_words(action: Action, now: datetime) -> str:
     # A service renewed by hand has no automatic renewal to stop: it simply ends.
     stops = (
         "no longer renewed by hand"
-        if action.before.get("lifecycle") == "manual_renew"
+        if action.before.lifecycle is EssenceLifecycle.MANUAL_RENEW
         else "automatic renewal stops"
     )
     return (
@@ -228,16 +228,16 @@ def _delete_words(action: Action) -> str:
 
 
 def _cancel_words(action: Action) -> str:
-    period = action.after.get("period")
+    period = action.after.period
     every = f", {period_text(period)}" if period else ""
     deadline = ""
     if action.expires_at is not None:
         deadline = f"; must be applied before {when_text(action.expires_at)}"
-        if action.before.get("lifecycle") == "terminate_at_commitment_end":
+        if action.before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END:
             deadline += " (24 hours before the termination at the end of its commitment)"
         elif action.expiration is not None:
             deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
-    if action.after.get("lifecycle") == "manual_renew":
+    if action.after.lifecycle is EssenceLifecycle.MANUAL_RENEW:
         return (
             f"termination cancelled: kept, renewed by hand{every} (it expires unless paid); "
             f"nothing is deleted{deadline}"
@@ -250,10 +250,10 @@ def _cancel_words(action: Action) -> str:
 
 def _renew_words(action: Action) -> str:
     changes = []
-    before_life, after_life = action.before.get("lifecycle"), action.after.get("lifecycle")
-    if after_life is not None and before_life != after_life:
+    before_life, after_life = action.before.lifecycle.value, action.after.lifecycle.value
+    if before_life != after_life:
         changes.append(f"{lifecycle_text(before_life)} → {lifecycle_text(after_life)}")
-    before_period, after_period = action.before.get("period"), action.after.get("period")
+    before_period, after_period = action.before.period, action.after.period
     if after_period is not None and before_period != after_period:
         changes.append(f"{period_text(before_period)} → {period_text(after_period)}")
     what = "; ".join(changes) if changes else "renewal settings set as the spec says"
@@ -285,10 +285,7 @@ def _linked_words(action: Action, verb: str) -> str:
 
 def call_text(call: Call) -> str:
     """``PUT /services/1 {"terminationPolicy":"empty"}``: compact and exact."""
-    if call.body is None:
-        return f"{call.method} {call.path}"
-    body = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False, default=str)
-    return f"{call.method} {call.path} {body}"
+    return call.text()
 
 
 def identity(action: Action) -> str:

@@ -15,6 +15,7 @@ import pytest
 from apply_helpers import FaultTransport, Rig, make_rig
 
 from reconciler.apply import ActionStatus
+from reconciler.core.diff import Essence, EssenceLifecycle
 from reconciler.core.plan import ActionKind
 from reconciler.errors import JournalError
 from reconciler.journal import Outcome, Phase
@@ -324,7 +325,7 @@ def test_a_new_period_on_a_manual_renewal_is_applied_and_stays_manual(rig: Rig) 
         "  ns3012345.ip-51-75-10.eu:\n    lifecycle: renew\n    mode: manual\n    period: P12M\n"
     )
     (action,) = rig.plan(spec).changes
-    assert action.after == {"lifecycle": "manual_renew", "period": "P12M"}
+    assert action.after == Essence(EssenceLifecycle.MANUAL_RENEW, "P12M")
     (result,) = rig.apply(rig.plan(spec)).results
     assert result.status is ActionStatus.DONE, result
     assert result.summary == "renewal set to manual every P12M"

@@ -512,22 +512,3 @@ def test_plan_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
-
-
-def test_a_saved_plan_given_to_plan_is_one_line_naming_it(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = spec(workdir, "changes.yaml", CHANGES)
-    assert invoke(capsys, path, "--out", "saved.json").code == 0
-    (workdir / "saved.plan").write_bytes((workdir / "saved.json").read_bytes())
-    result = invoke(capsys, "saved.plan")
-    assert result.code == 1
-    assert result.out == ""
-    assert error_lines(result) == [
-        "error: saved.plan is a plan file (saved by `reconciler plan --out`), not a spec; "
-        "`reconciler plan` takes specs, `reconciler apply saved.plan` applies it"
-    ]
-    with pytest.raises(SystemExit) as exited:
-        main(["validate", "saved.plan"])
-    assert exited.value.code == 1
-    assert "`reconciler validate` takes specs" in capsys.readouterr().err

@@ -34,7 +34,7 @@ from reconciler.core.live import LiveLifecycle, LiveService, ProductFamily
 from reconciler.core.plan import ActionKind, Plan
 from reconciler.core.planner import calls_for, make_plan
 from reconciler.core.spec import parse_spec
-from reconciler.core.steps import fallbacks_of, step_of
+from reconciler.core.steps import ConfirmTermination, RequestTermination, fallbacks_of
 from reconciler.errors import route_pattern
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import ReadStrategy
@@ -115,10 +115,12 @@ def every_planned_call() -> set[tuple[str, str]]:
                 for call in calls:
                     found.add((call.method, call.path))
                 if kind is ActionKind.DELETE_NOW:  # and apply's recorded fallbacks
-                    request, confirm = (step_of(call, live.service_id) for call in calls)
-                    for fallback in fallbacks_of(request, confirm, live.service_id):
+                    request, confirm = calls
+                    assert isinstance(request, RequestTermination)
+                    assert isinstance(confirm, ConfirmTermination)
+                    for fallback in fallbacks_of(request, confirm):
                         if fallback is not None:
-                            found.add((fallback.call.method, fallback.call.path))
+                            found.add((fallback.method, fallback.path))
     assert {method for method, _ in found} == {"PUT", "POST"}
     return found
 

@@ -234,7 +234,7 @@ def applied(service: LiveService, action: Action) -> LiveService:
             service,
             lifecycle=LiveLifecycle.RENEW,
             renew_mode="automatic",
-            renew_period=after["period"],
+            renew_period=after.period,
             termination_date=None,
         )
     return service

@@ -296,3 +296,70 @@ def test_the_program_run_as_pulumi_runs_it_resolves_paths_against_the_project(
     assert (root / ".reconciler").is_dir()
     if pwd != root:
         assert not (pwd / ".reconciler").exists()
+
+
+def test_secrets_in_clear_are_refused_before_anything_is_declared(mocked: Recorder) -> None:
+    spec = str(ROOT / "stacks/dev.yaml")
+    for key in ("consumerKey", "deletionTokens"):
+        configure(spec=spec, **{key: "old-shop.example.org=s3cr3t"})
+        with pytest.raises(pulumi.RunError) as raised:
+            run()
+        assert f"config reconciler:{key} is set in clear" in str(raised.value)
+        assert f"pulumi config set --secret reconciler:{key}" in str(raised.value)
+        assert "s3cr3t" not in str(raised.value)
+    assert mocked.declared == []
+
+
+def secret_config(**values: str) -> None:
+    """The stack's configuration with every value encrypted (``--secret``)."""
+    config = {f"reconciler:{key}": value for key, value in values.items()}
+    pulumi.runtime.set_all_config(config, [key for key in config if not key.endswith(":spec")])
+
+
+@pulumi.runtime.test
+def declared_with_tokens() -> Any:
+    secret_config(
+        spec=str(ROOT / "stacks/dev.yaml"),
+        deletionTokens="# from the agency\nold-shop.example.org=s3cr3t\n",
+    )
+    resources = run()
+    return pulumi.Output.all(*(r.urn for r in resources.values()))
+
+
+def test_deletion_tokens_name_the_specs_deletions_and_reach_no_resource(
+    mocked: Recorder,
+) -> None:
+    declared_with_tokens()
+    assert "old-shop.example.org" in mocked.by_name()
+    assert "s3cr3t" not in repr([args.inputs for args in mocked.declared])
+    # A token for a service the spec does not delete now: refused, by name only.
+    secret_config(spec=str(ROOT / "stacks/dev.yaml"), deletionTokens="example.net=s3cr3t")
+    with pytest.raises(pulumi.RunError) as raised:
+        run()
+    message = str(raised.value)
+    assert "reconciler:deletionTokens holds a token for example.net" in message
+    assert "does not delete now" in message and "s3cr3t" not in message
+    secret_config(spec=str(ROOT / "stacks/dev.yaml"), deletionTokens="example.net")
+    with pytest.raises(pulumi.RunError, match="pair 1: expected KEY=TOKEN"):
+        run()
+
+
+def test_every_lifecycle_that_ends_a_service_knows_what_the_spec_keeps(mocked: Recorder) -> None:
+    """A commitment's termination takes the linked services along as any other: the
+    entry is given `keep` (linked-service-conflict), as `reconciler plan` judges it."""
+    text = (
+        "ns3012345.ip-51-75-10.eu:\n  lifecycle: terminate_at_commitment_end\n"
+        "example.net:\n  lifecycle: terminate_at_expiry\n"
+        "old-brand.fr:\n  lifecycle: renew\n"
+    )
+
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        configure(services=text)
+        return pulumi.Output.all(*(r.urn for r in run().values()))
+
+    scenario()
+    by_name = mocked.by_name()
+    assert by_name["ns3012345.ip-51-75-10.eu"]["keep"] == [{"name": "old-brand.fr"}]
+    assert by_name["example.net"]["keep"] == [{"name": "old-brand.fr"}]
+    assert not by_name["old-brand.fr"].get("keep")

@@ -29,7 +29,7 @@ from pulumi_rules import (
 from reconciler.cli import main
 from reconciler.core.spec import load_spec
 from reconciler.pulumi.program import SECRET_KEYS
-from reconciler.pulumi.settings import CREDENTIAL_KEYS, Settings
+from reconciler.pulumi.settings import CREDENTIAL_KEYS, TOKENS_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
@@ -75,12 +75,14 @@ def test_every_config_key_is_declared_as_pulumi_allows() -> None:
         assert project.config[key].default is not None, key
     # Every key the program or the provider reads is declared.
     read = {"spec", "services", "endpoint", "journal", "tokenTimeout", "readCacheSeconds"}
+    read |= {TOKENS_KEY}
     assert read | set(CREDENTIAL_KEYS) == set(config)
     # The secrets are untyped: a typed secret with a default fails every stack that does
     # not set it (see test_pulumi_refuses_a_typed_secret_left_at_its_default); the
     # program refuses them in clear instead.
     untyped = {key for key, declaration in config.items() if "type" not in declaration}
-    assert untyped == set(SECRET_KEYS) == {"applicationSecret", "consumerKey", "clientSecret"}
+    assert untyped == set(SECRET_KEYS)
+    assert untyped == {"applicationSecret", "consumerKey", "clientSecret", "deletionTokens"}
     assert not any(declaration.get("secret") for declaration in config.values())
 
 

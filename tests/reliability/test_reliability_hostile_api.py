@@ -48,8 +48,10 @@ from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import (
+    IAM_ACTIONS_LIMIT,
     ApiError,
     DeadlineExceeded,
+    HttpError,
     LimitExceeded,
     ReconcilerError,
     TransportError,
@@ -406,6 +408,92 @@ def test_secrets_an_api_echoes_reach_no_output(
     assert leaks == []
 
 
+# --- 3. the API's words: printed, so bounded and inert -------------------------------------
+
+TERMINAL_TRICKS = "\x1b[2J\x1b]0;owned\x07\x9b31m\u202egnp.exe\u200b\u2066\x00"
+
+
+def test_an_error_answer_cannot_drive_the_terminal() -> None:
+    """ANSI escapes (clear the screen, retitle the window), C1 controls, a right-to-left
+    override, zero-width characters, NUL: escaped in the error, never written as such."""
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    api.attack(
+        "GET",
+        "/services",
+        api.json_answer(
+            {"message": TERMINAL_TRICKS, "errorCode": "E\x1b[5m", "class": "C\u202e"},
+            400,
+            **{"X-Ovh-Queryid": "EU.q\x1b[8m" + "q" * 10_000},
+        ),
+    )
+    error = refused(api, time)
+    text = str(error)
+    assert text.isprintable(), text[:200]
+    assert "\\x1b[2J" in text and "\\u202e" in text  # shown, escaped: the user sees them
+    assert isinstance(error, HttpError)
+    assert error.error_code is not None and error.error_code.isprintable()
+    assert error.error_class is not None and error.error_class.isprintable()
+    assert error.query_id is not None and len(error.query_id) <= 100
+    assert error.query_id.isprintable()
+
+
+def test_a_huge_error_code_and_query_id_are_cut() -> None:
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    api.attack(
+        "GET",
+        "/services",
+        api.json_answer(
+            {"message": "no " * 100_000, "errorCode": "E" * 100_000},
+            403,
+            **{"X-Ovh-Queryid": "Q" * 50_000},
+        ),
+    )
+    error = refused(api, time)
+    assert isinstance(error, HttpError)
+    assert error.error_code is not None and len(error.error_code) <= 100
+    # Each word cut, and the line as a whole within 600: the message gives way.
+    assert len(str(error)) <= 600 and str(error).endswith("Q…)"), len(str(error))
+    assert "no no" in str(error)
+
+
+def test_an_error_naming_thousands_of_missing_iam_actions_names_a_few() -> None:
+    """OVH names the one or two actions a call lacks; an answer naming 5,000 distinct
+    ones is bounded (and read in linear time: a list grown by membership tests is
+    quadratic, hours for a few million)."""
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    actions = [f"account:apiovh:action{i}/get" for i in range(5_000)]
+    api.attack(
+        "GET",
+        "/services",
+        api.json_answer(
+            {"message": "denied", "details": {"unauthorizedActionsByIAM": actions}}, 403
+        ),
+    )
+    error = refused(api, time)
+    assert isinstance(error, HttpError)
+    assert 1 <= len(error.missing_iam_actions) <= IAM_ACTIONS_LIMIT
+    assert error.missing_iam_actions[0] == actions[0]
+
+
+@pytest.mark.parametrize("offset", [480, 490, 495, 498, 499])
+def test_a_secret_echoed_across_the_cut_of_a_message_shows_no_head(offset: int) -> None:
+    """The API's words are cut at 500 characters; a consumer key echoed so that the cut
+    falls inside it would show its head, which the whole key no longer matches."""
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    key = CREDENTIALS.consumer_key
+    api.attack(
+        "GET", "/services", api.json_answer({"message": "x" * offset + key + " y" * 400}, 400)
+    )
+    text = str(refused(api, time))
+    assert "<redacted>" in text or offset > 499 - 4  # a head of 1 to 3 characters may show
+    for size in range(4, len(key) + 1):
+        assert key[:size] not in text, (offset, size, text[-80:])
+
+
 # --- 5. the API's clock and dates ----------------------------------------------------------
 
 
@@ -467,7 +555,7 @@ def test_an_expiration_date_beyond_reason_is_one_clear_error(date: str) -> None:
 
 ATTACKS = (
     "elements", "pages", "ids", "endless", "declared", "long name", "trickle", "silence",
-    "unreachable", "slow ids", "auth time", "date", "5xx then fine", "malformed",
+    "unreachable", "slow ids", "auth time", "date", "5xx then fine", "malformed", "words",
 )  # fmt: skip
 
 
@@ -534,6 +622,17 @@ def _arm(rng: random.Random, api: HostileApi, time: FakeTime, kind: str) -> dict
             return api.json(page, headers={"X-Pagination-Elements": str(len(page))})
 
         api.attack("GET", "/services", flaky)
+    elif kind == "words":  # an error answer whose words would drive a terminal, or flood it
+        trick = "".join(rng.choice([TERMINAL_TRICKS, "x", " ", "\n", "é"]) for _ in range(40))
+        body = {
+            "message": trick * rng.randint(1, 20_000),
+            "errorCode": trick * rng.randint(1, 100),
+            "class": trick,
+            "details": {
+                "unauthorizedActionsByIAM": [f"a:{i}" for i in range(rng.randint(0, 3000))]
+            },
+        }
+        api.attack("GET", route, api.json_answer(body, rng.choice([400, 403, 404, 409, 500])))
     else:  # malformed
         body = rng.choice([b"{", b"<html>502</html>", b'{"a": 1}', b"[[[[[[[[", b'"x"'])
         api.attack("GET", route, api.raw_answer(body))
@@ -560,6 +659,7 @@ def test_a_campaign_of_hostile_apis() -> None:
             outcomes[f"{kind}: read"] += 1
         except ReconcilerError as error:
             assert "\n" not in str(error) and len(str(error)) <= 600, (kind, str(error)[:200])
+            assert str(error).isprintable(), (kind, str(error)[:200])
             assert error.hint, kind
             outcomes[f"{kind}: refused"] += 1
             errors[type(error).__name__] += 1

@@ -80,6 +80,18 @@ def test_a_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
         (json.dumps(with_action(service_id=1001.0)), "actions[0].service_id: Input should be"),
         (json.dumps(with_action(irreversible=0)), "actions[0].irreversible: Input should be"),
         (json.dumps(with_action(action="explode")), "actions[0].action: Input should be"),
+        (
+            json.dumps(with_action(before={"lifecycle": "exploded", "period": None})),
+            "actions[0].before: Value error, an essence's lifecycle is one of renew, manual_renew",
+        ),
+        (
+            json.dumps(with_action(after={"lifecycle": "renew", "period": 12})),
+            "actions[0].after: Value error, an essence's period is a text or null",
+        ),
+        (
+            json.dumps(with_action(after={"lifecycle": "renew", "colour": "red"})),
+            "actions[0].after: Value error, an essence has no field 'colour'",
+        ),
         (json.dumps({**document(), "created_at": 5}), "created_at: Input should be"),
         (json.dumps({**document(), "created_at": "yesterday"}), "created_at: Input should be"),
         (json.dumps({**document(), "actions": {}}), "actions: Input should be"),

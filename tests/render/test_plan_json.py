@@ -176,7 +176,14 @@ def test_the_documented_example_is_a_valid_plan() -> None:
     "plan",
     [
         f.full_plan(),
-        f.plan((f.terminate("café\u202e.example.com", before={"x": [1, 2.5, None]}),)),
+        f.plan(
+            (
+                f.terminate(
+                    "café\u202e.example.com",
+                    calls=(Call(method="PUT", path="/x", body={"x": [1, 2.5, None]}),),
+                ),
+            )
+        ),
     ],
 )
 def test_the_fast_writer_writes_what_the_reference_writer_writes(plan: Plan) -> None:

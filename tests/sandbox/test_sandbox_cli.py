@@ -145,14 +145,14 @@ def test_clock_moves_the_embedded_sandbox(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "sandbox", "clock", "--set", "2027-01-01T00:00:00Z")
-    assert (code, out) == (0, "sandbox clock: 2027-01-01T00:00:00Z (stopped)\n")
+    assert (code, out) == (0, "sandbox clock: 2027-01-01T00:00:00Z (UTC, stopped)\n")
     assert (state_dir / "sandbox.db").exists()
     code, out, _ = run(capsys, "sandbox", "clock", "--advance", "1d12h")
-    assert out == "sandbox clock: 2027-01-02T12:00:00Z (stopped)\n"
+    assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
     code, out, _ = run(capsys, "sandbox", "clock")
-    assert out == "sandbox clock: 2027-01-02T12:00:00Z (stopped)\n"
+    assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
     code, out, _ = run(capsys, "sandbox", "clock", "--tick")
-    assert out.endswith("(ticking)\n")
+    assert out.endswith("(UTC, ticking)\n")
     code, _, err = run(capsys, "sandbox", "clock", "--advance", "soon")
     assert code == 1 and err.startswith("error: 'soon' is not a duration")
 

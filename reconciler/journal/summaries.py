@@ -6,11 +6,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.core.plan import ActionKind, DoneBefore, Plan, RuleCode
 from reconciler.core.steps import StepKind
-from reconciler.journal.reader import read_journal
-from reconciler.journal.records import Outcome, Phase, Record, time_text
+
+# ``needs_journal`` is asked of every plan, and most plans do not need the journal: the
+# records (pydantic models) and the reader are loaded by the functions that read one.
+if TYPE_CHECKING:
+    from reconciler.journal.records import Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,8 @@ class RunSummary:
 
 def runs(records: Iterable[Record]) -> list[RunSummary]:
     """Every run of the journal, in the order they started."""
+    from reconciler.journal.records import Outcome, Phase
+
     order: list[str] = []
     first: dict[str, Record] = {}
     ended: dict[str, datetime] = {}
@@ -78,12 +84,16 @@ def needs_journal(plan: Plan) -> bool:
 
 def done_before_in(path: Path, *, endpoint: str) -> dict[str, DoneBefore]:
     """``done_before`` of the journal at ``path`` (none when there is no journal yet)."""
+    from reconciler.journal.reader import read_journal
+
     return done_before(read_journal(path, missing_ok=True).records, endpoint=endpoint)
 
 
 def _ends_it(action: ActionKind, record: Record) -> bool:
     """Whether ``record`` is the sending of the call that ends the service: a deletion's
     confirmation (its request alone deletes nothing), or a termination's own call."""
+    from reconciler.journal.records import Outcome
+
     if action is ActionKind.DELETE_NOW:
         return record.detail.get("step") == StepKind.CONFIRM_TERMINATION.value
     return record.outcome == Outcome.SENDING
@@ -95,6 +105,8 @@ def done_before(records: Iterable[Record], *, endpoint: str) -> dict[str, DoneBe
     lost: a dropped connection, a killed run). What lets a plan say "already done" of an
     entry whose service the account no longer lists, instead of refusing it as a name
     that matches nothing (a typo)."""
+    from reconciler.journal.records import Outcome, Phase, time_text
+
     found: dict[str, DoneBefore] = {}
     for record in records:
         if (

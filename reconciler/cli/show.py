@@ -1,0 +1,143 @@
+"""``reconciler show PLAN``: a saved plan, rendered as ``reconciler plan`` renders it.
+
+Terraform users look at a saved plan with ``terraform show plan.out``; here a plan saved
+with ``reconciler plan --out`` is shown with the very renderers ``plan`` uses
+(``--format text|markdown|json``), from the file alone: no spec, no credentials, no API
+call. The file is read by the same reader as ``reconciler apply`` reads it
+(``reconciler.core.planfile``), so a damaged, altered or other-version plan file gets the
+one-line error apply gives.
+
+This module also says what a plan file is (``is_plan_file``) and reads one
+(``read_plan_file``) for ``apply`` and for ``plan``/``validate``, which refuse a plan
+file given where a spec belongs; and it holds ``render``, the format switch ``plan``
+prints with. It imports nothing that talks to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from reconciler.cli import command_secrets
+from reconciler.errors import UsageError
+
+if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
+    from reconciler.core.plan import Plan
+
+FORMATS = ("text", "markdown", "json")
+
+
+# --- what a plan file is -----------------------------------------------------------------
+
+
+def is_plan_file(path: Path) -> bool:
+    """A saved plan: any ``.json`` file, or a JSON object naming its ``format_version``
+    in its first 64 kB (``dump_plan`` writes it first). Errors then come from the plan
+    reader, which says what a plan must hold; anything else is read as a spec."""
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return stripped.startswith(b"{") and b'"format_version"' in stripped
+
+
+def read_plan_file(path: Path) -> tuple[bytes, Plan]:
+    """The bytes of a plan file and the plan they hold, or the ``PlanFileError`` saying
+    what is wrong. Read once: whoever digests the bytes digests the plan it applies."""
+    from reconciler.core.planfile import parse_plan, read_plan_bytes
+
+    raw = read_plan_bytes(path)
+    return raw, parse_plan(raw, source=str(path))
+
+
+def refuse_plan_files(paths: Sequence[str], command: str) -> None:
+    """A saved plan given where a spec belongs is an easy slip (both are files beside
+    each other): one line naming the file and the commands that take it beats a page of
+    spec errors about it. A plan file the plan reader refuses (damaged, altered, of
+    another ``format_version``) gets that reader's error, the one apply would give."""
+    for name in paths:
+        if name == "-":
+            continue
+        path = Path(name)
+        if not is_plan_file(path) or not path.is_file():
+            continue  # the spec loader reports missing and unreadable files itself
+        read_plan_file(path)
+        raise UsageError(
+            f"{name} is a plan file, not a spec: use `reconciler show {name}` or "
+            f"`reconciler apply {name}`",
+            hint=f"`reconciler {command}` takes the spec files the plan was made from",
+        )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
+    """The plans in the chosen format (renderers are imported only when used)."""
+    if output_format == "json":
+        from reconciler.render import json as json_render
+
+        return json_render.render_many(plans)
+    if output_format == "markdown":
+        from reconciler.render import markdown
+
+        return markdown.render_many(plans)
+    from reconciler.render import text
+
+    return text.render_many(plans, color=color)
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+class _ShowCommand(click.Command):
+    """Usage errors are ``UsageError`` (exit 1, one line), as for ``plan``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise UsageError(
+                " ".join(error.format_message().split()), hint="see `reconciler show --help`"
+            ) from None
+
+
+@click.command(cls=_ShowCommand)
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for terminals and CD logs; markdown for a pull-request comment; json for "
+    "scripts (docs/plan-format.md).",
+)
+def show(plan_file: Path, output_format: str) -> None:
+    """Show a PLAN saved by `reconciler plan --out`, as `reconciler plan` shows it.
+
+    Reads the file only: no spec, no credentials, no API call. The plan is as it was
+    when saved; `reconciler apply PLAN` checks it against the account again.
+    """
+    # Imported here: reconciler.cli.common brings the API client along, which validate
+    # (importing this module for its plan-file check) must not load.
+    from reconciler.cli.common import use_color
+
+    if plan_file.is_file() and not is_plan_file(plan_file):
+        raise UsageError(
+            f"{plan_file} is not a plan file (saved by `reconciler plan --out`)",
+            hint=f"if it is a spec, `reconciler plan {plan_file}` shows its plan",
+        )
+    _, plan = read_plan_file(plan_file)
+    color = use_color()
+    # A saved plan holds no secret (dump_plan refuses to write one); redacting costs
+    # nothing and keeps every command's output under the same rule.
+    text = command_secrets().redact(render([plan], output_format, color=color))
+    click.echo(text, nl=False, color=color)

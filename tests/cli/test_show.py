@@ -1,0 +1,210 @@
+"""``reconciler show PLAN`` (issue 17): a saved plan rendered by plan's own renderers,
+from the file alone; and a plan file given where a spec belongs (``plan``, ``validate``)
+answered with one line naming the commands that take it. Against the embedded sandbox
+(a temporary RECONCILER_STATE_DIR, the demo account)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+
+CHANGES = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+  old-brand.fr:
+    type: domain
+    lifecycle: renew
+  old-shop.example.org:
+    type: hosting/web
+    lifecycle: delete_now
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith(("OVH_", "RECONCILER_")) or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "changes.yaml").write_text(CHANGES, encoding="utf-8")
+    return tmp_path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exited.value.code
+    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+
+
+def saved(capsys: pytest.CaptureFixture[str], name: str = "plan.json") -> Result:
+    """``plan changes.yaml --out NAME`` (text on stdout)."""
+    result = cli(capsys, "plan", "changes.yaml", "--out", name)
+    assert result.code == 0, result.err
+    return result
+
+
+def error_lines(result: Result) -> list[str]:
+    assert "Traceback" not in result.err
+    return [line for line in result.err.splitlines() if line.startswith("error:")]
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", ["text", "markdown", "json"])
+def test_show_prints_what_plan_printed_when_it_saved_the_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    planned = cli(capsys, "plan", "changes.yaml", "--out", "plan.json", "--format", output_format)
+    assert planned.code == 0, planned.err
+    shown = cli(capsys, "show", "plan.json", "--format", output_format)
+    assert shown.code == 0, shown.err
+    assert shown.err == ""
+    assert shown.out == planned.out
+    assert "old-shop.example.org" in shown.out
+
+
+def test_show_defaults_to_text_and_reads_a_plan_under_any_name(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    planned = saved(capsys)
+    (workdir / "reviewed.plan").write_bytes((workdir / "plan.json").read_bytes())
+    shown = cli(capsys, "show", "reviewed.plan")
+    assert shown.code == 0, shown.err
+    assert shown.out == planned.out
+    assert "! old-shop.example.org (hosting/web, #120000202): DELETE NOW" in shown.out
+
+
+def test_show_needs_no_spec_no_credentials_and_no_network_code(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file alone: the spec gone, no state directory (the embedded sandbox would
+    make one), no key; the interpreter's audit events show no socket used and no
+    credentials file opened."""
+    planned = saved(capsys)
+    (workdir / "changes.yaml").unlink()
+    (workdir / "home").mkdir()
+    (workdir / "home" / ".ovh.conf").write_text("[default]\nendpoint=ovh-eu\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "seen = []\n"
+        "def audit(event, args):\n"
+        "    if event.startswith('socket.') or (\n"
+        "        event == 'open' and 'ovh.conf' in str(args[0])\n"
+        "    ):\n"
+        "        seen.append(event)\n"
+        "sys.addaudithook(audit)\n"
+        "from reconciler.cli import main\n"
+        "try:\n"
+        "    main(['show', 'plan.json'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code in (0, None), done.code\n"
+        "assert not seen, seen\n"
+    )
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("OVH_", "RECONCILER_"))
+    }
+    environ["RECONCILER_STATE_DIR"] = str(workdir / "no-state-here")
+    environ["HOME"] = str(workdir / "home")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=environ,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == planned.out
+    assert not (workdir / "no-state-here").exists()
+
+
+def test_a_damaged_or_other_version_plan_gets_the_error_apply_gives(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved(capsys)
+    document = json.loads((workdir / "plan.json").read_text(encoding="utf-8"))
+    other_version = {**document, "format_version": "9"}
+    (workdir / "v9.json").write_text(json.dumps(other_version), encoding="utf-8")
+    altered = {**document, "summary": {**document["summary"], "delete_now": 7}}
+    (workdir / "altered.json").write_text(json.dumps(altered), encoding="utf-8")
+    (workdir / "cut.json").write_bytes((workdir / "plan.json").read_bytes()[:200])
+    for name, words in (
+        ("v9.json", 'format_version "9"'),
+        ("altered.json", "summary"),
+        ("cut.json", "cut.json"),
+    ):
+        applied = cli(capsys, "apply", name, "--auto-approve")
+        assert applied.code == 1
+        (expected,) = error_lines(applied)
+        assert words in expected, expected
+        for command in ("show", "plan", "validate"):
+            result = cli(capsys, command, name)
+            assert result.code == 1, (command, name)
+            assert result.out == ""
+            assert error_lines(result) == [expected], (command, name)
+
+
+def test_show_refuses_a_spec_and_a_missing_file_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = cli(capsys, "show", "changes.yaml")
+    assert result.code == 1
+    assert error_lines(result) == [
+        "error: changes.yaml is not a plan file (saved by `reconciler plan --out`)"
+    ]
+    assert "hint: if it is a spec, `reconciler plan changes.yaml` shows its plan" in result.err
+    missing = cli(capsys, "show", "absent.json")
+    assert missing.code == 1
+    assert error_lines(missing) == [
+        "error: cannot read plan absent.json: No such file or directory"
+    ]
+    typo = cli(capsys, "show", "absent.json", "--format", "yaml")
+    assert typo.code == 1
+    assert error_lines(typo)[0].startswith("error: Invalid value for '--format'")
+
+
+# --- a plan file where a spec belongs ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["plan.json", "reviewed.plan"])
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_plan_file_given_as_a_spec_is_one_line_naming_show_and_apply(
+    workdir: Path, capsys: pytest.CaptureFixture[str], name: str, command: str
+) -> None:
+    saved(capsys, "saved.json")
+    (workdir / name).write_bytes((workdir / "saved.json").read_bytes())
+    result = cli(capsys, command, "changes.yaml", name)
+    assert result.code == 1
+    assert result.out == ""
+    assert error_lines(result) == [
+        f"error: {name} is a plan file, not a spec: use `reconciler show {name}` or "
+        f"`reconciler apply {name}`"
+    ]
+    assert result.err.count("\n") == 2  # the error and its hint, no spec errors
