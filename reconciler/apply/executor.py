@@ -226,4 +226,12 @@ def _done_words(action: Action) -> str:
     if action.action is ActionKind.CANCEL_TERMINATION:
         return f"termination cancelled: renews {how}{every}"
     mode = "manual" if how == "by hand" else "automatic"
+    end = action.after.commitment_end
+    if end is not None and action.before.commitment_end != end:
+        ends = f"commitment end rule set to {end}"
+        renewal_same = (action.before.lifecycle, action.before.period) == (
+            action.after.lifecycle,
+            action.after.period,
+        )
+        return ends if renewal_same else f"renewal set to {mode}{every}; {ends}"
     return f"renewal set to {mode}{every}"

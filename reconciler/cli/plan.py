@@ -42,6 +42,7 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    keep_endpoint,
     resolve_target,
     run,
     spec_endpoint_option,
@@ -149,7 +150,9 @@ def plan(
     color = use_color()
     # color=: click strips ANSI codes from output that is not a terminal; --color asks
     # for them there too (a CI log that renders them).
-    click.echo(secrets.redact(render(plans, output_format, color=color)), nl=False, color=color)
+    shown = render(plans, output_format, color=color)  # its hints keep the user's --endpoint
+    shown = shown if output_format == "json" else keep_endpoint(shown, endpoint)
+    click.echo(secrets.redact(shown), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)

@@ -26,6 +26,7 @@ from reconciler.errors import UsageError
 from reconciler.observe import read_account
 from reconciler.render.calendar import render_ics
 from reconciler.render.services import (
+    CommitmentFilter,
     OutputFormat,
     ServiceListing,
     ServiceQuery,
@@ -94,6 +95,12 @@ def check_type(wanted: str, account: LiveAccount) -> None:
     is_flag=True,
     help="With --expiring-within: list the services already past their date too.",
 )
+@click.option(
+    "--commitment",
+    type=click.Choice([c.value for c in CommitmentFilter]),
+    help="Only services under a commitment (any), under none, or whose commitment ends so "
+    "(recommit, keep_price, default_price, terminate_at_commitment_end).",
+)
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show N rows at most.")
 @click.option(
     "--format",
@@ -113,6 +120,7 @@ def services(
     reverse: bool,
     expiring_within: str | None,
     include_expired: bool,
+    commitment: str | None,
     limit: int | None,
     output_format: str,
     endpoint: str | None,
@@ -128,6 +136,7 @@ def services(
         expiring_within=parse_window(expiring_within) if expiring_within else None,
         include_expired=include_expired,
         limit=limit,
+        commitment=CommitmentFilter(commitment) if commitment else None,
     )
     if include_expired and expiring_within is None:
         raise UsageError(

@@ -125,7 +125,8 @@ GRANTS: tuple[Grant, ...] = (
         ("PUT /services/{id}", "PUT /services/{id}/billing/engagement/endRule"),
         "terminate_at_expiry, terminate_at_commitment_end and cancel_termination "
         "(terminationPolicy; a commitment's end rule reset as the control panel does), "
-        "and set_renew where a service has no route of its own",
+        "set_renew's commitment_end (the end rule), and set_renew where a service has no "
+        "route of its own",
     ),
     Grant(
         AccessRule("PUT", "/*/serviceInfos"),

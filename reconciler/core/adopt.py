@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 
 from marked_yaml import invisible_characters
 from reconciler.core.catalog import product_of
-from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.spec import (
@@ -217,6 +217,13 @@ def _wanted(service: LiveService, *, shared: bool, periods: bool) -> dict[str, o
         values["mode"] = RenewMode.MANUAL
     if periods:
         values["period"] = _statable_period(service.renew_period)
+    # The end rule as it is, so that the imported spec keeps it (a commitment without a
+    # rule a spec can state, or none, leaves it unmanaged).
+    commitment = service.commitment
+    if commitment is not None and commitment.strategy is not None:
+        end = CommitmentEnd.of_strategy(commitment.strategy.value)
+        if end is not None:
+            values["commitment_end"] = end
     return values
 
 
@@ -237,7 +244,20 @@ def _entry(wanted: ServiceSpec, service: LiveService, account: LiveAccount) -> l
         lines.append("    mode: manual          # renewed by hand; automatic is the default")
     if wanted.period is not None:
         lines.append(f"    period: {wanted.period}")
+    if wanted.commitment_end is not None:
+        lines.append(
+            f"    commitment_end: {wanted.commitment_end.value}"
+            f"{_END_COMMENT[wanted.commitment_end]}"
+        )
     return lines
+
+
+# What each end rule does, beside it in an imported spec.
+_END_COMMENT = {
+    CommitmentEnd.RECOMMIT: "  # at the commitment's end, commit again",
+    CommitmentEnd.KEEP_PRICE: "  # at the commitment's end, stop it and keep the price",
+    CommitmentEnd.DEFAULT_PRICE: "  # at the commitment's end, stop it; the default price applies",
+}
 
 
 def _describe(service: LiveService, account: LiveAccount) -> list[str]:

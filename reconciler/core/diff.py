@@ -39,7 +39,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
 from reconciler.core.live import LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.spec import ServiceSpec
@@ -51,6 +51,7 @@ __all__ = [
     "Essence",
     "EssenceLifecycle",
     "changes",
+    "live_end_rule",
     "live_essence",
     "normalise_period",
     "wanted_essence",
@@ -74,10 +75,19 @@ class Essence:
 
     lifecycle: EssenceLifecycle
     period: str | None = None
+    # The commitment's end rule as the spec words it (``recommit``...), only where the
+    # spec states one: a spec without ``commitment_end`` does not manage the end rule,
+    # so neither side of its diff carries it. ``other:STRATEGY`` on the live side when
+    # the end rule is not one a spec can state (CANCEL_SERVICE, none, an unknown one).
+    commitment_end: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
-        """The essence as the plan shows it (``before`` / ``after``), keys in fixed order."""
-        return {"lifecycle": self.lifecycle.value, "period": self.period}
+        """The essence as the plan shows it (``before`` / ``after``), keys in fixed order;
+        ``commitment_end`` only when the spec manages it."""
+        shown = {"lifecycle": self.lifecycle.value, "period": self.period}
+        if self.commitment_end is not None:
+            shown["commitment_end"] = self.commitment_end
+        return shown
 
     @property
     def gone(self) -> bool:
@@ -117,11 +127,28 @@ def normalise_period(period: str | None) -> str | None:
         return period.strip()
 
 
-def live_essence(service: LiveService | None) -> Essence:
-    """The essence of a live service; ``None`` (not on the account) is gone."""
+def live_essence(service: LiveService | None, *, with_end_rule: bool = False) -> Essence:
+    """The essence of a live service; ``None`` (not on the account) is gone.
+    ``with_end_rule``: with its commitment's end rule, for a spec that states one."""
     if service is None or service.gone:
         return GONE
-    return Essence(_LIVE_TO_ESSENCE[service.lifecycle], normalise_period(service.renew_period))
+    return Essence(
+        _LIVE_TO_ESSENCE[service.lifecycle],
+        normalise_period(service.renew_period),
+        live_end_rule(service) if with_end_rule else None,
+    )
+
+
+def live_end_rule(service: LiveService) -> str:
+    """The service's end rule in the spec's words, or ``other:STRATEGY`` for one a spec
+    cannot state (``other:none`` with no commitment or no end rule): it equals no wanted
+    ``commitment_end``, so a spec stating one is a change (and the rules judge it)."""
+    commitment = service.commitment
+    strategy = commitment.strategy if commitment is not None else None
+    if strategy is None:
+        return "other:none"
+    end = CommitmentEnd.of_strategy(strategy.value)
+    return end.value if end is not None else f"other:{strategy.value}"
 
 
 def wanted_essence(wanted: ServiceSpec, live: LiveService | None) -> Essence:
@@ -129,9 +156,10 @@ def wanted_essence(wanted: ServiceSpec, live: LiveService | None) -> Essence:
     current = live_essence(live)
     if wanted.lifecycle is Lifecycle.RENEW:
         period = normalise_period(wanted.period) or current.period
+        end = wanted.commitment_end.value if wanted.commitment_end is not None else None
         if wanted.mode is RenewMode.MANUAL:
-            return Essence(EssenceLifecycle.MANUAL_RENEW, period)
-        return Essence(EssenceLifecycle.RENEW, period)
+            return Essence(EssenceLifecycle.MANUAL_RENEW, period, end)
+        return Essence(EssenceLifecycle.RENEW, period, end)
     if current.gone:  # terminated at expiry or deleted now: either way, done
         return GONE
     if wanted.lifecycle is Lifecycle.TERMINATE_AT_EXPIRY:

@@ -536,7 +536,7 @@ _DESCRIPTIONS: dict[str, Any] = {
     "Drift": {
         "__doc__": "A field where the account differs from the spec.",
         "service": "The service's key in the spec.",
-        "field": "The field that differs: lifecycle, period, ...",
+        "field": "The field that differs: lifecycle, period or commitment_end.",
         "spec": "The value the spec wants.",
         "live": "The value on the account.",
     },
@@ -562,6 +562,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "location": "Where the key stands in the spec file.",
         "mode": "How a renew service is renewed: automatic (the default) or manual "
         "(renewed by hand); null for the other lifecycles.",
+        "commitment_end": "What happens when a renew service's commitment ends: recommit, "
+        "keep_price or default_price; null leaves the end rule as it is.",
     },
     "SourceLocation": {
         "__doc__": "A position in a spec file.",
@@ -574,6 +576,7 @@ _DESCRIPTIONS: dict[str, Any] = {
     "RuleCode": "The stable code of a lifecycle rule.",
     "Lifecycle": "renew, terminate_at_expiry, terminate_at_commitment_end or delete_now.",
     "RenewMode": "automatic or manual.",
+    "CommitmentEnd": "recommit, keep_price or default_price.",
     "UnmanagedPolicy": "report, ignore or error.",
 }
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.core.catalog import WEB_HOSTING, product_of
 from reconciler.core.diff import normalise_period
-from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import (
     TERMINATE_ACTION,
     TERMINATE_AT_ENGAGEMENT_ACTION,
@@ -441,10 +441,15 @@ def mode_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
 
 
 def strategy_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
-    """Cancelling a termination at the end of a commitment resets its end rule to
-    REACTIVATE_ENGAGEMENT, as the control panel does: only if the commitment offers it."""
+    """An end rule is set only to a strategy the commitment offers
+    (``billing.engagement.endRule.possibleStrategies``): the spec's ``commitment_end``,
+    or, cancelling a termination at the end of a commitment with no ``commitment_end``
+    stated, REACTIVATE_ENGAGEMENT, as the control panel resets it."""
     live = proposal.live
     commitment = live.commitment
+    wanted = proposal.wanted.commitment_end
+    if wanted is not None:
+        return _stated_strategy_not_offered(proposal, wanted)
     if (
         proposal.action not in (ActionKind.CANCEL_TERMINATION, ActionKind.TERMINATE_AT_EXPIRY)
         or commitment is None
@@ -461,6 +466,50 @@ def strategy_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
         f"the commitment does not offer (it offers: {offered})",
         f"change the end rule of {live.name} in the OVHcloud control panel (Billing → "
         f"commitment), or state `lifecycle: terminate_at_commitment_end` for {proposal.wanted.key}",
+    )
+
+
+def _stated_strategy_not_offered(proposal: Proposal, wanted: CommitmentEnd) -> Refusal | None:
+    """``commitment_end`` asks an end rule the service has not: refused when the service
+    is under no commitment, or when the commitment does not offer that strategy."""
+    live = proposal.live
+    commitment = live.commitment
+    key = proposal.wanted.key
+    current = commitment.strategy if commitment is not None else None
+    if proposal.action not in (ActionKind.SET_RENEW, ActionKind.CANCEL_TERMINATION) or (
+        current is not None and current.value == wanted.strategy
+    ):
+        return None
+    asked = f"the spec asks `commitment_end: {wanted.value}` ({wanted.strategy})"
+    if commitment is None:
+        return _refuse(
+            proposal,
+            RuleCode.STRATEGY_NOT_OFFERED,
+            f"{describe(live)} is under no commitment (billing.engagement is empty); {asked}",
+            f"remove `commitment_end:` from {key}: it applies to a service under a "
+            "commitment (one that has ended has none)",
+        )
+    if EndStrategy(wanted.strategy) in commitment.possible_strategies:
+        return None
+    words = [
+        end.value
+        for strategy in commitment.possible_strategies
+        if (end := CommitmentEnd.of_strategy(strategy.value)) is not None
+    ]
+    offered = ", ".join(commitment.possible_strategies) or "none"
+    fix = (
+        f"write one the commitment offers: {' or '.join(f'`commitment_end: {w}`' for w in words)}"
+        if words
+        else "the commitment offers no end rule a spec can state"
+    )
+    if EndStrategy.CANCEL_SERVICE in commitment.possible_strategies:
+        fix += ", or `lifecycle: terminate_at_commitment_end` to terminate it then"
+    return _refuse(
+        proposal,
+        RuleCode.STRATEGY_NOT_OFFERED,
+        f"the commitment of {describe(live)} does not offer {wanted.strategy} (it offers: "
+        f"{offered}); {asked}",
+        f"{fix}; or remove `commitment_end:` from {key}",
     )
 
 

@@ -327,8 +327,9 @@ def already_as_wanted(action: Action, live: LiveService | None) -> bool:
     """Whether the service is already where the action takes it: the lifecycle, and for
     a renewal (automatic or by hand) the period too; a termination's period does not
     matter."""
-    now, wanted = live_essence(live), action.after
-    if now.lifecycle is not wanted.lifecycle:
+    wanted = action.after
+    now = live_essence(live, with_end_rule=wanted.commitment_end is not None)
+    if now.lifecycle is not wanted.lifecycle or now.commitment_end != wanted.commitment_end:
         return False
     if wanted.lifecycle in _RENEWING and wanted.period is not None:
         return normalise_period(now.period) == normalise_period(wanted.period)

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reconciler.endpoints import Endpoint, is_loopback
+from reconciler.endpoints import ENDPOINTS, Endpoint, is_loopback
 from reconciler.errors import ConfigError
 
 ENV_PREFIX = "OVH_"
+API_VERSION_PATH = "/1.0"  # the path an endpoint URL written without one gets
 KEYS = ("application_key", "application_secret", "consumer_key", "client_id", "client_secret")
 CREDENTIALS_HINT = (
     "set OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and OVH_CONSUMER_KEY (or OAuth2's "
@@ -88,25 +89,61 @@ class OAuth2Credentials:
 Credentials = SignatureCredentials | OAuth2Credentials
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def section_key(name: str) -> str:
+    """What an ovh.conf section and an endpoint are matched by.
+
+    A name (``ovh-eu``, ``sandbox``, ``default``) is itself. A URL is normalised as the
+    endpoint resolver reads it, so that ``[http://127.0.0.1:41211]`` serves the URL
+    ``sandbox serve`` prints, ``http://127.0.0.1:41211/1.0``: scheme and host in lower
+    case, the scheme's default port dropped, trailing slashes dropped, no path meaning
+    ``/1.0``. The URL of a named endpoint is that name (``[ovh-eu]`` serves
+    ``https://eu.api.ovh.com/1.0``): one account, one section, however it is written."""
+    text = name.strip()
+    if "://" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # not a URL after all (a bad port): matched as written
+        return text
+    if not parts.hostname:
+        return text
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    url = f"{scheme}://{netloc}{parts.path.rstrip('/') or API_VERSION_PATH}"
+    return next((known for known, base in ENDPOINTS.items() if base == url), url)
+
+
 @dataclass(frozen=True, slots=True)
 class OvhConfig:
-    """The merged INI files: ``[default] endpoint`` and one section per endpoint."""
+    """The merged INI files: ``[default] endpoint`` and one section per endpoint, keyed
+    by ``section_key`` (each value keeps its file and the section as it was written)."""
 
-    sections: Mapping[str, Mapping[str, tuple[str, Path]]]  # section -> key -> (value, file)
+    # section key -> key -> (value, file, section as written)
+    sections: Mapping[str, Mapping[str, tuple[str, Path, str]]]
 
     @classmethod
     def read(cls, search_paths: Sequence[Path]) -> OvhConfig:
         """Read every existing file of ``search_paths`` (highest precedence first)."""
-        merged: dict[str, dict[str, tuple[str, Path]]] = {}
+        merged: dict[str, dict[str, tuple[str, Path, str]]] = {}
         for path in reversed(search_paths):  # lowest precedence first, later ones override
             for section, values in _read_ini(path).items():
-                target = merged.setdefault(section, {})
-                target.update({key: (value, path) for key, value in values.items()})
+                target = merged.setdefault(section_key(section), {})
+                target.update({key: (value, path, section) for key, value in values.items()})
         return cls(sections=merged)
 
-    def get(self, section: str, key: str) -> tuple[str, Path] | None:
-        value = self.sections.get(section, {}).get(key)
+    def get(self, section: str, key: str) -> tuple[str, Path, str] | None:
+        """``key`` of the section ``section`` names, however it is written there."""
+        value = self.sections.get(section_key(section), {}).get(key)
         return value if value and value[0].strip() else None
+
+    def written(self) -> list[str]:
+        """The sections as written in the files (for messages; names, never values)."""
+        return sorted({entry[2] for keys in self.sections.values() for entry in keys.values()})
 
     @property
     def default_endpoint(self) -> str | None:
@@ -179,7 +216,7 @@ def resolve_credentials(
         found = config.get(endpoint.name, key)
         if found:
             values[key] = found[0].strip()
-            sources.append(f"{found[1]} [{endpoint.name}]")
+            sources.append(f"{found[1]} [{found[2]}]")
     source = ", ".join(dict.fromkeys(_source_kind(s) for s in sources)) or "nowhere"
 
     if not values and endpoint.embedded and embedded_default is not None:
@@ -197,10 +234,31 @@ def resolve_credentials(
         return _oauth2(endpoint, values, source)
     if has_app:
         return _signature(endpoint, values, source, require_consumer_key=require_consumer_key)
+    # The message stays one stable line (scripts and CI logs match it); where the keys
+    # were looked for, which can be long, leads the hint.
     raise ConfigError(
         f"no OVH credentials configured for {endpoint.name}",
-        hint=CREDENTIALS_HINT + served_sandbox_hint(endpoint),
+        hint=_looked_for(endpoint, config, search_paths, use_env=use_env)
+        + "; "
+        + CREDENTIALS_HINT
+        + served_sandbox_hint(endpoint),
     )
+
+
+def _looked_for(
+    endpoint: Endpoint, config: OvhConfig, search_paths: Sequence[Path], *, use_env: bool
+) -> str:
+    """Where the keys were looked for: the variables, the section and the files, and
+    the sections the files do have (a near miss, such as another port, is then seen)."""
+    wanted = section_key(endpoint.name)
+    section = f"[{wanted}]" + (" (that URL however written)" if "://" in wanted else "")
+    files = ", ".join(str(path) for path in search_paths) or "no file"
+    where = "looked for " + ("the OVH_* variables and " if use_env else "")
+    where += f"the section {section} in {files}"
+    others = [name for name in config.written() if section_key(name) != "default"]
+    if others:
+        where += " (they have " + ", ".join(f"[{name}]" for name in others) + ")"
+    return where
 
 
 def served_sandbox_hint(endpoint: Endpoint) -> str:

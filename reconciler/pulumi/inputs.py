@@ -5,8 +5,11 @@ Inputs (what a spec entry says, plus where it lives):
 
 ``service``
     The entry's key in the spec (a label; the Pulumi resource name by default).
-``name``, ``lifecycle``, ``mode``, ``period``, ``type``, ``protect``
+``name``, ``lifecycle``, ``mode``, ``period``, ``commitment_end``, ``type``, ``protect``
     As in a spec (``docs/user-guide.md``); ``name`` defaults to ``service``.
+    ``commitment_end`` (``recommit``, ``keep_price``, ``default_price``; ``renew`` only)
+    is checked by the spec model's own rule, so OVH's strategy names and a termination
+    written as an end rule get ``reconciler validate``'s messages and fixes.
 ``endpoint``
     The spec's ``endpoint`` (``sandbox`` by default: never a real account by accident).
 ``keep``
@@ -34,7 +37,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import LiveService
 from reconciler.core.spec import (
     InvalidValues,
@@ -51,14 +54,18 @@ NAME: Final = "name"
 LIFECYCLE: Final = "lifecycle"
 MODE: Final = "mode"
 PERIOD: Final = "period"
+COMMITMENT_END: Final = "commitment_end"
 TYPE: Final = "type"
 PROTECT: Final = "protect"
 ENDPOINT: Final = "endpoint"
 KEEP: Final = "keep"
-INPUTS: Final = (SERVICE, NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT, ENDPOINT, KEEP)
-ENTRY_FIELDS: Final = (NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT)  # a spec entry's fields
+INPUTS: Final = (
+    SERVICE, NAME, LIFECYCLE, MODE, PERIOD, COMMITMENT_END, TYPE, PROTECT, ENDPOINT, KEEP,
+)  # fmt: skip
+# A spec entry's fields.
+ENTRY_FIELDS: Final = (NAME, LIFECYCLE, MODE, PERIOD, COMMITMENT_END, TYPE, PROTECT)
 # What the resource wants of its service: a change to any of these is an update.
-DESIRED: Final = (SERVICE, NAME, LIFECYCLE, MODE, PERIOD, TYPE, PROTECT, ENDPOINT)
+DESIRED: Final = (SERVICE, NAME, LIFECYCLE, MODE, PERIOD, COMMITMENT_END, TYPE, PROTECT, ENDPOINT)
 
 # Output properties, read from the live account.
 SERVICE_ID: Final = "service_id"
@@ -67,6 +74,8 @@ EXPIRY: Final = "expiry"
 LIVE_LIFECYCLE: Final = "live_lifecycle"
 LIVE_PERIOD: Final = "live_period"
 LIVE_RENEW_MODE: Final = "live_renew_mode"
+LIVE_COMMITMENT_END: Final = "live_commitment_end"
+COMMITMENT_ENDS: Final = "commitment_ends"
 JOURNAL_RUN: Final = "journal_run"
 OUTPUTS: Final = (
     SERVICE_ID,
@@ -75,6 +84,8 @@ OUTPUTS: Final = (
     LIVE_LIFECYCLE,
     LIVE_PERIOD,
     LIVE_RENEW_MODE,
+    LIVE_COMMITMENT_END,
+    COMMITMENT_ENDS,
     JOURNAL_RUN,
 )
 
@@ -161,6 +172,9 @@ class Entry:
             LIFECYCLE: wanted.lifecycle.value,
             MODE: wanted.mode.value if wanted.mode is not None else None,
             PERIOD: wanted.period,
+            COMMITMENT_END: (
+                wanted.commitment_end.value if wanted.commitment_end is not None else None
+            ),
             TYPE: wanted.type,
             PROTECT: wanted.protect,
             ENDPOINT: self.endpoint,
@@ -370,6 +384,8 @@ def live_outputs(live: LiveService | None) -> dict[str, Any]:
             LIVE_LIFECYCLE: ABSENT,
             LIVE_PERIOD: None,
             LIVE_RENEW_MODE: None,
+            LIVE_COMMITMENT_END: None,
+            COMMITMENT_ENDS: None,
         }
     return {
         SERVICE_ID: live.service_id,
@@ -378,7 +394,24 @@ def live_outputs(live: LiveService | None) -> dict[str, Any]:
         LIVE_LIFECYCLE: live.lifecycle.value,
         LIVE_PERIOD: live.renew_period,
         LIVE_RENEW_MODE: live.renew_mode,
+        LIVE_COMMITMENT_END: _end_rule(live),
+        COMMITMENT_ENDS: (
+            live.commitment.end_date.isoformat()
+            if live.commitment is not None and live.commitment.end_date is not None
+            else None
+        ),
     }
+
+
+def _end_rule(live: LiveService) -> str | None:
+    """The commitment's end rule in the spec's words (``recommit``, ``keep_price``,
+    ``default_price``); None without a commitment, or for ``CANCEL_SERVICE``, which is a
+    lifecycle (``live_lifecycle`` says ``terminate_at_commitment_end``), or for a
+    strategy this release does not know (the service is then ``not_understood``)."""
+    if live.commitment is None or live.commitment.strategy is None:
+        return None
+    end = CommitmentEnd.of_strategy(live.commitment.strategy.value)
+    return end.value if end is not None else None
 
 
 def _utc_text(when: datetime | None) -> str | None:

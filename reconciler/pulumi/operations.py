@@ -55,6 +55,7 @@ from reconciler.observe import key_nichandle, read_account, read_for_specs, with
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import default_search_paths
 from reconciler.pulumi.inputs import (
+    COMMITMENT_END,
     ENDPOINT,
     LIFECYCLE,
     NAME,
@@ -270,6 +271,15 @@ class SharedReads:
     def clear(self) -> None:
         with self._lock:
             self._views.clear()
+
+
+def refusal_property(refusal: Refusal, entry: Entry) -> str:
+    """The property a refusal is about, for Pulumi's "property: reason": an end rule the
+    commitment does not offer is the ``commitment_end`` the entry states, else (a
+    cancellation's reset to REACTIVATE_ENGAGEMENT) its ``lifecycle``."""
+    if refusal.rule is RuleCode.STRATEGY_NOT_OFFERED:
+        return COMMITMENT_END if entry.wanted.commitment_end is not None else LIFECYCLE
+    return RULE_PROPERTY.get(refusal.rule, LIFECYCLE)
 
 
 def refusal_text(refusal: Refusal) -> str:

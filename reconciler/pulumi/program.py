@@ -235,6 +235,9 @@ def declare(
             lifecycle=entry.lifecycle.value,
             mode=entry.mode.value if entry.mode is not None else None,
             period=entry.period,
+            commitment_end=(
+                entry.commitment_end.value if entry.commitment_end is not None else None
+            ),
             type=entry.type,
             protect=entry.protect,
             endpoint=spec.endpoint,

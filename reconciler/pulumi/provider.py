@@ -62,7 +62,6 @@ from reconciler.pulumi.inputs import (
     DESIRED,
     ENDPOINT,
     JOURNAL_RUN,
-    LIFECYCLE,
     Entry,
     check_properties,
     desired_changes,
@@ -71,7 +70,6 @@ from reconciler.pulumi.inputs import (
     service_id_of,
 )
 from reconciler.pulumi.operations import (
-    RULE_PROPERTY,
     AccountView,
     Judgement,
     SharedReads,
@@ -83,6 +81,7 @@ from reconciler.pulumi.operations import (
     periods_missing,
     read_service,
     read_view,
+    refusal_property,
     refusal_text,
     refused,
     view_key,
@@ -150,7 +149,7 @@ class ServiceLifecycleProvider(ResourceProvider):
         if checked.entry is not None:
             judgement = self._judge(checked.entry)
             failures += [
-                CheckFailure(RULE_PROPERTY.get(r.rule, LIFECYCLE), refusal_text(r))
+                CheckFailure(refusal_property(r, checked.entry), refusal_text(r))
                 for r in judgement.refusals
             ]
         return CheckResult(checked.inputs, failures)

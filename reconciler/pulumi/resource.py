@@ -21,6 +21,7 @@ import pulumi
 import pulumi.dynamic
 
 from reconciler.pulumi.inputs import (
+    COMMITMENT_END,
     ENDPOINT,
     KEEP,
     LIFECYCLE,
@@ -48,6 +49,7 @@ class ServiceLifecycle(pulumi.dynamic.Resource, module="reconciler", name="Servi
     lifecycle: pulumi.Output[str]
     mode: pulumi.Output[str | None]
     period: pulumi.Output[str | None]
+    commitment_end: pulumi.Output[str | None]  # recommit, keep_price, default_price
     type: pulumi.Output[str | None]
     protect: pulumi.Output[bool]
     endpoint: pulumi.Output[str]
@@ -58,6 +60,8 @@ class ServiceLifecycle(pulumi.dynamic.Resource, module="reconciler", name="Servi
     live_lifecycle: pulumi.Output[str]  # renew, manual_renew, terminate_at_expiry... absent
     live_period: pulumi.Output[str | None]
     live_renew_mode: pulumi.Output[str | None]
+    live_commitment_end: pulumi.Output[str | None]  # the end rule, in the spec's words
+    commitment_ends: pulumi.Output[str | None]  # the commitment's end day, "2026-07-20"
     journal_run: pulumi.Output[str | None]  # the apply run that last changed the service
 
     def __init__(
@@ -69,6 +73,7 @@ class ServiceLifecycle(pulumi.dynamic.Resource, module="reconciler", name="Servi
         service: pulumi.Input[str] | None = None,
         mode: pulumi.Input[str] | None = None,
         period: pulumi.Input[str] | None = None,
+        commitment_end: pulumi.Input[str] | None = None,
         type: pulumi.Input[str] | None = None,  # noqa: A002 - the spec's own word
         protect: pulumi.Input[bool] | None = None,
         endpoint: pulumi.Input[str] | None = None,
@@ -86,6 +91,7 @@ class ServiceLifecycle(pulumi.dynamic.Resource, module="reconciler", name="Servi
             LIFECYCLE: lifecycle,
             MODE: mode,
             PERIOD: period,
+            COMMITMENT_END: commitment_end,
             TYPE: type,
             PROTECT: protect,
             ENDPOINT: endpoint,

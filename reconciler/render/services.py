@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
+from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.durations import Duration
 
@@ -38,6 +39,18 @@ class SortKey(StrEnum):
     EXPIRY = "expiry"
     TYPE = "type"
     FREQUENCY = "frequency"
+
+
+class CommitmentFilter(StrEnum):
+    """``services --commitment``: services under a commitment (``any``), under none, or
+    whose commitment ends as the spec would word it."""
+
+    ANY = "any"
+    NONE = "none"
+    RECOMMIT = CommitmentEnd.RECOMMIT.value
+    KEEP_PRICE = CommitmentEnd.KEEP_PRICE.value
+    DEFAULT_PRICE = CommitmentEnd.DEFAULT_PRICE.value
+    TERMINATE = Lifecycle.TERMINATE_AT_COMMITMENT_END.value  # end rule CANCEL_SERVICE
 
 
 class OutputFormat(StrEnum):
@@ -60,6 +73,7 @@ class ServiceQuery:
     # awaiting deletion); without it they are hidden, as "expiring" reads forward.
     include_expired: bool = False
     limit: int | None = None  # rows shown at most
+    commitment: CommitmentFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +148,44 @@ def _matches(service: LiveService, query: ServiceQuery, now: datetime) -> bool:
             return False
         if service.expiration < now and not query.include_expired:
             return False
+    if query.commitment is not None and not _commitment_matches(service, query.commitment):
+        return False
     return True
+
+
+def _commitment_matches(service: LiveService, wanted: CommitmentFilter) -> bool:
+    commitment = service.commitment
+    if wanted is CommitmentFilter.NONE:
+        return commitment is None
+    if commitment is None:
+        return False
+    return wanted is CommitmentFilter.ANY or commitment_word(service) == wanted.value
+
+
+def commitment_word(service: LiveService) -> str | None:
+    """What happens at the end of the service's commitment, in the spec's words
+    (``recommit``, ``keep_price``, ``default_price``, ``terminate_at_commitment_end``
+    for CANCEL_SERVICE); OVH's own word for a strategy this release does not know;
+    ``no end rule`` when none is given; None without a commitment."""
+    commitment = service.commitment
+    if commitment is None:
+        return None
+    strategy = commitment.strategy
+    if strategy is None:
+        return "no end rule"
+    if strategy is EndStrategy.CANCEL_SERVICE:
+        return CommitmentFilter.TERMINATE.value
+    end = CommitmentEnd.of_strategy(strategy.value)
+    return end.value if end is not None else strategy.value
+
+
+def commitment_text(service: LiveService) -> str | None:
+    """The COMMITMENT cell: ``to 2027-08-01, then keep_price``; None without one."""
+    commitment = service.commitment
+    if commitment is None:
+        return None
+    ends = commitment.end_date.isoformat() if commitment.end_date else "an unknown date"
+    return f"to {ends}, then {commitment_word(service)}"
 
 
 def type_matches(service: LiveService, wanted: str) -> bool:
@@ -248,6 +299,20 @@ def service_record(row: Row) -> dict[str, Any]:
         "parent_id": s.parent_id,
         "parent": row.parent.name if row.parent is not None else None,
         "children": list(s.children),
+        "commitment": _commitment_record(s),
+    }
+
+
+def _commitment_record(service: LiveService) -> dict[str, Any] | None:
+    """``billing.engagement`` in the listing's JSON: null without a commitment."""
+    commitment = service.commitment
+    if commitment is None:
+        return None
+    return {
+        "end_date": commitment.end_date.isoformat() if commitment.end_date else None,
+        "end_rule": commitment.strategy.value if commitment.strategy else None,
+        "commitment_end": commitment_word(service),
+        "possible_end_rules": [strategy.value for strategy in commitment.possible_strategies],
     }
 
 
@@ -277,6 +342,9 @@ CSV_COLUMNS = (
     "unpaid",
     "parent_id",
     "parent",
+    # Added after the first release: last, so that scripts reading by position still work.
+    "commitment_end_date",
+    "commitment_end_rule",
 )
 
 
@@ -286,6 +354,9 @@ def render_csv(listing: ServiceListing) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in listing.rows:
         record = service_record(row)
+        commitment = record["commitment"] or {}
+        record["commitment_end_date"] = commitment.get("end_date")
+        record["commitment_end_rule"] = commitment.get("end_rule")
         writer.writerow(_csv_cell(record[column]) for column in CSV_COLUMNS)
     return buffer.getvalue()
 
@@ -335,6 +406,7 @@ class _Cells:
     renewal: str
     lifecycle: str
     lifecycle_kind: LiveLifecycle
+    commitment: str  # "" without a commitment
 
 
 def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool = False) -> str:
@@ -359,14 +431,18 @@ def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool
         [c.renewal for c in cells],
         [c.lifecycle for c in cells],
     ]
+    # COMMITMENT only when a row is under one: most accounts have none.
+    committed = any(row.service.commitment is not None for row in listing.rows)
+    headers = (*_HEADERS, "COMMITMENT") if committed else _HEADERS
+    if committed:
+        columns.append([c.commitment for c in cells])
     widths = [
-        max(len(header), *map(len, values))
-        for header, values in zip(_HEADERS, columns, strict=True)
+        max(len(header), *map(len, values)) for header, values in zip(headers, columns, strict=True)
     ]
     if width is not None:
-        _narrow(widths, columns, width)
+        _narrow(widths, columns, width, headers)
     paint = _Paint(color)
-    out = [_line([paint(h, "bold") for h in _HEADERS], list(_HEADERS), widths)]
+    out = [_line([paint(h, "bold") for h in headers], list(headers), widths)]
     for cell in cells:
         pieces = [
             [cell.name],
@@ -376,6 +452,8 @@ def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool
             _wrapped(cell.renewal, widths[4], " "),
             _wrapped(cell.lifecycle, widths[5], " "),
         ]
+        if committed:
+            pieces.append(_wrapped(cell.commitment, widths[6], " "))
         for number in range(max(map(len, pieces))):
             plain = [p[number] if number < len(p) else "" for p in pieces]
             if number == 0 and cell.indent:
@@ -425,16 +503,21 @@ def _line(shown: list[str], plain: list[str], widths: list[int]) -> str:
     return (" " * _GAP).join(parts).rstrip(" ")
 
 
-def _narrow(widths: list[int], columns: list[list[str]], width: int) -> None:
-    """Give up width in TYPE, LIFECYCLE, RENEWAL (in that order), each down to its
-    longest word at most, until the table fits ``width``; never below a word."""
-    separators = {2: "/", 4: " ", 5: " "}
-    for index in (2, 5, 4):
+def _narrow(
+    widths: list[int], columns: list[list[str]], width: int, headers: tuple[str, ...]
+) -> None:
+    """Give up width in TYPE, LIFECYCLE, RENEWAL, then COMMITMENT when shown (in that
+    order), each down to its longest word at most, until the table fits ``width``;
+    never below a word."""
+    separators = {2: "/", 4: " ", 5: " ", 6: " "}
+    for index in (2, 5, 4, 6):
+        if index >= len(widths):
+            continue
         over = sum(widths) + _GAP * (len(widths) - 1) - width
         if over <= 0:
             return
         words = [w for value in columns[index] for w in _pieces(value, separators[index])]
-        floor = max([len(_HEADERS[index].split()[0]), *(len(w) for w in words)])
+        floor = max([len(headers[index].split()[0]), *(len(w) for w in words)])
         widths[index] = max(widths[index] - over, floor)
 
 
@@ -471,6 +554,7 @@ def _cells(row: Row) -> _Cells:
         renewal=frequency(service.renew_period) or "—",
         lifecycle=lifecycle_words(service),
         lifecycle_kind=service.lifecycle,
+        commitment=commitment_text(service) or "—",
     )
 
 
@@ -515,8 +599,10 @@ def render_markdown(listing: ServiceListing) -> str:
     ]
     if not listing.rows:
         return "\n".join([*lines, "No services to show.", ""])
-    lines.append("| Name | ID | Type | Expiry | Renewal | Lifecycle |")
-    lines.append("|---|---:|---|---|---|---|")
+    committed = any(row.service.commitment is not None for row in listing.rows)
+    extra = (" Commitment |", "---|") if committed else ("", "")
+    lines.append("| Name | ID | Type | Expiry | Renewal | Lifecycle |" + extra[0])
+    lines.append("|---|---:|---|---|---|---|" + extra[1])
     for row in listing.rows:
         s = row.service
         prefix = "&nbsp;&nbsp;" * (row.depth - 1) + "↳ " if row.depth else ""
@@ -529,5 +615,7 @@ def render_markdown(listing: ServiceListing) -> str:
             md(frequency(s.renew_period) or "—"),
             f"`{s.lifecycle.value}`" + (" (unpaid)" if s.unpaid else ""),
         ]
+        if committed:
+            cells.append(md(commitment_text(s) or "—"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

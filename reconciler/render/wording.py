@@ -256,6 +256,10 @@ def _renew_words(action: Action) -> str:
     before_period, after_period = action.before.period, action.after.period
     if after_period is not None and before_period != after_period:
         changes.append(f"{period_text(before_period)} → {period_text(after_period)}")
+    before_end, after_end = action.before.commitment_end, action.after.commitment_end
+    if after_end is not None and before_end != after_end:
+        was = (before_end or "other:none").removeprefix("other:")
+        changes.append(f"at the commitment's end: {was} → {after_end}")
     what = "; ".join(changes) if changes else "renewal settings set as the spec says"
     return f"renewal changed: {what}; nothing is deleted"
 

@@ -132,3 +132,47 @@ def test_a_manual_service_marked_as_the_panel_marks_it_stays_manual(
     text = Path("imported.yaml").read_text(encoding="utf-8")
     block = text[text.index("ns3012345.ip-51-75-10.eu") :].split("\n\n")[0]
     assert "mode: manual" in block and "terminate_at_expiry" not in block
+
+
+def test_a_commitment_end_rule_stated_in_the_spec_is_set_and_then_in_sync(
+    server: SandboxServer, ovh_client: ovh.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`commitment_end: keep_price` on a server committed with REACTIVATE_ENGAGEMENT: the
+    plan shows the end rule change and nothing else, apply sets it through
+    `/billing/engagement/endRule` (the official client sees it), and the next plan is in
+    sync; a strategy the commitment does not offer is refused and nothing is sent."""
+
+    def committed(services: dict[str, dict[str, Any]]) -> None:
+        server_seed = services["ns3012345.ip-51-75-10.eu"]
+        server_seed["renew"] = {"mode": "automatic", "period": "P1M"}
+        server_seed["engagement_strategy"] = "REACTIVATE_ENGAGEMENT"
+        server_seed["engagement_strategies"] = [
+            "REACTIVATE_ENGAGEMENT",
+            "STOP_ENGAGEMENT_KEEP_PRICE",
+        ]
+
+    reseed(server, committed)
+    entry = (
+        "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew, "
+        "commitment_end: %s}\n"
+    )
+    header = "version: 1\nunmanaged: ignore\nservices:\n"
+    refused = write("refused.yaml", header + entry % "default_price")
+    planned = cli(capsys, "apply", refused, "--endpoint", server.url, "--auto-approve")
+    assert planned.code == 3, planned.out + planned.err
+    assert "strategy-not-offered" in planned.out + planned.err
+    engagement = ovh_client.get(f"/services/{SERVER}/billing/engagement")
+    assert engagement["endRule"]["strategy"] == "REACTIVATE_ENGAGEMENT"
+
+    spec = write("spec.yaml", header + entry % "keep_price")
+    planned = cli(capsys, "plan", spec, "--endpoint", server.url, "--format", "json")
+    assert '"set_renew"' in planned.out, planned.out + planned.err
+    assert "/billing/engagement/endRule" in planned.out
+    assert "serviceInfos" not in planned.out  # the renewal itself is left alone
+    applied = cli(capsys, "apply", spec, "--endpoint", server.url, "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    engagement = ovh_client.get(f"/services/{SERVER}/billing/engagement")
+    assert engagement["endRule"]["strategy"] == "STOP_ENGAGEMENT_KEEP_PRICE"
+    after = lifecycle(ovh_client, SERVER)
+    assert after["billing"]["renew"]["current"]["mode"] == "automatic"
+    assert cli(capsys, "plan", spec, "--endpoint", server.url, "--detailed-exitcode").code == 0

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_plan  # noqa: E402  (the helpers: processes, environment, the sandbox server)
+import module_probe  # noqa: E402
 import workload  # noqa: E402
 
 # Issue 19's targets: (row, the ratio it must not pass, or the milliseconds for start-up).
@@ -61,7 +63,10 @@ TARGETS: dict[str, float] = {
 }
 # What `plan` may import before its first request, in milliseconds under -X importtime
 # on the development machine (docs/benchmarks.md): the budget the benchmark checks.
+# Imports after it (the planner, the renderer) overlap nothing but are not start-up.
 IMPORT_BUDGET_MS = 200.0
+# One line of -X importtime: self and cumulative microseconds, the indented module name.
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| +(\S+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,19 +259,27 @@ def row_services(replay: Replay, env: dict[str, str], workdir: Path, runs: int) 
 
 
 def import_budget(spec: Path, url: str, env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    """``plan`` under ``-X importtime``: what it imports at all, and its total."""
-    argv = [sys.executable, "-X", "importtime", "-m", "reconciler", "plan", str(spec),
-            "--endpoint", url, "--detailed-exitcode"]  # fmt: skip
+    """``plan`` under ``-X importtime``: what it imports at all, and its total; and what
+    it had imported when its first request left (``module_probe``), and their time."""
+    out = workdir / "imports.json"
+    argv = module_probe.probe_argv(
+        out, ["plan", str(spec), "--endpoint", url, "--detailed-exitcode"], importtime=True
+    )
     with open(workdir / "imports.err", "wb") as err:
         run = bench_plan.run_process(
             argv, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err
         )
     if run.exit_code != 2:
         bench_plan.fail(f"plan under -X importtime exited {run.exit_code}", workdir / "imports.err")
-    imports = bench_plan.read_import_log((workdir / "imports.err").read_text(errors="replace"))
+    log = (workdir / "imports.err").read_text(errors="replace")
+    imports = bench_plan.read_import_log(log)
+    before = set(module_probe.snapshots(out)["first_request"])
+    self_us = {m.group(2): int(m.group(1)) for m in map(_IMPORT_LINE.match, log.splitlines()) if m}
     return {
         "ms": round(imports.seconds * 1000, 1),
         "modules": imports.modules,
+        "before_first_request_ms": round(sum(self_us.get(name, 0) for name in before) / 1000, 1),
+        "before_first_request_modules": len(before),
         "forbidden": list(imports.forbidden),
         "budget_ms": IMPORT_BUDGET_MS,
     }
@@ -392,9 +405,9 @@ def verdicts(
         seconds = statistics.median(rows["plan_big"].product_s)
         add("plan_big_s < 8", seconds, TARGETS["plan_big_s"], seconds < TARGETS["plan_big_s"])
     if imports:
-        ms = imports["ms"]
+        ms = imports["before_first_request_ms"]
         add(
-            "imports_ms <= budget",
+            "imports_before_first_request_ms <= budget",
             ms,
             IMPORT_BUDGET_MS,
             ms <= IMPORT_BUDGET_MS and not imports["forbidden"],
@@ -420,7 +433,9 @@ def table(summary: dict[str, Any]) -> str:
     if imports:
         lines.append(
             f"plan imports: {imports['modules']} modules, {imports['ms']:.0f} ms under "
-            f"-X importtime (budget {imports['budget_ms']:.0f} ms)"
+            f"-X importtime; before its first request {imports['before_first_request_modules']} "
+            f"modules, {imports['before_first_request_ms']:.0f} ms "
+            f"(budget {imports['budget_ms']:.0f} ms)"
         )
     for target in summary["targets"]:
         lines.append(f"target {target['target']}: {target['value']} -> "

@@ -36,4 +36,8 @@ def test_every_row_is_measured_and_printed() -> None:
         assert any(line.startswith(name) for line in lines), name
     assert summary["official_loop_s"] > 0
     assert summary["imports"]["forbidden"] == [] and summary["imports"]["modules"] > 100
+    # What was loaded when the first request left: part of the run, and timed.
+    imports = summary["imports"]
+    assert 100 < imports["before_first_request_modules"] <= imports["modules"]
+    assert 0 < imports["before_first_request_ms"] <= imports["ms"] + 1  # a part of it
     assert summary["machine"]["cores"] >= 1

@@ -14,41 +14,14 @@ needs when it needs it. Checked on ``sys.modules`` of real processes, never on t
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from module_probe import probe_argv, snapshots
 
 from reconciler.sandbox.testing import SandboxServer
-
-# Runs the CLI as its console script does (``main()``, which ends the process with
-# ``os._exit`` after the atexit handlers), with two snapshots of ``sys.modules`` written
-# to the file named by argv[1]: at the first socket connection and at exit.
-PROBE = """\
-import atexit, json, sys
-
-out, argv = sys.argv[1], sys.argv[2:]
-seen = {}
-
-def first_connect(event, args):
-    if event == "socket.connect" and "first_request" not in seen:
-        seen["first_request"] = sorted(sys.modules)
-
-sys.addaudithook(first_connect)
-
-def dump():
-    seen["exit"] = sorted(sys.modules)
-    with open(out, "w") as handle:
-        json.dump(seen, handle)
-
-atexit.register(dump)
-sys.argv = ["reconciler", *argv]
-from reconciler.cli import main
-main()
-"""
 
 # Never needed to answer --version or --help.
 NOT_FOR_HELP = (
@@ -119,7 +92,7 @@ def loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:
 def probe(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:
     out = tmp_path / "modules.json"
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(out), *argv],
+        probe_argv(out, argv),
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -128,17 +101,16 @@ def probe(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> dict
         timeout=120,
     )
     assert done.returncode in (0, 2), done.stderr
-    snapshots: dict[str, list[str]] = json.loads(out.read_text())
-    return snapshots
+    return snapshots(out)
 
 
 @pytest.mark.parametrize("argv", [("--version",), ("plan", "--help")], ids=" ".join)
 def test_version_and_plan_help_load_no_spec_planner_journal_or_renderer(
     tmp_path: Path, argv: tuple[str, ...]
 ) -> None:
-    snapshots = probe(tmp_path, *argv)
-    assert loaded(snapshots["exit"], ("click",)), "the probe did not run the CLI"
-    assert loaded(snapshots["exit"], NOT_FOR_HELP) == []
+    seen = probe(tmp_path, *argv)
+    assert loaded(seen["exit"], ("click",)), "the probe did not run the CLI"
+    assert loaded(seen["exit"], NOT_FOR_HELP) == []
 
 
 def test_version_does_not_load_the_commands(tmp_path: Path) -> None:
@@ -159,15 +131,15 @@ def test_plan_sends_its_first_request_before_loading_the_planner_and_renderers(
         "RECONCILER_STATE_DIR": str(tmp_path / "state"),
     }
     argv = ("plan", str(spec), "--endpoint", sandbox_server.url, "--detailed-exitcode")
-    snapshots = probe(tmp_path, *argv, env=env)
+    seen = probe(tmp_path, *argv, env=env)
 
-    before = snapshots["first_request"]
+    before = seen["first_request"]
     # What the first request needs is there (so the snapshot is the right moment)...
     assert loaded(before, ("reconciler.core.spec", "reconciler.ovh.client", "httpx"))
     # ...and what only the answer needs is not.
     assert loaded(before, NOT_BEFORE_FIRST_REQUEST) == []
 
-    after = snapshots["exit"]
+    after = seen["exit"]
     assert loaded(after, ("reconciler.core.planner", "reconciler.render.text"))  # it planned
     assert loaded(after, NOT_FOR_TEXT_PLAN) == []
 

@@ -10,7 +10,8 @@ import json
 import re
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,18 @@ from conftest import SANDBOX_EPOCH, SandboxServer
 
 from reconciler.cli import main
 from reconciler.cli.services import parse_window
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
+    LiveAccount,
+    LiveLifecycle,
+    LiveService,
+    ProductFamily,
+)
 from reconciler.errors import UsageError
 from reconciler.render.services import (
     CSV_COLUMNS,
+    CommitmentFilter,
     OutputFormat,
     ServiceQuery,
     SortKey,
@@ -189,10 +198,77 @@ def test_json_document_is_stable() -> None:
         "service_id", "name", "display_name", "type", "family", "product", "plan_code",
         "expiration", "renew_mode", "renew_period", "lifecycle", "lifecycle_state",
         "resource_state", "termination_date", "pending_actions", "allowed_actions",
-        "manageable", "unpaid", "parent_id", "parent", "children",
+        "manageable", "unpaid", "parent_id", "parent", "children", "commitment",
     ]  # fmt: skip
     assert first["expiration"] == "2026-04-01T09:00:00Z" and first["children"] == [2]
     assert document["services"][1]["parent"] == "example.com"
+
+
+def committed(service: LiveService, strategy: EndStrategy | None) -> LiveService:
+    commitment = Commitment(
+        end_date=date(2026, 9, 1), strategy=strategy, possible_strategies=tuple(EndStrategy)
+    )
+    return replace(service, commitment=commitment)
+
+
+COMMITTED = LiveAccount.from_services(
+    [
+        committed(svc(1, "keep.example.com"), EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE),
+        committed(svc(2, "again.example.com"), EndStrategy.REACTIVATE_ENGAGEMENT),
+        committed(svc(3, "ends.example.com"), EndStrategy.CANCEL_SERVICE),
+        committed(svc(4, "norule.example.com"), None),
+        svc(5, "free.example.com"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        (CommitmentFilter.ANY, ["again", "ends", "keep", "norule"]),
+        (CommitmentFilter.NONE, ["free"]),
+        (CommitmentFilter.KEEP_PRICE, ["keep"]),
+        (CommitmentFilter.RECOMMIT, ["again"]),
+        (CommitmentFilter.DEFAULT_PRICE, []),
+        (CommitmentFilter.TERMINATE, ["ends"]),
+    ],
+)
+def test_the_commitment_filter_speaks_the_specs_words(
+    wanted: CommitmentFilter, expected: list[str]
+) -> None:
+    listing = select(COMMITTED, ServiceQuery(commitment=wanted), now=NOW, endpoint="sandbox")
+    assert [row.service.name.split(".")[0] for row in listing.rows] == expected
+
+
+def test_the_commitment_column_shows_only_when_a_service_has_one() -> None:
+    listing = select(COMMITTED, ServiceQuery(), now=NOW, endpoint="sandbox")
+    table = render(listing, OutputFormat.TABLE, width=None)
+    header = table.splitlines()[0]
+    assert header.split()[-1] == "COMMITMENT"
+    rows = {line.split()[0]: line for line in table.splitlines()[1:6]}
+    assert rows["keep.example.com"].endswith("to 2026-09-01, then keep_price")
+    assert rows["ends.example.com"].endswith("then terminate_at_commitment_end")
+    assert rows["norule.example.com"].endswith("then no end rule")
+    assert rows["free.example.com"].endswith("—")
+    assert "| Commitment |" in render(listing, OutputFormat.MARKDOWN)
+    document = json.loads(render(listing, OutputFormat.JSON))
+    keep = next(s for s in document["services"] if s["name"] == "keep.example.com")
+    assert keep["commitment"] == {
+        "end_date": "2026-09-01",
+        "end_rule": "STOP_ENGAGEMENT_KEEP_PRICE",
+        "commitment_end": "keep_price",
+        "possible_end_rules": [s.value for s in EndStrategy],
+    }
+    free = next(s for s in document["services"] if s["name"] == "free.example.com")
+    assert free["commitment"] is None
+    rows_csv = list(csv.DictReader(io.StringIO(render(listing, OutputFormat.CSV))))
+    by_name = {row["name"]: row for row in rows_csv}
+    assert by_name["keep.example.com"]["commitment_end_rule"] == "STOP_ENGAGEMENT_KEEP_PRICE"
+    assert by_name["keep.example.com"]["commitment_end_date"] == "2026-09-01"
+    assert by_name["free.example.com"]["commitment_end_date"] == ""
+    plain = select(ACCOUNT, ServiceQuery(), now=NOW, endpoint="sandbox")
+    assert "COMMITMENT" not in render(plain, OutputFormat.TABLE, width=None)
+    assert "Commitment" not in render(plain, OutputFormat.MARKDOWN)
 
 
 def test_csv_has_the_documented_columns_and_neutralises_formulas() -> None:
@@ -506,6 +582,20 @@ def test_embedded_sandbox_needs_no_set_up(
     # The table too, and a second run reuses the state.
     code, out, _ = run_cli(capsys)
     assert code == 0 and out.startswith("NAME") and "on sandbox" in out
+
+
+def test_the_commitment_option_on_the_demo_account(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "--commitment", "any", "--format", "csv")
+    assert (code, err) == (0, ""), err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["name"] for row in rows] == ["ns3012345.ip-51-75-10.eu"]
+    assert rows[0]["commitment_end_rule"] == "REACTIVATE_ENGAGEMENT"
+    code, out, _ = run_cli(capsys, "--commitment", "keep_price")
+    assert code == 0 and out.startswith("No services to show")
+    code, _, err = run_cli(capsys, "--commitment", "cancel")
+    assert code == 1 and "--commitment" in err
 
 
 # -- the shared helper: which endpoint, which state directory --------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.core.adopt import adopt
-from reconciler.core.lifecycle import Lifecycle, RenewMode
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
+from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
+    LiveAccount,
+    LiveLifecycle,
+    LiveService,
+    family_of,
+)
 from reconciler.core.plan import Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import UnmanagedPolicy, parse_spec
@@ -301,6 +309,35 @@ def test_periods_are_stated_when_a_spec_can_state_them() -> None:
     without = adopt(account, endpoint="ovh-eu", now=NOW, periods=False)
     assert "period:" not in without.text
     assert_no_changes(plan_of(without.text, account))
+
+
+def test_each_end_rule_a_spec_can_state_is_written_and_plans_no_changes() -> None:
+    def committed(service_id: int, name: str, strategy: EndStrategy | None) -> LiveService:
+        commitment = Commitment(
+            end_date=date(2027, 8, 1), strategy=strategy, possible_strategies=tuple(EndStrategy)
+        )
+        return replace(live(service_id, name, type_="vps"), commitment=commitment)
+
+    account = LiveAccount.from_services(
+        [
+            committed(1, "recommit.example.com", EndStrategy.REACTIVATE_ENGAGEMENT),
+            committed(2, "keep.example.com", EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE),
+            committed(3, "default.example.com", EndStrategy.STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE),
+            committed(4, "norule.example.com", None),
+            live(5, "free.example.com", type_="vps"),
+        ]
+    )
+    adoption = adopt(account, endpoint="ovh-eu", now=NOW)
+    ends = {s.name: s.commitment_end for s in adoption.spec.services}
+    assert ends == {
+        "recommit.example.com": CommitmentEnd.RECOMMIT,
+        "keep.example.com": CommitmentEnd.KEEP_PRICE,
+        "default.example.com": CommitmentEnd.DEFAULT_PRICE,
+        "norule.example.com": None,
+        "free.example.com": None,
+    }
+    assert "commitment_end: keep_price  # at the commitment's end" in adoption.text
+    assert_no_changes(plan_of(adoption.text, account))
 
 
 def test_an_empty_account_is_a_valid_spec() -> None:

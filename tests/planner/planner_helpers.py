@@ -157,6 +157,7 @@ def spec_of(document: Mapping[str, Any] | None) -> Spec:
                 type=body.pop("type", None),
                 protect=bool(body.pop("protect", False)),
                 mode=body.pop("mode", None),
+                commitment_end=body.pop("commitment_end", None),
             )
         )
         if body:

@@ -363,3 +363,25 @@ def test_every_lifecycle_that_ends_a_service_knows_what_the_spec_keeps(mocked: R
     assert by_name["ns3012345.ip-51-75-10.eu"]["keep"] == [{"name": "old-brand.fr"}]
     assert by_name["example.net"]["keep"] == [{"name": "old-brand.fr"}]
     assert not by_name["old-brand.fr"].get("keep")
+
+
+def test_the_program_passes_each_entrys_commitment_end_on(mocked: Recorder) -> None:
+    text = (
+        "ns3012345.ip-51-75-10.eu:\n  lifecycle: renew\n  commitment_end: keep_price\n"
+        "old-brand.fr:\n  lifecycle: renew\n"
+    )
+
+    @pulumi.runtime.test
+    def scenario() -> Any:
+        configure(services=text)
+        return pulumi.Output.all(*(r.urn for r in run().values()))
+
+    scenario()
+    by_name = mocked.by_name()
+    assert by_name["ns3012345.ip-51-75-10.eu"]["commitment_end"] == "keep_price"
+    assert by_name["old-brand.fr"].get("commitment_end") is None
+    # A value the spec's rule refuses stops the program with reconciler validate's words.
+    wrong = run_error(
+        services="x.example.com:\n  lifecycle: renew\n  commitment_end: CANCEL_SERVICE\n"
+    )
+    assert "terminate_at_commitment_end" in wrong

@@ -65,6 +65,7 @@ def test_check_normalises_a_valid_entry(stack: Stack) -> None:
         "lifecycle": "renew",
         "mode": "automatic",
         "period": "P12M",
+        "commitment_end": None,  # the end rule left as it is
         "type": None,
         "protect": False,
         "endpoint": stack.server.url,

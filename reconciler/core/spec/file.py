@@ -506,6 +506,8 @@ def dump_spec(spec: Spec) -> str:
             entry["mode"] = service.mode.value
         if service.period is not None:
             entry["period"] = service.period
+        if service.commitment_end is not None:
+            entry["commitment_end"] = service.commitment_end.value
         if service.protect:
             entry["protect"] = True
         services[service.key] = entry

@@ -14,9 +14,16 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from marked_yaml import YAML11_BOOLEANS, Kind, describe_character, invisible_characters, shown
+from marked_yaml import (
+    SCALAR_KINDS,
+    YAML11_BOOLEANS,
+    Kind,
+    describe_character,
+    invisible_characters,
+    shown,
+)
 from reconciler.core.catalog import KNOWN_TYPES, ProductFamily, family_of
-from reconciler.core.lifecycle import Lifecycle, RenewMode
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.spec.checks import (
     At,
@@ -35,7 +42,7 @@ SPEC_VERSION = 1
 MAX_NAME_LENGTH = 255  # a DNS name is at most 253 characters
 
 TOP_KEYS = ("version", "endpoint", "unmanaged", "services")
-SERVICE_KEYS = ("lifecycle", "mode", "period", "type", "protect", "name")
+SERVICE_KEYS = ("lifecycle", "mode", "period", "commitment_end", "type", "protect", "name")
 
 CREDENTIALS_FIX = (
     "set credentials in the environment (OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, "
@@ -150,6 +157,25 @@ def _mode(seen: Seen) -> RenewMode | None:
     mode = choice(seen, RenewMode, "renewal mode")
     _renews(seen, "mode", "renewal mode")
     return mode
+
+
+def _commitment_end(seen: Seen) -> CommitmentEnd:
+    text = seen.text if seen.kind in SCALAR_KINDS else ""
+    if text == "CANCEL_SERVICE" or text.lower() in ("cancel_service", "terminate", "cancel"):
+        raise Invalid(
+            f"`commitment_end: {text}`: terminating a service when its commitment ends is a "
+            "lifecycle, not an end strategy",
+            "write `lifecycle: terminate_at_commitment_end` and remove `commitment_end:`",
+        )
+    by_strategy = CommitmentEnd.of_strategy(text)
+    if by_strategy is not None:  # OVH's own word for it: one spelling per meaning
+        raise Invalid(
+            f"`commitment_end: {text}` is written with OVH's end strategy name",
+            f"write `commitment_end: {by_strategy.value}`",
+        )
+    end = choice(seen, CommitmentEnd, "commitment end")
+    _renews(seen, "commitment_end", "commitment end")
+    return end
 
 
 def _period(seen: Seen) -> str:
@@ -296,6 +322,9 @@ class ServiceSpec(BaseModel):
     # renew only: automatic (the default) or manual; None for every other lifecycle.
     # Last, so that plan files written before it existed still read.
     mode: Annotated[RenewMode | None, rule(_mode)] = Field(default=None, validate_default=True)
+    # renew only: what happens when the service's commitment ends (OVH's end rule);
+    # None leaves the end rule as it is.
+    commitment_end: Annotated[CommitmentEnd | None, rule(_commitment_end)] = None
 
     # Always checked from a Source, written or not: their rules say what their absence means.
     _ALWAYS_CHECKED: ClassVar[tuple[str, ...]] = ("lifecycle",)

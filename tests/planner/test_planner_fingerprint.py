@@ -1,0 +1,159 @@
+"""The fingerprint is written out by hand for speed; its bytes are those of the canonical
+JSON its docstring defines (sorted keys, compact, UTF-8), so that plan files saved
+before stay valid. Checked here against that definition over generated services —
+names, states and pending actions of any text, any dates, ids, links, commitments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.core import planner
+from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
+    LiveLifecycle,
+    LiveService,
+    family_of,
+)
+from reconciler.core.planner import FINGERPRINT_VERSION, fingerprint, live_fingerprint
+from reconciler.core.rules import utc
+
+
+def reference(service: LiveService) -> str:
+    """The fingerprint as its docstring defines it: json.dumps of the document."""
+
+    def iso(when: datetime | None) -> str | None:
+        return utc(when).isoformat() if when is not None else None
+
+    commitment: dict[str, Any] | None = None
+    if service.commitment is not None:
+        end = service.commitment.end_date
+        strategy = service.commitment.strategy
+        commitment = {
+            "end": end.isoformat() if end else None,
+            "strategy": strategy.value if strategy else None,
+        }
+    document = {
+        "v": FINGERPRINT_VERSION,
+        "id": service.service_id,
+        "name": service.name,
+        "type": service.type,
+        "lifecycle": service.lifecycle.value,
+        "resource_state": service.resource_state,
+        "lifecycle_state": service.lifecycle_state,
+        "expiration": iso(service.expiration),
+        "renew_mode": service.renew_mode,
+        "renew_period": service.renew_period,
+        "termination_date": iso(service.termination_date),
+        "pending": sorted(service.pending_actions),
+        "commitment": commitment,
+        "unpaid": service.unpaid,
+        "parent_id": service.parent_id,
+        "children": sorted(service.children),
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Any text: quotes, backslashes, control characters, non-ASCII (not lone surrogates,
+# which no JSON answer decodes to and UTF-8 cannot encode).
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+maybe_text = st.none() | texts
+instants = st.datetimes(
+    min_value=datetime(1970, 1, 2),
+    max_value=datetime(9998, 12, 30),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=9))]),
+)
+ids = st.integers(-(2**63), 2**63)
+commitments = st.none() | st.builds(
+    Commitment,
+    end_date=st.none() | st.dates(min_value=date(1, 1, 1)),
+    strategy=st.none() | st.sampled_from(list(EndStrategy)),
+)
+
+
+@st.composite
+def services(draw: st.DrawFn) -> LiveService:
+    service_type = draw(st.sampled_from(["domain", "hosting/web", "vps", "", "é/x"]) | texts)
+    name = draw(texts)
+    return LiveService(
+        service_id=draw(ids),
+        name=name,
+        display_name=draw(texts),
+        type=service_type,
+        family=family_of(service_type),
+        lifecycle=draw(st.sampled_from(list(LiveLifecycle))),
+        resource_state=draw(texts),
+        lifecycle_state=draw(texts),
+        expiration=draw(st.none() | instants),
+        renew_mode=draw(maybe_text),
+        renew_period=draw(maybe_text),
+        termination_date=draw(st.none() | instants),
+        pending_actions=tuple(draw(st.lists(texts, max_size=4))),
+        commitment=draw(commitments),
+        parent_id=draw(st.none() | ids),
+        children=tuple(draw(st.lists(ids, max_size=4))),
+        unpaid=draw(st.booleans()),
+        offered_periods=draw(st.none() | st.lists(texts, max_size=2).map(tuple)),
+    )
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(service=services())
+def test_fingerprint_is_the_canonical_json_of_its_docstring(service: LiveService) -> None:
+    assert fingerprint(service) == reference(service)
+
+
+def test_a_known_service_keeps_its_known_fingerprint() -> None:
+    """A fixed value, so that a change of the canonical form cannot pass unnoticed
+    (both functions above changed together would)."""
+    service = LiveService(
+        service_id=42,
+        name='shop "é".example',
+        display_name="Shop",
+        type="hosting/web",
+        family=family_of("hosting/web"),
+        lifecycle=LiveLifecycle.RENEW,
+        expiration=datetime(2027, 3, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+        renew_mode="automatic",
+        renew_period="P1Y",
+        pending_actions=("terminateAtExpirationDate", "earlyRenewal"),
+        commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
+        parent_id=7,
+        children=(9, 3),
+    )
+    text = (
+        '{"children":[3,9],"commitment":{"end":"2027-06-30","strategy":null},'
+        '"expiration":"2027-03-01T10:00:00+00:00","id":42,"lifecycle":"renew",'
+        '"lifecycle_state":"active","name":"shop \\"é\\".example","parent_id":7,'
+        '"pending":["earlyRenewal","terminateAtExpirationDate"],"renew_mode":"automatic",'
+        '"renew_period":"P1Y","resource_state":"active","termination_date":null,'
+        '"type":"hosting/web","unpaid":false,"v":2}'
+    )
+    assert fingerprint(service) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_prints_are_kept_per_service_value_not_only_per_id() -> None:
+    """The plan's cache of prints is keyed by id; a different value with the same id
+    (an account read again) gets its own print, the same value its cached one."""
+    service = LiveService(
+        service_id=1,
+        name="a.example",
+        display_name="a.example",
+        type="domain",
+        family=family_of("domain"),
+        lifecycle=LiveLifecycle.RENEW,
+    )
+    moved = replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY)
+    prints = planner._Prints()
+    assert prints.of(service) == fingerprint(service)
+    assert prints.of(moved) == fingerprint(moved) != fingerprint(service)
+    assert prints.of(service) == fingerprint(service)
+    assert live_fingerprint([service]) != live_fingerprint([moved])
