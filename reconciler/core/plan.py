@@ -294,6 +294,9 @@ class Plan(_Frozen):
     # What the changes do to billing (reconciler.core.money); added in format 1 (additive:
     # a plan file without it reads as one that changes no billing).
     billing: Billing = Field(default_factory=Billing)
+    # ``--target``: the spec keys this plan covers, the only ones planned and applied (the
+    # other entries and services were not compared). None: the whole spec.
+    targets: tuple[str, ...] | None = None
 
     @property
     def changes(self) -> tuple[Action, ...]:
@@ -307,3 +310,8 @@ class Plan(_Frozen):
     @property
     def has_refusals(self) -> bool:
         return bool(self.refused)
+
+    @property
+    def targeted(self) -> bool:
+        """Made with ``--target``: a partial plan of the spec."""
+        return self.targets is not None

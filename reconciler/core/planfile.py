@@ -453,6 +453,9 @@ _DESCRIPTIONS: dict[str, Any] = {
         "apply judges the plan again as the spec would.",
         "billing": "What the changes do to billing: a line per change and yearly totals "
         'per currency, from the prices OVH states (docs/plan-format.md, "Billing").',
+        "targets": "With --target: the spec keys the plan covers, in spec order; only they "
+        "are planned and applied, the other entries and the rest of the account were not "
+        "compared (unmanaged is then empty). null: the whole spec.",
     },
     "Billing": {
         "__doc__": "What the plan's changes do to billing. Informational: apply does not read it.",
