@@ -188,10 +188,9 @@ def _main(argv: list[str] | None) -> None:
     debug = _debug_requested(argv)
     # Every secret the command learns (build_client feeds it): blanked from what it prints.
     secrets = Secrets()
+    obj: dict[str, Any] = {"secrets": secrets}
     try:
-        code = cli.main(
-            args=argv, prog_name="reconciler", standalone_mode=False, obj={"secrets": secrets}
-        )
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False, obj=obj)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click's word for Ctrl-C
             click.echo("Interrupted.", err=True)
@@ -214,7 +213,7 @@ def _main(argv: list[str] | None) -> None:
     except ReconcilerError as exc:
         if debug:
             traceback.print_exc()
-        report_error(exc, secrets)
+        report_error(exc, secrets, endpoint=obj.get("endpoint_given"))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -231,11 +230,14 @@ def _main(argv: list[str] | None) -> None:
     sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
 
-def report_error(exc: ReconcilerError, secrets: Secrets | None = None) -> None:
+def report_error(
+    exc: ReconcilerError, secrets: Secrets | None = None, *, endpoint: str | None = None
+) -> None:
     """Print an error as users see it: one line (a spec error: one line per problem).
     Whatever a message quotes from outside (an API's words, a file's name, a value of a
     spec) cannot break that line nor reach the terminal as a control sequence: control
-    characters are shown escaped (``\x1b``); nor show a secret the command knows."""
+    characters are shown escaped (``\x1b``); nor show a secret the command knows. The
+    commands the hint names keep the ``--endpoint`` the user gave (``endpoint``)."""
     from reconciler.render.wording import clean
 
     if secrets is not None:
@@ -246,7 +248,12 @@ def report_error(exc: ReconcilerError, secrets: Secrets | None = None) -> None:
     else:
         click.echo(f"error: {clean(exc)}", err=True)
     if exc.hint:
-        click.echo(f"hint: {clean(exc.hint)}", err=True)
+        hint = exc.hint
+        if endpoint:  # only then: an error without one loads no command-line module more
+            from reconciler.cli.common import keep_endpoint
+
+            hint = keep_endpoint(hint, endpoint)
+        click.echo(f"hint: {clean(hint)}", err=True)
 
 
 def _debug_requested(argv: list[str] | None) -> bool:

@@ -1,6 +1,8 @@
 """What every command that talks to the OVH API needs, in one small place.
 
-- ``endpoint_option`` / ``concurrency_option``: the shared click options;
+- ``endpoint_option`` / ``concurrency_option``: the shared click options; the
+  ``--endpoint`` given is remembered so that ``keep_endpoint`` adds it to the commands
+  an error's hint names;
 - which endpoint to talk to — one rule for every command:
   - a command with a spec (``plan``, ``apply``): ``--endpoint`` > the spec's
     ``endpoint:`` (which defaults to ``sandbox``): a spec states which account it
@@ -35,6 +37,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import shlex
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,12 +88,51 @@ def _endpoint_before_command() -> str | None:
     return value if isinstance(value, str) else None
 
 
+# Where the root context keeps the --endpoint the user gave (the command's or the global
+# one), so that the hints printed on the way out name it (``keep_endpoint``).
+ENDPOINT_GIVEN = "endpoint_given"
+
+# The commands a hint may name that take --endpoint (``journal``, ``show`` do not).
+_COMMAND_IN_HINT = re.compile(
+    r"`reconciler ((?:services|import|plan|apply|credentials (?:request|check|rules)"
+    r"|sandbox (?:clock|emails|reset))(?:\s[^`]*)?)`"
+)
+
+
+def _remember_endpoint(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        root = ctx.find_root().obj
+        if isinstance(root, dict):
+            root[ENDPOINT_GIVEN] = value.strip()
+    return value
+
+
+def keep_endpoint(text: str, endpoint: str | None) -> str:
+    """``text`` with ``--endpoint ENDPOINT`` added to every command it names in
+    backticks that takes the option and does not give it already.
+
+    A hint such as "request one with `reconciler credentials request`" is followed as
+    written; without the endpoint the user gave, the command would go to another account
+    (``OVH_ENDPOINT``, ovh.conf's default or the embedded sandbox)."""
+    if not endpoint:
+        return text
+
+    def add(match: re.Match[str]) -> str:
+        command = match.group(1)
+        if "--endpoint" in command or "--help" in command:  # given, or no call made
+            return match.group(0)
+        return f"`reconciler {command.rstrip()} --endpoint {shlex.quote(endpoint)}`"
+
+    return _COMMAND_IN_HINT.sub(add, text)
+
+
 def endpoint_option(command: F) -> F:
     """``--endpoint`` for commands without a spec."""
     return click.option(
         "--endpoint",
         metavar="NAME|URL",
         default=_endpoint_before_command,
+        callback=_remember_endpoint,
         help=ENDPOINT_VALUES + " Default: OVH_ENDPOINT, ovh.conf [default] endpoint, sandbox.",
     )(command)
 
@@ -100,6 +143,7 @@ def spec_endpoint_option(command: F) -> F:
         "--endpoint",
         metavar="NAME|URL",
         default=_endpoint_before_command,
+        callback=_remember_endpoint,
         help=ENDPOINT_VALUES + " Default: the spec's `endpoint:` (itself sandbox by default); "
         "OVH_ENDPOINT and ovh.conf never override a spec.",
     )(command)

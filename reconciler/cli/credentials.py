@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -286,8 +287,14 @@ def request_text(key: RequestedKey, target: Target) -> str:
         f"Access rules ({key.role.value}):\n{rules}\n"
         "\n"
         "Check it once validated: reconciler credentials check --role "
-        f"{key.role.value}"
+        f"{key.role.value}{_same_endpoint(target)}"
     )
+
+
+def _same_endpoint(target: Target) -> str:
+    """`` --endpoint NAME`` when the user chose the endpoint with the option: the command
+    printed for them to run next must reach the same account."""
+    return f" --endpoint {shlex.quote(target.name)}" if target.source == "--endpoint" else ""
 
 
 def _check_redirection(url: str) -> None:

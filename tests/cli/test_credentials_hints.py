@@ -155,3 +155,122 @@ def test_the_error_names_the_section_looked_for(
         f"[http://127.0.0.1:41211/1.0] (that URL however written) in {workdir / 'ovh.conf'}, "
     )
     assert "(they have [http://127.0.0.1:1])" in hint
+
+
+# --- hints that name a command keep the --endpoint the user gave -----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "request one with `reconciler credentials request` and open its URL",
+            "request one with `reconciler credentials request --endpoint ovh-ca` and open its URL",
+        ),
+        (
+            "(`reconciler credentials request --role apply`); `reconciler services` lists them",
+            "(`reconciler credentials request --role apply --endpoint ovh-ca`); "
+            "`reconciler services --endpoint ovh-ca` lists them",
+        ),
+        # already there, or a command that takes no --endpoint: left as it is
+        (
+            "`reconciler services --endpoint ovh-eu`",
+            "`reconciler services --endpoint ovh-eu`",
+        ),
+        ("`reconciler journal --run 3` shows it", "`reconciler journal --run 3` shows it"),
+        ("see `reconciler plan --help`", "see `reconciler plan --help`"),
+        ("`reconciler show plan.json`", "`reconciler show plan.json`"),
+        ("`reconciler servicesx`", "`reconciler servicesx`"),
+    ],
+)
+def test_keep_endpoint_adds_the_option_to_the_commands_named(text: str, expected: str) -> None:
+    from reconciler.cli.common import keep_endpoint
+
+    assert keep_endpoint(text, "ovh-ca") == expected
+    assert keep_endpoint(text, None) == text
+
+
+def test_keep_endpoint_quotes_for_the_shell() -> None:
+    from reconciler.cli.common import keep_endpoint
+
+    assert keep_endpoint("`reconciler import`", "http://[::1]:8080/1.0") == (
+        "`reconciler import --endpoint 'http://[::1]:8080/1.0'`"
+    )
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_an_error_hint_keeps_the_endpoint_given(
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    before: bool,
+) -> None:
+    # An application key but no consumer key: the hint says to request one, on the
+    # endpoint the user is working on, not on OVH_ENDPOINT's or the embedded sandbox.
+    monkeypatch.setenv("OVH_APPLICATION_KEY", "demo-ak")
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", "demo-as")
+    url = "http://127.0.0.1:41211/1.0"
+    args = ["--endpoint", url, "services"] if before else ["services", "--endpoint", url]
+    code, _, err = run(capsys, *args)
+    assert code == 1
+    assert err.splitlines()[0] == f"error: no consumer key configured for {url}"
+    assert f"`reconciler credentials request --endpoint {url}`" in err.splitlines()[1]
+
+
+def test_an_error_hint_without_endpoint_option_is_unchanged(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OVH_ENDPOINT", "http://127.0.0.1:41211/1.0")  # found again as is
+    monkeypatch.setenv("OVH_APPLICATION_KEY", "demo-ak")
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", "demo-as")
+    code, _, err = run(capsys, "services")
+    assert code == 1
+    assert "`reconciler credentials request` and open" in err and "--endpoint" not in err
+
+
+def test_plan_text_names_services_with_the_endpoint_given(
+    workdir: Path,
+    sandbox_server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key in DEMO_KEYS:
+        name, _, value = key.partition("=")
+        monkeypatch.setenv(name, value)
+    spec = SPEC.format(endpoint="sandbox").replace("unmanaged: ignore", "unmanaged: report")
+    (workdir / "spec.yaml").write_text(spec)
+    code, out, err = run(capsys, "plan", "spec.yaml", "--endpoint", sandbox_server.url)
+    assert code == 0, err
+    assert f"`reconciler services --endpoint {sandbox_server.url}` lists them" in out
+    code, out, _ = run(
+        capsys, "plan", "spec.yaml", "--endpoint", sandbox_server.url, "--format", "json"
+    )
+    assert "--endpoint" not in out  # the plan file's words are not touched
+
+
+def test_credentials_request_names_the_secrets_as_the_guides_do() -> None:
+    """The consumer key is stored as OVH_PLAN_/OVH_APPLY_CONSUMER_KEY and passed as
+    OVH_CONSUMER_KEY: the code's output, the user guide's example and the recipes agree."""
+    from reconciler.cli.common import Target
+    from reconciler.cli.credentials import RequestedKey, request_text
+    from reconciler.core.access import Role
+
+    target = Target(endpoint=resolve_endpoint("ovh-eu"), source="--endpoint")
+    key = RequestedKey(
+        Role.PLAN, "<the key>", "https://eu.api.ovh.com/auth/?t=1", "pendingValidation"
+    )
+    text = request_text(key, target)
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text()
+    consumer_line = next(line for line in text.splitlines() if line.startswith("Consumer key"))
+    assert "store it as OVH_PLAN_CONSUMER_KEY" in consumer_line
+    assert "passes it to reconciler as OVH_CONSUMER_KEY" in consumer_line
+    assert consumer_line in guide  # the guide shows what the command prints
+    # the command printed to run next reaches the same account
+    assert text.splitlines()[-1] == (
+        "Check it once validated: reconciler credentials check --role plan --endpoint ovh-eu"
+    )
+    recipes = Path(__file__).resolve().parents[2] / "examples" / "ci"
+    for recipe in recipes.rglob("*.yml"):
+        words = recipe.read_text()
+        if "OVH_CONSUMER_KEY" in words:
+            assert "OVH_PLAN_CONSUMER_KEY" in words or "OVH_APPLY_CONSUMER_KEY" in words, recipe
