@@ -96,7 +96,12 @@ async def apply_approved(
     clock = client.api_clock()
     now = clock.now()
     tokens = frozenset(options.tokens)
-    fresh = make_plan(spec, account, now=now, endpoint=approved.endpoint, tokens=tokens)
+    # A targeted plan (--target) is judged and applied on its targets only: the fresh
+    # plan covers the same entries, so the others are neither compared nor touched.
+    targets = approved.targets
+    fresh = make_plan(
+        spec, account, now=now, endpoint=approved.endpoint, tokens=tokens, targets=targets
+    )
     if needs_journal(fresh):  # entries the account does not list: done by an earlier run?
         done = {
             **seen_in_review(approved),
@@ -110,6 +115,7 @@ async def apply_approved(
                 endpoint=approved.endpoint,
                 done_before=done,
                 tokens=tokens,
+                targets=targets,
             )
     verdict = judge(approved, fresh, now=now)
     if on_verdict is not None:

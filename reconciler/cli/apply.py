@@ -24,6 +24,10 @@ journal's lock (``reconciler.journal.ApplyLock``): a second apply with the same 
 fails at once naming the first, or waits for it with ``--lock-timeout``, and then
 re-reads — it never sends the calls the first one is sending.
 
+``--target NAME`` (with a SPEC; refused with a saved plan, which is applied as made)
+plans and applies only those entries, as ``plan --target``; a saved targeted plan is
+applied on its targets only (``reconciler.apply.apply_approved`` plans them again).
+
 Ctrl-C during the run stops it (exit 130) saying that calls already sent may have taken
 effect and that running apply again resumes.
 
@@ -67,7 +71,7 @@ from reconciler.cli.common import (
     timeout_value,
     use_color,
 )
-from reconciler.cli.plan import Job, plan_all
+from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
@@ -106,6 +110,7 @@ class ApplyRequest:
     concurrency: int = 10
     lock_timeout: timedelta = timedelta(0)
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
+    targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
 
 
 class ApplyIO(Protocol):
@@ -237,11 +242,13 @@ class _ApplyCommand(click.Command):
     help="With a saved PLAN: the spec it must match (default: the spec file the plan names). "
     "The endpoint is this spec's, or --endpoint; never the plan's.",
 )
+@target_option("Apply")
 @spec_endpoint_option
 @concurrency_option
 def apply(
     target: Path,
     spec: Path | None,
+    targets: tuple[str, ...],
     auto_approve: bool,
     tokens: tuple[str, ...],
     token_files: tuple[Path, ...],
@@ -271,6 +278,7 @@ def apply(
         concurrency=concurrency,
         lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
         spec=spec,
+        targets=targets,
     )
     run_apply(request, io=TerminalIO())
 
@@ -287,6 +295,8 @@ def run_apply(
     environ = os.environ if environ is None else environ
     loaded = load_target(request)
     approved = loaded.plan
+    if approved.targeted:  # from --target now, or a targeted plan saved
+        io.note(TARGET_WARNING)
     io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
     if approved.refused:
         raise refused_error(refusals_of(approved), loaded.source)
@@ -378,6 +388,12 @@ def load_target(request: ApplyRequest) -> Loaded:
     if is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
+        if request.targets:
+            raise UsageError(
+                f"--target is for planning; {path} is a saved plan, applied as it was made",
+                hint="make a targeted plan with `reconciler plan SPEC --target NAME --out "
+                "FILE`, or apply the spec with --target",
+            )
         raw, plan = read_plan_file(path)
         target = trusted_target(plan, str(path), request)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -390,7 +406,10 @@ def load_target(request: ApplyRequest) -> Loaded:
     spec = load_spec(path)
     target = target_for_spec(spec, request.endpoint)
     # The journal apply appends to is the one whose evidence the plan is made with.
-    job = Job(spec, target, tokens=frozenset(request.tokens), journal=request.journal)
+    (chosen,) = targets_of(request.targets, [spec])
+    job = Job(
+        spec, target, tokens=frozenset(request.tokens), journal=request.journal, targets=chosen
+    )
     (plan,) = run(plan_all([job], request.concurrency))
     digest = "sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
     return Loaded(plan, target, spec.source, digest, spec.unmanaged)

@@ -16,6 +16,10 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 ``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
 ``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
 
+``--target NAME`` (repeatable, a spec key) plans only those entries, as Terraform's
+``-target`` (``make_plan(targets=...)``): the plan says it is partial and a warning on
+stderr says what that means; a name no spec has is refused before the account is read.
+
 Exit codes (docs/user-guide.md, "Commands and exit codes"): without
 ``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
 them, and apply would refuse it) — so that a quickstart or a look at a plan is not
@@ -29,7 +33,7 @@ output.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +69,27 @@ if TYPE_CHECKING:
 
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+# Terraform's warning, in our words: a partial plan is for exceptional cases.
+TARGET_WARNING = (
+    "warning: resource targeting is in effect (--target): the plan covers only the "
+    "entries named, and may not be everything the spec asks for; the other entries and "
+    "services were not compared. --target is for exceptional cases, such as recovering "
+    "from a mistake or an error, not for routine use."
+)
+
+
+def target_option(verb: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--target NAME``, repeatable, for ``plan`` and ``apply`` (``verb``)."""
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="NAME",
+        help=f"{verb} only the spec entry NAME (its key in the spec), as Terraform's "
+        "-target; the others are not compared and not touched. Repeatable.",
+    )
 
 
 class _PlanCommand(click.Command):
@@ -116,6 +141,7 @@ class _PlanCommand(click.Command):
     "--journal). Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
     ".reconciler/journal.jsonl.",
 )
+@target_option("Plan")
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -124,6 +150,7 @@ def plan(
     output_format: str,
     detailed_exitcode: bool,
     journal: Path | None,
+    targets: tuple[str, ...],
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -135,6 +162,7 @@ def plan(
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
     refuse_plan_files(paths, "plan")
     loaded = load_specs(paths)
+    chosen = targets_of(targets, loaded)
     outputs = out_paths(out, loaded) if out is not None else None
     if journal is not None and not journal.exists():
         # Not an error (apply creates it), but a typo here would turn "already done" into
@@ -142,7 +170,12 @@ def plan(
         click.echo(
             f"note: --journal {journal} does not exist: no apply is recorded there", err=True
         )
-    jobs = [Job(spec, target_for_spec(spec, endpoint), journal=journal) for spec in loaded]
+    jobs = [
+        Job(spec, target_for_spec(spec, endpoint), journal=journal, targets=named)
+        for spec, named in zip(loaded, chosen, strict=True)
+    ]
+    if targets:
+        click.echo(TARGET_WARNING, err=True)
     _note_ignored_endpoint(jobs, endpoint)
     plans = run(plan_all(jobs, concurrency))
 
@@ -171,6 +204,38 @@ class Job:
     # The apply journal read for "already done" evidence (``--journal``); None: the
     # default one of the state directory.
     journal: Path | None = None
+    targets: frozenset[str] | None = None  # --target: the only entries planned
+
+
+# --- --target ----------------------------------------------------------------------------
+
+
+def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[str] | None]:
+    """The ``--target`` names of each spec, in the order of ``specs``: the names among
+    its keys (possibly none: that spec's plan then covers nothing), or None for each
+    without ``--target`` (the whole spec). A name no spec has is a ``UsageError`` with
+    the nearest keys; nothing is read from the API before."""
+    if not names:
+        return [None] * len(specs)
+    keys = {wanted.key for spec in specs for wanted in spec.services}
+    for name in dict.fromkeys(names):
+        if name in keys:
+            continue
+        from reconciler.core.planner import NearNames  # only to word this error
+
+        near = NearNames(keys).near(name)
+        labelled = [w.key for spec in specs for w in spec.services if w.name == name]
+        where = specs[0].source if len(specs) == 1 else "the specs"
+        hint = (
+            f"did you mean {', '.join(repr(key) for key in near)}?"
+            if near
+            else f"--target takes an entry's key in the spec ({len(keys):,} in {where})"
+        )
+        if labelled:  # the service's name, where the spec keys it by a label
+            hint = f"{name!r} is the name of entry {labelled[0]!r}: use --target {labelled[0]!r}"
+        raise UsageError(f"--target {name}: no entry {name!r} in {where}", hint=hint)
+    wanted = frozenset(names)
+    return [frozenset(w.key for w in spec.services if w.key in wanted) for spec in specs]
 
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
@@ -258,8 +323,8 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     from reconciler.core.planner import make_plan
     from reconciler.journal import needs_journal
 
-    endpoint, tokens = job.target.name, job.tokens
-    made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens)
+    endpoint, tokens, targets = job.target.name, job.tokens, job.targets
+    made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens, targets=targets)
     if not needs_journal(made):
         return made
     from reconciler.journal import JOURNAL_FILE, done_before_in
@@ -269,7 +334,15 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
-    return make_plan(job.spec, account, now=now, endpoint=endpoint, done_before=done, tokens=tokens)
+    return make_plan(
+        job.spec,
+        account,
+        now=now,
+        endpoint=endpoint,
+        done_before=done,
+        tokens=tokens,
+        targets=targets,
+    )
 
 
 async def _read(

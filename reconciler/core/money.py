@@ -11,7 +11,12 @@ For each change, the price OVH states for one renewal of the service
   only, so the new one is "no price from OVH" — never scaled from the old one (a yearly
   price is rarely twelve monthly ones);
 - ``delete_now`` loses the time already paid until the expiry (no refund), and a service
-  under a commitment may still be billed until the commitment's end.
+  under a commitment may still be billed until the commitment's end;
+- a commitment end strategy set by the spec (``commitment_end``) says what the price
+  becomes at the commitment's end: ``STOP_ENGAGEMENT_KEEP_PRICE`` keeps the current one;
+  ``STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE`` moves to the plan's default price, which
+  the service's answer does not state (the control panel reads it from the public
+  catalogue), so no figure is given (docs/control-panel.md, Q13 and Q14).
 
 Then totals per currency: the yearly price of the renewals stopped and of those started,
 each ``price × 12 / months(duration)``. Currencies are never added together or
@@ -31,7 +36,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-from reconciler.core.live import LiveAccount, LiveService
+from reconciler.core.lifecycle import CommitmentEnd
+from reconciler.core.live import EndStrategy, LiveAccount, LiveService
 from reconciler.core.plan import (
     Action,
     ActionKind,
@@ -51,6 +57,7 @@ POINTS = "points"
 _RENEWING = frozenset(("renew", "manual_renew"))
 
 _CENT = Decimal("0.01")
+_KEEP_PRICE = EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE.value
 
 
 def billing_of(actions: Iterable[Action], account: LiveAccount) -> Billing:
@@ -71,7 +78,8 @@ def change_of(action: Action, live: LiveService | None) -> BillingChange:
     pricing = live.pricing if live is not None else None
     before = action.before.lifecycle
     after = action.after.lifecycle
-    effect = _effect(action, before, after)
+    end_strategy = _end_strategy(action)
+    effect = _effect(action, before, after, end_strategy)
     deleting = action.action is ActionKind.DELETE_NOW
     expiry = action.expiration or (live.expiration if live is not None else None)
     commitment_end = _commitment_end(live)
@@ -84,10 +92,12 @@ def change_of(action: Action, live: LiveService | None) -> BillingChange:
         price=_price(pricing),
         period=pricing.duration if pricing is not None else None,
         per_year=decimal_text(per_year) if per_year is not None else None,
-        takes_effect=_takes_effect(action, expiry, commitment_end, live),
+        takes_effect=_takes_effect(action, effect, expiry, commitment_end, live),
         new_period=_new_period(action) if effect is BillingEffect.PERIOD_CHANGE else None,
         paid_until=expiry if deleting else None,
-        commitment_end=commitment_end if deleting else None,
+        commitment_end=commitment_end if deleting or end_strategy else None,
+        end_strategy=end_strategy,
+        price_after_commitment=_price(pricing) if end_strategy == _KEEP_PRICE else None,
     )
 
 
@@ -111,10 +121,14 @@ def decimal_text(amount: Decimal) -> str:
     return f"{amount:f}"
 
 
-def _effect(action: Action, before: object, after: object) -> BillingEffect:
+def _effect(
+    action: Action, before: object, after: object, end_strategy: str | None
+) -> BillingEffect:
     if action.action is ActionKind.SET_RENEW:
         if action.before.period != action.after.period:
             return BillingEffect.PERIOD_CHANGE
+        if before == after and end_strategy is not None:  # the end rule alone
+            return BillingEffect.END_STRATEGY_CHANGE
         return BillingEffect.MODE_CHANGE
     renewing_before, renewing_after = before in _RENEWING, after in _RENEWING
     if renewing_before and not renewing_after:
@@ -122,6 +136,18 @@ def _effect(action: Action, before: object, after: object) -> BillingEffect:
     if renewing_after and not renewing_before:
         return BillingEffect.RENEWAL_STARTS
     return BillingEffect.NO_RENEWAL_CHANGE
+
+
+def _end_strategy(action: Action) -> str | None:
+    """The end strategy the action sets (OVH's name): the spec's ``commitment_end`` where
+    it differs from the live one (the plan's before/after carry it only then)."""
+    wanted = action.after.commitment_end
+    if wanted is None or wanted == action.before.commitment_end:
+        return None
+    try:
+        return CommitmentEnd(wanted).strategy
+    except ValueError:  # a word this release does not know: say nothing of it
+        return None
 
 
 def _price(pricing: Pricing | None) -> Price | None:
@@ -136,15 +162,18 @@ def _price(pricing: Pricing | None) -> Price | None:
 
 def _takes_effect(
     action: Action,
+    effect: BillingEffect,
     expiry: datetime | None,
     commitment_end: datetime | None,
     live: LiveService | None,
 ) -> datetime | None:
     """When the billing change happens: a deletion now (when the plan is applied: no
-    date), a termination at the commitment's end on that end, every other change at the
-    next renewal, the expiry."""
+    date), a termination at the commitment's end or a new end strategy on that end,
+    every other change at the next renewal, the expiry."""
     if action.action is ActionKind.DELETE_NOW:
         return None
+    if effect is BillingEffect.END_STRATEGY_CHANGE:
+        return commitment_end
     if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
         pending = live.termination_date if live is not None else None
         return pending or commitment_end

@@ -220,6 +220,7 @@ class BillingEffect(StrEnum):
     RENEWAL_STARTS = "renewal_starts"  # a service whose termination is cancelled renews again
     PERIOD_CHANGE = "period_change"  # renewed for another period: a price OVH does not give
     MODE_CHANGE = "mode_change"  # automatic <-> by hand: the same price
+    END_STRATEGY_CHANGE = "end_strategy_change"  # what the commitment's end does to it
     NO_RENEWAL_CHANGE = "no_renewal_change"  # e.g. deleting a service that was not renewing
 
 
@@ -246,6 +247,13 @@ class BillingChange(_Frozen):
     new_period: str | None = None  # period_change: the period wanted (OVH gives no price)
     paid_until: datetime | None = None  # delete_now: time paid until then is lost, no refund
     commitment_end: datetime | None = None  # delete_now under a commitment: may still be billed
+    # The end strategy the change sets for the commitment's end (OVH's name, e.g.
+    # STOP_ENGAGEMENT_KEEP_PRICE); None when it sets none.
+    end_strategy: str | None = None
+    # The price once that commitment ends, where OVH's figures say it: the current one
+    # for STOP_ENGAGEMENT_KEEP_PRICE; None otherwise (the default price after
+    # STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE is not in the service's answer).
+    price_after_commitment: Price | None = None
 
 
 class CurrencyTotal(_Frozen):
@@ -288,6 +296,9 @@ class Plan(_Frozen):
     # What the changes do to billing (reconciler.core.money); added in format 1 (additive:
     # a plan file without it reads as one that changes no billing).
     billing: Billing = Field(default_factory=Billing)
+    # ``--target``: the spec keys this plan covers, the only ones planned and applied (the
+    # other entries and services were not compared). None: the whole spec.
+    targets: tuple[str, ...] | None = None
 
     @property
     def changes(self) -> tuple[Action, ...]:
@@ -301,3 +312,8 @@ class Plan(_Frozen):
     @property
     def has_refusals(self) -> bool:
         return bool(self.refused)
+
+    @property
+    def targeted(self) -> bool:
+        """Made with ``--target``: a partial plan of the spec."""
+        return self.targets is not None

@@ -453,6 +453,9 @@ _DESCRIPTIONS: dict[str, Any] = {
         "apply judges the plan again as the spec would.",
         "billing": "What the changes do to billing: a line per change and yearly totals "
         'per currency, from the prices OVH states (docs/plan-format.md, "Billing").',
+        "targets": "With --target: the spec keys the plan covers, in spec order; only they "
+        "are planned and applied, the other entries and the rest of the account were not "
+        "compared (unmanaged is then empty). null: the whole spec.",
     },
     "Billing": {
         "__doc__": "What the plan's changes do to billing. Informational: apply does not read it.",
@@ -467,7 +470,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "service": "The service's key in the spec (as in its action).",
         "service_id": "The service's id on the API.",
         "action": "The kind of the action.",
-        "effect": "renewal_stops, renewal_starts, period_change, mode_change or no_renewal_change.",
+        "effect": "renewal_stops, renewal_starts, period_change, mode_change, "
+        "end_strategy_change or no_renewal_change.",
         "price": "The current price of one renewal (billing.pricing.price); null when OVH "
         "gives none (never guessed).",
         "period": "What that price buys (billing.pricing.duration, ISO 8601); null when "
@@ -479,8 +483,16 @@ _DESCRIPTIONS: dict[str, Any] = {
         "commitment; null for delete_now (at apply) or when unknown.",
         "new_period": "period_change: the period wanted; OVH gives no price for it.",
         "paid_until": "delete_now: the expiry; the time paid until then is lost (no refund).",
-        "commitment_end": "delete_now of a service under a commitment: its end (the start "
-        "of that day, UTC); the commitment may still be billed until then.",
+        "commitment_end": "The commitment's end (the start of that day, UTC), for "
+        "delete_now of a service under a commitment (it may still be billed until then) and "
+        "for a change that sets an end strategy; null otherwise.",
+        "end_strategy": "The end strategy the change sets for the commitment's end, as OVH "
+        "names it (REACTIVATE_ENGAGEMENT, STOP_ENGAGEMENT_KEEP_PRICE, "
+        "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE); null when it sets none.",
+        "price_after_commitment": "The price once the commitment ends, where OVH's figures "
+        "say it: the current price for STOP_ENGAGEMENT_KEEP_PRICE; null otherwise (the "
+        "default price after STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE is not in the "
+        "service's answer).",
     },
     "Price": {
         "__doc__": "A price as OVH states it.",
@@ -496,8 +508,8 @@ _DESCRIPTIONS: dict[str, Any] = {
         "stopped": "How many renewals stopped that sum holds.",
         "started": "How many renewals started that sum holds.",
     },
-    "BillingEffect": "renewal_stops, renewal_starts, period_change, mode_change or "
-    "no_renewal_change.",
+    "BillingEffect": "renewal_stops, renewal_starts, period_change, mode_change, "
+    "end_strategy_change or no_renewal_change.",
     "Action": {
         "__doc__": "What apply does to one service.",
         "service": "The service's key in the spec.",

@@ -746,25 +746,35 @@ def make_plan(
     created_at: datetime | None = None,
     done_before: Mapping[str, DoneBefore] | None = None,
     tokens: Collection[str] = (),
+    targets: Collection[str] | None = None,
 ) -> Plan:
     """The plan that brings ``account`` to what ``spec`` says, judged at ``now`` (the
     API's clock). ``created_at`` defaults to ``now``. ``done_before`` holds, by spec key,
     the terminations and deletions the apply journal saw done on this endpoint (see the
     module docstring: matching). ``tokens`` are the spec keys or names whose deletion
     token apply holds already (``--token``: ``not-admin-contact`` does not apply).
-    Pure; never raises on any spec and live state (a naive ``now`` is a programming
-    error: ``ValueError``)."""
+    ``targets`` (``--target``, spec keys) plans only those entries, as Terraform's
+    ``-target``: every entry is still matched and counted as kept, so that the rules
+    looking across entries (a service two entries name, a child another entry keeps)
+    judge as for the whole spec, but only the targeted entries get actions, drift and
+    refusals; the rest of the account is not compared (no unmanaged services, and the
+    fingerprint is of the services the targeted entries name). Pure; never raises on
+    any spec and live state (a naive ``now`` is a programming error: ``ValueError``)."""
     now = as_utc(now)
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
     index = _children_index(account)
     kept_ids = _kept_ids(matches)
     prints = _Prints()
-    names = _Names(account)
+    names = NearNames(service.name for service in account.services if not service.gone)
     actions: list[Action] = []
     refused: list[Refusal] = []
     drift: list[Drift] = []
-    for found in matches:
+    chosen = matches
+    if targets is not None:
+        wanted_keys = frozenset(targets)
+        chosen = [found for found in matches if found.wanted.key in wanted_keys]
+    for found in chosen:
         outcome = _plan_entry(
             found,
             account,
@@ -785,6 +795,10 @@ def make_plan(
     claimed = {service.service_id for m in matches for service in m.claimed}
     unclaimed = [s for s in account.services if s.service_id not in claimed and not s.gone]
     unmanaged: list[Unmanaged] = []
+    looked_at: Iterable[LiveService] = account.services
+    if targets is not None:  # a targeted plan compares nothing beyond its targets
+        unclaimed = []
+        looked_at = [service for found in chosen for service in found.claimed]
     if spec.unmanaged is not UnmanagedPolicy.IGNORE:
         unmanaged = [_unmanaged(service) for service in unclaimed]
     if spec.unmanaged is UnmanagedPolicy.ERROR:
@@ -799,7 +813,7 @@ def make_plan(
         endpoint=endpoint,
         spec_source=spec.source,
         spec_digest=spec.digest,
-        live_fingerprint=_fingerprint_of_prints(prints.of(s) for s in account.services),
+        live_fingerprint=_fingerprint_of_prints(prints.of(s) for s in looked_at),
         summary=summarise(actions, refused),
         actions=tuple(actions),
         refused=tuple(refused),
@@ -808,6 +822,7 @@ def make_plan(
         spec=spec.services,
         unmanaged_policy=spec.unmanaged,
         billing=billing_of(actions, account),  # what the changes do to billing
+        targets=None if targets is None else tuple(found.wanted.key for found in chosen),
     )
 
 
@@ -840,22 +855,23 @@ class _Prints:
         return found
 
 
-class _Names:
-    """The account's live names, indexed on first use (only an entry that matches
-    nothing needs them), for the "did you mean" of ``unknown-service``: the names equal
-    but for case, else the nearest by edit distance (at most ``NEAR_LISTED``)."""
+class NearNames:
+    """Names to suggest for one that matches nothing ("did you mean"), indexed on first
+    use (only a name that matches nothing needs them): the names equal but for case,
+    else the nearest by edit distance (at most ``NEAR_LISTED``). The planner's are the
+    account's live names (``unknown-service``); the command line's, a spec's keys
+    (``--target``)."""
 
-    def __init__(self, account: LiveAccount) -> None:
-        self._account = account
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = names
         self._folded: dict[str, set[str]] | None = None
         self._by_length: dict[int, list[str]] = {}
 
     def near(self, name: str) -> tuple[str, ...]:
         if self._folded is None:
             self._folded = {}
-            for service in self._account.services:
-                if not service.gone:
-                    self._folded.setdefault(service.name.casefold(), set()).add(service.name)
+            for known in self._names:
+                self._folded.setdefault(known.casefold(), set()).add(known)
             for folded_names in self._folded.values():
                 for live_name in folded_names:
                     self._by_length.setdefault(len(live_name), []).append(live_name)
@@ -917,7 +933,7 @@ def _plan_entry(
     index: Mapping[int, tuple[int, ...]],
     kept_ids: set[int],
     prints: _Prints,
-    names: _Names,
+    names: NearNames,
     endpoint: str = "",
     done_before: Mapping[str, DoneBefore],
     tokens: frozenset[str] = frozenset(),

@@ -59,6 +59,9 @@ def line(change: BillingChange) -> str:
     elif effect is BillingEffect.PERIOD_CHANGE:
         wanted = clean(change.new_period or "the new period")
         head = f"renewal period changes{since}: {priced} now; {NO_PRICE} for {wanted}"
+    elif effect is BillingEffect.END_STRATEGY_CHANGE:
+        on = f" on {day_text(change.takes_effect)}" if change.takes_effect is not None else ""
+        head = f"at the commitment's end{on}: {_end_words(change)}"
     elif effect is BillingEffect.MODE_CHANGE:
         head = f"price unchanged: {priced}"
     else:
@@ -66,12 +69,35 @@ def line(change: BillingChange) -> str:
     tail = []
     if change.paid_until is not None:
         tail.append(f"the time paid until {day_text(change.paid_until)} is lost (no refund)")
-    if change.commitment_end is not None:
+    if change.end_strategy is not None and effect is not BillingEffect.END_STRATEGY_CHANGE:
+        end = f" on {day_text(change.commitment_end)}" if change.commitment_end else ""
+        tail.append(f"at the commitment's end{end}: {_end_words(change)}")
+    elif change.commitment_end is not None and change.paid_until is not None:
         tail.append(
             f"under a commitment until {day_text(change.commitment_end)}, which may still "
             "be billed until then"
         )
     return "; ".join([head, *tail])
+
+
+def _end_words(change: BillingChange) -> str:
+    """What the end strategy the change sets does to the price (docs/control-panel.md
+    §4.2): kept, the plan's default (a figure the service's answer does not give), or a
+    new commitment."""
+    strategy = change.end_strategy
+    if strategy == "STOP_ENGAGEMENT_KEEP_PRICE":
+        kept = change.price_after_commitment
+        stays = price_text(kept) if kept is not None else f"the current one ({NO_PRICE})"
+        return f"the commitment stops and the price stays {stays}"
+    if strategy == "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE":
+        current = f"from {price_text(change.price)} " if change.price is not None else ""
+        return (
+            f"the commitment stops and the price moves {current}to the plan's default "
+            "price, which OVH does not state for the service"
+        )
+    if strategy == "REACTIVATE_ENGAGEMENT":
+        return "a new commitment of the same length begins"
+    return f"end strategy {clean(strategy)}"
 
 
 def summary_line(plan: Plan) -> str | None:

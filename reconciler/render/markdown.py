@@ -270,12 +270,16 @@ def _severity(plan: Plan) -> int:
 
 
 def _summary(plan: Plan) -> str:
+    targeted = wording.targeted_line(plan)
+    partial = f"**{targeted}**\n\n" if targeted else ""  # right under the status line
     if not plan.has_changes and not plan.has_refusals:
-        return "**No changes.** The account matches the spec.\n\n"
+        matches = "The targeted services match" if targeted else "The account matches"
+        return f"**No changes.** {matches} the spec.\n\n" + partial
     money = billing.summary_line(plan)
     # Per currency, never added together; cut to one paragraph whatever the currencies.
     money_line = f"{text(money)}\n\n" if money else ""
-    return f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n" + money_line
+    head = f"**{wording.status_word(plan)}** · {wording.summary_line(plan)}\n\n"
+    return head + partial + money_line
 
 
 def _origin(plan: Plan) -> str:

@@ -131,10 +131,12 @@ def render_many(plans: Sequence[Plan], *, color: bool = False) -> str:
 
 def _header(plan: Plan, paint: _Painter) -> list[str]:
     title = f"Plan for {clean(plan.spec_source)} on endpoint {clean(plan.endpoint)}"
+    targeted = wording.targeted_line(plan)
     return [
         paint(title, "bold"),
         f"  spec {clean(wording.short_digest(plan.spec_digest))}, computed at "
         f"{wording.when_text(plan.created_at)} (API clock)",
+        *([paint(targeted, "yellow")] if targeted else []),
     ]
 
 

@@ -54,6 +54,7 @@ SUMMARY_ORDER: tuple[tuple[ActionKind, str], ...] = (
 )
 
 NO_CHANGES = "No changes. The account matches the spec."
+NO_CHANGES_TARGETED = "No changes. The targeted services match the spec."
 
 # How a live or wanted lifecycle reads in a sentence.
 _LIFECYCLE_WORDS: Mapping[str, str] = {
@@ -87,7 +88,7 @@ def summary_line(plan: Plan) -> str:
     renewal, 0 refused.`` (``N to terminate at commitment end`` after the first part when
     N > 0) — or ``No changes. The account matches the spec.``"""
     if not plan.has_changes and not plan.has_refusals:
-        return NO_CHANGES
+        return NO_CHANGES_TARGETED if plan.targeted else NO_CHANGES
     counted = counts(plan)
     # Terminations at the end of a commitment are counted only when there are some: the
     # line keeps the shape scripts and reviewers know for every other plan.
@@ -97,6 +98,18 @@ def summary_line(plan: Plan) -> str:
         if counted[kind] or kind is not ActionKind.TERMINATE_AT_COMMITMENT_END
     ]
     return "Plan: " + ", ".join(parts) + f", {len(plan.refused):,} refused."
+
+
+def targeted_line(plan: Plan) -> str | None:
+    """``Targeted plan: 2 of 14 services; the others were not compared.`` for a plan made
+    with ``--target`` (Terraform's habit: a partial plan says so wherever it is shown)."""
+    if plan.targets is None:
+        return None
+    total = len(plan.spec)
+    return (
+        f"Targeted plan: {len(plan.targets):,} of {total:,} service{'s' * (total != 1)}; "
+        "the others were not compared."
+    )
 
 
 def status_word(plan: Plan) -> str:

@@ -30,9 +30,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.sandbox import errors
+from reconciler.sandbox import errors, iam
 from reconciler.sandbox.auth import CredentialView, SignedRequest
-from reconciler.sandbox.backend import FILTER_OPS, MAX_PAGE_SIZE, Backend
+from reconciler.sandbox.backend import DEFAULT_PAGE_SIZE, FILTER_OPS, Backend
 from reconciler.sandbox.calls import CallLog
 from reconciler.sandbox.catalog import PRODUCTS
 from reconciler.sandbox.clock import parse_duration, parse_instant
@@ -98,6 +98,7 @@ class ApiRoute:
     handler: str  # method name on SandboxApp
     auth: str = "signed"  # "public" | "signed" | "signed-any-rule"
     extra: tuple[tuple[str, str], ...] = ()  # fixed keyword arguments (route of legacy)
+    iam: tuple[str, ...] = ()  # the IAM actions the operation needs (``iam.py``)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -148,7 +149,25 @@ def _api_routes() -> list[ApiRoute]:
                     extra=extra,
                 )
             )
-    return routes
+    return [_with_iam(route) for route in routes]
+
+
+def _with_iam(route: ApiRoute) -> ApiRoute:
+    template = _template(route.pattern)
+    extra = dict(route.extra)
+    if "route" not in extra:
+        return replace(route, iam=iam.GENERIC_ACTIONS.get((route.method, template), ()))
+    product = PRODUCTS[extra["route"]]
+    suffix = template[len(product.path) :] if template.startswith(product.path) else ""
+    return replace(route, iam=iam.product_actions(route.method, product.route, suffix))
+
+
+_GROUP = re.compile(r"\(\?P<(\w+)>\[\^/\]\+\)")
+
+
+def _template(pattern: re.Pattern[str]) -> str:
+    """The template a route was compiled from (``_compile`` read backwards)."""
+    return _GROUP.sub(r"{\1}", pattern.pattern).removesuffix(r"\Z").replace("\\", "")
 
 
 API_ROUTES = _api_routes()
@@ -266,6 +285,10 @@ class SandboxApp:
                 )
                 call = replace(call, credential=credential)
                 seen.credential_id = credential.credential_id
+                if credential.iam_actions is not None and route.iam:
+                    missing = iam.refused(credential.iam_actions, route.iam)
+                    if missing:
+                        raise errors.iam_refused(missing)
             handler: Handler = getattr(self, route.handler)
             seen.service_id = self._service_of(params, dict(route.extra))
             if method not in ("PUT", "POST", "DELETE") or seen.service_id is None:
@@ -347,7 +370,7 @@ class SandboxApp:
                 f"Invalid X-Pagination-Mode {mode!r}: expected CachedObjectList-Pages or "
                 "CachedObjectList-Cursor"
             )
-        size = _header_int(call, "x-pagination-size", MAX_PAGE_SIZE)
+        size = _header_int(call, "x-pagination-size", DEFAULT_PAGE_SIZE)
         number = _header_int(call, "x-pagination-number", 1)
         offset = None
         if mode == "CachedObjectList-Cursor":
@@ -369,6 +392,9 @@ class SandboxApp:
             filters=_filters(call.headers.get("x-pagination-filter", "")),
             sort=call.headers.get("x-pagination-sort") or None,
             descending=order == "DESC",
+            # OVH serves Iceberg lists from a cache; the panel sends this to read fresh
+            # (``ng-ovh-api-wrappers``, ``iceberg/request-upgrader.service.js``).
+            fresh="no-cache" in call.headers.get("pragma", "").lower(),
         )
         headers = {
             "X-Pagination-Mode": mode,

@@ -66,6 +66,7 @@ class CredentialView:
     expires: int | None  # epoch seconds, None: never
     rules: tuple[tuple[str, str], ...]  # (method, path pattern)
     nichandle: str | None = None  # the account the key logs in as (GET /me, its e-mails)
+    iam_actions: tuple[str, ...] | None = None  # its IAM policy; None: not governed by IAM
 
     def __repr__(self) -> str:
         return f"CredentialView(id={self.credential_id}, state={self.state!r})"

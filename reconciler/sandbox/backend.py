@@ -48,7 +48,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,13 @@ CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate?id={id}&to
 FIRST_EMAIL_ID = 7_340_001
 FIRST_APPLICATION_ID = 161_001
 FIRST_CREDENTIAL_ID = 5_120_001
-MAX_PAGE_SIZE = 5000
+# Iceberg page sizes: 1000 when none is asked (``ovh-api-notes``, from the control
+# panel); the panel itself asks up to 50,000 on some listings (``X-Pagination-Size:
+# 50000`` in ``ovh/manager``'s PCI AI and e-mail account lists), so that is the cap here:
+# no larger size is known to be accepted (inferred, no published bound).
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 50_000
+MAX_CACHED_PAGES = 256  # cached Iceberg answers kept at once (seeded lag only)
 
 # OVH's enums for confirmTermination.
 TERMINATION_REASONS = (
@@ -142,7 +148,8 @@ CREATE TABLE IF NOT EXISTS credentials (
     redirection TEXT,
     allowed_ips TEXT,
     nichandle TEXT,
-    email TEXT);
+    email TEXT,
+    iam_actions TEXT);
 CREATE TABLE IF NOT EXISTS services (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -188,6 +195,20 @@ CREATE INDEX IF NOT EXISTS services_purging ON services (purge_at)
     WHERE purge_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
 CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
+-- Iceberg pages in id order: skipping to page N walks this index alone (route and name,
+-- the listing's own filters, are in it), never the rows, nor a sort of them all.
+CREATE INDEX IF NOT EXISTS services_listed ON services (gone, id, route, name);
+-- Bumped by every change of what a listing holds or its order (whoever writes: the
+-- served sandbox, the admin CLI on the same file), so a page's remembered boundaries and
+-- totals are used only while they are true. Services are inserted and deleted only by
+-- loading a seed, which bumps it once (a trigger per row would slow seeding by a fifth);
+-- updates go through the trigger.
+CREATE TABLE IF NOT EXISTS listing (generation INTEGER NOT NULL);
+INSERT INTO listing (generation) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM listing);
+DROP TRIGGER IF EXISTS services_listing_inserted;
+DROP TRIGGER IF EXISTS services_listing_deleted;
+CREATE TRIGGER IF NOT EXISTS services_listing_updated AFTER UPDATE OF id, gone, route, name
+    ON services BEGIN UPDATE listing SET generation = generation + 1; END;
 CREATE TABLE IF NOT EXISTS emails (
     id INTEGER PRIMARY KEY, date INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
     service_id INTEGER, recipient TEXT);
@@ -213,6 +234,7 @@ _ADDED_COLUMNS = (
     ("services", "pricing", "TEXT"),
     ("credentials", "nichandle", "TEXT"),
     ("credentials", "email", "TEXT"),
+    ("credentials", "iam_actions", "TEXT"),
     ("emails", "recipient", "TEXT"),
 )
 
@@ -239,6 +261,32 @@ class Page:
     next_cursor: str | None = None
 
 
+@dataclass(slots=True)
+class _Listing:
+    """One listing's total and, by position, the id just before it (where the page
+    that starts there starts): a cache, valid for one generation of the services."""
+
+    total: int | None = None
+    last_before: dict[int, int] = field(default_factory=dict)
+
+
+class _Listings:
+    """The listings remembered for the current generation (a few: one per filter)."""
+
+    LIMIT = 32
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.by_key: dict[tuple[Any, ...], _Listing] = {}
+
+    def get(self, generation: int, key: tuple[Any, ...]) -> _Listing:
+        if generation != self.generation:
+            self.generation, self.by_key = generation, {}
+        if key not in self.by_key and len(self.by_key) >= self.LIMIT:
+            self.by_key.clear()
+        return self.by_key.setdefault(key, _Listing())
+
+
 class Backend:
     """One sandbox account in a SQLite file. See the module docstring."""
 
@@ -255,6 +303,10 @@ class Backend:
         # the wall clock is a manual one (tests inject both).
         self.real_time = real_time
         self._lock = threading.RLock()
+        self._listings = _Listings()
+        # Iceberg answers as first given, by request, with the sandbox time they were
+        # built: served again while younger than the seed's lag (``iceberg_lag``).
+        self._cached_pages: dict[tuple[Any, ...], tuple[int, Page]] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
@@ -457,6 +509,9 @@ class Backend:
             expires=row["expires"],
             rules=tuple((r["method"], r["path"]) for r in json.loads(row["rules"])),
             nichandle=row["nichandle"] or self._nic(),
+            iam_actions=(
+                None if row["iam_actions"] is None else tuple(json.loads(row["iam_actions"]))
+            ),
         )
 
     def request_credential(
@@ -642,48 +697,111 @@ class Backend:
         filters: Sequence[tuple[str, str, str]] = (),
         sort: str | None = None,
         descending: bool = False,
+        fresh: bool = True,
     ) -> Page:
         """Iceberg: expanded services a page at a time, and the total.
 
         ``offset`` (cursor mode) wins over ``number`` (1-based pages). Without filters
-        or sort the page is read straight from SQLite, so big accounts stay cheap."""
+        or sort the page is read straight from SQLite, so big accounts stay cheap.
+        With a seeded ``iceberg_lag``, a request not ``fresh`` (no ``Pragma:
+        no-cache``) gets the answer the same request got last, while it is younger than
+        the lag on the sandbox clock, as OVH's cached lists lag behind a change."""
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise errors.bad_request(f"X-Pagination-Size must be between 1 and {MAX_PAGE_SIZE}")
         if number < 1:
             raise errors.bad_request("X-Pagination-Number starts at 1")
         start = offset if offset is not None else (number - 1) * size
+        request = (size, start, resource_name, *routes, "|", *filters, sort, descending)
         with self._op() as now:
-            where, args = "gone = 0", []
-            if resource_name is not None:
-                where += " AND name = ?"
-                args.append(resource_name)
-            if routes:
-                where += f" AND route IN ({','.join('?' * len(routes))})"
-                args.extend(_route_prefix(r) for r in routes)
-            nic = self._nic()
-            if not filters and sort is None:
-                total = self._db.execute(
+            lag = int(self._meta("iceberg_lag") or 0)
+            cached = self._cached_pages.get(request) if lag else None
+            if not fresh and cached is not None and now - cached[0] < lag:
+                return cached[1]
+            page = self._page(now, size, start, resource_name, routes, filters, sort, descending)
+            if lag:  # a fresh read refreshes the cached list too
+                if len(self._cached_pages) >= MAX_CACHED_PAGES:
+                    self._cached_pages.clear()
+                self._cached_pages[request] = (now, page)
+            return page
+
+    def _page(
+        self,
+        now: int,
+        size: int,
+        start: int,
+        resource_name: str | None,
+        routes: Sequence[str],
+        filters: Sequence[tuple[str, str, str]],
+        sort: str | None,
+        descending: bool,
+    ) -> Page:
+        """One Iceberg page as the account is now (``services_page`` without a cache)."""
+        where, args = "gone = 0", []
+        if resource_name is not None:
+            where += " AND name = ?"
+            args.append(resource_name)
+        if routes:
+            where += f" AND route IN ({','.join('?' * len(routes))})"
+            args.extend(_route_prefix(r) for r in routes)
+        nic = self._nic()
+        if not filters and sort is None:
+            listing = self._listing(where, args)
+            if listing.total is None:
+                listing.total = self._db.execute(
                     f"SELECT COUNT(*) FROM services WHERE {where}", args
                 ).fetchone()[0]
-                rows = self._db.execute(
-                    f"SELECT * FROM services WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
-                    (*args, size, start),
-                ).fetchall()
-                items = [_expanded(row, now, nic) for row in rows]
-            else:
-                rows = self._db.execute(
-                    f"SELECT * FROM services WHERE {where} ORDER BY id", args
-                ).fetchall()
-                every = [_expanded(row, now, nic) for row in rows]
-                every = [s for s in every if all(_filter_matches(s, *f) for f in filters)]
-                if sort is not None:
-                    every.sort(key=lambda s: _sort_key(_dotted(s, sort)), reverse=descending)
-                total = len(every)
-                items = every[start : start + size]
-            following = start + len(items)
-            return Page(
-                items=items, total=total, next_cursor=str(following) if following < total else None
-            )
+            total = listing.total
+            rows = self._page_rows(listing, where, args, start, size)
+            items = [_expanded(row, now, nic) for row in rows]
+        else:
+            rows = self._db.execute(
+                f"SELECT * FROM services WHERE {where} ORDER BY id", args
+            ).fetchall()
+            every = [_expanded(row, now, nic) for row in rows]
+            every = [s for s in every if all(_filter_matches(s, *f) for f in filters)]
+            if sort is not None:
+                every.sort(key=lambda s: _sort_key(_dotted(s, sort)), reverse=descending)
+            total = len(every)
+            items = every[start : start + size]
+        following = start + len(items)
+        return Page(
+            items=items, total=total, next_cursor=str(following) if following < total else None
+        )
+
+    def _listing(self, where: str, args: Sequence[Any]) -> _Listing:
+        """What is remembered of one listing (its filter), while no service changed."""
+        generation = self._db.execute("SELECT generation FROM listing").fetchone()[0]
+        return self._listings.get(generation, (where, *args))
+
+    def _page_rows(
+        self, listing: _Listing, where: str, args: Sequence[Any], start: int, size: int
+    ) -> list[sqlite3.Row]:
+        """``size`` rows in id order from the ``start``-th on, in time that does not grow
+        with ``start``. A reader going page after page (reconciler, the panel) starts
+        each page after the last id of the one before (keyset, remembered while nothing
+        changed); a page asked out of order finds its first id on the covering index
+        (``services_listed``) alone. Either way the skipped rows are never read, nor all
+        the rows sorted."""
+        select = f"SELECT * FROM services INDEXED BY services_listed WHERE {where}"
+        after = 0 if start == 0 else listing.last_before.get(start)
+        if after is not None:
+            rows = self._db.execute(
+                f"{select} AND id > ? ORDER BY id LIMIT ?", (*args, after, size)
+            ).fetchall()
+        else:
+            first = self._db.execute(
+                f"SELECT id FROM services INDEXED BY services_listed WHERE {where}"
+                " ORDER BY id LIMIT 1 OFFSET ?",
+                (*args, start),
+            ).fetchone()
+            if first is None:
+                return []
+            rows = self._db.execute(
+                f"{select} AND id >= ? ORDER BY id LIMIT ?", (*args, first[0], size)
+            ).fetchall()
+        if rows:
+            listing.last_before[start + len(rows)] = int(rows[-1]["id"])
+        return rows
 
     def service(self, service_id: int) -> dict[str, Any]:
         with self._op() as now:
@@ -1202,7 +1320,7 @@ class Backend:
         # The retention period is over: the terminated service leaves every route.
         self._db.execute(
             "UPDATE services SET gone = 1, resource_state = 'deleted'"
-            " WHERE purge_at <= ? AND gone = 0",
+            " WHERE purge_at <= ? AND +gone = 0",  # by purge_at's index, not every row
             (now,),
         )
 
@@ -1306,7 +1424,11 @@ class Backend:
     def _populate(self, seed: Seed) -> None:
         for table in ("services", "credentials", "applications", "emails", "tokens"):
             self._db.execute(f"DELETE FROM {table}")
+        self._db.execute("UPDATE listing SET generation = generation + 1")  # all new
         self._nic_cache = seed.account.nichandle
+        self._cached_pages.clear()
+        lag = seed.iceberg_lag
+        self._set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
         now = int(self.now_seconds())
         now_dt = from_epoch(now)
         app_ids: dict[str, int] = {}
@@ -1326,7 +1448,8 @@ class Backend:
             expires = credential.expires.resolve(now_dt) if credential.expires else None
             self._db.execute(
                 "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
-                " created, expires, nichandle, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created, expires, nichandle, email, iam_actions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
                     credential.consumer_key,
@@ -1337,6 +1460,7 @@ class Backend:
                     int(expires.timestamp()) if expires else None,
                     credential.nichandle,
                     credential.email,
+                    None if credential.iam_actions is None else json.dumps(credential.iam_actions),
                 ),
             )
         ids = _assign_ids(seed.services)

@@ -95,6 +95,20 @@ def not_granted_call() -> ApiError:
     return ApiError(403, "This call has not been granted", error_code="NOT_GRANTED_CALL")
 
 
+def iam_refused(actions: tuple[str, ...]) -> ApiError:
+    """A key's IAM policy lacks the operation's actions (``iam.py``): the newer error
+    style, the missing actions named in ``details`` as strings (``ovh/go-ovh``)."""
+    return ApiError(
+        403,
+        "User not granted for this request",
+        error_class="Client::Forbidden",
+        details={
+            "unauthorizedActionsByAuthentication": "",
+            "unauthorizedActionsByIAM": ",".join(actions),
+        },
+    )
+
+
 def invalid_signature() -> ApiError:
     return ApiError(400, "Invalid signature", error_code="INVALID_SIGNATURE")
 

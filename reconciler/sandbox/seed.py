@@ -104,6 +104,9 @@ class CredentialSeed:
     # own account, which never receives the administrator's e-mails.
     nichandle: str | None = None
     email: str | None = None  # that account's e-mail address (None: derived from it)
+    # The actions the key's IAM policy allows (``*`` wildcards); None: not governed by
+    # IAM, its access rules alone decide (``iam.py``).
+    iam_actions: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:  # never show the secret
         return f"CredentialSeed(application_key={self.application_key!r}, state={self.state!r})"
@@ -252,6 +255,9 @@ class Seed:
     # How long a terminated service stays listed (lifecycle terminated) before it leaves
     # every route; a product's own ``retention`` wins. None: it leaves at once.
     retention: timedelta | None = None
+    # How long an Iceberg listing answers as it was when first asked (OVH caches them;
+    # ``Pragma: no-cache`` reads fresh). None: never cached, every page is fresh.
+    iceberg_lag: timedelta | None = None
 
     def product(self, route: str) -> ProductSeed:
         return next((p for p in self.products if p.route == route), ProductSeed(route))
@@ -280,6 +286,8 @@ class Seed:
             data["products"] = {p.route: p.to_json() for p in self.products}
         if self.retention is not None:
             data["retention"] = _render_duration(self.retention)
+        if self.iceberg_lag is not None:
+            data["iceberg_lag"] = _render_duration(self.iceberg_lag)
         return data
 
     @property
@@ -407,6 +415,7 @@ _CREDENTIAL_KEYS = {
     "expires_in",
     "nichandle",
     "email",
+    "iam_actions",
 }
 
 
@@ -519,7 +528,9 @@ class _Reader:
         if data is None:
             raise self.fail((), "the seed is empty; it needs at least `services:`")
         top = self.mapping(
-            data, (), {"credentials", "services", "account", "clock", "products", "retention"}
+            data,
+            (),
+            {"credentials", "services", "account", "clock", "products", "retention", "iceberg_lag"},
         )
         credentials = self.credentials(top.get("credentials"), ("credentials",))
         products = self.products(top.get("products"), ("products",))
@@ -529,8 +540,14 @@ class _Reader:
         retention = None
         if top.get("retention") is not None:
             retention = self.retention(top["retention"], ("retention",))
+        lag = None
+        if top.get("iceberg_lag") is not None:
+            lag = self.duration(top["iceberg_lag"], ("iceberg_lag",))
+            if lag < timedelta(0):
+                raise self.fail(("iceberg_lag",), "a lag is 0 or more (e.g. 5m)")
         return Seed(
             retention=retention,
+            iceberg_lag=lag,
             services=services,
             credentials=credentials,
             account=account,
@@ -629,9 +646,26 @@ class _Reader:
                     expires=self.when(entry, where, "expires", required=False),
                     nichandle=self.optional_nic(entry, where, "nichandle"),
                     email=self.optional_text(entry, where, "email"),
+                    iam_actions=self.iam_actions(entry, where),
                 )
             )
         return tuple(found)
+
+    def iam_actions(self, entry: Mapping[str, Any], where: Path_) -> tuple[str, ...] | None:
+        """``iam_actions: [account:apiovh:services/get, "webHosting:apiovh:*"]``."""
+        if entry.get("iam_actions") is None:
+            return None
+        path = (*where, "iam_actions")
+        actions = []
+        for index, item in enumerate(self.sequence(entry["iam_actions"], path)):
+            action = self.text(item, (*path, index))
+            if action != "*" and action.count(":") != 2:
+                raise self.fail(
+                    (*path, index),
+                    f"{action!r} is not an IAM action (e.g. account:apiovh:services/get)",
+                )
+            actions.append(action)
+        return tuple(actions)
 
     def rules(self, value: Any, path: Path_) -> tuple[AccessRule, ...]:
         if value is None:
@@ -1075,6 +1109,8 @@ def _credential_json(credential: CredentialSeed) -> dict[str, Any]:
         data["nichandle"] = credential.nichandle
     if credential.email is not None:
         data["email"] = credential.email
+    if credential.iam_actions is not None:
+        data["iam_actions"] = list(credential.iam_actions)
     return data
 
 

@@ -289,3 +289,19 @@ def test_serve_prints_the_keys_of_its_seed(serve: object, tmp_path: Path) -> Non
         "OVH_CONSUMER_KEY": "team-ck",
     }
     assert "demo-ak" not in "\n".join(err)
+
+
+def test_a_reused_state_of_another_seed_says_whose_keys_it_holds() -> None:
+    from reconciler.cli.sandbox import account_keys, keys_block
+    from reconciler.sandbox import demo_seed
+
+    demo = {"seed_digest": demo_seed().digest}
+    assert account_keys(None, demo) == {
+        "OVH_APPLICATION_KEY": "demo-ak",
+        "OVH_APPLICATION_SECRET": "demo-as",
+        "OVH_CONSUMER_KEY": "demo-ck",
+    }
+    # made from a seed this process has not read: its keys are unknown here, not the demo's
+    assert account_keys(None, {"seed_digest": "sha256:another"}) is None
+    said = keys_block("http://127.0.0.1:1/1.0", None)
+    assert "export" not in said and "--seed" in said

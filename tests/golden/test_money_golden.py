@@ -3,7 +3,8 @@
 and ``mode``), ``live`` (compact fields, ``price`` as ``billing.pricing`` states it:
 ``{value, currency, duration, interval}``, absent when OVH gives none) and
 ``expected``: ``changes`` (every billing line in plan order, only the keys written
-compared; ``amount`` and ``currency`` are the price's), ``totals`` (exactly) and
+compared; ``amount`` and ``currency`` are the price's, ``after_commitment`` the amount
+of ``price_after_commitment``), ``totals`` (exactly) and
 ``not_in_totals``. Each file is one test of ``make_plan``'s ``billing``."""
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.core.lifecycle import Lifecycle, RenewMode
-from reconciler.core.live import Commitment, LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
+from reconciler.core.live import (
+    Commitment,
+    EndStrategy,
+    LiveAccount,
+    LiveLifecycle,
+    LiveService,
+    family_of,
+)
 from reconciler.core.plan import BillingChange, Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.pricing import parse_pricing
@@ -24,7 +32,19 @@ from reconciler.core.spec import ServiceSpec, Spec
 
 CASES = sorted((Path(__file__).parent / "money").glob("*.yaml"))
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
-_LIVE_KEYS = {"id", "name", "lifecycle", "price", "period", "offered", "modes", "commitment_end"}
+_LIVE_KEYS = {
+    "id",
+    "name",
+    "lifecycle",
+    "price",
+    "period",
+    "offered",
+    "modes",
+    "commitment_end",  # billing.engagement.endDate
+    "strategy",  # billing.engagement.endRule.strategy
+    "possible",  # billing.engagement.endRule.possibleStrategies
+    "termination",  # lifecycle.current.terminationDate
+}
 
 
 def moment(value: Any) -> datetime | None:
@@ -59,12 +79,17 @@ def live_service(fields: dict[str, Any]) -> LiveService:
         expiration=EXPIRY,
         renew_mode="automatic",
         renew_period=fields.get("period", "P12M"),
-        termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
+        termination_date=moment(fields["termination"])
+        if "termination" in fields
+        else EXPIRY
+        if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY
+        else None,
         offered_periods=tuple(fields["offered"]) if "offered" in fields else None,
         renew_modes=tuple(fields["modes"]) if "modes" in fields else None,
         commitment=Commitment(
             end_date=end if isinstance(end, date) else date.fromisoformat(str(end)),
-            strategy=None,
+            strategy=EndStrategy(fields["strategy"]) if fields.get("strategy") else None,
+            possible_strategies=tuple(EndStrategy(s) for s in fields.get("possible", ())),
         )
         if end is not None
         else None,
@@ -80,6 +105,9 @@ def plan_for(case: dict[str, Any]) -> Plan:
             lifecycle=Lifecycle(body["lifecycle"]),
             period=body.get("period"),
             mode=RenewMode(body["mode"]) if body.get("mode") else None,
+            commitment_end=CommitmentEnd(body["commitment_end"])
+            if body.get("commitment_end")
+            else None,
         )
         for key, body in case["spec"].items()
     )
@@ -93,8 +121,11 @@ def plan_for(case: dict[str, Any]) -> Plan:
 def check_change(actual: BillingChange, expected: dict[str, Any]) -> None:
     where = actual.service
     for key, value in expected.items():
-        if key == "amount":
-            got: Any = actual.price.amount if actual.price is not None else None
+        if key == "after_commitment":
+            kept = actual.price_after_commitment
+            got: Any = kept.amount if kept is not None else None
+        elif key == "amount":
+            got = actual.price.amount if actual.price is not None else None
         elif key == "currency":
             got = actual.price.currency if actual.price is not None else None
         elif key in ("takes_effect", "paid_until", "commitment_end"):

@@ -115,3 +115,48 @@ def test_a_large_priced_plan_stays_under_the_comment_limit() -> None:
     comment = markdown.render(plan)
     assert len(comment) <= markdown.LIMIT
     assert "Billing per year: EUR renewals stopped" in comment and "; USD renewals" in comment
+
+
+def test_end_strategies_say_what_the_price_becomes() -> None:
+    from reconciler.core.lifecycle import CommitmentEnd
+    from reconciler.core.live import EndStrategy
+    from reconciler.core.spec import ServiceSpec
+
+    offered = (
+        EndStrategy.REACTIVATE_ENGAGEMENT,
+        EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE,
+        EndStrategy.STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE,
+    )
+    committed = Commitment(
+        end_date=date(2027, 8, 1),
+        strategy=EndStrategy.REACTIVATE_ENGAGEMENT,
+        possible_strategies=offered,
+    )
+    plan = plan_of(
+        [
+            ServiceSpec(
+                key=name,
+                name=name,
+                lifecycle=Lifecycle.RENEW,
+                commitment_end=CommitmentEnd(word),
+            )
+            for name, word in (
+                ("keep.example.com", "keep_price"),
+                ("list.example.com", "default_price"),
+            )
+        ],
+        [
+            service(1, "keep.example.com", price=pricing(8, duration="P1M"), commitment=committed),
+            service(2, "list.example.com", price=pricing(8, duration="P1M"), commitment=committed),
+        ],
+    )
+    rendered = text.render(plan)
+    assert (
+        "billing: at the commitment's end on 2027-08-01: the commitment stops and the price "
+        "stays 8.00 EUR" in block_of(rendered, "keep.example.com")
+    )
+    assert (
+        "the commitment stops and the price moves from 8.00 EUR to the plan's default price, "
+        "which OVH does not state for the service" in block_of(rendered, "list.example.com")
+    )
+    assert "Billing per year" not in rendered  # no renewal stopped or started

@@ -10,15 +10,19 @@ host unpickles it once, configures it, and calls its methods.
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+import ovh.exceptions
 import pytest
 from conftest import SandboxServer
 from google.protobuf import empty_pb2, struct_pb2
@@ -34,6 +38,8 @@ from pulumi_helpers import (
 
 from reconciler.journal import Outcome, Phase, read_journal
 from reconciler.pulumi.provider import ServiceLifecycleProvider
+from reconciler.sandbox import demo_seed
+from reconciler.sandbox.testing import SANDBOX_EPOCH
 
 TYPE = "pulumi-python:dynamic/reconciler:ServiceLifecycle"
 
@@ -84,6 +90,14 @@ class Host:
 
 @pytest.fixture
 def host(sandbox_server: SandboxServer, tmp_path: Path) -> Iterator[Host]:
+    with started_host(sandbox_server, tmp_path) as started:
+        yield started
+
+
+@contextmanager
+def started_host(sandbox_server: SandboxServer, tmp_path: Path, **config: str) -> Iterator[Host]:
+    """The host started and configured as the engine does; ``config`` adds
+    ``reconciler:*`` keys to the stack's configuration."""
     environment = {
         name: value
         for name, value in os.environ.items()
@@ -113,6 +127,7 @@ def host(sandbox_server: SandboxServer, tmp_path: Path) -> Iterator[Host]:
                         "reconciler:consumerKey": sandbox_server.consumer_key,
                         "reconciler:journal": str(journal),
                         "reconciler:spec": "stacks/dev.yaml",
+                        **{f"reconciler:{key}": value for key, value in config.items()},
                     }
                 ),
                 acceptSecrets=True,
@@ -259,3 +274,37 @@ def test_errors_come_back_as_one_message_with_the_hint(host: Host) -> None:
     tail = details.strip().splitlines()[-2:]
     assert tail[0].startswith("reconciler.errors.TransportError: ")
     assert tail[1].startswith("hint: ")
+
+
+def test_the_stacks_deletion_token_reaches_the_provider_host(
+    sandbox_server: SandboxServer, tmp_path: Path, ovh_client: Any
+) -> None:
+    """`reconciler:deletionTokens`, decrypted by the engine into `Configure`: the deletion
+    whose e-mail goes to another account (`not-admin-contact`) passes the check and is
+    confirmed with that token, with no second request."""
+    name = "old-shop.example.org"
+    seed = copy.deepcopy(demo_seed().to_mapping())
+    for service in seed["services"]:
+        if service["name"] == name:
+            service["contacts"] = {"admin": "cd67890-ovh"}
+    sandbox_server.reset(seed, now=SANDBOX_EPOCH)
+    (tmp_path / "blind").mkdir()
+    with started_host(sandbox_server, tmp_path / "blind") as blind:
+        refused = blind.check(
+            name, {}, blind.props(name, type="hosting/web", lifecycle="delete_now")
+        )
+        assert "[not-admin-contact]" in refused.failures[0].reason
+    ovh_client.post(f"/hosting/web/{name}/terminate")  # the administrator's request
+    (email,) = [e for e in sandbox_server.emails() if "Termination request" in e["subject"]]
+    found = re.search(r"token=([A-Za-z0-9]+)", email["body"])
+    assert found is not None
+    with started_host(sandbox_server, tmp_path, deletionTokens=f"{name}={found[1]}") as holding:
+        inputs = holding.checked(name, type="hosting/web", lifecycle="delete_now")
+        created = holding.stub.Create(
+            provider_pb2.CreateRequest(urn=urn(name), properties=struct(inputs))
+        )
+        assert created.id == str(OLD_SHOP)
+        assert found[1] not in holding.journal.read_text(encoding="utf-8")
+    with pytest.raises(ovh.exceptions.ResourceNotFoundError):
+        live(ovh_client, OLD_SHOP)
+    assert len([e for e in sandbox_server.emails() if "Termination request" in e["subject"]]) == 1

@@ -9,6 +9,7 @@ OVH's published schemas on the way (``tests/conformance``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -648,3 +649,65 @@ def test_a_period_change_scales_the_seeded_price_and_keeps_its_currency(
     assert two_years["price"]["value"] == 49.0
     assert two_years["price"]["currencyCode"] == "CAD"
     assert "49.00" in two_years["price"]["text"], "the stated text is of the yearly renewal"
+
+
+# --- Iceberg as OVH serves it: default size, cap, a cached list ---------------------------
+
+ICEBERG_LAG = """\
+iceberg_lag: 10m
+services:
+  - {count: 1500, name: 'site{n:04d}.example.com', route: /hosting/web, expires_in: 200d}
+"""
+PAGES = {"X-Pagination-Mode": "CachedObjectList-Pages"}
+
+
+def listing(client: ovh.Client, **headers: str) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
+    response = client.raw_call("GET", "/services", headers={**PAGES, **headers})
+    assert response.status_code == 200, response.text
+    return response.json(), response.headers  # case-insensitive
+
+
+def test_a_page_is_1000_services_when_no_size_is_asked_and_50000_at_most(
+    ovh_client: ovh.Client, sandbox_server: SandboxServer
+) -> None:
+    sandbox_server.load_seed(ICEBERG_LAG.replace("iceberg_lag: 10m\n", ""), now=SANDBOX_EPOCH)
+    first, headers = listing(ovh_client)
+    assert len(first) == 1000 and headers["X-Pagination-Size"] == "1000"
+    assert headers["X-Pagination-Elements"] == "1500"
+    second, _ = listing(ovh_client, **{"X-Pagination-Number": "2"})
+    assert len(second) == 500
+    every, _ = listing(ovh_client, **{"X-Pagination-Size": "50000"})  # as the panel asks
+    assert len(every) == 1500
+    too_big = ovh_client.raw_call(
+        "GET", "/services", headers={**PAGES, "X-Pagination-Size": "50001"}
+    )
+    assert too_big.status_code == 400 and "between 1 and 50000" in too_big.json()["message"]
+
+
+def test_a_cached_listing_lags_behind_a_change_unless_no_cache_is_asked(
+    ovh_client: ovh.Client, sandbox_server: SandboxServer
+) -> None:
+    sandbox_server.load_seed(ICEBERG_LAG, now=SANDBOX_EPOCH)
+    before, _ = listing(ovh_client)
+    target = before[0]["serviceId"]
+    ovh_client.put(f"/services/{target}", displayName="Renamed")
+    assert ovh_client.get(f"/services/{target}")["resource"]["displayName"] == "Renamed"
+    stale, _ = listing(ovh_client)
+    assert stale[0]["resource"]["displayName"] == before[0]["resource"]["displayName"]
+    fresh, _ = listing(ovh_client, Pragma="no-cache")
+    assert fresh[0]["resource"]["displayName"] == "Renamed"
+    # The fresh read refreshed the cached list; a later change lags again until the
+    # lag has passed on the sandbox clock.
+    ovh_client.put(f"/services/{target}", displayName="Renamed again")
+    assert listing(ovh_client)[0][0]["resource"]["displayName"] == "Renamed"
+    sandbox_server.advance(timedelta(minutes=10))
+    assert listing(ovh_client)[0][0]["resource"]["displayName"] == "Renamed again"
+
+
+def test_without_a_seeded_lag_every_listing_is_fresh(
+    ovh_client: ovh.Client, sandbox_server: SandboxServer
+) -> None:
+    sandbox_server.load_seed(ICEBERG_LAG.replace("iceberg_lag: 10m\n", ""), now=SANDBOX_EPOCH)
+    target = listing(ovh_client)[0][0]["serviceId"]
+    ovh_client.put(f"/services/{target}", displayName="Renamed")
+    assert listing(ovh_client)[0][0]["resource"]["displayName"] == "Renamed"

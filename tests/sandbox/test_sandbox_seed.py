@@ -446,3 +446,14 @@ services:
     web = seed.services[0]
     assert web.expires.absolute == datetime(2027, 3, 1, tzinfo=UTC)
     assert [r.method for r in seed.credentials[0].rules] == ["GET", "PUT", "POST"]
+
+
+def test_the_iceberg_lag_seed_key_round_trips() -> None:
+    from test_sandbox_behaviours import ICEBERG_LAG
+
+    seed = parse_seed(ICEBERG_LAG, "lag.yaml")
+    assert seed.iceberg_lag == timedelta(minutes=10)
+    again = seed_from_mapping(seed.to_mapping(), seed.source)
+    assert again.iceberg_lag == seed.iceberg_lag and again.digest == seed.digest
+    assert parse_seed("services: []\n").iceberg_lag is None
+    assert "0 or more" in error("iceberg_lag: -1m\nservices: []\n").problem
