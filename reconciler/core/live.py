@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -125,10 +125,25 @@ class LiveService:
     @property
     def terminates_at(self) -> datetime | None:
         """When a pending termination takes effect: ``lifecycle.current.terminationDate``
-        (the end of the commitment, for a commitment's termination), else the expiry."""
-        return self.termination_date or self.expiration
+        (the end of the commitment, for a commitment's termination), else the expiry.
+        A termination at the end of a commitment without a termination date takes the
+        earlier of the expiry and the first instant of the commitment's end day anywhere
+        on earth (UTC+14): the 24-hour rule must never be judged on a later date than the
+        real one."""
+        if self.termination_date is not None:
+            return self.termination_date
+        commitment = self.commitment
+        if (
+            self.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END
+            and commitment is not None
+            and commitment.end_date is not None
+        ):
+            day_starts = datetime.combine(commitment.end_date, time(0), tzinfo=_EARLIEST_ZONE)
+            return day_starts if self.expiration is None else min(day_starts, self.expiration)
+        return self.expiration
 
 
+_EARLIEST_ZONE = timezone(timedelta(hours=14))  # the first to start any day
 _GONE = frozenset((LiveLifecycle.TERMINATED, LiveLifecycle.EXPIRED, LiveLifecycle.BEING_DELETED))
 
 

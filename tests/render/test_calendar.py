@@ -204,9 +204,10 @@ def test_a_hostile_name_cannot_forge_a_property() -> None:
     assert str(event["SUMMARY"]) == "evil.example.com\\x0d\\x0aUID:forged;x,y\\ renews"
 
 
-def test_deadlines_of_a_commitment_end_without_a_termination_date_fall_back_to_expiry() -> None:
-    """No termination date given: the termination is judged, as the rules judge it, at
-    the expiry (``LiveService.terminates_at``)."""
+def test_deadlines_of_a_commitment_end_without_a_termination_date_are_its_earliest() -> None:
+    """No termination date given: the termination is judged, as the rules judge it, at the
+    first instant of the commitment's end day anywhere (00:00 UTC+14, the day before at
+    10:00 UTC) when that comes before the expiry (``LiveService.terminates_at``)."""
     service = LiveService(
         service_id=10,
         name="c.example.com",
@@ -222,7 +223,7 @@ def test_deadlines_of_a_commitment_end_without_a_termination_date_fall_back_to_e
     assert (expiry.kind, expiry.at) == (DeadlineKind.EXPIRY, datetime(2026, 5, 1, tzinfo=UTC))
     assert (cancel.kind, cancel.at) == (
         DeadlineKind.CANCEL_BY,
-        datetime(2026, 4, 30, tzinfo=UTC),
+        datetime(2026, 4, 29, 10, tzinfo=UTC),
     )
     assert (ends.kind, ends.day) == (DeadlineKind.COMMITMENT_END, date(2026, 5, 1))
 
