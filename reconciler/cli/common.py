@@ -50,12 +50,13 @@ import click
 from reconciler.durations import Duration, InvalidDuration, parse_duration
 from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
-from reconciler.ovh.client import DEFAULT_CONCURRENCY, OvhClient, ReadStrategy
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
+from reconciler.ovh.options import DEFAULT_CONCURRENCY, ReadStrategy
 from reconciler.redaction import Secrets
 
 if TYPE_CHECKING:  # the spec's models are loaded by the commands that read a spec
     from reconciler.core.spec import Spec
+    from reconciler.ovh.client import OvhClient
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -212,6 +213,7 @@ def build_client(
     ovh.conf files. Its secrets are the command's (``reconciler.cli.command_secrets``),
     so that the error printer blanks them too."""
     from reconciler.cli import command_secrets
+    from reconciler.ovh.client import OvhClient  # the HTTP stack: only to send
 
     environ = os.environ if environ is None else environ
     endpoint = target.endpoint if isinstance(target, Target) else target

@@ -10,7 +10,9 @@
 - ``embedded``: the in-process ``sandbox`` endpoint.
 """
 
+import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
 
 def _skip_unused_imports() -> None:
@@ -32,16 +34,40 @@ def _skip_unused_imports() -> None:
 
 _skip_unused_imports()
 
-from reconciler.ovh.client import OvhClient, ReadStrategy  # noqa: E402
-from reconciler.ovh.credentials import (  # noqa: E402
-    Credentials,
-    OAuth2Credentials,
-    SignatureCredentials,
-    resolve_credentials,
-)
-from reconciler.ovh.deadlines import Timeouts  # noqa: E402
-from reconciler.ovh.limits import Bounds  # noqa: E402
-from reconciler.ovh.retry import RetryPolicy  # noqa: E402
+# The package's names load on first use: ``reconciler.ovh.options`` (what a command
+# line shows) must not pull the HTTP stack in with it.
+_HOME = {
+    "Bounds": "reconciler.ovh.limits",
+    "Credentials": "reconciler.ovh.credentials",
+    "OAuth2Credentials": "reconciler.ovh.credentials",
+    "OvhClient": "reconciler.ovh.client",
+    "ReadStrategy": "reconciler.ovh.options",
+    "RetryPolicy": "reconciler.ovh.retry",
+    "SignatureCredentials": "reconciler.ovh.credentials",
+    "Timeouts": "reconciler.ovh.deadlines",
+    "resolve_credentials": "reconciler.ovh.credentials",
+}
+
+if TYPE_CHECKING:
+    from reconciler.ovh.client import OvhClient
+    from reconciler.ovh.credentials import (
+        Credentials,
+        OAuth2Credentials,
+        SignatureCredentials,
+        resolve_credentials,
+    )
+    from reconciler.ovh.deadlines import Timeouts
+    from reconciler.ovh.limits import Bounds
+    from reconciler.ovh.options import ReadStrategy
+    from reconciler.ovh.retry import RetryPolicy
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'reconciler.ovh' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = [
     "Bounds",

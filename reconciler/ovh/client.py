@@ -85,6 +85,7 @@ from reconciler.ovh.deadlines import (
     earliest,
 )
 from reconciler.ovh.limits import Bounds, size_text
+from reconciler.ovh.options import DEFAULT_CONCURRENCY, ReadStrategy
 from reconciler.ovh.responses import QUERY_ID_HEADER, decode_json, error_from_answer
 from reconciler.ovh.retry import GiveUp, RetryPolicy, decide
 from reconciler.redaction import Secrets
@@ -95,7 +96,6 @@ U = TypeVar("U")
 A = TypeVar("A")
 log = logging.getLogger("reconciler.ovh")
 
-DEFAULT_CONCURRENCY: Final = 10
 DEFAULT_PAGE_SIZE: Final = 1000
 # The largest page asked for: what the control panel asks by default (fetchIcebergV6); the
 # server's own maximum is not published (docs/control-panel.md §7, §9 Q16).
@@ -130,13 +130,6 @@ class Answer:
     value: Any
     status: int
     query_id: str | None
-
-
-class ReadStrategy(StrEnum):
-    """How a collection such as ``/services`` is read."""
-
-    AUTO = "auto"  # Iceberg pages; per-id reads when the API answers without them
-    PER_ID = "per-id"  # the list of ids, then one GET per id (concurrently)
 
 
 class _Signing(StrEnum):

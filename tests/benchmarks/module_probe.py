@@ -20,14 +20,18 @@ import atexit, json, sys
 out, argv = sys.argv[1], sys.argv[2:]
 seen = {}
 
+def _loaded():
+    # Modules loaded; a None entry marks one known absent (never imported).
+    return sorted(name for name, module in sys.modules.items() if module is not None)
+
 def first_connect(event, args):
     if event == "socket.connect" and "first_request" not in seen:
-        seen["first_request"] = sorted(sys.modules)
+        seen["first_request"] = _loaded()
 
 sys.addaudithook(first_connect)
 
 def dump():
-    seen["exit"] = sorted(sys.modules)
+    seen["exit"] = _loaded()
     with open(out, "w") as handle:
         json.dump(seen, handle)
 

@@ -25,6 +25,8 @@ from reconciler.sandbox.testing import SandboxServer
 
 # Never needed to answer --version or --help.
 NOT_FOR_HELP = (
+    "httpx",
+    "httpcore",
     "pydantic",
     "yaml",
     "marked_yaml",
