@@ -5,15 +5,14 @@ sandbox (a temporary RECONCILER_STATE_DIR, the demo account)."""
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_helpers import clean_workdir, cli
 
 from reconciler import __version__
-from reconciler.cli import hoist_global_flags, main
+from reconciler.cli import hoist_global_flags
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -39,32 +38,9 @@ services:
 """
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_")) or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "sync.yaml").write_text(IN_SYNC, encoding="utf-8")
-    (tmp_path / "changes.yaml").write_text(CHANGES, encoding="utf-8")
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+    return clean_workdir(tmp_path, monkeypatch, sync_yaml=IN_SYNC, changes_yaml=CHANGES)
 
 
 # --- global options ------------------------------------------------------------------------

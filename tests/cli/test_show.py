@@ -9,12 +9,10 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from reconciler.cli import main
+from cli_helpers import Result, clean_workdir, cli
 
 CHANGES = """\
 version: 1
@@ -33,31 +31,9 @@ services:
 """
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_")) or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "changes.yaml").write_text(CHANGES, encoding="utf-8")
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+    return clean_workdir(tmp_path, monkeypatch, changes_yaml=CHANGES)
 
 
 def saved(capsys: pytest.CaptureFixture[str], name: str = "plan.json") -> Result:

@@ -7,17 +7,15 @@ rules that look across entries."""
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from cli_helpers import Result, clean_workdir, cli
 from planner.planner_helpers import live_account, spec_of
 
-from reconciler.cli import main
 from reconciler.core import planfile
 from reconciler.core.plan import ActionKind, RuleCode
 from reconciler.core.planner import make_plan
@@ -50,31 +48,9 @@ PARTIAL_TEXT = "Targeted plan: 1 of 4 services; the others were not compared."
 WARNING = "warning: resource targeting is in effect (--target)"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_")) or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+    return clean_workdir(tmp_path, monkeypatch, spec_yaml=SPEC)
 
 
 def error_lines(result: Result) -> list[str]:
