@@ -1,7 +1,7 @@
 """``reconciler sandbox``: run the local OVH API sandbox, and rehearse on the embedded one.
 
     reconciler sandbox serve [--seed FILE] [--port N] [--state FILE] [--latency-ms N]
-    reconciler sandbox reset [--seed FILE] [--endpoint URL]
+    reconciler sandbox reset [--seed FILE] [--keep-clock] [--endpoint URL]
     reconciler sandbox clock [--set ISO | --advance 2d] [--tick | --stop] [--endpoint URL]
     reconciler sandbox emails [--last N] [--endpoint URL]
 
@@ -36,6 +36,7 @@ from reconciler.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from reconciler.sandbox.admin import SandboxAdmin
+    from reconciler.sandbox.clock import WallClock
     from reconciler.sandbox.seed import CredentialSeed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -232,37 +233,76 @@ def serve(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Seed file to start from; default: the seed it was made from (the demo account).",
 )
+@click.option(
+    "--keep-clock",
+    is_flag=True,
+    help="Leave the clock where it is; default: back to real time (UTC), ticking.",
+)
 @served_endpoint_option
-def reset(seed: Path | None, endpoint: str | None) -> None:
+def reset(seed: Path | None, keep_clock: bool, endpoint: str | None) -> None:
     """Put the embedded sandbox (or the served one at --endpoint) back to its seed, or
-    to a new one."""
+    to a new one, and its clock back to real time.
+
+    A seed with a `clock:` sets (and stops) the clock there, as loading it always does;
+    --keep-clock leaves a clock moved with `sandbox clock` where it is."""
     from reconciler.sandbox import SandboxError, load_seed, open_state
 
+    # The clock goes back to real time *before* the seed is loaded, so the seed's
+    # relative dates (``expires_in: 30d``) count from today, not from a date the clock
+    # was moved to; a seed's own ``clock:`` then still wins, as loading it promises.
+    wall = wall_clock()
     root = served_root(endpoint)
     if root is not None:
         text = _read_seed_text(seed) if seed is not None else None
         with _served(root) as admin:
+            if not keep_clock:
+                admin.set_clock(wall.now(), ticking=True)
             summary = admin.reset(text)
-        click.echo(
-            f"sandbox: {root} reset to {seed or summary['seed']} ({summary['services']} "
-            f"services, clock {summary['clock']['now']})"
-        )
+        click.echo(reset_line(root, str(seed or summary["seed"]), summary, keep_clock))
         return
     path = embedded_state_path()
     try:
         loaded = load_seed(seed) if seed is not None else None
-        backend = open_state(path, seed=loaded, reseed=loaded is not None)
+        # No seed given to open_state: the one asked for is loaded below, after the
+        # clock is set, and a state made from another seed is not refused (a reset).
+        backend = open_state(path, wall=wall)
         try:
-            if loaded is None:
+            if not keep_clock:
+                backend.set_clock(wall.now(), ticking=True)
+            if loaded is not None:
+                backend.load_seed(loaded)
+            else:
                 backend.reset()
             summary = backend.summary()
         finally:
             backend.close()
     except SandboxError as exc:
         raise _config_error(exc, seed) from None
-    click.echo(
-        f"sandbox: {path} reset to {summary['seed']} ({summary['services']} services, "
-        f"clock {summary['clock']['now']})"
+    click.echo(reset_line(str(path), str(summary["seed"]), summary, keep_clock))
+
+
+def wall_clock() -> WallClock:
+    """Real time, as ``sandbox reset`` puts the clock back to it; the one place this
+    module reads it, so tests inject a clock that stands still."""
+    from reconciler.sandbox.clock import SystemWallClock
+
+    return SystemWallClock()
+
+
+def reset_line(where: str, seed: str, summary: Mapping[str, Any], keep_clock: bool) -> str:
+    """The one line ``sandbox reset`` prints: what it reset, and where the clock is now
+    and why (UTC), since a reset also moves the clock unless --keep-clock."""
+    clock_state = summary["clock"]
+    ticking = bool(clock_state["ticking"])
+    if keep_clock:
+        why = "kept"
+    elif ticking:
+        why = "real time"
+    else:  # set to real time and ticking, then stopped: the seed's ``clock:``
+        why = "the seed's clock"
+    return (
+        f"sandbox: {where} reset to {seed} ({summary['services']} services); clock "
+        f"{clock_state['now']} (UTC, {why}, {'ticking' if ticking else 'stopped'})"
     )
 
 

@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import SandboxServer
 
 from reconciler.cli import main
+from reconciler.cli import sandbox as cli_sandbox
 from reconciler.sandbox import open_state
+from reconciler.sandbox.clock import ManualWallClock
 
 
 @pytest.fixture
@@ -181,6 +183,101 @@ def test_a_server_that_is_not_a_sandbox_is_named(
     # The sandbox's API root answers, but has no admin routes below it.
     code, _, err = run(capsys, "sandbox", "clock", "--endpoint", sandbox_server.url + "/1.0")
     assert code == 1 and "not as a reconciler sandbox" in err
+
+
+# --- reset puts the clock back to real time ---------------------------------------------
+
+# Real time as the tests inject it: a wall clock that stands still, so the clock a reset
+# leaves ticking reads the same instant every time it is asked.
+REAL_NOW = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+FIVE_DAYS_SEED = "services:\n  - {name: a.example.com, route: /domain, expires_in: 5d}\n"
+
+
+@pytest.fixture
+def real_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    monkeypatch.setattr(cli_sandbox, "wall_clock", lambda: ManualWallClock(REAL_NOW))
+    return REAL_NOW
+
+
+def embedded_clock(state_dir: Path) -> tuple[datetime, bool]:
+    backend = open_state(state_dir / "sandbox.db", wall=ManualWallClock(REAL_NOW))
+    try:
+        state = backend.clock()
+        return state.now, state.ticking
+    finally:
+        backend.close()
+
+
+def test_reset_puts_the_embedded_clock_back_to_real_time(
+    state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    code, out, err = run(capsys, "sandbox", "reset")
+    assert code == 0, err
+    assert out.startswith(f"sandbox: {state_dir / 'sandbox.db'} reset to ")
+    expected = "(18 services); clock 2026-12-03T14:00:00Z (UTC, real time, ticking)\n"
+    assert out.endswith(expected), out
+    assert embedded_clock(state_dir) == (real_now, True)
+
+
+def test_reset_counts_a_new_seeds_relative_dates_from_real_time(
+    state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    seed = state_dir.parent / "five.yaml"
+    seed.write_text(FIVE_DAYS_SEED)
+    code, out, err = run(capsys, "sandbox", "reset", "--seed", str(seed))
+    assert code == 0, err
+    assert f"reset to {seed} (1 services); clock 2026-12-03T14:00:00Z (UTC, real" in out
+    backend = open_state(state_dir / "sandbox.db", wall=ManualWallClock(real_now))
+    try:
+        (service,) = backend.internal_services()
+    finally:
+        backend.close()
+    assert service["expiration"] == "2026-12-08T14:00:00Z"  # 5 days from today, not 2030
+
+
+def test_reset_keep_clock_leaves_a_moved_clock_where_it_is(
+    state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    code, out, err = run(capsys, "sandbox", "reset", "--keep-clock")
+    assert code == 0, err
+    assert out.endswith("clock 2030-01-01T00:00:00Z (UTC, kept, stopped)\n"), out
+    assert embedded_clock(state_dir) == (datetime(2030, 1, 1, tzinfo=UTC), False)
+
+
+def test_reset_to_a_seed_with_a_clock_uses_the_seeds_clock(
+    state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = state_dir.parent / "pinned.yaml"
+    seed.write_text("clock: 2027-01-01T09:00:00Z\n" + FIVE_DAYS_SEED)
+    code, out, err = run(capsys, "sandbox", "reset", "--seed", str(seed))
+    assert code == 0, err
+    assert out.endswith("clock 2027-01-01T09:00:00Z (UTC, the seed's clock, stopped)\n"), out
+    assert embedded_clock(state_dir) == (datetime(2027, 1, 1, 9, tzinfo=UTC), False)
+
+
+def test_reset_puts_a_served_clock_back_to_real_time(
+    served: SandboxServer,
+    state_dir: Path,
+    real_now: datetime,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served.set_clock(datetime(2030, 1, 1, tzinfo=UTC))
+    seed = state_dir.parent / "five.yaml"
+    seed.write_text(FIVE_DAYS_SEED)
+    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
+    assert code == 0, err
+    assert "(UTC, real time, ticking)" in out and "clock 2026-12-03T14:00:" in out, out
+    # The served sandbox ticks along its own (real) wall clock from the instant sent.
+    assert served.admin.clock()["ticking"] is True
+    assert real_now <= served.now() < real_now + timedelta(days=1)
+    (service,) = served.services()
+    assert service["expiration"].startswith("2026-12-08T14:00:")
+    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--keep-clock")
+    assert code == 0, err
+    assert "(UTC, kept, ticking)" in out, out
 
 
 # --- serve prints the account's keys ---------------------------------------------------
