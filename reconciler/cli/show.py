@@ -15,6 +15,7 @@ prints with. It imports nothing that talks to the network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,18 +35,34 @@ FORMATS = ("text", "markdown", "json")
 
 
 def is_plan_file(path: Path) -> bool:
-    """A saved plan: any ``.json`` file, or a JSON object naming its ``format_version``
-    in its first 64 kB (``dump_plan`` writes it first). Errors then come from the plan
-    reader, which says what a plan must hold; anything else is read as a spec."""
-    if path.suffix.lower() == ".json":
-        return True
+    """A saved plan: a JSON object naming its ``format_version`` in its first 64 kB
+    (``dump_plan`` writes it first), or any other ``.json`` file but a spec written in
+    JSON (YAML's flow style: an object with ``services`` and no ``format_version``).
+    Errors then come from the plan reader, which says what a plan must hold; anything
+    else is read as a spec."""
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError:
-        return False
+        return path.suffix.lower() == ".json"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return stripped.startswith(b"{") and b'"format_version"' in stripped
+    if stripped.startswith(b"{") and b'"format_version"' in stripped:
+        return True
+    if path.suffix.lower() != ".json":
+        return False
+    return not _json_spec(stripped)
+
+
+def _json_spec(head: bytes) -> bool:
+    """Whether ``head`` opens a spec written as JSON: an object whose first key is one a
+    spec has at its top and a plan never has (``version``, ``endpoint``, ``unmanaged``,
+    ``services``)."""
+    match = _FIRST_KEY.match(head)
+    return match is not None and match.group(1) in _SPEC_TOP_KEYS
+
+
+_FIRST_KEY = re.compile(rb'\{\s*"([a-z_]{1,20})"\s*:')
+_SPEC_TOP_KEYS = frozenset((b"version", b"endpoint", b"unmanaged", b"services"))
 
 
 def read_plan_file(path: Path) -> tuple[bytes, Plan]:

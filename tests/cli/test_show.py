@@ -184,3 +184,26 @@ def test_a_plan_file_given_as_a_spec_is_one_line_naming_show_and_apply(
         f"`reconciler apply {name}`"
     ]
     assert result.err.count("\n") == 2  # the error and its hint, no spec errors
+
+
+def test_a_spec_written_as_json_is_still_a_spec(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """YAML reads JSON: a `.json` spec plans as a spec; a `.json` plan file without its
+    `format_version` is still taken for a plan (and refused as one)."""
+    spec = {
+        "version": 1,
+        "endpoint": "sandbox",
+        "unmanaged": "ignore",
+        "services": {"example.net": {"type": "domain", "lifecycle": "terminate_at_expiry"}},
+    }
+    (workdir / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    result = cli(capsys, "plan", "spec.json")
+    assert result.code == 0, result.err
+    assert "example.net" in result.out and "terminate" in result.out
+    saved(capsys, "saved.json")
+    plan = json.loads((workdir / "saved.json").read_text(encoding="utf-8"))
+    del plan["format_version"]
+    (workdir / "broken.json").write_text(json.dumps(plan), encoding="utf-8")
+    refused = cli(capsys, "plan", "broken.json")
+    assert refused.code == 1 and "not a reconciler plan: it has no format_version" in refused.err
