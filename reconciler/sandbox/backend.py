@@ -1687,7 +1687,9 @@ def _pricing(row: sqlite3.Row, period: str, months: int) -> dict[str, Any] | Non
     value = round(row["price"] * months, 2)
     currency = seeded.get("currency", "EUR")
     text = _PRICE_TEXTS.get(currency, "{:.2f} " + currency).format(value)
-    interval = months
+    # One renewal per `duration` (which already says how long it is), as the order
+    # catalogue counts a yearly renewal: interval 1 of a year, not 12.
+    interval = 1
     stated = seeded.get("price", value)
     if seeded.get("duration", period) == period and abs(stated - value) < 0.005:
         value = stated  # the renewal the seed describes still holds: answer it as stated

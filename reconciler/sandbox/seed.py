@@ -146,7 +146,7 @@ class PricingSeed:
     currency: str | None = None  # order.CurrencyCodeEnum; None: EUR
     text: str | None = None  # the text OVH shows; None: derived from value and currency
     duration: str | None = None  # None: the renewal period
-    interval: int | None = None  # None: the months of the duration
+    interval: int | None = None  # None: 1, one renewal per duration
     mode: str | None = None  # pricingMode; None: "default"
     engagement: EngagementConfigSeed | None = None  # engagementConfiguration; None: null
 

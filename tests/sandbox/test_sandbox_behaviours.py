@@ -609,7 +609,7 @@ def test_a_seeded_renewal_price_is_answered_as_stated(
     # The pricing's duration is the renewal period: seeding it sets the period.
     cad = billing(ovh_client, CAD)
     assert cad["renew"]["current"]["period"] == "P12M"
-    assert cad["pricing"]["duration"] == "P12M" and cad["pricing"]["interval"] == 12
+    assert cad["pricing"]["duration"] == "P12M" and cad["pricing"]["interval"] == 1
     assert cad["pricing"]["price"]["currencyCode"] == "CAD"
     assert cad["pricing"]["price"]["value"] == 24.5
     plain = billing(ovh_client, PLAIN)["pricing"]
@@ -645,7 +645,7 @@ def test_a_period_change_scales_the_seeded_price_and_keeps_its_currency(
 ) -> None:
     ovh_client.put(f"/services/{CAD}", renew={"mode": "automatic", "period": "P24M"})
     two_years = billing(ovh_client, CAD)["pricing"]
-    assert two_years["duration"] == "P24M" and two_years["interval"] == 24
+    assert two_years["duration"] == "P24M" and two_years["interval"] == 1
     assert two_years["price"]["value"] == 49.0
     assert two_years["price"]["currencyCode"] == "CAD"
     assert "49.00" in two_years["price"]["text"], "the stated text is of the yearly renewal"
