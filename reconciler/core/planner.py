@@ -424,6 +424,14 @@ _END_RULE_MEANING = {
 }
 
 
+def commitment_end_words(live: LiveService) -> str:
+    """``on 2027-08-01``, the day the service's commitment ends, as OVH gives it."""
+    commitment = live.commitment
+    if commitment is None or commitment.end_date is None:
+        return "(end date not given)"
+    return f"on {commitment.end_date.isoformat()}"
+
+
 def end_rule_words(live: LiveService, after: Essence) -> str:
     """What the action does to the commitment's end rule, with the commitment's end
     date and what happens then; empty when it leaves the end rule alone."""
@@ -438,11 +446,7 @@ def end_rule_words(live: LiveService, after: Essence) -> str:
     commitment = live.commitment
     current = commitment.strategy if commitment is not None else None
     was = f" from {current.value}" if current is not None else ""
-    ends = (
-        f"on {commitment.end_date.isoformat()}"
-        if commitment is not None and commitment.end_date is not None
-        else "(end date not given)"
-    )
+    ends = commitment_end_words(live)
     stated = f" (`commitment_end: {after.commitment_end}`)"
     return (
         f"its commitment's end rule changes{was} to {target.value}{stated}: when the "
@@ -563,12 +567,7 @@ def reason_for(
             f"deleted irreversibly then{along}{undo}"
         )
     if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
-        commitment = live.commitment
-        ends = (
-            f"on {commitment.end_date.isoformat()}"
-            if commitment is not None and commitment.end_date is not None
-            else "(end date not given)"
-        )
+        ends = commitment_end_words(live)
         return (
             f"{live.name} is terminated at the end of its commitment {ends} and its data "
             f"deleted irreversibly then; it is no longer renewed{along}"
