@@ -40,7 +40,7 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -71,6 +71,9 @@ class Target:
 
     endpoint: Endpoint
     source: str  # "--endpoint", "OVH_ENDPOINT", "./ovh.conf [default] endpoint", ...
+    # The embedded sandbox's state directory found from the spec's project, when it is
+    # not the working directory's (``embedded.spec_state_dir``); None: the usual one.
+    state_dir: Path | None = None
 
     @property
     def name(self) -> str:
@@ -188,14 +191,33 @@ def resolve_target(
     return Target(endpoint=endpoint, source=source)
 
 
-def target_for_spec(spec: Spec, option: str | None) -> Target:
-    """The endpoint of a command with a spec: ``--endpoint``, else the spec's own."""
+def target_for_spec(
+    spec: Spec,
+    option: str | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Target:
+    """The endpoint of a command with a spec: ``--endpoint``, else the spec's own. On the
+    embedded sandbox, its state is the spec's project's (``embedded.spec_state_dir``):
+    a plan saved in one directory and applied from another meets the same account."""
     if option and option.strip():
-        return resolve_target(option)
-    try:
-        return Target(endpoint=resolve_endpoint(spec.endpoint), source=f"{spec.source} endpoint")
-    except ConfigError as error:
-        raise ConfigError(f"{error.message} (from {spec.source})", hint=error.hint) from None
+        target = resolve_target(option, environ=environ)
+    else:
+        try:
+            endpoint = resolve_endpoint(spec.endpoint)
+        except ConfigError as error:
+            raise ConfigError(f"{error.message} (from {spec.source})", hint=error.hint) from None
+        target = Target(endpoint=endpoint, source=f"{spec.source} endpoint")
+    spec_file = Path(spec.source)
+    if not target.endpoint.embedded or not spec_file.is_file():  # not a file: standard input
+        return target
+    from reconciler.ovh import embedded
+
+    found = embedded.spec_state_dir(
+        os.environ if environ is None else environ, cwd or Path.cwd(), spec_file
+    )
+    return replace(target, state_dir=found) if found is not None else target
 
 
 def build_client(
@@ -218,6 +240,9 @@ def build_client(
     environ = os.environ if environ is None else environ
     endpoint = target.endpoint if isinstance(target, Target) else target
     strategy = read_strategy or _read_strategy(environ)
+    if state_dir is None and isinstance(target, Target) and target.state_dir is not None:
+        state_dir = target.state_dir
+        _note_state_dir(state_dir)
     return OvhClient.from_environment(
         endpoint,
         environ=environ,
@@ -229,6 +254,28 @@ def build_client(
         # The first page goes out beside GET /auth/time: one round trip, not two.
         early_reads=True,
     )
+
+
+def _note_state_dir(directory: Path) -> None:
+    """Say which state directory the embedded sandbox uses when it is not the working
+    directory's, but only where that helps: when a fresh demo account is about to be
+    created there (a user expecting the account of ``./.reconciler`` learns where it
+    is), and always with ``--debug``. An account found where the last command left it
+    needs no word."""
+    from reconciler.cli import debug_enabled
+    from reconciler.ovh import embedded
+
+    if not embedded.has_account(directory):
+        click.echo(
+            f"note: a fresh demo account is created in {directory}, the embedded "
+            f"sandbox's state of the spec's project (set {embedded.STATE_DIR_ENV} to "
+            "choose another)",
+            err=True,
+        )
+    elif debug_enabled():
+        click.echo(
+            f"note: the embedded sandbox's state of the spec's project: {directory}", err=True
+        )
 
 
 def _read_strategy(environ: Mapping[str, str]) -> ReadStrategy:

@@ -310,9 +310,11 @@ def out_paths(out: Path, specs: Sequence[Spec]) -> list[Path]:
 async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
     """One account read per endpoint (with the offered periods every spec needs), then
     one plan per spec, in the order the specs were given."""
-    by_endpoint: dict[str, list[int]] = {}
+    by_endpoint: dict[tuple[str, Path | None], list[int]] = {}
     for index, job in enumerate(jobs):
-        by_endpoint.setdefault(job.target.endpoint.base_url, []).append(index)
+        # Two specs on the embedded sandbox of two projects are two accounts.
+        key = (job.target.endpoint.base_url, job.target.state_dir)
+        by_endpoint.setdefault(key, []).append(index)
     plans: dict[int, Plan] = {}
     for indexes in by_endpoint.values():
         group = [jobs[index] for index in indexes]

@@ -2,9 +2,13 @@
 
 ``endpoint: sandbox`` needs no server and no account: the sandbox's ASGI app is mounted
 under the client with ``httpx.ASGITransport``, its state kept in ``sandbox.db`` of the
-state directory (``$RECONCILER_STATE_DIR``, else ``.reconciler/`` in the working
-directory), seeded with the demo account on first use. ``reconciler.sandbox`` is
+state directory, seeded with the demo account on first use. ``reconciler.sandbox`` is
 imported here only, and only when this endpoint is used (it pulls in starlette).
+
+The state directory is ``$RECONCILER_STATE_DIR`` when set; else, for a command with a
+spec, the ``.reconciler/`` of the spec's project (``spec_state_dir``), so that a plan
+made in one directory and applied from another meets the same demo account; else
+``.reconciler/`` in the working directory.
 """
 
 from __future__ import annotations
@@ -20,12 +24,57 @@ from reconciler.ovh.credentials import SignatureCredentials
 STATE_DIR_ENV = "RECONCILER_STATE_DIR"
 DEFAULT_STATE_DIR = ".reconciler"
 DATABASE = "sandbox.db"
+# What marks the top of a project, above which a spec's state directory is not looked
+# for: a Pulumi project (whose program keeps its state there too) or a repository.
+PROJECT_MARKERS = ("Pulumi.yaml", ".git")
 
 
 def state_dir(environ: Mapping[str, str], cwd: Path) -> Path:
     """Where reconciler keeps local state (the embedded sandbox, the journal)."""
     configured = environ.get(STATE_DIR_ENV, "").strip()
     return Path(configured) if configured else cwd / DEFAULT_STATE_DIR
+
+
+def spec_state_dir(environ: Mapping[str, str], cwd: Path, spec_file: Path) -> Path | None:
+    """The state directory of the project ``spec_file`` belongs to, when it is another
+    than ``state_dir(environ, cwd)`` gives; None when that one is it.
+
+    ``$RECONCILER_STATE_DIR`` always wins. Else the project's ``.reconciler/`` is the
+    nearest existing one from the spec's directory upwards: up to the working directory
+    when the spec is inside it, else up to the top of the spec's project (the first
+    directory holding ``Pulumi.yaml`` or ``.git``; without one, the spec's directory
+    only, so that a stray ``/tmp/.reconciler`` never captures a spec). With none yet, it
+    is created where it always was for a spec inside the working directory (the working
+    directory's), else at the top of the spec's project."""
+    if environ.get(STATE_DIR_ENV, "").strip():
+        return None
+    here = cwd.resolve()
+    found = _project_state_dir((here / spec_file).resolve().parent, here)
+    return None if found == here / DEFAULT_STATE_DIR else found
+
+
+def _project_state_dir(spec_dir: Path, cwd: Path) -> Path:
+    upwards = [spec_dir, *spec_dir.parents]
+    if spec_dir == cwd or cwd in spec_dir.parents:
+        candidates = upwards[: upwards.index(cwd) + 1]
+        home = cwd
+    else:
+        top = next(
+            (i for i, d in enumerate(upwards) if any((d / m).exists() for m in PROJECT_MARKERS)),
+            0,
+        )
+        candidates = upwards[: top + 1]
+        home = candidates[-1]
+    for directory in candidates:
+        if (directory / DEFAULT_STATE_DIR).is_dir():
+            return directory / DEFAULT_STATE_DIR
+    return home / DEFAULT_STATE_DIR
+
+
+def has_account(directory: Path) -> bool:
+    """Whether the embedded sandbox in ``directory`` has its account already (else the
+    first use seeds a fresh demo account there)."""
+    return (directory / DATABASE).is_file()
 
 
 def transport(directory: Path) -> httpx.AsyncBaseTransport:

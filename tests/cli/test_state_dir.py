@@ -1,0 +1,155 @@
+"""The embedded sandbox's state follows the spec's project, not the working directory:
+a plan saved in one directory and applied from another meets the same demo account.
+``RECONCILER_STATE_DIR`` still wins; the state directory is named on stderr only when a
+fresh demo account is created away from the working directory, or with ``--debug``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.ovh.embedded import DATABASE, spec_state_dir
+from tests.cli.cli_helpers import clean_workdir, cli
+
+SPEC = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+"""
+
+FRESH = "a fresh demo account is created in"
+
+
+@pytest.fixture
+def projects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``a/spec.yaml`` and an empty ``b/``, no RECONCILER_STATE_DIR, cwd ``tmp_path``."""
+    clean_workdir(tmp_path, monkeypatch)
+    monkeypatch.delenv("RECONCILER_STATE_DIR")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_plan_saved_in_one_directory_is_applied_from_another_on_the_same_account(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(projects / "a")
+    planned = cli(capsys, "plan", "spec.yaml", "--out", "plan.json")
+    assert planned.code == 0, planned.err
+    assert planned.err.count("note:") == 0  # the working directory's state: nothing to say
+
+    monkeypatch.chdir(projects / "b")
+    applied = cli(capsys, "apply", "../a/plan.json", "--spec", "../a/spec.yaml", "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert "account changed" not in applied.err
+    assert "example.net (#120000102): terminate at expiry" in applied.out
+    assert FRESH not in applied.err  # the account the plan was made on
+    assert not (projects / "b" / ".reconciler" / DATABASE).exists()
+
+    # And the change is on the account of a/, as the next plan there sees it.
+    monkeypatch.chdir(projects / "a")
+    again = cli(capsys, "plan", "spec.yaml")
+    assert again.code == 0, again.err
+    assert "No changes. The account matches the spec." in again.out
+
+
+def test_a_fresh_account_away_from_the_working_directory_is_said_once(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(projects / "b")
+    first = cli(capsys, "plan", "../a/spec.yaml")
+    assert first.code == 0, first.err
+    state = (projects / "a" / ".reconciler").resolve()
+    assert first.err.splitlines() == [
+        f"note: {FRESH} {state}, the embedded sandbox's state of the spec's project "
+        "(set RECONCILER_STATE_DIR to choose another)"
+    ]
+    assert (state / DATABASE).is_file()
+
+    second = cli(capsys, "plan", "../a/spec.yaml")
+    assert second.err == ""  # the account is where the last command left it
+
+    debug = cli(capsys, "--debug", "plan", "../a/spec.yaml")
+    assert f"note: the embedded sandbox's state of the spec's project: {state}" in debug.err
+
+
+def test_the_environment_variable_still_wins(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(projects / "state"))
+    monkeypatch.chdir(projects / "b")
+    result = cli(capsys, "plan", "../a/spec.yaml")
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert (projects / "state" / DATABASE).is_file()
+    assert not (projects / "a" / ".reconciler").exists()
+
+
+def test_two_specs_of_two_projects_are_planned_on_two_accounts(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (projects / "b" / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    monkeypatch.chdir(projects / "a")
+    assert cli(capsys, "apply", "spec.yaml", "--auto-approve").code == 0
+
+    monkeypatch.chdir(projects)
+    (projects / "c").mkdir()
+    monkeypatch.chdir(projects / "c")
+    both = cli(capsys, "plan", "../a/spec.yaml", "../b/spec.yaml")
+    assert both.code == 0, both.err
+    # a/'s account has the change applied; b/'s is a fresh demo account without it.
+    first, second = both.out.split("── ../b/spec.yaml")
+    assert "No changes. The account matches the spec." in first
+    assert "Plan: 1 to terminate at expiry" in second
+
+
+# --- where the state directory is found -------------------------------------------------
+
+
+def _dirs(root: Path, *names: str) -> None:
+    for name in names:
+        (root / name).mkdir(parents=True)
+
+
+def test_inside_the_working_directory_the_nearest_state_up_to_it(tmp_path: Path) -> None:
+    _dirs(tmp_path, "repo/stacks/dev", "repo/.reconciler")
+    spec = Path("stacks/dev/spec.yaml")
+    cwd = tmp_path / "repo"
+    # None: the working directory's own, as before.
+    assert spec_state_dir({}, cwd, spec) is None
+    (cwd / "stacks" / ".reconciler").mkdir()
+    assert spec_state_dir({}, cwd, spec) == (cwd / "stacks" / ".reconciler").resolve()
+    # Never above the working directory when the spec is inside it.
+    _dirs(tmp_path, "outer/.reconciler", "outer/inner")
+    assert spec_state_dir({}, tmp_path / "outer" / "inner", Path("spec.yaml")) is None
+
+
+def test_outside_the_working_directory_up_to_the_top_of_the_project(tmp_path: Path) -> None:
+    _dirs(tmp_path, "project/.git", "project/stacks", "elsewhere", "loose")
+    cwd = tmp_path / "elsewhere"
+    top = (tmp_path / "project").resolve()
+    # None there yet: created at the top of the project (where Pulumi keeps it too).
+    found = spec_state_dir({}, cwd, Path("../project/stacks/dev.yaml"))
+    assert found == top / ".reconciler"
+    (top / "stacks" / ".reconciler").mkdir()
+    assert spec_state_dir({}, cwd, Path("../project/stacks/dev.yaml")) == (
+        top / "stacks" / ".reconciler"
+    )
+    # No project marker: the spec's directory only, never a stray one above it.
+    (tmp_path / ".reconciler").mkdir()
+    assert spec_state_dir({}, cwd, Path("../loose/spec.yaml")) == (
+        (tmp_path / "loose" / ".reconciler").resolve()
+    )
+
+
+def test_the_variable_leaves_the_choice_to_it(tmp_path: Path) -> None:
+    _dirs(tmp_path, "a/.reconciler", "b")
+    environ = {"RECONCILER_STATE_DIR": "state"}
+    assert spec_state_dir(environ, tmp_path / "b", Path("../a/spec.yaml")) is None
+    assert spec_state_dir({"RECONCILER_STATE_DIR": " "}, tmp_path / "b", Path("../a/s.yaml"))
