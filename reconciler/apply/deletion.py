@@ -156,15 +156,16 @@ class DeleteNow:
         given = options.token_for(self.action)
         if given is not None:
             self.session.journal.add_secret(given)
-            outcome = await self._confirm(given, source="--token")
+            source = options.tokens_from
+            outcome = await self._confirm(given, source=source)
             if outcome is _Confirmed.TOKEN_REFUSED:
                 raise StepFailed(
-                    f"the token given with --token for {self.action.name} was refused: "
+                    f"the token given with {source} for {self.action.name} was refused: "
                     f"{self._refusal}",
-                    hint="check the token (it is single-use and expires), or run without "
-                    "--token: apply then requests the termination and reads the e-mailed one",
+                    hint="check the token (it is single-use and expires), or remove it from "
+                    f"{source}: apply then requests the termination and reads the e-mailed one",
                 )
-            return self._result(outcome, "the token given with --token")
+            return self._result(outcome, f"the token given with {source}")
 
         prior = self.history.last(self.service_id)
         if prior is not None:

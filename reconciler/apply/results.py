@@ -29,6 +29,8 @@ class ApplyOptions:
 
     token_timeout: timedelta = DEFAULT_TOKEN_TIMEOUT  # how long to wait for the e-mail
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Where ``tokens`` came from, as the user gave them, for messages about them.
+    tokens_from: str = "--token"
     token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME  # past it, a request is made again
     # Services (spec key or name) whose last termination request is abandoned once its
     # e-mail was waited for in vain (``--request-again NAME``): the lost e-mail's way out

@@ -357,7 +357,11 @@ async def apply(
             plan_digest="sha256:" + hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest(),
             source=entry.source,
             unmanaged=UnmanagedPolicy.IGNORE,
-            options=ApplyOptions(token_timeout=settings.token_timeout, tokens=settings.tokens),
+            options=ApplyOptions(
+                token_timeout=settings.token_timeout,
+                tokens=settings.tokens,
+                tokens_from="reconciler:deletionTokens",
+            ),
         )
         if report.failed:
             failure = report.failed[0]

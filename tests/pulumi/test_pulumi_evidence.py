@@ -25,7 +25,7 @@ from pulumi_helpers import (
     stack_config,
 )
 
-from reconciler.errors import ConfigError, RefusedError
+from reconciler.errors import ApplyError, ConfigError, RefusedError
 from reconciler.pulumi.settings import Settings, parse_tokens
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
@@ -195,3 +195,19 @@ def test_deletion_tokens_are_read_as_key_token_pairs_never_shown() -> None:
         with pytest.raises(ConfigError, match=re.escape(words)) as raised:
             parse_tokens(text)
         assert "s3cr3" not in str(raised.value) and "s3cr3" not in str(raised.value.hint)
+
+
+def test_a_refused_stack_token_names_the_setting_it_came_from(
+    agency_admin: SandboxServer, stack: Stack, ovh_client: Any
+) -> None:
+    """The error is about the stack's setting, not the CLI's ``--token``."""
+    provider = configured(
+        stack_config(agency_admin, stack.journal, deletionTokens=f"{SHOP}=not-the-token")
+    )
+    holding = Stack(provider, agency_admin, stack.journal)
+    with pytest.raises(ApplyError) as refused:
+        provider.create(holding.checked(SHOP, type="hosting/web", lifecycle="delete_now"))
+    message = str(refused.value)
+    assert "the token given with reconciler:deletionTokens" in message, message
+    assert "--token" not in message and "not-the-token" not in message
+    live(ovh_client, OLD_SHOP)  # still there
