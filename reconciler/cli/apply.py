@@ -44,7 +44,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 
@@ -71,6 +71,7 @@ from reconciler.cli.common import (
     timeout_value,
     use_color,
 )
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
@@ -111,6 +112,7 @@ class ApplyRequest:
     lock_timeout: timedelta = timedelta(0)
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
     targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
+    zone: tzinfo | None = None  # --tz: the plan's dates shown there (None: UTC); words only
 
 
 class ApplyIO(Protocol):
@@ -243,6 +245,7 @@ class _ApplyCommand(click.Command):
     "The endpoint is this spec's, or --endpoint; never the plan's.",
 )
 @target_option("Apply")
+@tz_option
 @spec_endpoint_option
 @concurrency_option
 def apply(
@@ -256,6 +259,7 @@ def apply(
     request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
+    tz: str | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -264,6 +268,7 @@ def apply(
     Re-reads the account, plans again with the API's clock, refuses a stale or refused
     plan, and applies the rest concurrently, recording every call in the journal.
     """
+    zone = zone_of(tz)  # a mistyped zone is refused before anything is read
     given = gather_tokens(tokens, token_files, os.environ)
     if given.on_command_line:
         click.echo(TOKEN_WARNING, err=True)
@@ -279,6 +284,7 @@ def apply(
         lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
         spec=spec,
         targets=targets,
+        zone=zone,
     )
     run_apply(request, io=TerminalIO())
 
@@ -297,7 +303,8 @@ def run_apply(
     approved = loaded.plan
     if approved.targeted:  # from --target now, or a targeted plan saved
         io.note(TARGET_WARNING)
-    io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
+    shown = text_render.render(approved, color=use_color(request.color), zone=request.zone)
+    io.out(shown.rstrip("\n"))
     if approved.refused:
         raise refused_error(refusals_of(approved), loaded.source)
     check_tokens(request.tokens, approved)

@@ -20,9 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
 import click
 
 from reconciler.cli import command_secrets
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
@@ -96,8 +100,11 @@ def refuse_plan_files(paths: Sequence[str], command: str) -> None:
 # --- rendering ---------------------------------------------------------------------------
 
 
-def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
-    """The plans in the chosen format (renderers are imported only when used)."""
+def render(
+    plans: Sequence[Plan], output_format: str, *, color: bool, zone: tzinfo | None = None
+) -> str:
+    """The plans in the chosen format (renderers are imported only when used); text and
+    markdown show dates in the display ``zone`` when given, JSON is UTC whatever it is."""
     if output_format == "json":
         from reconciler.render import json as json_render
 
@@ -105,10 +112,10 @@ def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
     if output_format == "markdown":
         from reconciler.render import markdown
 
-        return markdown.render_many(plans)
+        return markdown.render_many(plans, zone=zone)
     from reconciler.render import text
 
-    return text.render_many(plans, color=color)
+    return text.render_many(plans, color=color, zone=zone)
 
 
 # --- the command -------------------------------------------------------------------------
@@ -137,7 +144,8 @@ class _ShowCommand(click.Command):
     help="text for terminals and CD logs; markdown for a pull-request comment; json for "
     "scripts (docs/plan-format.md).",
 )
-def show(plan_file: Path, output_format: str) -> None:
+@tz_option
+def show(plan_file: Path, output_format: str, tz: str | None) -> None:
     """Show a PLAN saved by `reconciler plan --out`, as `reconciler plan` shows it.
 
     Reads the file only: no spec, no credentials, no API call. The plan is as it was
@@ -146,6 +154,8 @@ def show(plan_file: Path, output_format: str) -> None:
     # Imported here: reconciler.cli.common brings the API client along, which validate
     # (importing this module for its plan-file check) must not load.
     from reconciler.cli.common import use_color
+
+    zone = zone_of(tz)  # refused before the file is read: a typo is the first thing said
 
     if plan_file.is_file() and not is_plan_file(plan_file):
         raise UsageError(
@@ -156,5 +166,5 @@ def show(plan_file: Path, output_format: str) -> None:
     color = use_color()
     # A saved plan holds no secret (dump_plan refuses to write one); redacting costs
     # nothing and keeps every command's output under the same rule.
-    text = command_secrets().redact(render([plan], output_format, color=color))
+    text = command_secrets().redact(render([plan], output_format, color=color, zone=zone))
     click.echo(text, nl=False, color=color)
