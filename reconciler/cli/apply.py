@@ -460,7 +460,8 @@ def _run_loaded(
             f"{count} of {len(report.results)} action{'s' * (len(report.results) > 1)} failed "
             f"({first.action.service}: {first.error}"
             + (f"; and {count - 1} more" if count > 1 else "")
-            + "); the others were applied",
+            + ")"
+            + _others_text(report),
             hint="; ".join(
                 [
                     *hints,
@@ -556,7 +557,8 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
     """Approval: ``--auto-approve``, or questions on a terminal; refused otherwise."""
     changes = plan.changes
     if request.auto_approve:
-        io.note(f"note: --auto-approve: applying {_count(changes)} without confirmation")
+        # Approved, not yet applied: apply re-reads the account and may still refuse.
+        io.note(f"note: --auto-approve: {_count(changes)} approved without confirmation")
         return
     if not io.interactive():
         raise UsageError(
@@ -573,9 +575,14 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
             f"Type its name to confirm: "
         )
         if answer is None or answer.strip() != action.name:
+            if answer is None:  # Ctrl-D: no answer at all, not an answer "nothing"
+                why = f"end of input before {action.name!r} was typed"
+            elif not answer.strip():
+                why = f"no name typed for {action.name!r}"
+            else:
+                why = f"{answer.strip()!r} is not {action.name!r}"
             raise ReconcilerError(
-                f"apply cancelled: {answer.strip() if answer else 'nothing'!r} is not "
-                f"{action.name!r}; nothing was applied",
+                f"apply cancelled: {why}; nothing was applied",
                 hint="type the service's name exactly to delete it",
             )
     answer = io.ask(
@@ -583,6 +590,19 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
     )
     if answer is None or answer.strip() != "yes":
         raise ReconcilerError("apply cancelled: nothing was applied", hint=None)
+
+
+def _others_text(report: ApplyReport) -> str:
+    """What became of the actions that did not fail, for the failure's one line: nothing
+    when every action failed (none was applied to speak of)."""
+    done, already = report.count(ActionStatus.DONE), report.count(ActionStatus.SKIPPED)
+    if not done + already:
+        return ""
+    was = "were" if done + already > 1 else "was"
+    other = "others" if done + already > 1 else "other"
+    if done and already:
+        return f"; the {other} {was} applied or already as wanted"
+    return f"; the {other} {was} " + ("applied" if done else "already as wanted")
 
 
 def _count(changes: Sequence[Action]) -> str:
