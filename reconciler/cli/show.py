@@ -1,4 +1,4 @@
-"""``reconciler show PLAN``: a saved plan, rendered as ``reconciler plan`` renders it.
+"""``reconciler show PLAN...``: saved plans, rendered as ``reconciler plan`` renders them.
 
 Terraform users look at a saved plan with ``terraform show plan.out``; here a plan saved
 with ``reconciler plan --out`` is shown with the very renderers ``plan`` uses
@@ -134,7 +134,13 @@ class _ShowCommand(click.Command):
 
 
 @click.command(cls=_ShowCommand)
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_files",
+    metavar="PLAN...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @click.option(
     "--format",
     "output_format",
@@ -145,11 +151,13 @@ class _ShowCommand(click.Command):
     "scripts (docs/plan-format.md).",
 )
 @tz_option
-def show(plan_file: Path, output_format: str, tz: str | None) -> None:
+def show(plan_files: tuple[Path, ...], output_format: str, tz: str | None) -> None:
     """Show a PLAN saved by `reconciler plan --out`, as `reconciler plan` shows it.
 
-    Reads the file only: no spec, no credentials, no API call. The plan is as it was
-    when saved; `reconciler apply PLAN` checks it against the account again.
+    Reads the files only: no spec, no credentials, no API call. The plan is as it was
+    when saved; `reconciler apply PLAN` checks it against the account again. Several
+    PLAN files (`plan --out` saves one per spec) are shown as `plan` shows several
+    specs: a labelled section each (a JSON array of plans with --format json).
     """
     # Imported here: reconciler.cli.common brings the API client along, which validate
     # (importing this module for its plan-file check) must not load.
@@ -157,14 +165,38 @@ def show(plan_file: Path, output_format: str, tz: str | None) -> None:
 
     zone = zone_of(tz)  # refused before the file is read: a typo is the first thing said
 
-    if plan_file.is_file() and not is_plan_file(plan_file):
-        raise UsageError(
-            f"{plan_file} is not a plan file (saved by `reconciler plan --out`)",
-            hint=f"if it is a spec, `reconciler plan {plan_file}` shows its plan",
-        )
-    _, plan = read_plan_file(plan_file)
+    plans = read_plan_files(plan_files)
     color = use_color()
     # A saved plan holds no secret (dump_plan refuses to write one); redacting costs
     # nothing and keeps every command's output under the same rule.
-    text = command_secrets().redact(render([plan], output_format, color=color, zone=zone))
+    text = command_secrets().redact(render(plans, output_format, color=color, zone=zone))
     click.echo(text, nl=False, color=color)
+
+
+def read_plan_files(paths: Sequence[Path]) -> list[Plan]:
+    """Every plan, in the order given, or the error of the last file that is none (a spec,
+    a missing, damaged or other-version plan file); with several such files, the others'
+    errors are printed first, so that one run names every file to fix."""
+    from reconciler.errors import ReconcilerError
+
+    plans: list[Plan] = []
+    errors: list[ReconcilerError] = []
+    for path in paths:
+        try:
+            plans.append(_read_one(path))
+        except ReconcilerError as problem:
+            errors.append(problem)
+    for earlier in errors[:-1]:
+        click.echo(f"error: {earlier.message}", err=True)
+    if errors:
+        raise errors[-1]
+    return plans
+
+
+def _read_one(path: Path) -> Plan:
+    if path.is_file() and not is_plan_file(path):
+        raise UsageError(
+            f"{path} is not a plan file (saved by `reconciler plan --out`)",
+            hint=f"if it is a spec, `reconciler plan {path}` shows its plan",
+        )
+    return read_plan_file(path)[1]
