@@ -357,19 +357,23 @@ def run_apply(
     rejections: list[Rejection] = []
     try:
         report = _run_loaded(loaded, request, io, environ, cwd, rejections)
-    except ReconcilerError as error:
+    except ReconcilerError as caught:
+        # A failed action ends the command with its ApplyError, and the run's report
+        # still matters (what was done, the query ids): _Failed carries both this far.
+        ran, error = (
+            (caught.report, caught.error) if isinstance(caught, _Failed) else (None, caught)
+        )
         if on_end is not None:
-            failed = error.report if isinstance(error, _Failed) else None
             end = ApplyEnd(
                 loaded.plan,
                 loaded.source,
                 loaded.digest,
-                report=failed,
+                report=ran,
                 rejections=tuple(rejections),
-                error=error.error if isinstance(error, _Failed) else error,
+                error=error,
             )
             on_end(end)
-        raise error.error if isinstance(error, _Failed) else error from None
+        raise error from None
     if on_end is not None:
         on_end(ApplyEnd(loaded.plan, loaded.source, loaded.digest, report=report))
     return report
