@@ -5,6 +5,10 @@
 offers them, else the list of ids and one concurrent ``GET /services/{id}`` each — and,
 concurrently, the renewal periods offered by the services that need them (a spec that
 sets a ``period``), since that costs one call per service.
+
+Both long reads — the listing, one page or one id at a time, and the periods — tell the
+client's ``read_progress`` (a terminal's one line, ``reconciler.cli.common``) how far
+they are; without one they say nothing.
 """
 
 from __future__ import annotations
@@ -136,16 +140,29 @@ def _unique(services: list[LiveService]) -> list[LiveService]:
 async def _offered_periods(
     client: OvhClient, ids: Collection[int]
 ) -> dict[int, tuple[str, ...] | None]:
+    # One call per service: on a large account the longest read after the listing, so it
+    # says how far it is where the client is asked to (a terminal).
+    progress = client.read_progress("renewal periods") if client.read_progress and ids else None
+
     async def one(service_id: int) -> tuple[str, ...] | None:
         path = f"{SERVICES}/{service_id}/renewPeriodCapacities"
         try:
             answer = await client.get(path)
         except (NotFound, ServiceExpired):  # not (or no longer) a live service: no periods
             return None
+        finally:
+            if progress is not None:
+                progress.advance()
         return _parse_periods(answer, path)
 
     ordered = sorted(ids)
-    found = await gather_all(one(service_id) for service_id in ordered)
+    if progress is not None:
+        progress.total(len(ordered))
+    try:
+        found = await gather_all(one(service_id) for service_id in ordered)
+    finally:
+        if progress is not None:
+            progress.finish()
     return dict(zip(ordered, found, strict=True))
 
 

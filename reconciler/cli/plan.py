@@ -55,6 +55,7 @@ from reconciler.cli.common import (
     target_for_spec,
     use_color,
 )
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import spec_files
@@ -65,6 +66,8 @@ from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 # no spec models, and a plan loads the planner, the journal and its renderer only once
 # its first request is out.
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from reconciler.core.live import LiveAccount
     from reconciler.core.plan import Plan
     from reconciler.core.spec import Spec
@@ -146,6 +149,7 @@ class _PlanCommand(click.Command):
     ".reconciler/journal.jsonl.",
 )
 @target_option("Plan")
+@tz_option
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -155,6 +159,7 @@ def plan(
     detailed_exitcode: bool,
     journal: Path | None,
     targets: tuple[str, ...],
+    tz: str | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -163,6 +168,7 @@ def plan(
     Reads the account, changes nothing. Several SPEC files are planned each on its own
     and shown as labelled sections.
     """
+    zone = zone_of(tz)  # a mistyped zone is refused before any file or account is read
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
     refuse_plan_files(paths, "plan")
     plans, outputs = run(
@@ -180,13 +186,14 @@ def plan(
     color = use_color()
     # color=: click strips ANSI codes from output that is not a terminal; --color asks
     # for them there too (a CI log that renders them).
-    shown = render(plans, output_format, color=color)  # its hints keep the user's --endpoint
+    # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
+    shown = render(plans, output_format, color=color, zone=zone)
     shown = shown if output_format == "json" else keep_endpoint(shown, endpoint)
     click.echo(secrets.redact(shown), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)
-    _append_step_summary(plans)
+    _append_step_summary(plans, zone)
     _exit(plans, detailed=detailed_exitcode)
 
 
@@ -562,7 +569,7 @@ def _saved_line(path: Path, made: Plan) -> str:
     return f"Saved the plan to {path}; apply it with `reconciler apply {path}`."
 
 
-def _append_step_summary(plans: Sequence[Plan]) -> None:
+def _append_step_summary(plans: Sequence[Plan], zone: tzinfo | None = None) -> None:
     """On GitHub Actions, the markdown plan goes to the job's summary page too."""
     target = os.environ.get(STEP_SUMMARY_ENV, "").strip()
     if not target:
@@ -571,7 +578,7 @@ def _append_step_summary(plans: Sequence[Plan]) -> None:
 
     try:
         with open(target, "a", encoding="utf-8") as summary:
-            summary.write(markdown.render_many(plans) + "\n")
+            summary.write(markdown.render_many(plans, zone=zone) + "\n")
     except OSError as exc:
         # The plan itself was shown: a summary that cannot be written is worth a
         # warning, not a failed job.
