@@ -15,7 +15,9 @@ once here and used everywhere:
 - **One way to write each kind of date**: ``utc_text`` for messages and plans
   (``2027-03-01 00:00 UTC``), ``iso_utc`` for machine output (``2027-03-01T00:00:00Z``),
   ``iso_utc_millis`` for records (the journal: ``2027-03-01T00:00:00.123Z``),
-  ``day_text`` for a day (``2027-03-01``). A display time zone (``--tz``) changes only
+  ``ics_utc`` for iCalendar (``20270301T000000Z``), ``day_text`` for a day
+  (``2027-03-01``); for people, ``shown_when``, ``shown_day`` and ``shown_date``, in
+  UTC or a display zone. A display time zone (``--tz``) changes only
   what a renderer shows (``in_zone``), never what the rules judge.
 
 Pure: no clock is read here (``reconciler.clock`` is the injected clock).
@@ -95,6 +97,12 @@ def iso_utc_millis(when: datetime) -> str:
     """An instant as records write it: ``2027-03-01T00:00:00.123Z`` (UTC, milliseconds)."""
     moment = as_utc(when)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def ics_utc(when: datetime) -> str:
+    """An instant as iCalendar writes a UTC DATE-TIME (RFC 5545 3.3.5, form #2):
+    ``20270301T000000Z``."""
+    return as_utc(when).strftime("%Y%m%dT%H%M%SZ")
 
 
 def day_text(when: datetime) -> str:

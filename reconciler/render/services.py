@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -33,7 +33,7 @@ from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.durations import Duration
-from reconciler.times import shown_date, shown_when, zone_name
+from reconciler.times import iso_utc, shown_date, shown_when, zone_name
 
 FORMAT_VERSION = "1"
 
@@ -276,9 +276,7 @@ def render(
 
 def iso(when: datetime | None) -> str | None:
     """A datetime in UTC, ``2027-03-01T00:00:00Z``, or None."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when) if when is not None else None
 
 
 def _day(when: datetime | None, zone: tzinfo | None) -> str:
