@@ -13,7 +13,7 @@ they are; without one they say nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,20 +67,25 @@ async def read_account(
     return LiveAccount.from_services(services)
 
 
-async def read_for_specs(client: OvhClient, specs: Collection[Spec]) -> LiveAccount:
+async def read_for_specs(
+    client: OvhClient, specs: Collection[Spec], *, listed: Awaitable[LiveAccount] | None = None
+) -> LiveAccount:
     """The account as planning ``specs`` needs it (``plan`` and ``apply`` both read it so):
     every service, then the offered periods of the services whose spec asks another
     period than their own (``planner.periods_to_read``). A spec that states every
     service's own period (one written by ``reconciler import``) costs no call per service,
-    and the periods are read after the listing either way, so this adds no round trip."""
+    and the periods are read after the listing either way, so this adds no round trip.
+    ``listed``: the listing (``read_account(client)``) when it is already under way
+    (``plan`` starts it before its specs are parsed)."""
+    listing = listed if listed is not None else read_account(client)
     deletes = any(
         wanted.lifecycle is Lifecycle.DELETE_NOW for spec in specs for wanted in spec.services
     )
     if deletes:  # whose key this is, beside the listing: the rules compare it with admins
-        account, nichandle = await gather_pair(read_account(client), key_nichandle(client))
+        account, nichandle = await gather_pair(listing, key_nichandle(client))
         account = replace(account, nichandle=nichandle)
     else:
-        account = await read_account(client)
+        account = await listing
     # The planner (and deepdiff under it) is loaded once the account is read, not
     # before the first request (docs/performance.md).
     from reconciler.core.planner import periods_to_read
