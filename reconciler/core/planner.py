@@ -2,56 +2,24 @@
 
 ``make_plan(spec, account, *, now, endpoint)`` never raises on any combination of spec
 and live state: everything the spec asks that cannot be done becomes a refusal in the
-plan, with its rule code, its reason and its fix.
+plan, with its rule code, its reason and its fix. For each spec entry it
 
-How a plan is made, for each spec entry:
-
-1. **Match** it to live services by ``name``, narrowed by ``type`` when the entry gives
-   one (``type-mismatch`` when the name exists with other types only). Of several
-   services with that name, the ones already gone (terminated, expired) are set aside:
-   a name re-used after a termination is not ambiguous. Still several →
-   ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service`` with the
-   account's nearest names ("did you mean", by case and by edit distance), whatever the
-   lifecycle: a name that matches nothing is most often a typo, and an entry asking to
-   terminate or delete something that is not there must never read as done. The one
-   exception: the apply journal shows that entry's termination or deletion done
-   (``done_before``), then it is a ``no_op`` that says so ("already done"). Two
-   entries resolving to the same service are both refused (``ambiguous-service``):
-   which one wins is not something to guess.
-2. **Diff** the live essence with the wanted one (``reconciler.core.diff``); the action
-   follows from the changes:
-
-   ================  ======================  ======================  ==================
-   spec \\ live       renew                   manual_renew            terminate…
-   ================  ======================  ======================  ==================
-   renew             no_op / set_renew (P)   set_renew (automatic)   cancel_termination
-   renew, manual     set_renew (manual)      no_op / set_renew (P)   cancel_termination
-   terminate_at_exp  terminate_at_expiry     terminate_at_expiry     no_op
-   delete_now        delete_now              delete_now              delete_now
-   ================  ======================  ======================  ==================
-
-   A service already gone (expired, terminated) is a ``no_op`` ("already gone") for
-   ``terminate_at_expiry`` and ``delete_now``, and refused (``already-terminated``) for
-   ``renew``. A cancellation leaves the service renewing in the spec's mode: one call
-   when the live renew mode already is that mode (and the period does not change), a
-   second ``renew`` call otherwise.
-3. **Judge** the change with every rule (``reconciler.core.rules``); a refused change has no
+1. **matches** the entry to live services (by name, narrowed by ``type``; services
+   already gone set aside; none is ``unknown-service`` whatever the lifecycle, so that a
+   typo never reads as done, unless the journal shows that entry's termination or
+   deletion done: ``done_before``);
+2. **diffs** the live essence with the wanted one (``reconciler.core.diff``) and derives
+   the one action (the table in docs/user-guide.md, "What each lifecycle does"), with
+   its typed steps (``reconciler.core.steps``) made as the control panel makes them
+   (docs/control-panel.md);
+3. **judges** it with every rule (``reconciler.core.rules``): a refused change has no
    action, only its refusals.
 
-Then ``unmanaged`` lists the live services no entry names (``unmanaged: report`` and
-``error``; nothing with ``ignore``). A service named by a refused entry (ambiguous, type
-mismatch) is named, so not unmanaged; services already gone are left out (nothing is
-left to manage). With ``unmanaged: error`` each live, manageable one is also refused
-(``unmanaged-service``); telecom, Microsoft and MX Plan ones are only listed, with
-``manageable: false``.
-
-``drift`` lists every field the spec states where the account differs from it. There is
-no state file, so drift cannot tell a spec change from a change made out of band (in the
-control panel): it only says the two differ, in the words of each side.
-
-Determinism: actions, refusals, drift and unmanaged services are sorted, so the same
-inputs give byte-identical plans. Cost: linear in the number of services (the diff is
-memoised per distinct pair of essences).
+Then ``unmanaged`` (the live services no entry names) and ``drift`` (every stated field
+where the account differs; with no state file, drift cannot tell a spec change from an
+out-of-band one). Deterministic: everything is sorted, so the same inputs give
+byte-identical plans. Linear in the number of services (the diff is memoised per
+distinct pair of essences).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The sandbox's OVH account: state in SQLite, behaviour of the real API, no HTTP.
 
-``Backend`` holds one account (services, credentials, e-mails, termination tokens) and
-its clock in a SQLite file, and answers every operation the routes need with plain
-JSON-able values or an ``errors.ApiError`` carrying OVH's status and body. The app
-(``app.py``) only parses requests and serialises answers.
+``Backend`` is one account (services, credentials, e-mails, termination tokens) and its
+clock: it runs each operation the routes need as one transaction of the ``store`` (SQLite
+access only), asks the models (``credentials``, ``mail``, ``clock``) what changes, and
+answers plain JSON-able values built by ``responses`` (OVH's wire shapes) or an
+``errors.ApiError`` carrying OVH's status and body. The app (``app.py``) only parses
+requests and serialises answers.
 
 Time
     The sandbox clock is stored in the database as an anchor: either *stopped* at an
@@ -40,12 +42,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 import sqlite3
-import string
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.sandbox import errors
+from reconciler.sandbox import credentials, errors, mail, responses
 from reconciler.sandbox.auth import CredentialView, SignedRequest, authenticate
 from reconciler.sandbox.catalog import (
     PRODUCTS,
@@ -63,6 +62,8 @@ from reconciler.sandbox.catalog import (
     Product,
 )
 from reconciler.sandbox.clock import (
+    ClockAnchor,
+    ClockState,
     SystemWallClock,
     WallClock,
     add_months,
@@ -74,26 +75,20 @@ from reconciler.sandbox.clock import (
     render_datetime,
     render_utc,
 )
+from reconciler.sandbox.credentials import IssuedDeltas
 from reconciler.sandbox.seed import (
     DEFAULT_END_STRATEGY,
     DEFAULT_ENGAGEMENT_DURATION,
     DEFAULT_POSSIBLE_STRATEGIES,
     END_STRATEGIES,
-    METHODS,
     Seed,
     ServiceSeed,
     seed_from_mapping,
 )
+from reconciler.sandbox.store import Store
 
-SCHEMA_VERSION = "1"
 TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
 CANCEL_WINDOW = timedelta(hours=24)  # no cancelling a termination closer to expiry
-DELTA_MEMORY = timedelta(hours=1)  # how long a delta given by /auth/time stays good
-MAX_DELTAS = 64
-CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate?id={id}&token={token}"
-FIRST_EMAIL_ID = 7_340_001
-FIRST_APPLICATION_ID = 161_001
-FIRST_CREDENTIAL_ID = 5_120_001
 # Iceberg page sizes: 1000 when none is asked (``ovh-api-notes``, from the control
 # panel); the panel itself asks up to 50,000 on some listings (``X-Pagination-Size:
 # 50000`` in ``ovh/manager``'s PCI AI and e-mail account lists), so that is the cap here:
@@ -130,128 +125,6 @@ CANCEL_SERVICE = "CANCEL_SERVICE"
 REACTIVATE_ENGAGEMENT = "REACTIVATE_ENGAGEMENT"
 FALLBACK_DEFAULT_PRICE = "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE"
 TERMINATION_POLICIES = ("empty", "terminateAtEngagementDate", "terminateAtExpirationDate")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS applications (
-    app_key TEXT PRIMARY KEY, app_secret TEXT NOT NULL, app_id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS credentials (
-    credential_id INTEGER PRIMARY KEY,
-    consumer_key TEXT NOT NULL UNIQUE,
-    app_key TEXT NOT NULL,
-    rules TEXT NOT NULL,
-    state TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    expires INTEGER,
-    last_use INTEGER,
-    validation_token TEXT UNIQUE,
-    redirection TEXT,
-    allowed_ips TEXT,
-    nichandle TEXT,
-    email TEXT,
-    iam_actions TEXT);
-CREATE TABLE IF NOT EXISTS services (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    route TEXT NOT NULL,
-    organization TEXT,
-    display_name TEXT NOT NULL,
-    parent_id INTEGER,
-    plan_code TEXT NOT NULL,
-    description TEXT NOT NULL,
-    price REAL NOT NULL,
-    created INTEGER NOT NULL,
-    expiration INTEGER NOT NULL,
-    anniversary_day INTEGER NOT NULL,
-    renew_mode TEXT NOT NULL,
-    renew_period TEXT NOT NULL,
-    periods TEXT NOT NULL,
-    termination TEXT NOT NULL,
-    terminate_at INTEGER,
-    engagement_end INTEGER,
-    end_strategy TEXT,
-    end_strategies TEXT,
-    engagement_months INTEGER,
-    default_price REAL,
-    refuses_empty INTEGER,
-    renew_modes TEXT,
-    contact_admin TEXT,
-    contact_tech TEXT,
-    contact_billing TEXT,
-    retention INTEGER,
-    purge_at INTEGER,
-    pricing TEXT,
-    lifecycle TEXT NOT NULL,
-    resource_state TEXT NOT NULL,
-    unpaid INTEGER NOT NULL,
-    terminated_at INTEGER,
-    gone INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS services_expiring ON services (gone, lifecycle, expiration);
-CREATE INDEX IF NOT EXISTS services_terminating ON services (terminate_at)
-    WHERE terminate_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS services_engaged ON services (engagement_end)
-    WHERE engagement_end IS NOT NULL;
-CREATE INDEX IF NOT EXISTS services_purging ON services (purge_at)
-    WHERE purge_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS services_by_name ON services (name, route);
-CREATE INDEX IF NOT EXISTS services_by_parent ON services (parent_id);
--- Iceberg pages in id order: skipping to page N walks this index alone (route and name,
--- the listing's own filters, are in it), never the rows, nor a sort of them all.
-CREATE INDEX IF NOT EXISTS services_listed ON services (gone, id, route, name);
--- Bumped by every change of what a listing holds or its order (whoever writes: the
--- served sandbox, the admin CLI on the same file), so a page's remembered boundaries and
--- totals are used only while they are true. Services are inserted and deleted only by
--- loading a seed, which bumps it once (a trigger per row would slow seeding by a fifth);
--- updates go through the trigger.
-CREATE TABLE IF NOT EXISTS listing (generation INTEGER NOT NULL);
-INSERT INTO listing (generation) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM listing);
-DROP TRIGGER IF EXISTS services_listing_inserted;
-DROP TRIGGER IF EXISTS services_listing_deleted;
-CREATE TRIGGER IF NOT EXISTS services_listing_updated AFTER UPDATE OF id, gone, route, name
-    ON services BEGIN UPDATE listing SET generation = generation + 1; END;
-CREATE TABLE IF NOT EXISTS emails (
-    id INTEGER PRIMARY KEY, date INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
-    service_id INTEGER, recipient TEXT);
-CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY, service_id INTEGER NOT NULL, created INTEGER NOT NULL,
-    expires INTEGER NOT NULL, used_at INTEGER);
-"""
-
-# Columns added after the first release (see ``_add_new_columns``): table, column, type.
-# Empty in an older state: NULL contacts, recipient and key account are the seed's account.
-_ADDED_COLUMNS = (
-    ("services", "end_strategy", "TEXT"),
-    ("services", "end_strategies", "TEXT"),
-    ("services", "engagement_months", "INTEGER"),
-    ("services", "default_price", "REAL"),
-    ("services", "refuses_empty", "INTEGER"),
-    ("services", "renew_modes", "TEXT"),
-    ("services", "contact_admin", "TEXT"),
-    ("services", "contact_tech", "TEXT"),
-    ("services", "contact_billing", "TEXT"),
-    ("services", "retention", "INTEGER"),
-    ("services", "purge_at", "INTEGER"),
-    ("services", "pricing", "TEXT"),
-    ("credentials", "nichandle", "TEXT"),
-    ("credentials", "email", "TEXT"),
-    ("credentials", "iam_actions", "TEXT"),
-    ("emails", "recipient", "TEXT"),
-)
-
-_ALNUM = string.ascii_letters + string.digits
-
-
-def _random_key(length: int) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(length))
-
-
-@dataclass(frozen=True, slots=True)
-class ClockState:
-    now: datetime
-    ticking: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"now": render_utc(self.now.timestamp()), "ticking": self.ticking}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,60 +180,30 @@ class Backend:
         # Iceberg answers as first given, by request, with the sandbox time they were
         # built: served again while younger than the seed's lag (``iceberg_lag``).
         self._cached_pages: dict[tuple[Any, ...], tuple[int, Page]] = {}
-        try:
-            self._db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            # Closed when the backend is collected even if nobody calls close() (the
-            # embedded app lives as long as the client that mounted it).
-            weakref.finalize(self, self._db.close)
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.OperationalError as exc:  # I/O error, full disk, locked, no access
-            raise errors.StateError(f"{self.path}: cannot use the sandbox state ({exc})") from None
-        except sqlite3.DatabaseError as exc:
-            raise errors.StateError(f"{self.path}: not a sandbox state database ({exc})") from None
-        if tables and "meta" not in tables:
-            raise errors.StateError(f"{self.path}: not a sandbox state database")
-        self._add_new_columns()
-        self._db.executescript(_SCHEMA)
-        version = self._meta("schema_version")
-        if version is None:
-            self._set_meta("schema_version", SCHEMA_VERSION)
-        elif version != SCHEMA_VERSION:
-            raise errors.StateError(
-                f"{self.path}: sandbox state of schema {version}, this sandbox reads "
-                f"{SCHEMA_VERSION}; start from a new state file"
-            )
+        self._store = Store(self.path)
 
-    def _add_new_columns(self) -> None:
-        """A state file made by an earlier sandbox lacks the columns added since: add
-        them (empty), so a user's rehearsal state survives an upgrade."""
-        for table, column, kind in _ADDED_COLUMNS:
-            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            if present and column not in present:  # none: a new file, created whole below
-                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The SQLite connection (tests count its steps and reach under the rules)."""
+        return self._store.db
 
     # --- life of the state ----------------------------------------------------------
 
     @property
     def seeded(self) -> bool:
-        return self._meta("seed") is not None
+        return self._store.meta("seed") is not None
 
     @property
     def seed_digest(self) -> str | None:
-        return self._meta("seed_digest")
+        return self._store.meta("seed_digest")
 
     @property
     def seed_source(self) -> str | None:
-        return self._meta("seed_source")
+        return self._store.meta("seed_source")
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._store.close()
 
     def load_seed(self, seed: Seed, *, now: datetime | None = None) -> None:
         """Wipe the account and load ``seed``; ``reset`` will come back to it.
@@ -374,7 +217,7 @@ class Backend:
         """Load ``seed`` if nothing was ever loaded (atomically: two processes opening a
         new state at once seed it once). True when it loaded it."""
         with self._op(settle=False):
-            if self._meta("seed") is not None:
+            if self._store.meta("seed") is not None:
                 return False
             self._load_seed(seed, None)
             return True
@@ -383,35 +226,31 @@ class Backend:
         when = now or seed.clock
         if when is not None:
             self._write_clock(aware(when).timestamp(), ticking=False)
-        self._set_meta("seed", json.dumps(seed.to_mapping()))
-        self._set_meta("seed_digest", seed.digest)
-        self._set_meta("seed_source", seed.source)
+        self._store.set_meta("seed", json.dumps(seed.to_mapping()))
+        self._store.set_meta("seed_digest", seed.digest)
+        self._store.set_meta("seed_source", seed.source)
         self._populate(seed)
         self._settle()
 
     def reset(self, *, now: datetime | None = None) -> None:
         """Back to the seed last loaded (relative dates against the clock now)."""
-        stored = self._meta("seed")
+        stored = self._store.meta("seed")
         if stored is None:
             raise errors.StateError(f"{self.path}: no seed was ever loaded; nothing to reset to")
-        seed = seed_from_mapping(json.loads(stored), self._meta("seed_source") or "<seed>")
+        seed = seed_from_mapping(json.loads(stored), self._store.meta("seed_source") or "<seed>")
         self.load_seed(seed, now=now)
 
     # --- the clock ------------------------------------------------------------------
 
     def now_seconds(self) -> float:
-        anchor, wall_anchor, ticking = self._read_clock()
-        if ticking:
-            return anchor + (self.wall.now().timestamp() - wall_anchor)
-        return anchor
+        return self._read_clock().now(self.wall.now().timestamp())
 
     def now(self) -> datetime:
         return from_epoch(self.now_seconds())
 
     def clock(self) -> ClockState:
         with self._lock:
-            _, _, ticking = self._read_clock()
-            return ClockState(now=self.now(), ticking=ticking)
+            return ClockState(now=self.now(), ticking=self._read_clock().ticking)
 
     def set_clock(self, when: datetime, *, ticking: bool = False) -> ClockState:
         """Set the sandbox clock; it then stands still, unless ``ticking``. Moving it
@@ -427,29 +266,25 @@ class Backend:
         with self._lock:
             return self.set_clock(self.now() + delta, ticking=ticking)
 
-    def _read_clock(self) -> tuple[float, float, bool]:
-        raw = self._meta("clock")
+    def _read_clock(self) -> ClockAnchor:
+        raw = self._store.meta("clock")
         if raw is None:  # a fresh sandbox ticks from the wall clock's now
-            wall_now = self.wall.now().timestamp()
-            self._set_meta("clock", json.dumps([wall_now, wall_now, True]))
-            return wall_now, wall_now, True
-        anchor, wall_anchor, ticking = json.loads(raw)
-        return float(anchor), float(wall_anchor), bool(ticking)
+            anchor = ClockAnchor.starting(self.wall.now().timestamp())
+            self._store.set_meta("clock", anchor.to_text())
+            return anchor
+        return ClockAnchor.from_text(raw)
 
     def _write_clock(self, seconds: float, *, ticking: bool) -> None:
-        self._set_meta("clock", json.dumps([seconds, self.wall.now().timestamp(), ticking]))
+        anchor = ClockAnchor(seconds, self.wall.now().timestamp(), ticking)
+        self._store.set_meta("clock", anchor.to_text())
 
     # --- authentication -------------------------------------------------------------
 
     def _issued_deltas(self, real_now: float) -> list[float]:
-        """The clock deltas handed out by /auth/time in the last ``DELTA_MEMORY``, and
-        the current one (see ``auth.timestamp_ok``)."""
-        recent = [
-            float(delta)
-            for delta, issued in json.loads(self._meta("issued_deltas") or "[]")
-            if real_now - issued <= DELTA_MEMORY.total_seconds()
-        ]
-        return [*recent, self.now_seconds() - real_now]
+        """The clock deltas handed out by /auth/time lately, and the current one (see
+        ``auth.timestamp_ok``)."""
+        given = IssuedDeltas.from_text(self._store.meta("issued_deltas"))
+        return [*given.recent(real_now), self.now_seconds() - real_now]
 
     def api_time(self) -> int:
         """``GET /auth/time``: the sandbox clock in Unix seconds. Remembers the delta it
@@ -457,25 +292,16 @@ class Backend:
         with self._op(settle=False):
             now = int(self.now_seconds())
             real_now = self.real_time()
-            delta = float(now - int(real_now))
-            kept = [
-                [d, issued]
-                for d, issued in json.loads(self._meta("issued_deltas") or "[]")
-                if abs(d - delta) >= 1 and real_now - issued <= DELTA_MEMORY.total_seconds()
-            ]
-            kept = [*kept[-(MAX_DELTAS - 1) :], [delta, real_now]]
-            self._set_meta("issued_deltas", json.dumps(kept))
+            given = IssuedDeltas.from_text(self._store.meta("issued_deltas"))
+            given = given.with_given(float(now - int(real_now)), real_now)
+            self._store.set_meta("issued_deltas", given.to_text())
             return now
 
     def authenticate(self, request: SignedRequest, *, check_rules: bool = True) -> CredentialView:
         with self._op() as now:
             secret = None
             if request.application_key:
-                row = self._db.execute(
-                    "SELECT app_secret FROM applications WHERE app_key = ?",
-                    (request.application_key,),
-                ).fetchone()
-                secret = row["app_secret"] if row else None
+                secret = self._store.application_secret(request.application_key)
             credential = None
             if request.consumer_key:
                 credential = self._credential_view(request.consumer_key)
@@ -489,89 +315,41 @@ class Backend:
                 deltas=self._issued_deltas(real_now),
                 check_rules=check_rules,
             )
-            self._db.execute(
-                "UPDATE credentials SET last_use = ? WHERE credential_id = ?",
-                (now, view.credential_id),
-            )
+            self._store.update_credential(view.credential_id, {"last_use": now})
             return view
 
     def _credential_view(self, consumer_key: str) -> CredentialView | None:
-        row = self._db.execute(
-            "SELECT * FROM credentials WHERE consumer_key = ?", (consumer_key,)
-        ).fetchone()
-        if row is None:
-            return None
-        return CredentialView(
-            credential_id=row["credential_id"],
-            consumer_key=row["consumer_key"],
-            application_key=row["app_key"],
-            state=row["state"],
-            expires=row["expires"],
-            rules=tuple((r["method"], r["path"]) for r in json.loads(row["rules"])),
-            nichandle=row["nichandle"] or self._nic(),
-            iam_actions=(
-                None if row["iam_actions"] is None else tuple(json.loads(row["iam_actions"]))
-            ),
-        )
+        row = self._store.credential(consumer_key=consumer_key)
+        return None if row is None else credentials.view(row, self._nic())
 
     def request_credential(
         self, application_key: str | None, body: Any, *, validation_root: str
     ) -> dict[str, Any]:
         """``POST /auth/credential``: a new consumer key, pending validation."""
         with self._op() as now:
-            if (
-                not application_key
-                or not self._db.execute(
-                    "SELECT 1 FROM applications WHERE app_key = ?", (application_key,)
-                ).fetchone()
-            ):
+            if not application_key or self._store.application_secret(application_key) is None:
                 raise errors.invalid_key()
-            if not isinstance(body, dict):
-                raise errors.bad_request("Invalid body: expected {accessRules, redirection}")
-            unknown = set(body) - {"accessRules", "redirection", "allowedIPs"}
-            if unknown:
-                raise errors.bad_request(f"Invalid parameter(s): {', '.join(sorted(unknown))}")
-            rules = body.get("accessRules")
-            if not isinstance(rules, list) or not rules:
-                raise errors.bad_request("Missing parameter: accessRules")
-            clean = []
-            for rule in rules:
-                if (
-                    not isinstance(rule, dict)
-                    or rule.get("method") not in METHODS
-                    or not isinstance(rule.get("path"), str)
-                    or not rule["path"].startswith("/")
-                ):
-                    raise errors.bad_request(
-                        "Invalid access rule: expected {method: GET|PUT|POST|DELETE, path: /...}"
-                    )
-                clean.append({"method": rule["method"], "path": rule["path"]})
-            redirection = body.get("redirection")
-            if redirection is not None and not isinstance(redirection, str):
-                raise errors.bad_request("Invalid parameter: redirection must be a URL or null")
-            allowed_ips = body.get("allowedIPs")
-            consumer_key = _random_key(32)
-            token = _random_key(64)
-            self._db.execute(
-                "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
-                " created, validation_token, redirection, allowed_ips)"
-                " VALUES (?, ?, ?, ?, 'pendingValidation', ?, ?, ?, ?)",
-                (
-                    self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
-                    consumer_key,
-                    application_key,
-                    json.dumps(clean),
-                    now,
-                    token,
-                    redirection,
-                    json.dumps(allowed_ips) if allowed_ips is not None else None,
-                ),
+            asked = credentials.CredentialRequest.from_body(body)
+            consumer_key = credentials.random_key(32)
+            token = credentials.random_key(64)
+            self._store.insert_credential(
+                {
+                    "credential_id": self._store.next_id(
+                        "credentials", "credential_id", credentials.FIRST_CREDENTIAL_ID
+                    ),
+                    "consumer_key": consumer_key,
+                    "app_key": application_key,
+                    "rules": json.dumps(list(asked.rules)),
+                    "state": "pendingValidation",
+                    "created": now,
+                    "validation_token": token,
+                    "redirection": asked.redirection,
+                    "allowed_ips": (
+                        json.dumps(asked.allowed_ips) if asked.allowed_ips is not None else None
+                    ),
+                }
             )
-            return {
-                "state": "pendingValidation",
-                "consumerKey": consumer_key,
-                "validationUrl": f"{validation_root.rstrip('/')}/auth/?credentialToken={token}",
-            }
+            return responses.pending_credential(consumer_key, token, validation_root)
 
     def validate_credential(
         self,
@@ -586,10 +364,9 @@ class Backend:
         with self._op() as now:
             row = self._find_credential(token=token, consumer_key=consumer_key)
             expires = now + int(validity.total_seconds()) if validity else None
-            self._db.execute(
-                "UPDATE credentials SET state = 'validated', expires = ?,"
-                " validation_token = NULL WHERE credential_id = ?",
-                (expires, row["credential_id"]),
+            self._store.update_credential(
+                row["credential_id"],
+                {"state": "validated", "expires": expires, "validation_token": None},
             )
             return {
                 "consumerKey": row["consumer_key"],
@@ -599,64 +376,35 @@ class Backend:
 
     def set_credential_state(self, consumer_key: str, state: str) -> None:
         """Admin: force a key's state (``expired``, ``refused``...) to rehearse failures."""
-        if state not in ("validated", "pendingValidation", "expired", "refused"):
-            raise errors.bad_request(f"unknown credential state {state!r}")
+        credentials.check_state(state)
         with self._op():
             row = self._find_credential(consumer_key=consumer_key)
-            self._db.execute(
-                "UPDATE credentials SET state = ? WHERE credential_id = ?",
-                (state, row["credential_id"]),
-            )
+            self._store.update_credential(row["credential_id"], {"state": state})
 
     def _find_credential(
         self, *, token: str | None = None, consumer_key: str | None = None
     ) -> sqlite3.Row:
-        row: sqlite3.Row | None
-        if token is not None:
-            row = self._db.execute(
-                "SELECT * FROM credentials WHERE validation_token = ?", (token,)
-            ).fetchone()
-        else:
-            row = self._db.execute(
-                "SELECT * FROM credentials WHERE consumer_key = ?", (consumer_key,)
-            ).fetchone()
+        row = self._store.credential(token=token, consumer_key=consumer_key)
         if row is None:
             raise errors.not_found("This credential does not exist (or is already validated)")
         return row
 
     def current_credential(self, credential: CredentialView) -> dict[str, Any]:
         with self._op():
-            row = self._db.execute(
-                "SELECT c.*, a.app_id FROM credentials c JOIN applications a"
-                " ON a.app_key = c.app_key WHERE c.credential_id = ?",
-                (credential.credential_id,),
-            ).fetchone()
-            return {
-                "credentialId": row["credential_id"],
-                "applicationId": row["app_id"],
-                "status": row["state"],
-                "rules": json.loads(row["rules"]),
-                "creation": render_datetime(row["created"]),
-                "expiration": render_datetime(row["expires"]),
-                "lastUse": render_datetime(row["last_use"]),
-                "ovhSupport": False,
-                "allowedIPs": json.loads(row["allowed_ips"]) if row["allowed_ips"] else None,
-            }
+            row = self._store.credential(consumer_key=credential.consumer_key)
+            return responses.current_credential(row)
 
     def account(self, credential: CredentialView | None = None) -> dict[str, Any]:
         """``GET /me`` (a few fields: enough for a client to say whose account it is):
         the account the key logs in as (``credentials[].nichandle`` in the seed), by
         default the seed's."""
         with self._op():
-            seed = json.loads(self._meta("seed") or "{}")
+            seed = json.loads(self._store.meta("seed") or "{}")
             account = seed.get("account", {})
             nic = account_nic = account.get("nichandle", "ab12345-ovh")
             email = account.get("email", "admin@example.com")
             if credential is not None and credential.nichandle not in (None, nic):
-                row = self._db.execute(
-                    "SELECT email FROM credentials WHERE credential_id = ?",
-                    (credential.credential_id,),
-                ).fetchone()
+                row = self._store.credential(consumer_key=credential.consumer_key)
                 nic = credential.nichandle
                 email = (row["email"] if row else None) or f"{nic.split('-')[0]}@example.com"
             return {
@@ -713,7 +461,7 @@ class Backend:
         start = offset if offset is not None else (number - 1) * size
         request = (size, start, resource_name, *routes, "|", *filters, sort, descending)
         with self._op() as now:
-            lag = int(self._meta("iceberg_lag") or 0)
+            lag = int(self._store.meta("iceberg_lag") or 0)
             cached = self._cached_pages.get(request) if lag else None
             if not fresh and cached is not None and now - cached[0] < lag:
                 return cached[1]
@@ -979,32 +727,21 @@ class Backend:
                     "This service cannot be terminated immediately; use terminationPolicy "
                     "terminateAtExpirationDate to terminate it at its expiration date"
                 )
-            token = _random_key(40)
+            token = credentials.random_key(40)
             expires = now + int(TOKEN_TTL.total_seconds())
-            self._db.execute(
-                "INSERT INTO tokens (token, service_id, created, expires) VALUES (?, ?, ?, ?)",
-                (token, service_id, now, expires),
-            )
-            product = _product(row)
-            link = CONFIRM_URL.format(id=service_id, token=token)
+            self._store.insert_token(token, service_id, now, expires)
             admin = self._contact(row, "admin")
-            self._send_email(
-                now,
-                recipient=admin,
-                subject=f"[OVHcloud] Termination request for your service {row['name']}",
-                body=(
-                    "Hello,\n\n"
-                    f"We have received a request to terminate your service {row['name']} "
-                    f"({product.description}, service id {service_id}) immediately.\n"
-                    "Terminating it deletes all of its data irreversibly and is not refunded.\n\n"
-                    "To confirm the termination, follow this link:\n"
-                    f"{link}\n\n"
-                    f"This link is valid until {render_datetime(expires)} and can be used once.\n"
-                    "If you did not ask for this termination, ignore this e-mail: the service "
-                    "stays as it is.\n\n"
-                    "The OVHcloud team\n"
-                ),
-                service_id=service_id,
+            self._send(
+                mail.termination_request(
+                    email_id=self._next_email_id(),
+                    now=now,
+                    recipient=admin,
+                    service_id=service_id,
+                    name=row["name"],
+                    description=_product(row).description,
+                    token=token,
+                    expires=expires,
+                )
             )
             # The token goes to the administrator contact only (the schema's words for
             # confirmTermination: "sent by mail to the admin contact").
@@ -1036,9 +773,7 @@ class Backend:
             row = self._visible(service_id)
             if row["lifecycle"] == "terminated":  # in its retention period: already done
                 raise errors.service_terminated(service_id)
-            found = self._db.execute(
-                "SELECT * FROM tokens WHERE token = ? AND service_id = ?", (token, service_id)
-            ).fetchone()
+            found = self._store.token(token, service_id)
             if found is not None and found["used_at"] is not None:
                 raise errors.bad_request("This termination token has already been used")
             if found is None:
@@ -1048,7 +783,7 @@ class Backend:
                     "This termination token has expired; request the termination again"
                 )
             self._check_changeable(row)
-            self._db.execute("UPDATE tokens SET used_at = ? WHERE token = ?", (now, token))
+            self._store.use_token(token, now)
             self._terminate(row, now, reason="its termination was confirmed")
             return f"The service {row['name']} has been terminated"
 
@@ -1159,50 +894,31 @@ class Backend:
         """``GET /me/notification/email/history``: the ids of the e-mails sent to the
         account ``nichandle`` (None: every e-mail, for the sandbox's own views)."""
         with self._op():
-            if nichandle is None:
-                return [r[0] for r in self._db.execute("SELECT id FROM emails ORDER BY id")]
-            return [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT id FROM emails WHERE COALESCE(recipient, ?) = ? ORDER BY id",
-                    (self._nic(), nichandle),
-                )
-            ]
+            return [e.id for e in self._emails() if nichandle in (None, e.sent_to(self._nic()))]
 
     def email(self, email_id: int, nichandle: str | None = None) -> dict[str, Any]:
         """One e-mail of the account ``nichandle``: another account's is not there (404)."""
         with self._op():
-            row = self._db.execute("SELECT * FROM emails WHERE id = ?", (email_id,)).fetchone()
-            if row is None or (
-                nichandle is not None and (row["recipient"] or self._nic()) != nichandle
-            ):
+            row = self._store.email(email_id)
+            found = None if row is None else mail.Email.from_row(row)
+            if found is None or nichandle not in (None, found.sent_to(self._nic())):
                 raise errors.not_found(f"The requested object (id = {email_id}) does not exist")
-            return _email_json(row)
+            return responses.email(found)
 
     def emails(self) -> list[dict[str, Any]]:
         """Every e-mail, with the account it was sent to (``to``), for tests and users."""
         with self._op():
             nic = self._nic()
-            return [
-                {**_email_json(r), "to": r["recipient"] or nic}
-                for r in self._db.execute("SELECT * FROM emails ORDER BY id")
-            ]
+            return [{**responses.email(e), "to": e.sent_to(nic)} for e in self._emails()]
 
-    def _send_email(
-        self, now: int, *, recipient: str, subject: str, body: str, service_id: int | None
-    ) -> None:
-        self._db.execute(
-            "INSERT INTO emails (id, date, subject, body, service_id, recipient)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                self._next_id("emails", "id", FIRST_EMAIL_ID),
-                now,
-                subject,
-                body,
-                service_id,
-                recipient,
-            ),
-        )
+    def _emails(self) -> list[mail.Email]:
+        return [mail.Email.from_row(row) for row in self._store.emails()]
+
+    def _next_email_id(self) -> int:
+        return self._store.next_id("emails", "id", mail.FIRST_EMAIL_ID)
+
+    def _send(self, email: mail.Email) -> None:
+        self._store.insert_email(email.to_row())
 
     def _contact(self, row: sqlite3.Row | Mapping[str, Any], kind: str) -> str:
         """The NIC handle of a service's ``admin``, ``tech`` or ``billing`` contact."""
@@ -1233,10 +949,10 @@ class Backend:
 
     def summary(self) -> dict[str, Any]:
         with self._op():
-            count = self._db.execute("SELECT COUNT(*) FROM services WHERE gone = 0").fetchone()[0]
+            count = self._store.count_services("gone = 0")
             return {
-                "seed": self._meta("seed_source"),
-                "seed_digest": self._meta("seed_digest"),
+                "seed": self._store.meta("seed_source"),
+                "seed_digest": self._store.meta("seed_digest"),
                 "services": count,
                 "clock": self.clock().to_json(),
             }
@@ -1246,89 +962,47 @@ class Backend:
     @contextmanager
     def _op(self, *, settle: bool = True) -> Iterator[int]:
         """One operation: the lock, one transaction, the account settled up to now."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                now = int(self.now_seconds())
-                if settle:
-                    self._settle()
-                yield now
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-
-    def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _set_meta(self, key: str, value: str) -> None:
-        self._db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        with self._lock, self._store.transaction():
+            now = int(self.now_seconds())
+            if settle:
+                self._settle()
+            yield now
 
     def _nic(self) -> str:
         cached = getattr(self, "_nic_cache", None)
         if cached is None:
-            seed = json.loads(self._meta("seed") or "{}")
+            seed = json.loads(self._store.meta("seed") or "{}")
             cached = str(seed.get("account", {}).get("nichandle", "ab12345-ovh"))
             self._nic_cache = cached
         return cached
 
-    def _next_id(self, table: str, column: str, first: int) -> int:
-        row = self._db.execute(f"SELECT MAX({column}) FROM {table}").fetchone()
-        return first if row[0] is None else int(row[0]) + 1
-
     def _visible(self, service_id: int) -> sqlite3.Row:
-        row: sqlite3.Row | None = self._db.execute(
-            "SELECT * FROM services WHERE id = ? AND gone = 0", (service_id,)
-        ).fetchone()
+        row = self._store.service(service_id)
         if row is None:
             raise errors.service_not_found(service_id)
         return row
 
     def _update(self, service_id: int, changes: Mapping[str, Any]) -> None:
-        if not changes:
-            return
-        columns = ", ".join(f"{column} = ?" for column in changes)
-        self._db.execute(
-            f"UPDATE services SET {columns} WHERE id = ?", (*changes.values(), service_id)
-        )
+        self._store.update_service(service_id, changes)
 
     def _settle(self) -> None:
         """Apply everything that is due up to the clock's now, in date order."""
         now = int(self.now_seconds())
         while True:
-            # Indexed searches rather than one OR (which scans every service).
-            due = self._db.execute(
-                "SELECT id, expiration AS due_at FROM services"
-                " WHERE gone = 0 AND lifecycle = 'active' AND expiration <= ?"
-                " UNION SELECT id, terminate_at AS due_at FROM services"
-                " WHERE terminate_at <= ? AND +gone = 0 AND +lifecycle = 'active'"
-                " UNION SELECT id, engagement_end AS due_at FROM services"
-                " WHERE engagement_end <= ? AND +gone = 0 AND +lifecycle = 'active'"
-                " ORDER BY due_at, id LIMIT 500",
-                (now, now, now),
-            ).fetchall()
+            due = self._store.due_services(now)
             if not due:
                 break
             for row in due:
                 self._settle_one(row, now)
         # The retention period is over: the terminated service leaves every route.
-        self._db.execute(
-            "UPDATE services SET gone = 1, resource_state = 'deleted'"
-            " WHERE purge_at <= ? AND +gone = 0",  # by purge_at's index, not every row
-            (now,),
-        )
+        self._store.purge(now)
 
     def _settle_one(self, row: sqlite3.Row, now: int) -> None:
         """The earliest event of one service that is due: its termination, the end of
         its commitment, or its expiry (the others wait for the next round, so that each
         happens in date order)."""
-        current = self._db.execute("SELECT * FROM services WHERE id = ?", (row["id"],)).fetchone()
+        current = self._store.service(int(row["id"]), listed_only=False)
+        assert current is not None  # due: listed a moment ago, in this same transaction
         if current["gone"] or current["lifecycle"] != "active":
             return  # taken along by its parent in this same settlement
         terminate_at = current["terminate_at"]
@@ -1406,62 +1080,59 @@ class Backend:
                     "terminate_at": None,
                 },
             )
-        names = ", ".join(v["name"] for v in doomed[1:])
-        taken = f"\nIts linked services were terminated with it: {names}.\n" if names else ""
-        self._send_email(
-            when,
-            recipient=self._contact(row, "admin"),
-            subject=f"[OVHcloud] Your service {row['name']} has been terminated",
-            body=(
-                "Hello,\n\n"
-                f"Your service {row['name']} (service id {row['id']}) has been terminated "
-                f"because {reason}. Its data has been deleted.\n{taken}\n"
-                "The OVHcloud team\n"
-            ),
-            service_id=row["id"],
+        self._send(
+            mail.terminated(
+                email_id=self._next_email_id(),
+                when=when,
+                recipient=self._contact(row, "admin"),
+                service_id=int(row["id"]),
+                name=row["name"],
+                reason=reason,
+                linked=[v["name"] for v in doomed[1:]],
+            )
         )
 
     def _populate(self, seed: Seed) -> None:
-        for table in ("services", "credentials", "applications", "emails", "tokens"):
-            self._db.execute(f"DELETE FROM {table}")
-        self._db.execute("UPDATE listing SET generation = generation + 1")  # all new
+        self._store.wipe()
         self._nic_cache = seed.account.nichandle
         self._cached_pages.clear()
         lag = seed.iceberg_lag
-        self._set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
+        self._store.set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
         now = int(self.now_seconds())
         now_dt = from_epoch(now)
         app_ids: dict[str, int] = {}
         for credential in seed.credentials:
             if credential.application_key not in app_ids:
-                app_ids[credential.application_key] = FIRST_APPLICATION_ID + len(app_ids)
-                self._db.execute(
-                    "INSERT INTO applications (app_key, app_secret, app_id) VALUES (?, ?, ?)",
-                    (
-                        credential.application_key,
-                        credential.application_secret,
-                        app_ids[credential.application_key],
-                    ),
+                app_ids[credential.application_key] = credentials.FIRST_APPLICATION_ID + len(
+                    app_ids
+                )
+                self._store.insert_application(
+                    credential.application_key,
+                    credential.application_secret,
+                    app_ids[credential.application_key],
                 )
             if credential.consumer_key is None:
                 continue
             expires = credential.expires.resolve(now_dt) if credential.expires else None
-            self._db.execute(
-                "INSERT INTO credentials (credential_id, consumer_key, app_key, rules, state,"
-                " created, expires, nichandle, email, iam_actions)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self._next_id("credentials", "credential_id", FIRST_CREDENTIAL_ID),
-                    credential.consumer_key,
-                    credential.application_key,
-                    json.dumps([rule.to_json() for rule in credential.rules]),
-                    credential.state,
-                    now - 86400 * 30,
-                    int(expires.timestamp()) if expires else None,
-                    credential.nichandle,
-                    credential.email,
-                    None if credential.iam_actions is None else json.dumps(credential.iam_actions),
-                ),
+            self._store.insert_credential(
+                {
+                    "credential_id": self._store.next_id(
+                        "credentials", "credential_id", credentials.FIRST_CREDENTIAL_ID
+                    ),
+                    "consumer_key": credential.consumer_key,
+                    "app_key": credential.application_key,
+                    "rules": json.dumps([rule.to_json() for rule in credential.rules]),
+                    "state": credential.state,
+                    "created": now - 86400 * 30,
+                    "expires": int(expires.timestamp()) if expires else None,
+                    "nichandle": credential.nichandle,
+                    "email": credential.email,
+                    "iam_actions": (
+                        None
+                        if credential.iam_actions is None
+                        else json.dumps(credential.iam_actions)
+                    ),
+                }
             )
         ids = _assign_ids(seed.services)
         by_key = {(s.route, s.name): ids[i] for i, s in enumerate(seed.services)}
@@ -1480,13 +1151,7 @@ class Backend:
             )
             for i, service in enumerate(seed.services)
         ]
-        if rows:
-            columns = list(rows[0])
-            self._db.executemany(
-                f"INSERT INTO services ({', '.join(columns)})"
-                f" VALUES ({', '.join('?' * len(columns))})",
-                [tuple(row[c] for c in columns) for row in rows],
-            )
+        self._store.insert_services(rows)
 
 
 # --- pure helpers ------------------------------------------------------------------
@@ -1841,15 +1506,6 @@ def _termination_date(row: sqlite3.Row | Mapping[str, Any]) -> int | None:
     if row["engagement_end"] is not None and row["end_strategy"] == CANCEL_SERVICE:
         return int(row["engagement_end"])
     return None
-
-
-def _email_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "date": render_datetime(row["date"]),
-        "subject": row["subject"],
-        "body": row["body"],
-    }
 
 
 def _dotted(item: Mapping[str, Any], key: str) -> Any:

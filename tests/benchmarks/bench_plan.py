@@ -71,7 +71,7 @@ STRATEGIES = ("iceberg", "per-id")
 
 # The conditions the targets are stated for, and the targets (docs/benchmarks.md,
 # "Results": the project's own performance promises for plan).
-DESIGN_SERVICES, DESIGN_LATENCY_MS, DESIGN_CONCURRENCY = 1000, 50.0, 10
+STANDING_SERVICES, STANDING_LATENCY_MS, STANDING_CONCURRENCY = 1000, 50.0, 10
 ICEBERG_PLAN_LIMIT_S = 1.0
 ICEBERG_MIN_SPEEDUP = 50.0
 PER_ID_MAX_RATIO = 1.5
@@ -487,9 +487,9 @@ def targets(
     """Each target of docs/benchmarks.md that applies to these parameters, and whether it
     holds."""
     design = (
-        args.services == DESIGN_SERVICES
-        and args.latency_ms == DESIGN_LATENCY_MS
-        and args.concurrency == DESIGN_CONCURRENCY
+        args.services == STANDING_SERVICES
+        and args.latency_ms == STANDING_LATENCY_MS
+        and args.concurrency == STANDING_CONCURRENCY
     )
     found: list[dict[str, Any]] = []
 
