@@ -155,6 +155,19 @@ def spec_endpoint_option(command: F) -> F:
     )(command)
 
 
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    """``--format`` (into ``output_format``), the first of ``choices`` by default: one
+    spelling of the option for every command that prints for people and for scripts."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def concurrency_option(command: F) -> F:
     return click.option(
         "--concurrency",
@@ -362,6 +375,46 @@ class _LineRead:
 
     def finish(self) -> None:
         self.line._end(self)
+
+
+def journal_for(
+    target: Target,
+    given: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The apply journal of a command with a spec (``plan`` reads it, ``apply`` appends
+    to it): ``--journal``; else, when the embedded sandbox's state is the spec's
+    project's (``Target.state_dir``), the journal beside it — the record of what was
+    applied to that account goes with the account, so that a plan made there sees the
+    deletions an apply from elsewhere did; else ``$RECONCILER_STATE_DIR/journal.jsonl``
+    or ``./.reconciler/journal.jsonl``."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    if given is not None:
+        return given
+    if target.state_dir is not None:
+        return target.state_dir / JOURNAL_FILE
+    environ = os.environ if environ is None else environ
+    return embedded.state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+
+
+def journal_command(
+    arguments: str, journal: Path, *, environ: Mapping[str, str] | None = None
+) -> str:
+    """``reconciler journal ARGUMENTS`` as a hint names it: with ``--journal PATH`` when
+    ``journal`` is not the one that command reads by default, so that it shows the
+    journal this command wrote."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    environ = os.environ if environ is None else environ
+    default = embedded.state_dir(environ, Path.cwd()) / JOURNAL_FILE
+    if os.path.abspath(journal) == os.path.abspath(default):
+        return f"reconciler journal {arguments}"
+    return f"reconciler journal {arguments} --journal {shlex.quote(str(journal))}"
 
 
 def _note_state_dir(directory: Path) -> None:

@@ -48,6 +48,7 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    journal_for,
     keep_endpoint,
     resolve_target,
     run,
@@ -513,10 +514,9 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens, targets=targets)
     if not needs_journal(made):
         return made
-    from reconciler.journal import JOURNAL_FILE, done_before_in
-    from reconciler.ovh.embedded import state_dir
+    from reconciler.journal import done_before_in
 
-    journal = job.journal or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    journal = journal_for(job.target, job.journal)
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
