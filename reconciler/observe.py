@@ -14,7 +14,6 @@ they are; without one they say nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Collection
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.lifecycle import Lifecycle
@@ -35,9 +34,9 @@ async def read_account(
     periods_for: Collection[int | str] = (),
     strategy: ReadStrategy | None = None,
 ) -> LiveAccount:
-    """Every service of the account, linked to its parent and children.
+    """Every service of the account, as one ``LiveAccount`` (built once).
 
-    ``periods_for`` names the services whose ``offered_periods`` to read
+    ``periods_for`` names the services whose offered periods to read
     (``GET /services/{id}/renewPeriodCapacities``): service ids are read concurrently
     with the listing; names (what a spec knows) as soon as the listing has given their
     ids. Services not on the account are ignored. ``strategy`` overrides the client's
@@ -53,18 +52,11 @@ async def read_account(
         return await _offered_periods(client, ids)
 
     services, offered = await gather_pair(listing(), periods_by_id())
-    services = _unique(services)
+    account = LiveAccount.from_services(_unique(services))
     if names:
-        more = {s.service_id for s in services if s.name in names} - offered.keys()
+        more = {s.service_id for s in account.services if s.name in names} - offered.keys()
         offered.update(await _offered_periods(client, more))
-    if offered:
-        services = [
-            replace(s, offered_periods=offered[s.service_id])
-            if offered.get(s.service_id) is not None
-            else s
-            for s in services
-        ]
-    return LiveAccount.from_services(services)
+    return account.with_offered_periods(offered)
 
 
 async def read_for_specs(
@@ -83,7 +75,7 @@ async def read_for_specs(
     )
     if deletes:  # whose key this is, beside the listing: the rules compare it with admins
         account, nichandle = await gather_pair(listing, key_nichandle(client))
-        account = replace(account, nichandle=nichandle)
+        account = account.with_nichandle(nichandle)
     else:
         account = await listing
     # The planner (and deepdiff under it) is loaded once the account is read, not
@@ -117,16 +109,7 @@ async def with_offered_periods(
     wanted = {i for i in ids if account.by_id(i) is not None}
     if not wanted:
         return account
-    offered = await _offered_periods(client, wanted)
-    return LiveAccount.from_services(
-        (
-            replace(s, offered_periods=offered[s.service_id])
-            if offered.get(s.service_id) is not None
-            else s
-            for s in account.services
-        ),
-        nichandle=account.nichandle,
-    )
+    return account.with_offered_periods(await _offered_periods(client, wanted))
 
 
 def _unique(services: list[LiveService]) -> list[LiveService]:

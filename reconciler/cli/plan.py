@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -63,7 +64,7 @@ from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import spec_files
-from reconciler.endpoints import SANDBOX
+from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 
 # What a step needs is imported by that step (docs/performance.md): `plan --help` loads
@@ -292,11 +293,25 @@ def _early_target(paths: Sequence[str], option: str | None) -> Target | None:
         except OSError:
             return None
         value = endpoint_guess(text) or SANDBOX
+        if not _trusted_guess(value):
+            return None
     try:
         chosen = resolve_target(value)
     except ConfigError:
         return None
     return None if chosen.endpoint.embedded else chosen
+
+
+def _trusted_guess(value: str) -> bool:
+    """Whether credentials may go to a guessed endpoint before the spec is parsed: one of
+    OVH's own API endpoints by name, or a loopback URL (a local sandbox server). A guess
+    is a line scan, and YAML can hide a column-0 ``endpoint:`` line inside a quoted
+    scalar: a URL to any other host waits for the parsed spec, so that an invalid spec,
+    or a guess the spec does not make, never sends the keys to a host it does not name."""
+    if value in ENDPOINTS or value == SANDBOX:
+        return True
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
 
 
 class EarlyRead:

@@ -179,3 +179,26 @@ def test_no_early_read_for_the_embedded_sandbox_or_standard_input(tmp_path: Path
     assert plan_command._early_target([str(spec)], "not an endpoint") is None
     chosen = plan_command._early_target(["-"], URL)
     assert chosen is not None and chosen.endpoint.base_url == URL
+
+
+def test_a_guess_naming_a_host_that_is_not_ovh_waits_for_the_parsed_spec(
+    tmp_path: Path,
+) -> None:
+    """YAML can hide a column-0 ``endpoint:`` line inside a quoted scalar that the spec
+    reader takes as part of a name: the line scan would guess it. Keys go early only to
+    OVH's named endpoints or a loopback server; any other host waits for the parsed spec
+    (which, here, names no endpoint and is refused anyway)."""
+    hidden = tmp_path / "spec.yaml"
+    hidden.write_text(
+        'version: 1\nservices:\n  a.example: {type: domain, name: "a.example\n\n'
+        'endpoint: https://api.attacker.example\n"}\n'
+    )
+    assert plan_command.endpoint_guess(hidden.read_text()) == "https://api.attacker.example"
+    assert plan_command._early_target([str(hidden)], None) is None
+    named = tmp_path / "named.yaml"
+    named.write_text("version: 1\nendpoint: ovh-eu\nservices: {}\n")
+    chosen = plan_command._early_target([str(named)], None)
+    assert chosen is not None and chosen.endpoint.name == "ovh-eu"
+    # --endpoint is the user's own word: trusted as given.
+    given = plan_command._early_target([str(hidden)], "https://api.example.net")
+    assert given is not None and given.endpoint.base_url == "https://api.example.net/1.0"
