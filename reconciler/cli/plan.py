@@ -4,6 +4,8 @@ For each spec file: load it, choose its endpoint (``--endpoint``, else the spec'
 ``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
 endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
 It decides nothing itself: ``reconciler.core.planner`` plans, ``reconciler.render`` shows.
+The first reads of the first spec's endpoint leave before the specs are parsed, and
+overlap that parsing (``plan_files``); the parsed specs decide everything else.
 
 The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
 describes, and an ambient variable must not silently point it at another one. Only
@@ -18,7 +20,8 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 
 ``--target NAME`` (repeatable, a spec key) plans only those entries, as Terraform's
 ``-target`` (``make_plan(targets=...)``): the plan says it is partial and a warning on
-stderr says what that means; a name no spec has is refused before the account is read.
+stderr says what that means; a name no spec has is refused before anything is planned
+(only the early reads may have left, and they are dropped).
 
 Exit codes (docs/user-guide.md, "Commands and exit codes"): without
 ``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
@@ -409,7 +412,7 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
     """The ``--target`` names of each spec, in the order of ``specs``: the names among
     its keys (possibly none: that spec's plan then covers nothing), or None for each
     without ``--target`` (the whole spec). A name no spec has is a ``UsageError`` with
-    the nearest keys; nothing is read from the API before."""
+    the nearest keys, raised before the account read is used."""
     if not names:
         return [None] * len(specs)
     keys = {wanted.key for spec in specs for wanted in spec.services}
@@ -435,7 +438,8 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
     """Every spec, or a ``SpecError``: with several invalid specs, every problem of
-    every spec is printed before the command stops (nothing is read from the API)."""
+    every spec is printed before the command stops (no read but the early ones of
+    ``plan_files``, dropped then)."""
     from reconciler.core.spec import load_spec
 
     loaded: list[Spec] = []
