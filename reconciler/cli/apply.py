@@ -70,6 +70,8 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    journal_command,
+    journal_for,
     run,
     spec_endpoint_option,
     target_for_spec,
@@ -92,8 +94,7 @@ from reconciler.errors import (
     ReconcilerError,
     UsageError,
 )
-from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
-from reconciler.ovh.embedded import state_dir
+from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
 from reconciler.render.wording import HEADLINES, clean
 
@@ -408,7 +409,7 @@ def _run_loaded(
     check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
     if not approved.has_changes:
         return None
-    journal = request.journal or state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+    journal = journal_for(loaded.target, request.journal, environ=environ, cwd=cwd)
     ensure_writable(journal)
     confirm(approved, request, io)
 
@@ -450,7 +451,8 @@ def _run_loaded(
                 "apply interrupted: a call already sent may have taken effect (the journal "
                 f"{journal} records each one before it is sent)",
                 hint="run apply again to finish: it re-reads the account first and never "
-                "repeats what took effect; `reconciler journal --last` shows what was sent",
+                f"repeats what took effect; `{journal_command('--last', journal)}` shows what "
+                "was sent",
             ) from None
     io.out("")
     io.out(summary_text(report))
@@ -470,7 +472,7 @@ def _run_loaded(
                 [
                     *hints,
                     "run apply again to resume (it re-reads first); "
-                    f"`reconciler journal --run {report.run}` shows every call",
+                    f"`{journal_command(f'--run {report.run}', journal)}` shows every call",
                 ]
             ),
         )

@@ -364,6 +364,46 @@ class _LineRead:
         self.line._end(self)
 
 
+def journal_for(
+    target: Target,
+    given: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The apply journal of a command with a spec (``plan`` reads it, ``apply`` appends
+    to it): ``--journal``; else, when the embedded sandbox's state is the spec's
+    project's (``Target.state_dir``), the journal beside it — the record of what was
+    applied to that account goes with the account, so that a plan made there sees the
+    deletions an apply from elsewhere did; else ``$RECONCILER_STATE_DIR/journal.jsonl``
+    or ``./.reconciler/journal.jsonl``."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    if given is not None:
+        return given
+    if target.state_dir is not None:
+        return target.state_dir / JOURNAL_FILE
+    environ = os.environ if environ is None else environ
+    return embedded.state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+
+
+def journal_command(
+    arguments: str, journal: Path, *, environ: Mapping[str, str] | None = None
+) -> str:
+    """``reconciler journal ARGUMENTS`` as a hint names it: with ``--journal PATH`` when
+    ``journal`` is not the one that command reads by default, so that it shows the
+    journal this command wrote."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    environ = os.environ if environ is None else environ
+    default = embedded.state_dir(environ, Path.cwd()) / JOURNAL_FILE
+    if os.path.abspath(journal) == os.path.abspath(default):
+        return f"reconciler journal {arguments}"
+    return f"reconciler journal {arguments} --journal {shlex.quote(str(journal))}"
+
+
 def _note_state_dir(directory: Path) -> None:
     """Say which state directory the embedded sandbox uses when it is not the working
     directory's, but only where that helps: when a fresh demo account is about to be

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from reconciler.cli.options import format_option
 from reconciler.cli.show import refuse_plan_files
 from reconciler.cli.specfiles import spec_files
 from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
@@ -29,12 +30,9 @@ _HINT = "fix the spec and run `reconciler validate` again"
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
     help="text for people; json for machines (every problem with file, line, column).",
 )
 def validate(specs: tuple[str, ...], output_format: str) -> None:

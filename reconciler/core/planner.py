@@ -98,15 +98,22 @@ from reconciler.core.steps import (
 FINGERPRINT_VERSION = 2
 
 
-def fingerprint(service: LiveService) -> str:
-    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on.
+def fingerprint(service: LiveService, account: LiveAccount) -> str:
+    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on: its
+    own, and the facts of ``account`` about it (its children).
+
+    ``service`` may be a later read of a service of ``account`` (apply re-reads each
+    service before acting on it): its own fields are then the later ones, the account's
+    facts those of the read the run started from — as if that one service were replaced
+    in the account, without copying an account of 50,000 services per re-read.
 
     The canonical JSON (sorted keys, compact separators, UTF-8) of:
     ``v`` (this function's version, bumped if the field list changes), ``id``, ``name``,
     ``type``, ``lifecycle``, ``resource_state``, ``lifecycle_state``, ``expiration``,
     ``renew_mode``, ``renew_period``, ``termination_date``, ``pending`` (the pending
     actions, sorted), ``commitment`` (end date and end rule, or null), ``unpaid``,
-    ``parent_id`` and ``children`` (sorted ids); dates in UTC ISO 8601.
+    ``parent_id`` and ``children`` (``account.child_ids``: sorted ids); dates in UTC
+    ISO 8601.
 
     Left out on purpose: display fields (display name, product, plan code), which an
     action does not depend on, and the offered periods, which the observe layer reads
@@ -119,7 +126,7 @@ def fingerprint(service: LiveService) -> str:
     # 50,000 services (issue 19). Every value is a str, an int, a bool or None, whose
     # JSON is ``_text``, ``int.__repr__``, true/false and null.
     return _hashed(
-        f'{{"children":[{",".join(map(int.__repr__, sorted(service.children)))}],'
+        f'{{"children":[{",".join(map(int.__repr__, account.child_ids(service.service_id)))}],'
         f'"commitment":{_commitment_text(service)},'
         f'"expiration":{_text(_iso(service.expiration))},'
         f'"id":{int.__repr__(service.service_id)},'
@@ -166,9 +173,9 @@ def absent_fingerprint(name: str, service_type: str | None = None) -> str:
     return _sha256({"v": FINGERPRINT_VERSION, "absent": name, "type": service_type})
 
 
-def live_fingerprint(services: Iterable[LiveService]) -> str:
+def live_fingerprint(account: LiveAccount) -> str:
     """The fingerprint of a whole account: every service's ``fingerprint``, sorted."""
-    return _fingerprint_of_prints(fingerprint(service) for service in services)
+    return _fingerprint_of_prints(fingerprint(service, account) for service in account.services)
 
 
 def _fingerprint_of_prints(prints: Iterable[str]) -> str:
@@ -241,26 +248,12 @@ def _order(service: LiveService) -> tuple[int, str, str]:
 # --- links -----------------------------------------------------------------------------
 
 
-def _children_index(account: LiveAccount) -> dict[int, tuple[int, ...]]:
-    """Children of each service id, from both ``children`` and the others' ``parent_id``
-    (an account built without ``LiveAccount.from_services`` still links both ways)."""
-    index: dict[int, set[int]] = {}
-    for service in account.services:
-        if service.children:
-            index.setdefault(service.service_id, set()).update(service.children)
-        if service.parent_id is not None:
-            index.setdefault(service.parent_id, set()).add(service.service_id)
-    return {parent: tuple(sorted(kids)) for parent, kids in index.items()}
-
-
-def descendants(
-    service: LiveService, account: LiveAccount, index: Mapping[int, tuple[int, ...]]
-) -> tuple[LiveService, ...]:
+def descendants(service: LiveService, account: LiveAccount) -> tuple[LiveService, ...]:
     """Every live, not yet gone service linked below ``service`` (children, their
-    children...), sorted by id; safe against cycles and dangling ids."""
+    children...: ``account.child_ids``), sorted by id; safe against cycles."""
     seen = {service.service_id}
     found: list[LiveService] = []
-    pending = list(index.get(service.service_id, ()))
+    pending = list(account.child_ids(service.service_id))
     while pending:
         child_id = pending.pop()
         if child_id in seen:
@@ -271,7 +264,7 @@ def descendants(
             continue
         if not child.gone:
             found.append(child)
-        pending.extend(index.get(child_id, ()))
+        pending.extend(account.child_ids(child_id))
     return tuple(sorted(found, key=_order))
 
 
@@ -730,9 +723,8 @@ def make_plan(
     now = as_utc(now)
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
-    index = _children_index(account)
     kept_ids = _kept_ids(matches)
-    prints = _Prints()
+    prints = _Prints(account)
     names = NearNames(service.name for service in account.services if not service.gone)
     actions: list[Action] = []
     refused: list[Refusal] = []
@@ -746,7 +738,6 @@ def make_plan(
             found,
             account,
             now=now,
-            index=index,
             kept_ids=kept_ids,
             prints=prints,
             names=names,
@@ -801,8 +792,8 @@ _GOING = (
 
 
 class _Prints:
-    """Each service's fingerprint, computed once per plan (actions and the whole-account
-    fingerprint share them).
+    """Each service's fingerprint in ``account``, computed once per plan (actions and the
+    whole-account fingerprint share them).
 
     Keyed by service id, not by the service: a frozen ``LiveService`` hashes all its
     fields (and its commitment's and price's) at every lookup, which cost more than the
@@ -810,14 +801,15 @@ class _Prints:
     print and compared by identity, so another value with the same id is never given
     a print that is not its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, account: LiveAccount) -> None:
+        self._account = account
         self._known: dict[int, tuple[LiveService, str]] = {}
 
     def of(self, service: LiveService) -> str:
         known = self._known.get(service.service_id)
         if known is not None and known[0] is service:
             return known[1]
-        found = fingerprint(service)
+        found = fingerprint(service, self._account)
         self._known[service.service_id] = (service, found)
         return found
 
@@ -897,7 +889,6 @@ def _plan_entry(
     account: LiveAccount,
     *,
     now: datetime,
-    index: Mapping[int, tuple[int, ...]],
     kept_ids: set[int],
     prints: _Prints,
     names: NearNames,
@@ -919,7 +910,7 @@ def _plan_entry(
     drift = drift_of(wanted, live, found_changes)
     kind = action_kind(found_changes, before)
     going = after.lifecycle in _GOING and not live.gone
-    below = descendants(live, account, index) if going else ()
+    below = descendants(live, account) if going else ()
     new_period = period_change(wanted, before)
     proposal = Proposal(
         wanted=wanted,
@@ -930,6 +921,7 @@ def _plan_entry(
         endpoint=endpoint,
         nichandle=account.nichandle,
         token_given=wanted.key in tokens or wanted.name in tokens,
+        offered=account.offered_periods(live.service_id),
     )
     refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)
@@ -990,7 +982,7 @@ def recheck(
     kept: tuple[LiveService, ...] = ()
     if action.action in _DESTRUCTIVE_KINDS:
         kept_ids = _kept_ids(_refuse_shared([match(entry, account) for entry in entries]))
-        below = descendants(live, account, _children_index(account))
+        below = descendants(live, account)
         kept = tuple(s for s in below if s.service_id in kept_ids)
     proposal = Proposal(
         wanted=wanted,
@@ -999,6 +991,7 @@ def recheck(
         period=period_change(wanted, live_essence(live)),
         kept=kept,
         endpoint=endpoint,
+        offered=account.offered_periods(live.service_id),
     )
     return check(proposal, now=as_utc(now))
 

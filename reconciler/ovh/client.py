@@ -248,6 +248,11 @@ class OvhClient:
             self._signature = OvhSignatureAuth(credentials, self._api_timestamp)
             self._application = ApplicationKeyAuth(credentials.application_key)
         self.requests_sent = 0  # every attempt that reached the transport, for diagnostics
+        # Told the path of each request once its headers are written (or its attempt
+        # ended): `plan` parses its specs only once its first page is out, while the
+        # answers are on their way (docs/benchmarks.md). An injected transport has no
+        # wire: a request is told as it is handed over.
+        self.on_sent: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"OvhClient(endpoint={self.endpoint.name!r}, concurrency={self.concurrency})"
@@ -608,12 +613,19 @@ class OvhClient:
             write=min(self.timeouts.write, left),
             pool=left,
         )
+        extensions: dict[str, Any] = {}
+        told = self.on_sent
+        if told is not None and self._transport is None:
+            extensions["trace"] = _on_headers_written(told, prepared.route)
+        elif told is not None:
+            told(prepared.route)
         request = http.build_request(
             prepared.method,
             prepared.url,
             content=prepared.content,
             headers=dict(prepared.headers),
             timeout=timeout,
+            extensions=extensions,
         )
         auth = self._signature if prepared.signing is _Signing.SIGNED else None
         if prepared.signing is _Signing.APPLICATION:
@@ -622,10 +634,14 @@ class OvhClient:
         started = self._monotonic()
         try:
             async with asyncio.timeout(left):
-                if auth is None:
-                    response = await http.send(request, stream=True)
-                else:
-                    response = await http.send(request, auth=auth, stream=True)
+                try:
+                    if auth is None:
+                        response = await http.send(request, stream=True)
+                    else:
+                        response = await http.send(request, auth=auth, stream=True)
+                finally:
+                    if told is not None:  # answered or failed: not to be waited for
+                        told(prepared.route)
                 try:
                     content = await self._read_whole(response, prepared, deadline)
                 finally:
@@ -1037,6 +1053,18 @@ def _api_time(value: Any, query_id: str | None) -> float:
             query_id=query_id,
         ) from None
     return float(value)
+
+
+def _on_headers_written(
+    told: Callable[[str], None], route: str
+) -> Callable[[str, Mapping[str, Any]], Awaitable[None]]:
+    """An httpcore ``trace`` extension telling ``route`` once the headers are sent."""
+
+    async def trace(event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith(".send_request_headers.complete"):
+            told(route)
+
+    return trace
 
 
 def _with_bearer(prepared: _Prepared, token: str) -> _Prepared:

@@ -85,6 +85,7 @@ class Row:
     service: LiveService
     depth: int  # 0: top level; 1: linked to the row's parent above it; 2: ...
     parent: LiveService | None  # the parent service, whether shown or not
+    children: tuple[int, ...] = ()  # ids linked below it (``LiveAccount.child_ids``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,8 @@ def select(
             return
         placed.add(service.service_id)
         parent = account.by_id(service.parent_id) if service.parent_id is not None else None
-        rows.append(Row(service=service, depth=depth, parent=parent))
+        children_ids = account.child_ids(service.service_id)
+        rows.append(Row(service=service, depth=depth, parent=parent, children=children_ids))
         children = [c for c in account.children_of(service) if c.service_id in matched_ids]
         for child in order(children):
             place(child, depth + 1)
@@ -307,7 +309,7 @@ def service_record(row: Row) -> dict[str, Any]:
         "unpaid": s.unpaid,
         "parent_id": s.parent_id,
         "parent": row.parent.name if row.parent is not None else None,
-        "children": list(s.children),
+        "children": list(row.children),
         "commitment": _commitment_record(s),
     }
 

@@ -9,7 +9,6 @@ order of operations is ``backend.Backend``'s.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,8 +16,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from reconciler.sandbox import errors
+from reconciler.sandbox.services import COLUMNS, Service
 
 SCHEMA_VERSION = "1"
+_SERVICE = ", ".join(COLUMNS)  # a service's columns, in ``Service.from_row``'s order
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -252,39 +253,89 @@ class Store:
 
     # --- services ----------------------------------------------------------------------
 
-    def service(self, service_id: int, *, listed_only: bool = True) -> sqlite3.Row | None:
+    def service(self, service_id: int, *, listed_only: bool = True) -> Service | None:
         """One service; a purged one (``gone``) only when not ``listed_only``."""
         where = "id = ? AND gone = 0" if listed_only else "id = ?"
-        row: sqlite3.Row | None = self.db.execute(
-            f"SELECT * FROM services WHERE {where}", (service_id,)
+        row = self.db.execute(
+            f"SELECT {_SERVICE} FROM services WHERE {where}", (service_id,)
         ).fetchone()
-        return row
+        return None if row is None else Service.from_row(row)
 
-    def services(self, where: str = "1", args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        """Services in id order, by an SQL condition the backend writes."""
-        return self.db.execute(f"SELECT * FROM services WHERE {where} ORDER BY id", args).fetchall()
+    def services(self, where: str = "1", args: Sequence[Any] = ()) -> list[Service]:
+        """Services in id order, by a condition of ``listed``."""
+        rows = self.db.execute(f"SELECT {_SERVICE} FROM services WHERE {where} ORDER BY id", args)
+        return [Service.from_row(row) for row in rows]
+
+    def service_ids(self, where: str, args: Sequence[Any] = ()) -> list[int]:
+        rows = self.db.execute(f"SELECT id FROM services WHERE {where} ORDER BY id", args)
+        return [int(row[0]) for row in rows]
+
+    def children(self, parent_id: int) -> list[Service]:
+        """The listed services linked to ``parent_id`` (its options)."""
+        return self.services("parent_id = ? AND gone = 0", (parent_id,))
+
+    def by_name(self, route: str, name: str) -> Service | None:
+        """The listed service of a product by its resource name (legacy routes)."""
+        row = self.db.execute(
+            f"SELECT {_SERVICE} FROM services WHERE route = ? AND name = ? AND gone = 0",
+            (route, name),
+        ).fetchone()
+        return None if row is None else Service.from_row(row)
+
+    def names(self, route: str) -> list[str]:
+        """The resource names of a product's listed services, in name order."""
+        rows = self.db.execute(
+            "SELECT name FROM services WHERE route = ? AND gone = 0 ORDER BY name", (route,)
+        )
+        return [str(row[0]) for row in rows]
 
     def count_services(self, where: str, args: Sequence[Any] = ()) -> int:
-        return int(
-            self.db.execute(f"SELECT COUNT(*) FROM services WHERE {where}", args).fetchone()[0]
-        )
+        row = self.db.execute(f"SELECT COUNT(*) FROM services WHERE {where}", args).fetchone()
+        return int(row[0])
 
-    def insert_services(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self._insert("services", rows)
+    def page(
+        self, where: str, args: Sequence[Any], *, after: int | None, start: int, size: int
+    ) -> list[Service]:
+        """``size`` services in id order from the ``start``-th on, in time that does not
+        grow with ``start``: after the id ``after`` when it is known (keyset: the last
+        id of the page before), else from the first id found on the covering index
+        (``services_listed``) alone. Either way the skipped rows are never read, nor all
+        the rows sorted."""
+        select = f"SELECT {_SERVICE} FROM services INDEXED BY services_listed WHERE {where}"
+        if after is not None:
+            rows = self.db.execute(
+                f"{select} AND id > ? ORDER BY id LIMIT ?", (*args, after, size)
+            ).fetchall()
+        else:
+            first = self.db.execute(
+                f"SELECT id FROM services INDEXED BY services_listed WHERE {where}"
+                " ORDER BY id LIMIT 1 OFFSET ?",
+                (*args, start),
+            ).fetchone()
+            if first is None:
+                return []
+            rows = self.db.execute(
+                f"{select} AND id >= ? ORDER BY id LIMIT ?", (*args, first[0], size)
+            ).fetchall()
+        return [Service.from_row(row) for row in rows]
 
-    def update_service(self, service_id: int, changes: Mapping[str, Any]) -> None:
-        self._set("services", "id", service_id, changes)
+    def insert_services(self, services: Sequence[Service]) -> None:
+        self._insert("services", [service.to_row() for service in services])
+
+    def save_service(self, before: Service, after: Service) -> None:
+        """Write what changed from ``before`` to ``after`` (nothing when nothing did)."""
+        self._set("services", "id", before.id, after.changes_from(before))
 
     def listing_generation(self) -> int:
         """Bumped by every change of what a listing holds or of its order (see the
         schema's trigger), whoever wrote it."""
         return int(self.db.execute("SELECT generation FROM listing").fetchone()[0])
 
-    def due_services(self, now: int, limit: int = 500) -> list[sqlite3.Row]:
+    def due_services(self, now: int, limit: int = 500) -> list[int]:
         """Active services with an event due by ``now`` (expiry, a termination asked
-        for, a commitment's end), earliest first: ``id`` and ``due_at``."""
+        for, a commitment's end), earliest first."""
         # Indexed searches rather than one OR (which scans every service).
-        return self.db.execute(
+        rows = self.db.execute(
             "SELECT id, expiration AS due_at FROM services"
             " WHERE gone = 0 AND lifecycle = 'active' AND expiration <= ?"
             " UNION SELECT id, terminate_at AS due_at FROM services"
@@ -293,7 +344,8 @@ class Store:
             " WHERE engagement_end <= ? AND +gone = 0 AND +lifecycle = 'active'"
             " ORDER BY due_at, id LIMIT ?",
             (now, now, now, limit),
-        ).fetchall()
+        )
+        return [int(row["id"]) for row in rows]
 
     def purge(self, now: int) -> None:
         """Services past their retention period leave every route."""
@@ -348,8 +400,3 @@ class Store:
             return
         columns = ", ".join(f"{column} = ?" for column in changes)
         self.db.execute(f"UPDATE {table} SET {columns} WHERE {key} = ?", (*changes.values(), value))
-
-
-def dumps(value: Any) -> str:
-    """A JSON column's text."""
-    return json.dumps(value)
