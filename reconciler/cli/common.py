@@ -155,19 +155,6 @@ def spec_endpoint_option(command: F) -> F:
     )(command)
 
 
-def format_option(*choices: str, help: str) -> Callable[[F], F]:
-    """``--format`` (into ``output_format``), the first of ``choices`` by default: one
-    spelling of the option for every command that prints for people and for scripts."""
-    return click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(list(choices)),
-        default=choices[0],
-        show_default=True,
-        help=help,
-    )
-
-
 def concurrency_option(command: F) -> F:
     return click.option(
         "--concurrency",

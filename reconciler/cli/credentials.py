@@ -40,10 +40,10 @@ from reconciler.cli.common import (
     Target,
     build_client,
     endpoint_option,
-    format_option,
     resolve_target,
     run,
 )
+from reconciler.cli.options import format_option
 from reconciler.core.access import (
     ACCOUNT_PLACEHOLDER,
     CLIENT_ID_PLACEHOLDER,

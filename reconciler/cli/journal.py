@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.common import format_option
+from reconciler.cli.options import format_option
 from reconciler.errors import UsageError
 from reconciler.journal import (
     JOURNAL_FILE,

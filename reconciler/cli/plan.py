@@ -244,6 +244,9 @@ async def plan_files(
         if targets:
             click.echo(TARGET_WARNING, err=True)
         _note_ignored_endpoint(jobs, endpoint)
+        if early is not None and early.key not in {_account_key(job.target) for job in jobs}:
+            await early.drop()  # a wrong guess: stop its reads before making the right ones
+            early = None
         if early is None:
             return await plan_all(jobs, concurrency), outputs
         return await plan_all(jobs, concurrency, early=early), outputs

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from reconciler.cli.common import format_option
+from reconciler.cli.options import format_option
 from reconciler.cli.show import refuse_plan_files
 from reconciler.cli.specfiles import spec_files
 from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec

@@ -55,10 +55,16 @@ class Recorder(httpx.AsyncBaseTransport):
         self.parsed = parsed
         self.seen: list[tuple[str, str, str, bool]] = []
         self.first_page_waited: bool | None = None
+        self.hold_host: str | None = None  # its GET /services is never answered
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/1.0")
         self.seen.append((request.method, request.url.host, path, self.parsing.is_set()))
+        if path == "/services" and request.url.host == self.hold_host:
+            try:
+                await asyncio.Event().wait()
+            finally:  # only a cancellation ends it
+                self.seen.append(("dropped", request.url.host, path, True))
         if path == "/services" and self.first_page_waited is None:
             self.first_page_waited = await asyncio.to_thread(self.parsed.wait, DEADLOCK_GUARD_S)
         return await self.inner.handle_async_request(request)
@@ -144,12 +150,17 @@ def test_a_read_started_for_another_endpoint_is_dropped(
         plan_command, "_early_target", lambda paths, option: resolve_target(OTHER_URL)
     )
 
+    recorder.hold_host = "127.0.0.2"
+
     (made,) = plan_files(spec)
 
     assert made.endpoint == URL
-    hosts = [host for _, host, _, _ in recorder.seen]
-    assert hosts[0] == "127.0.0.2"  # the early read went out first...
-    assert ("GET", "127.0.0.1", "/services") in [(m, h, p) for m, h, p, _ in recorder.seen]
+    seen = [(method, host, path) for method, host, path, _ in recorder.seen]
+    assert seen[0][1] == "127.0.0.2"  # the early read went out first...
+    # ...and was stopped before the spec's own read began.
+    dropped = seen.index(("dropped", "127.0.0.2", "/services"))
+    assert all(host == "127.0.0.2" for _, host, _ in seen[:dropped])
+    assert ("GET", "127.0.0.1", "/services") in seen[dropped:]
 
 
 @pytest.mark.parametrize(
