@@ -81,6 +81,7 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
+from reconciler.cli.specfiles import is_stdin, read_spec
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
@@ -494,7 +495,15 @@ class Loaded:
 
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
-    if is_plan_file(path):
+    if is_stdin(path) and not request.auto_approve:
+        # The questions are answered on standard input: it cannot hold the spec too.
+        raise UsageError(
+            "apply -: standard input is where the confirmation is typed, so it cannot "
+            "also hold the spec; nothing was read or applied",
+            hint="give the spec file's path, or pipe the spec with --auto-approve "
+            "(`... | reconciler apply - --auto-approve`) after reviewing `reconciler plan -`",
+        )
+    if not is_stdin(path) and is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
         if request.targets:
@@ -512,7 +521,7 @@ def load_target(request: ApplyRequest) -> Loaded:
             f"--spec {request.spec} is for applying a saved plan; {path} is a spec, planned now",
             hint="apply the spec alone, or a plan saved by `reconciler plan --out` with --spec",
         )
-    spec = load_spec(path)
+    spec = read_spec(path)  # '-': standard input
     target = target_for_spec(spec, request.endpoint)
     # The journal apply appends to is the one whose evidence the plan is made with.
     (chosen,) = targets_of(request.targets, [spec])
