@@ -89,13 +89,13 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
-from reconciler.cli.specfiles import spec_files
+from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.planfile import dump_plan
-from reconciler.core.spec import UnmanagedPolicy, load_spec
+from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec
 from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
 from reconciler.errors import (
     ApplyError,
@@ -133,6 +133,9 @@ class ApplyRequest:
     # Several specs: this spec's share of --target, already checked against them all
     # (a name may be another spec's entry). None: ``targets`` is this spec's alone.
     entries: frozenset[str] | None = None
+    # Several specs: the spec as read when they were all checked (standard input is
+    # read once). None: read from ``target`` when it is applied.
+    read: Spec | None = None
     zone: tzinfo | None = None  # --tz: the plan's dates shown there (None: UTC); words only
     output_format: str = "text"  # json: the report on stdout, the rest on stderr
 
@@ -359,7 +362,7 @@ def refuse_mixed(paths: Sequence[Path]) -> None:
     """A saved plan is applied alone: it was approved as one whole, against one spec."""
     if len(paths) < 2:
         return
-    saved = [str(path) for path in paths if is_plan_file(path)]
+    saved = [str(path) for path in paths if not is_stdin(path) and is_plan_file(path)]
     if saved:
         raise UsageError(
             f"{saved[0]} is a saved plan: apply takes one saved plan alone, or spec files "
@@ -391,7 +394,8 @@ def run_applies(
     for index, turn in enumerate(turns):
         if index:
             io.out("")
-        io.out(text_render.section_rule(str(turn.target), color=use_color(request.color)))
+        label = turn.read.source if turn.read is not None else str(turn.target)
+        io.out(text_render.section_rule(label, color=use_color(request.color)))
         io.out("")
         try:
             reports.append(run_apply(turn, io=io, environ=environ, cwd=cwd, on_end=on_end))
@@ -419,6 +423,8 @@ def split_request(request: ApplyRequest, paths: Sequence[Path]) -> list[ApplyReq
             f"--spec {request.spec} is for applying a saved plan; spec files are planned now",
             hint="apply the specs alone, or a plan saved by `reconciler plan --out` with --spec",
         )
+    for path in paths:
+        refuse_stdin_without_auto_approve(path, request)
     specs = load_specs([str(path) for path in paths])
     chosen = targets_of(request.targets, specs)
     names = [{n for w in spec.services for n in (w.key, w.name)} for spec in specs]
@@ -437,8 +443,9 @@ def split_request(request: ApplyRequest, paths: Sequence[Path]) -> list[ApplyReq
             entries=entries if request.targets else None,
             tokens={k: v for k, v in request.tokens.items() if k in held},
             request_again=frozenset(n for n in request.request_again if n in held),
+            read=spec,
         )
-        for path, entries, held in zip(paths, chosen, names, strict=True)
+        for path, spec, entries, held in zip(paths, specs, chosen, names, strict=True)
     ]
 
 
@@ -607,9 +614,21 @@ class Loaded:
     unmanaged: UnmanagedPolicy
 
 
+def refuse_stdin_without_auto_approve(path: Path, request: ApplyRequest) -> None:
+    if is_stdin(path) and not request.auto_approve:
+        # The questions are answered on standard input: it cannot hold the spec too.
+        raise UsageError(
+            "apply -: standard input is where the confirmation is typed, so it cannot "
+            "also hold the spec; nothing was read or applied",
+            hint="give the spec file's path, or pipe the spec with --auto-approve "
+            "(`... | reconciler apply - --auto-approve`) after reviewing `reconciler plan -`",
+        )
+
+
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
-    if is_plan_file(path):
+    refuse_stdin_without_auto_approve(path, request)
+    if not is_stdin(path) and is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
         if request.targets:
@@ -627,7 +646,7 @@ def load_target(request: ApplyRequest) -> Loaded:
             f"--spec {request.spec} is for applying a saved plan; {path} is a spec, planned now",
             hint="apply the spec alone, or a plan saved by `reconciler plan --out` with --spec",
         )
-    spec = load_spec(path)
+    spec = request.read if request.read is not None else read_spec(path)  # '-': stdin
     target = target_for_spec(spec, request.endpoint)
     # The journal apply appends to is the one whose evidence the plan is made with.
     (chosen,) = (

@@ -219,3 +219,33 @@ def test_each_spec_has_its_own_approval_and_a_cancelled_one_stops_there(
     assert reports[1] is not None and not reports[1].failed
     assert len(io.asked) == 2
     assert (pending(capsys, "a.yaml"), pending(capsys, "b.yaml")) == (0, 0)
+
+
+def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    import io
+    import sys
+
+    raw = io.BytesIO(text.encode("utf-8"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
+
+
+def test_standard_input_is_one_of_the_specs_read_once(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped(monkeypatch, DELETE)
+    result = cli(capsys, "apply", "a.yaml", "-", "--auto-approve")
+    assert result.code == 0, result.err
+    assert "── <stdin> " in result.out
+    assert (pending(capsys, "a.yaml"), pending(capsys, "b.yaml")) == (0, 0)
+    assert len(runs(workdir)) == 2
+
+
+def test_standard_input_without_auto_approve_is_refused_before_the_first_spec(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped(monkeypatch, DELETE)
+    result = cli(capsys, "apply", "a.yaml", "-")
+    assert result.code == 1
+    (line,) = errors(result)
+    assert "standard input is where the confirmation is typed" in line
+    assert "── a.yaml " not in result.out and runs(workdir) == []
