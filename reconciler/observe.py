@@ -5,12 +5,15 @@
 offers them, else the list of ids and one concurrent ``GET /services/{id}`` each — and,
 concurrently, the renewal periods offered by the services that need them (a spec that
 sets a ``period``), since that costs one call per service.
+
+Both long reads — the listing, one page or one id at a time, and the periods — tell the
+client's ``read_progress`` (a terminal's one line, ``reconciler.cli.common``) how far
+they are; without one they say nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import replace
+from collections.abc import Awaitable, Collection
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.lifecycle import Lifecycle
@@ -31,9 +34,9 @@ async def read_account(
     periods_for: Collection[int | str] = (),
     strategy: ReadStrategy | None = None,
 ) -> LiveAccount:
-    """Every service of the account, linked to its parent and children.
+    """Every service of the account, as one ``LiveAccount`` (built once).
 
-    ``periods_for`` names the services whose ``offered_periods`` to read
+    ``periods_for`` names the services whose offered periods to read
     (``GET /services/{id}/renewPeriodCapacities``): service ids are read concurrently
     with the listing; names (what a spec knows) as soon as the listing has given their
     ids. Services not on the account are ignored. ``strategy`` overrides the client's
@@ -49,34 +52,32 @@ async def read_account(
         return await _offered_periods(client, ids)
 
     services, offered = await gather_pair(listing(), periods_by_id())
-    services = _unique(services)
+    account = LiveAccount.from_services(_unique(services))
     if names:
-        more = {s.service_id for s in services if s.name in names} - offered.keys()
+        more = {s.service_id for s in account.services if s.name in names} - offered.keys()
         offered.update(await _offered_periods(client, more))
-    if offered:
-        services = [
-            replace(s, offered_periods=offered[s.service_id])
-            if offered.get(s.service_id) is not None
-            else s
-            for s in services
-        ]
-    return LiveAccount.from_services(services)
+    return account.with_offered_periods(offered)
 
 
-async def read_for_specs(client: OvhClient, specs: Collection[Spec]) -> LiveAccount:
+async def read_for_specs(
+    client: OvhClient, specs: Collection[Spec], *, listed: Awaitable[LiveAccount] | None = None
+) -> LiveAccount:
     """The account as planning ``specs`` needs it (``plan`` and ``apply`` both read it so):
     every service, then the offered periods of the services whose spec asks another
     period than their own (``planner.periods_to_read``). A spec that states every
     service's own period (one written by ``reconciler import``) costs no call per service,
-    and the periods are read after the listing either way, so this adds no round trip."""
+    and the periods are read after the listing either way, so this adds no round trip.
+    ``listed``: the listing (``read_account(client)``) when it is already under way
+    (``plan`` starts it before its specs are parsed)."""
+    listing = listed if listed is not None else read_account(client)
     deletes = any(
         wanted.lifecycle is Lifecycle.DELETE_NOW for spec in specs for wanted in spec.services
     )
     if deletes:  # whose key this is, beside the listing: the rules compare it with admins
-        account, nichandle = await gather_pair(read_account(client), key_nichandle(client))
-        account = replace(account, nichandle=nichandle)
+        account, nichandle = await gather_pair(listing, key_nichandle(client))
+        account = account.with_nichandle(nichandle)
     else:
-        account = await read_account(client)
+        account = await listing
     # The planner (and deepdiff under it) is loaded once the account is read, not
     # before the first request (docs/performance.md).
     from reconciler.core.planner import periods_to_read
@@ -108,16 +109,7 @@ async def with_offered_periods(
     wanted = {i for i in ids if account.by_id(i) is not None}
     if not wanted:
         return account
-    offered = await _offered_periods(client, wanted)
-    return LiveAccount.from_services(
-        (
-            replace(s, offered_periods=offered[s.service_id])
-            if offered.get(s.service_id) is not None
-            else s
-            for s in account.services
-        ),
-        nichandle=account.nichandle,
-    )
+    return account.with_offered_periods(await _offered_periods(client, wanted))
 
 
 def _unique(services: list[LiveService]) -> list[LiveService]:
@@ -131,16 +123,29 @@ def _unique(services: list[LiveService]) -> list[LiveService]:
 async def _offered_periods(
     client: OvhClient, ids: Collection[int]
 ) -> dict[int, tuple[str, ...] | None]:
+    # One call per service: on a large account the longest read after the listing, so it
+    # says how far it is where the client is asked to (a terminal).
+    progress = client.read_progress("renewal periods") if client.read_progress and ids else None
+
     async def one(service_id: int) -> tuple[str, ...] | None:
         path = f"{SERVICES}/{service_id}/renewPeriodCapacities"
         try:
             answer = await client.get(path)
         except (NotFound, ServiceExpired):  # not (or no longer) a live service: no periods
             return None
+        finally:
+            if progress is not None:
+                progress.advance()
         return _parse_periods(answer, path)
 
     ordered = sorted(ids)
-    found = await gather_all(one(service_id) for service_id in ordered)
+    if progress is not None:
+        progress.total(len(ordered))
+    try:
+        found = await gather_all(one(service_id) for service_id in ordered)
+    finally:
+        if progress is not None:
+            progress.finish()
     return dict(zip(ordered, found, strict=True))
 
 

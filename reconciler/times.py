@@ -15,7 +15,9 @@ once here and used everywhere:
 - **One way to write each kind of date**: ``utc_text`` for messages and plans
   (``2027-03-01 00:00 UTC``), ``iso_utc`` for machine output (``2027-03-01T00:00:00Z``),
   ``iso_utc_millis`` for records (the journal: ``2027-03-01T00:00:00.123Z``),
-  ``day_text`` for a day (``2027-03-01``). A display time zone (``--tz``) changes only
+  ``ics_utc`` for iCalendar (``20270301T000000Z``), ``day_text`` for a day
+  (``2027-03-01``); for people, ``shown_when``, ``shown_day`` and ``shown_date``, in
+  UTC or a display zone. A display time zone (``--tz``) changes only
   what a renderer shows (``in_zone``), never what the rules judge.
 
 Pure: no clock is read here (``reconciler.clock`` is the injected clock).
@@ -97,6 +99,12 @@ def iso_utc_millis(when: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def ics_utc(when: datetime) -> str:
+    """An instant as iCalendar writes a UTC DATE-TIME (RFC 5545 3.3.5, form #2):
+    ``20270301T000000Z``."""
+    return as_utc(when).strftime("%Y%m%dT%H%M%SZ")
+
+
 def day_text(when: datetime) -> str:
     """The UTC day of an instant: ``2027-03-01``."""
     return as_utc(when).strftime("%Y-%m-%d")
@@ -107,3 +115,92 @@ def in_zone(when: datetime, zone: tzinfo | None) -> datetime:
     rules always judge in UTC."""
     moment = as_utc(when)
     return moment if zone is None else moment.astimezone(zone)
+
+
+# -- display (renderers only) -------------------------------------------------------------
+#
+# A user comparing with the control panel reads a UTC day as "a day off" (a domain that
+# expires at Paris midnight is the day before in UTC). A display time zone changes what
+# people read, never what the rules judge: only renderers call what follows, and machine
+# output (plan JSON, services JSON/CSV, the journal, iCalendar) stays UTC.
+
+ZONE_ENV = "RECONCILER_TZ"
+
+
+class UnknownZone(ValueError):
+    """A display time zone that is no IANA name this system knows; ``near`` holds the
+    nearest known names (for the hint)."""
+
+    def __init__(self, name: str, near: tuple[str, ...]) -> None:
+        super().__init__(f"unknown time zone {name!r}")
+        self.name = name
+        self.near = near
+
+
+# Names that mean UTC itself: shown as UTC, with no zone database needed.
+_UTC_NAMES = frozenset(("utc", "z", "etc/utc", "zulu", "gmt", "etc/gmt", "universal"))
+
+
+def display_zone(name: str) -> tzinfo | None:
+    """The display zone an IANA name (``Europe/Paris``) stands for; ``None`` for UTC
+    (``UTC``, ``Z``, ``Etc/UTC``, or an empty name); ``UnknownZone`` for any other name
+    the zone database does not hold (``Europe/Pariss``, ``CET+1``, ``../etc/passwd``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    wanted = name.strip()
+    if not wanted or wanted.casefold() in _UTC_NAMES:
+        return None
+    try:
+        return ZoneInfo(wanted)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # ValueError: a name zoneinfo refuses outright (an absolute path, "..").
+        import difflib
+
+        # Not offered as a guess: names that are no place (the system's own settings).
+        known = sorted(set(available_timezones()) - {"localtime", "posixrules", "Factory"})
+        by_fold = {zone.casefold(): zone for zone in known}
+        if wanted.casefold() in by_fold:  # "europe/paris": the zone database is exact
+            near: tuple[str, ...] = (by_fold[wanted.casefold()],)
+        else:
+            found = difflib.get_close_matches(wanted.casefold(), list(by_fold), n=3, cutoff=0.6)
+            near = tuple(by_fold[zone] for zone in found)
+        raise UnknownZone(wanted, near) from None
+
+
+def zone_name(zone: tzinfo | None) -> str:
+    """How a header names the display zone: ``UTC`` or its IANA name (``Europe/Paris``)."""
+    if zone is None:
+        return "UTC"
+    key = getattr(zone, "key", None)  # ZoneInfo's IANA name
+    return key if isinstance(key, str) else (zone.tzname(None) or "UTC")
+
+
+def _abbreviation(moment: datetime) -> str:
+    """The zone of a shown instant, as it stood then: ``UTC``, ``CET``, ``CEST``; a zone
+    with no letters (``-03``) as ``UTC-03``, so that the text never reads as a range."""
+    shown = moment.tzname() or "UTC"
+    return "UTC" + shown if shown[:1] in "+-" else shown
+
+
+def shown_when(when: datetime, zone: tzinfo | None = None) -> str:
+    """An instant for people, always with its time and zone: ``2027-02-28 00:00 UTC``,
+    ``2027-02-28 01:00 CET`` in ``Europe/Paris``; seconds only when not zero (as
+    ``utc_text``: a fraction of a second is no reader's concern)."""
+    moment = in_zone(when, zone)
+    fmt = "%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M"
+    return f"{moment.strftime(fmt)} {_abbreviation(moment)}"
+
+
+def shown_day(when: datetime, zone: tzinfo | None = None) -> str:
+    """An instant for people as a day (``2027-03-01``) when it falls at midnight in the
+    display zone, else with its time and zone (``shown_when``)."""
+    moment = in_zone(when, zone)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return moment.strftime("%Y-%m-%d")
+    return shown_when(moment, zone)
+
+
+def shown_date(when: datetime, zone: tzinfo | None = None) -> str:
+    """The day an instant falls on in the display zone, without its time (a table's
+    EXPIRY column): ``2027-03-01``."""
+    return in_zone(when, zone).strftime("%Y-%m-%d")

@@ -12,7 +12,10 @@ concurrency, 10 by default):
    - already where the action takes it: skipped, nothing sent (a second apply, or two
      applies racing, never doubles an action);
    - moved since the account was read for this run (its fingerprint differs): failed,
-     nothing sent — apply does not act on a state nobody planned from;
+     nothing sent — apply does not act on a state nobody planned from. The fingerprint
+     is of the service as re-read within the account as read for this run
+     (``planner.fingerprint``): one service's answer does not name its children, the
+     account does;
    - the action's ``expires_at`` passed meanwhile (the 24-hour limit of a
      cancellation): failed, nothing sent;
 
@@ -33,6 +36,7 @@ from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.core.live import LiveAccount
 from reconciler.core.plan import Action, ActionKind
 from reconciler.core.planner import fingerprint
 from reconciler.core.rules import when_text
@@ -62,10 +66,20 @@ _STATUS_OUTCOME = {
 
 
 class Executor:
-    def __init__(self, session: Session, mailbox: Mailbox, history: TerminationHistory) -> None:
+    """Runs the approved actions of one apply; ``account`` is the account as read for
+    this run (the fresh plan's), whose facts each re-read service is fingerprinted in."""
+
+    def __init__(
+        self,
+        session: Session,
+        mailbox: Mailbox,
+        history: TerminationHistory,
+        account: LiveAccount,
+    ) -> None:
         self.session = session
         self.mailbox = mailbox
         self.history = history
+        self.account = account
 
     async def run(self, actions: tuple[Action, ...]) -> tuple[ActionResult, ...]:
         """Every action concurrently; results in the order of ``actions``."""
@@ -133,7 +147,7 @@ class Executor:
             )
         if already_as_wanted(action, live):
             return ActionResult(action, ActionStatus.SKIPPED, "already as wanted; nothing sent")
-        if fingerprint(live) != action.fingerprint:
+        if fingerprint(live, self.account) != action.fingerprint:
             raise StepFailed(
                 f"{action.name} (#{action.service_id}) changed while this apply ran (another "
                 "apply, or a change by hand?); nothing sent",

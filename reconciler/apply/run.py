@@ -162,9 +162,9 @@ async def apply_approved(
             sleep=sleep,
             options=options,
             reporter=reporter,
-            children={s.service_id: s.children for s in account.services if s.children},
         )
-        results = await Executor(session, Mailbox(client), history).run(verdict.to_run)
+        executor = Executor(session, Mailbox(client), history, account)
+        results = await executor.run(verdict.to_run)
         report = ApplyReport(
             run=run,
             plan_digest=plan_digest,

@@ -24,7 +24,7 @@ The client's own retry loop never resends a mutating call whose outcome is unkno
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,10 +77,8 @@ class Session:
         sleep: Sleep,
         options: ApplyOptions,
         reporter: Reporter,
-        children: Mapping[int, tuple[int, ...]] | None = None,
     ) -> None:
         self.client = client
-        self.children = dict(children or {})
         self.journal = journal
         self.clock = clock
         self.sleep = sleep
@@ -92,12 +90,8 @@ class Session:
 
     async def read(self, service_id: int) -> LiveService | None:
         """The service as the API shows it now; ``None`` when it is not on the account.
-
-        ``GET /services/{id}`` names a service's parent, not its children: those come
-        from the account read at the start of this run (``children``), as the plan's
-        fingerprints saw them — a service read alone would otherwise never match the
-        fingerprint of a parent. (A child ordered in the seconds between that read and
-        this one goes unseen; the linked-service rule was judged on that read.)
+        Only what its own answer says: the facts about the account (its children) stay
+        those of the account the run read (``Executor``'s ``account``).
 
         A 404 "does not exist" is ``None``; a 404 "Got an invalid (or empty) URL" is a
         missing route (``RouteNotFound``, raised): never a missing service
@@ -108,9 +102,7 @@ class Session:
             raise  # no such route: it says nothing of the service (§8.24)
         except NotFound:
             return None
-        service = parse_service(data)
-        linked = self.children.get(service.service_id, ())
-        return replace(service, children=linked) if service.children != linked else service
+        return parse_service(data)
 
     def record(
         self,

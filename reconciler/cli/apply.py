@@ -32,7 +32,9 @@ Ctrl-C during the run stops it (exit 130) saying that calls already sent may hav
 effect and that running apply again resumes.
 
 Progress: a live display on a terminal (rich, imported only then); otherwise one line
-per action with its outcome. Exit codes: 0 done (or nothing to do), 3 refused (nothing
+per action with its outcome. ``--format json`` prints a report of what was done on
+stdout for CD (``reconciler.cli.apply_report``) and sends everything for people to
+stderr; the exit code is the same. Exit codes: 0 done (or nothing to do), 3 refused (nothing
 applied), 1 anything else — failed actions (the others were applied; a re-run
 converges), a stale or altered plan, a cancelled confirmation, errors.
 """
@@ -40,13 +42,14 @@ converges), a stale or altered plan, a cancelled confirmation, errors.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
@@ -61,18 +64,24 @@ from reconciler.apply import (
     apply_approved,
 )
 from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.cli import apply_report, command_secrets
+from reconciler.cli.apply_report import ApplyEnd
 from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    journal_command,
+    journal_for,
     run,
     spec_endpoint_option,
     target_for_spec,
     timeout_value,
     use_color,
 )
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
+from reconciler.cli.specfiles import is_stdin, read_spec
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
@@ -86,10 +95,12 @@ from reconciler.errors import (
     ReconcilerError,
     UsageError,
 )
-from reconciler.journal import JOURNAL_FILE, ApplyLock, ensure_writable
-from reconciler.ovh.embedded import state_dir
+from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
 from reconciler.render.wording import HEADLINES, clean
+
+if TYPE_CHECKING:
+    from reconciler.journal.records import Record
 
 _WORDS = HEADLINES  # one set of action words for plans and apply reports
 
@@ -111,6 +122,8 @@ class ApplyRequest:
     lock_timeout: timedelta = timedelta(0)
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
     targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
+    zone: tzinfo | None = None  # --tz: the plan's dates shown there (None: UTC); words only
+    output_format: str = "text"  # json: the report on stdout, the rest on stderr
 
 
 class ApplyIO(Protocol):
@@ -140,26 +153,32 @@ class ProgressView(Reporter, Protocol):
 
 
 class TerminalIO:
-    """The real terminal (or pipes): click for output, stdin for answers."""
+    """The real terminal (or pipes): click for output, stdin for answers. With
+    ``to_stderr`` (``--format json``: stdout holds the report alone) the plan, the
+    questions and the progress go to stderr, and the terminal asked about is stderr's."""
+
+    def __init__(self, *, to_stderr: bool = False) -> None:
+        self.to_stderr = to_stderr
 
     def interactive(self) -> bool:
-        return sys.stdin.isatty() and sys.stdout.isatty()
+        shown = sys.stderr if self.to_stderr else sys.stdout
+        return sys.stdin.isatty() and shown.isatty()
 
     def ask(self, question: str) -> str | None:
-        click.echo(question, nl=False)
+        click.echo(question, nl=False, err=self.to_stderr)
         line = sys.stdin.readline()
         return None if not line else line.rstrip("\r\n")
 
     def out(self, text: str) -> None:
         # ANSI codes are in the text only when colour was chosen (use_color): keep them,
         # where click would strip them from anything but a terminal.
-        click.echo(text, color=True)
+        click.echo(text, color=True, err=self.to_stderr)
 
     def note(self, text: str) -> None:
         click.echo(text, err=True)
 
     def progress(self) -> ProgressView:
-        if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
+        if not self.to_stderr and sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
             return RichProgress()
         return LineProgress(self.out)
 
@@ -242,7 +261,17 @@ class _ApplyCommand(click.Command):
     help="With a saved PLAN: the spec it must match (default: the spec file the plan names). "
     "The endpoint is this spec's, or --endpoint; never the plan's.",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help='json: a report of what was done on stdout, for CD (docs/plan-format.md, "The '
+    'apply report"); the plan and progress then go to stderr. Same exit codes.',
+)
 @target_option("Apply")
+@tz_option
 @spec_endpoint_option
 @concurrency_option
 def apply(
@@ -256,6 +285,8 @@ def apply(
     request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
+    output_format: str,
+    tz: str | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -264,6 +295,7 @@ def apply(
     Re-reads the account, plans again with the API's clock, refuses a stale or refused
     plan, and applies the rest concurrently, recording every call in the journal.
     """
+    zone = zone_of(tz)  # a mistyped zone is refused before anything is read
     given = gather_tokens(tokens, token_files, os.environ)
     if given.on_command_line:
         click.echo(TOKEN_WARNING, err=True)
@@ -279,8 +311,35 @@ def apply(
         lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
         spec=spec,
         targets=targets,
+        zone=zone,
+        output_format=output_format,
     )
-    run_apply(request, io=TerminalIO())
+    if output_format != "json":
+        run_apply(request, io=TerminalIO())
+        return
+    ends: list[ApplyEnd] = []
+    try:
+        run_apply(request, io=TerminalIO(to_stderr=True), on_end=ends.append)
+    finally:
+        # Printed before the error line (on stderr) and whatever the exit code: the
+        # report of a failed or refused apply matters most. None when apply stopped
+        # before it had a plan (a spec error, credentials): stderr says why.
+        for end in ends:
+            click.echo(json.dumps(report_of(end), indent=2, ensure_ascii=False))
+
+
+def report_of(end: ApplyEnd) -> dict[str, object]:
+    """The JSON report of ``end``, with the query ids the journal holds for its run."""
+    records: tuple[Record, ...] = ()
+    if end.report is not None:
+        from reconciler.journal import read_journal
+
+        try:
+            records = read_journal(end.report.journal, missing_ok=True).records
+        except ReconcilerError:
+            records = ()  # a journal damaged since: the report still says what was done
+    shown: dict[str, object] = command_secrets().redact_value(apply_report.document(end, records))
+    return shown
 
 
 def run_apply(
@@ -289,26 +348,74 @@ def run_apply(
     io: ApplyIO,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    on_end: Callable[[ApplyEnd], None] | None = None,
 ) -> ApplyReport | None:
     """The command without click: returns the report (None when there was nothing to
-    apply) or raises the ``ReconcilerError`` the CLI prints."""
+    apply) or raises the ``ReconcilerError`` the CLI prints. Once the plan is made or
+    read, ``on_end`` is told how the apply ended (``apply --format json`` reports it),
+    error or not."""
     environ = os.environ if environ is None else environ
     loaded = load_target(request)
+    rejections: list[Rejection] = []
+    try:
+        report = _run_loaded(loaded, request, io, environ, cwd, rejections)
+    except ReconcilerError as caught:
+        # A failed action ends the command with its ApplyError, and the run's report
+        # still matters (what was done, the query ids): _Failed carries both this far.
+        ran, error = (
+            (caught.report, caught.error) if isinstance(caught, _Failed) else (None, caught)
+        )
+        if on_end is not None:
+            end = ApplyEnd(
+                loaded.plan,
+                loaded.source,
+                loaded.digest,
+                report=ran,
+                rejections=tuple(rejections),
+                error=error,
+            )
+            on_end(end)
+        raise error from None
+    if on_end is not None:
+        on_end(ApplyEnd(loaded.plan, loaded.source, loaded.digest, report=report))
+    return report
+
+
+class _Failed(ReconcilerError):
+    """Carries a run's report along with the ``ApplyError`` of its failed actions."""
+
+    def __init__(self, error: ApplyError, report: ApplyReport) -> None:
+        super().__init__(error.message, hint=error.hint)
+        self.error = error
+        self.report = report
+
+
+def _run_loaded(
+    loaded: Loaded,
+    request: ApplyRequest,
+    io: ApplyIO,
+    environ: Mapping[str, str],
+    cwd: Path | None,
+    rejections: list[Rejection],
+) -> ApplyReport | None:
     approved = loaded.plan
     if approved.targeted:  # from --target now, or a targeted plan saved
         io.note(TARGET_WARNING)
-    io.out(text_render.render(approved, color=use_color(request.color)).rstrip("\n"))
+    shown = text_render.render(approved, color=use_color(request.color), zone=request.zone)
+    io.out(shown.rstrip("\n"))
     if approved.refused:
+        rejections.extend(refusals_of(approved))
         raise refused_error(refusals_of(approved), loaded.source)
     check_tokens(request.tokens, approved)
     check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
     if not approved.has_changes:
         return None
-    journal = request.journal or state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+    journal = journal_for(loaded.target, request.journal, environ=environ, cwd=cwd)
     ensure_writable(journal)
     confirm(approved, request, io)
 
     def show_verdict(verdict: Verdict) -> None:
+        rejections.extend(verdict.rejections)
         if verdict.rejections:
             io.out("")
             io.out("Refused at apply time: nothing is applied.")
@@ -345,7 +452,8 @@ def run_apply(
                 "apply interrupted: a call already sent may have taken effect (the journal "
                 f"{journal} records each one before it is sent)",
                 hint="run apply again to finish: it re-reads the account first and never "
-                "repeats what took effect; `reconciler journal --last` shows what was sent",
+                f"repeats what took effect; `{journal_command('--last', journal)}` shows what "
+                "was sent",
             ) from None
     io.out("")
     io.out(summary_text(report))
@@ -355,19 +463,21 @@ def run_apply(
         # Every distinct hint, once: several actions failing for one missing access rule
         # must still name it, and different causes each get their fix.
         hints = list(dict.fromkeys(result.hint for result in report.failed if result.hint))
-        raise ApplyError(
+        failure = ApplyError(
             f"{count} of {len(report.results)} action{'s' * (len(report.results) > 1)} failed "
             f"({first.action.service}: {first.error}"
             + (f"; and {count - 1} more" if count > 1 else "")
-            + "); the others were applied",
+            + ")"
+            + _others_text(report),
             hint="; ".join(
                 [
                     *hints,
                     "run apply again to resume (it re-reads first); "
-                    f"`reconciler journal --run {report.run}` shows every call",
+                    f"`{journal_command(f'--run {report.run}', journal)}` shows every call",
                 ]
             ),
         )
+        raise _Failed(failure, report)
     return report
 
 
@@ -385,7 +495,15 @@ class Loaded:
 
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
-    if is_plan_file(path):
+    if is_stdin(path) and not request.auto_approve:
+        # The questions are answered on standard input: it cannot hold the spec too.
+        raise UsageError(
+            "apply -: standard input is where the confirmation is typed, so it cannot "
+            "also hold the spec; nothing was read or applied",
+            hint="give the spec file's path, or pipe the spec with --auto-approve "
+            "(`... | reconciler apply - --auto-approve`) after reviewing `reconciler plan -`",
+        )
+    if not is_stdin(path) and is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
         if request.targets:
@@ -403,7 +521,7 @@ def load_target(request: ApplyRequest) -> Loaded:
             f"--spec {request.spec} is for applying a saved plan; {path} is a spec, planned now",
             hint="apply the spec alone, or a plan saved by `reconciler plan --out` with --spec",
         )
-    spec = load_spec(path)
+    spec = read_spec(path)  # '-': standard input
     target = target_for_spec(spec, request.endpoint)
     # The journal apply appends to is the one whose evidence the plan is made with.
     (chosen,) = targets_of(request.targets, [spec])
@@ -454,7 +572,8 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
     """Approval: ``--auto-approve``, or questions on a terminal; refused otherwise."""
     changes = plan.changes
     if request.auto_approve:
-        io.note(f"note: --auto-approve: applying {_count(changes)} without confirmation")
+        # Approved, not yet applied: apply re-reads the account and may still refuse.
+        io.note(f"note: --auto-approve: {_count(changes)} approved without confirmation")
         return
     if not io.interactive():
         raise UsageError(
@@ -471,9 +590,14 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
             f"Type its name to confirm: "
         )
         if answer is None or answer.strip() != action.name:
+            if answer is None:  # Ctrl-D: no answer at all, not an answer "nothing"
+                why = f"end of input before {action.name!r} was typed"
+            elif not answer.strip():
+                why = f"no name typed for {action.name!r}"
+            else:
+                why = f"{answer.strip()!r} is not {action.name!r}"
             raise ReconcilerError(
-                f"apply cancelled: {answer.strip() if answer else 'nothing'!r} is not "
-                f"{action.name!r}; nothing was applied",
+                f"apply cancelled: {why}; nothing was applied",
                 hint="type the service's name exactly to delete it",
             )
     answer = io.ask(
@@ -481,6 +605,19 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
     )
     if answer is None or answer.strip() != "yes":
         raise ReconcilerError("apply cancelled: nothing was applied", hint=None)
+
+
+def _others_text(report: ApplyReport) -> str:
+    """What became of the actions that did not fail, for the failure's one line: nothing
+    when every action failed (none was applied to speak of)."""
+    done, already = report.count(ActionStatus.DONE), report.count(ActionStatus.SKIPPED)
+    if not done + already:
+        return ""
+    was = "were" if done + already > 1 else "was"
+    other = "others" if done + already > 1 else "other"
+    if done and already:
+        return f"; the {other} {was} applied or already as wanted"
+    return f"; the {other} {was} " + ("applied" if done else "already as wanted")
 
 
 def _count(changes: Sequence[Action]) -> str:

@@ -39,11 +39,13 @@ import logging
 import os
 import re
 import shlex
+import sys
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -253,7 +255,153 @@ def build_client(
         secrets=secrets if secrets is not None else command_secrets(),
         # The first page goes out beside GET /auth/time: one round trip, not two.
         early_reads=True,
+        read_progress=terminal_progress(sys.stderr, environ),
     )
+
+
+# --- progress of long reads ------------------------------------------------------------
+
+# A read shorter than this says nothing; then the line is redrawn at most this often.
+PROGRESS_AFTER = 1.0
+PROGRESS_EVERY = 0.1
+
+
+def terminal_progress(
+    stream: TextIO,
+    environ: Mapping[str, str],
+    clock: Callable[[], float] = time.monotonic,
+) -> ProgressLine | None:
+    """The one progress line of long reads on ``stream``, or None where it does not
+    belong: not a terminal (a pipe, a file: the line is for eyes, never for a parser),
+    a CI runner (``CI`` set: some give a pseudo-terminal whose log keeps every redraw),
+    ``TERM=dumb`` (no carriage return drawn in place), ``--debug`` (its log lines share
+    the stream), or a live display already drawing there (apply's bar, through which
+    rich proxies stderr)."""
+    from reconciler.cli import debug_enabled
+
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # closed, or no file behind it
+        return None
+    if not terminal or environ.get("CI", "") or environ.get("TERM", "") == "dumb":
+        return None
+    if hasattr(stream, "rich_proxied_file") or debug_enabled():
+        return None
+    return ProgressLine(stream, clock)
+
+
+class ProgressLine:
+    """One line on a terminal, rewritten in place: ``reading services: 1,200 / 3,000``.
+
+    Called with a label, it is the client's ``read_progress``: each read it starts
+    draws once it has lasted ``after`` seconds on ``clock`` (a short read draws
+    nothing), at most every ``every`` seconds, and when complete; its end blanks the
+    line, so that what the command prints next starts on a clean one. Concurrent reads
+    share the line: it shows the one heard from last."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float],
+        *,
+        after: float = PROGRESS_AFTER,
+        every: float = PROGRESS_EVERY,
+    ) -> None:
+        self._stream = stream
+        self._clock = clock
+        self._after = after
+        self._every = every
+        self._shown: _LineRead | None = None
+        self._width = 0
+        self._drawn_at = 0.0
+
+    def __call__(self, label: str) -> _LineRead:
+        return _LineRead(self, label, self._clock())
+
+    def _update(self, read: _LineRead) -> None:
+        now = self._clock()
+        if now - read.started < self._after:
+            return
+        complete = read.expected is not None and read.count >= read.expected
+        if self._shown is not None and now - self._drawn_at < self._every and not complete:
+            return
+        text = f"reading {read.label}: {read.count:,}"
+        if read.expected is not None:
+            text += f" / {read.expected:,}"
+        # Padded over what was drawn before: no escape code, which a terminal may not have.
+        self._write("\r" + text.ljust(self._width))
+        self._shown, self._width, self._drawn_at = read, len(text), now
+
+    def _end(self, read: _LineRead) -> None:
+        if self._shown is read:
+            self._write("\r" + " " * self._width + "\r")
+            self._shown, self._width = None, 0
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
+
+
+@dataclass(slots=True)
+class _LineRead:
+    """One read drawn on a ``ProgressLine`` (the client's ``ReadProgress``)."""
+
+    line: ProgressLine
+    label: str
+    started: float
+    count: int = 0
+    expected: int | None = None
+
+    def total(self, count: int) -> None:
+        self.expected = count
+        self.line._update(self)
+
+    def advance(self, count: int = 1) -> None:
+        self.count += count
+        self.line._update(self)
+
+    def finish(self) -> None:
+        self.line._end(self)
+
+
+def journal_for(
+    target: Target,
+    given: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The apply journal of a command with a spec (``plan`` reads it, ``apply`` appends
+    to it): ``--journal``; else, when the embedded sandbox's state is the spec's
+    project's (``Target.state_dir``), the journal beside it — the record of what was
+    applied to that account goes with the account, so that a plan made there sees the
+    deletions an apply from elsewhere did; else ``$RECONCILER_STATE_DIR/journal.jsonl``
+    or ``./.reconciler/journal.jsonl``."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    if given is not None:
+        return given
+    if target.state_dir is not None:
+        return target.state_dir / JOURNAL_FILE
+    environ = os.environ if environ is None else environ
+    return embedded.state_dir(environ, cwd or Path.cwd()) / JOURNAL_FILE
+
+
+def journal_command(
+    arguments: str, journal: Path, *, environ: Mapping[str, str] | None = None
+) -> str:
+    """``reconciler journal ARGUMENTS`` as a hint names it: with ``--journal PATH`` when
+    ``journal`` is not the one that command reads by default, so that it shows the
+    journal this command wrote."""
+    from reconciler.journal import JOURNAL_FILE
+    from reconciler.ovh import embedded
+
+    environ = os.environ if environ is None else environ
+    default = embedded.state_dir(environ, Path.cwd()) / JOURNAL_FILE
+    if os.path.abspath(journal) == os.path.abspath(default):
+        return f"reconciler journal {arguments}"
+    return f"reconciler journal {arguments} --journal {shlex.quote(str(journal))}"
 
 
 def _note_state_dir(directory: Path) -> None:

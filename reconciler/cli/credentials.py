@@ -36,7 +36,14 @@ from urllib.parse import urlsplit
 
 import click
 
-from reconciler.cli.common import Target, build_client, endpoint_option, resolve_target, run
+from reconciler.cli.common import (
+    Target,
+    build_client,
+    endpoint_option,
+    resolve_target,
+    run,
+)
+from reconciler.cli.options import format_option
 from reconciler.core.access import (
     ACCOUNT_PLACEHOLDER,
     CLIENT_ID_PLACEHOLDER,
@@ -107,13 +114,8 @@ class RequestedKey:
     metavar="URL",
     help="Where OVH's validation page sends the user once the key is validated.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: {role, consumerKey, validationUrl, state, accessRules} for scripts.",
+@format_option(
+    "text", "json", help="json: {role, consumerKey, validationUrl, state, accessRules} for scripts."
 )
 @endpoint_option
 def request(role: str, redirection: str | None, output_format: str, endpoint: str | None) -> None:
@@ -403,12 +405,10 @@ def _int_or_none(value: Any) -> int | None:
 
 @credentials.command()
 @click.option("--role", type=_ROLE_CHOICE, help="Only this role's rules. Default: the table.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "iam"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "iam",
     help="json: the accessRules array POST /auth/credential takes (with --role). iam: the "
     "IAM policy an OAuth2 service account needs (with --role).",
 )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.options import format_option
 from reconciler.errors import UsageError
 from reconciler.journal import (
     JOURNAL_FILE,
@@ -47,14 +48,7 @@ class _JournalCommand(click.Command):
 @click.option("--run", "run_id", metavar="ID", help="Show this run (a unique prefix is enough).")
 @click.option("--last", is_flag=True, help="Show the last run.")
 @click.option("--service", metavar="NAME", help="Only the records of this service.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: JSON Lines, for jq.",
-)
+@format_option("text", "json", help="json: JSON Lines, for jq.")
 @click.option(
     "--journal",
     "path",

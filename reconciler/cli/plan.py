@@ -4,6 +4,8 @@ For each spec file: load it, choose its endpoint (``--endpoint``, else the spec'
 ``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
 endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
 It decides nothing itself: ``reconciler.core.planner`` plans, ``reconciler.render`` shows.
+The first reads of the first spec's endpoint leave before the specs are parsed, and
+overlap that parsing (``plan_files``); the parsed specs decide everything else.
 
 The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
 describes, and an ambient variable must not silently point it at another one. Only
@@ -18,7 +20,8 @@ stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, name
 
 ``--target NAME`` (repeatable, a spec key) plans only those entries, as Terraform's
 ``-target`` (``make_plan(targets=...)``): the plan says it is partial and a warning on
-stderr says what that means; a name no spec has is refused before the account is read.
+stderr says what that means; a name no spec has is refused before anything is planned
+(only the early reads may have left, and they are dropped).
 
 Exit codes (docs/user-guide.md, "Commands and exit codes"): without
 ``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
@@ -32,12 +35,15 @@ output.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -46,6 +52,7 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
+    journal_for,
     keep_endpoint,
     resolve_target,
     run,
@@ -53,18 +60,23 @@ from reconciler.cli.common import (
     target_for_spec,
     use_color,
 )
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
-from reconciler.cli.specfiles import spec_files
+from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
+from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 
 # What a step needs is imported by that step (docs/performance.md): `plan --help` loads
 # no spec models, and a plan loads the planner, the journal and its renderer only once
 # its first request is out.
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from reconciler.core.live import LiveAccount
     from reconciler.core.plan import Plan
     from reconciler.core.spec import Spec
+    from reconciler.ovh.client import OvhClient
     from reconciler.redaction import Secrets
 
 EXIT_CHANGES = 2
@@ -142,6 +154,7 @@ class _PlanCommand(click.Command):
     ".reconciler/journal.jsonl.",
 )
 @target_option("Plan")
+@tz_option
 @spec_endpoint_option
 @concurrency_option
 def plan(
@@ -151,6 +164,7 @@ def plan(
     detailed_exitcode: bool,
     journal: Path | None,
     targets: tuple[str, ...],
+    tz: str | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -159,38 +173,225 @@ def plan(
     Reads the account, changes nothing. Several SPEC files are planned each on its own
     and shown as labelled sections.
     """
+    zone = zone_of(tz)  # a mistyped zone is refused before any file or account is read
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
     refuse_plan_files(paths, "plan")
-    loaded = load_specs(paths)
-    chosen = targets_of(targets, loaded)
-    outputs = out_paths(out, loaded) if out is not None else None
-    if journal is not None and not journal.exists():
-        # Not an error (apply creates it), but a typo here would turn "already done" into
-        # unknown-service refusals: say which file was read.
-        click.echo(
-            f"note: --journal {journal} does not exist: no apply is recorded there", err=True
+    plans, outputs = run(
+        plan_files(
+            paths,
+            out=out,
+            journal=journal,
+            targets=targets,
+            endpoint=endpoint,
+            concurrency=concurrency,
         )
-    jobs = [
-        Job(spec, target_for_spec(spec, endpoint), journal=journal, targets=named)
-        for spec, named in zip(loaded, chosen, strict=True)
-    ]
-    if targets:
-        click.echo(TARGET_WARNING, err=True)
-    _note_ignored_endpoint(jobs, endpoint)
-    plans = run(plan_all(jobs, concurrency))
+    )
 
     secrets = command_secrets()
     color = use_color()
     # color=: click strips ANSI codes from output that is not a terminal; --color asks
     # for them there too (a CI log that renders them).
-    shown = render(plans, output_format, color=color)  # its hints keep the user's --endpoint
+    # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
+    shown = render(plans, output_format, color=color, zone=zone)
     shown = shown if output_format == "json" else keep_endpoint(shown, endpoint)
     click.echo(secrets.redact(shown), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
         save(path, made, secrets)
         click.echo(_saved_line(path, made), err=True)
-    _append_step_summary(plans)
+    _append_step_summary(plans, zone)
     _exit(plans, detailed=detailed_exitcode)
+
+
+async def plan_files(
+    paths: Sequence[str],
+    *,
+    out: Path | None,
+    journal: Path | None,
+    targets: Sequence[str],
+    endpoint: str | None,
+    concurrency: int,
+) -> tuple[list[Plan], list[Path] | None]:
+    """The plans of the spec files ``paths``, and where to save them (``--out``).
+
+    The account's first reads leave before the specs are parsed (``EarlyRead``): the
+    spec's models and YAML reader are most of the start-up, and they load and run while
+    ``GET /auth/time`` and the first page of ``GET /services`` are on their way. Only
+    reads go out early. Every check of the specs and options still comes first: an
+    invalid spec, an unknown ``--target`` or a clash of ``--out`` files stops the command
+    with the same error as before, the early reads are dropped unanswered, and nothing
+    that changes anything was sent (``plan`` never sends one)."""
+    early = EarlyRead.start(_early_target(paths, endpoint), concurrency)
+    try:
+        if early is not None:
+            await early.sent()
+            # In a thread, so that the event loop goes on sending and receiving.
+            loaded = await asyncio.to_thread(load_specs, paths)
+        else:
+            loaded = load_specs(paths)
+        chosen = targets_of(targets, loaded)
+        outputs = out_paths(out, loaded) if out is not None else None
+        if journal is not None and not journal.exists():
+            # Not an error (apply creates it), but a typo here would turn "already done"
+            # into unknown-service refusals: say which file was read.
+            click.echo(
+                f"note: --journal {journal} does not exist: no apply is recorded there",
+                err=True,
+            )
+        jobs = [
+            Job(spec, target_for_spec(spec, endpoint), journal=journal, targets=named)
+            for spec, named in zip(loaded, chosen, strict=True)
+        ]
+        if targets:
+            click.echo(TARGET_WARNING, err=True)
+        _note_ignored_endpoint(jobs, endpoint)
+        if early is not None and early.key not in {_account_key(job.target) for job in jobs}:
+            await early.drop()  # a wrong guess: stop its reads before making the right ones
+            early = None
+        if early is None:
+            return await plan_all(jobs, concurrency), outputs
+        return await plan_all(jobs, concurrency, early=early), outputs
+    finally:
+        if early is not None:
+            await early.drop()
+
+
+# --- the early read ----------------------------------------------------------------------
+
+# A top-level ``endpoint:`` line with a plain or quoted scalar: enough to guess the
+# endpoint before the YAML reader is loaded. A guess only: the parsed spec decides, and
+# reads made for a wrong guess are dropped.
+_ENDPOINT_LINE = re.compile(
+    r"""^endpoint[ \t]*:[ \t]*(?:"([^"\\\n]*)"|'([^'\n]*)'|([^\s#'"][^\s#]*))"""
+    r"""[ \t]*(?:#.*)?$""",
+    re.MULTILINE,
+)
+# Larger files are left to the spec reader, which refuses them.
+_GUESS_MAX_BYTES = 16 * 1024 * 1024
+
+
+def endpoint_guess(text: str) -> str | None:
+    """The value of the one top-level ``endpoint:`` line of a spec's ``text``; None when
+    there is none or more than one (the spec then uses its default, or is invalid)."""
+    found = _ENDPOINT_LINE.findall(text)
+    if len(found) != 1:
+        return None
+    value = "".join(found[0])  # one of the three forms matched, the others are empty
+    return value or None
+
+
+def _early_target(paths: Sequence[str], option: str | None) -> Target | None:
+    """The target the first spec will most likely be planned on, or None when no read is
+    worth starting early: the embedded sandbox (no network to wait for; its state
+    directory is the spec's project's), a spec that is no regular file (standard input
+    is read once, by the spec reader), or a value that is not an endpoint (the error
+    comes in its usual place, after the spec's)."""
+    if option and option.strip():
+        value = option.strip()
+    else:
+        try:
+            first = Path(paths[0])
+            if is_stdin(first) or not first.is_file() or first.stat().st_size > _GUESS_MAX_BYTES:
+                return None
+            text = first.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        value = endpoint_guess(text) or SANDBOX
+        if not _trusted_guess(value):
+            return None
+    try:
+        chosen = resolve_target(value)
+    except ConfigError:
+        return None
+    return None if chosen.endpoint.embedded else chosen
+
+
+def _trusted_guess(value: str) -> bool:
+    """Whether credentials may go to a guessed endpoint before the spec is parsed: one of
+    OVH's own API endpoints by name, or a loopback URL (a local sandbox server). A guess
+    is a line scan, and YAML can hide a column-0 ``endpoint:`` line inside a quoted
+    scalar: a URL to any other host waits for the parsed spec, so that an invalid spec,
+    or a guess the spec does not make, never sends the keys to a host it does not name."""
+    if value in ENDPOINTS or value == SANDBOX:
+        return True
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
+
+
+class EarlyRead:
+    """The account read started before the specs are parsed (``plan_files``): the client
+    entered (``GET /auth/time`` in flight) and the listing under way, waiting for the
+    specs to finish the read as ``observe.read_for_specs`` does. Its errors (credentials,
+    the API) are raised only where the read would have been made after the specs, so that
+    an invalid spec is still the error reported."""
+
+    def __init__(self, target: Target, client: OvhClient) -> None:
+        self.key = _account_key(target)
+        self._client = client
+        loop = asyncio.get_running_loop()
+        self._specs: asyncio.Future[list[Spec]] = loop.create_future()
+        self._first_page = asyncio.Event()
+        client.on_sent = self._sent
+        self._task = loop.create_task(self._read())
+
+    @classmethod
+    def start(cls, target: Target | None, concurrency: int) -> EarlyRead | None:
+        if target is None:
+            return None
+        try:
+            client = build_client(target, concurrency=concurrency)
+        except ConfigError:
+            return None  # no credentials, say: the later read raises it in its place
+        return cls(target, client)
+
+    async def _read(self) -> tuple[LiveAccount, datetime]:
+        from reconciler.observe import read_account, read_for_specs
+
+        async with self._client as client:
+            listed = asyncio.ensure_future(read_account(client))
+            # Should the listing end before its first page was out, the specs must not
+            # wait for it.
+            listed.add_done_callback(lambda _: self._first_page.set())
+            try:
+                specs = await self._specs
+                account = await read_for_specs(client, specs, listed=listed)
+            finally:
+                if not listed.done():
+                    listed.cancel()
+                await asyncio.gather(listed, return_exceptions=True)
+            return account, client.api_clock().now()
+
+    def _sent(self, path: str) -> None:
+        from reconciler.observe import SERVICES  # loaded by then: it is reading
+
+        if path == SERVICES:
+            self._first_page.set()
+            self._client.on_sent = None  # told once: the other requests are not traced
+
+    async def sent(self) -> None:
+        """Once the first page of ``GET /services`` is on the wire (``GET /auth/time``
+        left before it), or the read has already ended, its error kept for later."""
+        waiter = asyncio.ensure_future(self._first_page.wait())
+        try:
+            await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    async def result(self, specs: list[Spec]) -> tuple[LiveAccount, datetime]:
+        """The account as ``specs`` need it, and the API's time."""
+        self._specs.set_result(specs)
+        return await self._task
+
+    async def drop(self) -> None:
+        """Stop the read if nobody took its result (a spec error, another endpoint); an
+        error it met is not this command's then."""
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _account_key(target: Target) -> tuple[str, Path | None]:
+    # Two specs on the embedded sandbox of two projects are two accounts.
+    return (target.endpoint.base_url, target.state_dir)
 
 
 # --- specs and endpoints ---------------------------------------------------------------
@@ -214,7 +415,7 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
     """The ``--target`` names of each spec, in the order of ``specs``: the names among
     its keys (possibly none: that spec's plan then covers nothing), or None for each
     without ``--target`` (the whole spec). A name no spec has is a ``UsageError`` with
-    the nearest keys; nothing is read from the API before."""
+    the nearest keys, raised before the account read is used."""
     if not names:
         return [None] * len(specs)
     keys = {wanted.key for spec in specs for wanted in spec.services}
@@ -240,14 +441,13 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
 
 def load_specs(paths: Sequence[str]) -> list[Spec]:
     """Every spec, or a ``SpecError``: with several invalid specs, every problem of
-    every spec is printed before the command stops (nothing is read from the API)."""
-    from reconciler.core.spec import load_spec
-
+    every spec is printed before the command stops (no read but the early ones of
+    ``plan_files``, dropped then)."""
     loaded: list[Spec] = []
     errors: list[SpecError] = []
     for path in paths:
         try:
-            loaded.append(load_spec(path))
+            loaded.append(read_spec(path))  # '-': standard input
         except SpecError as problem:
             errors.append(problem)
     if len(errors) > 1:
@@ -300,18 +500,23 @@ def out_paths(out: Path, specs: Sequence[Spec]) -> list[Path]:
 # --- planning --------------------------------------------------------------------------
 
 
-async def plan_all(jobs: Sequence[Job], concurrency: int) -> list[Plan]:
+async def plan_all(
+    jobs: Sequence[Job], concurrency: int, *, early: EarlyRead | None = None
+) -> list[Plan]:
     """One account read per endpoint (with the offered periods every spec needs), then
-    one plan per spec, in the order the specs were given."""
+    one plan per spec, in the order the specs were given. ``early``: a read already
+    under way, used for the endpoint it reads."""
     by_endpoint: dict[tuple[str, Path | None], list[int]] = {}
     for index, job in enumerate(jobs):
-        # Two specs on the embedded sandbox of two projects are two accounts.
-        key = (job.target.endpoint.base_url, job.target.state_dir)
-        by_endpoint.setdefault(key, []).append(index)
+        by_endpoint.setdefault(_account_key(job.target), []).append(index)
     plans: dict[int, Plan] = {}
-    for indexes in by_endpoint.values():
+    for key, indexes in by_endpoint.items():
         group = [jobs[index] for index in indexes]
-        account, now = await _read(group[0].target, concurrency, [job.spec for job in group])
+        specs = [job.spec for job in group]
+        if early is not None and key == early.key:
+            account, now = await early.result(specs)
+        else:
+            account, now = await _read(group[0].target, concurrency, specs)
         for index, job in zip(indexes, group, strict=True):
             plans[index] = _plan_one(job, account, now)
     return [plans[index] for index in range(len(jobs))]
@@ -329,10 +534,9 @@ def _plan_one(job: Job, account: LiveAccount, now: datetime) -> Plan:
     made = make_plan(job.spec, account, now=now, endpoint=endpoint, tokens=tokens, targets=targets)
     if not needs_journal(made):
         return made
-    from reconciler.journal import JOURNAL_FILE, done_before_in
-    from reconciler.ovh.embedded import state_dir
+    from reconciler.journal import done_before_in
 
-    journal = job.journal or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    journal = journal_for(job.target, job.journal)
     done = done_before_in(journal, endpoint=endpoint)
     if not done:
         return made
@@ -385,7 +589,7 @@ def _saved_line(path: Path, made: Plan) -> str:
     return f"Saved the plan to {path}; apply it with `reconciler apply {path}`."
 
 
-def _append_step_summary(plans: Sequence[Plan]) -> None:
+def _append_step_summary(plans: Sequence[Plan], zone: tzinfo | None = None) -> None:
     """On GitHub Actions, the markdown plan goes to the job's summary page too."""
     target = os.environ.get(STEP_SUMMARY_ENV, "").strip()
     if not target:
@@ -394,7 +598,7 @@ def _append_step_summary(plans: Sequence[Plan]) -> None:
 
     try:
         with open(target, "a", encoding="utf-8") as summary:
-            summary.write(markdown.render_many(plans) + "\n")
+            summary.write(markdown.render_many(plans, zone=zone) + "\n")
     except OSError as exc:
         # The plan itself was shown: a summary that cannot be written is worth a
         # warning, not a failed job.

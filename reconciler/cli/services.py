@@ -19,6 +19,7 @@ from reconciler.cli.common import (
     run,
     use_color,
 )
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.core.catalog import KNOWN_TYPES, ProductFamily
 from reconciler.core.live import LiveAccount
 from reconciler.durations import Duration
@@ -111,6 +112,7 @@ def check_type(wanted: str, account: LiveAccount) -> None:
     help="table for people; json and csv are stable formats for scripts; ics an "
     "iCalendar feed of the expiries and of the last moments to cancel a termination.",
 )
+@tz_option
 @endpoint_option
 @concurrency_option
 def services(
@@ -123,6 +125,7 @@ def services(
     commitment: str | None,
     limit: int | None,
     output_format: str,
+    tz: str | None,
     endpoint: str | None,
     concurrency: int,
 ) -> None:
@@ -143,6 +146,7 @@ def services(
             "--include-expired goes with --expiring-within",
             hint="without --expiring-within every service is listed, expired or not",
         )
+    zone = zone_of(tz)  # refused before the account is read
     target = resolve_target(endpoint)
     account, now = run(_read(target, concurrency))
     if service_type:
@@ -160,7 +164,9 @@ def services(
     # (a pipe, a file) is never wrapped, so that each row stays one line for grep.
     width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else None
     color = use_color(None)  # a terminal, without NO_COLOR or TERM=dumb
-    click.echo(render(listing, fmt, width=width, color=color), nl=False, color=color)
+    # The zone changes the days people read (table, markdown); JSON and CSV stay UTC.
+    shown = render(listing, fmt, width=width, color=color, zone=zone)
+    click.echo(shown, nl=False, color=color)
 
 
 def _note_display_matches(listing: ServiceListing, search: str) -> None:

@@ -1,4 +1,4 @@
-"""``reconciler show PLAN``: a saved plan, rendered as ``reconciler plan`` renders it.
+"""``reconciler show PLAN...``: saved plans, rendered as ``reconciler plan`` renders them.
 
 Terraform users look at a saved plan with ``terraform show plan.out``; here a plan saved
 with ``reconciler plan --out`` is shown with the very renderers ``plan`` uses
@@ -20,9 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
 import click
 
 from reconciler.cli import command_secrets
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
@@ -96,8 +100,11 @@ def refuse_plan_files(paths: Sequence[str], command: str) -> None:
 # --- rendering ---------------------------------------------------------------------------
 
 
-def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
-    """The plans in the chosen format (renderers are imported only when used)."""
+def render(
+    plans: Sequence[Plan], output_format: str, *, color: bool, zone: tzinfo | None = None
+) -> str:
+    """The plans in the chosen format (renderers are imported only when used); text and
+    markdown show dates in the display ``zone`` when given, JSON is UTC whatever it is."""
     if output_format == "json":
         from reconciler.render import json as json_render
 
@@ -105,10 +112,10 @@ def render(plans: Sequence[Plan], output_format: str, *, color: bool) -> str:
     if output_format == "markdown":
         from reconciler.render import markdown
 
-        return markdown.render_many(plans)
+        return markdown.render_many(plans, zone=zone)
     from reconciler.render import text
 
-    return text.render_many(plans, color=color)
+    return text.render_many(plans, color=color, zone=zone)
 
 
 # --- the command -------------------------------------------------------------------------
@@ -127,7 +134,13 @@ class _ShowCommand(click.Command):
 
 
 @click.command(cls=_ShowCommand)
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_files",
+    metavar="PLAN...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @click.option(
     "--format",
     "output_format",
@@ -137,24 +150,53 @@ class _ShowCommand(click.Command):
     help="text for terminals and CD logs; markdown for a pull-request comment; json for "
     "scripts (docs/plan-format.md).",
 )
-def show(plan_file: Path, output_format: str) -> None:
+@tz_option
+def show(plan_files: tuple[Path, ...], output_format: str, tz: str | None) -> None:
     """Show a PLAN saved by `reconciler plan --out`, as `reconciler plan` shows it.
 
-    Reads the file only: no spec, no credentials, no API call. The plan is as it was
-    when saved; `reconciler apply PLAN` checks it against the account again.
+    Reads the files only: no spec, no credentials, no API call. The plan is as it was
+    when saved; `reconciler apply PLAN` checks it against the account again. Several
+    PLAN files (`plan --out` saves one per spec) are shown as `plan` shows several
+    specs: a labelled section each (a JSON array of plans with --format json).
     """
     # Imported here: reconciler.cli.common brings the API client along, which validate
     # (importing this module for its plan-file check) must not load.
     from reconciler.cli.common import use_color
 
-    if plan_file.is_file() and not is_plan_file(plan_file):
-        raise UsageError(
-            f"{plan_file} is not a plan file (saved by `reconciler plan --out`)",
-            hint=f"if it is a spec, `reconciler plan {plan_file}` shows its plan",
-        )
-    _, plan = read_plan_file(plan_file)
+    zone = zone_of(tz)  # refused before the file is read: a typo is the first thing said
+
+    plans = read_plan_files(plan_files)
     color = use_color()
     # A saved plan holds no secret (dump_plan refuses to write one); redacting costs
     # nothing and keeps every command's output under the same rule.
-    text = command_secrets().redact(render([plan], output_format, color=color))
+    text = command_secrets().redact(render(plans, output_format, color=color, zone=zone))
     click.echo(text, nl=False, color=color)
+
+
+def read_plan_files(paths: Sequence[Path]) -> list[Plan]:
+    """Every plan, in the order given, or the error of the last file that is none (a spec,
+    a missing, damaged or other-version plan file); with several such files, the others'
+    errors are printed first, so that one run names every file to fix."""
+    from reconciler.errors import ReconcilerError
+
+    plans: list[Plan] = []
+    errors: list[ReconcilerError] = []
+    for path in paths:
+        try:
+            plans.append(_read_one(path))
+        except ReconcilerError as problem:
+            errors.append(problem)
+    for earlier in errors[:-1]:
+        click.echo(f"error: {earlier.message}", err=True)
+    if errors:
+        raise errors[-1]
+    return plans
+
+
+def _read_one(path: Path) -> Plan:
+    if path.is_file() and not is_plan_file(path):
+        raise UsageError(
+            f"{path} is not a plan file (saved by `reconciler plan --out`)",
+            hint=f"if it is a spec, `reconciler plan {path}` shows its plan",
+        )
+    return read_plan_file(path)[1]

@@ -40,6 +40,7 @@ from reconciler.core.catalog import product_of
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.rules import cancel_deadline, has_passed
 from reconciler.core.spec import (
     MAX_NAME_LENGTH,
     InvalidValues,
@@ -162,7 +163,7 @@ def adopt(
             reason = f"the spec loader refuses its entry: {invalid.problems[0].message}"
             unstatable.append(Skipped(service, reason))
     text = _document(
-        [_entry(wanted, service, account) for service, wanted in stated],
+        [_entry(wanted, service, account, now) for service, wanted in stated],
         endpoint=endpoint,
         now=now,
         unmanaged=unmanaged,
@@ -227,11 +228,13 @@ def _wanted(service: LiveService, *, shared: bool, periods: bool) -> dict[str, o
     return values
 
 
-def _entry(wanted: ServiceSpec, service: LiveService, account: LiveAccount) -> list[str]:
+def _entry(
+    wanted: ServiceSpec, service: LiveService, account: LiveAccount, now: datetime
+) -> list[str]:
     """The lines of one service's entry, its comment first (indented under services)."""
     lines = [
         wrapped
-        for line in _describe(service, account)
+        for line in _describe(service, account, now)
         for wrapped in _comment(_comment_safe(line), indent="  ")
     ]
     lines.append(f"  {_scalar(wanted.key)}:")
@@ -260,7 +263,7 @@ _END_COMMENT = {
 }
 
 
-def _describe(service: LiveService, account: LiveAccount) -> list[str]:
+def _describe(service: LiveService, account: LiveAccount, now: datetime) -> list[str]:
     """The comment of an entry: what the service is, how it stands, what is linked."""
     what = [service.type]
     if service.product:
@@ -275,13 +278,13 @@ def _describe(service: LiveService, account: LiveAccount) -> list[str]:
     every = f" every {service.renew_period}" if service.renew_period else ""
     if service.lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY:
         state = (
-            f"terminated at expiry on {on}, its data deleted then (cancellable until 24 h before)"
+            f"terminated at expiry on {on}, its data deleted then ({_cancellable(service, now)})"
         )
     elif service.lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END:
         ends = service.termination_date
         state = (
             f"terminated at the end of its commitment on {_day(ends) if ends else 'unknown'}"
-            ", its data deleted then (cancellable until 24 h before)"
+            f", its data deleted then ({_cancellable(service, now)})"
         )
     elif service.lifecycle is LiveLifecycle.MANUAL_RENEW:
         state = f"renewed by hand{every}: expires on {on} unless paid"
@@ -299,6 +302,18 @@ def _describe(service: LiveService, account: LiveAccount) -> list[str]:
         listed = ", ".join(f"{c.name} ({c.type})" for c in sorted(children, key=_order))
         lines.append(f"linked services that go along if it is terminated: {listed}")
     return lines
+
+
+def _cancellable(service: LiveService, now: datetime) -> str:
+    """Until when the pending termination can be cancelled, as the plan's rules judge it
+    (``rules.cancel_deadline``): inside the last 24 hours it no longer can, and an
+    imported spec that said otherwise would send its reader to a change plan refuses."""
+    deadline = cancel_deadline(service)
+    if deadline is None:
+        return "cancellable until 24 h before"
+    if has_passed(deadline, now):
+        return f"no longer cancellable: that closed 24 h before, at {_day(deadline)}"
+    return f"cancellable until {_day(deadline)}, 24 h before"
 
 
 # --- the document ----------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The live account as typed, immutable values.
 
-``LiveService`` is what the rest of reconciler knows of a service on the account. It is
-built by pure functions from the JSON of ``GET /services/{id}`` (``parse_service``) and
-never from anything else, so every odd shape the API answers is handled in one place and
-tested on recorded fixtures (``tests/live/fixtures/``).
+``LiveService`` is what one service's own answer says (``GET /services/{id}``): it is
+built by pure functions from that JSON (``parse_service``) and never from anything else,
+so every odd shape the API answers is handled in one place and tested on recorded
+fixtures (``tests/live/fixtures/``). ``LiveAccount`` owns the facts about the whole
+account: the links between services (a child names its parent, never the other way),
+the renewal periods offered, whose key it is (docs/architecture.md, "The live account").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
@@ -75,7 +78,8 @@ RENEW_MODES = ("automatic", "manual")  # services.expanded.Renew.ModeEnum
 
 @dataclass(frozen=True, slots=True)
 class LiveService:
-    """One service of the account, as the API shows it now."""
+    """One service of the account, as its own answer shows it now: nothing here depends
+    on the other services (its children, the periods it offers: ``LiveAccount``)."""
 
     service_id: int
     name: str  # resource.name: what a spec names the service by
@@ -101,12 +105,8 @@ class LiveService:
     admin_contacts: tuple[str, ...] | None = None
     # Why the state is not understood (lifecycle NOT_UNDERSTOOD), in words.
     not_understood: str | None = None
-    parent_id: int | None = None
-    children: tuple[int, ...] = ()  # ids of linked child services (filled by LiveAccount)
+    parent_id: int | None = None  # parentServiceId (its children: LiveAccount.child_ids)
     unpaid: bool = False  # unpaid debt: no termination or change allowed
-    # GET /services/{id}/renewPeriodCapacities; None when not read (it costs a call per
-    # service, so the observe layer reads it only for services whose spec sets a period).
-    offered_periods: tuple[str, ...] | None = None
     # route.url, e.g. "/hosting/web/www.example.com": the product's own API path, for the
     # legacy per-product calls (serviceInfos, terminate) and for display.
     route_url: str | None = None
@@ -147,58 +147,126 @@ _EARLIEST_ZONE = timezone(timedelta(hours=14))  # the first to start any day
 _GONE = frozenset((LiveLifecycle.TERMINATED, LiveLifecycle.EXPIRED, LiveLifecycle.BEING_DELETED))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class AccountIndex:
+    """The lookups of one tuple of services, made in one pass over it: by id, by name,
+    and the children of each id (the services naming it as ``parent_id``, sorted by id).
+
+    Building it is what "building the account" costs (linear in the services), so an
+    account made from another with the same services (another ``nichandle``, more
+    offered periods) keeps its index instead of making a new one."""
+
+    services: tuple[LiveService, ...]  # what it indexes, compared by identity
+    by_id: Mapping[int, LiveService]
+    by_name: Mapping[str, tuple[LiveService, ...]]
+    children: Mapping[int, tuple[int, ...]]
+
+    @classmethod
+    def build(cls, services: tuple[LiveService, ...]) -> AccountIndex:
+        by_id: dict[int, LiveService] = {}
+        by_name: dict[str, list[LiveService]] = {}
+        children: dict[int, list[int]] = {}
+        for service in services:
+            by_id[service.service_id] = service
+            by_name.setdefault(service.name, []).append(service)
+            if service.parent_id is not None:
+                children.setdefault(service.parent_id, []).append(service.service_id)
+        return cls(
+            services=services,
+            by_id=by_id,
+            by_name={name: tuple(named) for name, named in by_name.items()},
+            children={parent: tuple(sorted(ids)) for parent, ids in children.items()},
+        )
+
+
+def _no_periods() -> Mapping[int, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class LiveAccount:
-    """Every service of the account, with parent/child links resolved both ways."""
+    """Every service of the account, and the facts about the account as a whole: which
+    services are linked to which (from each one's ``parent_id``), the renewal periods
+    offered by the services whose periods were read, and whose key reads it.
+
+    Built once per read (``observe.read_account``); ``with_nichandle`` and
+    ``with_offered_periods`` add what a plan needs without indexing the services again
+    (docs/architecture.md, "The live account")."""
 
     services: tuple[LiveService, ...]
     # GET /me nichandle: the account the key acts for, when read (it is, for a spec that
     # deletes: the confirmation e-mail goes to the service's administrator contact).
     nichandle: str | None = None
-    _by_id: Mapping[int, LiveService] = field(init=False, repr=False, compare=False)
-    _by_name: Mapping[str, tuple[LiveService, ...]] = field(init=False, repr=False, compare=False)
+    # GET /services/{id}/renewPeriodCapacities, by service id: read only for the services
+    # a spec moves to another period (a call per service), so most have none here.
+    offered: Mapping[int, tuple[str, ...]] = field(default_factory=_no_periods, hash=False)
+    # Carried over by ``dataclasses.replace`` so that a copy with the same services is
+    # not indexed again; made anew whenever the services are not the ones it indexes.
+    _index: AccountIndex | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_id = {service.service_id: service for service in self.services}
-        by_name: dict[str, list[LiveService]] = {}
-        for service in self.services:
-            by_name.setdefault(service.name, []).append(service)
-        object.__setattr__(self, "_by_id", by_id)
-        object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
+        index = self._index
+        if index is None or index.services is not self.services:
+            object.__setattr__(self, "_index", AccountIndex.build(self.services))
+        if not isinstance(self.offered, MappingProxyType):
+            object.__setattr__(self, "offered", MappingProxyType(dict(self.offered)))
 
     @classmethod
     def from_services(
         cls, services: Iterable[LiveService], *, nichandle: str | None = None
     ) -> LiveAccount:
-        """Build an account, filling each service's ``children`` from the others'
-        ``parent_id`` (sorted by id) so that one read of the account is enough."""
-        listed = sorted(services, key=lambda s: s.service_id)
-        children: dict[int, list[int]] = {}
-        for service in listed:
-            if service.parent_id is not None:
-                children.setdefault(service.parent_id, []).append(service.service_id)
-        linked = tuple(
-            _with_children(service, tuple(children.get(service.service_id, ())))
-            for service in listed
+        """An account of ``services``, sorted by id (so that its order, and the order of
+        everything listed from it, does not depend on the order they were read in)."""
+        return cls(
+            services=tuple(sorted(services, key=lambda s: s.service_id)), nichandle=nichandle
         )
-        return cls(services=linked, nichandle=nichandle)
+
+    @property
+    def index(self) -> AccountIndex:
+        index = self._index
+        assert index is not None  # set by __post_init__
+        return index
 
     def by_id(self, service_id: int) -> LiveService | None:
-        return self._by_id.get(service_id)
+        return self.index.by_id.get(service_id)
 
     def named(self, name: str) -> tuple[LiveService, ...]:
         """Every service with that name (a domain and its web hosting may share one)."""
-        return self._by_name.get(name, ())
+        return self.index.by_name.get(name, ())
+
+    def child_ids(self, service_id: int) -> tuple[int, ...]:
+        """Ids of the services linked below ``service_id`` (they name it as their parent),
+        sorted. ``GET /services/{id}`` names a parent only: this is the account's fact."""
+        return self.index.children.get(service_id, ())
 
     def children_of(self, service: LiveService) -> tuple[LiveService, ...]:
-        return tuple(self._by_id[i] for i in service.children if i in self._by_id)
+        """The services linked below ``service``, sorted by id."""
+        by_id = self.index.by_id
+        return tuple(by_id[i] for i in self.child_ids(service.service_id))
+
+    def offered_periods(self, service_id: int) -> tuple[str, ...] | None:
+        """The renewal periods the service offers, or None when they were not read."""
+        return self.offered.get(service_id)
+
+    def with_offered_periods(self, offered: Mapping[int, tuple[str, ...] | None]) -> LiveAccount:
+        """This account with more offered periods (same services, same index). A None
+        (no periods: the service is not, or no longer, live) and ids not on the
+        account leave what is known as it is."""
+        found = {
+            service_id: periods
+            for service_id, periods in offered.items()
+            if periods is not None and service_id in self.index.by_id
+        }
+        if not found:
+            return self
+        return replace(self, offered=MappingProxyType({**self.offered, **found}))
+
+    def with_nichandle(self, nichandle: str | None) -> LiveAccount:
+        """This account, read with the key of ``nichandle`` (same services, same index)."""
+        return replace(self, nichandle=nichandle)
 
     def __len__(self) -> int:
         return len(self.services)
-
-
-def _with_children(service: LiveService, children: tuple[int, ...]) -> LiveService:
-    return service if service.children == children else replace(service, children=children)
 
 
 # -- parsing the API's JSON (pure) -------------------------------------------------------

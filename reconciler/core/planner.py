@@ -2,56 +2,24 @@
 
 ``make_plan(spec, account, *, now, endpoint)`` never raises on any combination of spec
 and live state: everything the spec asks that cannot be done becomes a refusal in the
-plan, with its rule code, its reason and its fix.
+plan, with its rule code, its reason and its fix. For each spec entry it
 
-How a plan is made, for each spec entry:
-
-1. **Match** it to live services by ``name``, narrowed by ``type`` when the entry gives
-   one (``type-mismatch`` when the name exists with other types only). Of several
-   services with that name, the ones already gone (terminated, expired) are set aside:
-   a name re-used after a termination is not ambiguous. Still several →
-   ``ambiguous-service`` (fix: ``type:``). None → ``unknown-service`` with the
-   account's nearest names ("did you mean", by case and by edit distance), whatever the
-   lifecycle: a name that matches nothing is most often a typo, and an entry asking to
-   terminate or delete something that is not there must never read as done. The one
-   exception: the apply journal shows that entry's termination or deletion done
-   (``done_before``), then it is a ``no_op`` that says so ("already done"). Two
-   entries resolving to the same service are both refused (``ambiguous-service``):
-   which one wins is not something to guess.
-2. **Diff** the live essence with the wanted one (``reconciler.core.diff``); the action
-   follows from the changes:
-
-   ================  ======================  ======================  ==================
-   spec \\ live       renew                   manual_renew            terminate…
-   ================  ======================  ======================  ==================
-   renew             no_op / set_renew (P)   set_renew (automatic)   cancel_termination
-   renew, manual     set_renew (manual)      no_op / set_renew (P)   cancel_termination
-   terminate_at_exp  terminate_at_expiry     terminate_at_expiry     no_op
-   delete_now        delete_now              delete_now              delete_now
-   ================  ======================  ======================  ==================
-
-   A service already gone (expired, terminated) is a ``no_op`` ("already gone") for
-   ``terminate_at_expiry`` and ``delete_now``, and refused (``already-terminated``) for
-   ``renew``. A cancellation leaves the service renewing in the spec's mode: one call
-   when the live renew mode already is that mode (and the period does not change), a
-   second ``renew`` call otherwise.
-3. **Judge** the change with every rule (``reconciler.core.rules``); a refused change has no
+1. **matches** the entry to live services (by name, narrowed by ``type``; services
+   already gone set aside; none is ``unknown-service`` whatever the lifecycle, so that a
+   typo never reads as done, unless the journal shows that entry's termination or
+   deletion done: ``done_before``);
+2. **diffs** the live essence with the wanted one (``reconciler.core.diff``) and derives
+   the one action (the table in docs/user-guide.md, "What each lifecycle does"), with
+   its typed steps (``reconciler.core.steps``) made as the control panel makes them
+   (docs/control-panel.md);
+3. **judges** it with every rule (``reconciler.core.rules``): a refused change has no
    action, only its refusals.
 
-Then ``unmanaged`` lists the live services no entry names (``unmanaged: report`` and
-``error``; nothing with ``ignore``). A service named by a refused entry (ambiguous, type
-mismatch) is named, so not unmanaged; services already gone are left out (nothing is
-left to manage). With ``unmanaged: error`` each live, manageable one is also refused
-(``unmanaged-service``); telecom, Microsoft and MX Plan ones are only listed, with
-``manageable: false``.
-
-``drift`` lists every field the spec states where the account differs from it. There is
-no state file, so drift cannot tell a spec change from a change made out of band (in the
-control panel): it only says the two differ, in the words of each side.
-
-Determinism: actions, refusals, drift and unmanaged services are sorted, so the same
-inputs give byte-identical plans. Cost: linear in the number of services (the diff is
-memoised per distinct pair of essences).
+Then ``unmanaged`` (the live services no entry names) and ``drift`` (every stated field
+where the account differs; with no state file, drift cannot tell a spec change from an
+out-of-band one). Deterministic: everything is sorted, so the same inputs give
+byte-identical plans. Linear in the number of services (the diff is memoised per
+distinct pair of essences).
 """
 
 from __future__ import annotations
@@ -130,15 +98,22 @@ from reconciler.core.steps import (
 FINGERPRINT_VERSION = 2
 
 
-def fingerprint(service: LiveService) -> str:
-    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on.
+def fingerprint(service: LiveService, account: LiveAccount) -> str:
+    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on: its
+    own, and the facts of ``account`` about it (its children).
+
+    ``service`` may be a later read of a service of ``account`` (apply re-reads each
+    service before acting on it): its own fields are then the later ones, the account's
+    facts those of the read the run started from — as if that one service were replaced
+    in the account, without copying an account of 50,000 services per re-read.
 
     The canonical JSON (sorted keys, compact separators, UTF-8) of:
     ``v`` (this function's version, bumped if the field list changes), ``id``, ``name``,
     ``type``, ``lifecycle``, ``resource_state``, ``lifecycle_state``, ``expiration``,
     ``renew_mode``, ``renew_period``, ``termination_date``, ``pending`` (the pending
     actions, sorted), ``commitment`` (end date and end rule, or null), ``unpaid``,
-    ``parent_id`` and ``children`` (sorted ids); dates in UTC ISO 8601.
+    ``parent_id`` and ``children`` (``account.child_ids``: sorted ids); dates in UTC
+    ISO 8601.
 
     Left out on purpose: display fields (display name, product, plan code), which an
     action does not depend on, and the offered periods, which the observe layer reads
@@ -151,7 +126,7 @@ def fingerprint(service: LiveService) -> str:
     # 50,000 services (issue 19). Every value is a str, an int, a bool or None, whose
     # JSON is ``_text``, ``int.__repr__``, true/false and null.
     return _hashed(
-        f'{{"children":[{",".join(map(int.__repr__, sorted(service.children)))}],'
+        f'{{"children":[{",".join(map(int.__repr__, account.child_ids(service.service_id)))}],'
         f'"commitment":{_commitment_text(service)},'
         f'"expiration":{_text(_iso(service.expiration))},'
         f'"id":{int.__repr__(service.service_id)},'
@@ -198,9 +173,9 @@ def absent_fingerprint(name: str, service_type: str | None = None) -> str:
     return _sha256({"v": FINGERPRINT_VERSION, "absent": name, "type": service_type})
 
 
-def live_fingerprint(services: Iterable[LiveService]) -> str:
+def live_fingerprint(account: LiveAccount) -> str:
     """The fingerprint of a whole account: every service's ``fingerprint``, sorted."""
-    return _fingerprint_of_prints(fingerprint(service) for service in services)
+    return _fingerprint_of_prints(fingerprint(service, account) for service in account.services)
 
 
 def _fingerprint_of_prints(prints: Iterable[str]) -> str:
@@ -273,26 +248,12 @@ def _order(service: LiveService) -> tuple[int, str, str]:
 # --- links -----------------------------------------------------------------------------
 
 
-def _children_index(account: LiveAccount) -> dict[int, tuple[int, ...]]:
-    """Children of each service id, from both ``children`` and the others' ``parent_id``
-    (an account built without ``LiveAccount.from_services`` still links both ways)."""
-    index: dict[int, set[int]] = {}
-    for service in account.services:
-        if service.children:
-            index.setdefault(service.service_id, set()).update(service.children)
-        if service.parent_id is not None:
-            index.setdefault(service.parent_id, set()).add(service.service_id)
-    return {parent: tuple(sorted(kids)) for parent, kids in index.items()}
-
-
-def descendants(
-    service: LiveService, account: LiveAccount, index: Mapping[int, tuple[int, ...]]
-) -> tuple[LiveService, ...]:
+def descendants(service: LiveService, account: LiveAccount) -> tuple[LiveService, ...]:
     """Every live, not yet gone service linked below ``service`` (children, their
-    children...), sorted by id; safe against cycles and dangling ids."""
+    children...: ``account.child_ids``), sorted by id; safe against cycles."""
     seen = {service.service_id}
     found: list[LiveService] = []
-    pending = list(index.get(service.service_id, ()))
+    pending = list(account.child_ids(service.service_id))
     while pending:
         child_id = pending.pop()
         if child_id in seen:
@@ -303,7 +264,7 @@ def descendants(
             continue
         if not child.gone:
             found.append(child)
-        pending.extend(index.get(child_id, ()))
+        pending.extend(account.child_ids(child_id))
     return tuple(sorted(found, key=_order))
 
 
@@ -762,9 +723,8 @@ def make_plan(
     now = as_utc(now)
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
-    index = _children_index(account)
     kept_ids = _kept_ids(matches)
-    prints = _Prints()
+    prints = _Prints(account)
     names = NearNames(service.name for service in account.services if not service.gone)
     actions: list[Action] = []
     refused: list[Refusal] = []
@@ -778,7 +738,6 @@ def make_plan(
             found,
             account,
             now=now,
-            index=index,
             kept_ids=kept_ids,
             prints=prints,
             names=names,
@@ -833,8 +792,8 @@ _GOING = (
 
 
 class _Prints:
-    """Each service's fingerprint, computed once per plan (actions and the whole-account
-    fingerprint share them).
+    """Each service's fingerprint in ``account``, computed once per plan (actions and the
+    whole-account fingerprint share them).
 
     Keyed by service id, not by the service: a frozen ``LiveService`` hashes all its
     fields (and its commitment's and price's) at every lookup, which cost more than the
@@ -842,14 +801,15 @@ class _Prints:
     print and compared by identity, so another value with the same id is never given
     a print that is not its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, account: LiveAccount) -> None:
+        self._account = account
         self._known: dict[int, tuple[LiveService, str]] = {}
 
     def of(self, service: LiveService) -> str:
         known = self._known.get(service.service_id)
         if known is not None and known[0] is service:
             return known[1]
-        found = fingerprint(service)
+        found = fingerprint(service, self._account)
         self._known[service.service_id] = (service, found)
         return found
 
@@ -929,7 +889,6 @@ def _plan_entry(
     account: LiveAccount,
     *,
     now: datetime,
-    index: Mapping[int, tuple[int, ...]],
     kept_ids: set[int],
     prints: _Prints,
     names: NearNames,
@@ -951,7 +910,7 @@ def _plan_entry(
     drift = drift_of(wanted, live, found_changes)
     kind = action_kind(found_changes, before)
     going = after.lifecycle in _GOING and not live.gone
-    below = descendants(live, account, index) if going else ()
+    below = descendants(live, account) if going else ()
     new_period = period_change(wanted, before)
     proposal = Proposal(
         wanted=wanted,
@@ -962,6 +921,7 @@ def _plan_entry(
         endpoint=endpoint,
         nichandle=account.nichandle,
         token_given=wanted.key in tokens or wanted.name in tokens,
+        offered=account.offered_periods(live.service_id),
     )
     refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)
@@ -1022,7 +982,7 @@ def recheck(
     kept: tuple[LiveService, ...] = ()
     if action.action in _DESTRUCTIVE_KINDS:
         kept_ids = _kept_ids(_refuse_shared([match(entry, account) for entry in entries]))
-        below = descendants(live, account, _children_index(account))
+        below = descendants(live, account)
         kept = tuple(s for s in below if s.service_id in kept_ids)
     proposal = Proposal(
         wanted=wanted,
@@ -1031,6 +991,7 @@ def recheck(
         period=period_change(wanted, live_essence(live)),
         kept=kept,
         endpoint=endpoint,
+        offered=account.offered_periods(live.service_id),
     )
     return check(proposal, now=as_utc(now))
 

@@ -90,6 +90,9 @@ class Proposal:
     # the deletion's token already (``--token``): who can confirm a deletion.
     nichandle: str | None = None
     token_given: bool = False
+    # The renewal periods the service offers (``LiveAccount.offered_periods``); None
+    # when they were not read, which leaves ``period-not-offered`` silent.
+    offered: tuple[str, ...] | None = None
 
 
 ProposalRule = Callable[[Proposal, datetime], Refusal | None]
@@ -330,9 +333,9 @@ def period_not_offered(proposal: Proposal, now: datetime) -> Refusal | None:
     periods were read: the observe layer reads them for spec'd services with a period)."""
     live = proposal.live
     wanted = normalise_period(proposal.period)
-    if wanted is None or live.offered_periods is None or not _is_change(proposal):
+    if wanted is None or proposal.offered is None or not _is_change(proposal):
         return None
-    offered = sorted({p for p in map(normalise_period, live.offered_periods) if p}, key=_months)
+    offered = sorted({p for p in map(normalise_period, proposal.offered) if p}, key=_months)
     if wanted in offered:
         return None
     choices = ", ".join(offered) if offered else "none"

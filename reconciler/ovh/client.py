@@ -42,7 +42,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -112,6 +112,7 @@ __all__ = [
     "Answer",
     "Bounds",
     "OvhClient",
+    "ReadProgress",
     "ReadStrategy",
     "RetryPolicy",
     "Timeouts",
@@ -120,6 +121,18 @@ __all__ = [
     "map_bounded",
     "query_string",
 ]
+
+
+class ReadProgress(Protocol):
+    """What a long read says as it goes (``OvhClient(read_progress=...)``, given a label
+    such as ``"services"``): the objects it will bring once known, each one read, and
+    its end. A terminal shows it (``reconciler.cli.common``); nothing else asks for it."""
+
+    def total(self, count: int) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +209,7 @@ class OvhClient:
         read_strategy: ReadStrategy = ReadStrategy.AUTO,
         secrets: Secrets | None = None,
         early_reads: bool = False,
+        read_progress: Callable[[str], ReadProgress] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -218,6 +232,8 @@ class OvhClient:
         self._delta: float | None = None  # API time minus local time, seconds
         # With early reads, GET /auth/time is in flight while the first reads go out.
         self.early_reads = early_reads
+        # Where long reads say how far they are (a terminal's stderr); None: nowhere.
+        self.read_progress = read_progress
         self._clock_task: asyncio.Task[float] | None = None
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -232,6 +248,11 @@ class OvhClient:
             self._signature = OvhSignatureAuth(credentials, self._api_timestamp)
             self._application = ApplicationKeyAuth(credentials.application_key)
         self.requests_sent = 0  # every attempt that reached the transport, for diagnostics
+        # Told the path of each request once its headers are written (or its attempt
+        # ended): `plan` parses its specs only once its first page is out, while the
+        # answers are on their way (docs/benchmarks.md). An injected transport has no
+        # wire: a request is told as it is handed over.
+        self.on_sent: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"OvhClient(endpoint={self.endpoint.name!r}, concurrency={self.concurrency})"
@@ -592,12 +613,19 @@ class OvhClient:
             write=min(self.timeouts.write, left),
             pool=left,
         )
+        extensions: dict[str, Any] = {}
+        told = self.on_sent
+        if told is not None and self._transport is None:
+            extensions["trace"] = _on_headers_written(told, prepared.route)
+        elif told is not None:
+            told(prepared.route)
         request = http.build_request(
             prepared.method,
             prepared.url,
             content=prepared.content,
             headers=dict(prepared.headers),
             timeout=timeout,
+            extensions=extensions,
         )
         auth = self._signature if prepared.signing is _Signing.SIGNED else None
         if prepared.signing is _Signing.APPLICATION:
@@ -606,10 +634,14 @@ class OvhClient:
         started = self._monotonic()
         try:
             async with asyncio.timeout(left):
-                if auth is None:
-                    response = await http.send(request, stream=True)
-                else:
-                    response = await http.send(request, auth=auth, stream=True)
+                try:
+                    if auth is None:
+                        response = await http.send(request, stream=True)
+                    else:
+                        response = await http.send(request, auth=auth, stream=True)
+                finally:
+                    if told is not None:  # answered or failed: not to be waited for
+                        told(prepared.route)
                 try:
                     content = await self._read_whole(response, prepared, deadline)
                 finally:
@@ -788,18 +820,28 @@ class OvhClient:
 
         The whole read is under the read deadline and the bounds: objects, pages, ids.
         """
+        progress = self.read_progress(path.strip("/")) if self.read_progress else None
         try:
-            return await self._read_collection(path, parse, strategy or self.read_strategy)
+            return await self._read_collection(
+                path, parse, strategy or self.read_strategy, progress
+            )
         except ApiError as error:
             raise self.secrets.redact_error(error) from None
+        finally:
+            if progress is not None:
+                progress.finish()
 
     async def _read_collection(
-        self, path: str, parse: Callable[[Any], T], strategy: ReadStrategy
+        self,
+        path: str,
+        parse: Callable[[Any], T],
+        strategy: ReadStrategy,
+        progress: ReadProgress | None = None,
     ) -> list[T]:
         deadline = self._read_deadline(f"the read of GET {path}")
         if strategy is ReadStrategy.PER_ID:
             ids, listing = await self._fetch("GET", path, within=deadline)
-            return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
+            return await self._read_each_id(path, ids, parse, deadline, listing.query_id, progress)
         try:
             answer, first = await self._fetch(
                 "GET", path, headers=_page_headers(1, self.page_size), within=deadline
@@ -816,7 +858,7 @@ class OvhClient:
                 path, refused, path,
             )  # fmt: skip
             ids, listing = await self._fetch("GET", path, within=deadline)
-            return await self._read_each_id(path, ids, parse, deadline, listing.query_id)
+            return await self._read_each_id(path, ids, parse, deadline, listing.query_id, progress)
         query_id = first.query_id
         if not isinstance(answer, list):
             raise _malformed(path, f"a list was expected, got {type(answer).__name__}", query_id)
@@ -824,10 +866,12 @@ class OvhClient:
         if total_header is None:  # no Iceberg here: a list of ids (or of objects)
             if answer and all(isinstance(item, dict) for item in answer):
                 self._check_objects(path, len(answer), "objects", query_id)
-                return _parsed(answer, parse, query_id)  # expanded already
-            return await self._read_each_id(path, answer, parse, deadline, query_id)
+                return _parsed(answer, parse, query_id, progress)  # expanded already
+            return await self._read_each_id(path, answer, parse, deadline, query_id, progress)
         total = self._announced_total(path, total_header, query_id)
-        first_items = _parsed(answer, parse, query_id)
+        if progress is not None:
+            progress.total(total)
+        first_items = _parsed(answer, parse, query_id, progress)
         size = _effective_page_size(first.headers, self.page_size, len(answer), total)
         if size == 0 or len(answer) >= total:
             return first_items
@@ -854,7 +898,7 @@ class OvhClient:
                 raise _malformed(
                     path, f"page {number} holds {len(items)} objects, not {size}", response.query_id
                 )
-            return _parsed(items, parse, response.query_id)
+            return _parsed(items, parse, response.query_id, progress)
 
         rest = await map_bounded(range(2, pages + 1), page, limit=self.concurrency)
         every = [item for items in (first_items, *rest) for item in items]
@@ -909,6 +953,7 @@ class OvhClient:
         parse: Callable[[Any], T],
         deadline: Deadline,
         query_id: str | None,
+        progress: ReadProgress | None = None,
     ) -> list[T]:
         """``GET {path}/{id}`` for each id of a listing, ``concurrency`` at a time. Each id
         becomes a path segment: an integer, or a plain token (never "../me", a slash, or
@@ -941,9 +986,12 @@ class OvhClient:
                 raise
             except NotFound:  # gone between the listing and the read: it is not there
                 return None
-            return _parsed([data], parse, response.query_id)[0]
+            return _parsed([data], parse, response.query_id, progress)[0]
 
-        found = await map_bounded(list(dict.fromkeys(ids)), one, limit=self.concurrency)
+        unique = list(dict.fromkeys(ids))
+        if progress is not None:
+            progress.total(len(unique))
+        found = await map_bounded(unique, one, limit=self.concurrency)
         return [item for item in found if item is not None]
 
     async def read_each(self, paths: Collection[str], *, missing_ok: bool = True) -> dict[str, Any]:
@@ -1007,16 +1055,38 @@ def _api_time(value: Any, query_id: str | None) -> float:
     return float(value)
 
 
+def _on_headers_written(
+    told: Callable[[str], None], route: str
+) -> Callable[[str, Mapping[str, Any]], Awaitable[None]]:
+    """An httpcore ``trace`` extension telling ``route`` once the headers are sent."""
+
+    async def trace(event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith(".send_request_headers.complete"):
+            told(route)
+
+    return trace
+
+
 def _with_bearer(prepared: _Prepared, token: str) -> _Prepared:
     return replace(prepared, headers={**prepared.headers, "Authorization": f"Bearer {token}"})
 
 
-def _parsed(items: Iterable[Any], parse: Callable[[Any], T], query_id: str | None) -> list[T]:
-    """``parse`` of each item; its ``ApiError`` names the answer's query id."""
+def _parsed(
+    items: Iterable[Any],
+    parse: Callable[[Any], T],
+    query_id: str | None,
+    progress: ReadProgress | None = None,
+) -> list[T]:
+    """``parse`` of each item; its ``ApiError`` names the answer's query id. ``progress``
+    hears of the answer's objects once they are all parsed: the count is of objects in
+    hand, a page at a time."""
     try:
-        return [parse(item) for item in items]
+        parsed = [parse(item) for item in items]
     except ApiError as error:
         raise error.with_query_id(query_id) from None
+    if progress is not None:
+        progress.advance(len(parsed))
+    return parsed
 
 
 def query_string(params: Mapping[str, Any] | None) -> str:

@@ -146,12 +146,7 @@ async def read_view(client: OvhClient, spec: Spec | None = None) -> AccountView:
 def periods_missing(entry: Entry, view: AccountView) -> tuple[int, ...]:
     """The services whose offered periods judging ``entry`` needs and ``view`` lacks."""
     needed = periods_to_read(entry.spec(with_keep=True), view.account)
-    return tuple(i for i in needed if _offered(view.account, i) is None)
-
-
-def _offered(account: LiveAccount, service_id: int) -> tuple[str, ...] | None:
-    service = account.by_id(service_id)
-    return service.offered_periods if service is not None else None
+    return tuple(i for i in needed if view.account.offered_periods(i) is None)
 
 
 async def with_periods(client: OvhClient, view: AccountView, ids: tuple[int, ...]) -> AccountView:
@@ -169,7 +164,7 @@ def nichandle_missing(entry: Entry, view: AccountView) -> bool:
 
 async def with_nichandle(client: OvhClient, view: AccountView) -> AccountView:
     """``view`` with the account the key acts for (``GET /me``) read now."""
-    account = replace(view.account, nichandle=await key_nichandle(client))
+    account = view.account.with_nichandle(await key_nichandle(client))
     return replace(view, account=account)
 
 

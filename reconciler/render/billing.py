@@ -9,6 +9,7 @@ changes they leave out.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import tzinfo
 
 from reconciler.core.plan import Action, BillingChange, BillingEffect, Plan, Price
 from reconciler.render.wording import clean, day_text, period_text
@@ -16,10 +17,13 @@ from reconciler.render.wording import clean, day_text, period_text
 NO_PRICE = "OVH gives no price"
 
 
-def lines_by_action(plan: Plan) -> Mapping[tuple[str, int | None], str]:
+def lines_by_action(plan: Plan, zone: tzinfo | None = None) -> Mapping[tuple[str, int | None], str]:
     """Each change's money sentence, by the action it belongs to (spec key and service
-    id), built once per rendering: a 10,000-service plan is read in one pass."""
-    return {(change.service, change.service_id): line(change) for change in plan.billing.changes}
+    id), built once per rendering: a 10,000-service plan is read in one pass. Dates in
+    UTC, or in the display ``zone``."""
+    return {
+        (change.service, change.service_id): line(change, zone) for change in plan.billing.changes
+    }
 
 
 def line_for(lines: Mapping[tuple[str, int | None], str], action: Action) -> str | None:
@@ -44,11 +48,13 @@ def _priced(change: BillingChange) -> str:
     return text
 
 
-def line(change: BillingChange) -> str:
+def line(change: BillingChange, zone: tzinfo | None = None) -> str:
     """What one change does to billing, in one sentence (without a leading label):
     what happens and when, then the price it concerns, as OVH states it."""
     priced = _priced(change)
-    since = f" from {day_text(change.takes_effect)}" if change.takes_effect is not None else ""
+    since = (
+        f" from {day_text(change.takes_effect, zone)}" if change.takes_effect is not None else ""
+    )
     effect = change.effect
     if effect is BillingEffect.RENEWAL_STOPS:
         now = change.paid_until is not None or change.takes_effect is None
@@ -60,7 +66,7 @@ def line(change: BillingChange) -> str:
         wanted = clean(change.new_period or "the new period")
         head = f"renewal period changes{since}: {priced} now; {NO_PRICE} for {wanted}"
     elif effect is BillingEffect.END_STRATEGY_CHANGE:
-        on = f" on {day_text(change.takes_effect)}" if change.takes_effect is not None else ""
+        on = f" on {day_text(change.takes_effect, zone)}" if change.takes_effect is not None else ""
         head = f"at the commitment's end{on}: {_end_words(change)}"
     elif effect is BillingEffect.MODE_CHANGE:
         head = f"price unchanged: {priced}"
@@ -68,13 +74,13 @@ def line(change: BillingChange) -> str:
         head = "no renewal to stop"
     tail = []
     if change.paid_until is not None:
-        tail.append(f"the time paid until {day_text(change.paid_until)} is lost (no refund)")
+        tail.append(f"the time paid until {day_text(change.paid_until, zone)} is lost (no refund)")
     if change.end_strategy is not None and effect is not BillingEffect.END_STRATEGY_CHANGE:
-        end = f" on {day_text(change.commitment_end)}" if change.commitment_end else ""
+        end = f" on {day_text(change.commitment_end, zone)}" if change.commitment_end else ""
         tail.append(f"at the commitment's end{end}: {_end_words(change)}")
     elif change.commitment_end is not None and change.paid_until is not None:
         tail.append(
-            f"under a commitment until {day_text(change.commitment_end)}, which may still "
+            f"under a commitment until {day_text(change.commitment_end, zone)}, which may still "
             "be billed until then"
         )
     return "; ".join([head, *tail])

@@ -36,6 +36,7 @@ from reconciler.core.live import EndStrategy, LiveLifecycle, LiveService
 from reconciler.core.rules import cancel_deadline, expiry_of, utc, when_text
 from reconciler.render.services import ServiceListing
 from reconciler.render.wording import clean
+from reconciler.times import ics_utc
 
 PRODID = "-//reconciler//OVHcloud service deadlines//EN"
 # The right-hand side of every UID: names the producer, so that our UIDs can never
@@ -221,7 +222,7 @@ def _terminates(service: LiveService) -> datetime | None:
 
 def utc_text(when: datetime) -> str:
     """A DATE-TIME in UTC, form #2 of RFC 5545 3.3.5: ``20270301T000000Z``."""
-    return utc(when).strftime("%Y%m%dT%H%M%SZ")
+    return ics_utc(utc(when))
 
 
 def escape_text(value: str) -> str:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.render import billing, wording
 from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
+from reconciler.times import zone_name
 
 LIMIT = 64_000  # characters: GitHub refuses comments over 65,536; keep a margin
 SEE_EVERYTHING = "run `reconciler plan --format text` (or `--format json`) to see everything"
@@ -152,11 +153,13 @@ class _Section:
 # Rendering
 
 
-def render(plan: Plan, *, limit: int = LIMIT) -> str:
-    """The plan as a pull-request comment of at most ``limit`` characters."""
+def render(plan: Plan, *, limit: int = LIMIT, zone: tzinfo | None = None) -> str:
+    """The plan as a pull-request comment of at most ``limit`` characters; dates in UTC,
+    or in the display ``zone`` (the words only: deadlines are the same instants)."""
     top = _summary(plan)
-    origin = _origin(plan) + render_timeline(plan, limit=limit)  # counted in the budget
-    sections = _sections(plan)
+    timeline = render_timeline(plan, limit=limit, zone=zone)
+    origin = _origin(plan, zone) + timeline  # counted in the budget
+    sections = _sections(plan, zone)
     # Every block ends with a newline and the result only strips the final ones, so the
     # result is never longer than top + origin + the blocks.
     budget = limit - len(top) - len(origin)
@@ -220,22 +223,22 @@ def _fit_within(section: _Section, allowed: int, hard_limit: int) -> tuple[str, 
     return block, omitted
 
 
-def render_many(plans: Sequence[Plan], *, limit: int = LIMIT) -> str:
+def render_many(plans: Sequence[Plan], *, limit: int = LIMIT, zone: tzinfo | None = None) -> str:
     """Several plans (one per spec file) in one comment under ``limit`` characters: an
     overall status line, then a section per plan. Plans that need little keep what
     they need; the others share the rest evenly."""
     if len(plans) == 1:
-        return render(plans[0], limit=limit)
+        return render(plans[0], limit=limit, zone=zone)
     head = _many_head(plans)
     labels = [f"## {code(plan.spec_source)}\n\n" for plan in plans]
     budget = limit - len(head) - sum(len(label) + 1 for label in labels)
     # A rendering ends with one newline where its last block ended with two: ask for a
     # little more than each one's full length so that "all of it" fits again.
-    wanted = [len(render(plan, limit=max(budget, 0))) + 2 for plan in plans]
+    wanted = [len(render(plan, limit=max(budget, 0), zone=zone)) + 2 for plan in plans]
     limits = _share_out(wanted, max(budget, 0))
     parts = [head]
     for plan, label, plan_limit in zip(plans, labels, limits, strict=True):
-        parts.append(label + render(plan, limit=plan_limit) + "\n")
+        parts.append(label + render(plan, limit=plan_limit, zone=zone) + "\n")
     result = "".join(parts)
     return result if len(result) <= limit else shorten(head, limit)
 
@@ -282,22 +285,23 @@ def _summary(plan: Plan) -> str:
     return head + partial + money_line
 
 
-def _origin(plan: Plan) -> str:
+def _origin(plan: Plan, zone: tzinfo | None) -> str:
+    dates = "dates in UTC" if zone is None else f"dates in {zone_name(zone)}, judged in UTC"
     return (
         f"Spec {code(plan.spec_source)} ({code(wording.short_digest(plan.spec_digest))}) "
         f"on endpoint {code(plan.endpoint)}, planned at "
-        f"{wording.when_text(plan.created_at)} (API clock).\n\n"
-    ) + _deadline(plan)
+        f"{wording.when_text(plan.created_at, zone)} (API clock); {text(dates)}.\n\n"
+    ) + _deadline(plan, zone)
 
 
-def _deadline(plan: Plan) -> str:
+def _deadline(plan: Plan, zone: tzinfo | None) -> str:
     """By when a reviewed plan must be merged and applied: its first ``expires_at``."""
     timed = [(wording.utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
     if not timed:
         return ""
     when, first = min(timed, key=lambda pair: pair[0])
     return (
-        f"**Merge and apply before {wording.when_text(when)}**: after that, apply "
+        f"**Merge and apply before {wording.when_text(when, zone)}**: after that, apply "
         f"refuses the {text(first.action.value.replace('_', ' '))} of {code(first.service)} "
         "and the plan must be made and reviewed again.\n\n"
     )
@@ -328,16 +332,17 @@ def _omitted(noun: str) -> Callable[[int], str]:
     return line
 
 
-def _sections(plan: Plan) -> dict[str, _Section]:
+def _sections(plan: Plan, zone: tzinfo | None) -> dict[str, _Section]:
     changes = plan.changes
-    money = billing.lines_by_action(plan)  # once: rows are made on demand
+    money = billing.lines_by_action(plan, zone)  # once: rows are made on demand
     unchanged = [action for action in plan.actions if action.action is ActionKind.NO_OP]
     destructive = [a for a in changes if wording.irreversible_note(a, now=plan.created_at)]
+    expiry = f"Expiry ({text(zone_name(zone))})"  # the zone the dates are shown in
     drift, unmanaged = plan.drift, plan.unmanaged
 
     def change_row(index: int) -> str:
         action = changes[index]
-        return _change_row(action, plan, billing.line_for(money, action))
+        return _change_row(action, plan, billing.line_for(money, action), zone)
 
     def drift_row(index: int) -> str:
         item = drift[index]
@@ -351,25 +356,25 @@ def _sections(plan: Plan) -> dict[str, _Section]:
         elsewhere = "" if item.manageable else " (managed from its own interface)"
         return (
             f"| {code(item.name, in_table=True)} | {text(item.type)} | {item.service_id} | "
-            f"{text(item.lifecycle)}{elsewhere} | {_expiry(item.expiration)} |\n"
+            f"{text(item.lifecycle)}{elsewhere} | {_expiry(item.expiration, zone)} |\n"
         )
 
     def unchanged_row(index: int) -> str:
         item = unchanged[index]
         return (
             f"| {code(item.service, in_table=True)} | {text(item.type or '')} | "
-            f"{_expiry(item.expiration)} | {text(item.reason, NOTE_MAX)} |\n"
+            f"{_expiry(item.expiration, zone)} | {text(item.reason, NOTE_MAX)} |\n"
         )
 
     return {
         "changes": _table_section(
             "### Changes",
-            "| | Service | Type | Action | Expiry | What happens |\n|:-:|---|---|---|---|---|\n",
+            f"| | Service | Type | Action | {expiry} | What happens |\n|:-:|---|---|---|---|---|\n",
             len(changes),
             change_row,
             "changes",
         ),
-        "irreversible": _irreversible_section(destructive, plan.created_at),
+        "irreversible": _irreversible_section(destructive, plan.created_at, zone),
         "refused": _refused_section(plan),
         "drift": _details_section(
             "Drift: where the account differs from the spec",
@@ -380,14 +385,14 @@ def _sections(plan: Plan) -> dict[str, _Section]:
         ),
         "unmanaged": _details_section(
             "Not in the spec, left as they are",
-            "| Service | Type | Id | Lifecycle | Expiry |\n|---|---|---|---|---|\n",
+            f"| Service | Type | Id | Lifecycle | {expiry} |\n|---|---|---|---|---|\n",
             len(unmanaged),
             unmanaged_row,
             "services not in the spec",
         ),
         "unchanged": _details_section(
             "Unchanged: already as the spec says",
-            "| Service | Type | Expiry | Note |\n|---|---|---|---|\n",
+            f"| Service | Type | {expiry} | Note |\n|---|---|---|---|\n",
             len(unchanged),
             unchanged_row,
             "unchanged services",
@@ -425,25 +430,29 @@ def _details_section(
     )
 
 
-def _change_row(action: Action, plan: Plan, money: str | None = None) -> str:
+def _change_row(
+    action: Action, plan: Plan, money: str | None = None, zone: tzinfo | None = None
+) -> str:
     kind = action.action
     headline = wording.HEADLINES[kind]
     if kind is ActionKind.DELETE_NOW:
         headline = "**delete now**"
-    what = text(wording.consequence(action, now=plan.created_at))
+    what = text(wording.consequence(action, now=plan.created_at, zone=zone))
     if money is not None:
         what += f"<br>Billing: {text(money)}"
     symbol = code(wording.SYMBOLS[kind], in_table=True)
     return (
         f"| {symbol} | {code(action.service, in_table=True)} | {text(action.type or '')} | "
-        f"{headline} | {_expiry(action.expiration)} | {what} |\n"
+        f"{headline} | {_expiry(action.expiration, zone)} | {what} |\n"
     )
 
 
-def _irreversible_section(destructive: Sequence[Action], now: datetime) -> _Section:
+def _irreversible_section(
+    destructive: Sequence[Action], now: datetime, zone: tzinfo | None
+) -> _Section:
     def row(index: int) -> str:
         action = destructive[index]
-        note = wording.irreversible_note(action, now=now) or "irreversible"
+        note = wording.irreversible_note(action, now=now, zone=zone) or "irreversible"
         label = {
             ActionKind.DELETE_NOW: "deleted now",
             ActionKind.TERMINATE_AT_COMMITMENT_END: "deleted at the end of its commitment",
@@ -509,8 +518,8 @@ def _calls_section(changes: Sequence[Action]) -> _Section:
     )
 
 
-def _expiry(when: datetime | None) -> str:
-    return wording.day_text(when) if when is not None else "—"
+def _expiry(when: datetime | None, zone: tzinfo | None) -> str:
+    return wording.day_text(when, zone) if when is not None else "—"
 
 
 def _value(value: object) -> str:

@@ -12,6 +12,9 @@ The JSON and CSV formats are stable, for scripts:
   dates in UTC as ``YYYY-MM-DDTHH:MM:SSZ``;
 - CSV: a header row then one row per service, in display order, columns ``CSV_COLUMNS``,
   empty cells for unknown values, booleans ``true``/``false``, same dates as JSON.
+
+The table and markdown show days in UTC, said in their headers, or in a display zone
+(``zone``, from ``--tz``) that they name instead; JSON and CSV stay UTC whatever it is.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +33,7 @@ from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.durations import Duration
+from reconciler.times import iso_utc, shown_date, shown_when, zone_name
 
 FORMAT_VERSION = "1"
 
@@ -81,6 +85,7 @@ class Row:
     service: LiveService
     depth: int  # 0: top level; 1: linked to the row's parent above it; 2: ...
     parent: LiveService | None  # the parent service, whether shown or not
+    children: tuple[int, ...] = ()  # ids linked below it (``LiveAccount.child_ids``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,8 @@ def select(
             return
         placed.add(service.service_id)
         parent = account.by_id(service.parent_id) if service.parent_id is not None else None
-        rows.append(Row(service=service, depth=depth, parent=parent))
+        children_ids = account.child_ids(service.service_id)
+        rows.append(Row(service=service, depth=depth, parent=parent, children=children_ids))
         children = [c for c in account.children_of(service) if c.service_id in matched_ids]
         for child in order(children):
             place(child, depth + 1)
@@ -252,26 +258,31 @@ def frequency(period: str | None) -> str | None:
 
 
 def render(
-    listing: ServiceListing, fmt: OutputFormat, *, width: int | None = 80, color: bool = False
+    listing: ServiceListing,
+    fmt: OutputFormat,
+    *,
+    width: int | None = 80,
+    color: bool = False,
+    zone: tzinfo | None = None,
 ) -> str:
+    """``listing`` in ``fmt``; ``zone`` changes the days people read (table, markdown),
+    never the stable formats for scripts (JSON, CSV: UTC)."""
     if fmt is OutputFormat.JSON:
         return render_json(listing)
     if fmt is OutputFormat.CSV:
         return render_csv(listing)
     if fmt is OutputFormat.MARKDOWN:
-        return render_markdown(listing)
-    return render_table(listing, width=width, color=color)
+        return render_markdown(listing, zone=zone)
+    return render_table(listing, width=width, color=color, zone=zone)
 
 
 def iso(when: datetime | None) -> str | None:
     """A datetime in UTC, ``2027-03-01T00:00:00Z``, or None."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when) if when is not None else None
 
 
-def _day(when: datetime | None) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d") if when is not None else "—"
+def _day(when: datetime | None, zone: tzinfo | None) -> str:
+    return shown_date(when, zone) if when is not None else "—"
 
 
 def service_record(row: Row) -> dict[str, Any]:
@@ -298,7 +309,7 @@ def service_record(row: Row) -> dict[str, Any]:
         "unpaid": s.unpaid,
         "parent_id": s.parent_id,
         "parent": row.parent.name if row.parent is not None else None,
-        "children": list(s.children),
+        "children": list(row.children),
         "commitment": _commitment_record(s),
     }
 
@@ -409,7 +420,13 @@ class _Cells:
     commitment: str  # "" without a commitment
 
 
-def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool = False) -> str:
+def render_table(
+    listing: ServiceListing,
+    *,
+    width: int | None = 80,
+    color: bool = False,
+    zone: tzinfo | None = None,
+) -> str:
     """A table for a terminal, kubectl-style (upper-case headers, no rules), linked
     services indented under their parent.
 
@@ -419,10 +436,11 @@ def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool
     None (output that is not a terminal: a pipe, a file, ``grep``). In a narrow
     terminal only TYPE, RENEWAL and LIFECYCLE wrap, at their slashes and spaces; a
     token (a name, an id, a date) is never broken: a row that still does not fit runs
-    past the edge whole, rather than in pieces."""
+    past the edge whole, rather than in pieces. EXPIRY is a day in UTC, or in the
+    display ``zone``: its header says which."""
     if not listing.rows:
         return f"No services to show ({_summary(listing)}).\n"
-    cells = [_cells(row) for row in listing.rows]
+    cells = [_cells(row, zone) for row in listing.rows]
     columns = [
         [c.indent + c.name for c in cells],
         [c.service_id for c in cells],
@@ -433,7 +451,8 @@ def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool
     ]
     # COMMITMENT only when a row is under one: most accounts have none.
     committed = any(row.service.commitment is not None for row in listing.rows)
-    headers = (*_HEADERS, "COMMITMENT") if committed else _HEADERS
+    base = (*_HEADERS[:3], f"EXPIRY ({zone_name(zone)})", *_HEADERS[4:])
+    headers = (*base, "COMMITMENT") if committed else base
     if committed:
         columns.append([c.commitment for c in cells])
     widths = [
@@ -464,10 +483,9 @@ def render_table(listing: ServiceListing, *, width: int | None = 80, color: bool
                 shown[0] = paint(cell.indent, "dim") + paint(cell.name, name_style)
             shown[5] = paint(plain[5], _LIFECYCLE_STYLE[cell.lifecycle_kind])
             out.append(_line(shown, plain, widths))
-    read_at = listing.read_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     notes = [
-        f"{_summary(listing)} (API clock: {read_at} UTC).",
-        "EXPIRY is the renewal date of renewing services, a day in UTC.",
+        f"{_summary(listing)} (API clock: {shown_when(listing.read_at, zone)}).",
+        f"EXPIRY is the renewal date of renewing services, a day in {zone_name(zone)}.",
     ]
     if any(cell.type.endswith(" *") for cell in cells):
         notes.append("* managed from its own interface (telecom, Microsoft, MX Plan).")
@@ -543,14 +561,14 @@ def _wrapped(text: str, width: int, separator: str) -> list[str]:
     return lines
 
 
-def _cells(row: Row) -> _Cells:
+def _cells(row: Row, zone: tzinfo | None) -> _Cells:
     service = row.service
     return _Cells(
         name=service.name,
         indent="  " * (row.depth - 1) + "└─" if row.depth else "",
         service_id=str(service.service_id),
         type=service.type + ("" if service.manageable else " *"),
-        expiry=_day(service.expiration),
+        expiry=_day(service.expiration, zone),
         renewal=frequency(service.renew_period) or "—",
         lifecycle=lifecycle_words(service),
         lifecycle_kind=service.lifecycle,
@@ -592,16 +610,18 @@ def md(text: str) -> str:
     return text.translate(_MARKDOWN_SPECIAL)
 
 
-def render_markdown(listing: ServiceListing) -> str:
+def render_markdown(listing: ServiceListing, *, zone: tzinfo | None = None) -> str:
+    shown_in = md(zone_name(zone))
     lines = [
-        f"**{md(_summary(listing))}**. Expiry is the renewal date of renewing services (UTC).",
+        f"**{md(_summary(listing))}**. Expiry is the renewal date of renewing services, "
+        f"a day in {shown_in}.",
         "",
     ]
     if not listing.rows:
         return "\n".join([*lines, "No services to show.", ""])
     committed = any(row.service.commitment is not None for row in listing.rows)
     extra = (" Commitment |", "---|") if committed else ("", "")
-    lines.append("| Name | ID | Type | Expiry | Renewal | Lifecycle |" + extra[0])
+    lines.append(f"| Name | ID | Type | Expiry ({shown_in}) | Renewal | Lifecycle |" + extra[0])
     lines.append("|---|---:|---|---|---|---|" + extra[1])
     for row in listing.rows:
         s = row.service
@@ -611,7 +631,7 @@ def render_markdown(listing: ServiceListing) -> str:
             prefix + md(s.name),
             str(s.service_id),
             md(s.type) + manageable,
-            _day(s.expiration),
+            _day(s.expiration, zone),
             md(frequency(s.renew_period) or "—"),
             f"`{s.lifecycle.value}`" + (" (unpaid)" if s.unpaid else ""),
         ]

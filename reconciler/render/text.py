@@ -3,7 +3,7 @@
 Layout::
 
     Plan for prod.yaml on endpoint ovh-eu
-      spec sha256:1f2e…, computed at 2026-05-01 12:00 UTC (API clock)
+      spec sha256:1f2e…, computed at 2026-05-01 12:00 UTC (API clock); dates in UTC
 
     Symbols: - terminate at expiry, ! delete now (irreversible)
 
@@ -29,15 +29,20 @@ Layout::
 Colour (ANSI) only when ``color=True``; the CLI asks for it only on a terminal and
 never when ``NO_COLOR`` is set. Every name and message is passed through
 ``wording.clean`` so that control characters cannot forge lines.
+
+Dates are UTC, said in the header; with a display ``zone`` (``--tz``) they are shown in
+that zone and the header names it. The zone changes the words only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, Unmanaged
 from reconciler.render import billing, wording
 from reconciler.render.wording import clean
+from reconciler.times import zone_name
 
 # Unmanaged services are listed by name up to this many, then collapsed to counts.
 UNMANAGED_LISTED = 5
@@ -83,10 +88,11 @@ class _Painter:
         return f"{_STYLES[style]}{text}{_RESET}" if self.color and text else text
 
 
-def render(plan: Plan, *, color: bool = False) -> str:
-    """The plan as text, ending with its summary line and a newline."""
+def render(plan: Plan, *, color: bool = False, zone: tzinfo | None = None) -> str:
+    """The plan as text, ending with its summary line and a newline; dates in UTC, or in
+    the display ``zone``."""
     paint = _Painter(color)
-    lines: list[str] = [*_header(plan, paint), ""]
+    lines: list[str] = [*_header(plan, paint, zone), ""]
     changes = plan.changes
     if changes:
         intro = (
@@ -95,9 +101,9 @@ def render(plan: Plan, *, color: bool = False) -> str:
             else "reconciler will:"
         )
         lines += [_legend(changes), "", intro, ""]
-        money = billing.lines_by_action(plan)
+        money = billing.lines_by_action(plan, zone)
         for action in changes:
-            lines += _action_lines(action, plan, paint, billing.line_for(money, action))
+            lines += _action_lines(action, plan, paint, billing.line_for(money, action), zone)
         lines.append("")
     if plan.refused:
         lines += [
@@ -107,7 +113,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
         for refusal in plan.refused:
             lines += _refusal_lines(refusal, paint)
         lines.append("")
-    footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged)
+    footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged, zone)
     if footer:
         lines += [*footer, ""]
     money_summary = billing.summary_line(plan)
@@ -117,27 +123,35 @@ def render(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_many(plans: Sequence[Plan], *, color: bool = False) -> str:
+def render_many(plans: Sequence[Plan], *, color: bool = False, zone: tzinfo | None = None) -> str:
     """Several plans (one per spec file), each in its own labelled section."""
     if len(plans) == 1:
-        return render(plans[0], color=color)
+        return render(plans[0], color=color, zone=zone)
     paint = _Painter(color)
     sections = []
     for plan in plans:
         rule = f"── {clean(plan.spec_source)} " + "─" * 8
-        sections.append(paint(rule, "bold") + "\n\n" + render(plan, color=color))
+        sections.append(paint(rule, "bold") + "\n\n" + render(plan, color=color, zone=zone))
     return "\n".join(sections)
 
 
-def _header(plan: Plan, paint: _Painter) -> list[str]:
+def _header(plan: Plan, paint: _Painter, zone: tzinfo | None) -> list[str]:
     title = f"Plan for {clean(plan.spec_source)} on endpoint {clean(plan.endpoint)}"
     targeted = wording.targeted_line(plan)
     return [
         paint(title, "bold"),
         f"  spec {clean(wording.short_digest(plan.spec_digest))}, computed at "
-        f"{wording.when_text(plan.created_at)} (API clock)",
+        f"{wording.when_text(plan.created_at, zone)} (API clock); {dates_words(zone)}",
         *([paint(targeted, "yellow")] if targeted else []),
     ]
+
+
+def dates_words(zone: tzinfo | None) -> str:
+    """What the header says of the plan's dates: ``dates in UTC``, or the display zone
+    and that the rules still judge in UTC (a deadline is the same instant either way)."""
+    if zone is None:
+        return "dates in UTC"
+    return f"dates in {zone_name(zone)} (--tz; the rules judge in UTC)"
 
 
 def _legend(changes: Sequence[Action]) -> str:
@@ -151,7 +165,11 @@ def _legend(changes: Sequence[Action]) -> str:
 
 
 def _action_lines(
-    action: Action, plan: Plan, paint: _Painter, money: str | None = None
+    action: Action,
+    plan: Plan,
+    paint: _Painter,
+    money: str | None = None,
+    zone: tzinfo | None = None,
 ) -> list[str]:
     style = _KIND_STYLE[action.action]
     symbol = paint(wording.SYMBOLS[action.action], style)
@@ -162,7 +180,7 @@ def _action_lines(
     identity = clean(wording.identity(action))
     first = f"  {symbol} {paint(who, 'bold')}" + (f" ({identity})" if identity else "")
     lines = [f"{first}: {paint(headline, style)}"]
-    lines.append(f"      {clean(wording.consequence(action, now=plan.created_at))}")
+    lines.append(f"      {clean(wording.consequence(action, now=plan.created_at, zone=zone))}")
     if money is not None:
         lines.append(f"      billing: {money}")
     lines += [f"      {clean(wording.call_text(call))}" for call in action.calls]
@@ -197,7 +215,7 @@ def _unchanged_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _unmanaged_lines(unmanaged: Sequence[Unmanaged]) -> list[str]:
+def _unmanaged_lines(unmanaged: Sequence[Unmanaged], zone: tzinfo | None) -> list[str]:
     if not unmanaged:
         return []
     total = len(unmanaged)
@@ -210,7 +228,7 @@ def _unmanaged_lines(unmanaged: Sequence[Unmanaged]) -> list[str]:
     for service in unmanaged:
         details = [clean(service.type), f"#{service.service_id}", clean(service.lifecycle)]
         if service.expiration is not None:
-            details.append(f"expires {wording.day_text(service.expiration)}")
+            details.append(f"expires {wording.day_text(service.expiration, zone)}")
         if not service.manageable:
             details.append("managed from its own interface")
         lines.append(f"    {clean(service.name)} ({', '.join(details)})")

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, tzinfo
 from enum import StrEnum
 
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.rules import CANCEL_WINDOW, utc
+from reconciler.times import in_zone, zone_name
 
 # Longest a service name may be in the diagram (the table below it has the full name).
 NAME_MAX = 60
@@ -84,10 +85,12 @@ def _cancel_by(action: Action) -> datetime | None:
     return None
 
 
-def render_timeline(plan: Plan, *, limit: int) -> str:
+def render_timeline(plan: Plan, *, limit: int, zone: tzinfo | None = None) -> str:
     """The timeline for a comment of at most ``limit`` characters: a markdown block of at
     most ``min(MAX_CHARS, limit // SHARE_OF_LIMIT)`` characters ending with a blank line,
-    or ``""`` when the changes depend on no date or not even one service fits."""
+    or ``""`` when the changes depend on no date or not even one service fits. Instants
+    are drawn in UTC, or in the display ``zone`` (the head names it); a commitment's end
+    is a day, drawn as that day in any zone."""
     budget = min(MAX_CHARS, limit // SHARE_OF_LIMIT)
     found = milestones(plan.changes)
     if not found:
@@ -95,9 +98,9 @@ def render_timeline(plan: Plan, *, limit: int) -> str:
     by_service: dict[str, list[Milestone]] = {}
     for milestone in found:  # in time order: services come in the order of their first
         by_service.setdefault(milestone.service, []).append(milestone)
-    sections = [_section(service, items) for service, items in by_service.items()]
+    sections = [_section(service, items, zone) for service, items in by_service.items()]
     head = (
-        "**Deadlines the changes depend on** (UTC):\n\n"
+        f"**Deadlines the changes depend on** ({zone_name(zone)}):\n\n"
         "```mermaid\n"
         "gantt\n"
         "    dateFormat YYYY-MM-DD HH:mm\n"
@@ -119,12 +122,13 @@ def render_timeline(plan: Plan, *, limit: int) -> str:
     return ""
 
 
-def _section(service: str, items: Sequence[Milestone]) -> str:
+def _section(service: str, items: Sequence[Milestone], zone: tzinfo | None) -> str:
     lines = [f"    section {diagram_name(service)}\n"]
     for item in items:
-        stamp = item.at.strftime("%Y-%m-%d %H:%M")
+        at = in_zone(item.at, zone) if item.timed else item.at
+        stamp = at.strftime("%Y-%m-%d %H:%M")
         # ":" ends a task's name in mermaid: the time is written 12h00 in the name.
-        shown = item.at.strftime("%Y-%m-%d %Hh%M") if item.timed else item.at.strftime("%Y-%m-%d")
+        shown = at.strftime("%Y-%m-%d %Hh%M") if item.timed else at.strftime("%Y-%m-%d")
         lines.append(f"    {item.kind.value} {shown} : milestone, {stamp}, 0d\n")
     return "".join(lines)
 

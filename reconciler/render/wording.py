@@ -6,8 +6,10 @@ pull-request comment never disagree. Everything is a pure function of the plan's
 no clock is read (deadlines are compared with ``plan.created_at``, the API's time when
 the plan was computed).
 
-Dates are shown in UTC: ``2027-03-01`` when a date falls at midnight UTC, else
-``2027-03-01 09:30 UTC``; deadlines always with their time (``2027-02-28 00:00 UTC``).
+Dates are shown in UTC unless the caller gives a display zone (``zone``, from ``--tz``;
+``reconciler.times`` formats them): ``2027-03-01`` when a date falls at midnight, else
+``2027-03-01 09:30 UTC``; deadlines always with their time (``2027-02-28 00:00 UTC``,
+``2027-02-28 01:00 CET``). The zone changes the words only: deadlines are computed in UTC.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from reconciler.core.diff import EssenceLifecycle
 from reconciler.core.plan import Action, ActionKind, Call, Plan
 from reconciler.core.rules import CANCEL_WINDOW
+from reconciler.times import shown_day, shown_when
 
 # Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
 # kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
@@ -129,19 +132,15 @@ def utc(when: datetime) -> datetime:
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def when_text(when: datetime) -> str:
-    """A moment, always with its time: ``2027-02-28 00:00 UTC``."""
-    moment = utc(when)
-    fmt = "%Y-%m-%d %H:%M:%S UTC" if moment.second or moment.microsecond else "%Y-%m-%d %H:%M UTC"
-    return moment.strftime(fmt)
+def when_text(when: datetime, zone: tzinfo | None = None) -> str:
+    """A moment, always with its time: ``2027-02-28 00:00 UTC`` (in ``zone`` if given)."""
+    return shown_when(utc(when), zone)
 
 
-def day_text(when: datetime) -> str:
-    """A date, with its time only when it is not midnight UTC: ``2027-03-01``."""
-    moment = utc(when)
-    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
-        return moment.strftime("%Y-%m-%d")
-    return when_text(moment)
+def day_text(when: datetime, zone: tzinfo | None = None) -> str:
+    """A date, with its time only when it is not midnight (UTC, or ``zone``):
+    ``2027-03-01``."""
+    return shown_day(utc(when), zone)
 
 
 def period_text(period: object) -> str:
@@ -169,7 +168,7 @@ def lifecycle_text(lifecycle: object) -> str:
 # What happens, in words
 
 
-def consequence(action: Action, *, now: datetime) -> str:
+def consequence(action: Action, *, now: datetime, zone: tzinfo | None = None) -> str:
     """What applying ``action`` does, in words, irreversible effects named. ``now`` is
     when the plan was computed (deadlines already past are said to be past).
 
@@ -178,22 +177,22 @@ def consequence(action: Action, *, now: datetime) -> str:
     ``reason`` stays in the plan JSON (and explains no-ops)."""
     kind = action.action
     if kind is ActionKind.TERMINATE_AT_EXPIRY:
-        return _terminate_words(action, now)
+        return _terminate_words(action, now, zone)
     if kind is ActionKind.TERMINATE_AT_COMMITMENT_END:
         return (
             "terminated at the end of its commitment: its data is deleted irreversibly then"
             + _linked_words(action, "terminated")
         )
     if kind is ActionKind.DELETE_NOW:
-        return _delete_words(action)
+        return _delete_words(action, zone)
     if kind is ActionKind.CANCEL_TERMINATION:
-        return _cancel_words(action)
+        return _cancel_words(action, zone)
     if kind is ActionKind.SET_RENEW:
         return _renew_words(action)
     return "nothing to do: already as the spec says"
 
 
-def irreversible_note(action: Action, *, now: datetime) -> str | None:
+def irreversible_note(action: Action, *, now: datetime, zone: tzinfo | None = None) -> str | None:
     """The irreversible part of an action, on its own (for call-out blocks), or None
     when the action deletes nothing."""
     if action.action is ActionKind.DELETE_NOW:
@@ -203,8 +202,8 @@ def irreversible_note(action: Action, *, now: datetime) -> str | None:
         )
     if action.action is ActionKind.TERMINATE_AT_EXPIRY:
         return (
-            f"terminated and its data deleted irreversibly at expiry{_on_expiry(action)}; "
-            + _cancel_deadline(action, now)
+            f"terminated and its data deleted irreversibly at expiry{_on_expiry(action, zone)}; "
+            + _cancel_deadline(action, now, zone)
             + _linked_words(action, "terminated")
         )
     if action.action is ActionKind.TERMINATE_AT_COMMITMENT_END:
@@ -217,7 +216,7 @@ def irreversible_note(action: Action, *, now: datetime) -> str | None:
     return None
 
 
-def _terminate_words(action: Action, now: datetime) -> str:
+def _terminate_words(action: Action, now: datetime, zone: tzinfo | None) -> str:
     # A service renewed by hand has no automatic renewal to stop: it simply ends.
     stops = (
         "no longer renewed by hand"
@@ -226,13 +225,14 @@ def _terminate_words(action: Action, now: datetime) -> str:
     )
     return (
         f"{stops}; terminated and its data deleted irreversibly at expiry"
-        f"{_on_expiry(action)}; {_cancel_deadline(action, now)}"
+        f"{_on_expiry(action, zone)}; {_cancel_deadline(action, now, zone)}"
         + _linked_words(action, "terminated")
     )
 
 
-def _delete_words(action: Action) -> str:
-    before = f", before its expiry on {day_text(action.expiration)}" if action.expiration else ""
+def _delete_words(action: Action, zone: tzinfo | None) -> str:
+    expiration = action.expiration
+    before = f", before its expiry on {day_text(expiration, zone)}" if expiration else ""
     return (
         f"deleted as soon as the plan is applied{before}: its data is deleted irreversibly, "
         "no refund; OVH e-mails a confirmation token, which apply reads and uses"
@@ -240,16 +240,16 @@ def _delete_words(action: Action) -> str:
     )
 
 
-def _cancel_words(action: Action) -> str:
+def _cancel_words(action: Action, zone: tzinfo | None) -> str:
     period = action.after.period
     every = f", {period_text(period)}" if period else ""
     deadline = ""
     if action.expires_at is not None:
-        deadline = f"; must be applied before {when_text(action.expires_at)}"
+        deadline = f"; must be applied before {when_text(action.expires_at, zone)}"
         if action.before.lifecycle is EssenceLifecycle.TERMINATE_AT_COMMITMENT_END:
             deadline += " (24 hours before the termination at the end of its commitment)"
         elif action.expiration is not None:
-            deadline += f" (24 hours before expiry on {day_text(action.expiration)})"
+            deadline += f" (24 hours before expiry on {day_text(action.expiration, zone)})"
     if action.after.lifecycle is EssenceLifecycle.MANUAL_RENEW:
         return (
             f"termination cancelled: kept, renewed by hand{every} (it expires unless paid); "
@@ -277,17 +277,17 @@ def _renew_words(action: Action) -> str:
     return f"renewal changed: {what}; nothing is deleted"
 
 
-def _on_expiry(action: Action) -> str:
-    return f" on {day_text(action.expiration)}" if action.expiration else " (date unknown)"
+def _on_expiry(action: Action, zone: tzinfo | None) -> str:
+    return f" on {day_text(action.expiration, zone)}" if action.expiration else " (date unknown)"
 
 
-def _cancel_deadline(action: Action, now: datetime) -> str:
+def _cancel_deadline(action: Action, now: datetime, zone: tzinfo | None) -> str:
     if action.expiration is None:
         return "can be cancelled until 24 hours before expiry"
     deadline = utc(action.expiration) - CANCEL_WINDOW
     if deadline <= utc(now):
-        return f"cannot be cancelled any more (the deadline was {when_text(deadline)})"
-    return f"can be cancelled until {when_text(deadline)}"
+        return f"cannot be cancelled any more (the deadline was {when_text(deadline, zone)})"
+    return f"can be cancelled until {when_text(deadline, zone)}"
 
 
 def _linked_words(action: Action, verb: str) -> str:

@@ -12,32 +12,30 @@ the routes.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import os
-import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from reconciler.sandbox import errors, iam
+from reconciler.sandbox.admin_routes import admin_routes
 from reconciler.sandbox.auth import CredentialView, SignedRequest
 from reconciler.sandbox.backend import DEFAULT_PAGE_SIZE, FILTER_OPS, Backend
 from reconciler.sandbox.calls import CallLog
-from reconciler.sandbox.catalog import PRODUCTS
-from reconciler.sandbox.clock import parse_duration, parse_instant
-from reconciler.sandbox.faults import FaultConfig, FaultInjector
-from reconciler.sandbox.seed import Seed, parse_seed, seed_from_mapping
+from reconciler.sandbox.faults import FaultInjector
+from reconciler.sandbox.urls import API_ROUTES, ApiRoute, _template, match
+
+# The route table is urls.py's; tests read it from here too.
+__all__ = ["API_ROUTES", "ApiRoute", "ConnectionDropped", "SandboxApp", "_template", "create_app"]
 
 log = logging.getLogger("reconciler.sandbox")
 
@@ -91,88 +89,6 @@ class Call:
 Handler = Callable[..., Reply]
 
 
-@dataclass(frozen=True, slots=True)
-class ApiRoute:
-    method: str
-    pattern: re.Pattern[str]
-    handler: str  # method name on SandboxApp
-    auth: str = "signed"  # "public" | "signed" | "signed-any-rule"
-    extra: tuple[tuple[str, str], ...] = ()  # fixed keyword arguments (route of legacy)
-    iam: tuple[str, ...] = ()  # the IAM actions the operation needs (``iam.py``)
-
-
-def _compile(template: str) -> re.Pattern[str]:
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-    return re.compile(regex + r"\Z")
-
-
-def _api_routes() -> list[ApiRoute]:
-    routes = [
-        ApiRoute("GET", _compile("/auth/time"), "auth_time", auth="public"),
-        ApiRoute("POST", _compile("/auth/credential"), "auth_credential", auth="public"),
-        ApiRoute(
-            "GET", _compile("/auth/currentCredential"), "current_credential", auth="signed-any-rule"
-        ),
-        ApiRoute("GET", _compile("/me"), "me"),
-        ApiRoute("GET", _compile("/me/notification/email/history"), "email_history"),
-        ApiRoute("GET", _compile("/me/notification/email/history/{id}"), "email"),
-        ApiRoute("GET", _compile("/services"), "services"),
-        ApiRoute("GET", _compile("/services/{id}"), "service"),
-        ApiRoute("PUT", _compile("/services/{id}"), "update_service"),
-        ApiRoute("GET", _compile("/services/{id}/options"), "options"),
-        ApiRoute("GET", _compile("/services/{id}/renewPeriodCapacities"), "periods"),
-        ApiRoute("GET", _compile("/services/{id}/billing/engagement"), "engagement"),
-        ApiRoute("PUT", _compile("/services/{id}/billing/engagement/endRule"), "end_rule"),
-        ApiRoute("POST", _compile("/services/{id}/terminate"), "terminate"),
-        ApiRoute("POST", _compile("/services/{id}/terminate/confirm"), "confirm"),
-    ]
-    for product in PRODUCTS.values():
-        extra = (("route", product.route),)
-        if len(product.var_names) == 1:
-            routes.append(ApiRoute("GET", _compile(product.route), "legacy_list", extra=extra))
-        for method, suffix, handler in (
-            ("GET", "/serviceInfos", "legacy_infos"),
-            ("PUT", "/serviceInfos", "legacy_update_infos"),
-        ):
-            routes.append(ApiRoute(method, _compile(product.path + suffix), handler, extra=extra))
-        if product.legacy_termination:
-            routes.append(
-                ApiRoute(
-                    "POST", _compile(product.path + "/terminate"), "legacy_terminate", extra=extra
-                )
-            )
-            routes.append(
-                ApiRoute(
-                    "POST",
-                    _compile(product.path + "/confirmTermination"),
-                    "legacy_confirm",
-                    extra=extra,
-                )
-            )
-    return [_with_iam(route) for route in routes]
-
-
-def _with_iam(route: ApiRoute) -> ApiRoute:
-    template = _template(route.pattern)
-    extra = dict(route.extra)
-    if "route" not in extra:
-        return replace(route, iam=iam.GENERIC_ACTIONS.get((route.method, template), ()))
-    product = PRODUCTS[extra["route"]]
-    suffix = template[len(product.path) :] if template.startswith(product.path) else ""
-    return replace(route, iam=iam.product_actions(route.method, product.route, suffix))
-
-
-_GROUP = re.compile(r"\(\?P<(\w+)>\[\^/\]\+\)")
-
-
-def _template(pattern: re.Pattern[str]) -> str:
-    """The template a route was compiled from (``_compile`` read backwards)."""
-    return _GROUP.sub(r"{\1}", pattern.pattern).removesuffix(r"\Z").replace("\\", "")
-
-
-API_ROUTES = _api_routes()
-
-
 def _service_id(raw: str) -> int:
     if not raw.isdigit():
         raise errors.bad_request(f"Invalid serviceId {raw!r}: expected an integer")
@@ -198,7 +114,7 @@ class SandboxApp:
         self.backend = backend
         self.faults = faults or FaultInjector()
         self.calls = calls or CallLog()
-        self.admin = Starlette(routes=_admin_routes(self))
+        self.admin = Starlette(routes=admin_routes(backend, self.faults, self.calls))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -269,7 +185,7 @@ class SandboxApp:
         method = request.method.upper()
         path = scope["path"][len(API_PREFIX) :] or "/"
         try:
-            route, params = _match(method, path)
+            route, params = match(method, path)
             root = _root(scope, request)
             call = Call(
                 method=method,
@@ -466,16 +382,6 @@ def create_app(
 # --- helpers of the API side -------------------------------------------------------
 
 
-def _match(method: str, path: str) -> tuple[ApiRoute, dict[str, str]]:
-    for route in API_ROUTES:
-        if route.method != method:
-            continue
-        found = route.pattern.match(path)
-        if found:
-            return route, found.groupdict()
-    raise errors.no_route()
-
-
 def _nichandle(call: Call) -> str | None:
     """The account a signed call is made as (whose e-mails it reads)."""
     return call.credential.nichandle if call.credential is not None else None
@@ -571,191 +477,3 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-# --- the admin side -------------------------------------------------------------------
-
-
-def _admin_routes(app: SandboxApp) -> list[Route]:
-    backend = app.backend
-
-    def endpoint(
-        handler: Callable[[Request], Awaitable[Any]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def wrapped(request: Request) -> Response:
-            try:
-                result = await handler(request)
-            except errors.ApiError as error:
-                return JSONResponse(error.body(), status_code=error.status)
-            except errors.SeedError as error:
-                return JSONResponse({"message": str(error)}, status_code=400)
-            except errors.StateError as error:
-                return JSONResponse({"message": str(error)}, status_code=409)
-            if isinstance(result, Response):
-                return result
-            return JSONResponse(result)
-
-        return wrapped
-
-    async def body_json(request: Request) -> Any:
-        raw = await request.body()
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise errors.bad_request("expected a JSON body") from None
-
-    async def summary(request: Request) -> Any:
-        return {**backend.summary(), "faults": app.faults.config.to_json()}
-
-    async def get_clock(request: Request) -> Any:
-        return backend.clock().to_json()
-
-    async def put_clock(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) - {"now", "advance", "ticking"}:
-            raise errors.bad_request(
-                'clock: expected {"now": ISO datetime} or {"advance": "2d"}, and "ticking"'
-            )
-        ticking = body.get("ticking")
-        if ticking is not None and not isinstance(ticking, bool):
-            raise errors.bad_request("clock: ticking is true or false")
-        try:
-            if body.get("now") is not None and body.get("advance") is not None:
-                raise errors.bad_request("clock: give now or advance, not both")
-            if body.get("now") is not None:
-                return backend.set_clock(
-                    parse_instant(str(body["now"])), ticking=bool(ticking)
-                ).to_json()
-            if body.get("advance") is not None:
-                return backend.advance_clock(
-                    parse_duration(str(body["advance"])), ticking=bool(ticking)
-                ).to_json()
-        except ValueError as exc:
-            raise errors.bad_request(f"clock: {exc}") from None
-        if ticking is not None:
-            return backend.set_clock(backend.now(), ticking=ticking).to_json()
-        raise errors.bad_request('clock: expected {"now": ISO datetime} or {"advance": "2d"}')
-
-    async def get_faults(request: Request) -> Any:
-        return app.faults.config.to_json()
-
-    async def put_faults(request: Request) -> Any:
-        app.faults.configure(FaultConfig.from_json(await body_json(request)))
-        return app.faults.config.to_json()
-
-    async def delete_faults(request: Request) -> Any:
-        app.faults.configure(FaultConfig())
-        return app.faults.config.to_json()
-
-    def seed_of(value: Any, source: str) -> Seed:
-        if isinstance(value, str):
-            return parse_seed(value, source)
-        return seed_from_mapping(value, source)
-
-    def instant_of(body: dict[str, Any]) -> Any:
-        if body.get("now") is None:
-            return None
-        try:
-            return parse_instant(str(body["now"]))
-        except ValueError as exc:
-            raise errors.bad_request(f"now: {exc}") from None
-
-    async def reset(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) - {"now", "seed"}:
-            raise errors.bad_request('reset: expected {"now"?: ISO datetime, "seed"?: seed}')
-        if body.get("seed") is not None:
-            backend.load_seed(seed_of(body["seed"], "<admin seed>"), now=instant_of(body))
-        else:
-            backend.reset(now=instant_of(body))
-        app.calls.clear()
-        return backend.summary()
-
-    async def put_seed(request: Request) -> Any:
-        content_type = request.headers.get("content-type", "")
-        now = None
-        if "json" in content_type:
-            body = await body_json(request)
-            seed = seed_of(body, "<admin seed>")
-        else:
-            seed = parse_seed(
-                (await request.body()).decode("utf-8", errors="replace"), "<admin seed>"
-            )
-            if request.query_params.get("now"):
-                now = instant_of({"now": request.query_params["now"]})
-        backend.load_seed(seed, now=now)
-        return backend.summary()
-
-    async def emails(request: Request) -> Any:
-        return backend.emails()
-
-    async def get_requests(request: Request) -> Any:
-        raw = request.query_params.get("since", "0")
-        if not raw.isdigit():
-            raise errors.bad_request("requests: since is a sequence number (0 or more)")
-        return [entry.to_json() for entry in app.calls.since(int(raw))]
-
-    async def delete_requests(request: Request) -> Any:
-        app.calls.clear()
-        return {"last_seq": app.calls.last_seq}
-
-    async def services(request: Request) -> Any:
-        return backend.internal_services()
-
-    async def validate(request: Request) -> Any:
-        body = await body_json(request)
-        validity = None
-        if isinstance(body, dict) and body.get("validity"):
-            try:
-                validity = parse_duration(str(body["validity"]))
-            except ValueError as exc:
-                raise errors.bad_request(f"validity: {exc}") from None
-        return backend.validate_credential(
-            consumer_key=request.path_params["consumer_key"], validity=validity
-        )
-
-    async def put_credential(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) != {"state"}:
-            raise errors.bad_request(
-                'credential: expected {"state": "validated|expired|refused|pendingValidation"}'
-            )
-        backend.set_credential_state(request.path_params["consumer_key"], str(body["state"]))
-        return {"consumerKey": request.path_params["consumer_key"], "state": body["state"]}
-
-    async def validation_page(request: Request) -> Any:
-        token = request.query_params.get("credentialToken")
-        if not token:
-            raise errors.bad_request("missing credentialToken")
-        result = backend.validate_credential(token=token)
-        redirect = result.get("redirection")
-        link = ""
-        if redirect:
-            shown = html.escape(redirect, quote=True)
-            link = f'<p>Back to <a href="{shown}">{shown}</a></p>'
-        return HTMLResponse(
-            "<!doctype html><title>OVH API sandbox</title>"
-            "<h1>Credential validated</h1>"
-            "<p>The application may now use this consumer key on the sandbox.</p>" + link
-        )
-
-    return [
-        Route("/sandbox", endpoint(summary), methods=["GET"]),
-        Route("/sandbox/clock", endpoint(get_clock), methods=["GET"]),
-        Route("/sandbox/clock", endpoint(put_clock), methods=["PUT", "POST"]),
-        Route("/sandbox/faults", endpoint(get_faults), methods=["GET"]),
-        Route("/sandbox/faults", endpoint(put_faults), methods=["PUT", "POST"]),
-        Route("/sandbox/faults", endpoint(delete_faults), methods=["DELETE"]),
-        Route("/sandbox/reset", endpoint(reset), methods=["POST"]),
-        Route("/sandbox/seed", endpoint(put_seed), methods=["PUT", "POST"]),
-        Route("/sandbox/emails", endpoint(emails), methods=["GET"]),
-        Route("/sandbox/requests", endpoint(get_requests), methods=["GET"]),
-        Route("/sandbox/requests", endpoint(delete_requests), methods=["DELETE"]),
-        Route("/sandbox/services", endpoint(services), methods=["GET"]),
-        Route("/sandbox/credentials/{consumer_key}/validate", endpoint(validate), methods=["POST"]),
-        Route("/sandbox/credentials/{consumer_key}", endpoint(put_credential), methods=["PUT"]),
-        Route("/auth/", endpoint(validation_page), methods=["GET"]),
-        Route("/auth", endpoint(validation_page), methods=["GET"]),
-    ]

@@ -1,7 +1,7 @@
 """Time in the sandbox: a wall clock (injected), durations, instants and their rendering.
 
 The sandbox's own clock is *not* the wall clock: it is stored in the state database as an
-anchor (``backend.Backend`` owns it) so that moving it survives restarts and is shared by
+anchor (``ClockAnchor``, kept by the store) so that moving it survives restarts and is shared by
 every process using the same state. The wall clock only makes a *ticking* sandbox clock
 advance; tests inject a ``ManualWallClock`` so that nothing moves unless told to.
 
@@ -11,10 +11,11 @@ The sandbox imports nothing of reconciler, so this module has its own small cloc
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class WallClock(Protocol):
@@ -47,6 +48,44 @@ class ManualWallClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """The sandbox clock as the admin routes show it."""
+
+    now: datetime
+    ticking: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": render_utc(self.now.timestamp()), "ticking": self.ticking}
+
+
+@dataclass(frozen=True, slots=True)
+class ClockAnchor:
+    """The sandbox clock, stored: *stopped* at ``seconds``, or *ticking* from it along
+    the wall clock since the wall clock read ``wall_seconds``."""
+
+    seconds: float
+    wall_seconds: float
+    ticking: bool
+
+    @classmethod
+    def starting(cls, wall_now: float) -> ClockAnchor:
+        """A fresh sandbox ticks from the wall clock's now."""
+        return cls(wall_now, wall_now, True)
+
+    @classmethod
+    def from_text(cls, text: str) -> ClockAnchor:
+        seconds, wall_seconds, ticking = json.loads(text)
+        return cls(float(seconds), float(wall_seconds), bool(ticking))
+
+    def to_text(self) -> str:
+        return json.dumps([self.seconds, self.wall_seconds, self.ticking])
+
+    def now(self, wall_now: float) -> float:
+        """The sandbox time when the wall clock reads ``wall_now``."""
+        return self.seconds + (wall_now - self.wall_seconds) if self.ticking else self.seconds
 
 
 def aware(when: datetime) -> datetime:

@@ -13,6 +13,12 @@ most business errors). The constructors below are the only place messages are wr
 so that every route answers the same error the same way.
 
 Messages never hold a secret: they are built from ids, names and states only.
+
+Where a public source shows what OVH answers, the constructor says which; the messages
+no public source shows are the sandbox's own words, listed in ``docs/sandbox.md``
+("Errors"). The errorCodes are those the official clients branch on
+(``ovh/python-ovh``'s ``ovh/client.py``, ``Client.call``: ``NOT_GRANTED_CALL``,
+``NOT_CREDENTIAL``, ``INVALID_KEY``, ``INVALID_CREDENTIAL``, ``FORBIDDEN``).
 """
 
 from __future__ import annotations
@@ -78,26 +84,43 @@ class ApiError(SandboxError):
 
 
 def invalid_key() -> ApiError:
+    # The message as users quote OVH's answer (e.g. the "Troubleshooting OVH" notes of
+    # DNS updaters); errorCode INVALID_KEY as ovh/python-ovh branches on it.
     return ApiError(403, "This application key is invalid", error_code="INVALID_KEY")
 
 
 def not_credential() -> ApiError:
-    """The consumer key does not exist (or belongs to another application)."""
+    """The consumer key does not exist (or belongs to another application). The
+    message as clients match it (OVH answers quoted next to "This credential is not
+    valid"); errorCode NOT_CREDENTIAL from ovh/python-ovh."""
     return ApiError(403, "This credential does not exist", error_code="NOT_CREDENTIAL")
 
 
 def invalid_credential() -> ApiError:
-    """The consumer key exists but is not validated, was refused, or has expired."""
+    """The consumer key exists but is not validated, was refused, or has expired.
+    Body word for word as OVH sent it in ovh/php-ovh#56 and in the comments of
+    UrielCh/ovh-java-sdk's ``ApiOvhCore.java``: ``{"errorCode":"INVALID_CREDENTIAL",
+    "httpCode":"403 Forbidden","message":"This credential is not valid"}``."""
     return ApiError(403, "This credential is not valid", error_code="INVALID_CREDENTIAL")
 
 
 def not_granted_call() -> ApiError:
+    """No access rule of the key grants ``METHOD path``. The message is the one users
+    quote from OVH for a key lacking a rule (``403 This call has not been granted``, in
+    many public troubleshooting notes); the errorCode NOT_GRANTED_CALL is what
+    ovh/python-ovh (``NotGrantedCall``) and UrielCh/ovh-java-sdk
+    (``OvhErrorMessage.NOT_GRANTED_CALL``) branch on. Some captures show the newer body
+    (``"class": "Client::Forbidden"``) for the same message; which style OVH sends today
+    is not settled by a public source, so the sandbox keeps the legacy one the clients
+    read the code from."""
     return ApiError(403, "This call has not been granted", error_code="NOT_GRANTED_CALL")
 
 
 def iam_refused(actions: tuple[str, ...]) -> ApiError:
     """A key's IAM policy lacks the operation's actions (``iam.py``): the newer error
-    style, the missing actions named in ``details`` as strings (``ovh/go-ovh``)."""
+    style, the missing actions named in ``details`` as strings. Body as OVH's IAM guides
+    show it (ovh/docs, "unauthorizedActionsByIAM": "vps:apiovh:reboot") and as
+    ovh/go-ovh's ``error_test.go`` formats it."""
     return ApiError(
         403,
         "User not granted for this request",
@@ -110,17 +133,20 @@ def iam_refused(actions: tuple[str, ...]) -> ApiError:
 
 
 def invalid_signature() -> ApiError:
+    # The legacy body of the API notes ("Errors"), quoted by users the same way.
     return ApiError(400, "Invalid signature", error_code="INVALID_SIGNATURE")
 
 
 def query_time_out() -> ApiError:
-    """The X-Ovh-Timestamp is too far from the API's clock (seen on the real API)."""
+    """The X-Ovh-Timestamp is too far from the API's clock. errorCode QUERY_TIME_OUT
+    as UrielCh/ovh-java-sdk retries on it; the message has no public source."""
     return ApiError(400, "Query out of time", error_code="QUERY_TIME_OUT")
 
 
 def login_required() -> ApiError:
     """A signed route called without X-Ovh-Consumer / X-Ovh-Signature / timestamp.
-    The status and message are those of the real API; the errorCode is inferred."""
+    The status and message are OVH's (ovh/go-ovh#70: "a 401: You must login first");
+    the errorCode is inferred."""
     return ApiError(401, "You must login first", error_code="NOT_CREDENTIAL")
 
 
@@ -128,6 +154,8 @@ def login_required() -> ApiError:
 
 
 def no_route() -> ApiError:
+    # ``Client::NotFound: "Got an invalid (or empty) URL"``: the API notes, and the
+    # answer Terraform provider users quote for a route an endpoint lacks.
     return ApiError(404, "Got an invalid (or empty) URL", error_class="Client::NotFound")
 
 
@@ -140,10 +168,13 @@ def not_found(message: str) -> ApiError:
 
 
 def service_not_found(service_id: int) -> ApiError:
+    # OVH's pattern "The requested object (id = 10884320) does not exist", as
+    # UrielCh/ovh-java-sdk's ApiOvhCore.java matches it; the key named is the route's.
     return not_found(f"The requested object (serviceId = {service_id}) does not exist")
 
 
 def legacy_service_not_found() -> ApiError:
+    # Word for word as UrielCh/ovh-java-sdk's ApiOvhCore.java matches OVH's answer.
     return ApiError(404, "This service does not exist", error_class="Client::NotFound")
 
 
@@ -164,8 +195,11 @@ def forbidden(message: str) -> ApiError:
 
 
 def service_expired() -> ApiError:
-    """460: the answer OVH gives to calls on an expired service."""
-    return ApiError(460, "This Service is expired")
+    """460: the answer OVH gives to calls on an expired service. The message word for
+    word as clients match it: UrielCh/ovh-java-sdk's ApiOvhCore.java
+    (``"This service is expired".equals(message)``); the 460 status is ovh/python-ovh's
+    ``ResourceExpiredError``."""
+    return ApiError(460, "This service is expired")
 
 
 # --- injected faults --------------------------------------------------------------

@@ -40,4 +40,12 @@ def test_every_row_is_measured_and_printed() -> None:
     imports = summary["imports"]
     assert 100 < imports["before_first_request_modules"] <= imports["modules"]
     assert 0 < imports["before_first_request_ms"] <= imports["ms"] + 1  # a part of it
+    # The portable side of the budget: against the minimal reader's imports, same moment.
+    assert imports["reader_ms"] > 0
+    assert (
+        imports["vs_reader"] == round(imports["before_first_request_ms"] / imports["reader_ms"], 3)
+        or abs(imports["vs_reader"] - imports["before_first_request_ms"] / imports["reader_ms"])
+        < 0.01
+    )
+    assert "budget 1.60x" in done.stdout  # printed beside the figures
     assert summary["machine"]["cores"] >= 1

@@ -146,7 +146,10 @@ def test_on_a_terminal_each_deletion_is_typed_back_then_yes(
     [
         (["old-shop.example.org.", "yes"], "is not 'old-shop.example.org'"),
         (["old-shop.example.org", "y"], "apply cancelled: nothing was applied"),
-        ([], "apply cancelled"),  # end of input
+        # Ctrl-D at the name's prompt is no answer, not the answer "nothing".
+        ([], "apply cancelled: end of input before 'old-shop.example.org' was typed; nothing"),
+        ([""], "apply cancelled: no name typed for 'old-shop.example.org'; nothing was"),
+        (["old-shop.example.org"], "apply cancelled: nothing was applied"),  # then Ctrl-D
     ],
 )
 def test_a_wrong_answer_cancels_everything(
@@ -174,7 +177,8 @@ def test_auto_approve_applies_with_one_line_per_action(
         for line in lines
     )
     assert lines[-1].startswith("Apply complete: 2 done, 0 already as wanted, 0 failed (run ")
-    assert result.err == "note: --auto-approve: applying 2 changes without confirmation\n"
+    # Approved, not "applying": the re-read at apply time may still refuse the plan.
+    assert result.err == "note: --auto-approve: 2 changes approved without confirmation\n"
     again = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
     assert again.code == 0 and again.out.rstrip().endswith(
         "No changes. The account matches the spec."
@@ -229,11 +233,29 @@ def test_a_refused_token_fails_its_action_only_and_exits_1(
     assert result.code == 1
     (line,) = errors(result)
     assert line.startswith("error: 1 of 2 actions failed (old-shop.example.org: the token given")
-    assert "the others were applied" in line
+    assert line.endswith("; the other was applied")
     assert "FAILED  old-shop.example.org (#120000202): delete now:" in result.out
     assert pending(capsys) == 1  # example.net was terminated anyway
     for text in (result.out, result.err, (workdir / "state" / "journal.jsonl").read_text()):
         assert secret not in text and "demo-as" not in text and "demo-ck" not in text
+
+
+def test_when_every_action_fails_none_is_said_applied(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "delete.yaml").write_text(
+        "version: 1\nendpoint: sandbox\nunmanaged: ignore\nservices:\n"
+        "  old-shop.example.org:\n    type: hosting/web\n    lifecycle: delete_now\n",
+        encoding="utf-8",
+    )
+    result = invoke(
+        capsys, "apply", "delete.yaml", "--auto-approve", "--token",
+        "old-shop.example.org=NotTheRightToken0000000000000000000000000",
+    )  # fmt: skip
+    assert result.code == 1
+    (line,) = errors(result)
+    assert line.startswith("error: 1 of 1 action failed (old-shop.example.org: the token given")
+    assert line.endswith(")") and "applied" not in line
 
 
 # --- saved plans ------------------------------------------------------------------------------

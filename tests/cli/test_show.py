@@ -207,3 +207,49 @@ def test_a_spec_written_as_json_is_still_a_spec(
     (workdir / "broken.json").write_text(json.dumps(plan), encoding="utf-8")
     refused = cli(capsys, "plan", "broken.json")
     assert refused.code == 1 and "not a reconciler plan: it has no format_version" in refused.err
+
+
+OTHER = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.org:
+    type: domain
+    lifecycle: terminate_at_expiry
+"""
+
+
+@pytest.mark.parametrize("output_format", ["text", "markdown", "json"])
+def test_show_of_several_plans_prints_what_plan_printed_for_several_specs(
+    workdir: Path, capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    (workdir / "other.yaml").write_text(OTHER, encoding="utf-8")
+    planned = cli(
+        capsys, "plan", "changes.yaml", "other.yaml", "--out", "plan.json",
+        "--format", output_format,
+    )  # fmt: skip
+    assert planned.code == 0, planned.err
+    shown = cli(capsys, "show", "plan.changes.json", "plan.other.json", "--format", output_format)
+    assert shown.code == 0, shown.err
+    assert shown.out == planned.out
+    assert "old-shop.example.org" in shown.out and "example.org" in shown.out
+    if output_format == "json":
+        assert [p["spec_source"] for p in json.loads(shown.out)] == ["changes.yaml", "other.yaml"]
+    # In the order given: the other one first.
+    reversed_order = cli(capsys, "show", "plan.other.json", "plan.changes.json")
+    assert reversed_order.code == 0
+    assert reversed_order.out.index("other.yaml") < reversed_order.out.index("changes.yaml")
+
+
+def test_show_of_several_files_names_every_one_that_is_no_plan(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved(capsys)
+    result = cli(capsys, "show", "changes.yaml", "plan.json", "absent.json")
+    assert result.code == 1
+    assert result.out == ""
+    lines = error_lines(result)
+    assert len(lines) == 2, lines
+    assert lines[0] == "error: changes.yaml is not a plan file (saved by `reconciler plan --out`)"
+    assert "absent.json" in lines[1]

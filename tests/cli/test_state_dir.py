@@ -5,6 +5,7 @@ fresh demo account is created away from the working directory, or with ``--debug
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,64 @@ def test_two_specs_of_two_projects_are_planned_on_two_accounts(
     first, second = both.out.split("── ../b/spec.yaml")
     assert "No changes. The account matches the spec." in first
     assert "Plan: 1 to terminate at expiry" in second
+
+
+DELETE = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  old-shop.example.org:
+    type: hosting/web
+    lifecycle: delete_now
+"""
+
+
+def test_the_journal_goes_with_the_account_it_records(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deletion applied from elsewhere is journalled beside the account it was done
+    on: a plan made in the spec's directory sees it done, not an unknown service."""
+    (projects / "a" / "delete.yaml").write_text(DELETE, encoding="utf-8")
+    monkeypatch.chdir(projects / "a")
+    assert cli(capsys, "plan", "delete.yaml", "--out", "plan.json").code == 0
+    monkeypatch.chdir(projects / "b")
+    applied = cli(capsys, "apply", "../a/plan.json", "--spec", "../a/delete.yaml", "--auto-approve")
+    assert applied.code == 0, applied.err
+    journal = (projects / "a" / ".reconciler" / "journal.jsonl").resolve()
+    assert f"journal {journal})." in applied.out
+    assert not (projects / "b" / ".reconciler").exists()
+
+    monkeypatch.chdir(projects / "a")
+    again = cli(capsys, "plan", "delete.yaml", "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
+    assert "Already done, no longer on the account: old-shop.example.org" in again.out
+
+
+def test_a_hint_naming_the_journal_command_names_that_journal(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (projects / "a" / "delete.yaml").write_text(DELETE, encoding="utf-8")
+    monkeypatch.chdir(projects / "b")
+    failed = cli(
+        capsys, "apply", "../a/delete.yaml", "--auto-approve", "--token",
+        "old-shop.example.org=NotTheRightToken0000000000000000000000000",
+    )  # fmt: skip
+    assert failed.code == 1
+    journal = (projects / "a" / ".reconciler" / "journal.jsonl").resolve()
+    (hint,) = [line for line in failed.err.splitlines() if line.startswith("hint: ")]
+    run = hint.split("--run ")[1].split()[0]
+    assert f"`reconciler journal --run {run} --journal {journal}` shows every call" in hint
+    shown = cli(capsys, "journal", "--run", run, "--journal", str(journal))
+    assert shown.code == 0 and "old-shop.example.org" in shown.out
+
+    monkeypatch.chdir(projects / "a")  # from the spec's directory: the default journal
+    again = cli(
+        capsys, "apply", "delete.yaml", "--auto-approve", "--token",
+        "old-shop.example.org=NotTheRightToken0000000000000000000000000",
+    )  # fmt: skip
+    assert again.code == 1
+    assert re.search(r"`reconciler journal --run \S+` shows every call", again.err)
 
 
 # --- where the state directory is found -------------------------------------------------

@@ -246,7 +246,7 @@ def test_plan_reads_only_what_the_plan_role_grants_and_uses_each_rule(
     async def read(strategy: ReadStrategy) -> None:
         async with recorder.client(strategy) as client:
             account = await read_for_specs(client, [spec])
-            assert any(s.offered_periods for s in account.services)
+            assert any(account.offered_periods(s.service_id) for s in account.services)
 
     for strategy in (ReadStrategy.AUTO, ReadStrategy.PER_ID):
         asyncio.run(read(strategy))

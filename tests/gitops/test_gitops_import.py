@@ -159,6 +159,28 @@ def test_the_comment_of_an_entry_says_what_the_service_is(sandbox_app: InProcess
     assert all(len(line) <= 100 for line in text.splitlines() if line.lstrip().startswith("#"))
 
 
+def test_the_comment_says_whether_a_termination_can_still_be_cancelled() -> None:
+    """Inside the last 24 hours before expiry a termination can no longer be cancelled:
+    the comment says so, with the moment it closed, never "cancellable until 24 h
+    before"; before that, it gives the moment it closes."""
+    closing = live(
+        1, "closing.example.com", lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY,
+        expires=NOW + timedelta(hours=5),
+    )  # fmt: skip
+    later = live(
+        2, "later.example.com", lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY,
+        expires=NOW + timedelta(days=30),
+    )  # fmt: skip
+    text = adopt(LiveAccount.from_services([closing, later]), endpoint="sandbox", now=NOW).text
+    flat = " ".join(line.strip(" #") for line in text.splitlines() if line.lstrip().startswith("#"))
+    assert (
+        "terminated at expiry on 2027-01-15 17:00 UTC, its data deleted then (no longer "
+        "cancellable: that closed 24 h before, at 2027-01-14 17:00 UTC)"
+    ) in flat
+    assert "(cancellable until 2027-02-13 12:00 UTC, 24 h before)" in flat
+    assert "cancellable until 24 h before" not in flat
+
+
 # --- names, periods, what cannot be stated ---------------------------------------------
 
 TRICKY_NAMES = [

@@ -52,7 +52,6 @@ def live(
         renew_mode="automatic",
         renew_period=period,
         termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
-        offered_periods=("P1M", "P12M", "P24M"),
     )
 
 
@@ -101,7 +100,9 @@ OFFSETS = (
 
 
 def plan_at(spec: Spec, service: LiveService, now: datetime) -> Plan:
-    return make_plan(spec, LiveAccount.from_services((service,)), now=now, endpoint="ovh-eu")
+    account = LiveAccount.from_services((service,))
+    offered = account.with_offered_periods({service.service_id: ("P1M", "P12M", "P24M")})
+    return make_plan(spec, offered, now=now, endpoint="ovh-eu")
 
 
 def again(approved: Plan, service: LiveService, now: datetime) -> Plan:

@@ -84,7 +84,6 @@ def live_service(fields: dict[str, Any]) -> LiveService:
         else EXPIRY
         if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY
         else None,
-        offered_periods=tuple(fields["offered"]) if "offered" in fields else None,
         renew_modes=tuple(fields["modes"]) if "modes" in fields else None,
         commitment=Commitment(
             end_date=end if isinstance(end, date) else date.fromisoformat(str(end)),
@@ -112,7 +111,9 @@ def plan_for(case: dict[str, Any]) -> Plan:
         for key, body in case["spec"].items()
     )
     spec = Spec(services=entries, source="money.yaml", digest="sha256:" + "0" * 64)
-    account = LiveAccount.from_services(live_service(fields) for fields in case["live"])
+    account = LiveAccount.from_services(
+        live_service(fields) for fields in case["live"]
+    ).with_offered_periods({f["id"]: tuple(f["offered"]) for f in case["live"] if "offered" in f})
     now = moment(case["now"])
     assert now is not None
     return make_plan(spec, account, now=now, endpoint="ovh-eu")

@@ -249,7 +249,8 @@ def test_account_links_children_both_ways() -> None:
     orphan = _set(_set(_vps(), "serviceId", 13), "parentServiceId", 99)
     account = LiveAccount.from_services(parse_service(d) for d in (mail, orphan, hosting, domain))
     parent = account.by_id(10)
-    assert parent is not None and parent.children == (11, 12)
+    assert parent is not None and account.child_ids(10) == (11, 12)
     assert [c.name for c in account.children_of(parent)] == ["www", "mx"]
     assert [s.service_id for s in account.services] == [10, 11, 12, 13]
-    assert account.by_id(13) is not None and account.by_id(13).children == ()  # type: ignore[union-attr]
+    assert account.by_id(13) is not None and account.child_ids(13) == ()
+    assert account.child_ids(99) == (13,)  # a parent not on the account: only its id

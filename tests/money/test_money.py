@@ -66,9 +66,15 @@ def entry(name: str, lifecycle: Lifecycle, period: str | None = None) -> Service
     return ServiceSpec(key=name, name=name, lifecycle=lifecycle, period=period)
 
 
-def plan_of(entries: list[ServiceSpec], services: list[LiveService]) -> Plan:
+def plan_of(
+    entries: list[ServiceSpec],
+    services: list[LiveService],
+    offered: dict[int, tuple[str, ...]] | None = None,
+) -> Plan:
+    """The plan of ``entries`` on an account of ``services``; ``offered``: the renewal
+    periods some of them offer (the account's fact)."""
     spec = Spec(services=tuple(entries), source="prod.yaml", digest="sha256:" + "0" * 64)
-    account = LiveAccount.from_services(services)
+    account = LiveAccount.from_services(services).with_offered_periods(offered or {})
     return make_plan(spec, account, now=NOW, endpoint="ovh-eu")
 
 
@@ -158,7 +164,8 @@ def test_currencies_are_never_added() -> None:
 def test_a_period_change_shows_the_current_price_and_no_price_for_the_new_period() -> None:
     plan = plan_of(
         [entry("www.example.com", Lifecycle.RENEW, period="P1M")],
-        [service(1, "www.example.com", price=pricing(59.99), offered_periods=("P1M", "P12M"))],
+        [service(1, "www.example.com", price=pricing(59.99))],
+        offered={1: ("P1M", "P12M")},
     )
     (change,) = plan.billing.changes
     assert change.effect is BillingEffect.PERIOD_CHANGE

@@ -37,8 +37,9 @@ def mixed_plan() -> Plan:
                 commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
             ),
             service(4, "free.example.com"),
-            service(5, "www.example.com", price=pricing(59.99), offered_periods=("P1M", "P12M")),
+            service(5, "www.example.com", price=pricing(59.99)),
         ],
+        offered={5: ("P1M", "P12M")},
     )
 
 

@@ -204,7 +204,7 @@ def test_read_account_links_children() -> None:
     account = observe(api)
     domain = account.by_id(10)
     assert domain is not None and domain.type == "domain"
-    assert domain.children == (11, 12)
+    assert account.child_ids(10) == (11, 12)
     assert [s.name for s in account.children_of(domain)] == ["www.example.com", "blog.example.com"]
 
 
@@ -212,7 +212,7 @@ def test_read_account_reads_offered_periods_only_of_the_given_services() -> None
     api = FakeApi(many(5))
     api.periods = {1001: ["P1M", "P12M"], 1003: ["P1Y", "P3M"]}
     account = observe(api, periods_for=[1001, "s1003.example.com", 424242])
-    by_id = {s.service_id: s.offered_periods for s in account.services}
+    by_id = {s.service_id: account.offered_periods(s.service_id) for s in account.services}
     assert by_id == {
         1000: None,
         1001: ("P1M", "P12M"),
@@ -282,7 +282,10 @@ def test_offered_periods_of_an_expired_service_are_unknown() -> None:
         json_response({"message": "This Service is expired"}, 460),
     )
     account = observe(api, periods_for=[1000, 1001])
-    assert [s.offered_periods for s in account.services] == [("P1M", "P12M"), None]
+    assert [account.offered_periods(s.service_id) for s in account.services] == [
+        ("P1M", "P12M"),
+        None,
+    ]
 
 
 # --- fresh reads (docs/control-panel.md §8.26) -------------------------------------------

@@ -32,9 +32,7 @@ _LIVE_KEYS = {
     "mode",
     "termination",
     "parent",
-    "children",
     "unpaid",
-    "offered",
     "state",
     "resource_state",
     "display_name",
@@ -89,7 +87,6 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
     if lifecycle is LiveLifecycle.TERMINATE_AT_COMMITMENT_END and "termination" not in fields:
         raise ValueError("test data: a termination at the end of a commitment needs its date")
     unpaid = bool(fields.get("unpaid", False))
-    offered = fields.get("offered")
     gone = lifecycle is LiveLifecycle.TERMINATED
     if lifecycle is LiveLifecycle.BEING_DELETED:
         fields = {"resource_state": "toDelete", **fields}
@@ -108,9 +105,7 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
         renew_period=fields.get("period", "P12M"),
         termination_date=termination,
         parent_id=fields.get("parent"),
-        children=tuple(fields.get("children", ())),
         unpaid=unpaid,
-        offered_periods=tuple(offered) if offered is not None else None,
         route_url=fields.get("route"),
         allowed_actions=_strings(fields.get("actions")),
         renew_modes=_strings(fields.get("modes")),
@@ -138,7 +133,12 @@ def _commitment(value: Mapping[str, Any] | None) -> Commitment | None:
 
 
 def live_account(services: Iterable[Mapping[str, Any]]) -> LiveAccount:
-    return LiveAccount.from_services(live_service(fields) for fields in services)
+    """An account of compact live fields; ``offered`` (the renewal periods a service
+    offers) is the account's fact, not the service's: ``live_service`` refuses it."""
+    listed = [dict(fields) for fields in services]
+    offered = {int(f["id"]): tuple(f.pop("offered")) for f in listed if "offered" in f}
+    account = LiveAccount.from_services(live_service(fields) for fields in listed)
+    return account.with_offered_periods(offered)
 
 
 def spec_of(document: Mapping[str, Any] | None) -> Spec:

@@ -1,7 +1,9 @@
 """The fingerprint is written out by hand for speed; its bytes are those of the canonical
 JSON its docstring defines (sorted keys, compact, UTF-8), so that plan files saved
 before stay valid. Checked here against that definition over generated services —
-names, states and pending actions of any text, any dates, ids, links, commitments."""
+names, states and pending actions of any text, any dates, ids, links, commitments. The
+children are the account's fact (the services naming the service as their parent), so
+a service is fingerprinted in an account."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from reconciler.core import planner
 from reconciler.core.live import (
     Commitment,
     EndStrategy,
+    LiveAccount,
     LiveLifecycle,
     LiveService,
     family_of,
@@ -26,8 +29,9 @@ from reconciler.core.planner import FINGERPRINT_VERSION, fingerprint, live_finge
 from reconciler.core.rules import utc
 
 
-def reference(service: LiveService) -> str:
-    """The fingerprint as its docstring defines it: json.dumps of the document."""
+def reference(service: LiveService, account: LiveAccount) -> str:
+    """The fingerprint as its docstring defines it: json.dumps of the document, the
+    children being every service of ``account`` that names ``service`` as its parent."""
 
     def iso(when: datetime | None) -> str | None:
         return utc(when).isoformat() if when is not None else None
@@ -56,7 +60,9 @@ def reference(service: LiveService) -> str:
         "commitment": commitment,
         "unpaid": service.unpaid,
         "parent_id": service.parent_id,
-        "children": sorted(service.children),
+        "children": sorted(
+            s.service_id for s in account.services if s.parent_id == service.service_id
+        ),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -99,16 +105,46 @@ def services(draw: st.DrawFn) -> LiveService:
         pending_actions=tuple(draw(st.lists(texts, max_size=4))),
         commitment=draw(commitments),
         parent_id=draw(st.none() | ids),
-        children=tuple(draw(st.lists(ids, max_size=4))),
         unpaid=draw(st.booleans()),
-        offered_periods=draw(st.none() | st.lists(texts, max_size=2).map(tuple)),
     )
 
 
+def linked(service_id: int, parent: int | None) -> LiveService:
+    return LiveService(
+        service_id=service_id,
+        name=f"s{service_id}",
+        display_name=f"s{service_id}",
+        type="domain",
+        family=family_of("domain"),
+        lifecycle=LiveLifecycle.RENEW,
+        parent_id=parent,
+    )
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> tuple[LiveService, LiveAccount]:
+    """A service in an account: with children (some of whose ids it may hold itself:
+    then it is its own parent), others linked elsewhere, and offered periods, which no
+    fingerprint covers."""
+    service = draw(services())
+    others = draw(st.lists(ids.filter(lambda i: i != service.service_id), max_size=5, unique=True))
+    links = draw(st.lists(st.sampled_from([service.service_id, None, 7]), min_size=len(others)))
+    account = LiveAccount.from_services(
+        [service, *(linked(i, parent) for i, parent in zip(others, links, strict=False))]
+    )
+    offered = draw(st.none() | st.lists(texts, max_size=2).map(tuple))
+    return service, account.with_offered_periods({service.service_id: offered})
+
+
 @settings(max_examples=200, deadline=None, database=None)
-@given(service=services())
-def test_fingerprint_is_the_canonical_json_of_its_docstring(service: LiveService) -> None:
-    assert fingerprint(service) == reference(service)
+@given(found=accounts())
+def test_fingerprint_is_the_canonical_json_of_its_docstring(
+    found: tuple[LiveService, LiveAccount],
+) -> None:
+    service, account = found
+    assert fingerprint(service, account) == reference(service, account)
+    # The offered periods are left out on purpose (docstring): apply may read more.
+    assert fingerprint(service, replace(account, offered={})) == fingerprint(service, account)
 
 
 def test_a_known_service_keeps_its_known_fingerprint() -> None:
@@ -127,8 +163,8 @@ def test_a_known_service_keeps_its_known_fingerprint() -> None:
         pending_actions=("terminateAtExpirationDate", "earlyRenewal"),
         commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
         parent_id=7,
-        children=(9, 3),
     )
+    account = LiveAccount.from_services([service, linked(9, 42), linked(3, 42), linked(5, 7)])
     text = (
         '{"children":[3,9],"commitment":{"end":"2027-06-30","strategy":null},'
         '"expiration":"2027-03-01T10:00:00+00:00","id":42,"lifecycle":"renew",'
@@ -137,7 +173,7 @@ def test_a_known_service_keeps_its_known_fingerprint() -> None:
         '"renew_period":"P1Y","resource_state":"active","termination_date":null,'
         '"type":"hosting/web","unpaid":false,"v":2}'
     )
-    assert fingerprint(service) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    assert fingerprint(service, account) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_prints_are_kept_per_service_value_not_only_per_id() -> None:
@@ -152,8 +188,23 @@ def test_prints_are_kept_per_service_value_not_only_per_id() -> None:
         lifecycle=LiveLifecycle.RENEW,
     )
     moved = replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY)
-    prints = planner._Prints()
-    assert prints.of(service) == fingerprint(service)
-    assert prints.of(moved) == fingerprint(moved) != fingerprint(service)
-    assert prints.of(service) == fingerprint(service)
-    assert live_fingerprint([service]) != live_fingerprint([moved])
+    account = LiveAccount.from_services([service])
+    prints = planner._Prints(account)
+    assert prints.of(service) == fingerprint(service, account)
+    assert prints.of(moved) == fingerprint(moved, account) != fingerprint(service, account)
+    assert prints.of(service) == fingerprint(service, account)
+    assert live_fingerprint(account) != live_fingerprint(LiveAccount.from_services([moved]))
+
+
+def test_a_service_read_again_is_fingerprinted_with_the_accounts_children() -> None:
+    """Apply re-reads one service (whose answer names no children) and fingerprints it
+    in the account the run read: the same print as the plan's when nothing moved, a
+    different one when the service itself moved."""
+    parent = linked(1, None)
+    account = LiveAccount.from_services([parent, linked(2, 1), linked(3, 1)])
+    planned = fingerprint(parent, account)
+    reread = replace(parent)  # another value, as a fresh parse is
+    assert reread is not parent and fingerprint(reread, account) == planned
+    assert fingerprint(parent, LiveAccount.from_services([parent])) != planned  # no children
+    moved = replace(parent, renew_mode="manual")
+    assert fingerprint(moved, account) != planned

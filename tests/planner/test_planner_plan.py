@@ -21,7 +21,8 @@ from reconciler.core.planner import (
 )
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
-BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5, "children": [3, 2]}
+BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5}
+CHILDREN = (30, 20)  # ids of services naming the fingerprinted one as their parent
 
 # Every field an action depends on, each with another value.
 DEPENDED_ON: dict[str, Any] = {
@@ -37,7 +38,6 @@ DEPENDED_ON: dict[str, Any] = {
     "termination_date": datetime(2027, 3, 1, tzinfo=UTC),
     "unpaid": True,
     "parent_id": None,
-    "children": (2,),
 }
 
 
@@ -45,8 +45,22 @@ def service(**changes: Any) -> LiveService:
     return dataclasses.replace(live_service(BASE), **changes)
 
 
+def in_account(live: LiveService, children: tuple[int, ...] = CHILDREN) -> LiveAccount:
+    """``live`` in an account where ``children`` name it as their parent (in that order:
+    the account sorts them)."""
+    linked = (
+        live_service({"id": i, "name": f"c{i}.example.com", "parent": live.service_id})
+        for i in children
+    )
+    return LiveAccount(services=(*linked, live))
+
+
+def print_of(live: LiveService, children: tuple[int, ...] = CHILDREN) -> str:
+    return fingerprint(live, in_account(live, children))
+
+
 def test_fingerprint_is_a_sha256() -> None:
-    assert re.fullmatch(r"sha256:[0-9a-f]{64}", fingerprint(service()))
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", print_of(service()))
 
 
 @pytest.mark.parametrize(("field", "value"), DEPENDED_ON.items(), ids=list(DEPENDED_ON))
@@ -55,19 +69,25 @@ def test_fingerprint_moves_with_every_field_an_action_depends_on(field: str, val
         from reconciler.core.live import LiveLifecycle
 
         value = LiveLifecycle(value)
-    assert fingerprint(service(**{field: value})) != fingerprint(service())
+    assert print_of(service(**{field: value})) != print_of(service())
 
 
-def test_fingerprint_ignores_display_fields_order_and_offsets() -> None:
+def test_fingerprint_moves_with_the_accounts_children_of_the_service() -> None:
+    assert print_of(service(), (20,)) != print_of(service())
+    assert print_of(service(), ()) != print_of(service())
+    assert print_of(service(), (20, 30, 40)) != print_of(service())
+
+
+def test_fingerprint_ignores_display_fields_order_offsets_and_offered_periods() -> None:
     same = service(
         display_name="My shop",
         product="Hosting Perso",
         plan_code="perso2014",
-        offered_periods=("P1M",),
-        children=(2, 3),
         expiration=datetime(2027, 3, 1, 1, 0, tzinfo=timezone(timedelta(hours=1))),
     )
-    assert fingerprint(same) == fingerprint(service())
+    account = in_account(same, (20, 30)).with_offered_periods({1: ("P1M",)})
+    assert account.offered_periods(1) == ("P1M",)
+    assert fingerprint(same, account) == print_of(service())
 
 
 def test_absent_fingerprint_differs_by_name_and_type() -> None:
@@ -75,18 +95,20 @@ def test_absent_fingerprint_differs_by_name_and_type() -> None:
         absent_fingerprint("a"),
         absent_fingerprint("b"),
         absent_fingerprint("a", "domain"),
-        fingerprint(service(name="a")),
+        print_of(service(name="a")),
     }
     assert len(prints) == 4
 
 
 def test_live_fingerprint_covers_every_service_in_any_order() -> None:
     services = [service(service_id=i, name=f"s{i}.example.com") for i in range(1, 5)]
-    whole = live_fingerprint(services)
-    assert live_fingerprint(reversed(services)) == whole
-    assert live_fingerprint(services[:-1]) != whole
+    whole = live_fingerprint(LiveAccount(services=tuple(services)))
+    assert live_fingerprint(LiveAccount(services=tuple(reversed(services)))) == whole
+    assert live_fingerprint(LiveAccount(services=tuple(services[:-1]))) != whole
     changed = [*services[:-1], dataclasses.replace(services[-1], unpaid=True)]
-    assert live_fingerprint(changed) != whole
+    assert live_fingerprint(LiveAccount(services=tuple(changed))) != whole
+    linked = [*services[:-1], dataclasses.replace(services[-1], parent_id=1)]
+    assert live_fingerprint(LiveAccount(services=tuple(linked))) != whole
     account = LiveAccount(services=tuple(services))
     assert make_plan(spec_of({}), account, now=NOW, endpoint="x").live_fingerprint == whole
 
@@ -154,30 +176,32 @@ def test_action_fingerprints_are_those_of_their_live_service() -> None:
     for action in plan.actions:
         live = account.by_id(action.service_id) if action.service_id else None
         assert live is not None
-        assert action.fingerprint == fingerprint(live)
+        assert action.fingerprint == fingerprint(live, account)
 
 
-def test_links_are_read_both_ways_even_without_from_services() -> None:
-    """An account built directly (children not filled, or parent_id missing) still links."""
+def test_links_come_from_parent_ids_in_an_account_built_directly() -> None:
+    """An account built without ``from_services`` (unsorted) links its children too."""
     parent = live_service({"id": 1, "name": "example.com"})
-    by_parent = live_service({"id": 2, "name": "a.example.com", "parent": 1})
-    by_children = dataclasses.replace(parent, children=(3,))
-    listed = live_service({"id": 3, "name": "b.example.com"})
+    second = live_service({"id": 3, "name": "b.example.com", "parent": 1})
+    first = live_service({"id": 2, "name": "a.example.com", "parent": 1})
+    account = LiveAccount(services=(second, parent, first))
+    assert account.child_ids(1) == (2, 3) and account.child_ids(2) == ()
+    assert [s.name for s in account.children_of(parent)] == ["a.example.com", "b.example.com"]
     spec = spec_of({"services": {"example.com": {"lifecycle": "terminate_at_expiry"}}})
-    for account, expected in (
-        (LiveAccount(services=(parent, by_parent)), ("a.example.com",)),
-        (LiveAccount(services=(by_children, listed)), ("b.example.com",)),
-    ):
-        (action,) = make_plan(spec, account, now=NOW, endpoint="x").actions
-        assert action.linked == expected
+    (action,) = make_plan(spec, account, now=NOW, endpoint="x").actions
+    assert action.linked == ("a.example.com", "b.example.com")
 
 
 def test_cycles_and_dangling_links_do_not_hang_or_raise() -> None:
-    a = live_service({"id": 1, "name": "a.example.com", "parent": 2, "children": [2, 99]})
-    b = live_service({"id": 2, "name": "b.example.com", "parent": 1, "children": [1, 2]})
+    a = live_service({"id": 1, "name": "a.example.com", "parent": 2})
+    b = live_service({"id": 2, "name": "b.example.com", "parent": 1})
+    c = live_service({"id": 3, "name": "c.example.com", "parent": 99})  # not on the account
+    d = live_service({"id": 4, "name": "d.example.com", "parent": 4})  # its own parent
     spec = spec_of({"services": {"a.example.com": {"lifecycle": "terminate_at_expiry"}}})
-    (action,) = make_plan(spec, LiveAccount(services=(a, b)), now=NOW, endpoint="x").actions
+    account = LiveAccount(services=(a, b, c, d))
+    (action,) = make_plan(spec, account, now=NOW, endpoint="x").actions
     assert action.linked == ("b.example.com",)
+    assert account.child_ids(4) == (4,) and account.child_ids(99) == (3,)
 
 
 def test_a_naive_now_is_a_programming_error() -> None:

@@ -106,10 +106,11 @@ NOW = datetime(2027, 1, 15, tzinfo=UTC)
 @pytest.mark.parametrize("action", list(ActionKind))
 def test_a_no_op_is_never_refused(action: ActionKind) -> None:
     """Even a telecom, unpaid, protected, gone service: a no_op has nothing to refuse."""
-    worst = live(type="xdsl", unpaid=True, lifecycle="terminated", offered=[])
+    worst = live(type="xdsl", unpaid=True, lifecycle="terminated")
     proposal = Proposal(
         wanted=wanted("delete_now", protect=True, period="P6M"),
         live=worst,
+        offered=(),
         action=ActionKind.NO_OP,
         period="P6M",
         kept=(live(),),
@@ -201,7 +202,8 @@ def test_protected_refuses_termination_and_deletion_only(action: ActionKind, ref
 def test_period_not_offered(offered: list[str] | None, period: str | None, refused: bool) -> None:
     proposal = Proposal(
         wanted=wanted(period=period),
-        live=live(offered=offered),
+        live=live(),
+        offered=tuple(offered) if offered is not None else None,
         action=ActionKind.SET_RENEW,
         period=period,
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -660,7 +659,7 @@ def test_a_shared_read_learns_the_offered_periods_each_entry_needs() -> None:
     assert periods_missing(checked.entry, view) == (VPS,)
     assert periods_missing(same.entry, view) == ()
     learnt = AccountView(
-        LiveAccount.from_services([replace(vps, offered_periods=("P1M", "P12M"))]),
+        LiveAccount.from_services([vps]).with_offered_periods({VPS: ("P1M", "P12M")}),
         "sandbox",
         timedelta(),
     )

@@ -174,7 +174,7 @@ def test_invalid_json_is_400(api: AsgiApi) -> None:
 def test_an_expired_service_answers_460(api: AsgiApi) -> None:
     response = api.put("/services/120000105", {"terminationPolicy": "terminateAtExpirationDate"})
     assert response.status_code == 460
-    assert body_of(response) == {"message": "This Service is expired"}
+    assert body_of(response) == {"message": "This service is expired"}
 
 
 def test_cancelling_too_late_is_refused_with_an_explanation(api: AsgiApi) -> None:

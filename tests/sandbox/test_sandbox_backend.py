@@ -158,7 +158,7 @@ def test_manual_renewal_not_paid_expires(backend: Backend, clock: ManualWallCloc
     assert service["billing"]["lifecycle"]["capacities"]["actions"] == []
     assert 100000005 in backend.service_ids()  # still listed, as the panel shows it
     gone = error_of(backend.update_service, 100000005, {"displayName": "x"})
-    assert (gone.status, gone.message) == (460, "This Service is expired")
+    assert (gone.status, gone.message) == (460, "This service is expired")
     assert backend.service_infos("/vps", "vps-00000001.vps.ovh.net")["status"] == "expired"
 
 

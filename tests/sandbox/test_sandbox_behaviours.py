@@ -246,7 +246,7 @@ def test_a_manual_service_expires_at_its_date_it_is_not_terminated(
     assert MANUAL in ovh_client.get("/services")
     assert billing(ovh_client, MANUAL)["lifecycle"]["current"]["state"] == "unrenewed"
     assert LEAVING not in ovh_client.get("/services"), "a termination asked does terminate"
-    with pytest.raises(ovh_errors.ResourceExpiredError, match="This Service is expired"):
+    with pytest.raises(ovh_errors.ResourceExpiredError, match="This service is expired"):
         ovh_client.put(f"/services/{MANUAL}", terminationPolicy="empty")
 
 

@@ -117,7 +117,7 @@ def test_a_requested_key_works_once_validated(
 def test_not_found_and_expired(ovh_client: ovh.Client) -> None:
     with pytest.raises(ovh_errors.ResourceNotFoundError):
         ovh_client.get("/services/999999999")
-    with pytest.raises(ovh_errors.ResourceExpiredError, match="This Service is expired"):
+    with pytest.raises(ovh_errors.ResourceExpiredError, match="This service is expired"):
         ovh_client.put("/services/120000105", terminationPolicy="terminateAtExpirationDate")
 
 

@@ -1,0 +1,182 @@
+"""``apply --format json``: what an apply did, as one JSON document for CD (pure).
+
+``reconciler apply --format json`` prints this document on stdout and everything meant
+for people (the plan, progress, the summary line, notes) on stderr, so that a pipeline
+can keep ``stdout`` as the run's record (``> apply.json``) and still show the log. The
+exit code is the one the text output has (0 done or nothing to do, 1 an error or a
+failed action, 3 refused, 130 interrupted); the document says it too.
+
+The document (``format_version: "1"``; schema ``reconciler/schema/apply-report-v1.json``,
+fields in docs/plan-format.md, "The apply report"):
+
+- ``result``: ``applied`` (every change done or already as wanted), ``no_changes``
+  (nothing to apply), ``failed`` (an action failed; the others ran), ``refused`` (a
+  lifecycle rule refused a change: nothing applied), ``interrupted`` (Ctrl-C),
+  ``error`` (anything else that stopped apply before it ran: a stale plan, a busy
+  journal, a cancelled confirmation);
+- ``exit_code``, ``endpoint``, ``source`` (the spec or plan file), ``plan_digest``,
+  ``run`` and ``journal`` (the run's id and journal file, ``null`` when no run started);
+- ``actions``: one per change of the plan, in the plan's order: ``service`` (the spec
+  key), ``name``, ``service_id``, ``type``, ``kind`` (the plan's action kind),
+  ``outcome`` (``done``, ``failed``, ``skipped``; ``unknown`` only for an interrupted
+  run, whose journal says what was sent), ``summary``, ``error``, ``hint`` and
+  ``query_ids`` (OVH's ``X-Ovh-QueryId`` of each call the run sent for it, from the
+  journal, in the order sent: what OVH support asks for);
+- ``refused``: the refusals (``service``, ``service_id``, ``rule``, ``message``, ``fix``);
+- ``totals``: how many actions were ``done``, ``skipped``, ``failed``, and how many
+  changes ``refused``;
+- ``error``: ``null``, or the ``message`` and ``hint`` printed on stderr.
+
+The journal stays the full record; this is its summary for the run at hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ApplyError, Interrupted, ReconcilerError, RefusedError
+
+if TYPE_CHECKING:
+    from reconciler.apply import ApplyReport, Rejection
+    from reconciler.core.plan import Action, Plan
+    from reconciler.journal.records import Record
+
+FORMAT_VERSION = "1"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "apply-report-v1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyEnd:
+    """How an apply ended, once its plan was made or read: what the report is built from."""
+
+    plan: Plan  # the approved plan (what was shown and approved)
+    source: str
+    digest: str
+    report: ApplyReport | None = None  # None: no run (nothing to apply, or stopped before)
+    rejections: tuple[Rejection, ...] = ()  # refused, before the account was read or after
+    error: ReconcilerError | None = None
+
+
+def result_word(end: ApplyEnd) -> str:
+    error = end.error
+    if error is None:
+        return "applied" if end.report is not None else "no_changes"
+    if isinstance(error, RefusedError):
+        return "refused"
+    if isinstance(error, Interrupted):
+        return "interrupted"
+    if isinstance(error, ApplyError) and end.report is not None:
+        return "failed"
+    return "error"
+
+
+def query_ids(records: Iterable[Record], run: str) -> dict[tuple[str, str], list[str]]:
+    """The query ids the journal holds for ``run``'s calls, by (service, action kind),
+    in the order they were written; each id once."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        if record.run != run or record.query_id is None or record.service is None:
+            continue
+        ids = found.setdefault((record.service, record.action or ""), [])
+        if record.query_id not in ids:
+            ids.append(record.query_id)
+    return found
+
+
+def document(end: ApplyEnd, records: Sequence[Record] = ()) -> dict[str, Any]:
+    """The report of ``end``; ``records`` are the journal's (only the run's are read)."""
+    report = end.report
+    result = result_word(end)
+    ids = query_ids(records, report.run) if report is not None else {}
+    actions = _actions(end, result, ids)
+    totals = {
+        outcome: sum(1 for action in actions if action["outcome"] == outcome)
+        for outcome in ("done", "skipped", "failed")
+    }
+    error = end.error
+    return {
+        "format_version": FORMAT_VERSION,
+        "result": result,
+        "exit_code": error.exit_code if error is not None else 0,
+        "endpoint": end.plan.endpoint,
+        "source": end.source,
+        "plan_digest": end.digest,
+        "run": report.run if report is not None else None,
+        "journal": str(report.journal) if report is not None else None,
+        "actions": actions,
+        "refused": [
+            {
+                "service": rejection.service,
+                "service_id": rejection.service_id,
+                "rule": rejection.rule,
+                "message": rejection.message,
+                "fix": rejection.fix,
+            }
+            for rejection in end.rejections
+        ],
+        "totals": {**totals, "refused": len(end.rejections)},
+        "error": ({"message": error.message, "hint": error.hint} if error is not None else None),
+    }
+
+
+def _actions(
+    end: ApplyEnd, result: str, ids: Mapping[tuple[str, str], list[str]]
+) -> list[dict[str, Any]]:
+    report = end.report
+    if report is not None:
+        ran = [
+            _action(
+                r.action,
+                r.status.value,
+                r.summary,
+                error=r.error,
+                hint=r.hint,
+                query_ids=ids.get((r.action.service, r.action.action.value), []),
+            )
+            for r in report.results
+        ]
+        already = [
+            _action(action, "skipped", "already as the plan wants (made before this run)")
+            for action in report.already_done
+        ]
+        return _in_plan_order(end.plan, [*ran, *already])
+    if result == "interrupted":
+        outcome, summary = "unknown", "interrupted: the journal says whether its calls were sent"
+    elif result == "no_changes":
+        return []
+    else:
+        outcome, summary = "skipped", "not applied: apply stopped before it ran (see error)"
+    return [_action(action, outcome, summary) for action in end.plan.changes]
+
+
+def _action(
+    action: Action,
+    outcome: str,
+    summary: str,
+    *,
+    error: str | None = None,
+    hint: str | None = None,
+    query_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    return {
+        "service": action.service,
+        "name": action.name,
+        "service_id": action.service_id,
+        "type": action.type,
+        "kind": action.action.value,
+        "outcome": outcome,
+        "summary": summary,
+        "error": error,
+        "hint": hint,
+        "query_ids": list(query_ids),
+    }
+
+
+def _in_plan_order(plan: Plan, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The actions in the order of the plan's changes (the executor runs some at once);
+    any the approved plan does not name (planned anew at apply time) last."""
+    order = {action.service: index for index, action in enumerate(plan.changes)}
+    return sorted(actions, key=lambda item: order.get(item["service"], len(order)))
