@@ -316,6 +316,7 @@ def apply(
     plan, and applies the rest concurrently, recording every call in the journal.
     Several SPEC files are applied one after the other, in the order given, each
     approved on its own; the first that fails or is refused stops the rest.
+    '-' reads a spec from standard input (with --auto-approve: the prompt reads it too).
     """
     zone = zone_of(tz)  # a mistyped zone is refused before anything is read
     paths = [Path(path) for path in spec_files(files, note=lambda line: click.echo(line, err=True))]

@@ -171,7 +171,7 @@ def plan(
     """Show what `reconciler apply` would do to bring the account to SPEC.
 
     Reads the account, changes nothing. Several SPEC files are planned each on its own
-    and shown as labelled sections.
+    and shown as labelled sections. Give '-' to read a spec from standard input.
     """
     zone = zone_of(tz)  # a mistyped zone is refused before any file or account is read
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
