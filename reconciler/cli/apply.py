@@ -1,4 +1,12 @@
-"""``reconciler apply SPEC|PLAN``: show the plan, have it approved, apply it safely.
+"""``reconciler apply SPEC...|PLAN``: show the plan, have it approved, apply it safely.
+
+Several SPEC files (``apply stacks/*.yaml``; Pulumi's stack settings skipped, as by
+``plan``) are all checked first, with every option naming entries; then each, in the
+order given, is planned, shown under its label, approved and applied in a journal run
+of its own, before the next is planned (``run_applies``). The first spec refused,
+failed or cancelled stops the command with its exit code, as Terraform stops at its
+first error; the specs after it are neither planned nor applied. A saved plan is
+applied alone (``refuse_mixed``).
 
 ``apply SPEC`` plans as ``reconciler plan`` does; ``apply plan.json`` takes a plan saved
 with ``reconciler plan --out`` (recognised by its ``format_version``, or a ``.json``
@@ -81,12 +89,13 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
+from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.planfile import dump_plan
-from reconciler.core.spec import UnmanagedPolicy, load_spec
+from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec
 from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
 from reconciler.errors import (
     ApplyError,
@@ -121,6 +130,12 @@ class ApplyRequest:
     lock_timeout: timedelta = timedelta(0)
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
     targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
+    # Several specs: this spec's share of --target, already checked against them all
+    # (a name may be another spec's entry). None: ``targets`` is this spec's alone.
+    entries: frozenset[str] | None = None
+    # Several specs: the spec as read when they were all checked (standard input is
+    # read once). None: read from ``target`` when it is applied.
+    read: Spec | None = None
     zone: tzinfo | None = None  # --tz: the plan's dates shown there (None: UTC); words only
     output_format: str = "text"  # json: the report on stdout, the rest on stderr
 
@@ -198,7 +213,13 @@ class _ApplyCommand(click.Command):
 
 
 @click.command(cls=_ApplyCommand)
-@click.argument("target", metavar="SPEC|PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    metavar="SPEC...|PLAN",
+    type=click.Path(dir_okay=False),
+)
 @click.option(
     "--auto-approve",
     is_flag=True,
@@ -274,7 +295,7 @@ class _ApplyCommand(click.Command):
 @spec_endpoint_option
 @concurrency_option
 def apply(
-    target: Path,
+    files: tuple[str, ...],
     spec: Path | None,
     targets: tuple[str, ...],
     auto_approve: bool,
@@ -293,13 +314,17 @@ def apply(
 
     Re-reads the account, plans again with the API's clock, refuses a stale or refused
     plan, and applies the rest concurrently, recording every call in the journal.
+    Several SPEC files are applied one after the other, in the order given, each
+    approved on its own; the first that fails or is refused stops the rest.
     """
     zone = zone_of(tz)  # a mistyped zone is refused before anything is read
+    paths = [Path(path) for path in spec_files(files, note=lambda line: click.echo(line, err=True))]
+    refuse_mixed(paths)
     given = gather_tokens(tokens, token_files, os.environ)
     if given.on_command_line:
         click.echo(TOKEN_WARNING, err=True)
     request = ApplyRequest(
-        target=target,
+        target=paths[0],
         auto_approve=auto_approve,
         tokens=given.tokens,
         token_timeout=timeout_value(token_timeout, "--token-timeout"),
@@ -314,17 +339,114 @@ def apply(
         output_format=output_format,
     )
     if output_format != "json":
-        run_apply(request, io=TerminalIO())
+        run_applies(request, paths, io=TerminalIO())
         return
     ends: list[ApplyEnd] = []
     try:
-        run_apply(request, io=TerminalIO(to_stderr=True), on_end=ends.append)
+        run_applies(request, paths, io=TerminalIO(to_stderr=True), on_end=ends.append)
     finally:
         # Printed before the error line (on stderr) and whatever the exit code: the
         # report of a failed or refused apply matters most. None when apply stopped
-        # before it had a plan (a spec error, credentials): stderr says why.
-        for end in ends:
-            click.echo(json.dumps(report_of(end), indent=2, ensure_ascii=False))
+        # before it had a plan (a spec error, credentials): stderr says why. Several
+        # specs: an array of the reports of the specs that ran, in order (always an
+        # array, so that a script reads `apply a.yaml b.yaml` one way).
+        reports = [report_of(end) for end in ends]
+        if len(paths) == 1:
+            for shown in reports:
+                click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        else:
+            click.echo(json.dumps(reports, indent=2, ensure_ascii=False))
+
+
+def refuse_mixed(paths: Sequence[Path]) -> None:
+    """A saved plan is applied alone: it was approved as one whole, against one spec."""
+    if len(paths) < 2:
+        return
+    saved = [str(path) for path in paths if not is_stdin(path) and is_plan_file(path)]
+    if saved:
+        raise UsageError(
+            f"{saved[0]} is a saved plan: apply takes one saved plan alone, or spec files "
+            f"({len(paths)} files given)",
+            hint="apply each saved plan with its own `reconciler apply PLAN`, or name only "
+            "spec files",
+        )
+
+
+def run_applies(
+    request: ApplyRequest,
+    paths: Sequence[Path],
+    *,
+    io: ApplyIO,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    on_end: Callable[[ApplyEnd], None] | None = None,
+) -> list[ApplyReport | None]:
+    """``run_apply`` for each of ``paths`` in turn: one spec (or a saved plan) as
+    always; several specs each planned, shown under its label, approved and applied
+    (one journal run each) before the next is planned, as Terraform applies one
+    configuration after another. Every spec and every option is checked first (nothing
+    is read before); the first spec that fails, is refused or is cancelled stops the
+    command with its error, and the specs after it are neither planned nor applied."""
+    if len(paths) == 1:
+        return [run_apply(request, io=io, environ=environ, cwd=cwd, on_end=on_end)]
+    turns = split_request(request, paths)
+    reports: list[ApplyReport | None] = []
+    for index, turn in enumerate(turns):
+        if index:
+            io.out("")
+        label = turn.read.source if turn.read is not None else str(turn.target)
+        io.out(text_render.section_rule(label, color=use_color(request.color)))
+        io.out("")
+        try:
+            reports.append(run_apply(turn, io=io, environ=environ, cwd=cwd, on_end=on_end))
+        except ReconcilerError:
+            rest = [str(later.target) for later in turns[index + 1 :]]
+            if rest:
+                io.note(
+                    f"note: stopped at {turn.target}: {', '.join(rest)} not planned nor "
+                    "applied (fix it and run apply again: what was applied is not repeated)"
+                )
+            raise
+    return reports
+
+
+def split_request(request: ApplyRequest, paths: Sequence[Path]) -> list[ApplyRequest]:
+    """One request per spec, after checking every spec and option: a spec error, a
+    --target, --token or --request-again naming no entry of any spec stops the command
+    before the first spec is planned."""
+    from dataclasses import replace
+
+    from reconciler.cli.plan import load_specs
+
+    if request.spec is not None:
+        raise UsageError(
+            f"--spec {request.spec} is for applying a saved plan; spec files are planned now",
+            hint="apply the specs alone, or a plan saved by `reconciler plan --out` with --spec",
+        )
+    for path in paths:
+        refuse_stdin_without_auto_approve(path, request)
+    specs = load_specs([str(path) for path in paths])
+    chosen = targets_of(request.targets, specs)
+    names = [{n for w in spec.services for n in (w.key, w.name)} for spec in specs]
+    for option, given in (("--token", request.tokens), ("--request-again", request.request_again)):
+        for name in given:
+            if not any(name in held for held in names):
+                shown = f"{option} {name}=..." if option == "--token" else f"{option} {name}"
+                raise UsageError(
+                    f"{shown}: no spec has an entry named {name!r}",
+                    hint=f"{option} is for an immediate deletion of one of the specs",
+                )
+    return [
+        replace(
+            request,
+            target=path,
+            entries=entries if request.targets else None,
+            tokens={k: v for k, v in request.tokens.items() if k in held},
+            request_again=frozenset(n for n in request.request_again if n in held),
+            read=spec,
+        )
+        for path, spec, entries, held in zip(paths, specs, chosen, names, strict=True)
+    ]
 
 
 def report_of(end: ApplyEnd) -> dict[str, object]:
@@ -492,9 +614,21 @@ class Loaded:
     unmanaged: UnmanagedPolicy
 
 
+def refuse_stdin_without_auto_approve(path: Path, request: ApplyRequest) -> None:
+    if is_stdin(path) and not request.auto_approve:
+        # The questions are answered on standard input: it cannot hold the spec too.
+        raise UsageError(
+            "apply -: standard input is where the confirmation is typed, so it cannot "
+            "also hold the spec; nothing was read or applied",
+            hint="give the spec file's path, or pipe the spec with --auto-approve "
+            "(`... | reconciler apply - --auto-approve`) after reviewing `reconciler plan -`",
+        )
+
+
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
-    if is_plan_file(path):
+    refuse_stdin_without_auto_approve(path, request)
+    if not is_stdin(path) and is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
         if request.targets:
@@ -512,10 +646,12 @@ def load_target(request: ApplyRequest) -> Loaded:
             f"--spec {request.spec} is for applying a saved plan; {path} is a spec, planned now",
             hint="apply the spec alone, or a plan saved by `reconciler plan --out` with --spec",
         )
-    spec = load_spec(path)
+    spec = request.read if request.read is not None else read_spec(path)  # '-': stdin
     target = target_for_spec(spec, request.endpoint)
     # The journal apply appends to is the one whose evidence the plan is made with.
-    (chosen,) = targets_of(request.targets, [spec])
+    (chosen,) = (
+        targets_of(request.targets, [spec]) if request.entries is None else [request.entries]
+    )
     job = Job(
         spec, target, tokens=frozenset(request.tokens), journal=request.journal, targets=chosen
     )

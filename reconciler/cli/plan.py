@@ -63,7 +63,7 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
-from reconciler.cli.specfiles import spec_files
+from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
 from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 
@@ -290,7 +290,7 @@ def _early_target(paths: Sequence[str], option: str | None) -> Target | None:
     else:
         try:
             first = Path(paths[0])
-            if not first.is_file() or first.stat().st_size > _GUESS_MAX_BYTES:
+            if is_stdin(first) or not first.is_file() or first.stat().st_size > _GUESS_MAX_BYTES:
                 return None
             text = first.read_bytes().decode("utf-8", errors="replace")
         except OSError:
@@ -443,13 +443,11 @@ def load_specs(paths: Sequence[str]) -> list[Spec]:
     """Every spec, or a ``SpecError``: with several invalid specs, every problem of
     every spec is printed before the command stops (no read but the early ones of
     ``plan_files``, dropped then)."""
-    from reconciler.core.spec import load_spec
-
     loaded: list[Spec] = []
     errors: list[SpecError] = []
     for path in paths:
         try:
-            loaded.append(load_spec(path))
+            loaded.append(read_spec(path))  # '-': standard input
         except SpecError as problem:
             errors.append(problem)
     if len(errors) > 1:

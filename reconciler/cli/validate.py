@@ -11,19 +11,16 @@ otherwise.
 from __future__ import annotations
 
 import json
-import sys
-from typing import Any, BinaryIO
+from typing import Any
 
 import click
 
 from reconciler.cli.options import format_option
 from reconciler.cli.show import refuse_plan_files
-from reconciler.cli.specfiles import spec_files
-from reconciler.core.spec import MAX_SPEC_BYTES, Spec, load_spec, parse_spec
+from reconciler.cli.specfiles import STDIN, STDIN_NAME, read_spec, spec_files
+from reconciler.core.spec import Spec
 from reconciler.errors import SpecError
 
-STDIN = "-"
-STDIN_NAME = "<stdin>"
 JSON_FORMAT_VERSION = "1"
 _HINT = "fix the spec and run `reconciler validate` again"
 
@@ -68,16 +65,9 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
 def check(path: str) -> Spec | SpecError:
     """The spec at ``path`` (``-``: standard input), or the error saying why it is not one."""
     try:
-        if path == STDIN:
-            return parse_spec(_read_capped(sys.stdin.buffer), STDIN_NAME)
-        return load_spec(path)
+        return read_spec(path)
     except SpecError as error:
         return error
-
-
-def _read_capped(stream: BinaryIO) -> bytes:
-    # One byte over the limit is enough for parse_spec to refuse it; never read more.
-    return stream.read(MAX_SPEC_BYTES + 1)
 
 
 def display_name(path: str) -> str:

@@ -99,6 +99,26 @@ def code(value: object, *, in_table: bool = False, limit: int = NAME_MAX) -> str
 
 
 _BACKTICKS = re.compile(r"`+")
+# A code span as CommonMark reads one: a run of backticks, the text up to the next run
+# of the same length (each run whole: no backtick just before or after it).
+_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
+def prose(value: object, limit: int = TEXT_MAX, *, in_table: bool = False) -> str:
+    """A reason or a fix: its text in backticks (``lifecycle: terminate_at_expiry``)
+    kept as code spans, the rest escaped as ``text`` escapes it. Nothing inside a span
+    is escaped, since a code span shows its text verbatim; ``code`` gives it a fence
+    longer than any backtick run inside, so no text can close it early. A backtick with
+    no partner is plain text, escaped."""
+    plain = shorten(clean(shorten(str(value), limit)), limit)
+    parts: list[str] = []
+    at = 0
+    for span in _SPAN.finditer(plain):
+        parts.append(text(plain[at : span.start()], limit) if span.start() > at else "")
+        parts.append(code(span.group(2), in_table=in_table, limit=limit))
+        at = span.end()
+    parts.append(text(plain[at:], limit) if at < len(plain) else "")
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -363,7 +383,7 @@ def _sections(plan: Plan, zone: tzinfo | None) -> dict[str, _Section]:
         item = unchanged[index]
         return (
             f"| {code(item.service, in_table=True)} | {text(item.type or '')} | "
-            f"{_expiry(item.expiration, zone)} | {text(item.reason, NOTE_MAX)} |\n"
+            f"{_expiry(item.expiration, zone)} | {prose(item.reason, NOTE_MAX, in_table=True)} |\n"
         )
 
     return {
@@ -480,7 +500,7 @@ def _refused_section(plan: Plan) -> _Section:
         where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
         return (
             f"- {code(refusal.service)}{where}: `{refusal.rule.value}`: "
-            f"{text(refusal.message)}\\\n  **Fix:** {text(refusal.fix)}\n"
+            f"{prose(refusal.message)}\\\n  **Fix:** {prose(refusal.fix)}\n"
         )
 
     title = "### Refused\n\nNothing will be applied until the spec no longer asks for these.\n\n"

@@ -127,12 +127,16 @@ def render_many(plans: Sequence[Plan], *, color: bool = False, zone: tzinfo | No
     """Several plans (one per spec file), each in its own labelled section."""
     if len(plans) == 1:
         return render(plans[0], color=color, zone=zone)
-    paint = _Painter(color)
     sections = []
     for plan in plans:
-        rule = f"── {clean(plan.spec_source)} " + "─" * 8
-        sections.append(paint(rule, "bold") + "\n\n" + render(plan, color=color, zone=zone))
+        rule = section_rule(plan.spec_source, color=color)
+        sections.append(rule + "\n\n" + render(plan, color=color, zone=zone))
     return "\n".join(sections)
+
+
+def section_rule(source: str, *, color: bool = False) -> str:
+    """The label above one spec's section (``plan`` and ``apply`` of several specs)."""
+    return _Painter(color)(f"── {clean(source)} " + "─" * 8, "bold")
 
 
 def _header(plan: Plan, paint: _Painter, zone: tzinfo | None) -> list[str]:

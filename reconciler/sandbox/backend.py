@@ -700,40 +700,11 @@ class Backend:
         self._store.set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
         now = int(self.now_seconds())
         now_dt = from_epoch(now)
-        app_ids: dict[str, int] = {}
-        for credential in seed.credentials:
-            if credential.application_key not in app_ids:
-                app_ids[credential.application_key] = credentials.FIRST_APPLICATION_ID + len(
-                    app_ids
-                )
-                self._store.insert_application(
-                    credential.application_key,
-                    credential.application_secret,
-                    app_ids[credential.application_key],
-                )
-            if credential.consumer_key is None:
-                continue
-            expires = credential.expires.resolve(now_dt) if credential.expires else None
-            self._store.insert_credential(
-                {
-                    "credential_id": self._store.next_id(
-                        "credentials", "credential_id", credentials.FIRST_CREDENTIAL_ID
-                    ),
-                    "consumer_key": credential.consumer_key,
-                    "app_key": credential.application_key,
-                    "rules": json.dumps([rule.to_json() for rule in credential.rules]),
-                    "state": credential.state,
-                    "created": now - 86400 * 30,
-                    "expires": int(expires.timestamp()) if expires else None,
-                    "nichandle": credential.nichandle,
-                    "email": credential.email,
-                    "iam_actions": (
-                        None
-                        if credential.iam_actions is None
-                        else json.dumps(credential.iam_actions)
-                    ),
-                }
-            )
+        applications, keys = credentials.from_seed(seed, now)
+        for application in applications:
+            self._store.insert_application(*application)
+        for key in keys:
+            self._store.insert_credential(key)
         self._store.insert_services(services.from_seed(seed, now_dt))
 
 

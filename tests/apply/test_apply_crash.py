@@ -24,29 +24,16 @@ import ovh.exceptions
 import pytest
 from conftest import SandboxServer
 from crash_after_records import KILLED_EXIT_CODE, command
+from demo_spec import FOUR_SERVICES, demo_spec
 
 from reconciler.cli import main
 from reconciler.journal import read_journal
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
-SPEC = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-  vps-1a2b3c4d.vps.ovh.net:
-    type: vps
-    lifecycle: renew
-    period: P12M
+SPEC = demo_spec(
+    FOUR_SERVICES,
+    more="""\
   example.com:
     type: hosting/web
     lifecycle: renew
@@ -56,7 +43,8 @@ services:
     lifecycle: renew
   ab12345-001:
     lifecycle: renew
-"""
+""",
+)
 KEPT = (120000101, 120000201, 120000204, 120000103, 120000301)
 SHOP = 120000202
 

@@ -21,6 +21,7 @@ import ovh.exceptions
 import pytest
 from apply_helpers import DEMO, FaultTransport, Sleeper
 from conftest import SandboxServer
+from demo_spec import demo_spec
 
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
 from reconciler.cli import main
@@ -33,27 +34,7 @@ from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
-EVERY_TRANSITION = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-  vps-1a2b3c4d.vps.ovh.net:
-    type: vps
-    lifecycle: renew
-    period: P12M
-  ns3012345.ip-51-75-10.eu:
-    type: dedicated/server
-    lifecycle: renew
-"""
+EVERY_TRANSITION = demo_spec()
 KEEP_OLD_BRAND = """\
 version: 1
 unmanaged: ignore

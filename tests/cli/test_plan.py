@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import SandboxServer
+from demo_spec import FOUR_SERVICES, demo_spec
 
 from reconciler.cli import main
 from reconciler.core import planfile
@@ -42,25 +43,7 @@ services:
     lifecycle: terminate_at_expiry
 """
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-  vps-1a2b3c4d.vps.ovh.net:
-    type: vps
-    lifecycle: renew
-    period: P12M
-"""
+CHANGES = demo_spec(FOUR_SERVICES, endpoint="sandbox")
 
 REFUSED = """\
 version: 1

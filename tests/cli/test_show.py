@@ -13,22 +13,9 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Result, clean_workdir, cli
+from demo_spec import FOUR_SERVICES, demo_spec
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+CHANGES = demo_spec(FOUR_SERVICES[:3], endpoint="sandbox")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from demo_spec import demo_spec
 from gitops_helpers import Recorder
 
 from reconciler.apply import ApplyOptions, apply_approved
@@ -44,28 +45,7 @@ EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 
 # A spec with every kind of action on the demo account (no refusal), a period to read,
 # and a manual renewal.
-EVERY_ACTION = b"""\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-    mode: manual
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-  vps-1a2b3c4d.vps.ovh.net:
-    type: vps
-    lifecycle: renew
-    period: P12M
-  ns3012345.ip-51-75-10.eu:
-    type: dedicated/server
-    lifecycle: renew
-"""
+EVERY_ACTION = demo_spec(extra={"old-brand.fr": ("mode: manual",)}).encode()
 
 
 def service(

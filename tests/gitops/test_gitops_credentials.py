@@ -14,6 +14,7 @@ from typing import Any
 
 import ovh
 import pytest
+from demo_spec import FOUR_SERVICES, demo_spec
 from gitops_helpers import (
     ROLE_KEYS,
     cli,
@@ -29,25 +30,7 @@ from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
 __all__ = ["isolated"]  # the fixture, imported for pytest
 
 # One change of each kind the apply role makes (and a manual renewal), no refusal.
-EVERY_ACTION = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-    mode: manual
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-  vps-1a2b3c4d.vps.ovh.net:
-    type: vps
-    lifecycle: renew
-    period: P12M
-"""
+EVERY_ACTION = demo_spec(FOUR_SERVICES, extra={"old-brand.fr": ("mode: manual",)})
 
 
 @pytest.fixture

@@ -290,3 +290,49 @@ def test_many_specs_with_long_names_stay_under_the_limit() -> None:
     assert rendered.startswith("**Changes** · 200 specs planned: ")
     assert "and 190 more" in rendered.splitlines()[0]
     assert rendered.count("## `team-") == 200
+
+
+def test_text_in_backticks_in_a_fix_is_a_code_span_not_escaped_backticks() -> None:
+    refusal = f.refusal(
+        message="`lifecycle: renew` cannot be kept on an expired service",
+        fix="set `lifecycle: terminate_at_expiry` or remove the entry",
+    )
+    rendered = markdown.render(f.plan(refused=(refusal,)))
+    assert "**Fix:** set `lifecycle: terminate_at_expiry` or remove the entry" in rendered
+    assert "\\`" not in rendered and "terminate\\_at" not in rendered
+    page = html(rendered)
+    assert "<code>lifecycle: terminate_at_expiry</code> or remove the entry" in page
+    assert "<code>lifecycle: renew</code> cannot be kept" in page
+
+
+HOSTILE_FIX = (
+    "set `a|b</details><script>x</script> *no* [l](u)` or ``x`y`` "
+    "then | *bold* <b>hi</b> [l](https://evil.example) `unclosed"
+)
+
+
+def test_nothing_escapes_a_code_span_of_a_hostile_fix() -> None:
+    plan = f.plan(
+        (f.no_op(reason=HOSTILE_FIX),),
+        (f.refusal(message=HOSTILE_FIX, fix=HOSTILE_FIX),),
+    )
+    rendered = markdown.render(plan)
+    # Inside the spans: the text verbatim, nothing escaped; ``x`y`` keeps its longer fence.
+    assert "**Fix:** set `a|b</details><script>x</script> *no* [l](u)` or ``x`y``" in rendered
+    page = html(rendered)
+    spans = re.findall(r"<code>(.*?)</code>", page)
+    hostile = "a|b&lt;/details&gt;&lt;script&gt;x&lt;/script&gt; *no* [l](u)"
+    assert spans.count(hostile) == 3  # the reason, the message and the fix
+    assert spans.count("x`y") == 3
+    # Outside them: escaped as before, and the lone backtick is plain text.
+    assert "<script>" not in page and "<b>" not in page and "<em>" not in page
+    assert "<a href" not in page and "</details><script>" not in page
+    assert (
+        page.count("then | *bold* &lt;b&gt;hi&lt;/b&gt; [l](https://evil.example) `unclosed") == 3
+    )
+    assert page.count("<details>") == page.count("</details>") == 1  # Unchanged only
+    # In the table of unchanged services the pipes split no cell (GFM's \| in a span).
+    start = page.index("<summary>Unchanged")
+    table = page[page.index("<tbody>", start) : page.index("</tbody>", start)]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table, flags=re.S)
+    assert len(cells) == 4 and f"<code>{hostile}</code>" in cells[3]

@@ -1,0 +1,106 @@
+"""``-`` is standard input for every command that reads a spec: ``plan -``,
+``validate -`` and ``apply - --auto-approve`` read it alike (``specfiles.read_spec``), and
+its problems name ``<stdin>:line:col``. ``apply -`` without ``--auto-approve`` is refused
+before anything is read: the confirmation would be typed on that same input."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.cli_helpers import clean_workdir, cli
+
+SPEC = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+"""
+
+BAD = SPEC.replace("terminate_at_expiry", "terminate_at_expiryy")
+
+
+def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> io.BytesIO:
+    """``text`` as the command's standard input; the bytes behind it, to see what was read."""
+    raw = io.BytesIO(text.encode("utf-8"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
+    return raw
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return clean_workdir(tmp_path, monkeypatch, spec_yaml=SPEC)
+
+
+def test_plan_reads_the_spec_from_standard_input_as_from_its_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_file = cli(capsys, "plan", "spec.yaml")
+    piped(monkeypatch, SPEC)
+    from_stdin = cli(capsys, "plan", "-")
+    assert from_stdin.code == from_file.code == 0, from_stdin.err
+    assert from_stdin.out.startswith("Plan for <stdin> on endpoint sandbox\n")
+    # The same plan but for the name and the clock's line.
+    assert _no_clock(from_stdin.out.replace("<stdin>", "spec.yaml")) == _no_clock(from_file.out)
+    assert "Plan: 1 to terminate at expiry" in from_stdin.out
+    assert "No such file" not in from_stdin.err
+
+
+def _no_clock(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "computed at" not in line]
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_spec_error_on_standard_input_names_stdin_line_and_column(
+    command: str,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piped(monkeypatch, BAD)
+    failed = cli(capsys, command, "-")
+    assert failed.code == 1
+    first = failed.err.splitlines()[0]
+    assert first.startswith("error: <stdin>:7:16: "), failed.err
+    assert "terminate_at_expiryy" in first
+    assert "cannot read the spec" not in failed.err
+
+
+def test_apply_from_standard_input_with_auto_approve_applies_the_spec(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped(monkeypatch, SPEC)
+    applied = cli(capsys, "apply", "-", "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert "Plan: 1 to terminate at expiry" in applied.out
+    again = cli(capsys, "plan", "spec.yaml")  # the same account, changed
+    assert "No changes. The account matches the spec." in again.out
+
+
+def test_apply_from_standard_input_without_auto_approve_is_refused_unread(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = piped(monkeypatch, SPEC)
+    refused = cli(capsys, "apply", "-")
+    assert refused.code == 1
+    lines = refused.err.splitlines()
+    assert lines[0].startswith("error: apply -: standard input is where the confirmation is")
+    assert "--auto-approve" in lines[1] and lines[1].startswith("hint: ")
+    assert raw.tell() == 0  # not a byte of the spec was read
+    assert not (workdir / "state").exists()  # nor the account
+
+
+def test_standard_input_given_twice_is_a_usage_error(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped(monkeypatch, SPEC)
+    for command in ("plan", "validate"):
+        twice = cli(capsys, command, "-", "spec.yaml", "-")
+        assert twice.code == 1
+        assert "'-' is given more than once" in twice.err.splitlines()[0]
