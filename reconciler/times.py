@@ -191,6 +191,14 @@ def shown_when(when: datetime, zone: tzinfo | None = None) -> str:
     return f"{moment.strftime(fmt)} {_abbreviation(moment)}"
 
 
+def shown_moment(when: datetime, zone: tzinfo | None = None) -> str:
+    """An instant to the millisecond for people, with its zone (the journal's records,
+    which are that precise): ``2026-03-02 09:00:00.123 UTC``, ``... 10:00:00.123 CET``."""
+    moment = in_zone(when, zone)
+    millis = f"{moment.microsecond // 1000:03d}"
+    return f"{moment.strftime('%Y-%m-%d %H:%M:%S')}.{millis} {_abbreviation(moment)}"
+
+
 def shown_day(when: datetime, zone: tzinfo | None = None) -> str:
     """An instant for people as a day (``2027-03-01``) when it falls at midnight in the
     display zone, else with its time and zone (``shown_when``)."""

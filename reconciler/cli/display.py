@@ -3,7 +3,7 @@
 Every date reconciler prints is UTC unless asked otherwise, and says so in its header. A
 user comparing with the control panel (which shows local days) may ask for a display
 zone instead: an IANA name (``Europe/Paris``), by ``--tz`` on the commands that print
-dates (``services``, ``plan``, ``show``, ``apply``) or by ``RECONCILER_TZ`` for every
+dates (``services``, ``plan``, ``show``, ``apply``, ``journal``) or by ``RECONCILER_TZ`` for every
 one of them; ``--tz`` wins. The zone is for people's eyes only: the rules, the journal,
 the plan JSON and every machine format stay UTC.
 """

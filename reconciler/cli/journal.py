@@ -6,6 +6,8 @@
 - ``--service NAME``: only the records of that service (of every run without a run
   selector).
 
+Times are UTC, or in the display zone of ``--tz ZONE`` / ``RECONCILER_TZ`` (text only).
+
 ``--format json`` writes JSON Lines — the journal's own records, or one object per run —
 for ``jq``. A torn line (a crash mid-write) is noted on stderr and skipped; any other
 damaged line is an error with its line number. ``docs/journal.md`` documents the format.
@@ -16,10 +18,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
 
+from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.options import format_option
 from reconciler.errors import UsageError
 from reconciler.journal import (
@@ -32,6 +36,7 @@ from reconciler.journal import (
 )
 from reconciler.ovh.embedded import state_dir
 from reconciler.render.wording import clean
+from reconciler.times import shown_moment
 
 
 class _JournalCommand(click.Command):
@@ -56,14 +61,17 @@ class _JournalCommand(click.Command):
     metavar="PATH",
     help="Default: $RECONCILER_STATE_DIR/journal.jsonl, else .reconciler/journal.jsonl.",
 )
+@tz_option
 def journal(
     run_id: str | None,
     last: bool,
     service: str | None,
     output_format: str,
     path: Path | None,
+    tz: str | None,
 ) -> None:
     """Show what `reconciler apply` did: its runs, or every call of one run."""
+    zone = zone_of(tz)  # a mistyped zone is refused before the journal is read
     if run_id and last:
         raise UsageError("--run and --last are exclusive", hint="give one of them")
     given = path is not None
@@ -89,7 +97,7 @@ def journal(
     elif run_id:
         chosen = _find_run(run_id, summaries, path)
     if chosen is None and service is None:
-        _show_runs(summaries, output_format)
+        _show_runs(summaries, output_format, zone)
         return
     selected = [
         record
@@ -109,7 +117,7 @@ def journal(
             click.echo(json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")))
         return
     _show_records(
-        selected, summaries if chosen is None else [s for s in summaries if s.run == chosen]
+        selected, summaries if chosen is None else [s for s in summaries if s.run == chosen], zone
     )
 
 
@@ -130,7 +138,7 @@ def _find_run(wanted: str, summaries: Sequence[RunSummary], path: Path) -> str:
     )
 
 
-def _show_runs(summaries: Sequence[RunSummary], output_format: str) -> None:
+def _show_runs(summaries: Sequence[RunSummary], output_format: str, zone: tzinfo | None) -> None:
     if output_format == "json":
         for summary in summaries:
             click.echo(
@@ -152,23 +160,25 @@ def _show_runs(summaries: Sequence[RunSummary], output_format: str) -> None:
         click.echo("No runs recorded yet.")
         return
     for summary in summaries:
-        click.echo(_run_line(summary))
+        click.echo(_run_line(summary, zone))
 
 
-def _run_line(summary: RunSummary) -> str:
+def _run_line(summary: RunSummary, zone: tzinfo | None) -> str:
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(summary.counts.items()))
     ended = (
-        f"ended {_time(summary.ended)}"
+        f"ended {_time(summary.ended, zone)}"
         if summary.ended
         else "never finished (interrupted: run apply again to resume)"
     )
     return (
-        f"{summary.run}  {_time(summary.started)}  endpoint {clean(summary.endpoint)}  "
+        f"{summary.run}  {_time(summary.started, zone)}  endpoint {clean(summary.endpoint)}  "
         f"plan {summary.plan[:19]}  {counts or 'no action'}; {ended}"
     )
 
 
-def _show_records(records: Sequence[Record], summaries: Sequence[RunSummary]) -> None:
+def _show_records(
+    records: Sequence[Record], summaries: Sequence[RunSummary], zone: tzinfo | None
+) -> None:
     current: str | None = None
     by_run = {summary.run: summary for summary in summaries}
     for record in records:
@@ -176,13 +186,13 @@ def _show_records(records: Sequence[Record], summaries: Sequence[RunSummary]) ->
             current = record.run
             summary = by_run.get(record.run)
             head = f"Run {record.run} on endpoint {clean(record.endpoint)}, plan {record.plan[:19]}"
-            click.echo(head if summary is None else f"{head}\n  {_run_line(summary)}")
-        click.echo("  " + record_line(record))
+            click.echo(head if summary is None else f"{head}\n  {_run_line(summary, zone)}")
+        click.echo("  " + record_line(record, zone))
 
 
-def record_line(record: Record) -> str:
+def record_line(record: Record, zone: tzinfo | None = None) -> str:
     """One record in words: time, service, what, outcome, and the details that matter."""
-    parts = [_time(record.time)]
+    parts = [_time(record.time, zone)]
     if record.service is not None:
         where = f" #{record.service_id}" if record.service_id is not None else ""
         parts.append(f"{clean(record.service)}{where}")
@@ -206,9 +216,7 @@ def record_line(record: Record) -> str:
     return "  ".join(parts)
 
 
-def _time(when: object) -> str:
-    from datetime import datetime
-
+def _time(when: object, zone: tzinfo | None) -> str:
     if not isinstance(when, datetime):
         return "-"
-    return time_text(when).replace("T", " ").replace("Z", " UTC")
+    return shown_moment(when, zone)

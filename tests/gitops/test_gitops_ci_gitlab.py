@@ -6,8 +6,10 @@ The trust chain end to end, as on GitHub: the merge request's plan is noted and 
 its job's artifact; on the default branch, reconciler:reviewed fetches exactly that
 artifact, reconciler:apply applies a reversible plan and leaves an irreversible one to
 reconciler:apply-irreversible (a protected environment with required approvals, run by
-hand); a plan the account no longer agrees with, an expired artifact, a push without a
-merged merge request, a failed plan apply nothing and say how to review again.
+hand); a plan the account no longer agrees with, a spec changed on the default branch
+since the review, an expired artifact, a push without a merged merge request, a failed
+plan apply nothing and say how to review again; a spec no reviewed plan holds is left
+alone, with a warning.
 """
 
 from __future__ import annotations
@@ -273,6 +275,45 @@ def test_nothing_reviewed_means_nothing_applied(project: Project) -> None:
     apply_key = project.key_ids[Role.APPLY]
     sent = project.server.admin.requests(since=mark)
     assert [e for e in sent if e["method"] != "GET" or e["credential_id"] == apply_key] == []
+
+
+@pytest.mark.slow
+def test_stacks_changed_on_main_since_the_review_applies_nothing(project: Project) -> None:
+    """Another merge request changed stacks/prod.yaml on the default branch after this
+    one's plan was reviewed: the reviewed plan is not the spec at hand, refused before the
+    apply key sends a single request (the trust chain's third link, as on GitHub)."""
+    project.both(prod=TERMINATE)
+    assert project.plan().returncode == 0
+    project.stacks(project.main, prod=TERMINATE.replace("unmanaged: ignore", "unmanaged: report"))
+    project.merge()
+    mark = project.mark()
+    done = project.default_branch()
+    irreversible = done["irreversible"]
+    assert irreversible.returncode == 1
+    assert (
+        "is not the spec reviewed/plan.json was made from (unmanaged: report in the spec, "
+        "ignore in the plan)"
+    ) in irreversible.stderr
+    assert "ERROR: the plan reviewed on !5 was not applied in full" in irreversible.stdout
+    apply_key = project.key_ids[Role.APPLY]
+    sent = project.server.admin.requests(since=mark)
+    assert [e for e in sent if e["credential_id"] == apply_key] == []
+
+
+@pytest.mark.slow
+def test_a_spec_no_reviewed_plan_holds_is_left_alone(project: Project) -> None:
+    project.both(prod=TERMINATE)
+    assert project.plan().returncode == 0
+    project.stacks(project.main, prod=TERMINATE, later=KEEP)  # merged after this plan
+    project.merge()
+    mark = project.mark()
+    done = project.default_branch()
+    irreversible = done["irreversible"]
+    assert irreversible.returncode == 0, irreversible.stdout + irreversible.stderr
+    assert (
+        "WARNING: stacks/later.yaml is in no plan reviewed on the merge request: left alone"
+    ) in irreversible.stdout
+    assert project.changes(mark) == [("PUT", NET, Role.APPLY)]  # old-brand.fr untouched
 
 
 @pytest.mark.slow
