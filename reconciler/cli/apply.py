@@ -89,13 +89,13 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
-from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
+from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.planfile import dump_plan
-from reconciler.core.spec import Spec, UnmanagedPolicy, load_spec
+from reconciler.core.spec import Spec, UnmanagedPolicy
 from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
 from reconciler.errors import (
     ApplyError,
@@ -628,6 +628,14 @@ def refuse_stdin_without_auto_approve(path: Path, request: ApplyRequest) -> None
 def load_target(request: ApplyRequest) -> Loaded:
     path = request.target
     refuse_stdin_without_auto_approve(path, request)
+    if request.spec is not None and is_stdin(request.spec) and not request.auto_approve:
+        # As for `apply -`: the confirmation is typed on standard input.
+        raise UsageError(
+            "--spec -: standard input is where the confirmation is typed, so it cannot "
+            "also hold the spec; nothing was read or applied",
+            hint="give the spec's path with --spec FILE, or pipe it with --auto-approve "
+            f"(`... | reconciler apply {path} --spec - --auto-approve`)",
+        )
     if not is_stdin(path) and is_plan_file(path):
         # Read once: the plan applied and the digest the journal names are of the same
         # bytes, whatever happens to the file meanwhile.
@@ -666,12 +674,13 @@ def trusted_target(plan: Plan, plan_source: str, request: ApplyRequest) -> Targe
     ``spec_source``, or ``--spec``) and that endpoint hold the plan
     (``reconciler.core.trust``). Refused (``PlanFileError``) before any request."""
     path = request.spec if request.spec is not None else Path(plan.spec_source)
-    spec = load_spec(path) if path.is_file() else None
+    piped = request.spec is not None and is_stdin(path)  # --spec -: standard input
+    spec = read_spec(path) if piped or path.is_file() else None
     target = target_for_spec(spec, request.endpoint) if spec is not None else None
     check_trust(
         plan,
         plan_source,
-        SpecAtHand(str(path), spec, given=request.spec is not None),
+        SpecAtHand(STDIN_NAME if piped else str(path), spec, given=request.spec is not None),
         EndpointAtHand(target.endpoint, target.source) if target is not None else None,
     ).raise_if_refused()
     assert target is not None  # no spec at hand is a refusal

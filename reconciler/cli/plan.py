@@ -63,7 +63,7 @@ from reconciler.cli.common import (
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
 from reconciler.cli.show import refuse_plan_files, render
-from reconciler.cli.specfiles import is_stdin, read_spec, spec_files
+from reconciler.cli.specfiles import is_stdin, is_stdin_name, read_spec, spec_files
 from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
 from reconciler.errors import ConfigError, RefusedError, SpecError, UsageError
 
@@ -586,6 +586,12 @@ def _saved_line(path: Path, made: Plan) -> str:
         return f"Saved the plan to {path}; it cannot be applied while changes are refused."
     if not made.has_changes:
         return f"Saved the plan to {path}; there is nothing to apply."
+    if is_stdin_name(made.spec_source):
+        # No file to hold the plan to: apply reads the spec again, as it was piped here.
+        return (
+            f"Saved the plan to {path}; apply it with the same spec piped in: "
+            f"`reconciler apply {path} --spec - --auto-approve`."
+        )
     return f"Saved the plan to {path}; apply it with `reconciler apply {path}`."
 
 

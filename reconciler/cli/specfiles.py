@@ -61,6 +61,11 @@ def is_stdin(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path) == STDIN
 
 
+def is_stdin_name(source: str) -> bool:
+    """Whether a spec's ``source`` (a plan's ``spec_source``) is standard input."""
+    return source == STDIN_NAME
+
+
 def read_spec(path: str | os.PathLike[str]) -> Spec:
     """The spec at ``path``, or at ``-`` the one on standard input (named ``<stdin>``).
     Raises ``SpecError``, as ``load_spec`` does for a file."""

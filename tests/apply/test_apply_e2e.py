@@ -8,7 +8,6 @@ followed by its resume."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ import pytest
 from apply_helpers import DEMO, FaultTransport, Sleeper
 from conftest import SandboxServer
 from demo_spec import demo_spec
+from sandbox_env import isolate, use_sandbox_keys
 
 from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
 from reconciler.cli import main
@@ -70,15 +70,8 @@ def server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> SandboxServer:
     """The sandbox server, the demo keys in OVH_*, an isolated working directory."""
-    for name in list(os.environ):
-        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("OVH_APPLICATION_KEY", sandbox_server.application_key)
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", sandbox_server.application_secret)
-    monkeypatch.setenv("OVH_CONSUMER_KEY", sandbox_server.consumer_key)
-    monkeypatch.chdir(tmp_path)
+    isolate(tmp_path, monkeypatch, cleared=("OVH_",))
+    use_sandbox_keys(monkeypatch, sandbox_server)
     return sandbox_server
 
 

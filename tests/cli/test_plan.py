@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 from conftest import SandboxServer
 from demo_spec import FOUR_SERVICES, demo_spec
+from sandbox_env import use_sandbox_keys
 
 from reconciler.cli import main
 from reconciler.core import planfile
@@ -183,9 +184,7 @@ def server(
     workdir: Path, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> SandboxServer:
     """The real sandbox server, its demo keys in OVH_* (they sign every request)."""
-    monkeypatch.setenv("OVH_APPLICATION_KEY", sandbox_server.application_key)
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", sandbox_server.application_secret)
-    monkeypatch.setenv("OVH_CONSUMER_KEY", sandbox_server.consumer_key)
+    use_sandbox_keys(monkeypatch, sandbox_server)
     return sandbox_server
 
 

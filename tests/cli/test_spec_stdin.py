@@ -104,3 +104,40 @@ def test_standard_input_given_twice_is_a_usage_error(
         twice = cli(capsys, command, "-", "spec.yaml", "-")
         assert twice.code == 1
         assert "'-' is given more than once" in twice.err.splitlines()[0]
+
+
+def test_a_plan_made_from_standard_input_is_applied_with_the_spec_piped_again(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped(monkeypatch, SPEC)
+    planned = cli(capsys, "plan", "-", "--out", "plan.json")
+    assert planned.code == 0, planned.err
+    # No file holds the plan's spec: the line says how to hold the plan to it.
+    assert "`reconciler apply plan.json --spec - --auto-approve`" in planned.err
+
+    piped(monkeypatch, SPEC)  # the same text: the plan is held to it as to a file
+    applied = cli(capsys, "apply", "plan.json", "--spec", "-", "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert "Apply complete: 1 done" in applied.out
+
+
+def test_a_spec_piped_with_spec_dash_is_held_to_the_plan_and_named_stdin(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli(capsys, "plan", "spec.yaml", "--out", "plan.json").code == 0
+    piped(monkeypatch, SPEC.replace("terminate_at_expiry", "renew"))
+    refused = cli(capsys, "apply", "plan.json", "--spec", "-", "--auto-approve")
+    assert refused.code == 1
+    assert refused.err.startswith("error: <stdin> is not the spec plan.json was made from")
+
+
+def test_spec_dash_without_auto_approve_is_refused_unread(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli(capsys, "plan", "spec.yaml", "--out", "plan.json").code == 0
+    raw = piped(monkeypatch, SPEC)
+    refused = cli(capsys, "apply", "plan.json", "--spec", "-")
+    assert refused.code == 1
+    assert refused.err.startswith("error: --spec -: standard input is where the confirmation")
+    assert "`... | reconciler apply plan.json --spec - --auto-approve`" in refused.err
+    assert raw.tell() == 0

@@ -6,12 +6,12 @@ prices from the account."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SandboxServer
+from sandbox_env import isolate, use_sandbox_keys
 
 from reconciler.cli import main
 from reconciler.core import planfile
@@ -72,15 +72,8 @@ def priced(
     monkeypatch: pytest.MonkeyPatch,
 ) -> SandboxServer:
     # After ovh_client, which clears the OVH_* variables for the official client.
-    for name in list(os.environ):
-        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OVH_APPLICATION_KEY", sandbox_server.application_key)
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", sandbox_server.application_secret)
-    monkeypatch.setenv("OVH_CONSUMER_KEY", sandbox_server.consumer_key)
+    isolate(tmp_path, monkeypatch, cleared=("OVH_",))
+    use_sandbox_keys(monkeypatch, sandbox_server)
     sandbox_server.reset(priced_seed(), now=SANDBOX_EPOCH)
     (tmp_path / "shops.yaml").write_text(SPEC, encoding="utf-8")
     return sandbox_server

@@ -23,7 +23,6 @@ cancellation inside 24 hours...).
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from typing import Any
 import pytest
 from conftest import SandboxServer
 from reliability_helpers import campaign_size, ours, record_figures
+from sandbox_env import isolate, use_sandbox_keys
 
 from reconciler.cli import main
 from reconciler.core.plan import TOKEN_PLACEHOLDER
@@ -61,15 +61,8 @@ NET = 120000102  # example.net: terminated at expiry
 
 @pytest.fixture
 def workdir(tmp_path: Path, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_")) and not name.startswith("RECONCILER_RELI"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("OVH_APPLICATION_KEY", sandbox_server.application_key)
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", sandbox_server.application_secret)
-    monkeypatch.setenv("OVH_CONSUMER_KEY", sandbox_server.consumer_key)
-    monkeypatch.chdir(tmp_path)
+    isolate(tmp_path, monkeypatch, kept=("RECONCILER_RELI",))
+    use_sandbox_keys(monkeypatch, sandbox_server)
     (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
     return tmp_path
 
