@@ -24,14 +24,15 @@ from reconciler.apply.results import (
     SilentReporter,
 )
 from reconciler.apply.run import apply_approved, new_run_id, spec_of_plan
-from reconciler.core.approval import Rejection, Verdict, judge
+from reconciler.core.approval import Verdict, judge
+from reconciler.core.plan import Refusal
 
 __all__ = [
     "ActionResult",
     "ActionStatus",
     "ApplyOptions",
     "ApplyReport",
-    "Rejection",
+    "Refusal",
     "Reporter",
     "SilentReporter",
     "Verdict",

@@ -66,7 +66,7 @@ from reconciler.apply import (
     ActionStatus,
     ApplyOptions,
     ApplyReport,
-    Rejection,
+    Refusal,
     Reporter,
     Verdict,
     apply_approved,
@@ -478,7 +478,7 @@ def run_apply(
     error or not."""
     environ = os.environ if environ is None else environ
     loaded = load_target(request)
-    rejections: list[Rejection] = []
+    rejections: list[Refusal] = []
     try:
         report = _run_loaded(loaded, request, io, environ, cwd, rejections)
     except ReconcilerError as caught:
@@ -518,7 +518,7 @@ def _run_loaded(
     io: ApplyIO,
     environ: Mapping[str, str],
     cwd: Path | None,
-    rejections: list[Rejection],
+    rejections: list[Refusal],
 ) -> ApplyReport | None:
     approved = loaded.plan
     if approved.targeted:  # from --target now, or a targeted plan saved
@@ -780,7 +780,7 @@ def outcome_line(result: ActionResult) -> str:
     return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
 
 
-def rejection_text(rejection: Rejection) -> str:
+def rejection_text(rejection: Refusal) -> str:
     where = f" (#{rejection.service_id})" if rejection.service_id is not None else ""
     return (
         f"  x {clean(rejection.service)}{where} [{rejection.rule}]\n"

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import ApplyError, Interrupted, ReconcilerError, RefusedError
 
 if TYPE_CHECKING:
-    from reconciler.apply import ApplyReport, Rejection
+    from reconciler.apply import ApplyReport, Refusal
     from reconciler.core.plan import Action, Plan
     from reconciler.journal.records import Record
 
@@ -56,7 +56,7 @@ class ApplyEnd:
     source: str
     digest: str
     report: ApplyReport | None = None  # None: no run (nothing to apply, or stopped before)
-    rejections: tuple[Rejection, ...] = ()  # refused, before the account was read or after
+    rejections: tuple[Refusal, ...] = ()  # refused, before the account was read or after
     error: ReconcilerError | None = None
 
 

@@ -49,31 +49,6 @@ from reconciler.core.rules import has_passed, when_text
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
-# The rule code shown when a saved action's expires_at has passed: the planner's own
-# (``rules.action_expired``), so that plan and apply name the same refusal.
-ACTION_EXPIRED = RuleCode.ACTION_EXPIRED.value
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A change apply refuses to make: a lifecycle rule (its code), or a saved action
-    that expired (``action-expired``)."""
-
-    service: str
-    service_id: int | None
-    rule: str
-    message: str
-    fix: str
-
-    @classmethod
-    def of(cls, refusal: Refusal) -> Rejection:
-        return cls(
-            service=refusal.service,
-            service_id=refusal.service_id,
-            rule=refusal.rule.value,
-            message=refusal.message,
-            fix=refusal.fix,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +58,7 @@ class Verdict:
     fresh: Plan
     to_run: tuple[Action, ...] = ()  # fresh actions to execute (changes only)
     already_done: tuple[Action, ...] = ()  # approved changes whose effect already shows
-    rejections: tuple[Rejection, ...] = ()  # → exit 3, nothing applied
+    rejections: tuple[Refusal, ...] = ()  # → exit 3, nothing applied
     stale: tuple[str, ...] = ()  # why the plan is stale → exit 1
     altered: tuple[str, ...] = ()  # why the plan cannot be what it says → exit 1
 
@@ -109,7 +84,7 @@ class Verdict:
             )
 
 
-def refused_error(rejections: tuple[Rejection, ...], source: str) -> RefusedError:
+def refused_error(rejections: tuple[Refusal, ...], source: str) -> RefusedError:
     """One line naming what is refused (each refusal is shown above it, with its fix)."""
     count = len(rejections)
     named = ", ".join(f"{r.service} [{r.rule}]" for r in rejections[:3])
@@ -125,9 +100,9 @@ def _first(reasons: tuple[str, ...]) -> str:
     return reasons[0] + (f"; and {more} more" if more else "")
 
 
-def refusals_of(approved: Plan) -> tuple[Rejection, ...]:
+def refusals_of(approved: Plan) -> tuple[Refusal, ...]:
     """A plan with refusals is never applied: checked before the account is even read."""
-    return tuple(Rejection.of(refusal) for refusal in approved.refused)
+    return approved.refused
 
 
 def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
@@ -138,12 +113,12 @@ def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
     if saved_refusals:
         return Verdict(fresh=fresh, rejections=saved_refusals)
 
-    rejections: list[Rejection] = []
+    rejections: list[Refusal] = []
     refused_keys = {refusal.service for refusal in fresh.refused}
     for action in approved.changes:
         if has_passed(action.expires_at, now) and action.service not in refused_keys:
             rejections.append(_expired(action, now))
-    rejections.extend(Rejection.of(refusal) for refusal in fresh.refused)
+    rejections.extend(fresh.refused)
     if rejections:
         return Verdict(fresh=fresh, rejections=tuple(rejections))
 
@@ -268,7 +243,7 @@ def _stale_reason(saved: Action, current: Action) -> str:
     return f"{_who(saved)} changed since the plan read it"
 
 
-def _expired(action: Action, now: datetime) -> Rejection:
+def _expired(action: Action, now: datetime) -> Refusal:
     assert action.expires_at is not None
     deadline = when_text(action.expires_at)
     if action.action is ActionKind.CANCEL_TERMINATION:
@@ -286,12 +261,14 @@ def _expired(action: Action, now: datetime) -> Rejection:
             f"now {when_text(now)}"
         )
         fix = "plan again: the service has moved past the date the plan relied on"
-    return Rejection(
+    # The planner's own codes (``rules.action_expired``, the cancel window), so that plan
+    # and apply name the same refusal.
+    return Refusal(
         service=action.service,
         service_id=action.service_id,
-        rule=RuleCode.CANCEL_WINDOW_CLOSED.value
+        rule=RuleCode.CANCEL_WINDOW_CLOSED
         if action.action is ActionKind.CANCEL_TERMINATION
-        else ACTION_EXPIRED,
+        else RuleCode.ACTION_EXPIRED,
         message=message,
         fix=fix,
     )

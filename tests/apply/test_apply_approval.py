@@ -14,7 +14,7 @@ from reconciler.apply.run import seen_in_review, spec_of_plan
 from reconciler.core.approval import STALE_MESSAGE, judge
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
-from reconciler.core.plan import Action, ActionKind, Call, Plan, RuleCode
+from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
@@ -168,6 +168,9 @@ def test_an_action_past_its_expires_at_is_refused() -> None:
     # The account has not moved (the rules alone would allow it): the date still refuses.
     verdict = judge(approved, again(approved, A, now=after), now=after)
     assert [r.rule for r in verdict.rejections] == ["action-expired"]
+    # The plan's own type and code, not a string copy: plan and apply name one refusal.
+    (rejection,) = verdict.rejections
+    assert isinstance(rejection, Refusal) and rejection.rule is RuleCode.ACTION_EXPIRED
 
 
 def tampered(approved: Plan, service_key: str, **changes: object) -> Plan:

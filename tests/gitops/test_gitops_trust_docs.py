@@ -1,7 +1,8 @@
 """What the documents tell a team about trusting a plan is what the product does.
 
 The troubleshooting page quotes, word for word, the refusals of a saved plan that does
-not hold; the user guide shows a typo'd entry that must never pass as "No changes".
+not hold; the user guide shows a typo'd entry that must never pass as "No changes"; apply's
+own hint tells CD what to apply.
 These tests read those statements from the documents themselves and hold each to the
 product's real output, so a document that drifts from the code fails here, not in a
 team's CD.
@@ -14,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from demo_spec import demo_spec
 from gitops_helpers import cli, isolated
 from test_gitops_trust import REVIEWED, TAMPERINGS, apply_saved, recorded, save, server
 
@@ -143,3 +145,26 @@ def test_the_guides_typo_is_refused_with_its_suggestion_not_no_changes(
     document = json.loads(cli(capsys, "plan", "spec.yaml", "--format", "json").out)
     assert [r["service"] for r in document["refused"]] == [name]
     assert document["summary"]["refused"] == 1
+
+
+# --- apply's own hint ----------------------------------------------------------------------
+
+
+def test_apply_without_a_terminal_points_cd_at_the_reviewed_plan_file_and_that_works(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Apply's hint tells CD to apply the reviewed ``reconciler plan --out`` file with
+    --auto-approve: the hint is given, and doing what it says applies exactly the saved
+    plan's change."""
+    Path("spec.yaml").write_text(demo_spec(("example.net",), endpoint="sandbox"), encoding="utf-8")
+    refused = cli(capsys, "apply", "spec.yaml")
+    assert refused.code == 1
+    hint = next(line for line in refused.err.splitlines() if line.startswith("hint:"))
+    assert "in CD: apply the reviewed `reconciler plan --out` file with --auto-approve" in hint
+    saved = cli(capsys, "plan", "spec.yaml", "--out", "plan.json")
+    assert saved.code == 0, saved.err
+    done = cli(capsys, "apply", "plan.json", "--auto-approve")
+    assert done.code == 0, done.err
+    assert "Apply complete: 1 done" in done.out
+    again = cli(capsys, "plan", "spec.yaml", "--detailed-exitcode")
+    assert again.code == 0, again.out
