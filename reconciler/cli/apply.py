@@ -87,6 +87,7 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
+from reconciler.cli.options import format_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files
@@ -281,12 +282,9 @@ class _ApplyCommand(click.Command):
     help="With a saved PLAN: the spec it must match (default: the spec file the plan names). "
     "The endpoint is this spec's, or --endpoint; never the plan's.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
     help='json: a report of what was done on stdout, for CD (docs/plan-format.md, "The '
     'apply report"); the plan and progress then go to stderr. Same exit codes.',
 )

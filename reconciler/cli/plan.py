@@ -62,6 +62,7 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.files import write_whole
+from reconciler.cli.options import format_option
 from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import is_stdin, is_stdin_name, read_spec, spec_files
 from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
@@ -129,12 +130,10 @@ class _PlanCommand(click.Command):
     help="Save the JSON plan to FILE (several specs: FILE-stem.SPEC-stem.json each), for "
     "`reconciler apply FILE`.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "markdown",
+    "json",
     help="text for terminals and CD logs; markdown for a pull-request comment; json for "
     "scripts (docs/plan-format.md).",
 )

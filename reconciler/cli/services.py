@@ -20,6 +20,7 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
+from reconciler.cli.options import format_option
 from reconciler.core.catalog import KNOWN_TYPES, ProductFamily
 from reconciler.core.live import LiveAccount
 from reconciler.durations import Duration
@@ -103,12 +104,9 @@ def check_type(wanted: str, account: LiveAccount) -> None:
     "(recommit, keep_price, default_price, terminate_at_commitment_end).",
 )
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show N rows at most.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice([*(f.value for f in OutputFormat), ICS]),
-    default=OutputFormat.TABLE.value,
-    show_default=True,
+@format_option(
+    *(f.value for f in OutputFormat),  # table first: the default
+    ICS,
     help="table for people; json and csv are stable formats for scripts; ics an "
     "iCalendar feed of the expiries and of the last moments to cancel a termination.",
 )

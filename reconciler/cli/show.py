@@ -27,6 +27,7 @@ import click
 
 from reconciler.cli import command_secrets
 from reconciler.cli.display import tz_option, zone_of
+from reconciler.cli.options import format_option
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
@@ -141,12 +142,8 @@ class _ShowCommand(click.Command):
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
+@format_option(
+    *FORMATS,
     help="text for terminals and CD logs; markdown for a pull-request comment; json for "
     "scripts (docs/plan-format.md).",
 )
