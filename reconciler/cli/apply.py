@@ -476,9 +476,9 @@ def run_apply(
     error or not."""
     environ = os.environ if environ is None else environ
     loaded = load_target(request)
-    rejections: list[Refusal] = []
+    refusals: list[Refusal] = []
     try:
-        report = _run_loaded(loaded, request, io, environ, cwd, rejections)
+        report = _run_loaded(loaded, request, io, environ, cwd, refusals)
     except ReconcilerError as caught:
         # A failed action ends the command with its ApplyError, and the run's report
         # still matters (what was done, the query ids): _Failed carries both this far.
@@ -491,7 +491,7 @@ def run_apply(
                 loaded.source,
                 loaded.digest,
                 report=ran,
-                rejections=tuple(rejections),
+                refusals=tuple(refusals),
                 error=error,
             )
             on_end(end)
@@ -516,7 +516,7 @@ def _run_loaded(
     io: ApplyIO,
     environ: Mapping[str, str],
     cwd: Path | None,
-    rejections: list[Refusal],
+    refusals: list[Refusal],
 ) -> ApplyReport | None:
     approved = loaded.plan
     if approved.targeted:  # from --target now, or a targeted plan saved
@@ -524,7 +524,7 @@ def _run_loaded(
     shown = text_render.render(approved, color=use_color(request.color), zone=request.zone)
     io.out(shown.rstrip("\n"))
     if approved.refused:
-        rejections.extend(refusals_of(approved))
+        refusals.extend(refusals_of(approved))
         raise refused_error(refusals_of(approved), loaded.source)
     check_tokens(request.tokens, approved)
     check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
@@ -535,12 +535,12 @@ def _run_loaded(
     confirm(approved, request, io)
 
     def show_verdict(verdict: Verdict) -> None:
-        rejections.extend(verdict.rejections)
-        if verdict.rejections:
+        refusals.extend(verdict.refusals)
+        if verdict.refusals:
             io.out("")
             io.out("Refused at apply time: nothing is applied.")
-            for rejection in verdict.rejections:
-                io.out(rejection_text(rejection))
+            for refusal in verdict.refusals:
+                io.out(refusal_text(refusal))
 
     options = ApplyOptions(
         token_timeout=request.token_timeout,
@@ -778,12 +778,12 @@ def outcome_line(result: ActionResult) -> str:
     return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
 
 
-def rejection_text(rejection: Refusal) -> str:
-    where = f" (#{rejection.service_id})" if rejection.service_id is not None else ""
+def refusal_text(refusal: Refusal) -> str:
+    where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
     return (
-        f"  x {clean(rejection.service)}{where} [{rejection.rule}]\n"
-        f"      {clean(rejection.message)}\n"
-        f"      fix: {clean(rejection.fix)}"
+        f"  x {clean(refusal.service)}{where} [{refusal.rule}]\n"
+        f"      {clean(refusal.message)}\n"
+        f"      fix: {clean(refusal.fix)}"
     )
 
 

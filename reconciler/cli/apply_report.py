@@ -56,7 +56,7 @@ class ApplyEnd:
     source: str
     digest: str
     report: ApplyReport | None = None  # None: no run (nothing to apply, or stopped before)
-    rejections: tuple[Refusal, ...] = ()  # refused, before the account was read or after
+    refusals: tuple[Refusal, ...] = ()  # refused, before the account was read or after
     error: ReconcilerError | None = None
 
 
@@ -109,15 +109,15 @@ def document(end: ApplyEnd, records: Sequence[Record] = ()) -> dict[str, Any]:
         "actions": actions,
         "refused": [
             {
-                "service": rejection.service,
-                "service_id": rejection.service_id,
-                "rule": rejection.rule,
-                "message": rejection.message,
-                "fix": rejection.fix,
+                "service": refusal.service,
+                "service_id": refusal.service_id,
+                "rule": refusal.rule,
+                "message": refusal.message,
+                "fix": refusal.fix,
             }
-            for rejection in end.rejections
+            for refusal in end.refusals
         ],
-        "totals": {**totals, "refused": len(end.rejections)},
+        "totals": {**totals, "refused": len(end.refusals)},
         "error": ({"message": error.message, "hint": error.hint} if error is not None else None),
     }
 

@@ -58,19 +58,19 @@ class Verdict:
     fresh: Plan
     to_run: tuple[Action, ...] = ()  # fresh actions to execute (changes only)
     already_done: tuple[Action, ...] = ()  # approved changes whose effect already shows
-    rejections: tuple[Refusal, ...] = ()  # → exit 3, nothing applied
+    refusals: tuple[Refusal, ...] = ()  # → exit 3, nothing applied
     stale: tuple[str, ...] = ()  # why the plan is stale → exit 1
     altered: tuple[str, ...] = ()  # why the plan cannot be what it says → exit 1
 
     @property
     def approved(self) -> bool:
-        return not (self.rejections or self.stale or self.altered)
+        return not (self.refusals or self.stale or self.altered)
 
     def raise_if_not_approved(self, source: str) -> None:
-        """The one error for a plan that must not be applied (rejections first: a rule
+        """The one error for a plan that must not be applied (refusals first: a rule
         refusing is the more useful news, and it has its own exit code)."""
-        if self.rejections:
-            raise refused_error(self.rejections, source)
+        if self.refusals:
+            raise refused_error(self.refusals, source)
         if self.altered:
             raise PlanFileError(
                 f"{source} cannot be applied: {_first(self.altered)}",
@@ -84,14 +84,14 @@ class Verdict:
             )
 
 
-def refused_error(rejections: tuple[Refusal, ...], source: str) -> RefusedError:
+def refused_error(refusals: tuple[Refusal, ...], source: str) -> RefusedError:
     """One line naming what is refused (each refusal is shown above it, with its fix)."""
-    count = len(rejections)
-    named = ", ".join(f"{r.service} [{r.rule}]" for r in rejections[:3])
+    count = len(refusals)
+    named = ", ".join(f"{r.service} [{r.rule}]" for r in refusals[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     return RefusedError(
         f"{source}: {count} change{'s' * (count > 1)} refused ({named}{more}); nothing was applied",
-        hint=rejections[0].fix if count == 1 else "each refusal above says what to change",
+        hint=refusals[0].fix if count == 1 else "each refusal above says what to change",
     )
 
 
@@ -111,16 +111,16 @@ def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
     now = as_utc(now)
     saved_refusals = refusals_of(approved)
     if saved_refusals:
-        return Verdict(fresh=fresh, rejections=saved_refusals)
+        return Verdict(fresh=fresh, refusals=saved_refusals)
 
-    rejections: list[Refusal] = []
+    refusals: list[Refusal] = []
     refused_keys = {refusal.service for refusal in fresh.refused}
     for action in approved.changes:
         if has_passed(action.expires_at, now) and action.service not in refused_keys:
-            rejections.append(_expired(action, now))
-    rejections.extend(fresh.refused)
-    if rejections:
-        return Verdict(fresh=fresh, rejections=tuple(rejections))
+            refusals.append(_expired(action, now))
+    refusals.extend(fresh.refused)
+    if refusals:
+        return Verdict(fresh=fresh, refusals=tuple(refusals))
 
     saved_by_key = _by_key(approved.actions)
     fresh_by_key = _by_key(fresh.actions)

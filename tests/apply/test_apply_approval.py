@@ -138,7 +138,7 @@ def test_a_plan_with_refusals_is_never_applied() -> None:
     approved = plan(spec(("old.example.com", Lifecycle.RENEW)), gone)
     assert approved.refused
     verdict = judge(approved, approved, now=NOW)
-    assert [r.rule for r in verdict.rejections] == ["already-terminated"]
+    assert [r.rule for r in verdict.refusals] == ["already-terminated"]
     with pytest.raises(RefusedError) as raised:
         verdict.raise_if_not_approved("plan.json")
     assert raised.value.exit_code == 3 and "nothing was applied" in str(raised.value)
@@ -152,7 +152,7 @@ def test_a_cancellation_planned_at_25_hours_is_refused_at_23_hours() -> None:
     assert action.action is ActionKind.CANCEL_TERMINATION
     assert action.expires_at == EXPIRY - timedelta(hours=24)
     verdict = judge(approved, again(approved, B, now=at_23h), now=at_23h)
-    assert [(r.service, r.rule) for r in verdict.rejections] == [
+    assert [(r.service, r.rule) for r in verdict.refusals] == [
         ("b.example.com", "cancel-window-closed")
     ]
     assert not verdict.to_run
@@ -167,10 +167,10 @@ def test_an_action_past_its_expires_at_is_refused() -> None:
     after = EXPIRY + timedelta(minutes=1)
     # The account has not moved (the rules alone would allow it): the date still refuses.
     verdict = judge(approved, again(approved, A, now=after), now=after)
-    assert [r.rule for r in verdict.rejections] == ["action-expired"]
+    assert [r.rule for r in verdict.refusals] == ["action-expired"]
     # The plan's own type and code, not a string copy: plan and apply name one refusal.
-    (rejection,) = verdict.rejections
-    assert isinstance(rejection, Refusal) and rejection.rule is RuleCode.ACTION_EXPIRED
+    (refusal,) = verdict.refusals
+    assert isinstance(refusal, Refusal) and refusal.rule is RuleCode.ACTION_EXPIRED
 
 
 def tampered(approved: Plan, service_key: str, **changes: object) -> Plan:
@@ -233,7 +233,7 @@ def test_a_destructive_spec_edit_the_rules_refuse_is_refused() -> None:
     )
     edited = approved.model_copy(update={"spec": entries})
     verdict = judge(edited, again(edited, A, B, H), now=NOW)
-    assert [r.rule for r in verdict.rejections] == ["delete-now-web-hosting-only"]
+    assert [r.rule for r in verdict.refusals] == ["delete-now-web-hosting-only"]
 
 
 def test_a_changed_fingerprint_is_stale() -> None:

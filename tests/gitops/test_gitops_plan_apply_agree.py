@@ -130,7 +130,7 @@ def apply_says(verdict: Verdict) -> tuple[int, tuple[str, ...]]:
     try:
         verdict.raise_if_not_approved("plan.json")
     except ReconcilerError as error:
-        return error.exit_code, tuple(rejection.rule for rejection in verdict.rejections)
+        return error.exit_code, tuple(refusal.rule for refusal in verdict.refusals)
     return 0, ()
 
 
