@@ -42,3 +42,40 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     captured = capsys.readouterr()
     code = exited.value.code
     return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+
+
+# Specs on the embedded sandbox's demo account, shared by the CLI tests.
+TERMINATE_EXAMPLE_NET = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+"""
+TERMINATE_AND_DELETE = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    type: domain
+    lifecycle: terminate_at_expiry
+  old-shop.example.org:
+    type: hosting/web
+    lifecycle: delete_now
+"""
+# campaign-2025.example.com ends within 24 hours on the demo account: renewing it is
+# refused (cancel-window-closed), and nothing of the plan is applied.
+TERMINATE_AND_REFUSED = """\
+version: 1
+endpoint: sandbox
+unmanaged: ignore
+services:
+  example.net:
+    lifecycle: terminate_at_expiry
+  campaign-2025.example.com:
+    type: hosting/web
+    lifecycle: renew
+"""

@@ -15,35 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cli_helpers import TERMINATE_AND_DELETE, TERMINATE_AND_REFUSED
 
 from reconciler.cli import main
 from reconciler.cli.apply import ApplyRequest, LineProgress, run_apply
 from reconciler.errors import ReconcilerError
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+CHANGES = TERMINATE_AND_DELETE
 
-REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-"""
+REFUSED = TERMINATE_AND_REFUSED
 
 
 @dataclass

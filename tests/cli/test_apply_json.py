@@ -13,35 +13,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cli_helpers import Result, clean_workdir, cli
+from cli_helpers import TERMINATE_AND_DELETE, TERMINATE_AND_REFUSED, Result, clean_workdir, cli
 
 from reconciler.cli.apply_report import SCHEMA_PATH
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
-# campaign-2025.example.com ends within 24 hours on the demo account: renewing it is
-# refused (cancel-window-closed), and nothing of the plan is applied.
-REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-"""
+CHANGES = TERMINATE_AND_DELETE
+REFUSED = TERMINATE_AND_REFUSED  # nothing of it is applied (see cli_helpers)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-format.md"
 
 

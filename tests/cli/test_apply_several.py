@@ -12,20 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Result, clean_workdir, cli
+from cli_helpers import TERMINATE_EXAMPLE_NET, Result, clean_workdir, cli
 
 from reconciler.cli.apply import ApplyRequest, LineProgress, run_applies
 from reconciler.errors import ReconcilerError
 
-TERMINATE = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+TERMINATE = TERMINATE_EXAMPLE_NET
 DELETE = """\
 version: 1
 endpoint: sandbox

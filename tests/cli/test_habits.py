@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import clean_workdir, cli
+from cli_helpers import TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
 from reconciler import __version__
 from reconciler.cli import hoist_global_flags
@@ -27,15 +27,7 @@ services:
     period: P12M
 """
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+CHANGES = TERMINATE_EXAMPLE_NET
 
 
 @pytest.fixture

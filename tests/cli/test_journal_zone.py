@@ -10,17 +10,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from cli_helpers import clean_workdir, cli
+from cli_helpers import TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
-CHANGES = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+CHANGES = TERMINATE_EXAMPLE_NET
 TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ([A-Z]{3,4})\b")
 
 

@@ -10,18 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import TERMINATE_EXAMPLE_NET
 
 from tests.cli.cli_helpers import clean_workdir, cli
 
-SPEC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+SPEC = TERMINATE_EXAMPLE_NET
 
 BAD = SPEC.replace("terminate_at_expiry", "terminate_at_expiryy")
 

@@ -9,19 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import TERMINATE_EXAMPLE_NET
 
 from reconciler.ovh.embedded import DATABASE, spec_state_dir
 from tests.cli.cli_helpers import clean_workdir, cli
 
-SPEC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+SPEC = TERMINATE_EXAMPLE_NET
 
 FRESH = "a fresh demo account is created in"
 
