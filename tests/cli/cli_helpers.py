@@ -1,81 +1,113 @@
 """What the command tests of this folder share: a working directory cleared of the
-user's OVH and reconciler settings (the embedded sandbox's state in it), and the CLI run
-in process with its exit code and output."""
+user's OVH and reconciler settings (the embedded sandbox's state in it), the CLI run in
+process with its exit code and output, the specs they plan on the embedded sandbox's
+demo account, and the scripted terminal and standard input that apply is driven with."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import io
+import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from demo_spec import demo_spec
+from sandbox_env import Result, cli, isolate
 
-from reconciler.cli import main
+from reconciler.cli.apply import LineProgress
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+__all__ = [
+    "DELETE_OLD_SHOP",
+    "IN_SYNC",
+    "RENEW_CAMPAIGN",
+    "TERMINATE_AND_DELETE",
+    "TERMINATE_AND_REFUSED",
+    "TERMINATE_EXAMPLE_NET",
+    "Result",
+    "ScriptedIO",
+    "clean_workdir",
+    "cli",
+    "error_lines",
+    "pending",
+    "piped",
+]
 
 
 def clean_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **files: str) -> Path:
     """``tmp_path`` as the current directory, with no ``OVH_*``/``RECONCILER_*`` setting
     of the user's, a home and a sandbox state of its own, and ``files`` written in it
     (``name_yaml="..."`` writes ``name.yaml``)."""
-    for name in list(os.environ):
-        if name.startswith(("OVH_", "RECONCILER_")) or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
+    isolate(tmp_path, monkeypatch)
     for key, text in files.items():
         (tmp_path / key.replace("_yaml", ".yaml")).write_text(text, encoding="utf-8")
     return tmp_path
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """``reconciler ARGS`` in process: its exit code (1 for a non-integer one) and output."""
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+def error_lines(result: Result) -> list[str]:
+    """The ``error:`` lines of a run's standard error."""
+    return [line for line in result.err.splitlines() if line.startswith("error:")]
+
+
+def pending(capsys: pytest.CaptureFixture[str], spec: str = "changes.yaml") -> int:
+    """How many changes ``reconciler plan SPEC`` still sees."""
+    shown = cli(capsys, "plan", spec, "--format", "json")
+    assert shown.code == 0, shown.err
+    return sum(1 for a in json.loads(shown.out)["actions"] if a["action"] != "no_op")
+
+
+def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> io.BytesIO:
+    """``text`` as the command's standard input; the bytes behind it, to see what was read."""
+    raw = io.BytesIO(text.encode("utf-8"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
+    return raw
+
+
+@dataclass
+class ScriptedIO:
+    """Apply's terminal, played by the test: ``answers`` typed in turn (then end of
+    input), every question asked and every line shown kept to be read back."""
+
+    answers: list[str]
+    terminal: bool = True
+    asked: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def interactive(self) -> bool:
+        return self.terminal
+
+    def ask(self, question: str) -> str | None:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else None
+
+    def out(self, text: str) -> None:
+        self.lines.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def progress(self) -> LineProgress:
+        return LineProgress(self.out)
 
 
 # Specs on the embedded sandbox's demo account, shared by the CLI tests.
-TERMINATE_EXAMPLE_NET = """\
+TERMINATE_EXAMPLE_NET = demo_spec(("example.net",), endpoint="sandbox")
+DELETE_OLD_SHOP = demo_spec(("old-shop.example.org",), endpoint="sandbox")
+TERMINATE_AND_DELETE = demo_spec(("example.net", "old-shop.example.org"), endpoint="sandbox")
+# What the demo account already is: a plan of it changes nothing.
+IN_SYNC = """\
 version: 1
 endpoint: sandbox
 unmanaged: ignore
 services:
-  example.net:
+  example.com:
     type: domain
-    lifecycle: terminate_at_expiry
-"""
-TERMINATE_AND_DELETE = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
+    lifecycle: renew
+    period: P12M
 """
 # campaign-2025.example.com ends within 24 hours on the demo account: renewing it is
-# refused (cancel-window-closed), and nothing of the plan is applied.
-TERMINATE_AND_REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-"""
+# refused (cancel-window-closed), and nothing of a plan that asks it is applied.
+CAMPAIGN_ENTRY = "  campaign-2025.example.com:\n    type: hosting/web\n    lifecycle: renew\n"
+RENEW_CAMPAIGN = demo_spec((), endpoint="sandbox", more=CAMPAIGN_ENTRY)
+TERMINATE_AND_REFUSED = TERMINATE_EXAMPLE_NET + CAMPAIGN_ENTRY
