@@ -10,6 +10,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo_spec import demo_spec
@@ -19,8 +20,9 @@ from reconciler.cli.apply import LineProgress
 
 __all__ = [
     "DELETE_OLD_SHOP",
-    "IN_SYNC",
     "RENEW_CAMPAIGN",
+    "READ_ALL_KEYS",
+    "RENEW_EXAMPLE_COM",
     "TERMINATE_AND_DELETE",
     "TERMINATE_AND_REFUSED",
     "TERMINATE_EXAMPLE_NET",
@@ -31,6 +33,7 @@ __all__ = [
     "error_lines",
     "pending",
     "piped",
+    "seeded_account",
 ]
 
 
@@ -95,8 +98,8 @@ class ScriptedIO:
 TERMINATE_EXAMPLE_NET = demo_spec(("example.net",), endpoint="sandbox")
 DELETE_OLD_SHOP = demo_spec(("old-shop.example.org",), endpoint="sandbox")
 TERMINATE_AND_DELETE = demo_spec(("example.net", "old-shop.example.org"), endpoint="sandbox")
-# What the demo account already is: a plan of it changes nothing.
-IN_SYNC = """\
+# example.com as the demo account has it: a plan of this spec changes nothing.
+RENEW_EXAMPLE_COM = """\
 version: 1
 endpoint: sandbox
 unmanaged: ignore
@@ -111,3 +114,54 @@ services:
 CAMPAIGN_ENTRY = "  campaign-2025.example.com:\n    type: hosting/web\n    lifecycle: renew\n"
 RENEW_CAMPAIGN = demo_spec((), endpoint="sandbox", more=CAMPAIGN_ENTRY)
 TERMINATE_AND_REFUSED = TERMINATE_EXAMPLE_NET + CAMPAIGN_ENTRY
+
+
+# The services an account seeded for the ``services`` command tests may hold, by id, as
+# the sandbox's seed writes them: each test's account picks its own.
+SEEDED_SERVICES: dict[int, dict[str, Any]] = {
+    120000101: {"name": "example.com", "route": "/domain", "id": 120000101,
+                "expires": "2027-03-01T00:00:00Z",
+                "renew": {"mode": "automatic", "period": "P12M"}},
+    120000201: {"name": "example.com", "route": "/hosting/web", "id": 120000201,
+                "expires": "2027-03-01T00:00:00Z",
+                "renew": {"mode": "automatic", "period": "P12M"},
+                "parent": {"name": "example.com", "route": "/domain"}},
+    120000202: {"name": "old-shop.example.org", "route": "/hosting/web", "id": 120000202,
+                "expires": "2026-06-01T12:00:00Z",
+                "renew": {"mode": "automatic", "period": "P1M"}, "termination": "at_expiry"},
+    120000301: {"name": "vps-1a2b3c4d.vps.ovh.net", "route": "/vps", "id": 120000301,
+                "expires": "2026-04-01T00:00:00Z", "renew": {"mode": "manual", "period": "P1M"}},
+    120000801: {"name": "ns1234567.ip-1-2-3.eu", "route": "/dedicated/server", "id": 120000801,
+                "expires": "2026-04-01T00:00:00Z",
+                "renew": {"mode": "automatic", "period": "P1M"},
+                "engagement_ends": "2026-09-01T00:00:00Z", "termination": "at_engagement"},
+    120000105: {"name": "forgotten.io", "route": "/domain", "id": 120000105,
+                "expires": "2026-02-20T00:00:00Z",
+                "renew": {"mode": "manual", "period": "P12M"}, "state": "expired"},
+    120000601: {"name": "hosted-ab12345-1", "route": "/email/exchange", "id": 120000601,
+                "organization": "hosted-ab12345-1", "expires": "2026-03-20T00:00:00Z",
+                "renew": {"mode": "automatic", "period": "P1M"}},
+}  # fmt: skip
+# The key of a seeded account that may read everything, as (application key, application
+# secret, consumer key).
+READ_ALL_KEYS = ("it-ak", "it-as", "it-ck")
+
+
+def seeded_account(*service_ids: int, rules: dict[str, str] | None = None) -> dict[str, Any]:
+    """The seed of an account holding ``service_ids`` (of ``SEEDED_SERVICES``, in that
+    order), readable with ``READ_ALL_KEYS``; ``rules`` adds a consumer key of the same
+    application by name, with ``GET`` on only the path it maps to."""
+    application_key, application_secret, consumer_key = READ_ALL_KEYS
+    keys = {consumer_key: "/*", **(rules or {})}
+    return {
+        "credentials": [
+            {
+                "application_key": application_key,
+                "application_secret": application_secret,
+                "consumer_key": key,
+                "rules": [{"method": "GET", "path": path}],
+            }
+            for key, path in keys.items()
+        ],
+        "services": [SEEDED_SERVICES[service_id] for service_id in service_ids],
+    }
