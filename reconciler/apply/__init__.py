@@ -3,9 +3,10 @@
 Apply never does what the spec and the rules do not call for, and never loses track of
 what it did. The pieces:
 
-- ``approval``: judges the approved (or saved) plan against the plan made again at
-  apply time — refused, stale, altered, or approved (pure);
-- ``steps``: the planned calls as steps whose effect can be checked on the account (pure);
+- ``reconciler.core.approval`` (pure, re-exported here): judges the approved (or saved)
+  plan against the plan made again at apply time — refused, stale, altered, or approved;
+- ``reconciler.core.steps`` (pure): the planned calls as typed steps whose effect can be
+  checked on the account;
 - ``session``: the edge — journal before and after every mutating call, ambiguous
   failures settled by re-reading, never a blind second send;
 - ``executor``: every action concurrently, each re-read just before its first call;
