@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reconciler.errors import InvalidValue, quoted
+
 MAX_SECONDS = 100 * 366 * 86400.0  # a century: beyond any deadline or window
 MAX_MONTHS = 100 * 12
 
@@ -54,16 +56,10 @@ _CALENDAR: dict[str, int] = {
 }  # fmt: skip
 
 EXAMPLES = "45s, 30min, 12h, 30d, 2w, 1mo, or ISO 8601 (PT30M, P30D, P1M)"
-_SHOWN_MAX = 40
 
 
-class InvalidDuration(ValueError):
+class InvalidDuration(InvalidValue):
     """A text that is no duration: ``message`` says why, ``fix`` what to write."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(f"{message} — {fix}")
-        self.message = message
-        self.fix = fix
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -116,11 +112,11 @@ def parse_duration(text: str, *, allow_calendar: bool = True) -> Duration:
     duration = _iso(stripped) if stripped[:1] in ("P", "p") else _short(stripped)
     if duration.is_calendar and not allow_calendar:
         raise InvalidDuration(
-            f"{_shown(text)} is in calendar months, which have no fixed length",
+            f"{quoted(text)} is in calendar months, which have no fixed length",
             "write it in days or hours (e.g. 30d, 12h)",
         )
     if duration.months > MAX_MONTHS or duration.fixed > MAX_SECONDS:
-        raise InvalidDuration(f"{_shown(text)} is longer than a century", "write a shorter one")
+        raise InvalidDuration(f"{quoted(text)} is longer than a century", "write a shorter one")
     return duration
 
 
@@ -129,29 +125,29 @@ def _short(text: str) -> Duration:
     if found is None:
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
             raise InvalidDuration(
-                f"{_shown(text)} has no unit", f"write a number and a unit: {EXAMPLES}"
+                f"{quoted(text)} has no unit", f"write a number and a unit: {EXAMPLES}"
             )
-        raise InvalidDuration(f"{_shown(text)} is not a duration", f"write one like {EXAMPLES}")
+        raise InvalidDuration(f"{quoted(text)} is not a duration", f"write one like {EXAMPLES}")
     amount_text, unit = found["amount"], found["unit"].lower()
     if unit == "m":
         raise InvalidDuration(
-            f"{_shown(text)} is ambiguous: 'm' is a minute to some and a month to others",
+            f"{quoted(text)} is ambiguous: 'm' is a minute to some and a month to others",
             f"write {amount_text}min for minutes or {amount_text}mo for months",
         )
     if unit in _FIXED:
         seconds = float(amount_text) * _FIXED[unit]
         if not math.isfinite(seconds):
-            raise InvalidDuration(f"{_shown(text)} is not a duration", f"write one like {EXAMPLES}")
+            raise InvalidDuration(f"{quoted(text)} is not a duration", f"write one like {EXAMPLES}")
         return Duration(fixed=seconds)
     if unit in _CALENDAR:
         if "." in amount_text:
             raise InvalidDuration(
-                f"{_shown(text)}: calendar months and years are counted whole",
+                f"{quoted(text)}: calendar months and years are counted whole",
                 "write a whole number (e.g. 1mo, 2y), or days (e.g. 45d)",
             )
         return Duration(months=int(amount_text) * _CALENDAR[unit])
     raise InvalidDuration(
-        f"{_shown(text)} has an unknown unit {unit!r}", f"write one like {EXAMPLES}"
+        f"{quoted(text)} has an unknown unit {unit!r}", f"write one like {EXAMPLES}"
     )
 
 
@@ -159,7 +155,7 @@ def _iso(text: str) -> Duration:
     found = _ISO.fullmatch(text.upper())
     if found is None or not any(found.groupdict().values()) or text.upper().endswith("T"):
         raise InvalidDuration(
-            f"{_shown(text)} is not an ISO 8601 duration", f"write one like {EXAMPLES}"
+            f"{quoted(text)} is not an ISO 8601 duration", f"write one like {EXAMPLES}"
         )
     number = {key: float(value) if value else 0.0 for key, value in found.groupdict().items()}
     months = int(number["years"]) * 12 + int(number["months"])
@@ -186,9 +182,3 @@ def _fixed_text(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
-
-
-def _shown(text: str) -> str:
-    if len(text) > _SHOWN_MAX:
-        text = text[: _SHOWN_MAX - 1] + "…"
-    return repr(text)

@@ -45,6 +45,12 @@ Rules of the tree:
   the API's own words, never from headers or credentials; and since an API may echo a
   secret in its words, the client and the CLI pass every error through
   ``reconciler.redaction.Secrets`` before it is shown or journalled.
+
+Below the tree, the parsers of one value (``reconciler.durations``,
+``reconciler.core.periods``) raise an ``InvalidValue`` (a ``ValueError`` with a message
+and a fix): each caller turns it into the error of where the value was written (a
+``UsageError`` for an option, a ``SpecProblem`` for a spec, a ``ConfigError`` for a
+setting).
 """
 
 from __future__ import annotations
@@ -488,6 +494,27 @@ def missing_iam_actions(details: Mapping[str, Any]) -> tuple[str, ...]:
                 if len(found) >= IAM_ACTIONS_LIMIT:
                     return tuple(found)
     return tuple(found)
+
+
+class InvalidValue(ValueError):
+    """A text a parser cannot read as its value: ``message`` says what is wrong, ``fix``
+    what to write instead (see the module docstring)."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(f"{message} — {fix}")
+        self.message = message
+        self.fix = fix
+
+
+QUOTED_LIMIT = 40  # characters of a bad value echoed back in a message
+
+
+def quoted(text: str) -> str:
+    """``text`` as a message quotes the value it refuses: ``repr``, cut short so that a
+    hostile value cannot flood the message."""
+    if len(text) > QUOTED_LIMIT:
+        text = text[: QUOTED_LIMIT - 1] + "…"
+    return repr(text)
 
 
 def _query_id_note(query_id: str | None) -> str:

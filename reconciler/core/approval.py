@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.clock import as_utc
-from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode
+from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode, by_key
 from reconciler.core.rules import has_passed, when_text
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
 
@@ -122,8 +122,8 @@ def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
     if refusals:
         return Verdict(fresh=fresh, refusals=tuple(refusals))
 
-    saved_by_key = _by_key(approved.actions)
-    fresh_by_key = _by_key(fresh.actions)
+    saved_by_key = by_key(approved.actions, lambda action: action.service)
+    fresh_by_key = by_key(fresh.actions, lambda action: action.service)
     to_run: list[Action] = []
     done: list[Action] = []
     stale: list[str] = []
@@ -165,15 +165,6 @@ def judge(approved: Plan, fresh: Plan, *, now: datetime) -> Verdict:
         stale=tuple(stale),
         altered=tuple(altered),
     )
-
-
-def _by_key(actions: tuple[Action, ...]) -> dict[str, Action] | None:
-    found: dict[str, Action] = {}
-    for action in actions:
-        if action.service in found:
-            return None
-        found[action.service] = action
-    return found
 
 
 def _compare(saved: Action, current: Action) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reconciler.errors import InvalidValue, quoted
+
 MIN_MONTHS = 1
 MAX_MONTHS = 120  # ten years: OVH offers nothing longer
 
@@ -28,17 +30,11 @@ MAX_MONTHS = 120  # ten years: OVH offers nothing longer
 _MONTHS_OR_YEARS = re.compile(r"P(?:(?P<years>\d{1,6})Y)?(?:(?P<months>\d{1,6})M)?", re.ASCII)
 # Any other ISO 8601 duration shape (days, weeks, times), to explain why it is refused.
 _OTHER_DURATION = re.compile(r"P(?:\d+[YMWD])*(?:T(?:\d+(?:[.,]\d+)?[HMS])+)?", re.ASCII)
-_SHOWN_MAX = 40  # characters of a bad value echoed back in a message
 
 
-class InvalidPeriod(ValueError):
+class InvalidPeriod(InvalidValue):
     """A text that is not an acceptable renewal period. ``message`` says what is wrong
     and ``fix`` what to write instead (the canonical text when there is one)."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(f"{message} — {fix}")
-        self.message = message
-        self.fix = fix
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -68,17 +64,17 @@ def parse_period(text: str, *, strict: bool = False) -> Period:
     stripped = text.strip()
     match = _MONTHS_OR_YEARS.fullmatch(stripped.upper())
     if not match or not (match["years"] or match["months"]):
-        raise InvalidPeriod(f"{_shown(text)} is not a renewal period", _why_not(stripped))
+        raise InvalidPeriod(f"{quoted(text)} is not a renewal period", _why_not(stripped))
     months = int(match["years"] or 0) * 12 + int(match["months"] or 0)
     if not MIN_MONTHS <= months <= MAX_MONTHS:
         raise InvalidPeriod(
-            f"renewal period {_shown(text)} is out of range",
+            f"renewal period {quoted(text)} is out of range",
             f"write a period from P{MIN_MONTHS}M to P{MAX_MONTHS}M",
         )
     period = Period(months)
     if strict and text != str(period):
         raise InvalidPeriod(
-            f"renewal period {_shown(text)} is not written as OVH writes it",
+            f"renewal period {quoted(text)} is not written as OVH writes it",
             f"write {period} (OVH states renewal periods in months)",
         )
     return period
@@ -102,10 +98,3 @@ def _why_not(text: str) -> str:
     if _OTHER_DURATION.fullmatch(text.upper()) and text.upper() not in ("P", "PT"):
         return f"renewal periods are whole months: write one {EXPECTED}"
     return f"write an ISO 8601 duration in months, {EXPECTED}"
-
-
-def _shown(text: str) -> str:
-    """``text`` quoted for a message, cut short so a hostile value cannot flood it."""
-    if len(text) > _SHOWN_MAX:
-        text = text[: _SHOWN_MAX - 1] + "…"
-    return repr(text)

@@ -14,10 +14,11 @@ is the truth (docs/user-guide.md, "Concepts").
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -317,3 +318,19 @@ class Plan(_Frozen):
     def targeted(self) -> bool:
         """Made with ``--target``: a partial plan of the spec."""
         return self.targets is not None
+
+
+Keyed = TypeVar("Keyed")
+
+
+def by_key(items: Iterable[Keyed], key: Callable[[Keyed], str]) -> dict[str, Keyed] | None:
+    """``items`` by ``key``, in their order; ``None`` when two share a key. A planner
+    makes one action and embeds one entry per spec key: a plan read from a file that
+    repeats one is not as a planner made it, and its callers say so."""
+    found: dict[str, Keyed] = {}
+    for item in items:
+        name = key(item)
+        if name in found:
+            return None
+        found[name] = item
+    return found

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Plan, by_key
 from reconciler.core.spec import ServiceSpec, Spec
 from reconciler.endpoints import Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, PlanFileError
@@ -228,12 +228,7 @@ def _shown(value: Any) -> str:
 
 
 def _by_key(entries: Sequence[ServiceSpec]) -> dict[str, ServiceSpec] | None:
-    found: dict[str, ServiceSpec] = {}
-    for entry in entries:
-        if entry.key in found:
-            return None
-        found[entry.key] = entry
-    return found
+    return by_key(entries, lambda entry: entry.key)
 
 
 # --- the plan against itself -----------------------------------------------------------

@@ -396,57 +396,58 @@ def _sections(plan: Plan, zone: tzinfo | None) -> dict[str, _Section]:
         ),
         "irreversible": _irreversible_section(destructive, plan.created_at, zone),
         "refused": _refused_section(plan),
-        "drift": _details_section(
+        "drift": _table_section(
             "Drift: where the account differs from the spec",
             "| Service | Field | Spec | Live |\n|---|---|---|---|\n",
             len(drift),
             drift_row,
             "drift rows",
+            folded=True,
         ),
-        "unmanaged": _details_section(
+        "unmanaged": _table_section(
             "Not in the spec, left as they are",
             f"| Service | Type | Id | Lifecycle | {expiry} |\n|---|---|---|---|---|\n",
             len(unmanaged),
             unmanaged_row,
             "services not in the spec",
+            folded=True,
         ),
-        "unchanged": _details_section(
+        "unchanged": _table_section(
             "Unchanged: already as the spec says",
             f"| Service | Type | {expiry} | Note |\n|---|---|---|---|\n",
             len(unchanged),
             unchanged_row,
             "unchanged services",
+            folded=True,
         ),
         "calls": _calls_section(changes),
     }
 
 
 def _table_section(
-    title: str, header: str, count: int, row: Callable[[int], str], noun: str
+    heading: str,
+    header: str,
+    count: int,
+    row: Callable[[int], str],
+    noun: str,
+    *,
+    folded: bool = False,
 ) -> _Section:
+    """A table of ``count`` rows under ``heading``; ``folded``: inside a ``<details>``
+    block whose summary counts the rows (a reviewer opens it when they want it)."""
+    if folded:
+        title = f"<details><summary>{heading} ({count:,})</summary>"
+        note, tail = "Not shown", "\n</details>\n\n"
+    else:
+        title, note, tail = heading, f"{count:,} {noun} not shown", "\n"
     return _Section(
         noun=noun,
         count=count,
         row=row,
         head=f"{title}\n\n{header}",
-        tail="\n",
+        tail=tail,
         omitted=_omitted(noun),
-        collapsed=lambda: f"{title}\n\n_{count:,} {noun} not shown; {SEE_EVERYTHING}._\n\n",
-    )
-
-
-def _details_section(
-    summary: str, header: str, count: int, row: Callable[[int], str], noun: str
-) -> _Section:
-    title = f"<details><summary>{summary} ({count:,})</summary>"
-    return _Section(
-        noun=noun,
-        count=count,
-        row=row,
-        head=f"{title}\n\n{header}",
-        tail="\n</details>\n\n",
-        omitted=_omitted(noun),
-        collapsed=lambda: f"{title}\n\n_Not shown; {SEE_EVERYTHING}._\n\n</details>\n\n",
+        collapsed=lambda: f"{title}\n\n_{note}; {SEE_EVERYTHING}._\n{tail}",
     )
 
 

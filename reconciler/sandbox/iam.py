@@ -23,30 +23,24 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-# (method, path template as the sandbox serves it): the actions OVH's schemas name.
+# (method, path template as the sandbox serves it): the account action OVH's schemas name,
+# after its ``account:apiovh:`` prefix.
+_GENERIC_OPERATIONS: dict[tuple[str, str], str] = {
+    ("GET", "/me"): "me/get",
+    ("GET", "/me/notification/email/history"): "me/notification/email/history/get",
+    ("GET", "/me/notification/email/history/{id}"): "me/notification/email/history/get",
+    ("GET", "/services"): "services/get",
+    ("GET", "/services/{id}"): "services/get",
+    ("PUT", "/services/{id}"): "services/edit",
+    ("GET", "/services/{id}/options"): "services/options/get",
+    ("GET", "/services/{id}/renewPeriodCapacities"): "services/renewPeriodCapacities/get",
+    ("GET", "/services/{id}/billing/engagement"): "services/billing/engagement/get",
+    ("PUT", "/services/{id}/billing/engagement/endRule"): "services/billing/engagement/endRule",
+    ("POST", "/services/{id}/terminate"): "services/terminate",
+    ("POST", "/services/{id}/terminate/confirm"): "services/terminate/confirm",
+}
 GENERIC_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("GET", "/me"): ("account:apiovh:me/get",),
-    ("GET", "/me/notification/email/history"): (
-        "account:apiovh:me/notification/email/history/get",
-    ),
-    ("GET", "/me/notification/email/history/{id}"): (
-        "account:apiovh:me/notification/email/history/get",
-    ),
-    ("GET", "/services"): ("account:apiovh:services/get",),
-    ("GET", "/services/{id}"): ("account:apiovh:services/get",),
-    ("PUT", "/services/{id}"): ("account:apiovh:services/edit",),
-    ("GET", "/services/{id}/options"): ("account:apiovh:services/options/get",),
-    ("GET", "/services/{id}/renewPeriodCapacities"): (
-        "account:apiovh:services/renewPeriodCapacities/get",
-    ),
-    ("GET", "/services/{id}/billing/engagement"): (
-        "account:apiovh:services/billing/engagement/get",
-    ),
-    ("PUT", "/services/{id}/billing/engagement/endRule"): (
-        "account:apiovh:services/billing/engagement/endRule",
-    ),
-    ("POST", "/services/{id}/terminate"): ("account:apiovh:services/terminate",),
-    ("POST", "/services/{id}/terminate/confirm"): ("account:apiovh:services/terminate/confirm",),
+    route: (f"account:apiovh:{operation}",) for route, operation in _GENERIC_OPERATIONS.items()
 }
 
 # A product's IAM resource type. webHosting, domain and dnsZone are the schemas'; the

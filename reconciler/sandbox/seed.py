@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -321,6 +321,7 @@ def seed_from_mapping(data: Any, source: str = "<seed>") -> Seed:
 # --- YAML with positions -------------------------------------------------------------
 
 Path_ = tuple[str | int, ...]
+_T = TypeVar("_T")
 
 
 def _compose(text: str, filename: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
@@ -456,6 +457,11 @@ class _Reader:
                 raise self.fail((*path, key), f"unknown key (known keys: {known})", at_key=True)
         return value
 
+    def require(self, entry: Mapping[str, Any], path: Path_, keys: Sequence[str]) -> None:
+        for key in keys:
+            if key not in entry:
+                raise self.fail(path, f"missing {key}")
+
     def sequence(self, value: Any, path: Path_) -> list[Any]:
         if not isinstance(value, list):
             raise self.fail(path, f"expected a list, got {_kind(value)}")
@@ -475,33 +481,40 @@ class _Reader:
             raise self.fail(path, f"{text!r} is not one of: {', '.join(choices)}")
         return text
 
+    def choices(
+        self, value: Any, path: Path_, choices: Sequence[str], *, empty: str
+    ) -> tuple[str, ...]:
+        """A non-empty list of ``choices``; ``empty`` says why an empty one is refused."""
+        items = self.sequence(value, path)
+        if not items:
+            raise self.fail(path, empty)
+        return tuple(self.choice(item, (*path, i), choices) for i, item in enumerate(items))
+
     def boolean(self, value: Any, path: Path_) -> bool:
         if not isinstance(value, bool):
             raise self.fail(path, f"expected true or false, got {_kind(value)}")
         return value
 
+    def parsed(self, parse: Callable[[Any], _T], value: Any, path: Path_) -> _T:
+        """``parse(value)``, its ``ValueError`` reported at ``path`` in the parser's words."""
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+
     def instant(self, value: Any, path: Path_) -> datetime:
         if not isinstance(value, str | datetime | date):
             raise self.fail(path, f"expected an ISO 8601 date-time, got {_kind(value)}")
-        try:
-            return parse_instant(value)
-        except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
+        return self.parsed(parse_instant, value, path)
 
     def duration(self, value: Any, path: Path_) -> timedelta:
         if isinstance(value, bool) or not isinstance(value, str):
             raise self.fail(path, f"expected a duration such as 30d or 12h, got {_kind(value)}")
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
+        return self.parsed(parse_duration, value, path)
 
     def period(self, value: Any, path: Path_) -> str:
         text = self.text(value, path)
-        try:
-            period_months(text)
-        except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
+        self.parsed(period_months, text, path)
         return text
 
     def when(
@@ -572,12 +585,11 @@ class _Reader:
                 refuses = self.boolean(entry["refuses_empty"], (*where, "refuses_empty"))
             modes = None
             if entry.get("renew_modes") is not None:
-                at = (*where, "renew_modes")
-                items = self.sequence(entry["renew_modes"], at)
-                if not items:
-                    raise self.fail(at, "must offer at least one renew mode")
-                modes = tuple(
-                    self.choice(m, (*at, i), ("automatic", "manual")) for i, m in enumerate(items)
+                modes = self.choices(
+                    entry["renew_modes"],
+                    (*where, "renew_modes"),
+                    ("automatic", "manual"),
+                    empty="must offer at least one renew mode",
                 )
             retention = None
             if entry.get("retention") is not None:
@@ -616,9 +628,7 @@ class _Reader:
         for index, item in enumerate(self.sequence(value, path)):
             where = (*path, index)
             entry = self.mapping(item, where, _CREDENTIAL_KEYS)
-            for key in ("application_key", "application_secret"):
-                if key not in entry:
-                    raise self.fail(where, f"missing {key}")
+            self.require(entry, where, ("application_key", "application_secret"))
             app_key = self.text(entry["application_key"], (*where, "application_key"))
             secret = self.text(entry["application_secret"], (*where, "application_secret"))
             if secrets.setdefault(app_key, secret) != secret:
@@ -713,9 +723,7 @@ class _Reader:
 
     def service(self, item: Any, where: Path_) -> ServiceSeed:
         entry = self.mapping(item, where, _SERVICE_KEYS)
-        for key in ("name", "route"):
-            if key not in entry:
-                raise self.fail(where, f"missing {key}")
+        self.require(entry, where, ("name", "route"))
         route = self.route(entry["route"], (*where, "route"))
         name = self.text(entry["name"], (*where, "name"))
         product = PRODUCTS[route]
@@ -947,12 +955,11 @@ class _Reader:
                 raise self.fail((*where, key), f"{key} needs engagement_ends(_in)", at_key=True)
         strategies = None
         if entry.get("engagement_strategies") is not None:
-            path = (*where, "engagement_strategies")
-            items = self.sequence(entry["engagement_strategies"], path)
-            if not items:
-                raise self.fail(path, "must offer at least one strategy")
-            strategies = tuple(
-                self.choice(item, (*path, i), END_STRATEGIES) for i, item in enumerate(items)
+            strategies = self.choices(
+                entry["engagement_strategies"],
+                (*where, "engagement_strategies"),
+                END_STRATEGIES,
+                empty="must offer at least one strategy",
             )
         strategy = None
         if entry.get("engagement_strategy") is not None:
@@ -979,8 +986,7 @@ class _Reader:
     def parent(self, value: Any, path: Path_) -> ParentRef:
         if isinstance(value, dict):
             entry = self.mapping(value, path, {"name", "route"})
-            if "name" not in entry:
-                raise self.fail(path, "missing name")
+            self.require(entry, path, ("name",))
             route = self.route(entry["route"], (*path, "route")) if entry.get("route") else None
             return ParentRef(self.text(entry["name"], (*path, "name")), route)
         return ParentRef(self.text(value, path))
@@ -993,9 +999,7 @@ class _Reader:
         count = entry["count"]
         if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_GENERATED:
             raise self.fail((*where, "count"), f"count is an integer from 1 to {MAX_GENERATED}")
-        for key in ("name", "route"):
-            if key not in entry:
-                raise self.fail(where, f"missing {key}")
+        self.require(entry, where, ("name", "route"))
         template = self.text(entry["name"], (*where, "name"))
         if "{n" not in template:
             raise self.fail(

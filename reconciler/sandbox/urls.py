@@ -36,49 +36,50 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(regex + r"\Z")
 
 
+# The generic routes: method, template, handler, and how the call is authenticated.
+_GENERIC_ROUTES = (
+    ("GET", "/auth/time", "auth_time", "public"),
+    ("POST", "/auth/credential", "auth_credential", "public"),
+    ("GET", "/auth/currentCredential", "current_credential", "signed-any-rule"),
+    ("GET", "/me", "me", "signed"),
+    ("GET", "/me/notification/email/history", "email_history", "signed"),
+    ("GET", "/me/notification/email/history/{id}", "email", "signed"),
+    ("GET", "/services", "services", "signed"),
+    ("GET", "/services/{id}", "service", "signed"),
+    ("PUT", "/services/{id}", "update_service", "signed"),
+    ("GET", "/services/{id}/options", "options", "signed"),
+    ("GET", "/services/{id}/renewPeriodCapacities", "periods", "signed"),
+    ("GET", "/services/{id}/billing/engagement", "engagement", "signed"),
+    ("PUT", "/services/{id}/billing/engagement/endRule", "end_rule", "signed"),
+    ("POST", "/services/{id}/terminate", "terminate", "signed"),
+    ("POST", "/services/{id}/terminate/confirm", "confirm", "signed"),
+)
+# A product's legacy routes below its service's path: method, what follows the path, handler;
+# the termination pair only for the products that have that flow.
+_LEGACY_ROUTES = (
+    ("GET", "/serviceInfos", "legacy_infos"),
+    ("PUT", "/serviceInfos", "legacy_update_infos"),
+)
+_LEGACY_TERMINATION_ROUTES = (
+    ("POST", "/terminate", "legacy_terminate"),
+    ("POST", "/confirmTermination", "legacy_confirm"),
+)
+
+
 def _api_routes() -> list[ApiRoute]:
     routes = [
-        ApiRoute("GET", _compile("/auth/time"), "auth_time", auth="public"),
-        ApiRoute("POST", _compile("/auth/credential"), "auth_credential", auth="public"),
-        ApiRoute(
-            "GET", _compile("/auth/currentCredential"), "current_credential", auth="signed-any-rule"
-        ),
-        ApiRoute("GET", _compile("/me"), "me"),
-        ApiRoute("GET", _compile("/me/notification/email/history"), "email_history"),
-        ApiRoute("GET", _compile("/me/notification/email/history/{id}"), "email"),
-        ApiRoute("GET", _compile("/services"), "services"),
-        ApiRoute("GET", _compile("/services/{id}"), "service"),
-        ApiRoute("PUT", _compile("/services/{id}"), "update_service"),
-        ApiRoute("GET", _compile("/services/{id}/options"), "options"),
-        ApiRoute("GET", _compile("/services/{id}/renewPeriodCapacities"), "periods"),
-        ApiRoute("GET", _compile("/services/{id}/billing/engagement"), "engagement"),
-        ApiRoute("PUT", _compile("/services/{id}/billing/engagement/endRule"), "end_rule"),
-        ApiRoute("POST", _compile("/services/{id}/terminate"), "terminate"),
-        ApiRoute("POST", _compile("/services/{id}/terminate/confirm"), "confirm"),
+        ApiRoute(method, _compile(template), handler, auth=auth)
+        for method, template, handler, auth in _GENERIC_ROUTES
     ]
     for product in PRODUCTS.values():
         extra = (("route", product.route),)
         if len(product.var_names) == 1:
             routes.append(ApiRoute("GET", _compile(product.route), "legacy_list", extra=extra))
-        for method, suffix, handler in (
-            ("GET", "/serviceInfos", "legacy_infos"),
-            ("PUT", "/serviceInfos", "legacy_update_infos"),
-        ):
-            routes.append(ApiRoute(method, _compile(product.path + suffix), handler, extra=extra))
-        if product.legacy_termination:
-            routes.append(
-                ApiRoute(
-                    "POST", _compile(product.path + "/terminate"), "legacy_terminate", extra=extra
-                )
-            )
-            routes.append(
-                ApiRoute(
-                    "POST",
-                    _compile(product.path + "/confirmTermination"),
-                    "legacy_confirm",
-                    extra=extra,
-                )
-            )
+        legacy = _LEGACY_ROUTES + (_LEGACY_TERMINATION_ROUTES if product.legacy_termination else ())
+        routes.extend(
+            ApiRoute(method, _compile(product.path + suffix), handler, extra=extra)
+            for method, suffix, handler in legacy
+        )
     return [_with_iam(route) for route in routes]
 
 

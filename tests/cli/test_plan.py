@@ -11,17 +11,16 @@ import pty
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+from cli_helpers import RENEW_CAMPAIGN, RENEW_EXAMPLE_COM, Result, clean_workdir, cli, error_lines
 from conftest import SandboxServer
 from demo_spec import FOUR_SERVICES, demo_spec
 from sandbox_env import use_sandbox_keys
 
-from reconciler.cli import main
 from reconciler.core import planfile
 
 SUMMARY = re.compile(
@@ -30,53 +29,23 @@ SUMMARY = re.compile(
 )
 DEMO_SECRETS = ("demo-as", "demo-ck")  # the demo account's application secret, consumer key
 
-IN_SYNC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.com:
-    type: domain
-    lifecycle: renew
-    period: P12M
-  old-brand.fr:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+# example.com as the demo account has it, and old-brand.fr's termination already asked.
+IN_SYNC = (
+    RENEW_EXAMPLE_COM + "  old-brand.fr:\n    type: domain\n    lifecycle: terminate_at_expiry\n"
+)
 
 CHANGES = demo_spec(FOUR_SERVICES, endpoint="sandbox")
 
-REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-  xdsl-ab12345-1:
-    lifecycle: terminate_at_expiry
-"""
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+# Refused twice: renewing campaign-2025.example.com (cancel-window-closed) and an
+# xDSL line, which is not managed from here (unmanageable-service).
+REFUSED = RENEW_CAMPAIGN + "  xdsl-ab12345-1:\n    lifecycle: terminate_at_expiry\n"
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated working directory: its own state directory (embedded sandbox), no
     OVH_* variables, no ovh.conf from the real home, no CI summary file."""
-    for name in list(os.environ):
-        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return clean_workdir(tmp_path, monkeypatch)
 
 
 def spec(directory: Path, name: str, content: str) -> str:
@@ -85,18 +54,7 @@ def spec(directory: Path, name: str, content: str) -> str:
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(["plan", *args])
-    captured = capsys.readouterr()
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
-
-
-def error_lines(result: Result) -> list[str]:
-    lines = result.err.splitlines()
-    assert "Traceback" not in result.err
-    return [line for line in lines if line.startswith("error:")]
+    return cli(capsys, "plan", *args)
 
 
 # --- exit codes ---------------------------------------------------------------------------

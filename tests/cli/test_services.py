@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_helpers import READ_ALL_KEYS, seeded_account
 from conftest import SANDBOX_EPOCH, SandboxServer
+from sandbox_env import Result, cli, isolate, serve_seed
 
-from reconciler.cli import main
 from reconciler.cli.services import parse_window
 from reconciler.core.live import (
     Commitment,
@@ -335,72 +335,23 @@ def test_expired_services_are_listed_only_when_asked() -> None:
 
 # -- the command --------------------------------------------------------------------------
 
-_OVH_ENV = (
-    "OVH_ENDPOINT",
-    "OVH_APPLICATION_KEY",
-    "OVH_APPLICATION_SECRET",
-    "OVH_CONSUMER_KEY",
-    "OVH_CLIENT_ID",
-    "OVH_CLIENT_SECRET",
-    "RECONCILER_READ_STRATEGY",
-    "NO_COLOR",
-)
-
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No OVH_* from the developer's shell, no ovh.conf of theirs, a private state dir."""
-    for name in _OVH_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    isolate(tmp_path, monkeypatch)
     monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["services", *args])
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    return cli(capsys, "services", *args)
 
 
-SEED: dict[str, Any] = {
-    "credentials": [
-        {
-            "application_key": "it-ak",
-            "application_secret": "it-as",
-            "consumer_key": "it-ck",
-            "rules": [{"method": "GET", "path": "/*"}],
-        },
-        {
-            "application_key": "it-ak",
-            "application_secret": "it-as",
-            "consumer_key": "it-me-only",
-            "rules": [{"method": "GET", "path": "/me"}],
-        },
-    ],
-    "services": [
-        {"name": "example.com", "route": "/domain", "id": 120000101,
-         "expires": "2027-03-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P12M"}},
-        {"name": "example.com", "route": "/hosting/web", "id": 120000201,
-         "expires": "2027-03-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P12M"},
-         "parent": {"name": "example.com", "route": "/domain"}},
-        {"name": "old-shop.example.org", "route": "/hosting/web", "id": 120000202,
-         "expires": "2026-06-01T12:00:00Z", "renew": {"mode": "automatic", "period": "P1M"},
-         "termination": "at_expiry"},
-        {"name": "vps-1a2b3c4d.vps.ovh.net", "route": "/vps", "id": 120000301,
-         "expires": "2026-04-01T00:00:00Z", "renew": {"mode": "manual", "period": "P1M"}},
-        {"name": "forgotten.io", "route": "/domain", "id": 120000105,
-         "expires": "2026-02-20T00:00:00Z", "renew": {"mode": "manual", "period": "P12M"},
-         "state": "expired"},
-        {"name": "hosted-ab12345-1", "route": "/email/exchange", "id": 120000601,
-         "organization": "hosted-ab12345-1", "expires": "2026-03-20T00:00:00Z",
-         "renew": {"mode": "automatic", "period": "P1M"}},
-    ],
-}  # fmt: skip
+SEED = seeded_account(
+    120000101, 120000201, 120000202, 120000301, 120000105, 120000601,
+    rules={"it-me-only": "/me"},
+)  # fmt: skip
 
 EXPECTED = {  # id: (name, type, expiration, period, lifecycle, parent_id)
     120000101: ("example.com", "domain", "2027-03-01T00:00:00Z", "P12M", "renew", None),
@@ -419,12 +370,7 @@ EXPECTED = {  # id: (name, type, expiration, period, lifecycle, parent_id)
 def seeded(
     sandbox_server: SandboxServer, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> SandboxServer:
-    sandbox_server.load_seed(SEED, now=SANDBOX_EPOCH)
-    monkeypatch.setenv("OVH_ENDPOINT", sandbox_server.url)
-    monkeypatch.setenv("OVH_APPLICATION_KEY", "it-ak")
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", "it-as")
-    monkeypatch.setenv("OVH_CONSUMER_KEY", "it-ck")
-    return sandbox_server
+    return serve_seed(sandbox_server, monkeypatch, SEED, READ_ALL_KEYS)
 
 
 @pytest.mark.parametrize("strategy", ["auto", "per-id"])

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import Result, clean_workdir, cli
+from cli_helpers import Result, clean_workdir, cli, error_lines
 from demo_spec import FOUR_SERVICES, demo_spec
 
 CHANGES = demo_spec(FOUR_SERVICES[:3], endpoint="sandbox")
@@ -28,11 +28,6 @@ def saved(capsys: pytest.CaptureFixture[str], name: str = "plan.json") -> Result
     result = cli(capsys, "plan", "changes.yaml", "--out", name)
     assert result.code == 0, result.err
     return result
-
-
-def error_lines(result: Result) -> list[str]:
-    assert "Traceback" not in result.err
-    return [line for line in result.err.splitlines() if line.startswith("error:")]
 
 
 # --- show --------------------------------------------------------------------------------

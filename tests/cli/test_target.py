@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cli_helpers import Result, clean_workdir, cli
+from cli_helpers import clean_workdir, cli, error_lines
 from planner.planner_helpers import live_account, spec_of
 
 from reconciler.core import planfile
@@ -51,11 +51,6 @@ WARNING = "warning: resource targeting is in effect (--target)"
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return clean_workdir(tmp_path, monkeypatch, spec_yaml=SPEC)
-
-
-def error_lines(result: Result) -> list[str]:
-    assert "Traceback" not in result.err
-    return [line for line in result.err.splitlines() if line.startswith("error:")]
 
 
 def plan_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from reconciler.core.live import (
     LiveService,
     family_of,
 )
+from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 
 DEFAULT_EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
@@ -43,6 +44,7 @@ _LIVE_KEYS = {
     "commitment",  # {end: YYYY-MM-DD, strategy: ..., possible: [...]}
     "admins",  # customer.contacts of type administrator
     "why",  # not_understood
+    "price",  # billing.pricing as {value, currency, duration, interval}; absent: none given
 }
 
 _DEFAULT_STATE = {
@@ -114,11 +116,25 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
         admin_contacts=_strings(fields.get("admins")),
         not_understood=fields.get("why")
         or ("test data" if lifecycle is LiveLifecycle.NOT_UNDERSTOOD else None),
+        pricing=_pricing(fields.get("price")),
     )
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(item) for item in value)
+
+
+def _pricing(price: Mapping[str, Any] | None) -> Pricing | None:
+    """The price through the client's own parser, from the fields OVH's answer has."""
+    if price is None:
+        return None
+    return parse_pricing(
+        {
+            "price": {"value": price["value"], "currencyCode": price["currency"]},
+            "duration": price.get("duration"),
+            "interval": price.get("interval", 1),
+        }
+    )
 
 
 def _commitment(value: Mapping[str, Any] | None) -> Commitment | None:

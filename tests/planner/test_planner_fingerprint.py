@@ -15,16 +15,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planner_helpers import live_service
 
 from reconciler.core import planner
-from reconciler.core.live import (
-    Commitment,
-    EndStrategy,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-    family_of,
-)
+from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.planner import FINGERPRINT_VERSION, fingerprint, live_fingerprint
 from reconciler.core.rules import utc
 
@@ -78,46 +72,42 @@ instants = st.datetimes(
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=9))]),
 )
 ids = st.integers(-(2**63), 2**63)
-commitments = st.none() | st.builds(
-    Commitment,
-    end_date=st.none() | st.dates(min_value=date(1, 1, 1)),
-    strategy=st.none() | st.sampled_from(list(EndStrategy)),
+commitments = st.none() | st.fixed_dictionaries(
+    {
+        "end": st.none() | st.dates(min_value=date(1, 1, 1)).map(date.isoformat),
+        "strategy": st.none() | st.sampled_from([s.value for s in EndStrategy]),
+    }
 )
 
 
 @st.composite
 def services(draw: st.DrawFn) -> LiveService:
-    service_type = draw(st.sampled_from(["domain", "hosting/web", "vps", "", "é/x"]) | texts)
-    name = draw(texts)
-    return LiveService(
-        service_id=draw(ids),
-        name=name,
-        display_name=draw(texts),
-        type=service_type,
-        family=family_of(service_type),
-        lifecycle=draw(st.sampled_from(list(LiveLifecycle))),
-        resource_state=draw(texts),
-        lifecycle_state=draw(texts),
-        expiration=draw(st.none() | instants),
-        renew_mode=draw(maybe_text),
-        renew_period=draw(maybe_text),
-        termination_date=draw(st.none() | instants),
-        pending_actions=tuple(draw(st.lists(texts, max_size=4))),
-        commitment=draw(commitments),
-        parent_id=draw(st.none() | ids),
-        unpaid=draw(st.booleans()),
+    """Any service, built by the planner tests' own builder with every field drawn (a
+    drawn None stands: the builder's defaults apply only to keys left out)."""
+    return live_service(
+        {
+            "id": draw(ids),
+            "name": draw(texts),
+            "display_name": draw(texts),
+            "type": draw(st.sampled_from(["domain", "hosting/web", "vps", "", "é/x"]) | texts),
+            "lifecycle": draw(st.sampled_from([lifecycle.value for lifecycle in LiveLifecycle])),
+            "resource_state": draw(texts),
+            "state": draw(texts),
+            "expires": draw(st.none() | instants),
+            "mode": draw(maybe_text),
+            "period": draw(maybe_text),
+            "termination": draw(st.none() | instants),
+            "pending": draw(st.lists(texts, max_size=4)),
+            "commitment": draw(commitments),
+            "parent": draw(st.none() | ids),
+            "unpaid": draw(st.booleans()),
+        }
     )
 
 
 def linked(service_id: int, parent: int | None) -> LiveService:
-    return LiveService(
-        service_id=service_id,
-        name=f"s{service_id}",
-        display_name=f"s{service_id}",
-        type="domain",
-        family=family_of("domain"),
-        lifecycle=LiveLifecycle.RENEW,
-        parent_id=parent,
+    return live_service(
+        {"id": service_id, "name": f"s{service_id}", "type": "domain", "parent": parent}
     )
 
 
@@ -150,19 +140,17 @@ def test_fingerprint_is_the_canonical_json_of_its_docstring(
 def test_a_known_service_keeps_its_known_fingerprint() -> None:
     """A fixed value, so that a change of the canonical form cannot pass unnoticed
     (both functions above changed together would)."""
-    service = LiveService(
-        service_id=42,
-        name='shop "é".example',
-        display_name="Shop",
-        type="hosting/web",
-        family=family_of("hosting/web"),
-        lifecycle=LiveLifecycle.RENEW,
-        expiration=datetime(2027, 3, 1, 12, tzinfo=timezone(timedelta(hours=2))),
-        renew_mode="automatic",
-        renew_period="P1Y",
-        pending_actions=("terminateAtExpirationDate", "earlyRenewal"),
-        commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
-        parent_id=7,
+    service = live_service(
+        {
+            "id": 42,
+            "name": 'shop "é".example',
+            "display_name": "Shop",
+            "expires": datetime(2027, 3, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+            "period": "P1Y",
+            "pending": ["terminateAtExpirationDate", "earlyRenewal"],
+            "commitment": {"end": "2027-06-30"},
+            "parent": 7,
+        }
     )
     account = LiveAccount.from_services([service, linked(9, 42), linked(3, 42), linked(5, 7)])
     text = (
@@ -179,14 +167,7 @@ def test_a_known_service_keeps_its_known_fingerprint() -> None:
 def test_prints_are_kept_per_service_value_not_only_per_id() -> None:
     """The plan's cache of prints is keyed by id; a different value with the same id
     (an account read again) gets its own print, the same value its cached one."""
-    service = LiveService(
-        service_id=1,
-        name="a.example",
-        display_name="a.example",
-        type="domain",
-        family=family_of("domain"),
-        lifecycle=LiveLifecycle.RENEW,
-    )
+    service = live_service({"id": 1, "name": "a.example", "type": "domain"})
     moved = replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY)
     account = LiveAccount.from_services([service])
     prints = planner._Prints(account)

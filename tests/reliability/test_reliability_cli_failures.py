@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SandboxServer
+from demo_spec import demo_spec
 from reliability_helpers import cli_env, demo_credentials_env, doubled_calls
 from reliability_server import GARBAGE, garbage_server, interrupt, tripwire_server
 
@@ -36,14 +37,8 @@ from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
 UNREADABLE = "/proc/self/mem"  # every read fails with EIO, even for root
-SPEC = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-"""
-SANDBOX_SPEC = SPEC.replace("version: 1\n", "version: 1\nendpoint: sandbox\n")
+SPEC = demo_spec(("example.net",))
+SANDBOX_SPEC = demo_spec(("example.net",), endpoint="sandbox")
 
 
 @dataclass(frozen=True)

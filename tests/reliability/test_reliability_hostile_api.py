@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
+from demo_spec import demo_spec
 from hostile_api import (
     EchoingProxy,
     FakeTime,
@@ -332,16 +333,7 @@ AK = "ak-echo-5d21"
 AS = "AS-SECRET-echo-7c2e9f01"
 CK = "CK-SECRET-echo-a81d44e2"
 TOKEN = "TOKEN-SECRET-echo-3b9f0c"
-ECHO_SPEC = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+ECHO_SPEC = demo_spec(("example.net", "old-shop.example.org"))
 
 
 def echo_seed() -> dict[str, Any]:

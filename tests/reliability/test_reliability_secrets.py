@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import SandboxServer
+from demo_spec import demo_spec
 from reliability_helpers import cli_env, record_figures
 from reliability_server import tripwire_server
 
@@ -57,16 +58,7 @@ CK = "CK-SECRET-deadbeef-0a9b8c7d6e5f"
 READONLY_CK = "CK-SECRET-readonly-11aa22bb33cc"
 WRONG_AS = "AS-SECRET-wrong-93e1b2c4d5f6"
 UNKNOWN_CK = "CK-SECRET-unknown-77ee66dd55cc"
-SPEC = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+SPEC = demo_spec(("example.net", "old-shop.example.org"))
 
 
 def variants(secret: str) -> set[str]:

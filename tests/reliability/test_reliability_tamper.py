@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from conftest import SandboxServer
+from demo_spec import demo_spec
 from reliability_helpers import campaign_size, ours, record_figures
 from sandbox_env import isolate, use_sandbox_keys
 
@@ -39,22 +40,15 @@ from reconciler.core.plan import TOKEN_PLACEHOLDER
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
-SPEC = """\
-version: 1
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
+SPEC = demo_spec(
+    ("example.net", "old-brand.fr", "old-shop.example.org"),
+    more="""\
   example.com:
     type: domain
     lifecycle: renew
     protect: true
-"""
+""",
+)
 DOMAIN = 120000101  # example.com: a domain, protected, left alone
 NET = 120000102  # example.net: terminated at expiry
 
@@ -241,9 +235,9 @@ def test_a_plan_with_its_refusals_removed_is_still_refused(
     workdir: Path, sandbox_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No type guard (the spec loader would refuse that one itself): the planner does.
-    Path("spec.yaml").write_text(SPEC.replace("example.net:\n    lifecycle: terminate_at_expiry",
-                                              "example.net:\n    lifecycle: delete_now"),
-                                 encoding="utf-8")  # fmt: skip
+    let_go = "    type: domain\n    lifecycle: terminate_at_expiry"  # example.net's, first
+    untyped = SPEC.replace(let_go, "    lifecycle: delete_now", 1)
+    Path("spec.yaml").write_text(untyped, encoding="utf-8")
     plan = save_plan(sandbox_server, capsys)
     assert plan["refused"]
     plan["refused"] = []
