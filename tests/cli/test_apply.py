@@ -7,15 +7,12 @@ altered), the journal command in text and JSON, and secrets kept out of every ou
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from child_process import on_terminal, python, user_env
 from cli_helpers import (
     DELETE_OLD_SHOP,
     TERMINATE_AND_DELETE,
@@ -325,45 +322,11 @@ def test_the_journal_notes_a_torn_line_and_refuses_a_corrupt_one(
 # --- real processes -----------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
-    env.pop("NO_COLOR", None)
-    env["TERM"] = "xterm"
-    return env
-
-
 def test_a_real_terminal_confirms_and_draws_progress(workdir: Path) -> None:
-    primary, secondary = pty.openpty()
-    try:
-        os.write(primary, b"old-shop.example.org\nyes\n")  # typed ahead
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "apply", "changes.yaml", "--no-color"],
-            stdin=secondary,
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=_env(),
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=60)
-        shown = b"".join(chunks).decode("utf-8", "replace")
-        assert process.stderr is not None
-        err = process.stderr.read().decode()
-        process.stderr.close()
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
+    typed = b"old-shop.example.org\nyes\n"  # typed ahead
+    code, shown, err = on_terminal(
+        "apply", "changes.yaml", "--no-color", cwd=workdir, env=user_env(), typed=typed
+    )
     assert code == 0, shown + err
     assert "Type its name to confirm:" in shown
     assert "Only 'yes' is accepted:" in shown
@@ -380,15 +343,7 @@ def test_in_ci_logs_no_rich_is_imported(workdir: Path) -> None:
         "except SystemExit as exit:\n"
         "    print('exit', exit.code, 'rich' in sys.modules, file=sys.stderr)\n"
     )
-    process = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    process = python("-c", code, cwd=workdir, env=user_env())
     assert process.stderr.splitlines()[-1] == "exit 0 False", process.stderr
     assert "done    example.net (#120000102)" in process.stdout
 
