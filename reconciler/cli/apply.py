@@ -71,7 +71,7 @@ from reconciler.apply import (
     Verdict,
     apply_approved,
 )
-from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.apply.results import DEFAULT_MAX_READ_AGE, DEFAULT_TOKEN_TIMEOUT
 from reconciler.cli import apply_report, command_secrets
 from reconciler.cli.apply_report import ApplyEnd
 from reconciler.cli.common import (
@@ -129,6 +129,7 @@ class ApplyRequest:
     endpoint: str | None = None
     concurrency: int = 10
     lock_timeout: timedelta = timedelta(0)
+    max_read_age: timedelta = DEFAULT_MAX_READ_AGE  # --max-read-age
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
     targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
     # Several specs: this spec's share of --target, already checked against them all
@@ -275,6 +276,15 @@ class _ApplyCommand(click.Command):
     "at once, naming it).",
 )
 @click.option(
+    "--max-read-age",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="How old the run's read of the account may be when a reversible call (a termination "
+    "at expiry, a renewal, an end rule) is sent on it; older, the service is read again "
+    "first. A deletion always reads it again first. 0: read every service again.",
+)
+@click.option(
     "--spec",
     "spec",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -303,6 +313,7 @@ def apply(
     request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
+    max_read_age: str,
     output_format: str,
     tz: str | None,
     endpoint: str | None,
@@ -332,6 +343,7 @@ def apply(
         endpoint=endpoint,
         concurrency=concurrency,
         lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
+        max_read_age=timeout_value(max_read_age, "--max-read-age"),
         spec=spec,
         targets=targets,
         zone=zone,
@@ -546,6 +558,7 @@ def _run_loaded(
         token_timeout=request.token_timeout,
         tokens=request.tokens,
         request_again=request.request_again,
+        max_read_age=request.max_read_age,
     )
 
     async def execute(progress: Reporter) -> ApplyReport:
