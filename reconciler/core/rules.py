@@ -45,6 +45,7 @@ from reconciler.core.live import (
 from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
+from reconciler.times import utc_text
 
 # A termination can be cancelled until 24 hours before expiry, not later (the
 # control panel refuses it then; docs/user-guide.md).
@@ -119,8 +120,7 @@ def utc(when: datetime) -> datetime:
 
 def when_text(when: datetime) -> str:
     """A date as messages show it: ``2027-03-01 00:00 UTC`` (seconds when not zero)."""
-    moment = utc(when)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+    return utc_text(utc(when))
 
 
 def terminates_at(service: LiveService) -> datetime | None:
