@@ -42,7 +42,7 @@ from reconciler.core.live import (
     LiveLifecycle,
     LiveService,
 )
-from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
+from reconciler.core.periods import MAX_MONTHS, months_of
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
 from reconciler.times import utc_text
@@ -775,10 +775,8 @@ def unmanaged_service(live: LiveService) -> Refusal:
 
 def _months(period: str) -> tuple[int, str]:
     """Sort key of a period: by months (``P1M`` before ``P12M``), odd texts last."""
-    try:
-        return (parse_period(period).months, period)
-    except InvalidPeriod:
-        return (MAX_MONTHS + 1, period)
+    months = months_of(period)
+    return (months if months is not None else MAX_MONTHS + 1, period)
 
 
 def _adoptable(live: LiveService) -> str:
