@@ -13,8 +13,9 @@ from typing import Any
 import ovh
 import ovh.exceptions
 import pytest
+from cli_runs import cli
 from conftest import SandboxServer
-from test_apply_e2e import DELETE_SHOP, SHOP, cli, journal_text, server, write
+from test_apply_e2e import DELETE_SHOP, SHOP, journal_text, server, write
 
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH

@@ -21,8 +21,9 @@ from typing import Any
 
 import ovh
 import pytest
+from cli_runs import cli
 from conftest import SandboxServer
-from test_apply_e2e import cli, server, write
+from test_apply_e2e import server, write
 
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 

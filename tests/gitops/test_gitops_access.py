@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apply_runs import apply_in_process
 from demo_spec import demo_spec
 from gitops_helpers import Recorder
 
-from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.core.access import (
     GRANTS,
     AccessRule,
@@ -261,13 +261,10 @@ def test_apply_calls_only_what_the_apply_role_grants_and_uses_each_rule(
                 recorder.clock.advance(timedelta(seconds=seconds))
                 await asyncio.sleep(0)
 
-            report = await apply_approved(
+            report = await apply_in_process(
                 plan,
                 client,
-                journal_path=tmp_path / "journal.jsonl",
-                plan_digest="sha256:" + "b" * 64,
-                source="spec.yaml",
-                options=ApplyOptions(),
+                tmp_path / "journal.jsonl",
                 sleep=no_sleep,
             )
             assert not report.failed, [r.error for r in report.failed]

@@ -14,15 +14,9 @@ from typing import Any
 
 import ovh
 import pytest
+from cli_runs import cli
 from demo_spec import FOUR_SERVICES, demo_spec
-from gitops_helpers import (
-    ROLE_KEYS,
-    cli,
-    isolated,
-    seed_with_keys,
-    seed_with_role_keys,
-    use_key,
-)
+from gitops_helpers import ROLE_KEYS, isolated, seed_with_keys, seed_with_role_keys, use_key
 
 from reconciler.core.access import AccessRule, Role, rule_for_call, rules_for
 from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from gitops_helpers import DEMO, EMBEDDED, cli, isolated
+from cli_runs import cli
+from gitops_helpers import DEMO, EMBEDDED, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import ovh
 import pytest
-from gitops_helpers import cli, isolated, use_key
+from cli_runs import cli
+from gitops_helpers import isolated, use_key
 from pydantic import ValidationError
 
 from reconciler.core.lifecycle import Lifecycle, RenewMode

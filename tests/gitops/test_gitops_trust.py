@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from gitops_helpers import DEMO, Result, cli, isolated, use_key
+from cli_runs import Result, cli
+from gitops_helpers import DEMO, isolated, use_key
 
 from reconciler.core.planfile import load_plan
 from reconciler.core.spec import UnmanagedPolicy, load_spec

@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_runs import cli
 from demo_spec import demo_spec
-from gitops_helpers import cli, isolated
+from gitops_helpers import isolated
 from test_gitops_trust import REVIEWED, TAMPERINGS, apply_saved, recorded, save, server
 
 from reconciler.sandbox.testing import SandboxServer
