@@ -46,11 +46,9 @@ Rules of the tree:
   secret in its words, the client and the CLI pass every error through
   ``reconciler.redaction.Secrets`` before it is shown or journalled.
 
-Below the tree, the parsers of one value (``reconciler.durations``,
-``reconciler.core.periods``) raise an ``InvalidValue`` (a ``ValueError`` with a message
-and a fix): each caller turns it into the error of where the value was written (a
-``UsageError`` for an option, a ``SpecProblem`` for a spec, a ``ConfigError`` for a
-setting).
+Below the tree, a parser of one value (a duration, a renewal period) raises an
+``InvalidValue``, a message and a fix, that its caller words as the error of where the
+value was written (an option's ``UsageError``, a spec's ``SpecProblem``...).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@
     The official ``ovh.Client`` pointed at ``sandbox_server`` (an extra entry
     ``sandbox-test`` in ``ovh.client.ENDPOINTS``, added with monkeypatch): the demo
     keys, or any keys with ``make_ovh_client(application_key=..., ...)``.
+``state_dir``
+    ``RECONCILER_STATE_DIR`` at a fresh directory of the test's: the embedded sandbox's.
 ``sandbox_app``
     The sandbox in-process for tests through ``httpx.ASGITransport``: ``.app``,
     ``.backend``, ``.clock`` (a ``ManualWallClock`` at ``SANDBOX_EPOCH``: the sandbox
@@ -110,6 +112,14 @@ def make_ovh_client(
 def ovh_client(make_ovh_client: Callable[..., Any]) -> Any:
     """The official ``ovh.Client`` with the demo keys, pointed at ``sandbox_server``."""
     return make_ovh_client()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``RECONCILER_STATE_DIR`` at a directory of this test's (not made yet): where the
+    embedded sandbox of a command run in process keeps its state."""
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
 
 
 @pytest.fixture

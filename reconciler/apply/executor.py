@@ -1,4 +1,5 @@
-"""Executing the approved actions: concurrently, each on its own, each re-read first.
+"""Executing the approved actions: concurrently, each on its own, each decided on a
+read of its service no older than a bound.
 
 For every action (all of them at once; the client bounds the requests in flight to its
 concurrency, 10 by default):
@@ -6,23 +7,36 @@ concurrency, 10 by default):
 1. its calls are the typed steps the planner made in this run, each knowing the effect
    that shows it made (``reconciler.core.steps``): any other call fails the action
    before anything is sent (``steps.steps_of``);
-2. the service is re-read (``GET /services/{id}``) just before the first call:
+2. the service is read as it is just before the first call: either in the account as
+   read for this run (a *snapshot*), or re-read alone (``GET /services/{id}``). The
+   snapshot is used only when the first step is reversible (a termination policy, a
+   renewal, an end rule: ``_REVERSIBLE``) and the snapshot is younger than
+   ``ApplyOptions.max_read_age`` when that step is handed to the client; a request or a
+   confirmation of a termination, and every call of ``delete_now``, always re-read
+   alone. OVH has no conditional writes, so no read closes the race with another
+   writer: the bound says how old the state a call is decided on may be. Then:
 
    - gone: done for a termination or a deletion ("already gone"), failed otherwise;
    - already where the action takes it: skipped, nothing sent (a second apply, or two
      applies racing, never doubles an action);
    - moved since the account was read for this run (its fingerprint differs): failed,
      nothing sent — apply does not act on a state nobody planned from. The fingerprint
-     is of the service as re-read within the account as read for this run
-     (``planner.fingerprint``): one service's answer does not name its children, the
-     account does;
+     is of the service within the account it was read in (``planner.fingerprint``); a
+     service re-read alone is fingerprinted within the run's account: one service's
+     answer does not name its children, the account does;
    - the action's ``expires_at`` passed meanwhile (the 24-hour limit of a
      cancellation): failed, nothing sent;
 
 3. each step whose effect does not show yet is sent through ``Session.make`` (journal
-   before and after, ambiguous failures settled by re-reading); a step of a multi-call
-   action is preceded by its own re-read; ``delete_now`` goes through
+   before and after, ambiguous failures settled by re-reading); a later step of a
+   multi-call action is preceded by its own re-read; ``delete_now`` goes through
    ``reconciler.apply.deletion``.
+
+The snapshot is the run's own read while it is younger than the bound when acting
+starts; an older one (the run's read waited) is replaced by one Iceberg read of the
+account when that costs fewer round trips than re-reading the services alone, else the
+services are re-read alone (``Executor.run``). The action's journal record says which
+read it was decided on (``read``: ``account``, with ``read_at``, or ``service``).
 
 A failed action never stops the others; an unusable journal stops them all (nothing is
 done without a record of it).
@@ -31,12 +45,18 @@ done without a record of it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
-from reconciler.core.live import LiveAccount
+from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind
 from reconciler.core.planner import fingerprint
 from reconciler.core.rules import when_text
@@ -45,13 +65,16 @@ from reconciler.core.steps import (
     RequestTermination,
     SetRenewalObject,
     Step,
+    StepKind,
     UnknownCall,
     already_as_wanted,
     deletion_done,
     steps_of,
 )
-from reconciler.errors import JournalError, ReconcilerError, Unauthorized
+from reconciler.errors import ApiError, JournalError, ReconcilerError, Unauthorized
 from reconciler.journal import Outcome, Phase
+from reconciler.observe import read_account
+from reconciler.ovh.client import ReadStrategy
 
 _GOING = (
     ActionKind.TERMINATE_AT_EXPIRY,
@@ -63,11 +86,27 @@ _STATUS_OUTCOME = {
     ActionStatus.SKIPPED: Outcome.SKIPPED,
     ActionStatus.FAILED: Outcome.FAILED,
 }
+# The steps a snapshot may decide: each is undone by another call of the same kind (a
+# termination policy set back, a renewal or an end rule changed again). Listed, not
+# excluded: a kind added later re-reads alone until someone says it is reversible.
+_REVERSIBLE = frozenset(
+    {StepKind.TERMINATION_POLICY, StepKind.RENEW, StepKind.RENEWAL_OBJECT, StepKind.END_RULE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The account as one read showed it, and when that read was made (by the session's
+    clock): what reversible first steps are decided on while it is young enough."""
+
+    account: LiveAccount
+    read_at: datetime
 
 
 class Executor:
     """Runs the approved actions of one apply; ``account`` is the account as read for
-    this run (the fresh plan's), whose facts each re-read service is fingerprinted in."""
+    this run (the fresh plan's), whose facts each re-read service is fingerprinted in.
+    ``read_at``: when that read was made; without it every service is re-read alone."""
 
     def __init__(
         self,
@@ -75,14 +114,23 @@ class Executor:
         mailbox: Mailbox,
         history: TerminationHistory,
         account: LiveAccount,
+        *,
+        read_at: datetime | None = None,
     ) -> None:
         self.session = session
         self.mailbox = mailbox
         self.history = history
         self.account = account
+        self.read_at = read_at
+        self._snapshot: Snapshot | None = None
+        # Actions decided on the snapshot check its age and send their first step within
+        # one of these slots, as many as the client sends at once: the age is then that
+        # of the moment the call is handed over, not of the moment it began to queue.
+        self._slots = asyncio.Semaphore(session.client.concurrency)
 
     async def run(self, actions: tuple[Action, ...]) -> tuple[ActionResult, ...]:
         """Every action concurrently; results in the order of ``actions``."""
+        self._snapshot = await self._snapshot_for(actions)
         tasks: list[asyncio.Task[ActionResult]] = []
         try:
             async with asyncio.TaskGroup() as group:  # a JournalError cancels the rest
@@ -92,44 +140,104 @@ class Executor:
             raise failures.exceptions[0] from None
         return tuple(task.result() for task in tasks)
 
+    async def _snapshot_for(self, actions: tuple[Action, ...]) -> Snapshot | None:
+        """The account the reversible first steps are decided on: the run's read while it
+        is younger than the bound; else one Iceberg read of the account made now, when
+        its pages cost fewer round trips than re-reading those services alone; else none
+        (each re-read alone)."""
+        session = self.session
+        bound = session.options.max_read_age
+        if self.read_at is None or not bound:
+            return None
+        deciding = sum(1 for action in actions if _first_reversible(action))
+        if not deciding:
+            return None
+        if session.now() - self.read_at < bound:
+            return Snapshot(self.account, self.read_at)
+        client = session.client
+        if client.read_strategy is ReadStrategy.PER_ID:
+            return None  # no pages: re-reading the account is a GET per service
+        # The listing: its first page (which gives the total), then the others as many
+        # at a time as the client sends; the re-reads alone, as many at a time.
+        pages = max(1, math.ceil(len(self.account.services) / client.page_size))
+        listing = 1 + math.ceil((pages - 1) / client.concurrency)
+        alone = math.ceil(deciding / client.concurrency)
+        if listing >= alone:
+            return None
+        read_at = session.now()
+        try:
+            account = await read_account(client)
+        except ApiError:
+            # Each service is then re-read alone, which decides as safely; should the API
+            # be failing, those re-reads meet it too and each action says so.
+            return None
+        return Snapshot(account, read_at)
+
+    def _young_snapshot(self) -> Snapshot | None:
+        """The snapshot, when it is younger than the bound now."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        if self.session.now() - snapshot.read_at >= self.session.options.max_read_age:
+            return None
+        return snapshot
+
+    @contextlib.asynccontextmanager
+    async def _deciding(self, action: Action) -> AsyncIterator[list[Snapshot | None]]:
+        """What ``action`` is decided on, as a one-item list for ``_guarded`` to read: the
+        snapshot (within a slot, young enough now) or ``None`` (its own re-read)."""
+        if self._snapshot is None or not _first_reversible(action):
+            yield [None]
+            return
+        async with self._slots:
+            yield [self._young_snapshot()]
+
     async def _guarded(self, action: Action) -> ActionResult:
         self.session.reporter.action_started(action)
-        try:
-            result = await self._one(action)
-        except JournalError:
-            raise
-        except StepFailed as failure:
-            result = _failed(action, failure.message, failure.hint)
-        except UnknownCall as unknown:
-            result = _failed(
-                action,
-                f"nothing sent: {unknown}",
-                "this is a bug of reconciler (the planner and apply disagree); report it",
-            )
-        except ReconcilerError as error:
-            result = _failed(action, str(error), error.hint)
-        except Exception as error:  # a bug: still this action only, and said so
-            result = _failed(
-                action,
-                f"internal error: {type(error).__name__}: {error}",
-                "run again with --debug and report it; the journal shows what was sent",
-            )
+        async with self._deciding(action) as decided:
+            snapshot = decided[0]
+            try:
+                result = await self._one(action, snapshot)
+            except JournalError:
+                raise
+            except StepFailed as failure:
+                result = _failed(action, failure.message, failure.hint)
+            except UnknownCall as unknown:
+                result = _failed(
+                    action,
+                    f"nothing sent: {unknown}",
+                    "this is a bug of reconciler (the planner and apply disagree); report it",
+                )
+            except ReconcilerError as error:
+                result = _failed(action, str(error), error.hint)
+            except Exception as error:  # a bug: still this action only, and said so
+                result = _failed(
+                    action,
+                    f"internal error: {type(error).__name__}: {error}",
+                    "run again with --debug and report it; the journal shows what was sent",
+                )
         self.session.record(
             action,
             Phase.ACTION,
             _STATUS_OUTCOME[result.status],
             error=result.error,
-            detail={"summary": result.summary},
+            detail={"summary": result.summary, **_read_detail(snapshot)},
         )
         self.session.reporter.action_finished(result)
         return result
 
-    async def _one(self, action: Action) -> ActionResult:
+    async def _one(self, action: Action, snapshot: Snapshot | None) -> ActionResult:
         session = self.session
         steps = steps_of(action)
         if action.service_id is None or not steps:
             raise UnknownCall(f"{action.action.value} of {action.service} has no calls to make")
-        live = await session.read(action.service_id)
+        live: LiveService | None
+        if snapshot is not None:
+            account = snapshot.account
+            live = account.by_id(action.service_id)
+        else:
+            account = self.account
+            live = await session.read(action.service_id)
         if action.action is ActionKind.DELETE_NOW and live is not None and live.gone:
             if not deletion_done(live):  # expired is not deleted (§8.24)
                 raise StepFailed(
@@ -147,7 +255,7 @@ class Executor:
             )
         if already_as_wanted(action, live):
             return ActionResult(action, ActionStatus.SKIPPED, "already as wanted; nothing sent")
-        if fingerprint(live, self.account) != action.fingerprint:
+        if fingerprint(live, account) != action.fingerprint:
             raise StepFailed(
                 f"{action.name} (#{action.service_id}) changed while this apply ran (another "
                 "apply, or a change by hand?); nothing sent",
@@ -216,6 +324,25 @@ class Executor:
                 f"was {fallback.method} {fallback.path}: {rejected.error}",
                 hint=rejected.error.hint,
             ) from None
+
+
+def _first_reversible(action: Action) -> bool:
+    """Whether ``action`` may be decided on a snapshot: its first step is reversible (a
+    deletion never is, whatever its steps)."""
+    if action.action is ActionKind.DELETE_NOW:
+        return False
+    try:
+        steps = steps_of(action)
+    except UnknownCall:
+        return False  # refused by ``_one``, before any read
+    return bool(steps) and steps[0].kind in _REVERSIBLE
+
+
+def _read_detail(snapshot: Snapshot | None) -> Mapping[str, Any]:
+    """The journal's word on what an action was decided on."""
+    if snapshot is None:
+        return {"read": "service"}
+    return {"read": "account", "read_at": snapshot.read_at.isoformat()}
 
 
 def _deletion_steps(steps: tuple[Step, ...]) -> tuple[RequestTermination, ConfirmTermination]:

@@ -20,6 +20,9 @@ DEFAULT_TOKEN_TIMEOUT = timedelta(minutes=30)
 # last 72 hours (docs/journal.md). Past it, a request whose e-mail never came is
 # abandoned and made again: its token, had it come, no longer works.
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=72)
+# How old the run's read of the account may be for a reversible call to be sent on it:
+# long enough for a run of hundreds of actions, short against a human's edit by hand.
+DEFAULT_MAX_READ_AGE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,18 @@ class ApplyOptions:
     retry_delay: float = 1.0  # seconds before sending again (doubled each time)
     poll_first: float = 2.0  # seconds between looks at the e-mail history, doubling...
     poll_max: float = 30.0  # ...up to this
+    # How old the account as read may be when a reversible first step is sent on it
+    # (``--max-read-age``): within it, the run's one Iceberg read stands for the
+    # per-service re-read; zero re-reads every service alone, as before it existed.
+    max_read_age: timedelta = DEFAULT_MAX_READ_AGE
 
     def __post_init__(self) -> None:
         if self.call_attempts < 1:
             raise ValueError("call_attempts must be at least 1")
         if self.token_timeout < timedelta(0):
             raise ValueError("token_timeout cannot be negative")
+        if self.max_read_age < timedelta(0):
+            raise ValueError("max_read_age cannot be negative")
         if self.token_lifetime <= timedelta(0):
             raise ValueError("token_lifetime must be positive")
 

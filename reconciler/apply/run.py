@@ -163,7 +163,9 @@ async def apply_approved(
             options=options,
             reporter=reporter,
         )
-        executor = Executor(session, Mailbox(client), history, account)
+        # The account's age counts from ``now``, taken once its read ended: its pages were
+        # answered during that read, a round trip or a few earlier (docs/reliability.md).
+        executor = Executor(session, Mailbox(client), history, account, read_at=now)
         results = await executor.run(verdict.to_run)
         report = ApplyReport(
             run=run,

@@ -71,7 +71,7 @@ from reconciler.apply import (
     Verdict,
     apply_approved,
 )
-from reconciler.apply.results import DEFAULT_TOKEN_TIMEOUT
+from reconciler.apply.results import DEFAULT_MAX_READ_AGE, DEFAULT_TOKEN_TIMEOUT
 from reconciler.cli import apply_report, command_secrets
 from reconciler.cli.apply_report import ApplyEnd
 from reconciler.cli.common import (
@@ -87,7 +87,7 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import format_option
+from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files
@@ -129,6 +129,7 @@ class ApplyRequest:
     endpoint: str | None = None
     concurrency: int = 10
     lock_timeout: timedelta = timedelta(0)
+    max_read_age: timedelta = DEFAULT_MAX_READ_AGE  # --max-read-age
     spec: Path | None = None  # the spec a saved plan is held to (default: its spec_source)
     targets: tuple[str, ...] = ()  # --target: the only entries of SPEC planned and applied
     # Several specs: this spec's share of --target, already checked against them all
@@ -201,19 +202,7 @@ class TerminalIO:
 # --- the command -------------------------------------------------------------------------
 
 
-class _ApplyCommand(click.Command):
-    """Usage errors are ``UsageError`` (exit 1, one line), as for ``plan``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise UsageError(
-                " ".join(error.format_message().split()), hint="see `reconciler apply --help`"
-            ) from None
-
-
-@click.command(cls=_ApplyCommand)
+@click.command(cls=OneLineUsageCommand)
 @click.argument(
     "files",
     nargs=-1,
@@ -259,13 +248,7 @@ class _ApplyCommand(click.Command):
     "termination again (once its e-mail was waited for; after the token's 72 h lifetime "
     "apply does so by itself). Repeatable.",
 )
-@click.option(
-    "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="The journal to append to. Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
-    ".reconciler/journal.jsonl.",
-)
+@journal_option("The journal to append to.")
 @click.option(
     "--lock-timeout",
     default="0s",
@@ -273,6 +256,15 @@ class _ApplyCommand(click.Command):
     metavar="DURATION",
     help="How long to wait for another apply using the same journal to finish (0: fail "
     "at once, naming it).",
+)
+@click.option(
+    "--max-read-age",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="How old the run's read of the account may be when a reversible call (a termination "
+    "at expiry, a renewal, an end rule) is sent on it; older, the service is read again "
+    "first. A deletion always reads it again first. 0: read every service again.",
 )
 @click.option(
     "--spec",
@@ -303,6 +295,7 @@ def apply(
     request_again: tuple[str, ...],
     journal: Path | None,
     lock_timeout: str,
+    max_read_age: str,
     output_format: str,
     tz: str | None,
     endpoint: str | None,
@@ -332,6 +325,7 @@ def apply(
         endpoint=endpoint,
         concurrency=concurrency,
         lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
+        max_read_age=timeout_value(max_read_age, "--max-read-age"),
         spec=spec,
         targets=targets,
         zone=zone,
@@ -546,6 +540,7 @@ def _run_loaded(
         token_timeout=request.token_timeout,
         tokens=request.tokens,
         request_again=request.request_again,
+        max_read_age=request.max_read_age,
     )
 
     async def execute(progress: Reporter) -> ApplyReport:

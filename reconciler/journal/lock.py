@@ -16,13 +16,12 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import LockedError
 from reconciler.journal.records import time_text
-from reconciler.journal.writer import unwritable
+from reconciler.journal.writer import HeldFile, open_private
 
 LOCK_SUFFIX: Final = ".lock"
 
@@ -33,7 +32,7 @@ def lock_path(journal: Path) -> Path:
     return journal.with_name(journal.name + LOCK_SUFFIX)
 
 
-class ApplyLock:
+class ApplyLock(HeldFile):
     """An exclusive lock for one apply run on a journal (see the module docstring).
 
     ``acquire`` waits up to ``timeout`` seconds (0: not at all) for another holder, then
@@ -59,7 +58,7 @@ class ApplyLock:
         self._clock = clock or SystemClock()
         self._monotonic = monotonic
         self._sleep = sleep
-        self._fd: int | None = None
+        self._fd = None
 
     def __repr__(self) -> str:
         return f"ApplyLock(path={str(self.path)!r}, held={self._fd is not None})"
@@ -68,22 +67,10 @@ class ApplyLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise unwritable(self.path, exc) from None
+        fd = open_private(self.path, os.O_RDWR)
         deadline = self._monotonic() + self.timeout
         try:
             while True:
@@ -99,11 +86,6 @@ class ApplyLock:
             os.close(fd)
             raise
         self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)  # closing the last descriptor releases the flock
 
     def _describe(self, fd: int) -> None:
         info = {

@@ -33,7 +33,28 @@ class RunContext:
     endpoint: str
 
 
-class JournalWriter:
+class HeldFile:
+    """A file held by one descriptor until ``close`` (or the end of a ``with`` block,
+    however it ends): the journal's writer, and the apply lock, whose ``flock`` the
+    kernel releases when that descriptor closes."""
+
+    _fd: int | None = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+class JournalWriter(HeldFile):
     """Appends fsynced records for one run. Use as a context manager (or ``open`` /
     ``close``); opening creates the file (mode 0600) and its directory, and repairs a
     torn last line left by a crash.
@@ -63,7 +84,7 @@ class JournalWriter:
         self.secrets = secrets if secrets is not None else Secrets()
         self._clock = clock
         self._on_write = on_write
-        self._fd: int | None = None
+        self._fd = None
         self.written = 0
 
     def __repr__(self) -> str:
@@ -72,40 +93,16 @@ class JournalWriter:
     def __enter__(self) -> JournalWriter:
         return self.open()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def open(self) -> JournalWriter:
         if self._fd is not None:
             return self
+        self._fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
         try:
-            created_dir = not self.path.parent.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            existed = self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise unwritable(self.path, exc) from None
-        self._fd = fd
-        try:
-            if not existed:
-                _fsync_directory(self.path.parent)
-                if created_dir:
-                    _fsync_directory(self.path.parent.parent)
             self._repair_torn_tail()
         except OSError as exc:
             self.close()
             raise unwritable(self.path, exc) from None
         return self
-
-    def close(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
 
     def add_secret(self, secret: str) -> None:
         """Never let ``secret`` reach the file (nor any other output of ``secrets``)."""
@@ -243,13 +240,30 @@ def unwritable(path: Path, exc: OSError) -> JournalError:
     )
 
 
+def open_private(path: Path, flags: int) -> int:
+    """``path`` opened with ``flags``, created if need be with its directory: mode 0600
+    (a journal is the account's history, for its owner only), and a new file or
+    directory fsynced into its parent, so that a crash cannot lose a journal a run has
+    started to write. ``JournalError`` when it cannot be."""
+    try:
+        created_dir = not path.parent.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        fd = os.open(path, flags | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise unwritable(path, exc) from None
+    try:
+        if not existed:
+            _fsync_directory(path.parent)
+            if created_dir:
+                _fsync_directory(path.parent.parent)
+    except OSError as exc:
+        os.close(fd)
+        raise unwritable(path, exc) from None
+    return fd
+
+
 def ensure_writable(path: Path) -> None:
     """Check, before anything is applied, that the journal can be written: creates its
     directory and the file (empty) if needed; ``JournalError`` otherwise."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise unwritable(path, exc) from None
-    os.close(fd)
+    os.close(open_private(Path(path), os.O_WRONLY | os.O_APPEND))

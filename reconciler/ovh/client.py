@@ -42,7 +42,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypedDict, TypeVar, Unpack
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -143,6 +143,14 @@ class Answer:
     value: Any
     status: int
     query_id: str | None
+
+
+class CallOptions(TypedDict, total=False):
+    """What a call may carry besides its method and path (``request``, ``call``)."""
+
+    params: Mapping[str, Any] | None  # the query string, as the official client writes it
+    body: Any  # sent as compact JSON
+    need_auth: bool  # False: unsigned, naming the application only (default True)
 
 
 class _Signing(StrEnum):
@@ -402,34 +410,22 @@ class OvhClient:
     async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("DELETE", path, params=params)
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        need_auth: bool = True,
-    ) -> Any:
+    async def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
         """One call; its decoded JSON answer (None for 204). ``params`` go in the query
         string as the official client writes them (booleans ``true``/``false``)."""
-        answer = await self.call(method, path, params=params, body=body, need_auth=need_auth)
+        answer = await self.call(method, path, **options)
         return answer.value
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        need_auth: bool = True,
-    ) -> Answer:
+    async def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Answer:
         """``request``, keeping the status and the query id of the answer."""
-        signing = _Signing.SIGNED if need_auth else _Signing.APPLICATION
+        signing = _Signing.SIGNED if options.get("need_auth", True) else _Signing.APPLICATION
         try:
             value, exchange = await self._fetch(
-                method, path, params=params, body=body, signing=signing
+                method,
+                path,
+                params=options.get("params"),
+                body=options.get("body"),
+                signing=signing,
             )
         except ApiError as error:
             raise self.secrets.redact_error(error) from None
@@ -877,14 +873,10 @@ class OvhClient:
             return first_items
         pages = math.ceil(total / size)
         if pages > self.bounds.max_pages:
-            raise LimitExceeded(
-                f"OVH API GET {path} would take {pages:,} pages of {size} to read "
-                f"({total:,} objects announced), more than the {self.bounds.max_pages:,} "
-                "pages reconciler reads of one listing",
+            raise self._too_long(
+                path,
+                f"would take {pages:,} pages of {size} to read ({total:,} objects announced)",
                 bound="max_pages",
-                limit=self.bounds.max_pages,
-                method="GET",
-                path=path,
                 query_id=query_id,
             )
 
@@ -924,27 +916,39 @@ class OvhClient:
             shown = f"{int(text):,}"
             if int(text) <= self.bounds.max_objects:
                 return int(text)
-        raise LimitExceeded(
-            f"OVH API GET {path} announced {shown} objects ({ELEMENTS_HEADER}), more than "
-            f"the {self.bounds.max_objects:,} reconciler reads of one listing",
+        raise self._too_long(
+            path,
+            f"announced {shown} objects ({ELEMENTS_HEADER})",
             bound="max_objects",
-            limit=self.bounds.max_objects,
-            method="GET",
-            path=path,
             query_id=query_id,
         )
 
     def _check_objects(self, path: str, count: int, what: str, query_id: str | None) -> None:
         if count > self.bounds.max_objects:
-            raise LimitExceeded(
-                f"OVH API GET {path} listed {count:,} {what}, more than the "
-                f"{self.bounds.max_objects:,} reconciler reads of one listing",
-                bound="max_objects",
-                limit=self.bounds.max_objects,
-                method="GET",
-                path=path,
-                query_id=query_id,
+            raise self._too_long(
+                path, f"listed {count:,} {what}", bound="max_objects", query_id=query_id
             )
+
+    def _too_long(
+        self,
+        path: str,
+        counted: str,
+        *,
+        bound: Literal["max_objects", "max_pages"],
+        query_id: str | None,
+    ) -> LimitExceeded:
+        """A listing past one of the bounds of a listing; ``counted`` says how far."""
+        limit = self.bounds.max_pages if bound == "max_pages" else self.bounds.max_objects
+        unit = " pages" if bound == "max_pages" else ""
+        return LimitExceeded(
+            f"OVH API GET {path} {counted}, more than the {limit:,}{unit} reconciler reads "
+            "of one listing",
+            bound=bound,
+            limit=limit,
+            method="GET",
+            path=path,
+            query_id=query_id,
+        )
 
     async def _read_each_id(
         self,

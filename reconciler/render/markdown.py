@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from reconciler.core.plan import Action, ActionKind, Plan
+from reconciler.core.rules import utc
 from reconciler.render import billing, wording
 from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
@@ -136,19 +137,25 @@ class _Section:
     count: int
     row: Callable[[int], str]
     head: str
-    tail: str
-    omitted: Callable[[int], str]  # the line saying how many rows were left out
     collapsed: Callable[[], str]  # the whole section when not even one row fits
+    tail: str = "\n"
+    # The line saying how many rows were left out (None: "…and N more {noun} not shown").
+    omitted: Callable[[int], str] | None = None
 
     def skeleton(self) -> int:
         return len(self.collapsed()) if self.count else 0
+
+    def _note(self, left_out: int) -> str:
+        if self.omitted is not None:
+            return self.omitted(left_out)
+        return f"\n_…and {left_out:,} more {self.noun} not shown; {SEE_EVERYTHING}._\n"
 
     def fit(self, budget: int) -> tuple[str, int]:
         """The section within ``budget`` characters, and how many rows were left out."""
         if not self.count:
             return "", 0
         room = budget - len(self.head) - len(self.tail)
-        room_with_note = room - len(self.omitted(self.count))
+        room_with_note = room - len(self._note(self.count))
         rows: list[str] = []
         used = 0
         fits_with_note = 0  # how many rows fit when the omission note is needed
@@ -166,7 +173,7 @@ class _Section:
             return self.collapsed(), self.count
         left_out = self.count - fits_with_note
         kept = "".join(rows[:fits_with_note])
-        return self.head + kept + self.omitted(left_out) + self.tail, left_out
+        return self.head + kept + self._note(left_out) + self.tail, left_out
 
 
 # ---------------------------------------------------------------------------------------
@@ -316,7 +323,7 @@ def _origin(plan: Plan, zone: tzinfo | None) -> str:
 
 def _deadline(plan: Plan, zone: tzinfo | None) -> str:
     """By when a reviewed plan must be merged and applied: its first ``expires_at``."""
-    timed = [(wording.utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
+    timed = [(utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
     if not timed:
         return ""
     when, first = min(timed, key=lambda pair: pair[0])
@@ -343,13 +350,6 @@ def _minimal(plan: Plan, limit: int) -> str:
     return shorten(
         f"{_summary(plan)}The details do not fit in a comment; {SEE_EVERYTHING}.\n", limit
     )
-
-
-def _omitted(noun: str) -> Callable[[int], str]:
-    def line(count: int) -> str:
-        return f"\n_…and {count:,} more {noun} not shown; {SEE_EVERYTHING}._\n"
-
-    return line
 
 
 def _sections(plan: Plan, zone: tzinfo | None) -> dict[str, _Section]:
@@ -446,7 +446,6 @@ def _table_section(
         row=row,
         head=f"{title}\n\n{header}",
         tail=tail,
-        omitted=_omitted(noun),
         collapsed=lambda: f"{title}\n\n_{note}; {SEE_EVERYTHING}._\n{tail}",
     )
 
@@ -487,7 +486,6 @@ def _irreversible_section(
         count=count,
         row=row,
         head=title,
-        tail="\n",
         omitted=lambda left: f">\n> _…and {left:,} more not shown; {SEE_EVERYTHING}._\n",
         collapsed=lambda: f"{title}> {count:,} irreversible actions; {SEE_EVERYTHING}.\n\n",
     )
@@ -511,8 +509,6 @@ def _refused_section(plan: Plan) -> _Section:
         count=count,
         row=row,
         head=title,
-        tail="\n",
-        omitted=_omitted("refusals"),
         collapsed=lambda: f"{title}_{count:,} refusals; {SEE_EVERYTHING}._\n\n",
     )
 

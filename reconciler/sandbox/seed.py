@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
+from marked_yaml import NO_MARKS, YAML11_BOOLEANS, Code, CollectionKey, Limits, Marks, compose
 from reconciler.sandbox.catalog import PRODUCTS, TERMINATE_AT_EXPIRY, product_for
 from reconciler.sandbox.clock import parse_duration, parse_instant, period_months, render_utc
 from reconciler.sandbox.errors import SeedError
@@ -315,7 +315,7 @@ def parse_seed(text: str, filename: str = "<seed>") -> Seed:
 
 def seed_from_mapping(data: Any, source: str = "<seed>") -> Seed:
     """A seed from already-parsed data (JSON from the admin route, or ``to_mapping``)."""
-    return _Reader(source, {}).seed(data)
+    return _Reader(source, NO_MARKS).seed(data)
 
 
 # --- YAML with positions -------------------------------------------------------------
@@ -324,51 +324,30 @@ Path_ = tuple[str | int, ...]
 _T = TypeVar("_T")
 
 
-def _compose(text: str, filename: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        marks: dict[Path_, tuple[int, int]] = {}
-        if node is not None:
-            _walk(node, (), marks, filename)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise SeedError(
-            filename,
-            f"invalid YAML: {problem}",
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SeedError(filename, f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    return data, marks
+# A seed states each service in full unless it uses ``count:``: a 50,000-service seed is
+# about 350,000 nodes, more than a spec may hold. The depth bound stays the reader's own.
+_SEED_LIMITS = Limits(max_nodes=10_000_000)
 
 
-def _walk(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], file: str) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise SeedError(
-                    file,
-                    f"duplicate key {key!r} (first given on line {seen[key]})",
-                    line=line,
-                    column=key_node.start_mark.column + 1,
-                )
-            seen[key] = line
-            marks[(*path, "@key", key)] = (line, key_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), marks, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), marks, file)
+def _compose(text: str, filename: str) -> tuple[Any, Marks]:
+    """The seed's data and marks, read as the spec is read (YAML 1.2, one document, no
+    anchors, aliases or tags); the first problem of the text is the seed's error."""
+    document = compose(text, limits=_SEED_LIMITS, noun="seed")
+    if not document.problems:
+        return document.data, document.marks
+    problem = document.problems[0]
+    duplicate = _DUPLICATE.fullmatch(problem.message)
+    if problem.code is Code.DUPLICATE_KEY and duplicate:
+        message = f"duplicate key {duplicate['key']} (first given on line {duplicate['line']})"
+    else:
+        message = f"invalid YAML: {problem.message.removeprefix(_SYNTAX)}; {problem.fix}"
+    raise SeedError(filename, message, line=problem.line, column=problem.column)
+
+
+# How marked_yaml words a duplicate key, and a syntax error's prefix (the seed's own
+# messages say "invalid YAML" first).
+_DUPLICATE = re.compile(r"duplicate key (?P<key>.+) \(first at line (?P<line>\d+), column \d+\)")
+_SYNTAX = "YAML syntax error: "
 
 
 # --- validation ------------------------------------------------------------------------
@@ -423,7 +402,7 @@ _CREDENTIAL_KEYS = {
 class _Reader:
     """Turns parsed seed data into a ``Seed``, locating every error in the file."""
 
-    def __init__(self, file: str, marks: Mapping[Path_, tuple[int, int]]) -> None:
+    def __init__(self, file: str, marks: Marks) -> None:
         self.file = file
         self.marks = marks
         self.quirks: dict[str, ProductSeed] = {}  # the seed's `products:`, once read
@@ -433,14 +412,13 @@ class _Reader:
     def fail(self, path: Path_, problem: str, *, at_key: bool = False) -> SeedError:
         where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path)
         where = where.replace(".[", "[")
-        if at_key and path and (*path[:-1], "@key", path[-1]) in self.marks:
-            line, column = self.marks[(*path[:-1], "@key", path[-1])]
+        written = self.marks.get(path) if at_key and path else None
+        if written is not None and written.key is not None:
+            line, column = written.key.mark
             return SeedError(self.file, f"{where}: {problem}", line=line, column=column)
-        probe = path
-        while probe not in self.marks and probe:
-            probe = probe[:-1]
-        if probe in self.marks:
-            line, column = self.marks[probe]
+        nearest = self.marks.nearest(path)
+        if nearest is not None:
+            line, column = nearest[1].mark
             return SeedError(self.file, f"{where or 'seed'}: {problem}", line=line, column=column)
         return SeedError(self.file, f"{where or 'seed'}: {problem}")
 
@@ -451,7 +429,9 @@ class _Reader:
             raise self.fail(path, f"expected a mapping, got {_kind(value)}")
         for key in value:
             if not isinstance(key, str):
-                raise self.fail(path, f"keys must be text, got {key!r}")
+                # YAML allows a list or a mapping as a key; marked_yaml marks it as such.
+                got = f"a {key.kind.value}" if isinstance(key, CollectionKey) else repr(key)
+                raise self.fail(path, f"keys must be text, got {got}")
             if key not in allowed:
                 known = ", ".join(sorted(allowed))
                 raise self.fail((*path, key), f"unknown key (known keys: {known})", at_key=True)
@@ -492,7 +472,10 @@ class _Reader:
 
     def boolean(self, value: Any, path: Path_) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {_kind(value)}")
+            # YAML 1.1 read a bare yes/no/on/off as a boolean; YAML 1.2 (the seed's) as text.
+            word = isinstance(value, str) and value in YAML11_BOOLEANS
+            hint = "; write true or false" if word else ""
+            raise self.fail(path, f"expected true or false, got {_kind(value)}{hint}")
         return value
 
     def parsed(self, parse: Callable[[Any], _T], value: Any, path: Path_) -> _T:
@@ -718,8 +701,8 @@ class _Reader:
         return tuple(found)
 
     def describe(self, path: Path_) -> str:
-        mark = self.marks.get(path)
-        return f"line {mark[0]}" if mark else ".".join(map(str, path))
+        node = self.marks.get(path)
+        return f"line {node.mark.line}" if node else ".".join(map(str, path))
 
     def service(self, item: Any, where: Path_) -> ServiceSeed:
         entry = self.mapping(item, where, _SERVICE_KEYS)

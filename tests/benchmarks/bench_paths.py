@@ -1,7 +1,7 @@
 """Every path users run, side by side with the least a program could do (docs/benchmarks.md).
 
     .venv/bin/python tests/benchmarks/bench_paths.py [--runs 5] [--quick] [--check]
-        [--baseline-runs 1] [--big 50000] [--apply 500]
+        [--baseline-runs 1] [--big 50000] [--apply 500] [--max-read-age 0]
 
 A script, not a test (pytest collects ``test_*.py`` only). Each row runs the product and
 its yardstick as whole processes, alternately (paired runs), and reports medians and
@@ -355,12 +355,15 @@ def row_apply(args: argparse.Namespace, workdir: Path, runs: int) -> Row:
         if len(calls) != args.apply:
             raise SystemExit(f"the apply plan has {len(calls)} calls, not {args.apply}")
         (workdir / "apply-calls.json").write_text(json.dumps(calls))
+        # --max-read-age 0 measures apply as it was before the run's read stood for the
+        # per-service re-reads (one GET /services/{id} beside each call).
+        read_age = ["--max-read-age", args.max_read_age] if args.max_read_age else []
 
         def product() -> float:
             admin.reset()
             seconds = timed(
                 [*bench_plan.reconciler_command(), "apply", str(spec), "--endpoint", server.url,
-                 "--auto-approve", "--journal", str(workdir / "journal.jsonl")],
+                 "--auto-approve", "--journal", str(workdir / "journal.jsonl"), *read_age],
                 env, workdir,
             )  # fmt: skip
             terminated(admin, args.apply)
@@ -506,6 +509,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline-runs", type=int, default=1, help="official loop (0: skip)")
     parser.add_argument("--big", type=int, default=50_000, help="services of plan_big (0: skip)")
     parser.add_argument("--apply", type=int, default=500, help="terminations of apply (0: skip)")
+    parser.add_argument(
+        "--max-read-age", default="", help="apply's --max-read-age (default: apply's own)"
+    )
     parser.add_argument("--rows", default="", help="comma-separated subset of the rows")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)

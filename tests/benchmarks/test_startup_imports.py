@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from demo_spec import demo_spec
 from module_probe import probe_argv, snapshots
 
 from reconciler.sandbox.testing import SandboxServer
@@ -80,15 +81,7 @@ NOT_FOR_TEXT_PLAN = (
     "reconciler.cli.services",
 )
 
-SPEC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+SPEC = demo_spec(("example.net",), endpoint="sandbox")
 
 
 def loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:

@@ -7,18 +7,24 @@ altered), the journal command in text and JSON, and secrets kept out of every ou
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cli_helpers import TERMINATE_AND_DELETE, TERMINATE_AND_REFUSED
+from child_process import on_terminal, python, user_env
+from cli_helpers import (
+    DELETE_OLD_SHOP,
+    TERMINATE_AND_DELETE,
+    TERMINATE_AND_REFUSED,
+    ScriptedIO,
+    clean_workdir,
+    cli,
+    error_lines,
+    pending,
+)
 
-from reconciler.cli import main
-from reconciler.cli.apply import ApplyRequest, LineProgress, run_apply
+from reconciler.cli.apply import ApplyRequest, run_apply
 from reconciler.errors import ReconcilerError
 
 CHANGES = TERMINATE_AND_DELETE
@@ -26,70 +32,9 @@ CHANGES = TERMINATE_AND_DELETE
 REFUSED = TERMINATE_AND_REFUSED
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.delenv("RECONCILER_CRASH_AFTER_JOURNAL_WRITES", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "changes.yaml").write_text(CHANGES, encoding="utf-8")
-    return tmp_path
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
-
-
-def errors(result: Result) -> list[str]:
-    return [line for line in result.err.splitlines() if line.startswith("error:")]
-
-
-def pending(capsys: pytest.CaptureFixture[str], spec: str = "changes.yaml") -> int:
-    """How many changes `reconciler plan` still sees."""
-    shown = invoke(capsys, "plan", spec, "--format", "json")
-    assert shown.code == 0, shown.err
-    return sum(1 for a in json.loads(shown.out)["actions"] if a["action"] != "no_op")
-
-
-@dataclass
-class ScriptedIO:
-    answers: list[str]
-    terminal: bool = True
-    asked: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def interactive(self) -> bool:
-        return self.terminal
-
-    def ask(self, question: str) -> str | None:
-        self.asked.append(question)
-        return self.answers.pop(0) if self.answers else None
-
-    def out(self, text: str) -> None:
-        self.lines.append(text)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-    def progress(self) -> LineProgress:
-        return LineProgress(self.out)
+    return clean_workdir(tmp_path, monkeypatch, changes_yaml=CHANGES)
 
 
 # --- approval ---------------------------------------------------------------------------
@@ -98,9 +43,9 @@ class ScriptedIO:
 def test_without_a_terminal_nor_auto_approve_nothing_is_applied(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = invoke(capsys, "apply", "changes.yaml")
+    result = cli(capsys, "apply", "changes.yaml")
     assert result.code == 1
-    assert errors(result) == [
+    assert error_lines(result) == [
         "error: no terminal to confirm on, and --auto-approve not given: nothing was applied"
     ]
     assert "DELETE NOW" in result.out  # the plan is shown first
@@ -145,7 +90,7 @@ def test_a_wrong_answer_cancels_everything(
 def test_auto_approve_applies_with_one_line_per_action(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    result = cli(capsys, "apply", "changes.yaml", "--auto-approve")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert (
@@ -159,7 +104,7 @@ def test_auto_approve_applies_with_one_line_per_action(
     assert lines[-1].startswith("Apply complete: 2 done, 0 already as wanted, 0 failed (run ")
     # Approved, not "applying": the re-read at apply time may still refuse the plan.
     assert result.err == "note: --auto-approve: 2 changes approved without confirmation\n"
-    again = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    again = cli(capsys, "apply", "changes.yaml", "--auto-approve")
     assert again.code == 0 and again.out.rstrip().endswith(
         "No changes. The account matches the spec."
     )
@@ -169,9 +114,9 @@ def test_refusals_exit_3_and_apply_nothing(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (workdir / "refused.yaml").write_text(REFUSED, encoding="utf-8")
-    result = invoke(capsys, "apply", "refused.yaml", "--auto-approve")
+    result = cli(capsys, "apply", "refused.yaml", "--auto-approve")
     assert result.code == 3
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert "1 change refused" in line and "nothing was applied" in line
     assert "[cancel-window-closed]" in result.out
     assert pending(capsys, "refused.yaml") == 1  # example.net was not terminated either
@@ -195,9 +140,9 @@ def test_refusals_exit_3_and_apply_nothing(
 def test_bad_options_are_one_line_and_exit_1(
     workdir: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: str
 ) -> None:
-    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve", *args)
+    result = cli(capsys, "apply", "changes.yaml", "--auto-approve", *args)
     assert result.code == 1
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert line.startswith(expected), line
     assert pending(capsys) == 2
 
@@ -206,12 +151,12 @@ def test_a_refused_token_fails_its_action_only_and_exits_1(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     secret = "NotTheRightToken0000000000000000000000000"
-    result = invoke(
+    result = cli(
         capsys, "apply", "changes.yaml", "--auto-approve", "--token",
         f"old-shop.example.org={secret}",
     )  # fmt: skip
     assert result.code == 1
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert line.startswith("error: 1 of 2 actions failed (old-shop.example.org: the token given")
     assert line.endswith("; the other was applied")
     assert "FAILED  old-shop.example.org (#120000202): delete now:" in result.out
@@ -223,17 +168,13 @@ def test_a_refused_token_fails_its_action_only_and_exits_1(
 def test_when_every_action_fails_none_is_said_applied(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (workdir / "delete.yaml").write_text(
-        "version: 1\nendpoint: sandbox\nunmanaged: ignore\nservices:\n"
-        "  old-shop.example.org:\n    type: hosting/web\n    lifecycle: delete_now\n",
-        encoding="utf-8",
-    )
-    result = invoke(
+    (workdir / "delete.yaml").write_text(DELETE_OLD_SHOP, encoding="utf-8")
+    result = cli(
         capsys, "apply", "delete.yaml", "--auto-approve", "--token",
         "old-shop.example.org=NotTheRightToken0000000000000000000000000",
     )  # fmt: skip
     assert result.code == 1
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert line.startswith("error: 1 of 1 action failed (old-shop.example.org: the token given")
     assert line.endswith(")") and "applied" not in line
 
@@ -242,7 +183,7 @@ def test_when_every_action_fails_none_is_said_applied(
 
 
 def save(capsys: pytest.CaptureFixture[str]) -> Path:
-    assert invoke(capsys, "plan", "changes.yaml", "--out", "plan.json").code == 0
+    assert cli(capsys, "plan", "changes.yaml", "--out", "plan.json").code == 0
     return Path("plan.json")
 
 
@@ -250,29 +191,58 @@ def test_a_saved_plan_is_applied_on_its_own_endpoint_only(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     save(capsys)
-    other = invoke(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", "ovh-eu")
+    other = cli(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", "ovh-eu")
     assert other.code == 1
-    assert errors(other) == [
+    assert error_lines(other) == [
         "error: plan.json was made for endpoint 'sandbox', and --endpoint names 'ovh-eu'; "
         "nothing was sent"
     ]
-    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--auto-approve")
     assert result.code == 0, result.err
     assert pending(capsys) == 0
 
 
-def test_an_altered_plan_file_is_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = save(capsys)
-    document = json.loads(path.read_text())
+def aim_at_another_service(document: dict[str, Any]) -> None:
     for action in document["actions"]:
         if action["service"] == "example.net":  # aim the PUT at another service
             action["calls"][0]["path"] = "/services/120000101"
+
+
+def protect_an_embedded_entry(document: dict[str, Any]) -> None:
+    document["spec"][0]["protect"] = True
+
+
+@pytest.mark.parametrize(
+    ("alter", "start", "words"),
+    [
+        (
+            aim_at_another_service,
+            "error: plan.json contradicts itself: its action for 'example.net'",
+            "altered",
+        ),
+        (
+            protect_an_embedded_entry,
+            "error: plan.json carries the digest of changes.yaml but embeds",
+            "the plan file was altered; nothing was sent",
+        ),
+    ],
+    ids=["action", "embedded-spec"],
+)
+def test_an_altered_plan_file_is_refused(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    alter: Callable[[dict[str, Any]], None],
+    start: str,
+    words: str,
+) -> None:
+    path = save(capsys)
+    document = json.loads(path.read_text())
+    alter(document)
     path.write_text(json.dumps(document, indent=2))
-    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--auto-approve")
     assert result.code == 1
-    (line,) = errors(result)
-    assert line.startswith("error: plan.json contradicts itself: its action for 'example.net'")
-    assert "altered" in line
+    (line,) = error_lines(result)
+    assert line.startswith(start) and words in line
     assert pending(capsys) == 2
 
 
@@ -281,34 +251,19 @@ def test_a_spec_edited_since_the_plan_is_refused(
 ) -> None:
     save(capsys)
     Path("changes.yaml").write_text(CHANGES.replace("delete_now", "renew"), encoding="utf-8")
-    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
+    result = cli(capsys, "apply", "plan.json", "--auto-approve")
     assert result.code == 1
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert line.startswith("error: changes.yaml is not the spec plan.json was made from")
     assert "the spec changed since the plan was reviewed" in line
     Path("changes.yaml").write_text(CHANGES, encoding="utf-8")
     assert pending(capsys) == 2  # nothing was applied
 
 
-def test_an_embedded_spec_altered_under_its_digest_is_refused(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = save(capsys)
-    document = json.loads(path.read_text())
-    document["spec"][0]["protect"] = True
-    path.write_text(json.dumps(document, indent=2))
-    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
-    assert result.code == 1
-    (line,) = errors(result)
-    assert line.startswith("error: plan.json carries the digest of changes.yaml but embeds")
-    assert "the plan file was altered; nothing was sent" in line
-    assert pending(capsys) == 2
-
-
 def test_a_plan_file_that_is_not_a_plan(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Path("plan.json").write_text('{"format_version": "1"')
-    result = invoke(capsys, "apply", "plan.json", "--auto-approve")
-    assert result.code == 1 and len(errors(result)) == 1
+    result = cli(capsys, "apply", "plan.json", "--auto-approve")
+    assert result.code == 1 and len(error_lines(result)) == 1
 
 
 # --- the journal command ------------------------------------------------------------------
@@ -317,49 +272,49 @@ def test_a_plan_file_that_is_not_a_plan(workdir: Path, capsys: pytest.CaptureFix
 def test_the_journal_shows_runs_and_records(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert invoke(capsys, "journal").code == 0  # no journal yet: said, not an error
-    assert invoke(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
-    listed = invoke(capsys, "journal")
+    assert cli(capsys, "journal").code == 0  # no journal yet: said, not an error
+    assert cli(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
+    listed = cli(capsys, "journal")
     assert listed.code == 0
     (run_line,) = listed.out.splitlines()
     run_id = run_line.split()[0]
     assert "2 done" in run_line and "endpoint sandbox" in run_line
 
-    last = invoke(capsys, "journal", "--last")
-    by_prefix = invoke(capsys, "journal", "--run", run_id[:18])
+    last = cli(capsys, "journal", "--last")
+    by_prefix = cli(capsys, "journal", "--run", run_id[:18])
     assert last.out == by_prefix.out and last.code == 0
     assert "POST /services/120000202/terminate/confirm" in last.out
     assert '{"token":"<redacted>"}' in last.out
 
-    as_json = invoke(capsys, "journal", "--last", "--service", "old-shop.example.org",
+    as_json = cli(capsys, "journal", "--last", "--service", "old-shop.example.org",
                      "--format", "json")  # fmt: skip
     records = [json.loads(line) for line in as_json.out.splitlines()]
     assert records and {r["service"] for r in records} == {"old-shop.example.org"}
     assert records[-1]["phase"] == "action" and records[-1]["outcome"] == "done"
-    runs_json = invoke(capsys, "journal", "--format", "json")
+    runs_json = cli(capsys, "journal", "--format", "json")
     assert json.loads(runs_json.out)["actions"] == {"done": 2}
 
-    unknown = invoke(capsys, "journal", "--run", "nope")
-    assert unknown.code == 1 and errors(unknown)[0].startswith("error: ")
+    unknown = cli(capsys, "journal", "--run", "nope")
+    assert unknown.code == 1 and error_lines(unknown)[0].startswith("error: ")
 
 
 def test_the_journal_notes_a_torn_line_and_refuses_a_corrupt_one(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert invoke(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
+    assert cli(capsys, "apply", "changes.yaml", "--auto-approve").code == 0
     path = workdir / "state" / "journal.jsonl"
     text = path.read_text()
     path.write_text(text + '{"v":1,"time":"2026')
-    torn = invoke(capsys, "journal", "--last")
+    torn = cli(capsys, "journal", "--last")
     assert torn.code == 0
     count = text.count("\n") + 1
     assert torn.err == (f"note: {path}:{count} is torn (a write interrupted by a crash); skipped\n")
     lines = text.splitlines(keepends=True)
     lines[2] = "garbage\n"
     path.write_text("".join(lines))
-    corrupt = invoke(capsys, "journal")
+    corrupt = cli(capsys, "journal")
     assert corrupt.code == 1
-    assert errors(corrupt) == [
+    assert error_lines(corrupt) == [
         f"error: {path}:3: not a journal record (not JSON: Expecting value at column 1)"
     ]
 
@@ -367,45 +322,11 @@ def test_the_journal_notes_a_torn_line_and_refuses_a_corrupt_one(
 # --- real processes -----------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
-    env.pop("NO_COLOR", None)
-    env["TERM"] = "xterm"
-    return env
-
-
 def test_a_real_terminal_confirms_and_draws_progress(workdir: Path) -> None:
-    primary, secondary = pty.openpty()
-    try:
-        os.write(primary, b"old-shop.example.org\nyes\n")  # typed ahead
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "apply", "changes.yaml", "--no-color"],
-            stdin=secondary,
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=_env(),
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=60)
-        shown = b"".join(chunks).decode("utf-8", "replace")
-        assert process.stderr is not None
-        err = process.stderr.read().decode()
-        process.stderr.close()
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
+    typed = b"old-shop.example.org\nyes\n"  # typed ahead
+    code, shown, err = on_terminal(
+        "apply", "changes.yaml", "--no-color", cwd=workdir, env=user_env(), typed=typed
+    )
     assert code == 0, shown + err
     assert "Type its name to confirm:" in shown
     assert "Only 'yes' is accepted:" in shown
@@ -422,15 +343,7 @@ def test_in_ci_logs_no_rich_is_imported(workdir: Path) -> None:
         "except SystemExit as exit:\n"
         "    print('exit', exit.code, 'rich' in sys.modules, file=sys.stderr)\n"
     )
-    process = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    process = python("-c", code, cwd=workdir, env=user_env())
     assert process.stderr.splitlines()[-1] == "exit 0 False", process.stderr
     assert "done    example.net (#120000102)" in process.stdout
 
@@ -438,8 +351,8 @@ def test_in_ci_logs_no_rich_is_imported(workdir: Path) -> None:
 def test_usage_errors_are_not_click_exit_2(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = invoke(capsys, "apply", "changes.yaml", "--no-such-option")
-    assert result.code == 1 and len(errors(result)) == 1
+    result = cli(capsys, "apply", "changes.yaml", "--no-such-option")
+    assert result.code == 1 and len(error_lines(result)) == 1
 
 
 def test_an_ovh_endpoint_left_in_the_shell_never_redirects_a_spec(
@@ -449,6 +362,6 @@ def test_an_ovh_endpoint_left_in_the_shell_never_redirects_a_spec(
     OVH_ENDPOINT names another account (here an address where nothing listens): had
     apply followed it, it would fail to connect; it applies to the spec's sandbox."""
     monkeypatch.setenv("OVH_ENDPOINT", "http://127.0.0.1:9/1.0")
-    result = invoke(capsys, "apply", "changes.yaml", "--auto-approve")
+    result = cli(capsys, "apply", "changes.yaml", "--auto-approve")
     assert result.code == 0, result.err
     assert pending(capsys) == 0

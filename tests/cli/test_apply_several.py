@@ -12,32 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import TERMINATE_EXAMPLE_NET, Result, clean_workdir, cli
+from cli_helpers import (
+    DELETE_OLD_SHOP,
+    RENEW_CAMPAIGN,
+    TERMINATE_EXAMPLE_NET,
+    ScriptedIO,
+    clean_workdir,
+    cli,
+    error_lines,
+    pending,
+    piped,
+)
 
-from reconciler.cli.apply import ApplyRequest, LineProgress, run_applies
+from reconciler.cli.apply import ApplyRequest, run_applies
 from reconciler.errors import ReconcilerError
 
 TERMINATE = TERMINATE_EXAMPLE_NET
-DELETE = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
-# campaign-2025.example.com ends within 24 hours on the demo account: renewing it is
-# refused (cancel-window-closed).
-REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-"""
+DELETE = DELETE_OLD_SHOP
+REFUSED = RENEW_CAMPAIGN
 
 
 @pytest.fixture
@@ -47,13 +39,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
 
 
-def pending(capsys: pytest.CaptureFixture[str], spec: str) -> int:
-    """How many changes `reconciler plan` still sees for ``spec``."""
-    shown = cli(capsys, "plan", spec, "--format", "json")
-    assert shown.code == 0, shown.err
-    return sum(1 for a in json.loads(shown.out)["actions"] if a["action"] != "no_op")
-
-
 def runs(workdir: Path) -> list[str]:
     """The journal's run ids, in the order their first record was written."""
     journal = workdir / "state" / "journal.jsonl"
@@ -61,10 +46,6 @@ def runs(workdir: Path) -> list[str]:
         return []
     lines = journal.read_text(encoding="utf-8").splitlines()
     return list(dict.fromkeys(json.loads(line)["run"] for line in lines))
-
-
-def errors(result: Result) -> list[str]:
-    return [line for line in result.err.splitlines() if line.startswith("error:")]
 
 
 def test_several_specs_are_applied_in_order_each_in_its_section_and_its_own_run(
@@ -119,7 +100,7 @@ def test_the_exit_code_is_the_stopping_specs_once_the_first_ones_were_applied(
     assert pending(capsys, "a.yaml") == 0  # applied before refused.yaml was planned
     assert pending(capsys, "b.yaml") == 1
     assert len(runs(workdir)) == 1
-    assert len(errors(result)) == 1
+    assert len(error_lines(result)) == 1
 
 
 def test_a_saved_plan_is_applied_alone(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,7 +109,7 @@ def test_a_saved_plan_is_applied_alone(workdir: Path, capsys: pytest.CaptureFixt
     for files in (("a.plan.json", "b.yaml"), ("b.yaml", "a.plan.json")):
         result = cli(capsys, "apply", *files, "--auto-approve")
         assert result.code == 1
-        (line,) = errors(result)
+        (line,) = error_lines(result)
         assert "a.plan.json is a saved plan: apply takes one saved plan alone" in line
     assert runs(workdir) == []
     assert (pending(capsys, "a.yaml"), pending(capsys, "b.yaml")) == (1, 1)
@@ -149,7 +130,7 @@ def test_options_are_checked_against_every_spec_first(
 ) -> None:
     unknown = cli(capsys, "apply", "a.yaml", "b.yaml", "--auto-approve", "--token", "nope=x")
     assert unknown.code == 1
-    (line,) = errors(unknown)
+    (line,) = error_lines(unknown)
     assert "--token nope=...: no spec has an entry named 'nope'" in line
     assert runs(workdir) == []
     # --target names an entry of b.yaml only: a.yaml's plan covers nothing.
@@ -168,30 +149,6 @@ def test_pulumi_stack_files_among_them_are_skipped_as_plan_skips_them(
     assert result.code == 0, result.err
     assert "skipped Pulumi.prod.yaml" in result.err
     assert len(runs(workdir)) == 2
-
-
-class ScriptedIO:
-    def __init__(self, answers: list[str]) -> None:
-        self.answers = answers
-        self.asked: list[str] = []
-        self.lines: list[str] = []
-        self.notes: list[str] = []
-
-    def interactive(self) -> bool:
-        return True
-
-    def ask(self, question: str) -> str | None:
-        self.asked.append(question)
-        return self.answers.pop(0) if self.answers else None
-
-    def out(self, text: str) -> None:
-        self.lines.append(text)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-    def progress(self) -> LineProgress:
-        return LineProgress(self.out)
 
 
 def test_each_spec_has_its_own_approval_and_a_cancelled_one_stops_there(
@@ -213,14 +170,6 @@ def test_each_spec_has_its_own_approval_and_a_cancelled_one_stops_there(
     assert (pending(capsys, "a.yaml"), pending(capsys, "b.yaml")) == (0, 0)
 
 
-def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    import io
-    import sys
-
-    raw = io.BytesIO(text.encode("utf-8"))
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
-
-
 def test_standard_input_is_one_of_the_specs_read_once(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,6 +187,6 @@ def test_standard_input_without_auto_approve_is_refused_before_the_first_spec(
     piped(monkeypatch, DELETE)
     result = cli(capsys, "apply", "a.yaml", "-")
     assert result.code == 1
-    (line,) = errors(result)
+    (line,) = error_lines(result)
     assert "standard input is where the confirmation is typed" in line
     assert "── a.yaml " not in result.out and runs(workdir) == []

@@ -3,13 +3,12 @@ demo keys, the ovh.conf section looked for, and commands that keep their --endpo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from conftest import SandboxServer
+from sandbox_env import cli, isolate
 
-from reconciler.cli import main
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError
 from reconciler.ovh.credentials import resolve_credentials, section_key
@@ -33,20 +32,7 @@ DEMO_KEYS = (
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No OVH_* variables, no ovh.conf from the real home."""
-    for name in list(os.environ):
-        if name.startswith("OVH_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
+    return isolate(tmp_path, monkeypatch)
 
 
 def test_plan_against_a_served_sandbox_without_keys_names_the_demo_keys(
@@ -56,7 +42,7 @@ def test_plan_against_a_served_sandbox_without_keys_names_the_demo_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     (workdir / "spec.yaml").write_text(SPEC.format(endpoint=sandbox_server.url))
-    code, out, err = run(capsys, "plan", "spec.yaml")
+    code, out, err = cli(capsys, "plan", "spec.yaml")
     assert (code, out) == (1, "")
     assert f"no OVH credentials configured for {sandbox_server.url}" in err
     assert all(key in err for key in DEMO_KEYS), err
@@ -64,7 +50,7 @@ def test_plan_against_a_served_sandbox_without_keys_names_the_demo_keys(
     for key in DEMO_KEYS:
         name, _, value = key.partition("=")
         monkeypatch.setenv(name, value)
-    code, _, err = run(capsys, "plan", "spec.yaml")
+    code, _, err = cli(capsys, "plan", "spec.yaml")
     assert code == 0, err
 
 
@@ -146,7 +132,7 @@ def test_the_error_names_the_section_looked_for(
     (workdir / "ovh.conf").write_text(f"[http://127.0.0.1:1]\n{KEYS_INI}")
     url = "http://127.0.0.1:41211/1.0/"
     (workdir / "spec.yaml").write_text(SPEC.format(endpoint=url))
-    code, _, err = run(capsys, "plan", "spec.yaml")
+    code, _, err = cli(capsys, "plan", "spec.yaml")
     assert code == 1
     first, hint = err.splitlines()[:2]
     assert first == f"error: no OVH credentials configured for {url}"
@@ -211,7 +197,7 @@ def test_an_error_hint_keeps_the_endpoint_given(
     monkeypatch.setenv("OVH_APPLICATION_SECRET", "demo-as")
     url = "http://127.0.0.1:41211/1.0"
     args = ["--endpoint", url, "services"] if before else ["services", "--endpoint", url]
-    code, _, err = run(capsys, *args)
+    code, _, err = cli(capsys, *args)
     assert code == 1
     assert err.splitlines()[0] == f"error: no consumer key configured for {url}"
     assert f"`reconciler credentials request --endpoint {url}`" in err.splitlines()[1]
@@ -223,7 +209,7 @@ def test_an_error_hint_without_endpoint_option_is_unchanged(
     monkeypatch.setenv("OVH_ENDPOINT", "http://127.0.0.1:41211/1.0")  # found again as is
     monkeypatch.setenv("OVH_APPLICATION_KEY", "demo-ak")
     monkeypatch.setenv("OVH_APPLICATION_SECRET", "demo-as")
-    code, _, err = run(capsys, "services")
+    code, _, err = cli(capsys, "services")
     assert code == 1
     assert "`reconciler credentials request` and open" in err and "--endpoint" not in err
 
@@ -239,10 +225,10 @@ def test_plan_text_names_services_with_the_endpoint_given(
         monkeypatch.setenv(name, value)
     spec = SPEC.format(endpoint="sandbox").replace("unmanaged: ignore", "unmanaged: report")
     (workdir / "spec.yaml").write_text(spec)
-    code, out, err = run(capsys, "plan", "spec.yaml", "--endpoint", sandbox_server.url)
+    code, out, err = cli(capsys, "plan", "spec.yaml", "--endpoint", sandbox_server.url)
     assert code == 0, err
     assert f"`reconciler services --endpoint {sandbox_server.url}` lists them" in out
-    code, out, _ = run(
+    code, out, _ = cli(
         capsys, "plan", "spec.yaml", "--endpoint", sandbox_server.url, "--format", "json"
     )
     assert "--endpoint" not in out  # the plan file's words are not touched

@@ -9,23 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import TERMINATE_EXAMPLE_NET, clean_workdir, cli
+from cli_helpers import RENEW_EXAMPLE_COM, TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
 from reconciler import __version__
 from reconciler.cli import hoist_global_flags
 
 ANSI = re.compile(r"\x1b\[")
 
-IN_SYNC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.com:
-    type: domain
-    lifecycle: renew
-    period: P12M
-"""
+IN_SYNC = RENEW_EXAMPLE_COM
 
 CHANGES = TERMINATE_EXAMPLE_NET
 

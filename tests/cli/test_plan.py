@@ -6,22 +6,18 @@ errors as one clear line."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+from child_process import on_terminal, python, user_env
+from cli_helpers import RENEW_CAMPAIGN, RENEW_EXAMPLE_COM, Result, clean_workdir, cli, error_lines
 from conftest import SandboxServer
 from demo_spec import FOUR_SERVICES, demo_spec
 from sandbox_env import use_sandbox_keys
 
-from reconciler.cli import main
 from reconciler.core import planfile
 
 SUMMARY = re.compile(
@@ -30,53 +26,23 @@ SUMMARY = re.compile(
 )
 DEMO_SECRETS = ("demo-as", "demo-ck")  # the demo account's application secret, consumer key
 
-IN_SYNC = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  example.com:
-    type: domain
-    lifecycle: renew
-    period: P12M
-  old-brand.fr:
-    type: domain
-    lifecycle: terminate_at_expiry
-"""
+# example.com as the demo account has it, and old-brand.fr's termination already asked.
+IN_SYNC = (
+    RENEW_EXAMPLE_COM + "  old-brand.fr:\n    type: domain\n    lifecycle: terminate_at_expiry\n"
+)
 
 CHANGES = demo_spec(FOUR_SERVICES, endpoint="sandbox")
 
-REFUSED = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  campaign-2025.example.com:
-    type: hosting/web
-    lifecycle: renew
-  xdsl-ab12345-1:
-    lifecycle: terminate_at_expiry
-"""
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+# Refused twice: renewing campaign-2025.example.com (cancel-window-closed) and an
+# xDSL line, which is not managed from here (unmanageable-service).
+REFUSED = RENEW_CAMPAIGN + "  xdsl-ab12345-1:\n    lifecycle: terminate_at_expiry\n"
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated working directory: its own state directory (embedded sandbox), no
     OVH_* variables, no ovh.conf from the real home, no CI summary file."""
-    for name in list(os.environ):
-        if name.startswith("OVH_") or name in ("GITHUB_STEP_SUMMARY", "NO_COLOR"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return clean_workdir(tmp_path, monkeypatch)
 
 
 def spec(directory: Path, name: str, content: str) -> str:
@@ -85,18 +51,7 @@ def spec(directory: Path, name: str, content: str) -> str:
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(["plan", *args])
-    captured = capsys.readouterr()
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
-
-
-def error_lines(result: Result) -> list[str]:
-    lines = result.err.splitlines()
-    assert "Traceback" not in result.err
-    return [line for line in lines if line.startswith("error:")]
+    return cli(capsys, "plan", *args)
 
 
 # --- exit codes ---------------------------------------------------------------------------
@@ -425,57 +380,16 @@ def test_plans_are_judged_by_the_api_clock(
 # --- a real process: colour only on a terminal, never with NO_COLOR --------------------------
 
 
-def run_on_terminal(workdir: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run ``python -m reconciler`` with its stdout on a pseudo-terminal."""
-    primary, secondary = pty.openpty()
-    try:
-        process = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=env,
-            check=False,
-            timeout=60,
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the terminal was closed and drained
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return process.returncode, b"".join(chunks).decode("utf-8", "replace")
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
-
-
 def test_colour_only_on_a_terminal_and_never_with_no_color(workdir: Path) -> None:
     path = spec(workdir, "changes.yaml", CHANGES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
-    env.pop("NO_COLOR", None)
-    env["TERM"] = "xterm"
-    code, shown = run_on_terminal(workdir, "plan", path, env=env)
+    env = user_env()
+    code, shown, _ = on_terminal("plan", path, cwd=workdir, env=env)
     assert code == 0 and "\033[1;31m!\033[0m" in shown
-    code, shown = run_on_terminal(workdir, "plan", path, env={**env, "NO_COLOR": "1"})
+    code, shown, _ = on_terminal("plan", path, cwd=workdir, env={**env, "NO_COLOR": "1"})
     assert code == 0 and "\033[" not in shown and "DELETE NOW" in shown
-    code, shown = run_on_terminal(workdir, "plan", path, "--no-color", env=env)
+    code, shown, _ = on_terminal("plan", path, "--no-color", cwd=workdir, env=env)
     assert "\033[" not in shown
-    piped = subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", path, "--detailed-exitcode"],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    piped = python("-m", "reconciler", "plan", path, "--detailed-exitcode", cwd=workdir, env=env)
     assert piped.returncode == 2
     assert "\033[" not in piped.stdout and piped.stdout.rstrip().endswith("0 refused.")
 
@@ -490,7 +404,5 @@ def test_plan_imports_nothing_heavy() -> None:
         "heavy = {'rich', 'starlette', 'uvicorn', 'pulumi', 'jsonschema', 'markdown_it'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"
+    done = python("-c", code)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

@@ -9,33 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_helpers import clean_workdir, cli
 
-from reconciler.cli import main
 from reconciler.clock import ManualClock
 from reconciler.journal import JournalWriter, Outcome, Phase, RunContext
 
-_OVH_ENV = (
-    "OVH_ENDPOINT",
-    "OVH_APPLICATION_KEY",
-    "OVH_APPLICATION_SECRET",
-    "OVH_CONSUMER_KEY",
-    "OVH_CLIENT_ID",
-    "OVH_CLIENT_SECRET",
-)
 GONE = "gone-shop.example.org"  # on no account: deleted by an earlier apply
 SPEC = f"version: 1\nunmanaged: ignore\nservices:\n  {GONE}:\n    lifecycle: delete_now\n"
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The embedded sandbox (no OVH_* set), a private state directory."""
-    for name in _OVH_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "spec.yaml").write_text(SPEC)
-    return tmp_path
+    """The embedded sandbox (no OVH_* set), a private state directory, the spec."""
+    return clean_workdir(tmp_path, monkeypatch, spec_yaml=SPEC)
 
 
 def record_deletion(path: Path, *, endpoint: str = "sandbox") -> None:
@@ -54,30 +40,38 @@ def record_deletion(path: Path, *, endpoint: str = "sandbox") -> None:
         )
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
-def test_plan_reads_the_journal_it_is_given(
-    isolated: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def journal_elsewhere(isolated: Path) -> Path:
+    """A journal away from the state directory, recording GONE's deletion."""
     elsewhere = isolated / "ci-cache" / "journal.jsonl"
     elsewhere.parent.mkdir()
     record_deletion(elsewhere)
+    return elsewhere
+
+
+@pytest.mark.parametrize(
+    "command", [("plan", "--detailed-exitcode"), ("apply", "--auto-approve")], ids=["plan", "apply"]
+)
+def test_the_journal_given_is_the_evidence(
+    isolated: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """``plan SPEC --journal PATH`` and ``apply SPEC --journal PATH`` (the journal it
+    appends to) plan with PATH's evidence: the same verdict before and at apply time."""
+    verb, *flags = command
+    elsewhere = journal_elsewhere(isolated)
     # The default journal (the state directory's) has no record of it: a name that
     # matches nothing, refused.
-    code, out, _ = cli(capsys, "plan", "spec.yaml", "--detailed-exitcode")
+    code, out, _ = cli(capsys, verb, "spec.yaml", *flags)
     assert code == 3 and "unknown-service" in out
     # The journal given: the deletion it records makes the entry already done.
-    code, out, err = cli(
-        capsys, "plan", "spec.yaml", "--journal", str(elsewhere), "--detailed-exitcode"
-    )
+    code, out, err = cli(capsys, verb, "spec.yaml", "--journal", str(elsewhere), *flags)
     assert code == 0, out + err
     assert "already done" in out.lower() and "unknown-service" not in out
+
+
+def test_the_plan_names_the_run_that_deleted_it(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = journal_elsewhere(isolated)
     code, out, _ = cli(capsys, "plan", "spec.yaml", "--journal", str(elsewhere), "--format", "json")
     document = json.loads(out)
     assert code == 0 and document["refused"] == [] and document["summary"]["refused"] == 0
@@ -104,23 +98,6 @@ def test_a_missing_journal_is_said_and_proves_nothing(
     )
     assert code == 3 and "unknown-service" in out
     assert "note: --journal typo.jsonl does not exist" in err
-
-
-def test_apply_plans_with_the_journal_it_appends_to(
-    isolated: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``apply SPEC --journal PATH`` plans with PATH's evidence, as ``plan --journal PATH``
-    does: the same verdict before and at apply time."""
-    elsewhere = isolated / "ci-cache" / "journal.jsonl"
-    elsewhere.parent.mkdir()
-    record_deletion(elsewhere)
-    code, out, _ = cli(capsys, "apply", "spec.yaml", "--auto-approve")
-    assert code == 3 and "unknown-service" in out
-    code, out, err = cli(
-        capsys, "apply", "spec.yaml", "--journal", str(elsewhere), "--auto-approve"
-    )
-    assert code == 0, out + err
-    assert "already done" in out.lower() and "unknown-service" not in out
 
 
 def test_plan_help_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,24 +14,11 @@ from pathlib import Path
 
 import pytest
 from conftest import SandboxServer
+from sandbox_env import cli
 
-from reconciler.cli import main
 from reconciler.cli import sandbox as cli_sandbox
 from reconciler.sandbox import open_state
 from reconciler.sandbox.clock import ManualWallClock
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 def embedded_now(state_dir: Path) -> datetime:
@@ -58,7 +45,7 @@ def embedded_now(state_dir: Path) -> datetime:
 def test_clock_set_reads_utc(
     state_dir: Path, capsys: pytest.CaptureFixture[str], given: str, expected: datetime
 ) -> None:
-    code, out, err = run(capsys, "sandbox", "clock", "--set", given)
+    code, out, err = cli(capsys, "sandbox", "clock", "--set", given)
     assert code == 0, err
     assert embedded_now(state_dir) == expected
     shown = expected.isoformat().replace("+00:00", "Z")
@@ -68,7 +55,7 @@ def test_clock_set_reads_utc(
 def test_clock_set_refuses_what_is_not_a_date(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "sandbox", "clock", "--set", "next monday")
+    code, out, err = cli(capsys, "sandbox", "clock", "--set", "next monday")
     assert (code, out) == (1, "")
     assert "'next monday' is not an ISO 8601 date" in err and "UTC" in err
 
@@ -76,8 +63,8 @@ def test_clock_set_refuses_what_is_not_a_date(
 def test_clock_without_options_says_utc(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "sandbox", "clock", "--set", "2027-03-01")
-    code, out, _ = run(capsys, "sandbox", "clock")
+    cli(capsys, "sandbox", "clock", "--set", "2027-03-01")
+    code, out, _ = cli(capsys, "sandbox", "clock")
     assert (code, out) == (0, "sandbox clock: 2027-03-01T00:00:00Z (UTC, stopped)\n")
 
 
@@ -97,16 +84,16 @@ def test_clock_moves_a_served_sandbox(
 ) -> None:
     given = {"url": served.url, "root": served.root}[form.rstrip("/")]
     given += "/" if form.endswith("/") else ""
-    code, out, err = run(capsys, "sandbox", "clock", "--endpoint", given, "--set", "2027-01-01")
+    code, out, err = cli(capsys, "sandbox", "clock", "--endpoint", given, "--set", "2027-01-01")
     assert code == 0, err
     assert out == "sandbox clock: 2027-01-01T00:00:00Z (UTC, stopped)\n"
     assert served.now() == datetime(2027, 1, 1, tzinfo=UTC)
-    code, out, _ = run(capsys, "sandbox", "clock", "--endpoint", given, "--advance", "1d12h")
+    code, out, _ = cli(capsys, "sandbox", "clock", "--endpoint", given, "--advance", "1d12h")
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
     assert served.now() == datetime(2027, 1, 2, 12, tzinfo=UTC)
-    code, out, _ = run(capsys, "sandbox", "clock", "--endpoint", given)
+    code, out, _ = cli(capsys, "sandbox", "clock", "--endpoint", given)
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
-    code, out, _ = run(capsys, "sandbox", "clock", "--endpoint", given, "--tick")
+    code, out, _ = cli(capsys, "sandbox", "clock", "--endpoint", given, "--tick")
     assert out.endswith("(UTC, ticking)\n") and served.admin.clock()["ticking"] is True
     # the embedded sandbox was never opened
     assert not (state_dir / "sandbox.db").exists()
@@ -115,7 +102,7 @@ def test_clock_moves_a_served_sandbox(
 def test_the_global_endpoint_option_reaches_the_sandbox_commands(
     served: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(
+    code, out, err = cli(
         capsys, "--endpoint", served.url, "sandbox", "clock", "--set", "2028-02-29"
     )
     assert (code, out) == (0, "sandbox clock: 2028-02-29T00:00:00Z (UTC, stopped)\n"), err
@@ -125,12 +112,12 @@ def test_the_global_endpoint_option_reaches_the_sandbox_commands(
 def test_emails_and_reset_of_a_served_sandbox(
     served: SandboxServer, state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "sandbox", "emails", "--endpoint", served.url)
+    code, out, _ = cli(capsys, "sandbox", "emails", "--endpoint", served.url)
     assert (code, out) == (0, "sandbox: no e-mail sent yet\n")
     served.app.backend.request_termination(120000202)
-    code, out, _ = run(capsys, "sandbox", "emails", "--endpoint", served.url, "--last", "1")
+    code, out, _ = cli(capsys, "sandbox", "emails", "--endpoint", served.url, "--last", "1")
     assert code == 0 and "confirmTerminate?id=120000202&token=" in out
-    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url)
+    code, out, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url)
     assert code == 0, err
     assert out.startswith(f"sandbox: {served.root} reset to ") and "18 services" in out
     assert served.emails() == []
@@ -140,7 +127,7 @@ def test_emails_and_reset_of_a_served_sandbox(
         "  - {name: a.example.com, route: /domain, expires_in: 5d}\n"
         "  - {name: b.example.com, route: /domain, expires_in: 5d}\n"
     )
-    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
+    code, out, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
     assert code == 0, err
     assert "2 services" in out and str(seed) in out
     assert sorted(s["name"] for s in served.services()) == ["a.example.com", "b.example.com"]
@@ -152,11 +139,11 @@ def test_a_bad_seed_for_a_served_sandbox_is_one_clear_error(
 ) -> None:
     seed = tmp_path / "bad.yaml"
     seed.write_text("services: [{route: /domain}]\n")
-    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
+    code, out, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
     assert (code, out) == (1, "")
     assert err.startswith(f"error: sandbox at {served.root}: ") and "seed" in err
     missing = tmp_path / "missing.yaml"
-    code, _, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(missing))
+    code, _, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(missing))
     assert code == 1 and f"cannot read the seed {missing}" in err
 
 
@@ -168,11 +155,11 @@ def test_an_unreachable_or_foreign_endpoint_is_one_clear_error(
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there any more
-    code, out, err = run(capsys, "sandbox", "emails", "--endpoint", f"http://127.0.0.1:{port}/1.0")
+    code, out, err = cli(capsys, "sandbox", "emails", "--endpoint", f"http://127.0.0.1:{port}/1.0")
     assert (code, out) == (1, "")
     assert err.startswith(f"error: cannot reach a sandbox at http://127.0.0.1:{port}: ")
     assert "reconciler sandbox serve" in err
-    code, _, err = run(capsys, "sandbox", "clock", "--endpoint", "ovh-eu", "--set", "2027-01-01")
+    code, _, err = cli(capsys, "sandbox", "clock", "--endpoint", "ovh-eu", "--set", "2027-01-01")
     assert code == 1 and "ovh-eu is OVH's API, not a sandbox" in err
     assert not (state_dir / "sandbox.db").exists()
 
@@ -181,7 +168,7 @@ def test_a_server_that_is_not_a_sandbox_is_named(
     sandbox_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The sandbox's API root answers, but has no admin routes below it.
-    code, _, err = run(capsys, "sandbox", "clock", "--endpoint", sandbox_server.url + "/1.0")
+    code, _, err = cli(capsys, "sandbox", "clock", "--endpoint", sandbox_server.url + "/1.0")
     assert code == 1 and "not as a reconciler sandbox" in err
 
 
@@ -211,8 +198,8 @@ def embedded_clock(state_dir: Path) -> tuple[datetime, bool]:
 def test_reset_puts_the_embedded_clock_back_to_real_time(
     state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
-    code, out, err = run(capsys, "sandbox", "reset")
+    cli(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    code, out, err = cli(capsys, "sandbox", "reset")
     assert code == 0, err
     assert out.startswith(f"sandbox: {state_dir / 'sandbox.db'} reset to ")
     expected = "(18 services); clock 2026-12-03T14:00:00Z (UTC, real time, ticking)\n"
@@ -223,10 +210,10 @@ def test_reset_puts_the_embedded_clock_back_to_real_time(
 def test_reset_counts_a_new_seeds_relative_dates_from_real_time(
     state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    cli(capsys, "sandbox", "clock", "--set", "2030-01-01")
     seed = state_dir.parent / "five.yaml"
     seed.write_text(FIVE_DAYS_SEED)
-    code, out, err = run(capsys, "sandbox", "reset", "--seed", str(seed))
+    code, out, err = cli(capsys, "sandbox", "reset", "--seed", str(seed))
     assert code == 0, err
     assert f"reset to {seed} (1 services); clock 2026-12-03T14:00:00Z (UTC, real" in out
     backend = open_state(state_dir / "sandbox.db", wall=ManualWallClock(real_now))
@@ -240,8 +227,8 @@ def test_reset_counts_a_new_seeds_relative_dates_from_real_time(
 def test_reset_keep_clock_leaves_a_moved_clock_where_it_is(
     state_dir: Path, real_now: datetime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "sandbox", "clock", "--set", "2030-01-01")
-    code, out, err = run(capsys, "sandbox", "reset", "--keep-clock")
+    cli(capsys, "sandbox", "clock", "--set", "2030-01-01")
+    code, out, err = cli(capsys, "sandbox", "reset", "--keep-clock")
     assert code == 0, err
     assert out.endswith("clock 2030-01-01T00:00:00Z (UTC, kept, stopped)\n"), out
     assert embedded_clock(state_dir) == (datetime(2030, 1, 1, tzinfo=UTC), False)
@@ -252,7 +239,7 @@ def test_reset_to_a_seed_with_a_clock_uses_the_seeds_clock(
 ) -> None:
     seed = state_dir.parent / "pinned.yaml"
     seed.write_text("clock: 2027-01-01T09:00:00Z\n" + FIVE_DAYS_SEED)
-    code, out, err = run(capsys, "sandbox", "reset", "--seed", str(seed))
+    code, out, err = cli(capsys, "sandbox", "reset", "--seed", str(seed))
     assert code == 0, err
     assert out.endswith("clock 2027-01-01T09:00:00Z (UTC, the seed's clock, stopped)\n"), out
     assert embedded_clock(state_dir) == (datetime(2027, 1, 1, 9, tzinfo=UTC), False)
@@ -267,7 +254,7 @@ def test_reset_puts_a_served_clock_back_to_real_time(
     served.set_clock(datetime(2030, 1, 1, tzinfo=UTC))
     seed = state_dir.parent / "five.yaml"
     seed.write_text(FIVE_DAYS_SEED)
-    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
+    code, out, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url, "--seed", str(seed))
     assert code == 0, err
     assert "(UTC, real time, ticking)" in out and "clock 2026-12-03T14:00:" in out, out
     # The served sandbox ticks along its own (real) wall clock from the instant sent.
@@ -275,7 +262,7 @@ def test_reset_puts_a_served_clock_back_to_real_time(
     assert real_now <= served.now() < real_now + timedelta(days=1)
     (service,) = served.services()
     assert service["expiration"].startswith("2026-12-08T14:00:")
-    code, out, err = run(capsys, "sandbox", "reset", "--endpoint", served.url, "--keep-clock")
+    code, out, err = cli(capsys, "sandbox", "reset", "--endpoint", served.url, "--keep-clock")
     assert code == 0, err
     assert "(UTC, kept, ticking)" in out, out
 
@@ -366,7 +353,7 @@ def test_serve_prints_the_demo_keys_as_an_export_block_that_works(
     monkeypatch.chdir(tmp_path)
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
-    code, out, stderr = run(capsys, "services", "--format", "json")
+    code, out, stderr = cli(capsys, "services", "--format", "json")
     assert code == 0, stderr
     assert "old-shop.example.org" in out
 

@@ -5,63 +5,24 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import icalendar
 import pytest
+from cli_helpers import READ_ALL_KEYS, seeded_account
 from conftest import SANDBOX_EPOCH, SandboxServer
+from sandbox_env import isolate, serve_seed
 
 from reconciler.cli import main
 
-_OVH_ENV = (
-    "OVH_ENDPOINT",
-    "OVH_APPLICATION_KEY",
-    "OVH_APPLICATION_SECRET",
-    "OVH_CONSUMER_KEY",
-    "OVH_CLIENT_ID",
-    "OVH_CLIENT_SECRET",
-)
-
-SEED: dict[str, Any] = {
-    "credentials": [
-        {
-            "application_key": "ics-ak",
-            "application_secret": "ics-as",
-            "consumer_key": "ics-ck",
-            "rules": [{"method": "GET", "path": "/*"}],
-        }
-    ],
-    "services": [
-        {"name": "example.com", "route": "/domain", "id": 120000101,
-         "expires": "2027-03-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P12M"}},
-        {"name": "old-shop.example.org", "route": "/hosting/web", "id": 120000202,
-         "expires": "2026-06-01T12:00:00Z", "renew": {"mode": "automatic", "period": "P1M"},
-         "termination": "at_expiry"},
-        {"name": "ns1234567.ip-1-2-3.eu", "route": "/dedicated/server", "id": 120000801,
-         "expires": "2026-04-01T00:00:00Z", "renew": {"mode": "automatic", "period": "P1M"},
-         "engagement_ends": "2026-09-01T00:00:00Z", "termination": "at_engagement"},
-        {"name": "forgotten.io", "route": "/domain", "id": 120000105,
-         "expires": "2026-02-20T00:00:00Z", "renew": {"mode": "manual", "period": "P12M"},
-         "state": "expired"},
-    ],
-}  # fmt: skip
+SEED = seeded_account(120000101, 120000202, 120000801, 120000105)
 
 
 @pytest.fixture
 def seeded(
     sandbox_server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> SandboxServer:
-    for name in _OVH_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    sandbox_server.load_seed(SEED, now=SANDBOX_EPOCH)
-    monkeypatch.setenv("OVH_ENDPOINT", sandbox_server.url)
-    monkeypatch.setenv("OVH_APPLICATION_KEY", "ics-ak")
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", "ics-as")
-    monkeypatch.setenv("OVH_CONSUMER_KEY", "ics-ck")
-    return sandbox_server
+    isolate(tmp_path, monkeypatch)
+    return serve_seed(sandbox_server, monkeypatch, SEED, READ_ALL_KEYS)
 
 
 def run_ics(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> bytes:

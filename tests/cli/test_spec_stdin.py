@@ -5,25 +5,14 @@ before anything is read: the confirmation would be typed on that same input."""
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import TERMINATE_EXAMPLE_NET
-
-from tests.cli.cli_helpers import clean_workdir, cli
+from cli_helpers import TERMINATE_EXAMPLE_NET, clean_workdir, cli, piped
 
 SPEC = TERMINATE_EXAMPLE_NET
 
 BAD = SPEC.replace("terminate_at_expiry", "terminate_at_expiryy")
-
-
-def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> io.BytesIO:
-    """``text`` as the command's standard input; the bytes behind it, to see what was read."""
-    raw = io.BytesIO(text.encode("utf-8"))
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
-    return raw
 
 
 @pytest.fixture

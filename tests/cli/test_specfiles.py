@@ -3,12 +3,11 @@ settings beside the specs (Pulumi.yaml's stackConfigDir is stacks/)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from sandbox_env import cli, isolate
 
-from reconciler.cli import main
 from reconciler.cli.specfiles import is_pulumi_stack_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,22 +27,9 @@ def test_pulumi_stack_files_are_recognised(name: str, pulumi: bool) -> None:
     assert is_pulumi_stack_file(name) is pulumi
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err
-    assert isinstance(exited.value.code, int)
-    return exited.value.code, out.out, out.err
-
-
 @pytest.fixture
 def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    for name in list(os.environ):
-        if name.startswith("OVH_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
+    isolate(tmp_path, monkeypatch)
     (tmp_path / "stacks").mkdir()
     for path in sorted((REPO / "stacks").iterdir()):
         (tmp_path / "stacks" / path.name).write_bytes(path.read_bytes())
@@ -55,11 +41,11 @@ def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_validate_and_plan_the_whole_stacks_directory(
     stacks: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "validate", *stacks)
+    code, out, err = cli(capsys, "validate", *stacks)
     assert code == 0, err
     assert "note: skipped stacks/Pulumi.dev.yaml" in err
     assert "Pulumi" not in out
-    code, out, err = run(capsys, "plan", *stacks, "--endpoint", "sandbox")
+    code, out, err = cli(capsys, "plan", *stacks, "--endpoint", "sandbox")
     assert code == 0, err
     assert "note: skipped stacks/Pulumi.dev.yaml" in err
 
@@ -67,6 +53,6 @@ def test_validate_and_plan_the_whole_stacks_directory(
 def test_only_pulumi_files_is_one_clear_error(
     stacks: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "plan", "stacks/Pulumi.dev.yaml")
+    code, _, err = cli(capsys, "plan", "stacks/Pulumi.dev.yaml")
     assert code == 1
     assert "error: no spec among the files given: only Pulumi stack settings" in err

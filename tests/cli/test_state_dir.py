@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import TERMINATE_EXAMPLE_NET
+from cli_helpers import DELETE_OLD_SHOP, TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
 from reconciler.ovh.embedded import DATABASE, spec_state_dir
-from tests.cli.cli_helpers import clean_workdir, cli
 
 SPEC = TERMINATE_EXAMPLE_NET
 
@@ -103,15 +102,7 @@ def test_two_specs_of_two_projects_are_planned_on_two_accounts(
     assert "Plan: 1 to terminate at expiry" in second
 
 
-DELETE = """\
-version: 1
-endpoint: sandbox
-unmanaged: ignore
-services:
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+DELETE = DELETE_OLD_SHOP
 
 
 def test_the_journal_goes_with_the_account_it_records(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_env import cli
 
 from reconciler.cli import main
 from reconciler.sandbox import open_state
@@ -128,48 +129,35 @@ def test_a_state_from_another_seed_is_refused(
     assert "seeded from" in err and "--reset" in err
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
-
-
 def test_clock_moves_the_embedded_sandbox(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "sandbox", "clock", "--set", "2027-01-01T00:00:00Z")
+    code, out, _ = cli(capsys, "sandbox", "clock", "--set", "2027-01-01T00:00:00Z")
     assert (code, out) == (0, "sandbox clock: 2027-01-01T00:00:00Z (UTC, stopped)\n")
     assert (state_dir / "sandbox.db").exists()
-    code, out, _ = run(capsys, "sandbox", "clock", "--advance", "1d12h")
+    code, out, _ = cli(capsys, "sandbox", "clock", "--advance", "1d12h")
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
-    code, out, _ = run(capsys, "sandbox", "clock")
+    code, out, _ = cli(capsys, "sandbox", "clock")
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
-    code, out, _ = run(capsys, "sandbox", "clock", "--tick")
+    code, out, _ = cli(capsys, "sandbox", "clock", "--tick")
     assert out.endswith("(UTC, ticking)\n")
-    code, _, err = run(capsys, "sandbox", "clock", "--advance", "soon")
+    code, _, err = cli(capsys, "sandbox", "clock", "--advance", "soon")
     assert code == 1 and err.startswith("error: 'soon' is not a duration")
 
 
 def test_reset_and_emails_of_the_embedded_sandbox(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "sandbox", "emails")
+    code, out, _ = cli(capsys, "sandbox", "emails")
     assert (code, out) == (0, "sandbox: no e-mail sent yet\n")
     backend = open_state(state_dir / "sandbox.db")
     backend.request_termination(120000202)
     backend.close()
-    _, out, _ = run(capsys, "sandbox", "emails", "--last", "1")
+    _, out, _ = cli(capsys, "sandbox", "emails", "--last", "1")
     assert "confirmTerminate?id=120000202&token=" in out
-    code, out, _ = run(capsys, "sandbox", "reset")
+    code, out, _ = cli(capsys, "sandbox", "reset")
     assert code == 0 and "reset to" in out and "18 services" in out
-    _, out, _ = run(capsys, "sandbox", "emails")
+    _, out, _ = cli(capsys, "sandbox", "emails")
     assert out == "sandbox: no e-mail sent yet\n"
     seed = state_dir.parent / "two.yaml"
     seed.write_text(
@@ -177,5 +165,5 @@ def test_reset_and_emails_of_the_embedded_sandbox(
         "  - {name: a.example.com, route: /domain, expires_in: 5d}\n"
         "  - {name: b.example.com, route: /domain, expires_in: 5d}\n"
     )
-    code, out, _ = run(capsys, "sandbox", "reset", "--seed", str(seed))
+    code, out, _ = cli(capsys, "sandbox", "reset", "--seed", str(seed))
     assert code == 0 and "2 services" in out

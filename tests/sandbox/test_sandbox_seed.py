@@ -457,3 +457,95 @@ def test_the_iceberg_lag_seed_key_round_trips() -> None:
     assert again.iceberg_lag == seed.iceberg_lag and again.digest == seed.digest
     assert parse_seed("services: []\n").iceberg_lag is None
     assert "0 or more" in error("iceberg_lag: -1m\nservices: []\n").problem
+
+
+# Where each kind of position points, to the column: the key itself (unknown key, a value
+# given twice), the value (wrong type, not among the choices, inside a list or a nested
+# mapping), the mapping that lacks a key, and the YAML reader's own problems.
+# (seed text, line, column, the whole problem)
+POSITIONED = {
+    "duplicate-key": (
+        "services:\n  - name: a.example.com\n    name: b.example.com\n",
+        (3, 5),
+        "duplicate key 'name' (first given on line 2)",
+    ),
+    "unknown-key": (
+        "products:\n  /vps: {refuse_empty: true}\nservices: []\n",
+        (2, 10),
+        "products./vps.refuse_empty: unknown key (known keys: refuses_empty, renew_modes,"
+        " retention)",
+    ),
+    "missing-key": (
+        "services:\n  - name: a.example.com\n    expires_in: 3d\n",
+        (2, 5),
+        "services[0]: missing route",
+    ),
+    "both-expiries": (
+        "services:\n  - name: a.example.com\n    route: /domain\n"
+        "    expires: 2027-01-01T00:00:00Z\n    expires_in: 3d\n",
+        (5, 5),
+        "services[0].expires_in: give expires or expires_in, not both",
+    ),
+    "wrong-type": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d, unpaid: 3}\n",
+        (2, 67),
+        "services[0].unpaid: expected true or false, got int",
+    ),
+    "yaml-1.1-boolean": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d, unpaid: yes}\n",
+        (2, 67),
+        "services[0].unpaid: expected true or false, got text; write true or false",
+    ),
+    "unquoted-naive-date": (
+        "services:\n  - {name: a.example.com, route: /domain, expires: 2027-01-01T00:00:00}\n",
+        (2, 52),
+        "services[0].expires: 2027-01-01T00:00:00 has no timezone; add one, e.g. 'Z' or '+01:00'",
+    ),
+    "choice-in-a-list": (
+        "credentials:\n  - application_key: k\n    application_secret: s\n    consumer_key: c\n"
+        "    rules: [{method: PATCH, path: /*}]\nservices: []\n",
+        (5, 22),
+        "credentials[0].rules[0].method: 'PATCH' is not one of: GET, PUT, POST, DELETE",
+    ),
+    "nested-choice": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d,\n"
+        "     pricing: {engagement: {type: monthly}}}\n",
+        (3, 35),
+        "services[0].pricing.engagement.type: 'monthly' is not one of: periodic, upfront",
+    ),
+    "empty-list-of-choices": (
+        "products:\n  /domain: {renew_modes: []}\nservices: []\n",
+        (2, 26),
+        "products./domain.renew_modes: must offer at least one renew mode",
+    ),
+    "not-a-list": ("services: {a: 1}\n", (1, 11), "services: expected a list, got a mapping"),
+    "duplicate-service": (
+        "services:\n  - {name: a.example.com, route: /domain, expires_in: 3d}\n"
+        "  - {name: a.example.com, route: /domain, expires_in: 9d}\n",
+        (3, 12),
+        "services[1].name: /domain 'a.example.com' is already defined (at line 2)",
+    ),
+    "list-as-key": ("? [a]\n: 1\n", (1, 1), "seed: keys must be text, got a list"),
+    "anchor": (
+        "services: &all []\n",
+        (1, 11),
+        "invalid YAML: YAML anchor &all is not allowed in a seed; remove the anchor and write"
+        " each value out in full",
+    ),
+    "tab-indentation": (
+        "services:\n\t- a\n",
+        (2, 1),
+        "invalid YAML: tab used for indentation; indent with spaces: YAML does not allow tabs"
+        " in indentation",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "at", "problem"), POSITIONED.values(), ids=POSITIONED.keys())
+def test_a_seed_error_points_at_the_line_and_column(
+    text: str, at: tuple[int, int], problem: str
+) -> None:
+    found = error(text)
+    assert (found.line, found.column) == at
+    assert found.problem == problem
+    assert str(found) == f"accounts/team.yaml:{at[0]}:{at[1]}: {problem}"
