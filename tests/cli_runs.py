@@ -1,9 +1,9 @@
-"""How tests run the command line: in process (``cli``: the console script's code path,
-its exit code and output), or as a real process (``run_process``, ``start_process``),
-for what only a process shows: a kill, a signal, a full disk, ``python -m reconciler``.
+"""How tests run the command line as a real process (``run_process``,
+``start_process``), for what only a process shows: a kill, a signal, a full disk,
+``python -m reconciler`` itself. In process, ``sandbox_env.cli`` runs it.
 
-Every way holds the same promise the command line makes: no traceback, ever (unless the
-test passes ``--debug`` and says so). The tests of apply, GitOps and reliability used to
+Both hold the promise the command line makes: no traceback, ever (unless the test
+passes ``--debug`` and says so). The tests of apply, GitOps and reliability used to
 write these runners each for itself.
 """
 
@@ -12,34 +12,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from reconciler.cli import main
+from sandbox_env import Result
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def errors(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("error:")]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """``reconciler ARGS`` in process: its exit code, stdout and stderr."""
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err, captured.err
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
+def error_lines(result: Result) -> list[str]:
+    """The ``error:`` lines of a run's standard error."""
+    return [line for line in result.err.splitlines() if line.startswith("error:")]
 
 
 def reconciler(*args: str) -> list[str]:

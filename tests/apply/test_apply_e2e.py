@@ -19,10 +19,9 @@ import ovh.exceptions
 import pytest
 from apply_helpers import DEMO, FaultTransport, Sleeper
 from apply_runs import apply_in_process
-from cli_runs import cli
 from conftest import SandboxServer
 from demo_spec import demo_spec
-from sandbox_env import isolate, use_sandbox_keys
+from sandbox_env import cli, isolate, use_sandbox_keys
 
 from reconciler.apply import ActionStatus, ApplyOptions
 from reconciler.clock import ManualClock

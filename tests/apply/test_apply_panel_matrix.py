@@ -21,8 +21,8 @@ from typing import Any
 
 import ovh
 import pytest
-from cli_runs import cli
 from conftest import SandboxServer
+from sandbox_env import cli
 from test_apply_e2e import server, write
 
 from reconciler.sandbox.testing import SANDBOX_EPOCH

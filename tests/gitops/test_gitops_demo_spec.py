@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_runs import cli
 from demo_spec import FIVE_SERVICES, demo_spec
 from gitops_helpers import isolated
+from sandbox_env import cli
 
 __all__ = ["isolated"]  # the fixture, imported for pytest
 

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import Result, cli
+from cli_runs import error_lines
 from conftest import SandboxServer
 from demo_spec import demo_spec
 from reliability_helpers import campaign_size, ours, record_figures
-from sandbox_env import isolate, use_sandbox_keys
+from sandbox_env import Result, cli, isolate, use_sandbox_keys
 
 from reconciler.core.plan import TOKEN_PLACEHOLDER
 from reconciler.sandbox import demo_seed
@@ -198,7 +198,7 @@ def test_a_tampered_plan_is_refused_and_sends_nothing(
         Path("spec.yaml").unlink()
     done, sent = apply_edited(plan, sandbox_server, capsys)
     assert done.code == exit_code, done.err
-    assert len(done.errors) == 1 and words in done.err, done.err
+    assert len(error_lines(done)) == 1 and words in done.err, done.err
     assert sent == []
 
 
