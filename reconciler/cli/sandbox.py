@@ -121,10 +121,11 @@ def _served(root: str) -> Iterator[SandboxAdmin]:
 
 def embedded_state_path() -> Path:
     """Where the embedded sandbox keeps its state: the very file the client's
-    ``endpoint: sandbox`` uses (one definition, in ``reconciler.ovh.embedded``)."""
+    ``endpoint: sandbox`` uses for a command without a spec run here (one definition,
+    ``reconciler.ovh.embedded.working_state_dir``: the project's, from a subdirectory)."""
     from reconciler.ovh import embedded
 
-    return embedded.state_dir(os.environ, Path.cwd()) / embedded.DATABASE
+    return embedded.working_state_dir(os.environ, Path.cwd()) / embedded.DATABASE
 
 
 @contextmanager
