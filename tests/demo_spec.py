@@ -31,14 +31,15 @@ def demo_spec(
     endpoint: str | None = None,
     extra: Mapping[str, tuple[str, ...]] | None = None,
     more: str = "",
+    unmanaged: str = "ignore",
 ) -> str:
-    """The spec text of ``services`` of the demo (``unmanaged: ignore``), with an
+    """The spec text of ``services`` of the demo (``unmanaged: ignore`` unless told), with an
     ``endpoint:`` line when given, ``extra`` lines appended under a service, and ``more``
     (further entries, already indented) at the end."""
     lines = ["version: 1"]
     if endpoint is not None:
         lines.append(f"endpoint: {endpoint}")
-    lines += ["unmanaged: ignore", "services:"]
+    lines += [f"unmanaged: {unmanaged}", "services:"]
     for name in services:
         lines.append(f"  {name}:")
         lines += [f"    {line}" for line in (*DEMO_ENTRIES[name], *(extra or {}).get(name, ()))]

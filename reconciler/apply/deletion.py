@@ -17,24 +17,12 @@ The flow (as the OVH Terraform provider does it, made resumable):
 ``--token NAME=TOKEN`` skips 1–3: the given token is confirmed directly, and a token the
 API refuses fails the action (no new request is made behind the user's back).
 
-**Resuming.** When the token does not come in time the action fails, saying so, and the
-request stands. The journal keeps, for every request, the e-mail id it started from
-(``email_after``) and whether the API accepted it — never the token: a token is named
-only by ``token_sha256``, 16 hex digits of its hash. The next run looks in the journal
-for the service's last request and, before asking OVH for anything, looks for its
-e-mail above that id: found, it confirms with it (no second e-mail); not there yet and
-the request was accepted, it waits for it again; the request's outcome unknown (a crash
-before its answer) and no e-mail, it requests again. A token that no longer works
-(expired, already used) makes it request a new one, once.
-
-**A lost e-mail.** An accepted request whose e-mail never comes would otherwise be
-waited for on every run, for ever. Past the token's lifetime (``token_lifetime``, 72
-hours: its token, had it come, no longer works) the request is abandoned — journalled
-``token``/``abandoned`` — and the termination requested again. Within the lifetime it is
-only on the user's word (``--request-again NAME``), and only for a request whose e-mail
-was already waited for in vain (a ``token``/``timeout`` record; else this run waits
-first): never two requests of one service within the lifetime on apply's own account,
-and never one per run for a CI job that keeps the option.
+Resuming, and a lost e-mail (docs/journal.md, "Deletions, tokens and resuming"): the
+journal keeps each request's ``email_after`` and whether the API accepted it, never the
+token (only ``token_sha256``), and the next run looks for that request's e-mail before
+asking OVH for anything. Why it is careful: every request e-mails the account, so a
+request whose e-mail never came is made again only past ``token_lifetime`` or on the
+user's word (``--request-again``), never twice within the lifetime on apply's account.
 """
 
 from __future__ import annotations

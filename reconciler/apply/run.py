@@ -19,6 +19,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from reconciler import __version__
@@ -123,15 +124,17 @@ async def apply_approved(
     verdict.raise_if_not_approved(source)
 
     run = run_id or new_run_id(now)
+    # The report of this run, once its results are known (none: nothing left to run).
+    report_of = partial(
+        ApplyReport,
+        run=run,
+        plan_digest=plan_digest,
+        journal=journal_path,
+        plan=fresh,
+        already_done=verdict.already_done,
+    )
     if not verdict.to_run:
-        return ApplyReport(
-            run=run,
-            plan_digest=plan_digest,
-            journal=journal_path,
-            plan=fresh,
-            results=(),
-            already_done=verdict.already_done,
-        )
+        return report_of(results=())
     history = TerminationHistory()
     if any(action.action is ActionKind.DELETE_NOW for action in verdict.to_run):
         contents = read_journal(journal_path, missing_ok=True)
@@ -166,15 +169,7 @@ async def apply_approved(
         # The account's age counts from ``now``, taken once its read ended: its pages were
         # answered during that read, a round trip or a few earlier (docs/reliability.md).
         executor = Executor(session, Mailbox(client), history, account, read_at=now)
-        results = await executor.run(verdict.to_run)
-        report = ApplyReport(
-            run=run,
-            plan_digest=plan_digest,
-            journal=journal_path,
-            plan=fresh,
-            results=results,
-            already_done=verdict.already_done,
-        )
+        report = report_of(results=await executor.run(verdict.to_run))
         journal.write(
             phase=Phase.RUN,
             outcome=Outcome.FINISHED,

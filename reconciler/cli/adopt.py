@@ -25,6 +25,7 @@ from reconciler.cli.common import (
     resolve_target,
     run,
 )
+from reconciler.cli.files import cannot_write
 from reconciler.cli.files import write_whole as write_file
 from reconciler.core.adopt import Adoption, adopt
 from reconciler.core.live import LiveAccount
@@ -113,10 +114,7 @@ def write_whole(path: Path, text: str, *, force: bool) -> None:
             hint="pass --force to replace it, or choose another --output",
         ) from None
     except OSError as exc:
-        raise UsageError(
-            f"cannot write the spec to {path}: {exc.strerror or exc}",
-            hint="check that the directory exists and is writable",
-        ) from None
+        raise cannot_write(f"write the spec to {path}", exc) from None
 
 
 def _warn_if_refused(adoption: Adoption, policy: UnmanagedPolicy) -> None:

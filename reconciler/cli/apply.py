@@ -87,7 +87,7 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import format_option
+from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files
@@ -202,19 +202,7 @@ class TerminalIO:
 # --- the command -------------------------------------------------------------------------
 
 
-class _ApplyCommand(click.Command):
-    """Usage errors are ``UsageError`` (exit 1, one line), as for ``plan``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise UsageError(
-                " ".join(error.format_message().split()), hint="see `reconciler apply --help`"
-            ) from None
-
-
-@click.command(cls=_ApplyCommand)
+@click.command(cls=OneLineUsageCommand)
 @click.argument(
     "files",
     nargs=-1,
@@ -260,13 +248,7 @@ class _ApplyCommand(click.Command):
     "termination again (once its e-mail was waited for; after the token's 72 h lifetime "
     "apply does so by itself). Repeatable.",
 )
-@click.option(
-    "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="The journal to append to. Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
-    ".reconciler/journal.jsonl.",
-)
+@journal_option("The journal to append to.")
 @click.option(
     "--lock-timeout",
     default="0s",

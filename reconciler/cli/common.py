@@ -132,26 +132,28 @@ def keep_endpoint(text: str, endpoint: str | None) -> str:
     return _COMMAND_IN_HINT.sub(add, text)
 
 
-def endpoint_option(command: F) -> F:
-    """``--endpoint`` for commands without a spec."""
+def _endpoint_option(default: str) -> Callable[[F], F]:
+    """``--endpoint NAME|URL``, defaulting to the global option; ``default`` says what
+    the command uses without either."""
     return click.option(
         "--endpoint",
         metavar="NAME|URL",
         default=_endpoint_before_command,
         callback=_remember_endpoint,
-        help=ENDPOINT_VALUES + " Default: OVH_ENDPOINT, ovh.conf [default] endpoint, sandbox.",
-    )(command)
+        help=f"{ENDPOINT_VALUES} Default: {default}",
+    )
+
+
+def endpoint_option(command: F) -> F:
+    """``--endpoint`` for commands without a spec."""
+    return _endpoint_option("OVH_ENDPOINT, ovh.conf [default] endpoint, sandbox.")(command)
 
 
 def spec_endpoint_option(command: F) -> F:
     """``--endpoint`` for commands with a spec: it overrides the spec's ``endpoint:``."""
-    return click.option(
-        "--endpoint",
-        metavar="NAME|URL",
-        default=_endpoint_before_command,
-        callback=_remember_endpoint,
-        help=ENDPOINT_VALUES + " Default: the spec's `endpoint:` (itself sandbox by default); "
-        "OVH_ENDPOINT and ovh.conf never override a spec.",
+    return _endpoint_option(
+        "the spec's `endpoint:` (itself sandbox by default); "
+        "OVH_ENDPOINT and ovh.conf never override a spec."
     )(command)
 
 

@@ -13,7 +13,8 @@
 - ``replace=False`` refuses an existing path (``FileExistsError``) atomically: a file
   that appears while the text is written is not replaced either.
 
-Errors are ``OSError``: callers word them (``cannot save the plan to ...: reason``).
+Errors are ``OSError``; ``cannot_write`` words one as the command's error
+(``cannot save the plan to ...: reason``), the same for every output file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import errno
 import os
 import stat
 from pathlib import Path
+
+from reconciler.errors import UsageError
 
 
 def write_whole(path: Path, text: str, *, replace: bool = True) -> None:
@@ -53,6 +56,15 @@ def write_whole(path: Path, text: str, *, replace: bool = True) -> None:
             _link_new(temporary, target)
     finally:
         _remove(temporary)
+
+
+def cannot_write(what: str, exc: OSError) -> UsageError:
+    """The error of a command that could not ``what`` (e.g. "save the plan to PATH"):
+    the system's reason, and the usual fix."""
+    return UsageError(
+        f"cannot {what}: {exc.strerror or exc}",
+        hint="check that the directory exists and is writable",
+    )
 
 
 def _link_new(temporary: Path, target: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import format_option
+from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
 from reconciler.errors import UsageError
 from reconciler.journal import (
     JOURNAL_FILE,
@@ -39,28 +39,12 @@ from reconciler.render.wording import clean
 from reconciler.times import shown_moment
 
 
-class _JournalCommand(click.Command):
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise UsageError(
-                " ".join(error.format_message().split()), hint="see `reconciler journal --help`"
-            ) from None
-
-
-@click.command(cls=_JournalCommand)
+@click.command(cls=OneLineUsageCommand)
 @click.option("--run", "run_id", metavar="ID", help="Show this run (a unique prefix is enough).")
 @click.option("--last", is_flag=True, help="Show the last run.")
 @click.option("--service", metavar="NAME", help="Only the records of this service.")
 @format_option("text", "json", help="json: JSON Lines, for jq.")
-@click.option(
-    "--journal",
-    "path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="Default: $RECONCILER_STATE_DIR/journal.jsonl, else .reconciler/journal.jsonl.",
-)
+@journal_option(dest="path")
 @tz_option
 def journal(
     run_id: str | None,

@@ -4,11 +4,35 @@ click: ``validate`` loads no network code (``tests/spec/test_spec_cli.py``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Where a command finds the apply journal when ``--journal`` is not given.
+JOURNAL_DEFAULT = "Default: $RECONCILER_STATE_DIR/journal.jsonl, else .reconciler/journal.jsonl."
+
+
+class OneLineUsageCommand(click.Command):
+    """A command whose usage errors are the project's ``UsageError`` (exit 1, one line,
+    a hint naming the command's ``--help``), not click's (exit 2, a usage block).
+
+    Exit 1 matters most for ``plan --detailed-exitcode``, where 2 means "changes present":
+    a mistyped option must never read as that in CI."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            # Imported here, on the error path: this module stays click alone.
+            from reconciler.errors import UsageError
+
+            raise UsageError(
+                " ".join(error.format_message().split()),
+                hint=f"see `reconciler {self.name} --help`",
+            ) from None
 
 
 def format_option(*choices: str, help: str) -> Callable[[F], F]:
@@ -21,4 +45,16 @@ def format_option(*choices: str, help: str) -> Callable[[F], F]:
         default=choices[0],
         show_default=True,
         help=help,
+    )
+
+
+def journal_option(what: str = "", *, dest: str = "journal") -> Callable[[F], F]:
+    """``--journal PATH`` (into ``dest``): ``what`` the command does with the journal,
+    then where it is by default, worded once for ``plan``, ``apply`` and ``journal``."""
+    return click.option(
+        "--journal",
+        dest,
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PATH",
+        help=f"{what} {JOURNAL_DEFAULT}" if what else JOURNAL_DEFAULT,
     )

@@ -61,8 +61,8 @@ from reconciler.cli.common import (
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.files import write_whole
-from reconciler.cli.options import format_option
+from reconciler.cli.files import cannot_write, write_whole
+from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.show import refuse_plan_files, render
 from reconciler.cli.specfiles import is_stdin, is_stdin_name, read_spec, spec_files
 from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback
@@ -105,21 +105,7 @@ def target_option(verb: str) -> Callable[[Callable[..., None]], Callable[..., No
     )
 
 
-class _PlanCommand(click.Command):
-    """Usage errors exit 1 here, not click's 2: with ``--detailed-exitcode`` a 2 means
-    "changes present", and a mistyped option must never read as that in CI."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise UsageError(
-                " ".join(error.format_message().split()),
-                hint="see `reconciler plan --help`",
-            ) from None
-
-
-@click.command(cls=_PlanCommand)
+@click.command(cls=OneLineUsageCommand)
 @click.argument(
     "specs", nargs=-1, required=True, metavar="SPEC...", type=click.Path(dir_okay=False)
 )
@@ -143,14 +129,10 @@ class _PlanCommand(click.Command):
     help="Exit 0 in sync, 2 with changes, 3 when a change is refused (1: error). Without "
     "it, 0 whenever a plan was made.",
 )
-@click.option(
-    "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="The apply journal whose record of terminations and deletions done makes an "
+@journal_option(
+    "The apply journal whose record of terminations and deletions done makes an "
     'entry for a service the account no longer lists "already done" (as apply\'s '
-    "--journal). Default: $RECONCILER_STATE_DIR/journal.jsonl, else "
-    ".reconciler/journal.jsonl.",
+    "--journal)."
 )
 @target_option("Plan")
 @tz_option
@@ -574,10 +556,7 @@ def save(path: Path, made: Plan, secrets: Secrets | None = None) -> None:
     try:
         write_whole(path, secrets.redact(text) if secrets is not None else text)
     except OSError as exc:
-        raise UsageError(
-            f"cannot save the plan to {path}: {exc.strerror or exc}",
-            hint="check that the directory exists and is writable",
-        ) from None
+        raise cannot_write(f"save the plan to {path}", exc) from None
 
 
 def _saved_line(path: Path, made: Plan) -> str:

@@ -36,6 +36,7 @@ from reconciler.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from reconciler.sandbox.admin import SandboxAdmin
+    from reconciler.sandbox.backend import Backend
     from reconciler.sandbox.clock import WallClock
     from reconciler.sandbox.seed import CredentialSeed
 
@@ -124,6 +125,22 @@ def embedded_state_path() -> Path:
     from reconciler.ovh import embedded
 
     return embedded.state_dir(os.environ, Path.cwd()) / embedded.DATABASE
+
+
+@contextmanager
+def _embedded(seed: Path | None = None, wall: WallClock | None = None) -> Iterator[Backend]:
+    """The embedded sandbox's state, closed when done; a sandbox error in opening or
+    using it as a one-line error (``seed``: the seed file it may be about)."""
+    from reconciler.sandbox import SandboxError, open_state
+
+    try:
+        backend = open_state(embedded_state_path(), wall=wall)
+        try:
+            yield backend
+        finally:
+            backend.close()
+    except SandboxError as exc:
+        raise _config_error(exc, seed) from None
 
 
 @click.group()
@@ -245,7 +262,7 @@ def reset(seed: Path | None, keep_clock: bool, endpoint: str | None) -> None:
 
     A seed with a `clock:` sets (and stops) the clock there, as loading it always does;
     --keep-clock leaves a clock moved with `sandbox clock` where it is."""
-    from reconciler.sandbox import SandboxError, load_seed, open_state
+    from reconciler.sandbox import SandboxError, load_seed
 
     # The clock goes back to real time *before* the seed is loaded, so the seed's
     # relative dates (``expires_in: 30d``) count from today, not from a date the clock
@@ -260,25 +277,22 @@ def reset(seed: Path | None, keep_clock: bool, endpoint: str | None) -> None:
             summary = admin.reset(text)
         click.echo(reset_line(root, str(seed or summary["seed"]), summary, keep_clock))
         return
-    path = embedded_state_path()
+    # The seed is read before the state is opened: a seed with a mistake changes nothing.
     try:
         loaded = load_seed(seed) if seed is not None else None
-        # No seed given to open_state: the one asked for is loaded below, after the
-        # clock is set, and a state made from another seed is not refused (a reset).
-        backend = open_state(path, wall=wall)
-        try:
-            if not keep_clock:
-                backend.set_clock(wall.now(), ticking=True)
-            if loaded is not None:
-                backend.load_seed(loaded)
-            else:
-                backend.reset()
-            summary = backend.summary()
-        finally:
-            backend.close()
     except SandboxError as exc:
         raise _config_error(exc, seed) from None
-    click.echo(reset_line(str(path), str(summary["seed"]), summary, keep_clock))
+    # No seed given to open the state: the one asked for is loaded below, after the
+    # clock is set, and a state made from another seed is not refused (a reset).
+    with _embedded(seed, wall=wall) as backend:
+        if not keep_clock:
+            backend.set_clock(wall.now(), ticking=True)
+        if loaded is not None:
+            backend.load_seed(loaded)
+        else:
+            backend.reset()
+        summary = backend.summary()
+    click.echo(reset_line(str(embedded_state_path()), str(summary["seed"]), summary, keep_clock))
 
 
 def wall_clock() -> WallClock:
@@ -330,7 +344,6 @@ def clock(
 
     Services renew, expire and terminate as it moves; once moved it stands still
     unless --tick."""
-    from reconciler.sandbox import SandboxError, open_state
     from reconciler.sandbox.clock import parse_duration
 
     if set_to and advance:
@@ -354,21 +367,15 @@ def clock(
                 shown = admin.clock()
         click.echo(clock_line(str(shown["now"]), bool(shown["ticking"])))
         return
-    try:
-        backend = open_state(embedded_state_path())
-        try:
-            if when is not None:
-                state = backend.set_clock(when, ticking=bool(ticking))
-            elif delta is not None:
-                state = backend.advance_clock(delta, ticking=bool(ticking))
-            elif ticking is not None:
-                state = backend.set_clock(backend.now(), ticking=ticking)
-            else:
-                state = backend.clock()
-        finally:
-            backend.close()
-    except SandboxError as exc:
-        raise _config_error(exc, None) from None
+    with _embedded() as backend:
+        if when is not None:
+            state = backend.set_clock(when, ticking=bool(ticking))
+        elif delta is not None:
+            state = backend.advance_clock(delta, ticking=bool(ticking))
+        elif ticking is not None:
+            state = backend.set_clock(backend.now(), ticking=ticking)
+        else:
+            state = backend.clock()
     json_state = state.to_json()
     click.echo(clock_line(json_state["now"], bool(json_state["ticking"])))
 
@@ -408,22 +415,14 @@ def emails(last: int | None, endpoint: str | None) -> None:
     """Show the e-mails the embedded sandbox (or the served one at --endpoint) sent.
 
     Termination requests send a confirmation link with a token, as OVH does."""
-    from reconciler.sandbox import SandboxError, open_state
-
     root = served_root(endpoint)
     sent: list[dict[str, Any]]
     if root is not None:
         with _served(root) as admin:
             sent = admin.emails()
     else:
-        try:
-            backend = open_state(embedded_state_path())
-            try:
-                sent = backend.emails()
-            finally:
-                backend.close()
-        except SandboxError as exc:
-            raise _config_error(exc, None) from None
+        with _embedded() as backend:
+            sent = backend.emails()
     if last is not None:
         sent = sent[-last:]
     if not sent:

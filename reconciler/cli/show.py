@@ -27,7 +27,7 @@ import click
 
 from reconciler.cli import command_secrets
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import format_option
+from reconciler.cli.options import OneLineUsageCommand, format_option
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:  # plan's check for plan files must not load the plan file's models
@@ -122,19 +122,7 @@ def render(
 # --- the command -------------------------------------------------------------------------
 
 
-class _ShowCommand(click.Command):
-    """Usage errors are ``UsageError`` (exit 1, one line), as for ``plan``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise UsageError(
-                " ".join(error.format_message().split()), hint="see `reconciler show --help`"
-            ) from None
-
-
-@click.command(cls=_ShowCommand)
+@click.command(cls=OneLineUsageCommand)
 @click.argument(
     "plan_files",
     metavar="PLAN...",

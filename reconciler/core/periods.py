@@ -10,7 +10,8 @@ plans and API bodies comparable as plain strings.
 - ``parse_period(text, strict=True)`` accepts the canonical form only and, when the text
   means a valid period written another way, says which canonical text to write; the spec
   loader uses it, so a spec reads exactly like what the API shows.
-- ``str(period)`` is the canonical text, ``P{months}M``.
+- ``str(period)`` is the canonical text, ``P{months}M``; ``months_of(text)`` the months
+  of a text, or ``None``, for sorting and wording what the API answers.
 
 Pure and small: no I/O, no clock.
 """
@@ -78,6 +79,17 @@ def parse_period(text: str, *, strict: bool = False) -> Period:
             f"write {period} (OVH states renewal periods in months)",
         )
     return period
+
+
+def months_of(text: str | None) -> int | None:
+    """The months of a period as the API may write it (tolerant); ``None`` when there is
+    no period or the text is none (an odd value is shown or sorted apart, never fatal)."""
+    if not text:
+        return None
+    try:
+        return parse_period(text).months
+    except InvalidPeriod:
+        return None
 
 
 def normalise_period(text: str) -> str:

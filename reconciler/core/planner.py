@@ -53,7 +53,7 @@ from reconciler.core.live import (
     LiveService,
 )
 from reconciler.core.money import billing_of
-from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.periods import months_of
 from reconciler.core.plan import (
     Action,
     ActionKind,
@@ -434,7 +434,7 @@ def renewal_call(live: LiveService, after: Essence) -> Step:
     ``PUT /services/{id} {renew: {mode, period}}`` when the service has no usable route
     (apply falls back to it too when the first is refused with no effect)."""
     route = service_route(live)
-    months = _months_of(after.period)
+    months = months_of(after.period)
     if route is not None and (after.period is None or months is not None):
         return SetRenewalObject(
             service_id=live.service_id, route=route, mode=renew_mode_of(after), months=months
@@ -458,15 +458,6 @@ def service_route(live: LiveService) -> str | None:
     if not all(safe_segment(part) and not set(part) & set("%?#\\") for part in segments):
         return None
     return "/" + "/".join(quote(part, safe="@:+,;=!$&'()*") for part in segments)
-
-
-def _months_of(period: str | None) -> int | None:
-    if period is None:
-        return None
-    try:
-        return parse_period(period).months
-    except InvalidPeriod:
-        return None
 
 
 def deletion_calls(

@@ -42,9 +42,10 @@ from reconciler.core.live import (
     LiveLifecycle,
     LiveService,
 )
-from reconciler.core.periods import MAX_MONTHS, InvalidPeriod, parse_period
+from reconciler.core.periods import MAX_MONTHS, months_of
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
+from reconciler.times import utc_text
 
 # A termination can be cancelled until 24 hours before expiry, not later (the
 # control panel refuses it then; docs/user-guide.md).
@@ -119,8 +120,7 @@ def utc(when: datetime) -> datetime:
 
 def when_text(when: datetime) -> str:
     """A date as messages show it: ``2027-03-01 00:00 UTC`` (seconds when not zero)."""
-    moment = utc(when)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+    return utc_text(utc(when))
 
 
 def terminates_at(service: LiveService) -> datetime | None:
@@ -775,10 +775,8 @@ def unmanaged_service(live: LiveService) -> Refusal:
 
 def _months(period: str) -> tuple[int, str]:
     """Sort key of a period: by months (``P1M`` before ``P12M``), odd texts last."""
-    try:
-        return (parse_period(period).months, period)
-    except InvalidPeriod:
-        return (MAX_MONTHS + 1, period)
+    months = months_of(period)
+    return (months if months is not None else MAX_MONTHS + 1, period)
 
 
 def _adoptable(live: LiveService) -> str:

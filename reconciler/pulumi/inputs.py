@@ -32,13 +32,14 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import LiveService
+from reconciler.core.rules import utc
 from reconciler.core.spec import (
     InvalidValues,
     ServiceSpec,
@@ -47,6 +48,7 @@ from reconciler.core.spec import (
     check_values,
     duplicate_names,
 )
+from reconciler.times import iso_utc
 
 # Input properties, in the order failures are listed (a spec entry's order).
 SERVICE: Final = "service"
@@ -417,7 +419,7 @@ def _end_rule(live: LiveService) -> str | None:
 def _utc_text(when: datetime | None) -> str | None:
     if when is None:
         return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(utc(when))
 
 
 def desired_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[str, ...]:

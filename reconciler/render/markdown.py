@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from reconciler.core.plan import Action, ActionKind, Plan
+from reconciler.core.rules import utc
 from reconciler.render import billing, wording
 from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
@@ -322,7 +323,7 @@ def _origin(plan: Plan, zone: tzinfo | None) -> str:
 
 def _deadline(plan: Plan, zone: tzinfo | None) -> str:
     """By when a reviewed plan must be merged and applied: its first ``expires_at``."""
-    timed = [(wording.utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
+    timed = [(utc(a.expires_at), a) for a in plan.changes if a.expires_at is not None]
     if not timed:
         return ""
     when, first = min(timed, key=lambda pair: pair[0])

@@ -31,7 +31,7 @@ from typing import Any
 
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
-from reconciler.core.periods import InvalidPeriod, parse_period
+from reconciler.core.periods import months_of
 from reconciler.durations import Duration
 from reconciler.times import iso_utc, shown_date, shown_when, zone_name
 
@@ -215,7 +215,7 @@ def _sorter(query: ServiceQuery) -> Callable[[Iterable[LiveService]], list[LiveS
         if query.sort is SortKey.TYPE:
             return service.type.casefold()
         if query.sort is SortKey.FREQUENCY:
-            return period_months(service.renew_period)
+            return months_of(service.renew_period)
         return service.name.casefold()
 
     def by_name(service: LiveService) -> tuple[str, str, int]:
@@ -231,18 +231,9 @@ def _sorter(query: ServiceQuery) -> Callable[[Iterable[LiveService]], list[LiveS
     return order
 
 
-def period_months(period: str | None) -> int | None:
-    if not period:
-        return None
-    try:
-        return parse_period(period).months
-    except InvalidPeriod:
-        return None
-
-
 def frequency(period: str | None) -> str | None:
     """Words for a renewal period: ``P1M`` → ``monthly``, ``P12M`` → ``yearly``."""
-    months = period_months(period)
+    months = months_of(period)
     if months is None:
         return period  # unknown, or a period we cannot read: shown as the API says it
     if months == 1:

@@ -64,13 +64,6 @@ _KIND_STYLE = {
     ActionKind.SET_RENEW: "yellow",
     ActionKind.NO_OP: "dim",
 }
-_LEGEND_WORDS = {
-    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
-    ActionKind.TERMINATE_AT_COMMITMENT_END: "terminate at commitment end",
-    ActionKind.CANCEL_TERMINATION: "cancel termination",
-    ActionKind.SET_RENEW: "change renewal",
-    ActionKind.DELETE_NOW: "delete now (irreversible)",
-}
 _LEGEND_ORDER = (
     ActionKind.TERMINATE_AT_EXPIRY,
     ActionKind.TERMINATE_AT_COMMITMENT_END,
@@ -161,7 +154,8 @@ def dates_words(zone: tzinfo | None) -> str:
 def _legend(changes: Sequence[Action]) -> str:
     present = {action.action for action in changes}
     symbols = [
-        f"{wording.SYMBOLS[kind]} {_LEGEND_WORDS[kind]}"
+        f"{wording.SYMBOLS[kind]} {wording.HEADLINES[kind]}"
+        + (" (irreversible)" if kind is ActionKind.DELETE_NOW else "")
         for kind in _LEGEND_ORDER
         if kind in present
     ]

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from reconciler.core.diff import EssenceLifecycle
 from reconciler.core.plan import Action, ActionKind, Call, Plan
-from reconciler.core.rules import CANCEL_WINDOW
+from reconciler.core.rules import CANCEL_WINDOW, utc
 from reconciler.times import shown_day, shown_when
 
 # Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
@@ -126,10 +126,6 @@ def status_word(plan: Plan) -> str:
 
 # ---------------------------------------------------------------------------------------
 # Dates, periods, lifecycles
-
-
-def utc(when: datetime) -> datetime:
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def when_text(when: datetime, zone: tzinfo | None = None) -> str:

@@ -35,7 +35,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.sandbox import credentials, errors, iceberg, mail, responses, services
+from reconciler.sandbox import (
+    admin_views,
+    credentials,
+    errors,
+    iceberg,
+    mail,
+    responses,
+    seeding,
+    services,
+)
 from reconciler.sandbox.auth import CredentialView, SignedRequest, authenticate
 from reconciler.sandbox.catalog import TERMINATE
 from reconciler.sandbox.clock import (
@@ -54,7 +63,7 @@ from reconciler.sandbox.iceberg import (
     MAX_PAGE_SIZE,
     Page,
 )
-from reconciler.sandbox.seed import Seed, seed_from_mapping
+from reconciler.sandbox.seed import Seed
 from reconciler.sandbox.services import CANCEL_WINDOW, TOKEN_TTL, Event, Service
 from reconciler.sandbox.store import Store
 
@@ -136,18 +145,16 @@ class Backend:
         when = now or seed.clock
         if when is not None:
             self._write_clock(aware(when).timestamp(), ticking=False)
-        self._store.set_meta("seed", json.dumps(seed.to_mapping()))
-        self._store.set_meta("seed_digest", seed.digest)
-        self._store.set_meta("seed_source", seed.source)
-        self._populate(seed)
+        self._nic_cache = seed.account.nichandle
+        self._cached_pages.clear()
+        seeding.write(self._store, seed, int(self.now_seconds()))
         self._settle()
 
     def reset(self, *, now: datetime | None = None) -> None:
         """Back to the seed last loaded (relative dates against the clock now)."""
-        stored = self._store.meta("seed")
-        if stored is None:
+        seed = seeding.stored(self._store)
+        if seed is None:
             raise errors.StateError(f"{self.path}: no seed was ever loaded; nothing to reset to")
-        seed = seed_from_mapping(json.loads(stored), self._store.meta("seed_source") or "<seed>")
         self.load_seed(seed, now=now)
 
     # --- the clock ------------------------------------------------------------------
@@ -579,10 +586,9 @@ class Backend:
             return responses.email(found)
 
     def emails(self) -> list[dict[str, Any]]:
-        """Every e-mail, with the account it was sent to (``to``), for tests and users."""
+        """Every e-mail, with the account it was sent to (``admin_views.emails``)."""
         with self._op():
-            nic = self._nic()
-            return [{**responses.email(e), "to": e.sent_to(nic)} for e in self._emails()]
+            return admin_views.emails(self._emails(), self._nic())
 
     def _emails(self) -> list[mail.Email]:
         return [mail.Email.from_row(row) for row in self._store.emails()]
@@ -593,23 +599,16 @@ class Backend:
     def _send(self, email: mail.Email) -> None:
         self._store.insert_email(email.to_row())
 
-    # --- admin views -----------------------------------------------------------------
+    # --- admin views (built in ``admin_views``; run here as operations) ---------------
 
     def internal_services(self) -> list[dict[str, Any]]:
-        """Every service including terminated ones, in the sandbox's own words (for tests
-        and for users checking what a rehearsal did)."""
+        """Every service including terminated ones, in the sandbox's own words."""
         with self._op():
-            return [responses.internal_service(s) for s in self._store.services()]
+            return admin_views.services(self._store)
 
     def summary(self) -> dict[str, Any]:
         with self._op():
-            count = self._store.count_services("gone = 0")
-            return {
-                "seed": self._store.meta("seed_source"),
-                "seed_digest": self._store.meta("seed_digest"),
-                "services": count,
-                "clock": self.clock().to_json(),
-            }
+            return admin_views.summary(self._store, self.clock())
 
     # --- internals -------------------------------------------------------------------
 
@@ -691,21 +690,6 @@ class Backend:
                 linked=[v.name for v in doomed[1:]],
             )
         )
-
-    def _populate(self, seed: Seed) -> None:
-        self._store.wipe()
-        self._nic_cache = seed.account.nichandle
-        self._cached_pages.clear()
-        lag = seed.iceberg_lag
-        self._store.set_meta("iceberg_lag", str(int(lag.total_seconds()) if lag else 0))
-        now = int(self.now_seconds())
-        now_dt = from_epoch(now)
-        applications, keys = credentials.from_seed(seed, now)
-        for application in applications:
-            self._store.insert_application(*application)
-        for key in keys:
-            self._store.insert_credential(key)
-        self._store.insert_services(services.from_seed(seed, now_dt))
 
 
 def open_state(

@@ -17,8 +17,7 @@ from typing import Any
 
 from reconciler.sandbox import errors
 from reconciler.sandbox.auth import CredentialView
-from reconciler.sandbox.clock import from_epoch
-from reconciler.sandbox.seed import METHODS, Seed
+from reconciler.sandbox.seed import METHODS
 
 FIRST_APPLICATION_ID = 161_001
 FIRST_CREDENTIAL_ID = 5_120_001
@@ -120,41 +119,3 @@ class IssuedDeltas:
             if abs(d - delta) >= 1 and real_now - issued <= DELTA_MEMORY.total_seconds()
         ]
         return IssuedDeltas((*kept[-(MAX_DELTAS - 1) :], (delta, real_now)))
-
-
-def from_seed(seed: Seed, now: int) -> tuple[list[tuple[str, str, int]], list[dict[str, Any]]]:
-    """The seed's applications (key, secret, id) and consumer keys as the store keeps
-    them, at ``now`` (relative expiries resolved; each key made a month ago)."""
-    app_ids: dict[str, int] = {}
-    applications: list[tuple[str, str, int]] = []
-    keys: list[dict[str, Any]] = []
-    for credential in seed.credentials:
-        if credential.application_key not in app_ids:
-            app_ids[credential.application_key] = FIRST_APPLICATION_ID + len(app_ids)
-            applications.append(
-                (
-                    credential.application_key,
-                    credential.application_secret,
-                    app_ids[credential.application_key],
-                )
-            )
-        if credential.consumer_key is None:
-            continue
-        expires = credential.expires.resolve(from_epoch(now)) if credential.expires else None
-        keys.append(
-            {
-                "credential_id": FIRST_CREDENTIAL_ID + len(keys),
-                "consumer_key": credential.consumer_key,
-                "app_key": credential.application_key,
-                "rules": json.dumps([rule.to_json() for rule in credential.rules]),
-                "state": credential.state,
-                "created": now - 86400 * 30,
-                "expires": int(expires.timestamp()) if expires else None,
-                "nichandle": credential.nichandle,
-                "email": credential.email,
-                "iam_actions": (
-                    None if credential.iam_actions is None else json.dumps(credential.iam_actions)
-                ),
-            }
-        )
-    return applications, keys

@@ -16,7 +16,6 @@ from reconciler.sandbox.clock import (
     period_months,
     render_date,
     render_datetime,
-    render_utc,
 )
 from reconciler.sandbox.mail import Email
 from reconciler.sandbox.services import Service
@@ -241,22 +240,4 @@ def service_infos(service: Service, now: int, account: str) -> dict[str, Any]:
             "manualPayment": not automatic,
             "period": period_months(service.renew_period),
         },
-    }
-
-
-def internal_service(service: Service) -> dict[str, Any]:
-    """A service in the sandbox's own words, terminated ones included (``GET
-    /sandbox/services``: for tests and users checking what a rehearsal did)."""
-    return {
-        "serviceId": service.id,
-        "name": service.name,
-        "route": service.route,
-        "lifecycle": "terminated" if service.gone else service.lifecycle,
-        "resourceState": service.resource_state,
-        "expiration": render_utc(service.expiration),
-        "renew": {"mode": service.renew_mode, "period": service.renew_period},
-        "termination": service.termination,
-        "terminatedAt": render_utc(service.terminated_at) if service.terminated_at else None,
-        "unpaid": service.unpaid,
-        "parentServiceId": service.parent_id,
     }

@@ -29,11 +29,10 @@ Rules enforced server-side
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from functools import lru_cache
 from typing import Any
@@ -45,14 +44,12 @@ from reconciler.sandbox.catalog import (
     TERMINATE_AT_EXPIRY,
     Product,
 )
-from reconciler.sandbox.clock import add_months, local_day, period_months, render_datetime
+from reconciler.sandbox.clock import add_months, period_months, render_datetime
 from reconciler.sandbox.seed import (
     DEFAULT_END_STRATEGY,
     DEFAULT_ENGAGEMENT_DURATION,
     DEFAULT_POSSIBLE_STRATEGIES,
     END_STRATEGIES,
-    Seed,
-    ServiceSeed,
 )
 
 TOKEN_TTL = timedelta(hours=72)  # how long an e-mailed termination token stays valid
@@ -511,159 +508,3 @@ def legacy_mode(renew: Mapping[str, Any]) -> str | None:
     if manual is not None:
         return "manual" if manual else "automatic"
     return None
-
-
-# --- seeding -----------------------------------------------------------------------
-
-
-def from_seed(seed: Seed, now: datetime) -> list[Service]:
-    """The seed's services as they stand at ``now`` (relative dates resolved)."""
-    ids = _assign_ids(seed.services)
-    by_key = {(s.route, s.name): ids[i] for i, s in enumerate(seed.services)}
-    by_name: dict[str, list[int]] = {}
-    for (_, name), service_id in by_key.items():
-        by_name.setdefault(name, []).append(service_id)
-    return [
-        _seeded(
-            service,
-            ids[i],
-            _parent_id(service, by_key, by_name),
-            now,
-            refuses_empty=bool(seed.product(service.route).refuses_empty),
-            renew_modes=_offered_modes(seed, service.route),
-            retention=int(seed.retention_for(service.route).total_seconds()),
-        )
-        for i, service in enumerate(seed.services)
-    ]
-
-
-def _offered_modes(seed: Seed, route: str) -> tuple[str, ...]:
-    """The renew modes a product offers on the seed's account: the catalogue's or the
-    seed's, without ``manual`` on ovh-us, where the control panel offers none."""
-    modes = seed.product(route).modes()
-    if seed.account.endpoint == "ovh-us":
-        modes = tuple(m for m in modes if m != "manual") or ("automatic",)
-    return modes
-
-
-def _assign_ids(services: Sequence[ServiceSeed]) -> list[int]:
-    """Service ids: the seed's, else a stable 9-digit id derived from route and name
-    (so editing a seed does not renumber the other services)."""
-    taken = {s.id for s in services if s.id is not None}
-    ids = []
-    for service in services:
-        if service.id is not None:
-            ids.append(service.id)
-            continue
-        digest = hashlib.sha256(f"{service.route}|{service.name}".encode()).hexdigest()
-        candidate = 100_000_000 + int(digest[:12], 16) % 100_000_000
-        while candidate in taken:
-            candidate += 1
-        taken.add(candidate)
-        ids.append(candidate)
-    return ids
-
-
-def _parent_id(
-    service: ServiceSeed, by_key: Mapping[tuple[str, str], int], by_name: Mapping[str, list[int]]
-) -> int | None:
-    if service.parent is None:
-        return None
-    if service.parent.route is not None:
-        return by_key[(service.parent.route, service.parent.name)]
-    return by_name[service.parent.name][0]  # the seed reader checked it is unambiguous
-
-
-def _seeded(
-    service: ServiceSeed,
-    service_id: int,
-    parent_id: int | None,
-    now: datetime,
-    *,
-    refuses_empty: bool,
-    renew_modes: Sequence[str],
-    retention: int,
-) -> Service:
-    product = PRODUCTS[service.route]
-    periods = tuple(service.periods or product.periods)
-    period = service.renew_period or (
-        product.default_period if product.default_period in periods else periods[0]
-    )
-    expiration = int(service.expires.resolve(now).timestamp())
-    now_s = int(now.timestamp())
-    if service.created is not None:
-        created = int(service.created.resolve(now).timestamp())
-    else:
-        created = min(add_months(expiration, -period_months(period)), now_s - 86400)
-    engagement = (
-        int(service.engagement_ends.resolve(now).timestamp()) if service.engagement_ends else None
-    )
-    terminate_at = {"none": None, "at_expiry": expiration, "at_engagement": engagement}[
-        service.termination
-    ]
-    lifecycle, resource, gone = {
-        "active": ("active", "active", False),
-        "suspended": ("active", "suspended", False),
-        "expired": ("unrenewed", "suspended", False),
-        "terminated": ("terminated", "deleted", True),
-    }[service.state]
-    purge_at = None
-    if service.state == "terminated" and retention and expiration + retention > now_s:
-        # terminated at its expiry, and still within its retention period: listed
-        gone, resource, purge_at = False, product.retention_state, expiration + retention
-    terminated = service.state == "terminated"
-    engaged = engagement is not None
-    return Service(
-        id=service_id,
-        name=service.name,
-        route=service.route,
-        organization=service.organization,
-        display_name=service.display_name or service.name,
-        parent_id=parent_id,
-        plan_code=service.plan or product.plan_code,
-        description=service.description or product.description,
-        price=_monthly_price(service, period),
-        created=created,
-        expiration=expiration,
-        anniversary_day=local_day(expiration),
-        renew_mode=service.renew_mode,
-        renew_period=period,
-        periods=periods,
-        termination=service.termination if not terminated else "none",
-        terminate_at=terminate_at if not terminated else None,
-        engagement_end=engagement,
-        end_strategy=(service.engagement_strategy or DEFAULT_END_STRATEGY) if engaged else None,
-        end_strategies=(
-            tuple(service.engagement_strategies or DEFAULT_POSSIBLE_STRATEGIES) if engaged else None
-        ),
-        engagement_months=(
-            period_months(service.engagement_duration or DEFAULT_ENGAGEMENT_DURATION)
-            if engaged
-            else None
-        ),
-        default_price=service.default_price,
-        refuses_empty=refuses_empty or service.refuses_empty,
-        renew_modes=tuple(renew_modes or product.renew_modes),
-        contact_admin=service.contact_admin,
-        contact_tech=service.contact_tech,
-        contact_billing=service.contact_billing,
-        retention=retention,
-        purge_at=purge_at,
-        pricing=service.pricing.to_json() if service.pricing else None,
-        lifecycle=lifecycle,
-        resource_state=resource,
-        unpaid=service.unpaid,
-        terminated_at=expiration if terminated else None,
-        gone=gone,
-    )
-
-
-def _monthly_price(service: ServiceSeed, period: str) -> float:
-    """The price per month the sandbox keeps (and scales when the period changes): a
-    seeded renewal price spread over its period, else the seed's or product's price."""
-    pricing = service.pricing
-    if pricing is not None and pricing.value is not None:
-        return pricing.value / period_months(pricing.duration or period)
-    if service.price is not None:
-        return service.price
-    return PRODUCTS[service.route].monthly_price

@@ -7,14 +7,14 @@ altered), the journal command in text and JSON, and secrets kept out of every ou
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from child_process import on_terminal, python, user_env
 from cli_helpers import (
+    DELETE_OLD_SHOP,
     TERMINATE_AND_DELETE,
     TERMINATE_AND_REFUSED,
     ScriptedIO,
@@ -168,11 +168,7 @@ def test_a_refused_token_fails_its_action_only_and_exits_1(
 def test_when_every_action_fails_none_is_said_applied(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (workdir / "delete.yaml").write_text(
-        "version: 1\nendpoint: sandbox\nunmanaged: ignore\nservices:\n"
-        "  old-shop.example.org:\n    type: hosting/web\n    lifecycle: delete_now\n",
-        encoding="utf-8",
-    )
+    (workdir / "delete.yaml").write_text(DELETE_OLD_SHOP, encoding="utf-8")
     result = cli(
         capsys, "apply", "delete.yaml", "--auto-approve", "--token",
         "old-shop.example.org=NotTheRightToken0000000000000000000000000",
@@ -206,18 +202,47 @@ def test_a_saved_plan_is_applied_on_its_own_endpoint_only(
     assert pending(capsys) == 0
 
 
-def test_an_altered_plan_file_is_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = save(capsys)
-    document = json.loads(path.read_text())
+def aim_at_another_service(document: dict[str, Any]) -> None:
     for action in document["actions"]:
         if action["service"] == "example.net":  # aim the PUT at another service
             action["calls"][0]["path"] = "/services/120000101"
+
+
+def protect_an_embedded_entry(document: dict[str, Any]) -> None:
+    document["spec"][0]["protect"] = True
+
+
+@pytest.mark.parametrize(
+    ("alter", "start", "words"),
+    [
+        (
+            aim_at_another_service,
+            "error: plan.json contradicts itself: its action for 'example.net'",
+            "altered",
+        ),
+        (
+            protect_an_embedded_entry,
+            "error: plan.json carries the digest of changes.yaml but embeds",
+            "the plan file was altered; nothing was sent",
+        ),
+    ],
+    ids=["action", "embedded-spec"],
+)
+def test_an_altered_plan_file_is_refused(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    alter: Callable[[dict[str, Any]], None],
+    start: str,
+    words: str,
+) -> None:
+    path = save(capsys)
+    document = json.loads(path.read_text())
+    alter(document)
     path.write_text(json.dumps(document, indent=2))
     result = cli(capsys, "apply", "plan.json", "--auto-approve")
     assert result.code == 1
     (line,) = error_lines(result)
-    assert line.startswith("error: plan.json contradicts itself: its action for 'example.net'")
-    assert "altered" in line
+    assert line.startswith(start) and words in line
     assert pending(capsys) == 2
 
 
@@ -233,21 +258,6 @@ def test_a_spec_edited_since_the_plan_is_refused(
     assert "the spec changed since the plan was reviewed" in line
     Path("changes.yaml").write_text(CHANGES, encoding="utf-8")
     assert pending(capsys) == 2  # nothing was applied
-
-
-def test_an_embedded_spec_altered_under_its_digest_is_refused(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = save(capsys)
-    document = json.loads(path.read_text())
-    document["spec"][0]["protect"] = True
-    path.write_text(json.dumps(document, indent=2))
-    result = cli(capsys, "apply", "plan.json", "--auto-approve")
-    assert result.code == 1
-    (line,) = error_lines(result)
-    assert line.startswith("error: plan.json carries the digest of changes.yaml but embeds")
-    assert "the plan file was altered; nothing was sent" in line
-    assert pending(capsys) == 2
 
 
 def test_a_plan_file_that_is_not_a_plan(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -312,45 +322,11 @@ def test_the_journal_notes_a_torn_line_and_refuses_a_corrupt_one(
 # --- real processes -----------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
-    env.pop("NO_COLOR", None)
-    env["TERM"] = "xterm"
-    return env
-
-
 def test_a_real_terminal_confirms_and_draws_progress(workdir: Path) -> None:
-    primary, secondary = pty.openpty()
-    try:
-        os.write(primary, b"old-shop.example.org\nyes\n")  # typed ahead
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "apply", "changes.yaml", "--no-color"],
-            stdin=secondary,
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=_env(),
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=60)
-        shown = b"".join(chunks).decode("utf-8", "replace")
-        assert process.stderr is not None
-        err = process.stderr.read().decode()
-        process.stderr.close()
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
+    typed = b"old-shop.example.org\nyes\n"  # typed ahead
+    code, shown, err = on_terminal(
+        "apply", "changes.yaml", "--no-color", cwd=workdir, env=user_env(), typed=typed
+    )
     assert code == 0, shown + err
     assert "Type its name to confirm:" in shown
     assert "Only 'yes' is accepted:" in shown
@@ -367,15 +343,7 @@ def test_in_ci_logs_no_rich_is_imported(workdir: Path) -> None:
         "except SystemExit as exit:\n"
         "    print('exit', exit.code, 'rich' in sys.modules, file=sys.stderr)\n"
     )
-    process = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    process = python("-c", code, cwd=workdir, env=user_env())
     assert process.stderr.splitlines()[-1] == "exit 0 False", process.stderr
     assert "done    example.net (#120000102)" in process.stdout
 

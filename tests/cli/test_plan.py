@@ -6,16 +6,13 @@ errors as one clear line."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+from child_process import on_terminal, python, user_env
 from cli_helpers import RENEW_CAMPAIGN, RENEW_EXAMPLE_COM, Result, clean_workdir, cli, error_lines
 from conftest import SandboxServer
 from demo_spec import FOUR_SERVICES, demo_spec
@@ -383,57 +380,16 @@ def test_plans_are_judged_by_the_api_clock(
 # --- a real process: colour only on a terminal, never with NO_COLOR --------------------------
 
 
-def run_on_terminal(workdir: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run ``python -m reconciler`` with its stdout on a pseudo-terminal."""
-    primary, secondary = pty.openpty()
-    try:
-        process = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=env,
-            check=False,
-            timeout=60,
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the terminal was closed and drained
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return process.returncode, b"".join(chunks).decode("utf-8", "replace")
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
-
-
 def test_colour_only_on_a_terminal_and_never_with_no_color(workdir: Path) -> None:
     path = spec(workdir, "changes.yaml", CHANGES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVH_")}
-    env.pop("NO_COLOR", None)
-    env["TERM"] = "xterm"
-    code, shown = run_on_terminal(workdir, "plan", path, env=env)
+    env = user_env()
+    code, shown, _ = on_terminal("plan", path, cwd=workdir, env=env)
     assert code == 0 and "\033[1;31m!\033[0m" in shown
-    code, shown = run_on_terminal(workdir, "plan", path, env={**env, "NO_COLOR": "1"})
+    code, shown, _ = on_terminal("plan", path, cwd=workdir, env={**env, "NO_COLOR": "1"})
     assert code == 0 and "\033[" not in shown and "DELETE NOW" in shown
-    code, shown = run_on_terminal(workdir, "plan", path, "--no-color", env=env)
+    code, shown, _ = on_terminal("plan", path, "--no-color", cwd=workdir, env=env)
     assert "\033[" not in shown
-    piped = subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", path, "--detailed-exitcode"],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    piped = python("-m", "reconciler", "plan", path, "--detailed-exitcode", cwd=workdir, env=env)
     assert piped.returncode == 2
     assert "\033[" not in piped.stdout and piped.stdout.rstrip().endswith("0 refused.")
 
@@ -448,7 +404,5 @@ def test_plan_imports_nothing_heavy() -> None:
         "heavy = {'rich', 'starlette', 'uvicorn', 'pulumi', 'jsonschema', 'markdown_it'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"
+    done = python("-c", code)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

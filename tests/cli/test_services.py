@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import READ_ALL_KEYS, seeded_account
 from conftest import SANDBOX_EPOCH, SandboxServer
-from sandbox_env import Result, cli, isolate, serve_seed
+from planner.planner_helpers import live_service
+from sandbox_env import Result, cli, isolate, serve_seed, use_keys
 
 from reconciler.cli.services import parse_window
 from reconciler.core.live import (
@@ -26,7 +28,6 @@ from reconciler.core.live import (
     LiveAccount,
     LiveLifecycle,
     LiveService,
-    ProductFamily,
 )
 from reconciler.errors import UsageError
 from reconciler.render.services import (
@@ -51,36 +52,27 @@ def svc(
     service_id: int,
     name: str,
     *,
-    type: str = "hosting/web",
-    family: ProductFamily = ProductFamily.WEB_HOSTING,
-    lifecycle: LiveLifecycle = LiveLifecycle.RENEW,
     expires_in: timedelta | None = timedelta(days=30),
-    period: str | None = "P12M",
-    parent: int | None = None,
     display: str | None = None,
+    **fields: Any,
 ) -> LiveService:
-    return LiveService(
-        service_id=service_id,
-        name=name,
-        display_name=display or name,
-        type=type,
-        family=family,
-        lifecycle=lifecycle,
-        expiration=NOW + expires_in if expires_in is not None else None,
-        renew_mode="automatic",
-        renew_period=period,
-        parent_id=parent,
+    """A service of a hand-built account (``planner_helpers.live_service``'s fields),
+    its expiry ``expires_in`` from ``NOW``: a web hosting renewed every year by default."""
+    expires = NOW + expires_in if expires_in is not None else None
+    return live_service(
+        {"id": service_id, "name": name, "display_name": display or name, "expires": expires}
+        | fields
     )
 
 
 ACCOUNT = LiveAccount.from_services(
     [
-        svc(1, "example.com", type="domain", family=ProductFamily.DOMAIN, period="P12M"),
+        svc(1, "example.com", type="domain", period="P12M"),
         svc(2, "example.com", parent=1, expires_in=timedelta(days=200), period="P1M"),
         svc(3, "db-001", type="hosting/privateDatabase", parent=2, expires_in=timedelta(days=5)),
-        svc(4, "Zeta.example.net", type="vps", family=ProductFamily.VPS, display="Prod API"),
+        svc(4, "Zeta.example.net", type="vps", display="Prod API"),
         svc(5, "alpha.example.org", expires_in=None, period=None),
-        svc(6, "xdsl-1", type="xdsl", family=ProductFamily.TELECOM, period="P3M"),
+        svc(6, "xdsl-1", type="xdsl", period="P3M"),
         svc(7, "gone.example.com", lifecycle=LiveLifecycle.TERMINATED, expires_in=timedelta(0)),
     ]
 )
@@ -139,7 +131,7 @@ LONG_NAMES = LiveAccount.from_services(
     [
         svc(10, "a-very-long-campaign-name-2025.shop.example.com"),
         svc(11, "vps-1a2b3c4d.vps.ovh.net", type="vps", parent=10),
-        svc(12, "x" * 70, type="email/exchange", family=ProductFamily.MICROSOFT),
+        svc(12, "x" * 70, type="email/exchange"),
     ]
 )
 TOKENS = ("a-very-long-campaign-name-2025.shop.example.com", "└─vps-1a2b3c4d.vps.ovh.net", "x" * 70)
@@ -424,42 +416,38 @@ def test_csv_and_table_against_the_server(
     assert rows and all(row.split()[1].isdigit() for row in rows), out
 
 
-def test_wrong_credentials_is_one_clear_line(
-    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value", "first", "hint"),
+    [
+        ("OVH_APPLICATION_KEY", "no-such-key", "403 INVALID_KEY", "hint: "),
+        ("OVH_APPLICATION_SECRET", "not-the-secret", "400 INVALID_SIGNATURE", "hint: "),
+        (
+            "OVH_CONSUMER_KEY",
+            "it-me-only",
+            "403 NOT_GRANTED_CALL",
+            "hint: the consumer key has no access rule for GET /services; request a key with "
+            "that rule (`reconciler credentials request --role apply`)",
+        ),
+    ],
+    ids=["unknown-key", "wrong-secret", "missing-access-rule"],
+)
+def test_a_refused_key_is_one_clear_line_and_a_hint(
+    seeded: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    first: str,
+    hint: str,
 ) -> None:
-    monkeypatch.setenv("OVH_APPLICATION_KEY", "no-such-key")
+    monkeypatch.setenv(variable, value)
     code, out, err = run_cli(capsys, "--format", "json")
     assert code == 1 and out == ""
-    lines = err.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("error: OVH API GET /services failed: 403")
-    assert "INVALID_KEY" in lines[0] and "(query id " in lines[0]
-    assert lines[1].startswith("hint: ")
-    assert "Traceback" not in err and "it-as" not in err
-
-
-def test_wrong_secret_is_one_clear_line(
-    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OVH_APPLICATION_SECRET", "not-the-secret")
-    code, _, err = run_cli(capsys)
-    assert code == 1
-    assert "INVALID_SIGNATURE" in err and "(query id " in err and "not-the-secret" not in err
-    assert len(err.splitlines()) == 2
-
-
-def test_missing_access_rule_is_one_clear_line(
-    seeded: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OVH_CONSUMER_KEY", "it-me-only")
-    code, _, err = run_cli(capsys)
-    assert code == 1
-    first, hint = err.splitlines()
-    assert first.startswith("error: OVH API GET /services failed: 403 NOT_GRANTED_CALL")
-    assert "(query id " in first
-    assert hint == (
-        "hint: the consumer key has no access rule for GET /services; request a key with "
-        "that rule (`reconciler credentials request --role apply`)"
-    )
+    error, said = err.splitlines()
+    assert error.startswith(f"error: OVH API GET /services failed: {first}")
+    assert "(query id " in error
+    assert said.startswith(hint)
+    assert "it-as" not in err and "not-the-secret" not in err  # no secret is echoed
 
 
 @pytest.fixture
@@ -476,9 +464,7 @@ def test_unreachable_endpoint_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch,
     closed_port: int,
 ) -> None:
-    for name, value in (("KEY", "a"), ("SECRET", "b")):
-        monkeypatch.setenv(f"OVH_APPLICATION_{name}", value)
-    monkeypatch.setenv("OVH_CONSUMER_KEY", "c")
+    use_keys(monkeypatch, "a", "b", "c")
     code, out, err = run_cli(capsys, "--endpoint", f"http://127.0.0.1:{closed_port}/1.0")
     assert code == 1 and out == ""
     first, hint = err.splitlines()

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from child_process import python
 from cli_helpers import Result, clean_workdir, cli, error_lines
 from demo_spec import FOUR_SERVICES, demo_spec
 
@@ -90,14 +89,7 @@ def test_show_needs_no_spec_no_credentials_and_no_network_code(
     }
     environ["RECONCILER_STATE_DIR"] = str(workdir / "no-state-here")
     environ["HOME"] = str(workdir / "home")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=environ,
-        timeout=60,
-    )
+    done = python("-c", code, cwd=workdir, env=environ)
     assert done.returncode == 0, done.stderr
     assert done.stdout == planned.out
     assert not (workdir / "no-state-here").exists()

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 from cli_helpers import clean_workdir, cli, error_lines
+from demo_spec import demo_spec
 from planner.planner_helpers import live_account, spec_of
 
 from reconciler.core import planfile
@@ -23,26 +24,16 @@ from reconciler.journal import read_journal
 
 # Two changes, one entry in sync; `unmanaged: report`, so the account's other services
 # are listed by a whole plan — and must not be by a targeted one.
-SPEC = """\
-version: 1
-endpoint: sandbox
-unmanaged: report
-services:
-  example.net:
-    type: domain
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    type: domain
-    lifecycle: renew
-  example.com:
-    type: domain
-    lifecycle: renew
-    period: P12M
-  shop hosting:
-    name: old-shop.example.org
-    type: hosting/web
-    lifecycle: renew
-"""
+SPEC = demo_spec(
+    ("example.net", "old-brand.fr"),
+    endpoint="sandbox",
+    unmanaged="report",
+    more=(
+        "  example.com:\n    type: domain\n    lifecycle: renew\n    period: P12M\n"
+        "  shop hosting:\n    name: old-shop.example.org\n    type: hosting/web\n"
+        "    lifecycle: renew\n"
+    ),
+)
 
 PARTIAL_TEXT = "Targeted plan: 1 of 4 services; the others were not compared."
 WARNING = "warning: resource targeting is in effect (--target)"
@@ -167,10 +158,9 @@ def test_an_unknown_target_is_one_error_with_did_you_mean(
 def test_with_several_specs_each_is_planned_on_the_targets_it_holds(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    vps = "  vps-1a2b3c4d.vps.ovh.net:\n    type: vps\n    lifecycle: terminate_at_expiry\n"
     (workdir / "other.yaml").write_text(
-        "version: 1\nendpoint: sandbox\nunmanaged: ignore\nservices:\n"
-        "  vps-1a2b3c4d.vps.ovh.net:\n    type: vps\n    lifecycle: terminate_at_expiry\n",
-        encoding="utf-8",
+        demo_spec((), endpoint="sandbox", more=vps), encoding="utf-8"
     )
     result = cli(capsys, "plan", "spec.yaml", "other.yaml", "--target", "example.net")
     assert result.code == 0, result.err

@@ -223,27 +223,25 @@ def _is_uuid(value: Any) -> bool:
 
 
 def _address(version: int | None) -> Callable[[Any], bool]:
-    def ok(value: Any) -> bool:
-        if not isinstance(value, str):
-            return False
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return version is None or address.version == version
-
-    return ok
+    return _ip(ipaddress.ip_address, version)
 
 
 def _block(version: int | None) -> Callable[[Any], bool]:
+    # strict=False: a block written with its host bits set (10.0.0.1/24) is still one.
+    return _ip(lambda text: ipaddress.ip_network(text, strict=False), version)
+
+
+def _ip(parse: Callable[[str], Any], version: int | None) -> Callable[[Any], bool]:
+    """A check that ``parse`` reads the value, of IP ``version`` when one is given."""
+
     def ok(value: Any) -> bool:
         if not isinstance(value, str):
             return False
         try:
-            network = ipaddress.ip_network(value, strict=False)
+            found = parse(value)
         except ValueError:
             return False
-        return version is None or network.version == version
+        return version is None or found.version == version
 
     return ok
 

@@ -58,30 +58,22 @@ def _end_rule(account: Account) -> Prepared:
                     service_id=server["serviceId"])  # fmt: skip
 
 
-def _terminate(account: Account) -> Prepared:
-    shop = _service(account, "old-shop.example.org", "/hosting/web")
-    return Prepared(f"/services/{shop['serviceId']}/terminate", service_id=shop["serviceId"])
+def _termination(*, legacy: bool, confirmed: bool) -> Prepare:
+    """The termination of an ordinary hosting on /services or on its legacy route: its
+    request, or (``confirmed``) its confirmation with the token the request e-mailed."""
 
+    def prepare(account: Account) -> Prepared:
+        shop = _service(account, "old-shop.example.org", "/hosting/web")
+        base = shop["route"]["url"] if legacy else f"/services/{shop['serviceId']}"
+        request = f"{base}/terminate"
+        if not confirmed:
+            return Prepared(request, service_id=shop["serviceId"])
+        account.call("POST", request)
+        token = account.token_for(shop["serviceId"])
+        confirm = f"{base}/confirmTermination" if legacy else f"{request}/confirm"
+        return Prepared(confirm, {"token": token}, service_id=shop["serviceId"])
 
-def _confirm(account: Account) -> Prepared:
-    shop = _service(account, "old-shop.example.org", "/hosting/web")
-    account.call("POST", f"/services/{shop['serviceId']}/terminate")
-    token = account.token_for(shop["serviceId"])
-    return Prepared(f"/services/{shop['serviceId']}/terminate/confirm", {"token": token},
-                    service_id=shop["serviceId"])  # fmt: skip
-
-
-def _legacy_terminate(account: Account) -> Prepared:
-    shop = _service(account, "old-shop.example.org", "/hosting/web")
-    return Prepared(f"{shop['route']['url']}/terminate", service_id=shop["serviceId"])
-
-
-def _legacy_confirm(account: Account) -> Prepared:
-    shop = _service(account, "old-shop.example.org", "/hosting/web")
-    account.call("POST", f"{shop['route']['url']}/terminate")
-    token = account.token_for(shop["serviceId"])
-    return Prepared(f"{shop['route']['url']}/confirmTermination", {"token": token},
-                    service_id=shop["serviceId"])  # fmt: skip
+    return prepare
 
 
 def _service_infos(template: str) -> Prepare:
@@ -114,10 +106,10 @@ def _credential(account: Account) -> Prepared:
 TARGETS: dict[str, Prepare] = {
     "PUT /services/{serviceId}": _put_service,
     "PUT /services/{serviceId}/billing/engagement/endRule": _end_rule,
-    "POST /services/{serviceId}/terminate": _terminate,
-    "POST /services/{serviceId}/terminate/confirm": _confirm,
-    "POST /hosting/web/{serviceName}/terminate": _legacy_terminate,
-    "POST /hosting/web/{serviceName}/confirmTermination": _legacy_confirm,
+    "POST /services/{serviceId}/terminate": _termination(legacy=False, confirmed=False),
+    "POST /services/{serviceId}/terminate/confirm": _termination(legacy=False, confirmed=True),
+    "POST /hosting/web/{serviceName}/terminate": _termination(legacy=True, confirmed=False),
+    "POST /hosting/web/{serviceName}/confirmTermination": _termination(legacy=True, confirmed=True),
     "POST /auth/credential": _credential,
 }
 

@@ -34,6 +34,13 @@ def files(tmp_path: Path) -> tuple[Path, Path, Path]:
     )
 
 
+def signature_keys(files: tuple[Path, Path, Path], **environ: str) -> tuple[str, str, str | None]:
+    """The application key, secret and consumer key resolved for the EU endpoint."""
+    creds = resolve_credentials(EU, environ=environ, search_paths=files)
+    assert isinstance(creds, SignatureCredentials)
+    return (creds.application_key, creds.application_secret, creds.consumer_key)
+
+
 def test_environment_variables() -> None:
     environ = {
         "OVH_APPLICATION_KEY": "ak-env",
@@ -51,14 +58,8 @@ def test_ini_file_section_of_the_endpoint(files: tuple[Path, Path, Path]) -> Non
         "application_secret=as-eu\nconsumer_key=ck-eu\n\n[ovh-ca]\napplication_key=ak-ca\n"
         "application_secret=as-ca\nconsumer_key=ck-ca\n"
     )
-    creds = resolve_credentials(EU, environ={}, search_paths=files)
-    assert isinstance(creds, SignatureCredentials)
-    assert (creds.application_key, creds.application_secret, creds.consumer_key) == (
-        "ak-eu",
-        "as-eu",
-        "ck-eu",
-    )
-    assert str(home) in creds.source
+    assert signature_keys(files) == ("ak-eu", "as-eu", "ck-eu")
+    assert str(home) in resolve_credentials(EU, environ={}, search_paths=files).source
     assert configured_endpoint({}, files) == ("ovh-ca", f"{home} [default] endpoint")
 
 
@@ -69,15 +70,8 @@ def test_precedence_env_then_cwd_then_home_then_etc(files: tuple[Path, Path, Pat
     )
     home.write_text("[ovh-eu]\napplication_secret=as-home\nconsumer_key=ck-home\n")
     cwd.write_text("[ovh-eu]\nconsumer_key=ck-cwd\n")
-    creds = resolve_credentials(EU, environ={}, search_paths=files)
-    assert isinstance(creds, SignatureCredentials)
-    assert (creds.application_key, creds.application_secret, creds.consumer_key) == (
-        "ak-etc",
-        "as-home",
-        "ck-cwd",
-    )
-    creds = resolve_credentials(EU, environ={"OVH_CONSUMER_KEY": "ck-env"}, search_paths=files)
-    assert isinstance(creds, SignatureCredentials) and creds.consumer_key == "ck-env"
+    assert signature_keys(files) == ("ak-etc", "as-home", "ck-cwd")
+    assert signature_keys(files, OVH_CONSUMER_KEY="ck-env")[2] == "ck-env"
 
 
 def test_endpoint_precedence_env_over_files(files: tuple[Path, Path, Path]) -> None:

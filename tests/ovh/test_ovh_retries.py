@@ -83,33 +83,25 @@ def test_attempts_are_bounded_and_the_error_says_so() -> None:
     assert str(caught.value).endswith("(query id Q1) (gave up after 4 attempts)")
 
 
-def test_retry_after_seconds_is_honoured() -> None:
+@pytest.mark.parametrize(
+    ("status", "retry_after", "base_delay", "delays"),
+    [
+        (429, "7", 0.25, [7.0]),
+        # The fake client's clock says 2027-01-15T07:59:00Z.
+        (503, "Fri, 15 Jan 2027 07:59:12 GMT", 0.25, [12.0]),
+        (503, "0", 3.0, [3.0]),  # a short Retry-After does not shorten the backoff
+    ],
+    ids=["seconds", "http-date", "short"],
+)
+def test_retry_after_is_honoured(
+    status: int, retry_after: str, base_delay: float, delays: list[float]
+) -> None:
     api = FakeApi()
-    api.queue("GET", "/me", json_response(BUSY, 429, headers={"Retry-After": "7"}))
+    api.queue("GET", "/me", json_response(BUSY, status, headers={"Retry-After": retry_after}))
     api.queue("GET", "/me", json_response({"ok": 1}))
     sleep = FakeSleep()
-    run(api, "GET", "/me", sleep=sleep)
-    assert sleep.delays == [7.0]
-
-
-def test_retry_after_http_date_is_honoured() -> None:
-    # The fake client's clock says 2027-01-15T07:59:00Z.
-    api = FakeApi()
-    later = "Fri, 15 Jan 2027 07:59:12 GMT"
-    api.queue("GET", "/me", json_response(BUSY, 503, headers={"Retry-After": later}))
-    api.queue("GET", "/me", json_response({"ok": 1}))
-    sleep = FakeSleep()
-    run(api, "GET", "/me", sleep=sleep)
-    assert sleep.delays == [12.0]
-
-
-def test_a_short_retry_after_does_not_shorten_the_backoff() -> None:
-    api = FakeApi()
-    api.queue("GET", "/me", json_response(BUSY, 503, headers={"Retry-After": "0"}))
-    api.queue("GET", "/me", json_response({"ok": 1}))
-    sleep = FakeSleep()
-    run(api, "GET", "/me", sleep=sleep, retry=RetryPolicy(base_delay=3.0))
-    assert sleep.delays == [3.0]
+    run(api, "GET", "/me", sleep=sleep, retry=RetryPolicy(base_delay=base_delay))
+    assert sleep.delays == delays
 
 
 def test_a_very_long_retry_after_fails_at_once() -> None:

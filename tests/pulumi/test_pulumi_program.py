@@ -79,17 +79,17 @@ def configure(**values: str) -> None:
 
 
 @pulumi.runtime.test
-def declared_from(spec: Path) -> Any:
-    configure(spec=str(spec))
-    resources = run()
-    return pulumi.Output.all(*(r.urn for r in resources.values()))
+def declared_with(**config: str) -> Any:
+    """The program run on ``config`` in Pulumi's test runtime (the mocks record it)."""
+    configure(**config)
+    return pulumi.Output.all(*(r.urn for r in run().values()))
 
 
 def test_the_program_declares_one_resource_per_service_of_the_stacks_spec(
     mocked: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
     spec = load_spec(ROOT / "stacks" / "dev.yaml")
-    declared_from(ROOT / "stacks" / "dev.yaml")
+    declared_with(spec=str(ROOT / "stacks" / "dev.yaml"))
     assert [args.typ for args in mocked.declared] == [TYPE_TOKEN] * len(spec.services)
     assert TYPE_TOKEN == "pulumi-python:dynamic/reconciler:ServiceLifecycle"
     by_name = mocked.by_name()
@@ -127,7 +127,7 @@ def test_the_program_declares_one_resource_per_service_of_the_stacks_spec(
 
 
 def test_the_prod_stack_declares_its_real_account(mocked: Recorder) -> None:
-    declared_from(ROOT / "stacks" / "prod.yaml")
+    declared_with(spec=str(ROOT / "stacks" / "prod.yaml"))
     spec = load_spec(ROOT / "stacks" / "prod.yaml")
     assert {args.inputs["endpoint"] for args in mocked.declared} == {"ovh-eu"}
     assert len(mocked.declared) == len(spec.services)
@@ -151,12 +151,7 @@ def test_outputs_resolve_from_what_the_provider_returns(mocked: Recorder, tmp_pa
 
 
 def test_the_endpoint_config_overrides_the_specs(mocked: Recorder) -> None:
-    @pulumi.runtime.test
-    def scenario() -> Any:
-        configure(spec=str(ROOT / "stacks" / "dev.yaml"), endpoint="http://127.0.0.1:8080")
-        return pulumi.Output.all(*(r.urn for r in run().values()))
-
-    scenario()
+    declared_with(spec=str(ROOT / "stacks" / "dev.yaml"), endpoint="http://127.0.0.1:8080")
     assert {args.inputs["endpoint"] for args in mocked.declared} == {"http://127.0.0.1:8080"}
 
 
@@ -166,12 +161,7 @@ def test_inline_services_are_read_by_the_specs_reader(mocked: Recorder) -> None:
         "old-brand.fr:\n  lifecycle: renew\n"
     )
 
-    @pulumi.runtime.test
-    def scenario() -> Any:
-        configure(services=text, endpoint="ovh-eu")
-        return pulumi.Output.all(*(r.urn for r in run().values()))
-
-    scenario()
+    declared_with(services=text, endpoint="ovh-eu")
     declared = sorted(
         (a.name, a.inputs["lifecycle"], a.inputs["endpoint"]) for a in mocked.declared
     )
@@ -353,12 +343,7 @@ def test_every_lifecycle_that_ends_a_service_knows_what_the_spec_keeps(mocked: R
         "old-brand.fr:\n  lifecycle: renew\n"
     )
 
-    @pulumi.runtime.test
-    def scenario() -> Any:
-        configure(services=text)
-        return pulumi.Output.all(*(r.urn for r in run().values()))
-
-    scenario()
+    declared_with(services=text)
     by_name = mocked.by_name()
     assert by_name["ns3012345.ip-51-75-10.eu"]["keep"] == [{"name": "old-brand.fr"}]
     assert by_name["example.net"]["keep"] == [{"name": "old-brand.fr"}]
@@ -371,12 +356,7 @@ def test_the_program_passes_each_entrys_commitment_end_on(mocked: Recorder) -> N
         "old-brand.fr:\n  lifecycle: renew\n"
     )
 
-    @pulumi.runtime.test
-    def scenario() -> Any:
-        configure(services=text)
-        return pulumi.Output.all(*(r.urn for r in run().values()))
-
-    scenario()
+    declared_with(services=text)
     by_name = mocked.by_name()
     assert by_name["ns3012345.ip-51-75-10.eu"]["commitment_end"] == "keep_price"
     assert by_name["old-brand.fr"].get("commitment_end") is None

@@ -13,6 +13,7 @@ from typing import Any
 
 import dill
 import pytest
+import yaml
 from conftest import SandboxServer
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
@@ -74,42 +75,26 @@ def test_check_normalises_a_valid_entry(stack: Stack) -> None:
     assert stack.provider.check({}, dict(inputs)).inputs == inputs
 
 
-BAD_ENTRIES: list[tuple[dict[str, Any], str, str]] = [
-    # properties, the same entry written in a spec, the property the failure names
-    ({"lifecycle": "renw"}, "    lifecycle: renw\n", "lifecycle"),
-    ({"lifecycle": "renew", "period": "P1Y"}, "    lifecycle: renew\n    period: P1Y\n", "period"),
-    ({"lifecycle": "renew", "period": 12}, "    lifecycle: renew\n    period: 12\n", "period"),
-    (
-        {"lifecycle": "renew", "protect": "yes"},
-        '    lifecycle: renew\n    protect: "yes"\n',
-        "protect",
-    ),
-    (
-        {"lifecycle": "delete_now", "type": "domain"},
-        "    lifecycle: delete_now\n    type: domain\n",
-        "type",
-    ),
-    (
-        {"lifecycle": "terminate_at_expiry", "mode": "manual"},
-        "    lifecycle: terminate_at_expiry\n    mode: manual\n",
-        "mode",
-    ),
-    (
-        {"lifecycle": "renew", "type": "hostng/web"},
-        "    lifecycle: renew\n    type: hostng/web\n",
-        "type",
-    ),
+BAD_ENTRIES: list[tuple[dict[str, Any], str]] = [
+    # properties, the property the failure names
+    ({"lifecycle": "renw"}, "lifecycle"),
+    ({"lifecycle": "renew", "period": "P1Y"}, "period"),
+    ({"lifecycle": "renew", "period": 12}, "period"),
+    ({"lifecycle": "renew", "protect": "yes"}, "protect"),
+    ({"lifecycle": "delete_now", "type": "domain"}, "type"),
+    ({"lifecycle": "terminate_at_expiry", "mode": "manual"}, "mode"),
+    ({"lifecycle": "renew", "type": "hostng/web"}, "type"),
 ]
 
 
-@pytest.mark.parametrize(("properties", "written", "where"), BAD_ENTRIES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("properties", "where"), BAD_ENTRIES, ids=lambda v: str(v))
 def test_check_gives_the_spec_readers_own_messages(
-    stack: Stack, properties: dict[str, Any], written: str, where: str
+    stack: Stack, properties: dict[str, Any], where: str
 ) -> None:
     """Same errors as `reconciler validate`: the failure is the spec reader's message and
     fix for the same entry written in a spec file, pinned to its property."""
     result = stack.provider.check({}, stack.props("www.example.com", **properties))
-    document = f"version: 1\nservices:\n  www.example.com:\n{written}"
+    document = yaml.safe_dump({"version": 1, "services": {"www.example.com": properties}})
     with pytest.raises(SpecError) as raised:
         parse_spec(document.encode(), "spec.yaml")
     expected = [f"{p.message} — {p.fix}" for p in raised.value.problems]

@@ -1,202 +1,167 @@
-"""Hand-built plans for the renderer tests (the planner is tested on its own)."""
+"""Plans for the renderer tests, made by the real planner: each maker plans services of
+one row of ``CASES`` (a spec entry and the live service it meets) with ``make_plan`` and
+returns what the planner emitted for them, so that a renderer test fails when the
+planner's actions, refusals, drift or unmanaged services change shape. Keyword
+arguments replace fields afterwards, for the few tests that need a value no account
+gives (a hostile reason, an expiry at Paris midnight, a plan file's bare call)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+
+from planner.planner_helpers import DEFAULT_EXPIRY, live_account, spec_of
 
 from reconciler.core.plan import (
     Action,
     ActionKind,
-    Call,
+    DoneBefore,
     Drift,
     Plan,
     Refusal,
-    RuleCode,
     Unmanaged,
 )
+from reconciler.core.planner import make_plan
+from reconciler.core.spec import ServiceSpec
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
-EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
-FINGERPRINT = "sha256:" + "ab" * 32
+EXPIRY = DEFAULT_EXPIRY
 
 
-def terminate(name: str = "old-shop.example.com", service_id: int = 1001, **kw: Any) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="hosting/web",
-        action=ActionKind.TERMINATE_AT_EXPIRY,
-        before={"lifecycle": "renew", "period": "P12M"},
-        after={"lifecycle": "terminate_at_expiry", "period": "P12M"},
-        irreversible=False,
-        reason="the spec asks to terminate at expiry; it renews automatically",
-        calls=(
-            Call(
-                method="PUT",
-                path=f"/services/{service_id}",
-                body={"terminationPolicy": "terminateAtExpirationDate"},
-            ),
-        ),
-        fingerprint=FINGERPRINT,
-        expires_at=EXPIRY,
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+@dataclass(frozen=True)
+class Case:
+    """What a maker plans by default: a service, what the spec asks of it (None: it is
+    not in the spec) and its live fields (``planner_helpers.live_service``'s; None: it
+    has left the account after a deletion the journal saw done)."""
+
+    name: str
+    service_id: int
+    spec: dict[str, Any] | None
+    live: dict[str, Any] | None
+
+
+CASES = {
+    "terminate": Case("old-shop.example.com", 1001, {"lifecycle": "terminate_at_expiry"}, {}),
+    "terminate_at_commitment_end": Case(
+        "ns-old.example.com",
+        1010,
+        {"lifecycle": "terminate_at_commitment_end"},
+        {"type": "dedicated/server", "period": "P1M", "commitment": {"end": "2027-08-01"}},
+    ),
+    "cancel": Case(
+        "keep.example.com",
+        1002,
+        {"lifecycle": "renew"},
+        {"type": "domain", "lifecycle": "terminate_at_expiry"},
+    ),
+    "delete": Case("legacy.example.net", 1003, {"lifecycle": "delete_now"}, {"period": "P1M"}),
+    "set_renew": Case(
+        "www.example.com",
+        1004,
+        {"lifecycle": "renew", "period": "P12M"},
+        {"lifecycle": "manual_renew", "period": "P1M"},
+    ),
+    "no_op": Case("static.example.com", 1005, {"lifecycle": "renew"}, {"type": "domain"}),
+    # An MX Plan cannot be terminated from here: the planner refuses it.
+    "refusal": Case(
+        "mail.example.com", 2001, {"lifecycle": "terminate_at_expiry"}, {"type": "email/mxplan"}
+    ),
+    "unmanaged": Case("forgotten.example.org", 3001, None, {"type": "domain"}),
+    "gone": Case("old-shop.example.com", 1001, {"lifecycle": "delete_now"}, None),
+}
+GONE = DoneBefore(ActionKind.DELETE_NOW, "the journal saw it deleted")
+
+
+@cache
+def _entry(kind: str) -> ServiceSpec:
+    """The spec entry of a case, checked by the spec's own rules under a stand-in name."""
+    wanted = CASES[kind].spec
+    assert wanted is not None, f"{kind} is not in the spec"
+    (entry,) = spec_of({"services": {"stand-in.example": wanted}}).services
+    return entry
+
+
+def planned(rows: Iterable[tuple[str, str, int]]) -> Plan:
+    """The planner's plan for services given as (case, name, id), in one account.
+
+    The spec refuses names no DNS name has (a space, a newline, 300 characters); an
+    account may still hold them and a renderer must survive them, so each entry is
+    checked under a stand-in name and then given its own."""
+    entries: list[ServiceSpec] = []
+    live: list[dict[str, Any]] = []
+    done: dict[str, DoneBefore] = {}
+    for kind, name, service_id in rows:
+        case = CASES[kind]
+        if case.spec is not None:
+            entries.append(_entry(kind).model_copy(update={"key": name, "name": name}))
+        if case.live is None:
+            done[name] = GONE
+        else:
+            live.append({**case.live, "id": service_id, "name": name})
+    spec = spec_of({"unmanaged": "report"}).model_copy(update={"services": tuple(entries)})
+    return make_plan(spec, live_account(live), now=NOW, endpoint="ovh-eu", done_before=done)
+
+
+def _one(kind: str, name: str | None, service_id: int | None) -> Plan:
+    case = CASES[kind]
+    name = case.name if name is None else name
+    return planned([(kind, name, case.service_id if service_id is None else service_id)])
+
+
+def _action(kind: str, name: str | None, service_id: int | None, kw: dict[str, Any]) -> Action:
+    made = _one(kind, name, service_id)
+    assert len(made.actions) == 1, f"the planner made no {kind} action: {made.refused}"
+    return made.actions[0].model_copy(update=kw)
+
+
+def terminate(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
+    return _action("terminate", name, service_id, kw)
 
 
 def terminate_at_commitment_end(
-    name: str = "ns-old.example.com", service_id: int = 1010, **kw: Any
+    name: str | None = None, service_id: int | None = None, **kw: Any
 ) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="dedicated/server",
-        action=ActionKind.TERMINATE_AT_COMMITMENT_END,
-        before={"lifecycle": "renew", "period": "P1M"},
-        after={"lifecycle": "terminate_at_commitment_end", "period": "P1M"},
-        irreversible=False,
-        reason="terminated at the end of its commitment on 2027-08-01",
-        calls=(
-            Call(
-                method="PUT",
-                path=f"/services/{service_id}",
-                body={"terminationPolicy": "terminateAtEngagementDate"},
-            ),
-        ),
-        fingerprint=FINGERPRINT,
-        expires_at=EXPIRY,
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+    return _action("terminate_at_commitment_end", name, service_id, kw)
 
 
-def cancel(name: str = "keep.example.com", service_id: int = 1002, **kw: Any) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="domain",
-        action=ActionKind.CANCEL_TERMINATION,
-        before={"lifecycle": "terminate_at_expiry", "period": None},
-        after={"lifecycle": "renew", "period": "P12M"},
-        irreversible=False,
-        reason="the spec asks to keep renewing; a termination is pending",
-        calls=(
-            Call(method="PUT", path=f"/services/{service_id}", body={"terminationPolicy": "empty"}),
-        ),
-        fingerprint=FINGERPRINT,
-        expires_at=EXPIRY - timedelta(hours=24),
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+def cancel(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
+    return _action("cancel", name, service_id, kw)
 
 
-def delete(name: str = "legacy.example.net", service_id: int = 1003, **kw: Any) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="hosting/web",
-        action=ActionKind.DELETE_NOW,
-        before={"lifecycle": "renew", "period": "P1M"},
-        after={"lifecycle": "deleted", "period": None},
-        irreversible=True,
-        reason="the spec asks to delete it now",
-        calls=(
-            Call(method="POST", path=f"/hosting/web/{name}/terminate"),
-            Call(
-                method="POST",
-                path=f"/hosting/web/{name}/confirmTermination",
-                body={"token": "<token from e-mail>"},
-            ),
-        ),
-        fingerprint=FINGERPRINT,
-        expires_at=None,
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+def delete(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
+    return _action("delete", name, service_id, kw)
 
 
-def set_renew(name: str = "www.example.com", service_id: int = 1004, **kw: Any) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="hosting/web",
-        action=ActionKind.SET_RENEW,
-        before={"lifecycle": "manual_renew", "period": "P1M"},
-        after={"lifecycle": "renew", "period": "P12M"},
-        irreversible=False,
-        reason="the spec asks for automatic renewal every 12 months",
-        calls=(
-            Call(
-                method="PUT",
-                path=f"/services/{service_id}",
-                body={"renew": {"mode": "automatic", "period": "P12M"}},
-            ),
-        ),
-        fingerprint=FINGERPRINT,
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+def set_renew(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
+    return _action("set_renew", name, service_id, kw)
 
 
-def no_op(name: str = "static.example.com", service_id: int = 1005, **kw: Any) -> Action:
-    fields: dict[str, Any] = dict(
-        service=name,
-        name=name,
-        service_id=service_id,
-        type="domain",
-        action=ActionKind.NO_OP,
-        before={"lifecycle": "renew", "period": "P12M"},
-        after={"lifecycle": "renew", "period": "P12M"},
-        irreversible=False,
-        reason="already renews automatically",
-        fingerprint=FINGERPRINT,
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Action(**fields)
+def no_op(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
+    return _action("no_op", name, service_id, kw)
 
 
-def refusal(name: str = "mail.example.com", **kw: Any) -> Refusal:
-    fields: dict[str, Any] = dict(
-        service=name,
-        service_id=2001,
-        rule=RuleCode.UNMANAGEABLE_SERVICE,
-        message=f"{name} is an MX Plan e-mail service; reconciler cannot terminate it",
-        fix="manage it from its own interface, or remove it from the spec",
-    )
-    fields.update(kw)
-    return Refusal(**fields)
+def gone(name: str | None = None, **kw: Any) -> Action:
+    """The no-op of a spec entry whose deletion was done and that left the account."""
+    return _action("gone", name, None, kw)
 
 
-def unmanaged(name: str = "forgotten.example.org", service_id: int = 3001, **kw: Any) -> Unmanaged:
-    fields: dict[str, Any] = dict(
-        name=name,
-        service_id=service_id,
-        type="domain",
-        lifecycle="renew",
-        expiration=EXPIRY,
-    )
-    fields.update(kw)
-    return Unmanaged(**fields)
+def refusal(name: str | None = None, **kw: Any) -> Refusal:
+    (refused,) = _one("refusal", name, None).refused
+    return refused.model_copy(update=kw)
 
 
-def drift(name: str = "old-shop.example.com", **kw: Any) -> Drift:
-    fields: dict[str, Any] = dict(
-        service=name, field="lifecycle", spec="terminate_at_expiry", live="renew"
-    )
-    fields.update(kw)
-    return Drift(**fields)
+def unmanaged(name: str | None = None, service_id: int | None = None, **kw: Any) -> Unmanaged:
+    (found,) = _one("unmanaged", name, service_id).unmanaged
+    return found.model_copy(update=kw)
+
+
+def drift(name: str | None = None, **kw: Any) -> Drift:
+    """The drift of a service the spec wants terminated at expiry and that renews."""
+    (found,) = _one("terminate", name, None).drift
+    return found.model_copy(update=kw)
 
 
 def plan(
@@ -207,6 +172,8 @@ def plan(
     unmanaged: tuple[Unmanaged, ...] = (),
     **kw: Any,
 ) -> Plan:
+    """A plan holding exactly the parts given (a renderer test picks them), its
+    header as the planner writes it."""
     summary = {kind.value: sum(a.action is kind for a in actions) for kind in ActionKind}
     summary["refused"] = len(refused)
     fields: dict[str, Any] = dict(

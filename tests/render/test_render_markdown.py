@@ -4,13 +4,15 @@ the 65,000-character ceiling whatever the account size."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
+from functools import cache
 
 import plan_factory as f
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.core.plan import Action, ActionKind, Plan, RuleCode
+from reconciler.core.plan import ActionKind, Plan, RuleCode
 from reconciler.render import markdown, wording
 
 LIMIT = 65_000
@@ -155,30 +157,38 @@ def test_a_very_long_name_is_shortened() -> None:
     assert "x" * (markdown.NAME_MAX - 1) + "…" in rendered
 
 
+def planned(kind: str, names: Iterable[str], first_id: int = 0) -> Plan:
+    """The planner's plan for services of one case, numbered from ``first_id``."""
+    return f.planned((kind, name, first_id + i) for i, name in enumerate(names))
+
+
+# One shape per kind: the case the planner plans and the names it is given.
+SHAPES = {
+    "terminate": ("terminate", "site-{:05}.example.com"),
+    "delete": ("delete", "hosting-{:05}.example.com"),
+    "refused": ("refusal", "mail-{:05}.example.com"),
+    "unmanaged": ("unmanaged", "d-{:05}.example.org"),
+    "no_op": ("no_op", "ok-{:05}.example.com"),
+}
+
+
+@cache  # plans are immutable, and planning 10,000 services takes a while
 def many(kind: str, count: int) -> Plan:
     """A plan over ``count`` services, all of one shape."""
-    if kind == "terminate":
-        return f.plan(tuple(f.terminate(f"site-{i:05}.example.com", i) for i in range(count)))
-    if kind == "delete":
-        return f.plan(tuple(f.delete(f"hosting-{i:05}.example.com", i) for i in range(count)))
-    if kind == "refused":
-        return f.plan(refused=tuple(f.refusal(f"mail-{i:05}.example.com") for i in range(count)))
-    if kind == "unmanaged":
-        return f.plan(
-            unmanaged=tuple(f.unmanaged(f"d-{i:05}.example.org", i) for i in range(count))
-        )
-    if kind == "no_op":
-        return f.plan(tuple(f.no_op(f"ok-{i:05}.example.com", i) for i in range(count)))
+    if kind in SHAPES:
+        case, name = SHAPES[kind]
+        made = planned(case, (name.format(i) for i in range(count)))
+        return f.plan(made.actions, made.refused, unmanaged=made.unmanaged)
     quarter = count // 4
-    makers = (f.terminate, f.cancel, f.delete, f.set_renew)
-    actions: tuple[Action, ...] = tuple(
-        makers[i % 4](f"svc-{i:05}-" + "long" * 30 + ".example.com", i) for i in range(count)
+    cases = ("terminate", "cancel", "delete", "set_renew")
+    mixed = f.planned(
+        (cases[i % 4], f"svc-{i:05}-" + "long" * 30 + ".example.com", i) for i in range(count)
     )
     return f.plan(
-        actions,
-        tuple(f.refusal(f"ref-{i:05}.example.com") for i in range(quarter)),
-        drift=tuple(f.drift(f"svc-{i:05}") for i in range(quarter)),
-        unmanaged=tuple(f.unmanaged(f"u-{i:05}", i) for i in range(quarter)),
+        mixed.actions,
+        planned("refusal", (f"ref-{i:05}.example.com" for i in range(quarter)), count).refused,
+        drift=mixed.drift[:quarter],
+        unmanaged=planned("unmanaged", (f"u-{i:05}" for i in range(quarter)), count).unmanaged,
     )
 
 
@@ -218,11 +228,10 @@ def test_truncation_says_how_many_were_left_out() -> None:
 
 def test_hostile_names_at_scale_stay_under_the_limit() -> None:
     names = [HOSTILE[i % len(HOSTILE)] * 40 + str(i) for i in range(10_000)]
-    plan = f.plan(
-        tuple(f.delete(name, i) for i, name in enumerate(names)),
-        tuple(f.refusal(name, message=name * 3, fix=name) for name in names),
-        unmanaged=tuple(f.unmanaged(name, i) for i, name in enumerate(names)),
-    )
+    made = planned("delete", names)
+    # Some are not one URL path segment: the planner refuses to delete those.
+    assert made.actions and made.refused
+    plan = f.plan(made.actions, made.refused, unmanaged=planned("unmanaged", names).unmanaged)
     rendered = markdown.render(plan)
     assert len(rendered) < LIMIT
     page = html(rendered)

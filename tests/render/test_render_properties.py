@@ -21,18 +21,27 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 
 names = st.text(min_size=1, max_size=60)
-makers = st.sampled_from([f.terminate, f.cancel, f.delete, f.set_renew, f.no_op])
+words = st.text(max_size=80)
+kinds = st.sampled_from(["terminate", "cancel", "delete", "set_renew", "no_op", "refusal"])
 
 
 @st.composite
 def plans(draw: st.DrawFn) -> Plan:
-    actions = tuple(draw(makers)(draw(names), index) for index in range(draw(st.integers(0, 12))))
+    """What the planner makes of services of any names (it refuses some of them), with
+    some refusals' words and the drift's live values replaced by any text."""
+    rows = draw(st.lists(st.tuples(kinds, names), max_size=12, unique_by=lambda row: row[1]))
+    made = f.planned((kind, name, index) for index, (kind, name) in enumerate(rows))
+    actions = made.actions
     refused = tuple(
-        f.refusal(draw(names), message=draw(st.text(max_size=80)), fix=draw(st.text(max_size=80)))
-        for _ in range(draw(st.integers(0, 4)))
+        r.model_copy(
+            update={"message": draw(st.text(max_size=80)), "fix": draw(st.text(max_size=80))}
+        )
+        if draw(st.booleans())
+        else r
+        for r in made.refused
     )
     unmanaged = tuple(f.unmanaged(draw(names), i) for i in range(draw(st.integers(0, 8))))
-    drift = tuple(f.drift(draw(names), live=draw(st.text(max_size=20))) for _ in range(2))
+    drift = tuple(d.model_copy(update={"live": draw(st.text(max_size=20))}) for d in made.drift[:2])
     return f.plan(
         actions,
         refused,

@@ -263,7 +263,6 @@ def test_several_plans_are_labelled_sections_each_with_its_summary() -> None:
 
 
 def test_no_ops_on_services_not_on_the_account_are_named() -> None:
-    gone = f.no_op("old-shop.example.com", service_id=None, type=None, expiration=None)
-    rendered = text.render(f.plan((gone, f.no_op())))
+    rendered = text.render(f.plan((f.gone("old-shop.example.com"), f.no_op())))
     assert "Unchanged: 2 services already match the spec." in rendered
     assert "  Already done, no longer on the account: old-shop.example.com" in rendered

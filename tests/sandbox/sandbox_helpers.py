@@ -1,29 +1,21 @@
-"""Helpers of the sandbox tests: an independent OVH signer and a synchronous face over
-httpx's ASGI transport (so in-process tests read like the others)."""
+"""Helpers of the sandbox tests: signed calls to an in-process sandbox, each signing
+field open to be got wrong on purpose (the signer and the synchronous ASGI face are
+``tests/asgi_client.py``'s)."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from asgi_client import BASE_URL, SyncAsgiClient, ovh_signature
 
 from reconciler.sandbox.app import SandboxApp
 
-BASE_URL = "http://sandbox.invalid/1.0"
 
-
-def ovh_signature(secret: str, consumer_key: str, method: str, url: str, body: str, ts: str) -> str:
-    """Written from the OVH docs, not from the sandbox's code: the two must agree."""
-    joined = "+".join([secret, consumer_key, method, url, body, ts])
-    return "$1$" + hashlib.sha1(joined.encode()).hexdigest()
-
-
-class AsgiApi:
+class AsgiApi(SyncAsgiClient):
     """Signed calls to an in-process sandbox, as a client would make them."""
 
     def __init__(
@@ -35,25 +27,12 @@ class AsgiApi:
         consumer_key: str = "demo-ck",
         base_url: str = BASE_URL,
     ) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=30
-        )
+        super().__init__(app)
         self.base_url = base_url
         self.application_key = application_key
         self.application_secret = application_secret
         self.consumer_key = consumer_key
         self.delta: int | None = None
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
-
-    def __enter__(self) -> AsgiApi:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def raw(
         self,
@@ -70,10 +49,7 @@ class AsgiApi:
             if content is not None
             else (json.dumps(body, separators=(",", ":")) if body is not None else None)
         )
-        request = self.client.request(
-            method, self.base_url + path, content=data, headers=dict(headers or {})
-        )
-        return self.loop.run_until_complete(request)
+        return self.request(method, self.base_url + path, content=data, headers=headers or {})
 
     def server_time(self) -> int:
         """``GET /auth/time``; keeps the delta for signing, as the official client does."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from child_process import python
 
 from reconciler.sandbox import DEMO_CREDENTIALS, embedded_app, open_state
 
@@ -24,10 +24,8 @@ def test_embedded_app_does_not_import_uvicorn(tmp_path: Path) -> None:
         f"embedded_app(pathlib.Path({str(tmp_path / 's.db')!r}))\n"
         "print('uvicorn' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "False"
+    result = python("-c", code)
+    assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
 
 
 def test_seeded_on_first_use_and_reused_after(tmp_path: Path) -> None:
