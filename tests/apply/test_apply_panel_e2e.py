@@ -14,7 +14,8 @@ import ovh
 import ovh.exceptions
 import pytest
 from conftest import SandboxServer
-from test_apply_e2e import DELETE_SHOP, SHOP, cli, journal_text, server, write
+from sandbox_env import cli
+from test_apply_e2e import DELETE_SHOP, SHOP, journal_text, server, write
 
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
@@ -31,6 +32,17 @@ def reseed(sandbox: SandboxServer, change: Any) -> None:
     sandbox.reset(seed, now=SANDBOX_EPOCH)
 
 
+def delete_shop_administered_by(sandbox: SandboxServer, nic: str) -> str:
+    """The demo account with ``nic`` as old-shop.example.org's administrator contact;
+    the spec that deletes the shop, written."""
+
+    def admin_contact(services: dict[str, dict[str, Any]]) -> None:
+        services["old-shop.example.org"]["contacts"] = {"admin": nic}
+
+    reseed(sandbox, admin_contact)
+    return write("spec.yaml", DELETE_SHOP)
+
+
 def lifecycle(official: ovh.Client, service_id: int) -> dict[str, Any]:
     service: dict[str, Any] = official.get(f"/services/{service_id}")
     return service
@@ -39,11 +51,7 @@ def lifecycle(official: ovh.Client, service_id: int) -> dict[str, Any]:
 def test_a_deletion_from_a_key_that_is_not_the_admin_contact_is_refused_before_any_call(
     server: SandboxServer, ovh_client: ovh.Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def agency_is_admin(services: dict[str, dict[str, Any]]) -> None:
-        services["old-shop.example.org"]["contacts"] = {"admin": "cd67890-ovh"}
-
-    reseed(server, agency_is_admin)
-    spec = write("spec.yaml", DELETE_SHOP)
+    spec = delete_shop_administered_by(server, "cd67890-ovh")  # an agency's account
     planned = cli(capsys, "plan", spec, "--endpoint", server.url, "--detailed-exitcode")
     assert planned.code == 3, planned.out + planned.err
     assert "[not-admin-contact]" in planned.out
@@ -63,12 +71,7 @@ def test_the_admin_contacts_key_deletes(
 ) -> None:
     """The same spec from the administrator's key (the demo key's account is the shop's
     administrator contact here): deleted, and the account shows it gone."""
-
-    def demo_is_admin(services: dict[str, dict[str, Any]]) -> None:
-        services["old-shop.example.org"]["contacts"] = {"admin": "ab12345-ovh"}
-
-    reseed(server, demo_is_admin)
-    spec = write("spec.yaml", DELETE_SHOP)
+    spec = delete_shop_administered_by(server, "ab12345-ovh")  # the demo key's account
     applied = cli(capsys, "apply", spec, "--endpoint", server.url, "--auto-approve")
     assert applied.code == 0, applied.out + applied.err
     with pytest.raises(ovh.exceptions.ResourceNotFoundError):  # no retention seeded: gone
