@@ -73,9 +73,12 @@ class Target:
 
     endpoint: Endpoint
     source: str  # "--endpoint", "OVH_ENDPOINT", "./ovh.conf [default] endpoint", ...
-    # The embedded sandbox's state directory found from the spec's project, when it is
-    # not the working directory's (``embedded.spec_state_dir``); None: the usual one.
+    # The embedded sandbox's state directory found from the spec's project
+    # (``embedded.spec_state_dir``) or, without a spec, from the working directory's
+    # (``embedded.working_state_dir``), when it is not the working directory's own;
+    # None: the usual one. ``state_of`` says whose it is, in the note that names it.
     state_dir: Path | None = None
+    state_of: str = "the spec's project"
 
     @property
     def name(self) -> str:
@@ -172,11 +175,30 @@ def resolve_target(
     *,
     environ: Mapping[str, str] | None = None,
     search_paths: Sequence[Path] | None = None,
+    cwd: Path | None = None,
 ) -> Target:
     """The endpoint of a command without a spec: ``--endpoint`` > ``OVH_ENDPOINT`` >
     ovh.conf ``[default] endpoint`` > ``sandbox``. Raises ``ConfigError`` for a bad
-    value, saying where it came from."""
+    value, saying where it came from. On the embedded sandbox, its state is the working
+    directory's project's (``embedded.working_state_dir``): run in a subdirectory, the
+    command meets the account the project's commands use."""
     environ = os.environ if environ is None else environ
+    target = _chosen_target(option, environ, search_paths)
+    if not target.endpoint.embedded:
+        return target
+    from reconciler.ovh import embedded
+
+    here = cwd or Path.cwd()
+    found = embedded.working_state_dir(environ, here)
+    if found == embedded.state_dir(environ, here):
+        return target
+    return replace(target, state_dir=found, state_of="the working directory's project")
+
+
+def _chosen_target(
+    option: str | None, environ: Mapping[str, str], search_paths: Sequence[Path] | None
+) -> Target:
+    """The endpoint ``option``, the environment or ovh.conf choose, and where from."""
     paths = default_search_paths() if search_paths is None else search_paths
     value: str | None = None
     source = ""
@@ -206,7 +228,9 @@ def target_for_spec(
     embedded sandbox, its state is the spec's project's (``embedded.spec_state_dir``):
     a plan saved in one directory and applied from another meets the same account."""
     if option and option.strip():
-        target = resolve_target(option, environ=environ)
+        # Not ``resolve_target``: the spec's project, not the working directory's, holds
+        # the state.
+        target = _chosen_target(option, os.environ if environ is None else environ, None)
     else:
         try:
             endpoint = resolve_endpoint(spec.endpoint)
@@ -246,7 +270,7 @@ def build_client(
     strategy = read_strategy or _read_strategy(environ)
     if state_dir is None and isinstance(target, Target) and target.state_dir is not None:
         state_dir = target.state_dir
-        _note_state_dir(state_dir)
+        _note_state_dir(state_dir, target.state_of)
     return OvhClient.from_environment(
         endpoint,
         environ=environ,
@@ -400,32 +424,29 @@ def journal_command(
     from reconciler.ovh import embedded
 
     environ = os.environ if environ is None else environ
-    default = embedded.state_dir(environ, Path.cwd()) / JOURNAL_FILE
+    default = embedded.working_state_dir(environ, Path.cwd()) / JOURNAL_FILE
     if os.path.abspath(journal) == os.path.abspath(default):
         return f"reconciler journal {arguments}"
     return f"reconciler journal {arguments} --journal {shlex.quote(str(journal))}"
 
 
-def _note_state_dir(directory: Path) -> None:
+def _note_state_dir(directory: Path, whose: str) -> None:
     """Say which state directory the embedded sandbox uses when it is not the working
     directory's, but only where that helps: when a fresh demo account is about to be
     created there (a user expecting the account of ``./.reconciler`` learns where it
     is), and always with ``--debug``. An account found where the last command left it
-    needs no word."""
+    needs no word. ``whose``: the project it was found from (``Target.state_of``)."""
     from reconciler.cli import debug_enabled
     from reconciler.ovh import embedded
 
     if not embedded.has_account(directory):
         click.echo(
             f"note: a fresh demo account is created in {directory}, the embedded "
-            f"sandbox's state of the spec's project (set {embedded.STATE_DIR_ENV} to "
-            "choose another)",
+            f"sandbox's state of {whose} (set {embedded.STATE_DIR_ENV} to choose another)",
             err=True,
         )
     elif debug_enabled():
-        click.echo(
-            f"note: the embedded sandbox's state of the spec's project: {directory}", err=True
-        )
+        click.echo(f"note: the embedded sandbox's state of {whose}: {directory}", err=True)
 
 
 def _read_strategy(environ: Mapping[str, str]) -> ReadStrategy:

@@ -34,7 +34,7 @@ from reconciler.journal import (
     runs,
     time_text,
 )
-from reconciler.ovh.embedded import state_dir
+from reconciler.ovh.embedded import working_state_dir
 from reconciler.render.wording import clean
 from reconciler.times import shown_moment
 
@@ -59,7 +59,7 @@ def journal(
     if run_id and last:
         raise UsageError("--run and --last are exclusive", hint="give one of them")
     given = path is not None
-    path = path or state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
+    path = path or working_state_dir(os.environ, Path.cwd()) / JOURNAL_FILE
     if not given and not path.exists() and not (run_id or last or service):
         # No apply ran yet: an answer, not an error (a CI step listing runs must pass).
         # A --journal that names no file stays an error: more likely a typo.

@@ -121,10 +121,11 @@ def _served(root: str) -> Iterator[SandboxAdmin]:
 
 def embedded_state_path() -> Path:
     """Where the embedded sandbox keeps its state: the very file the client's
-    ``endpoint: sandbox`` uses (one definition, in ``reconciler.ovh.embedded``)."""
+    ``endpoint: sandbox`` uses for a command without a spec run here (one definition,
+    ``reconciler.ovh.embedded.working_state_dir``: the project's, from a subdirectory)."""
     from reconciler.ovh import embedded
 
-    return embedded.state_dir(os.environ, Path.cwd()) / embedded.DATABASE
+    return embedded.working_state_dir(os.environ, Path.cwd()) / embedded.DATABASE
 
 
 @contextmanager
@@ -143,17 +144,18 @@ def _embedded(seed: Path | None = None, wall: WallClock | None = None) -> Iterat
         raise _config_error(exc, seed) from None
 
 
+def _seed_option(help: str) -> Callable[[F], F]:
+    """``--seed FILE`` of ``serve`` and ``reset``: the seed file to load (``load_seed``)."""
+    return click.option("--seed", type=click.Path(path_type=Path, dir_okay=False), help=help)
+
+
 @click.group()
 def sandbox() -> None:
     """The local OVH API sandbox: rehearse irreversible changes without an account."""
 
 
 @sandbox.command()
-@click.option(
-    "--seed",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Seed file (YAML) of the account to serve; default: the demo account.",
-)
+@_seed_option("Seed file (YAML) of the account to serve; default: the demo account.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -245,11 +247,7 @@ def serve(
 
 
 @sandbox.command()
-@click.option(
-    "--seed",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Seed file to start from; default: the seed it was made from (the demo account).",
-)
+@_seed_option("Seed file to start from; default: the seed it was made from (the demo account).")
 @click.option(
     "--keep-clock",
     is_flag=True,

@@ -7,8 +7,10 @@ imported here only, and only when this endpoint is used (it pulls in starlette).
 
 The state directory is ``$RECONCILER_STATE_DIR`` when set; else, for a command with a
 spec, the ``.reconciler/`` of the spec's project (``spec_state_dir``), so that a plan
-made in one directory and applied from another meets the same demo account; else
-``.reconciler/`` in the working directory.
+made in one directory and applied from another meets the same demo account; else, for a
+command without a spec, the nearest ``.reconciler/`` of the working directory's project
+(``working_state_dir``), as git finds ``.git``; else ``.reconciler/`` in the working
+directory.
 """
 
 from __future__ import annotations
@@ -53,22 +55,48 @@ def spec_state_dir(environ: Mapping[str, str], cwd: Path, spec_file: Path) -> Pa
     return None if found == here / DEFAULT_STATE_DIR else found
 
 
+def working_state_dir(environ: Mapping[str, str], cwd: Path) -> Path:
+    """The state directory of a command without a spec (``services``, ``journal``,
+    ``sandbox ...``) run in ``cwd``: ``$RECONCILER_STATE_DIR`` when set; else, as git
+    finds ``.git``, the nearest existing ``.reconciler/`` from ``cwd`` upwards, up to the
+    top of its project (as ``spec_state_dir`` bounds a spec outside the working
+    directory: without a project marker, ``cwd`` only); else ``cwd``'s, as always."""
+    if environ.get(STATE_DIR_ENV, "").strip():
+        return state_dir(environ, cwd)
+    found = _nearest_state_dir(_up_to_project_top(cwd.resolve()))
+    return found if found is not None else state_dir(environ, cwd)
+
+
 def _project_state_dir(spec_dir: Path, cwd: Path) -> Path:
-    upwards = [spec_dir, *spec_dir.parents]
     if spec_dir == cwd or cwd in spec_dir.parents:
+        upwards = [spec_dir, *spec_dir.parents]
         candidates = upwards[: upwards.index(cwd) + 1]
         home = cwd
     else:
-        top = next(
-            (i for i, d in enumerate(upwards) if any((d / m).exists() for m in PROJECT_MARKERS)),
-            0,
-        )
-        candidates = upwards[: top + 1]
+        candidates = _up_to_project_top(spec_dir)
         home = candidates[-1]
+    found = _nearest_state_dir(candidates)
+    return found if found is not None else home / DEFAULT_STATE_DIR
+
+
+def _up_to_project_top(directory: Path) -> list[Path]:
+    """``directory`` and its parents up to the top of its project, the first holding a
+    ``PROJECT_MARKERS`` file; ``directory`` alone outside any project, so that a stray
+    ``/tmp/.reconciler`` never captures it."""
+    upwards = [directory, *directory.parents]
+    top = next(
+        (i for i, d in enumerate(upwards) if any((d / m).exists() for m in PROJECT_MARKERS)),
+        0,
+    )
+    return upwards[: top + 1]
+
+
+def _nearest_state_dir(candidates: list[Path]) -> Path | None:
+    """The state directory in the first of ``candidates`` that has one."""
     for directory in candidates:
         if (directory / DEFAULT_STATE_DIR).is_dir():
             return directory / DEFAULT_STATE_DIR
-    return home / DEFAULT_STATE_DIR
+    return None
 
 
 def has_account(directory: Path) -> bool:

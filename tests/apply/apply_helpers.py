@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from apply_runs import apply_in_process
 
-from reconciler.apply import ApplyOptions, ApplyReport, apply_approved
+from reconciler.apply import ApplyOptions, ApplyReport
 from reconciler.clock import ManualClock
 from reconciler.core.plan import Plan
 from reconciler.core.planner import make_plan
@@ -182,14 +183,12 @@ class Rig:
     ) -> ApplyReport:
         async def applied() -> ApplyReport:
             async with self.client(**(client_options or {})) as client:
-                return await apply_approved(
+                return await apply_in_process(
                     plan,
                     client,
-                    journal_path=self.journal,
-                    plan_digest="sha256:" + "a" * 64,
-                    source="spec.yaml",
-                    options=options or ApplyOptions(),
+                    self.journal,
                     sleep=self.sleep,
+                    options=options,
                     **kwargs,
                 )
 

@@ -14,14 +14,13 @@ write would."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import ovh
 import ovh.exceptions
 import pytest
+from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from crash_after_records import KILLED_EXIT_CODE, command
 from demo_spec import FOUR_SERVICES, demo_spec
@@ -72,16 +71,8 @@ def reset(server: SandboxServer, official: ovh.Client) -> None:
 def apply(workdir: Path, env: dict[str, str], *args: str, crash: int | None = None) -> int:
     run_env = dict(env, RECONCILER_STATE_DIR=str(workdir / "state"))
     argv = ["apply", *args, "--auto-approve"]
-    process = subprocess.run(
-        [sys.executable, "-m", "reconciler", *argv] if crash is None else command(crash, *argv),
-        cwd=workdir,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in process.stderr, process.stderr
+    command_line = reconciler(*argv) if crash is None else command(crash, *argv)
+    process = run_process(command_line, cwd=workdir, env=run_env)
     if crash is None:
         assert process.returncode == 0, process.stdout + process.stderr
     return process.returncode

@@ -85,26 +85,33 @@ def test_a_refused_confirmation_falls_back_to_the_legacy_route_with_the_same_tok
     assert all(r.call.body == {"token": "<redacted>"} for r in sent[1:])
 
 
+def deletion_refused_at(rig: Rig, paths: tuple[str, ...], status: int, body: dict[str, str]) -> str:
+    """Apply DELETE_SHOP with ``paths`` (a step and its fallback) answering ``status``:
+    the action fails, the shop is not deleted, each refusal was re-read and journalled as
+    not done and nothing says done. The action's error."""
+    for path in paths:
+        rig.transport.add("POST", path, "answer", status=status, body=body)
+    (result,) = rig.apply(rig.plan(rig.spec(DELETE_SHOP))).results
+    assert result.status is ActionStatus.FAILED, result
+    assert result.error is not None and "query id TEST.answer.1" in result.error
+    assert "not deleted" in result.error
+    assert rig.service(SHOP)["lifecycle"] != "terminated"
+    assert [r.call.path for r in checks(rig, Outcome.NO_EFFECT)] == list(paths)
+    assert not rig.records(phase=Phase.ACTION, outcome=Outcome.DONE)
+    return result.error
+
+
 @pytest.mark.parametrize(
     ("status", "body"), [(404, NO_SUCH_SERVICE), (460, EXPIRED), (404, MISSING_ROUTE)]
 )
 def test_a_404_or_460_on_the_request_of_a_live_service_is_an_error_never_done(
     rig: Rig, status: int, body: dict[str, str]
 ) -> None:
-    for path in (REQUEST, REQUEST_FALLBACK):
-        rig.transport.add("POST", path, "answer", status=status, body=body)
-    (result,) = rig.apply(rig.plan(rig.spec(DELETE_SHOP))).results
-    assert result.status is ActionStatus.FAILED, result
-    assert result.error is not None
-    assert "query id TEST.answer.1" in result.error
-    assert f"{status}" in result.error and "not deleted" in result.error
-    assert rig.service(SHOP)["lifecycle"] != "terminated"
+    error = deletion_refused_at(rig, (REQUEST, REQUEST_FALLBACK), status, body)
+    assert f"{status}" in error
     assert not rig.termination_emails(NAME)
-    # Each refusal was re-read and journalled as not done; nothing says done.
-    assert [r.call.path for r in checks(rig, Outcome.NO_EFFECT)] == [REQUEST, REQUEST_FALLBACK]
     assert not checks(rig, Outcome.GONE)
     assert rig.records(phase=Phase.ACTION, outcome=Outcome.FAILED)
-    assert not rig.records(phase=Phase.ACTION, outcome=Outcome.DONE)
     assert rig.transport.count("POST", CONFIRM) == 0
 
 
@@ -112,15 +119,7 @@ def test_a_404_or_460_on_the_request_of_a_live_service_is_an_error_never_done(
 def test_a_404_or_460_on_the_confirmation_of_a_live_service_is_an_error_never_done(
     rig: Rig, status: int, body: dict[str, str]
 ) -> None:
-    for path in (CONFIRM, CONFIRM_FALLBACK):
-        rig.transport.add("POST", path, "answer", status=status, body=body)
-    (result,) = rig.apply(rig.plan(rig.spec(DELETE_SHOP))).results
-    assert result.status is ActionStatus.FAILED, result
-    assert result.error is not None and "query id TEST.answer.1" in result.error
-    assert "not deleted" in result.error
-    assert rig.service(SHOP)["lifecycle"] != "terminated"
-    assert [r.call.path for r in checks(rig, Outcome.NO_EFFECT)] == [CONFIRM, CONFIRM_FALLBACK]
-    assert not rig.records(phase=Phase.ACTION, outcome=Outcome.DONE)
+    deletion_refused_at(rig, (CONFIRM, CONFIRM_FALLBACK), status, body)
 
 
 def test_a_404_on_the_confirmation_is_done_when_the_re_read_shows_the_service_deleted(

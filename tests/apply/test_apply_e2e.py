@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ import ovh
 import ovh.exceptions
 import pytest
 from apply_helpers import DEMO, FaultTransport, Sleeper
+from apply_runs import apply_in_process
 from conftest import SandboxServer
 from demo_spec import demo_spec
-from sandbox_env import isolate, use_sandbox_keys
+from sandbox_env import cli, isolate, use_sandbox_keys
 
-from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
-from reconciler.cli import main
+from reconciler.apply import ActionStatus, ApplyOptions
 from reconciler.clock import ManualClock
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import load_spec
@@ -55,13 +54,6 @@ SHOP = 120000202
 SECRETS = ("demo-as", "demo-ck")
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def server(
     tmp_path: Path,
@@ -78,16 +70,6 @@ def server(
 def write(name: str, text: str) -> str:
     Path(name).write_text(text, encoding="utf-8")
     return name
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
 
 
 def journal_text() -> str:
@@ -262,14 +244,13 @@ def test_the_token_that_never_comes_then_the_resume(
         ) as client:
             account = await read_account(client)
             approved = make_plan(loaded, account, now=client.api_clock().now(), endpoint=server.url)
-            return await apply_approved(
+            return await apply_in_process(
                 approved,
                 client,
-                journal_path=Path("state/journal.jsonl"),
-                plan_digest="sha256:" + "c" * 64,
-                source=spec,
-                options=ApplyOptions(token_timeout=timedelta(minutes=2)),
+                Path("state/journal.jsonl"),
                 sleep=sleep,
+                options=ApplyOptions(token_timeout=timedelta(minutes=2)),
+                source=spec,
             )
 
     (result,) = asyncio.run(first_run()).results

@@ -21,9 +21,10 @@ from typing import Any
 import ovh
 import pytest
 from apply_helpers import DEMO
+from apply_runs import apply_in_process
 from conftest import SandboxServer
 
-from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
+from reconciler.apply import ActionStatus
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
@@ -117,13 +118,10 @@ def converge(server: SandboxServer, journal: Path) -> tuple[int, int, int]:
                 )
                 if not approved.has_changes:
                     return 0, 0, True
-                report = await apply_approved(
+                report = await apply_in_process(
                     approved,
                     client,
-                    journal_path=journal,
-                    plan_digest="sha256:" + "d" * 64,
-                    source="spec.yaml",
-                    options=ApplyOptions(),
+                    journal,
                     sleep=sleep,
                 )
                 done = report.count(ActionStatus.DONE) + report.count(ActionStatus.SKIPPED)

@@ -22,7 +22,8 @@ from typing import Any
 import ovh
 import pytest
 from conftest import SandboxServer
-from test_apply_e2e import cli, server, write
+from sandbox_env import cli
+from test_apply_e2e import server, write
 
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import DELETE_OLD_SHOP, TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
-from reconciler.ovh.embedded import DATABASE, spec_state_dir
+from reconciler.ovh.embedded import DATABASE, spec_state_dir, working_state_dir
 
 SPEC = TERMINATE_EXAMPLE_NET
 
@@ -196,3 +196,55 @@ def test_the_variable_leaves_the_choice_to_it(tmp_path: Path) -> None:
     environ = {"RECONCILER_STATE_DIR": "state"}
     assert spec_state_dir(environ, tmp_path / "b", Path("../a/spec.yaml")) is None
     assert spec_state_dir({"RECONCILER_STATE_DIR": " "}, tmp_path / "b", Path("../a/s.yaml"))
+
+
+# --- commands without a spec: the working directory's project ---------------------------
+
+
+def test_a_command_without_a_spec_run_in_a_subdirectory_meets_the_projects_account(
+    projects: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``services``, ``journal`` and ``sandbox ...`` find the project's ``.reconciler/``
+    upwards from a subdirectory, as git finds ``.git``, instead of a fresh one there."""
+    project = projects / "project"
+    _dirs(project, ".git", ".reconciler", "stacks/dev")
+    (project / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    state = (project / ".reconciler").resolve()
+    below = project / "stacks" / "dev"
+
+    monkeypatch.chdir(below)  # the project's state has no account yet: it is made there
+    listed = cli(capsys, "services")
+    assert listed.code == 0, listed.err
+    assert listed.err.splitlines() == [
+        f"note: {FRESH} {state}, the embedded sandbox's state of the working directory's "
+        "project (set RECONCILER_STATE_DIR to choose another)"
+    ]
+    assert (state / DATABASE).is_file()
+
+    monkeypatch.chdir(project)
+    assert cli(capsys, "apply", "spec.yaml", "--auto-approve").code == 0
+    assert cli(capsys, "sandbox", "clock", "--set", "2027-01-01").code == 0
+
+    monkeypatch.chdir(below)
+    clock = cli(capsys, "sandbox", "clock")
+    assert clock.code == 0 and "sandbox clock: 2027-01-01T00:00:00" in clock.out, clock.out
+    shown = cli(capsys, "journal", "--last")
+    assert shown.code == 0 and "example.net" in shown.out, shown.out + shown.err
+    again = cli(capsys, "services")
+    assert again.code == 0 and again.err == "", again.err  # found where it was left
+    assert not (below / ".reconciler").exists()
+    assert not (project / "stacks" / ".reconciler").exists()
+
+
+def test_without_a_spec_the_nearest_state_up_to_the_top_of_the_project(tmp_path: Path) -> None:
+    _dirs(tmp_path, "project/.git", "project/.reconciler", "project/stacks/dev", "loose/deep")
+    below = tmp_path / "project" / "stacks" / "dev"
+    top = (tmp_path / "project").resolve()
+    assert working_state_dir({}, below) == top / ".reconciler"
+    (below.parent / ".reconciler").mkdir()
+    assert working_state_dir({}, below) == top / "stacks" / ".reconciler"  # the nearest
+    # No project marker: the working directory's own, never a stray one above it.
+    (tmp_path / ".reconciler").mkdir()
+    deep = tmp_path / "loose" / "deep"
+    assert working_state_dir({}, deep) == deep / ".reconciler"
+    assert working_state_dir({"RECONCILER_STATE_DIR": "state"}, below) == Path("state")

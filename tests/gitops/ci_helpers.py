@@ -28,17 +28,19 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
-from gitops_helpers import DEMO, EXAMPLES, ROLE_KEYS
+from gitops_helpers import DEMO, EXAMPLES, ROLE_KEYS, seed_with_role_keys
 
 from reconciler.core.access import Role
+from reconciler.sandbox.testing import SANDBOX_EPOCH
 
 CI = EXAMPLES / "ci"
 GITHUB_RECIPES = sorted((CI / "github").glob("*.yml"))
@@ -56,37 +58,54 @@ SECRETS = {
 }
 
 
-# The specs of the job tests, for an account at {url} (the served sandbox).
+def _job_spec(entry: str) -> str:
+    """A spec of the job tests holding one service (a flow mapping), for the account at
+    ``{url}`` (the served sandbox, filled in by the test)."""
+    braced = entry.replace("{", "{{").replace("}", "}}")
+    return f"version: 1\nendpoint: {{url}}\nunmanaged: ignore\nservices:\n  {braced}\n"
+
+
 # example.net terminated at expiry: irreversible once it expires.
-TERMINATE = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net: {{type: domain, lifecycle: terminate_at_expiry}}
-"""
+TERMINATE = _job_spec("example.net: {type: domain, lifecycle: terminate_at_expiry}")
 # old-brand.fr kept: its pending termination cancelled (reversible), before a deadline.
-KEEP = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  old-brand.fr: {{type: domain, lifecycle: renew}}
-"""
-IN_SYNC = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.org: {{type: domain, lifecycle: renew}}
-"""
-REFUSED = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  xdsl-ab12345-1: {{lifecycle: terminate_at_expiry}}
-"""
+KEEP = _job_spec("old-brand.fr: {type: domain, lifecycle: renew}")
+IN_SYNC = _job_spec("example.org: {type: domain, lifecycle: renew}")
+REFUSED = _job_spec("xdsl-ab12345-1: {lifecycle: terminate_at_expiry}")
+
+# --- the account and checkouts of a job test -----------------------------------------
+
+
+def role_account(server: Any, make_ovh_client: Callable[..., Any]) -> dict[Role, int]:
+    """Reset the served sandbox to the demo account with one key per role; the
+    credential id of each role's key (how the request log tells who sent what)."""
+    server.reset(seed_with_role_keys(), now=SANDBOX_EPOCH)
+    return {
+        role: make_ovh_client(consumer_key=key).get("/auth/currentCredential")["credentialId"]
+        for role, key in ROLE_KEYS.items()
+    }
+
+
+def checkouts(root: Path, *names: str) -> list[Path]:
+    """One checkout per name under ``root``: a ``stacks/`` folder and a home of its own."""
+    made = []
+    for name in names:
+        (root / name / "stacks").mkdir(parents=True)
+        (root / name / ".home").mkdir()
+        made.append(root / name)
+    return made
+
+
+@pytest.fixture
+def terminating(make_ovh_client: Callable[..., Any]) -> Callable[[int], bool]:
+    """Whether a service is set to terminate at expiry, as the API shows it."""
+    official = make_ovh_client()
+
+    def check(service_id: int) -> bool:
+        now = official.get(f"/services/{service_id}")["billing"]["lifecycle"]["current"]
+        return "terminateAtExpirationDate" in (now["pendingActions"] or [])
+
+    return check
+
 
 # --- the recipes as data ---------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Helpers of the GitOps tests (import, credentials, CI recipes, examples): an isolated
-working directory, the CLI run in-process, sandbox seeds holding keys with exactly the
+working directory, sandbox seeds holding keys with exactly the
 rules of a role, and a transport that records every call made to the in-process sandbox.
 
 No conftest.py here on purpose: other areas import ``conftest`` by name, and a second
@@ -21,7 +21,7 @@ import click
 import httpx
 import pytest
 
-from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags, main
+from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags
 from reconciler.cli import cli as root_command
 from reconciler.clock import ManualClock
 from reconciler.core.access import AccessRule, Role, rules_for
@@ -40,17 +40,6 @@ DEMO = SignatureCredentials(
 ROLE_KEYS: Mapping[Role, str] = {Role.PLAN: "plan-role-ck", Role.APPLY: "apply-role-ck"}
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def errors(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("error:")]
-
-
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory of its own: its own state directory (embedded sandbox,
@@ -62,17 +51,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """``reconciler ARGS`` in-process: its exit code, stdout and stderr."""
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err, captured.err
-    code = exited.value.code
-    assert isinstance(code, int)
-    return Result(code, captured.out, captured.err)
 
 
 def use_key(monkeypatch: pytest.MonkeyPatch, consumer_key: str | None) -> None:

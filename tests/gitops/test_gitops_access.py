@@ -10,14 +10,15 @@ keys holding exactly those rules (in ``test_gitops_credentials.py``).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from apply_runs import apply_in_process
 from demo_spec import demo_spec
 from gitops_helpers import Recorder
+from live_services import live_service
 
-from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.core.access import (
     GRANTS,
     AccessRule,
@@ -31,7 +32,7 @@ from reconciler.core.access import (
     rules_for,
 )
 from reconciler.core.diff import Essence, EssenceLifecycle
-from reconciler.core.live import LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.live import LiveLifecycle, LiveService
 from reconciler.core.plan import ActionKind, Plan
 from reconciler.core.planner import calls_for, make_plan
 from reconciler.core.spec import parse_spec
@@ -41,8 +42,6 @@ from reconciler.observe import read_for_specs
 from reconciler.ovh.client import ReadStrategy
 from reconciler.sandbox.testing import InProcessSandbox
 
-EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
-
 # A spec with every kind of action on the demo account (no refusal), a period to read,
 # and a manual renewal.
 EVERY_ACTION = demo_spec(extra={"old-brand.fr": ("mode: manual",)}).encode()
@@ -51,19 +50,10 @@ EVERY_ACTION = demo_spec(extra={"old-brand.fr": ("mode: manual",)}).encode()
 def service(
     lifecycle: LiveLifecycle, *, name: str = "www.example.com", mode: str = "automatic"
 ) -> LiveService:
-    return LiveService(
-        service_id=4242,
-        name=name,
-        display_name=name,
-        type="hosting/web",
-        family=ProductFamily.WEB_HOSTING,
-        lifecycle=lifecycle,
-        expiration=EXPIRY,
-        renew_mode=mode,
-        renew_period="P12M",
-        termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
+    return live_service(
+        4242, name, type="hosting/web", lifecycle=lifecycle, mode=mode,
         route_url=f"/hosting/web/{name}",
-    )
+    )  # fmt: skip
 
 
 def every_planned_call() -> set[tuple[str, str]]:
@@ -107,6 +97,16 @@ def every_planned_call() -> set[tuple[str, str]]:
 
 # --- the table -------------------------------------------------------------------------
 
+# What the apply role may write, beyond the plan role's reads: the table's words.
+APPLY_WRITES = [
+    "PUT /services/*",
+    "PUT /*/serviceInfos",
+    "POST /hosting/web/*/terminate",
+    "POST /services/*/terminate/confirm",
+    "POST /services/*/terminate",
+    "POST /hosting/web/*/confirmTermination",
+]
+
 
 def test_the_plan_role_is_read_only_and_apply_holds_it_plus_the_writes() -> None:
     plan, apply = rules_for(Role.PLAN), rules_for(Role.APPLY)
@@ -117,14 +117,7 @@ def test_the_plan_role_is_read_only_and_apply_holds_it_plus_the_writes() -> None
     )
     assert {rule.method for rule in plan} == {"GET"}
     assert set(plan) < set(apply)
-    assert [str(rule) for rule in apply if rule.method != "GET"] == [
-        "PUT /services/*",
-        "PUT /*/serviceInfos",
-        "POST /hosting/web/*/terminate",
-        "POST /services/*/terminate/confirm",
-        "POST /services/*/terminate",
-        "POST /hosting/web/*/confirmTermination",
-    ]
+    assert [str(rule) for rule in apply if rule.method != "GET"] == APPLY_WRITES
     assert len({grant.rule for grant in GRANTS}) == len(GRANTS), "one line per rule"
     assert all(grant.why and grant.calls and grant.roles for grant in GRANTS)
 
@@ -195,14 +188,7 @@ def test_coverage_says_what_is_missing_and_what_is_beyond() -> None:
     assert not coverage(everything, Role.APPLY).least
     assert coverage(read_all, Role.PLAN).sufficient
     assert coverage(read_all, Role.PLAN).beyond == read_all
-    assert [str(r) for r in coverage(read_all, Role.APPLY).missing] == [
-        "PUT /services/*",
-        "PUT /*/serviceInfos",
-        "POST /hosting/web/*/terminate",
-        "POST /services/*/terminate/confirm",
-        "POST /services/*/terminate",
-        "POST /hosting/web/*/confirmTermination",
-    ]
+    assert [str(r) for r in coverage(read_all, Role.APPLY).missing] == APPLY_WRITES
     exact = coverage(rules_for(Role.APPLY), Role.APPLY)
     assert exact.sufficient and exact.least
     narrower = (AccessRule("GET", "/services"), AccessRule("GET", "/services/42"))
@@ -261,13 +247,10 @@ def test_apply_calls_only_what_the_apply_role_grants_and_uses_each_rule(
                 recorder.clock.advance(timedelta(seconds=seconds))
                 await asyncio.sleep(0)
 
-            report = await apply_approved(
+            report = await apply_in_process(
                 plan,
                 client,
-                journal_path=tmp_path / "journal.jsonl",
-                plan_digest="sha256:" + "b" * 64,
-                source="spec.yaml",
-                options=ApplyOptions(),
+                tmp_path / "journal.jsonl",
                 sleep=no_sleep,
             )
             assert not report.failed, [r.error for r in report.failed]

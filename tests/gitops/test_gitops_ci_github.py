@@ -21,11 +21,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ci_helpers import CI, IN_SYNC, KEEP, MARKER, REFUSED, TERMINATE, GitHub, WorkflowRun
-from gitops_helpers import ROLE_KEYS, seed_with_role_keys
+from ci_helpers import (
+    CI,
+    IN_SYNC,
+    KEEP,
+    MARKER,
+    REFUSED,
+    TERMINATE,
+    GitHub,
+    WorkflowRun,
+    checkouts,
+    role_account,
+    terminating,
+)
 
 from reconciler.core.access import Role
-from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
+from reconciler.sandbox.testing import SandboxServer
+
+__all__ = ["terminating"]  # the fixture, imported for pytest
 
 PLAN = CI / "github" / "reconciler-plan.yml"
 APPLY = CI / "github" / "reconciler-apply.yml"
@@ -111,30 +124,9 @@ class Repo:
 def repo(
     sandbox_server: SandboxServer, make_ovh_client: Callable[..., Any], tmp_path: Path
 ) -> Repo:
-    sandbox_server.reset(seed_with_role_keys(), now=SANDBOX_EPOCH)
-    key_ids = {
-        role: make_ovh_client(consumer_key=key).get("/auth/currentCredential")["credentialId"]
-        for role, key in ROLE_KEYS.items()
-    }
-    checkouts = []
-    for name in ("pr", "main"):
-        checkout = tmp_path / name
-        (checkout / "stacks").mkdir(parents=True)
-        (checkout / ".home").mkdir()
-        checkouts.append(checkout)
-    return Repo(sandbox_server, GitHub(tmp_path / "github"), *checkouts, key_ids)
-
-
-@pytest.fixture
-def terminating(make_ovh_client: Callable[..., Any]) -> Callable[[int], bool]:
-    """Whether a service is set to terminate at expiry, as the API shows it."""
-    official = make_ovh_client()
-
-    def check(service_id: int) -> bool:
-        now = official.get(f"/services/{service_id}")["billing"]["lifecycle"]["current"]
-        return "terminateAtExpirationDate" in (now["pendingActions"] or [])
-
-    return check
+    key_ids = role_account(sandbox_server, make_ovh_client)
+    pr, main = checkouts(tmp_path, "pr", "main")
+    return Repo(sandbox_server, GitHub(tmp_path / "github"), pr, main, key_ids)
 
 
 # --- plan on a pull request ---------------------------------------------------------------

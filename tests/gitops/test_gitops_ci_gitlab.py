@@ -31,14 +31,18 @@ from ci_helpers import (
     TERMINATE,
     FakeGitLab,
     GitLab,
+    checkouts,
     gitlab_jobs,
     load,
+    role_account,
     serve,
+    terminating,
 )
-from gitops_helpers import ROLE_KEYS, seed_with_role_keys
 
 from reconciler.core.access import Role
-from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
+from reconciler.sandbox.testing import SandboxServer
+
+__all__ = ["terminating"]  # the fixture, imported for pytest
 
 NET, BRAND = 120000102, 120000103
 IID, MERGE_SHA = 5, "feedface" * 5
@@ -128,28 +132,9 @@ def project(
     api: FakeGitLab,
     tmp_path: Path,
 ) -> Project:
-    sandbox_server.reset(seed_with_role_keys(), now=SANDBOX_EPOCH)
-    key_ids = {
-        role: make_ovh_client(consumer_key=key).get("/auth/currentCredential")["credentialId"]
-        for role, key in ROLE_KEYS.items()
-    }
-    checkouts = []
-    for name in ("mr", "main"):
-        (tmp_path / name / "stacks").mkdir(parents=True)
-        (tmp_path / name / ".home").mkdir()
-        checkouts.append(tmp_path / name)
-    return Project(sandbox_server, api, *checkouts, key_ids)
-
-
-@pytest.fixture
-def terminating(make_ovh_client: Callable[..., Any]) -> Callable[[int], bool]:
-    official = make_ovh_client()
-
-    def check(service_id: int) -> bool:
-        now = official.get(f"/services/{service_id}")["billing"]["lifecycle"]["current"]
-        return "terminateAtExpirationDate" in (now["pendingActions"] or [])
-
-    return check
+    key_ids = role_account(sandbox_server, make_ovh_client)
+    mr, main = checkouts(tmp_path, "mr", "main")
+    return Project(sandbox_server, api, mr, main, key_ids)
 
 
 @pytest.mark.slow

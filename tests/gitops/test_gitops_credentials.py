@@ -14,15 +14,10 @@ from typing import Any
 
 import ovh
 import pytest
+from cli_runs import error_lines
 from demo_spec import FOUR_SERVICES, demo_spec
-from gitops_helpers import (
-    ROLE_KEYS,
-    cli,
-    isolated,
-    seed_with_keys,
-    seed_with_role_keys,
-    use_key,
-)
+from gitops_helpers import ROLE_KEYS, isolated, seed_with_keys, seed_with_role_keys, use_key
+from sandbox_env import cli
 
 from reconciler.core.access import AccessRule, Role, rule_for_call, rules_for
 from reconciler.sandbox.testing import SANDBOX_EPOCH, SandboxServer
@@ -84,7 +79,7 @@ def test_a_requested_key_holds_exactly_the_rules_of_its_role(
     use_key(monkeypatch, consumer_key)
     pending = cli(capsys, "credentials", "check", "--endpoint", server.url)
     assert pending.code == 1
-    assert "INVALID_CREDENTIAL" in pending.errors[0]
+    assert "INVALID_CREDENTIAL" in error_lines(pending)[0]
 
     with urllib.request.urlopen(url, timeout=10) as page:  # the user logs in and validates
         assert page.status == 200
@@ -131,7 +126,7 @@ def test_request_refuses_what_cannot_work(
 ) -> None:
     result = cli(capsys, "credentials", "request", *args)
     assert result.code == 1
-    assert len(result.errors) == 1 and message in result.errors[0]
+    assert len(error_lines(result)) == 1 and message in error_lines(result)[0]
 
 
 def test_an_unknown_role_is_a_usage_error(
@@ -149,7 +144,7 @@ def test_request_with_an_unknown_application_key_is_one_clear_error(
     monkeypatch.setenv("OVH_APPLICATION_KEY", "no-such-application")
     result = cli(capsys, "credentials", "request", "--role", "plan", "--endpoint", server.url)
     assert result.code == 1
-    (error,) = result.errors
+    (error,) = error_lines(result)
     assert "POST /auth/credential failed: 403 INVALID_KEY" in error
     assert "query id SANDBOX." in error
     assert "hint: the application key is unknown to this endpoint" in result.err
@@ -187,7 +182,7 @@ def test_check_of_a_plan_key_against_the_apply_role_names_what_is_missing(
     assert f"Role apply: MISSING {emails}, {writes}." in both.out
     apply = cli(capsys, "credentials", "check", "--role", "apply", "--endpoint", server.url)
     assert apply.code == 1
-    assert apply.errors == [
+    assert error_lines(apply) == [
         f"error: the consumer key in use lacks 8 access rules role apply needs: {emails}, {writes}"
     ]
     use_key(monkeypatch, "demo-ck")  # full access: sufficient, not least

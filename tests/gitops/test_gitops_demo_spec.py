@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from demo_spec import FIVE_SERVICES, demo_spec
-from gitops_helpers import cli, isolated
+from gitops_helpers import isolated
+from sandbox_env import cli
 
 __all__ = ["isolated"]  # the fixture, imported for pytest
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from gitops_helpers import EXAMPLES, cli, isolated
+from gitops_helpers import EXAMPLES, isolated
+from sandbox_env import cli
 
 from reconciler.sandbox import create_app, demo_seed, open_state
 from reconciler.sandbox.seed import seed_from_mapping

@@ -17,9 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from gitops_helpers import DEMO, EMBEDDED, cli, isolated
+from cli_runs import error_lines
+from gitops_helpers import DEMO, EMBEDDED, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sandbox_env import cli
 
 from reconciler.core.adopt import adopt
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
@@ -442,7 +444,7 @@ def test_import_never_overwrites_a_file_without_force(
     Path("prod.yaml").write_text("# hand-written, precious\n", encoding="utf-8")
     refused = cli(capsys, "import", "-o", "prod.yaml")
     assert refused.code == 1
-    assert refused.errors == ["error: prod.yaml exists; not overwriting it"]
+    assert error_lines(refused) == ["error: prod.yaml exists; not overwriting it"]
     assert Path("prod.yaml").read_text(encoding="utf-8") == "# hand-written, precious\n"
     forced = cli(capsys, "import", "-o", "prod.yaml", "--force")
     assert forced.code == 0
@@ -450,7 +452,9 @@ def test_import_never_overwrites_a_file_without_force(
     assert not list(Path().glob(".prod.yaml.*.tmp"))
     missing = cli(capsys, "import", "-o", "no/such/dir/prod.yaml")
     assert missing.code == 1
-    assert missing.errors[0].startswith("error: cannot write the spec to no/such/dir/prod.yaml")
+    assert error_lines(missing)[0].startswith(
+        "error: cannot write the spec to no/such/dir/prod.yaml"
+    )
 
 
 def test_import_endpoint_comes_from_the_option_or_ovh_endpoint(
@@ -459,11 +463,32 @@ def test_import_endpoint_comes_from_the_option_or_ovh_endpoint(
     monkeypatch.setenv("OVH_ENDPOINT", "ovh-eu")
     no_keys = cli(capsys, "import")
     assert no_keys.code == 1
-    assert no_keys.errors == ["error: no OVH credentials configured for ovh-eu"]
+    assert error_lines(no_keys) == ["error: no OVH credentials configured for ovh-eu"]
     assert cli(capsys, "import", "--endpoint", "sandbox").code == 0
 
 
 # --- a large generated account, on the sandbox server ------------------------------------
+
+
+def _entry(
+    name: str,
+    route: str,
+    service_id: int,
+    expires_in: str,
+    renew: dict[str, str],
+    domain: str | None = None,
+) -> dict[str, Any]:
+    """A seeded service, under ``domain`` when it is that domain's option."""
+    entry: dict[str, Any] = {
+        "name": name,
+        "route": route,
+        "id": service_id,
+        "expires_in": expires_in,
+        "renew": dict(renew),  # its own: the seed is a tree, not a graph
+    }
+    if domain is not None:
+        entry["parent"] = {"name": domain, "route": "/domain"}
+    return entry
 
 
 def large_seed(count: int, *, seed: int = 7) -> dict[str, Any]:
@@ -499,47 +524,21 @@ def large_seed(count: int, *, seed: int = 7) -> dict[str, Any]:
         services.append(entry)
         next_id += 1
         kind = rng.random()
+        yearly = {"mode": "automatic", "period": "P12M"}
         if kind < 0.4:  # its web hosting, named after it
             services.append(
-                {
-                    "name": domain,
-                    "route": "/hosting/web",
-                    "id": next_id,
-                    "expires_in": f"{rng.randint(3, 700)}d",
-                    "renew": {"mode": "automatic", "period": "P12M"},
-                    "parent": {"name": domain, "route": "/domain"},
-                }
+                _entry(domain, "/hosting/web", next_id, f"{rng.randint(3, 700)}d", yearly, domain)
             )
         elif kind < 0.55:
-            services.append(
-                {
-                    "name": f"vps-{next_id:08x}.vps.ovh.net",
-                    "route": "/vps",
-                    "id": next_id,
-                    "expires_in": f"{rng.randint(3, 60)}d",
-                    "renew": {"mode": rng.choice(["automatic", "manual"]), "period": "P1M"},
-                }
-            )
-        elif kind < 0.62:
-            services.append(
-                {
-                    "name": domain,
-                    "route": "/email/domain",  # its MX Plan: managed elsewhere
-                    "id": next_id,
-                    "expires_in": "300d",
-                    "renew": {"mode": "automatic", "period": "P12M"},
-                    "parent": {"name": domain, "route": "/domain"},
-                }
-            )
+            vps, expires_in = f"vps-{next_id:08x}.vps.ovh.net", f"{rng.randint(3, 60)}d"
+            monthly = {"mode": rng.choice(["automatic", "manual"]), "period": "P1M"}
+            services.append(_entry(vps, "/vps", next_id, expires_in, monthly))
+        elif kind < 0.62:  # its MX Plan: managed elsewhere
+            services.append(_entry(domain, "/email/domain", next_id, "300d", yearly, domain))
         elif kind < 0.66:
+            line = f"xdsl-gn{group % 100000:05d}-{next_id % 1000}"
             services.append(
-                {
-                    "name": f"xdsl-gn{group % 100000:05d}-{next_id % 1000}",
-                    "route": "/xdsl",
-                    "id": next_id,
-                    "expires_in": "25d",
-                    "renew": {"mode": "automatic", "period": "P1M"},
-                }
+                _entry(line, "/xdsl", next_id, "25d", {"mode": "automatic", "period": "P1M"})
             )
         next_id += 1
     data["services"] = services[:count]

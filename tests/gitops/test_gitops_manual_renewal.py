@@ -11,8 +11,9 @@ from typing import Any
 
 import ovh
 import pytest
-from gitops_helpers import cli, isolated, use_key
+from gitops_helpers import isolated, use_key
 from pydantic import ValidationError
+from sandbox_env import cli
 
 from reconciler.core.lifecycle import Lifecycle, RenewMode
 from reconciler.core.live import LiveAccount

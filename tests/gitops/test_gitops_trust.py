@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gitops_helpers import DEMO, Result, cli, isolated, use_key
+from cli_runs import error_lines
+from gitops_helpers import DEMO, isolated, use_key
+from sandbox_env import Result, cli
 
 from reconciler.core.planfile import load_plan
 from reconciler.core.spec import UnmanagedPolicy, load_spec
@@ -40,37 +42,24 @@ __all__ = ["isolated"]  # the fixture, imported for pytest
 
 NET, BRAND, SHOP = 120000102, 120000103, 120000202
 
-# The reviewed spec: example.net goes at expiry, old-brand.fr is kept (its pending
-# termination cancelled), the web hosting is protected.
-REVIEWED = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: renew
-    protect: true
-"""
+
+def account_spec(brand: str, shop: str) -> str:
+    """A spec of the account at ``{url}``: example.net goes at expiry, old-brand.fr and
+    the web hosting have the lifecycles given (the hosting's with its further lines)."""
+    return (
+        "version: 1\nendpoint: {url}\nunmanaged: ignore\nservices:\n"
+        "  example.net:\n    lifecycle: terminate_at_expiry\n"
+        f"  old-brand.fr:\n    lifecycle: {brand}\n"
+        f"  old-shop.example.org:\n    type: hosting/web\n    lifecycle: {shop}\n"
+    )
+
+
+# The reviewed spec: old-brand.fr is kept (its pending termination cancelled), the web
+# hosting is protected.
+REVIEWED = account_spec("renew", "renew\n    protect: true")
 # What an attacker would rather have applied: old-brand.fr left to terminate, the
 # protected hosting deleted now.
-EVIL = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+EVIL = account_spec("terminate_at_expiry", "delete_now")
 
 
 @dataclass(frozen=True)
@@ -183,26 +172,15 @@ def the_plan_naming_a_missing_spec(
     write(plan)
 
 
-def the_digest_edited(server: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = save(capsys)
-    plan["spec_digest"] = "sha256:" + "0" * 64
-    write(plan)
+def edited(key: str, value: str) -> Callable[[SandboxServer, pytest.CaptureFixture[str]], None]:
+    """The reviewed plan with one of its top-level fields written over."""
 
+    def tamper(server: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+        plan = save(capsys)
+        plan[key] = value
+        write(plan)
 
-def the_endpoint_edited_to_another_host(
-    server: SandboxServer, capsys: pytest.CaptureFixture[str]
-) -> None:
-    plan = save(capsys)
-    plan["endpoint"] = "ovh-eu"
-    write(plan)
-
-
-def the_endpoint_edited_to_a_loopback_impostor(
-    server: SandboxServer, capsys: pytest.CaptureFixture[str]
-) -> None:
-    plan = save(capsys)
-    plan["endpoint"] = "http://127.0.0.1:9/1.0"
-    write(plan)
+    return tamper
 
 
 def the_ids_swapped(server: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,18 +216,18 @@ TAMPERINGS: list[tuple[str, Callable[[SandboxServer, pytest.CaptureFixture[str]]
     ),
     (
         "digest edited",
-        the_digest_edited,
+        edited("spec_digest", "sha256:" + "0" * 64),
         "error: spec.yaml is not the spec plan.json was made from (its text differs, its "
         "entries do not)",
     ),
     (
         "endpoint edited to another host",
-        the_endpoint_edited_to_another_host,
+        edited("endpoint", "ovh-eu"),
         "error: plan.json was made for endpoint 'ovh-eu', and spec.yaml endpoint names 'http://",
     ),
     (
         "endpoint edited to a loopback impostor",
-        the_endpoint_edited_to_a_loopback_impostor,
+        edited("endpoint", "http://127.0.0.1:9/1.0"),
         "error: plan.json was made for endpoint 'http://127.0.0.1:9/1.0', and spec.yaml "
         "endpoint names 'http://",
     ),
@@ -277,7 +255,7 @@ def test_every_tampering_is_refused_before_any_request_leaves(
     recorded.clear()
     result, requests = apply_saved(server, capsys)
     assert result.code == 1, result.err
-    (line,) = result.errors
+    (line,) = error_lines(result)
     assert line.startswith(error), line
     assert line.endswith("nothing was sent") or "nothing was sent (and" in line
     assert requests == []  # the sandbox saw nothing, reads included
@@ -319,7 +297,7 @@ def test_ids_swapped_with_their_calls_are_refused_before_any_change(
     before = server.services()
     result, requests = apply_saved(server, capsys)
     assert result.code == 1
-    (line,) = result.errors
+    (line,) = error_lines(result)
     assert line.startswith("error: plan.json cannot be applied: the action for example.net")
     assert {e["method"] for e in requests} == {"GET"}
     assert server.services() == before
@@ -331,7 +309,7 @@ def test_endpoint_option_names_the_endpoint_and_must_be_the_plans(
     save(capsys)
     recorded.clear()
     other = cli(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", "ovh-ca")
-    assert other.errors == [
+    assert error_lines(other) == [
         "error: plan.json was made for endpoint "
         f"'{server.url}', and --endpoint names 'ovh-ca'; nothing was sent"
     ]
@@ -353,13 +331,15 @@ def test_spec_option_holds_the_plan_to_the_spec_named(
     Path("plan.json").rename("elsewhere/plan.json")
     Path("evil.yaml").write_text(EVIL.format(url=server.url), encoding="utf-8")
     missing = cli(capsys, "apply", "elsewhere/plan.json", "--auto-approve", "--spec", "no.yaml")
-    assert missing.errors[0].startswith(
+    assert error_lines(missing)[0].startswith(
         "error: elsewhere/plan.json was made from no.yaml, and there is no such file here"
     )
     assert "hint: give the path of the spec the plan was made from with --spec" in missing.err
     swapped = cli(capsys, "apply", "elsewhere/plan.json", "--auto-approve", "--spec", "evil.yaml")
     assert swapped.code == 1
-    assert swapped.errors[0].startswith("error: evil.yaml is not the spec elsewhere/plan.json")
+    assert error_lines(swapped)[0].startswith(
+        "error: evil.yaml is not the spec elsewhere/plan.json"
+    )
     done = cli(capsys, "apply", "elsewhere/plan.json", "--auto-approve", "--spec", "spec.yaml")
     assert done.code == 0, done.err
     assert "Apply complete: 2 done" in done.out
@@ -370,7 +350,7 @@ def test_spec_option_is_for_saved_plans_only(
 ) -> None:
     result = cli(capsys, "apply", "spec.yaml", "--auto-approve", "--spec", "spec.yaml")
     assert result.code == 1
-    assert result.errors == [
+    assert error_lines(result) == [
         "error: --spec spec.yaml is for applying a saved plan; spec.yaml is a spec, planned now"
     ]
 

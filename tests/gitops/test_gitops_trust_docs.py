@@ -15,8 +15,10 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_runs import error_lines
 from demo_spec import demo_spec
-from gitops_helpers import cli, isolated
+from gitops_helpers import isolated
+from sandbox_env import cli
 from test_gitops_trust import REVIEWED, TAMPERINGS, apply_saved, recorded, save, server
 
 from reconciler.sandbox.testing import SandboxServer
@@ -86,15 +88,15 @@ def test_every_refusal_of_a_saved_plan_is_the_one_the_troubleshooting_page_quote
         tamper(server, capsys)
         result, requests = apply_saved(server, capsys)
         assert result.code == 1 and requests == [], result.err
-        (line,) = result.errors
+        (line,) = error_lines(result)
         said.append(line.removeprefix("error: "))
     Path("spec.yaml").write_text(REVIEWED.format(url=server.url), encoding="utf-8")
     save(capsys)
     other = cli(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", "ovh-ca")
-    said.append(other.errors[0].removeprefix("error: "))
+    said.append(error_lines(other)[0].removeprefix("error: "))
     not_a_plan = cli(capsys, "apply", "spec.yaml", "--auto-approve", "--spec", "spec.yaml")
     assert not_a_plan.code == 1
-    said.append(not_a_plan.errors[0].removeprefix("error: "))
+    said.append(error_lines(not_a_plan)[0].removeprefix("error: "))
 
     patterns = [as_pattern(quote) for quote in quoted_refusals()]
     for message in said:

@@ -6,12 +6,9 @@ memory, never by wall time.
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable
-from typing import TypeVar
-
 import pytest
 import yaml
+from hostile_yaml import BILLION_LAUGHS, peak_memory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +30,6 @@ from marked_yaml import (
     is_invisible,
 )
 
-T = TypeVar("T")
 PARSERS = pytest.mark.parametrize("parser", [FAST_PARSER, PURE_PARSER], ids=["libyaml", "pure"])
 
 
@@ -43,14 +39,6 @@ def read(text: str, **options: object) -> Document:
 
 def where(document: Document) -> list[tuple[Code, int, int]]:
     return [(p.code, p.line, p.column) for p in document.problems]
-
-
-def peak_memory(action: Callable[[], T]) -> tuple[T, int]:
-    tracemalloc.start()
-    try:
-        return action(), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 # --- data and marks ----------------------------------------------------------------------
@@ -288,18 +276,6 @@ def test_invisible_characters_agrees_with_is_invisible(text: str) -> None:
 
 
 # --- hostile input --------------------------------------------------------------------------
-
-BILLION_LAUGHS = b"""\
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
 
 
 @PARSERS

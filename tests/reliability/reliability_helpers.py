@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.ovh.credentials import SignatureCredentials
+
 RUNS_ENV = "RECONCILER_RELIABILITY_RUNS"
 FIGURES_ENV = "RECONCILER_RELIABILITY_FIGURES"
 RECONCILER_AGENT = "reconciler/"  # how the request log tells our calls from others'
@@ -292,6 +294,26 @@ def termination_emails(emails: Iterable[Mapping[str, Any]]) -> Counter[str]:
         if marker in subject:
             found[subject.split(marker, 1)[1].strip()] += 1
     return found
+
+
+def converged_account(server: Any, scenario: Scenario) -> list[dict[str, Any]]:
+    """Check that the sandbox account ended as ``scenario`` expects, with no action
+    doubled, one termination e-mail per deleted service and none for any other; the
+    request log, for further checks."""
+    assert end_state_problems(server.services(), scenario.expected) == []
+    log: list[dict[str, Any]] = server.admin.requests()
+    assert doubled_calls(log) == []
+    assert dict(termination_emails(server.emails())) == dict.fromkeys(scenario.deleted, 1)
+    return log
+
+
+def server_credentials(server: Any) -> SignatureCredentials:
+    """The signature keys a sandbox server was seeded with, for an in-process client."""
+    return SignatureCredentials(
+        application_key=server.application_key,
+        application_secret=server.application_secret,
+        consumer_key=server.consumer_key,
+    )
 
 
 def cli_env(home: Path, credentials: Mapping[str, str] | None = None) -> dict[str, str]:

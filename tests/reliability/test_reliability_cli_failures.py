@@ -18,13 +18,13 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import pytest
+from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from demo_spec import demo_spec
 from reliability_helpers import cli_env, demo_credentials_env, doubled_calls
@@ -328,16 +328,7 @@ def _subprocess(
         if limit_file_size is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
 
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *argv],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        preexec_fn=limit,
-    )
+    return run_process(reconciler(*argv), cwd=workdir, env=env, preexec_fn=limit)
 
 
 def test_a_full_disk(sandbox_server: SandboxServer, tmp_path: Path) -> None:
@@ -429,7 +420,7 @@ def test_ctrl_c(argv: tuple[str, ...], tmp_path: Path) -> None:
         (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
         env = cli_env(tmp_path / "home", demo_credentials_env(server))
         env["RECONCILER_STATE_DIR"] = str(tmp_path / "state")
-        full = [sys.executable, "-m", "reconciler", *argv, "--endpoint", server.url]
+        full = reconciler(*argv, "--endpoint", server.url)
         process = subprocess.Popen(full, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         wired.tripwire.arm(6 if argv[0] == "apply" else 2, "after", interrupt(process))
@@ -461,8 +452,8 @@ def test_a_sandbox_killed_mid_run(tmp_path: Path) -> None:
 
     def serve(port: int) -> tuple[subprocess.Popen[str], str]:
         server = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(state),
-             "--port", str(port), "--latency-ms", "100"],
+            reconciler("sandbox", "serve", "--state", str(state), "--port", str(port),
+                       "--latency-ms", "100"),
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         assert server.stdout is not None
@@ -474,8 +465,7 @@ def test_a_sandbox_killed_mid_run(tmp_path: Path) -> None:
     server, url = serve(0)
     port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
     apply = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", "spec.yaml", "--auto-approve",
-         "--endpoint", url],
+        reconciler("apply", "spec.yaml", "--auto-approve", "--endpoint", url),
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

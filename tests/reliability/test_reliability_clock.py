@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from reliability_helpers import cli_env, demo_credentials_env, record_figures
 
@@ -132,11 +132,7 @@ def test_a_skewed_local_clock_signs_right_and_judges_right(sandbox_server: Sandb
 def cli(
     workdir: Path, env: Mapping[str, str], zone: str, *argv: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *argv],
-        cwd=workdir, env={**env, "TZ": zone}, capture_output=True, text=True, timeout=60,
-        check=False,
-    )  # fmt: skip
+    return run_process(reconciler(*argv), cwd=workdir, env={**env, "TZ": zone}, timeout=60)
 
 
 @pytest.fixture

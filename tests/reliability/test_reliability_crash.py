@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import random
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,30 +39,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apply_runs import apply_in_process
+from cli_runs import finish, reconciler, start_process
 from crash_after_records import KILLED_EXIT_CODE
 from crash_after_records import command as killed_after
 from reliability_helpers import (
     Scenario,
     campaign_size,
     cli_env,
+    converged_account,
     demo_credentials_env,
-    doubled_calls,
-    end_state_problems,
     generate_scenario,
     ours,
     record_figures,
-    termination_emails,
+    server_credentials,
 )
 from reliability_server import TripwireServer, kill, tripwire_server
 
-from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
 from reconciler.journal import read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
-from reconciler.ovh.credentials import SignatureCredentials
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
 KILLED = -9  # what Popen reports for a process ended by SIGKILL
@@ -86,11 +84,7 @@ def reference(wired: TripwireServer, scenario: Scenario, journal: Path) -> Refer
     server = wired.server
     server.reset(scenario.seed, now=SANDBOX_EPOCH)
     spec = parse_spec(scenario.spec.encode(), "spec.yaml")
-    credentials = SignatureCredentials(
-        application_key=server.application_key,
-        application_secret=server.application_secret,
-        consumer_key=server.consumer_key,
-    )
+    credentials = server_credentials(server)
 
     async def no_sleep(seconds: float) -> None:
         await asyncio.sleep(0)
@@ -102,14 +96,12 @@ def reference(wired: TripwireServer, scenario: Scenario, journal: Path) -> Refer
             plan = make_plan(spec, account, now=client.api_clock().now(), endpoint=server.url)
         before = server.admin.requests()[-1]["seq"]
         async with OvhClient(endpoint, credentials, sleep=no_sleep) as client:
-            await apply_approved(
+            await apply_in_process(
                 plan,
                 client,
-                journal_path=journal,
-                plan_digest="sha256:" + "0" * 64,
-                source="plan.json",
-                options=ApplyOptions(),
+                journal,
                 sleep=no_sleep,
+                source="plan.json",
             )
         return len(server.admin.requests(since=before))
 
@@ -124,21 +116,8 @@ def cli(
 ) -> subprocess.Popen[str]:
     """``reconciler *args`` as a process; with ``kill_after``, ended abruptly right after
     that many journal records."""
-    argv = [sys.executable, "-m", "reconciler", *args]
-    return subprocess.Popen(
-        argv if kill_after is None else killed_after(kill_after, *args),
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
-    _, err = process.communicate(timeout=120)
-    assert "Traceback" not in err, err
-    return process.returncode, err
+    command = reconciler(*args) if kill_after is None else killed_after(kill_after, *args)
+    return start_process(command, cwd=workdir, env=env)
 
 
 def tear(journal: Path, rng: random.Random) -> bool:
@@ -186,7 +165,7 @@ def test_applies_killed_at_random_points_then_run_again_converge(
         ids = {s["name"]: s["serviceId"] for s in server.services()}
         kept_ids = {ids[name] for name in scenario.kept}
 
-        code, err = finish(cli(workdir, env, "plan", "spec.yaml", "--out", "plan.json",
+        code, _, err = finish(cli(workdir, env, "plan", "spec.yaml", "--out", "plan.json",
                                "--endpoint", server.url))  # fmt: skip
         assert code == 0, err
         written = b""
@@ -203,7 +182,7 @@ def test_applies_killed_at_random_points_then_run_again_converge(
                 span = measured.requests + (3 if target == "spec.yaml" else 0)
                 process = cli(workdir, env, *args)
                 tripwire.arm(rng.randint(1, span), how, kill(process))
-            code, err = finish(process)
+            code, _, err = finish(process)
             tripwire.disarm()
             runs += 1
             if code == 0:
@@ -218,20 +197,16 @@ def test_applies_killed_at_random_points_then_run_again_converge(
                 torn.append(written.count(b"\n") + 1)
                 written = journal.read_bytes()
 
-        code, err = finish(cli(workdir, env, "apply", "spec.yaml", "--auto-approve",
+        code, _, err = finish(cli(workdir, env, "apply", "spec.yaml", "--auto-approve",
                                "--endpoint", server.url))  # fmt: skip
         assert code == 0, err
         runs += 1
-        code, err = finish(cli(workdir, env, "plan", "spec.yaml", "--detailed-exitcode",
+        code, _, err = finish(cli(workdir, env, "plan", "spec.yaml", "--detailed-exitcode",
                                "--endpoint", server.url))  # fmt: skip
         assert code == 0, err  # converged: nothing left to do
 
-        assert end_state_problems(server.services(), scenario.expected) == []
-        log = server.admin.requests()
-        assert doubled_calls(log) == []
+        log = converged_account(server, scenario)
         assert kept_touched(ours(log), kept_ids) == []
-        emails = termination_emails(server.emails())
-        assert dict(emails) == dict.fromkeys(scenario.deleted, 1)
         contents = read_journal(journal)  # never corrupt: reads back whole
         assert journal.read_bytes().startswith(written)
         assert set(torn) <= set(contents.torn)

@@ -34,30 +34,30 @@ import logging
 import random
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from apply_runs import apply_in_process
+from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from reliability_helpers import (
     CallCounts,
     Scenario,
     campaign_size,
     cli_env,
+    converged_account,
     count_calls,
     demo_credentials_env,
-    doubled_calls,
-    end_state_problems,
     generate_scenario,
     ours,
     record_figures,
-    termination_emails,
+    server_credentials,
 )
 
-from reconciler.apply import ActionStatus, ApplyOptions, apply_approved
+from reconciler.apply import ActionStatus, ApplyOptions
 from reconciler.core.plan import Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import Spec, parse_spec
@@ -66,7 +66,6 @@ from reconciler.errors import ApiError
 from reconciler.journal import Phase, done_before_in, read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient, RetryPolicy
-from reconciler.ovh.credentials import SignatureCredentials
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
 FAULTS = {"error_rate": 0.2, "drop_rate": 0.05, "error_statuses": [500, 502, 503, 429]}
@@ -142,11 +141,7 @@ def converge(
 ) -> tuple[Outcome, Plan]:
     spec = parse_spec(scenario.spec.encode(), "spec.yaml")
     endpoint = resolve_endpoint(server.url)
-    credentials = SignatureCredentials(
-        application_key=server.application_key,
-        application_secret=server.application_secret,
-        consumer_key=server.consumer_key,
-    )
+    credentials = server_credentials(server)
     sleep = NoSleep()
     jitter = random.Random(seed)
 
@@ -169,13 +164,10 @@ def converge(
                 planned = await _plan(api, spec, server.url, journal)
                 if not planned.has_changes:
                     return planned, -1
-                report = await apply_approved(
+                report = await apply_in_process(
                     planned,
                     api,
-                    journal_path=journal,
-                    plan_digest="sha256:" + "f" * 64,
-                    source="spec.yaml",
-                    options=ApplyOptions(),
+                    journal,
                     sleep=sleep,
                 )
                 assert report.count(ActionStatus.DONE) + report.count(ActionStatus.SKIPPED) + len(
@@ -205,18 +197,6 @@ def converge(
     return outcome, expected
 
 
-def check_account(server: SandboxServer, scenario: Scenario) -> list[dict[str, object]]:
-    assert end_state_problems(server.services(), scenario.expected) == []
-    log = server.admin.requests()
-    assert doubled_calls(log) == []
-    emails = termination_emails(server.emails())
-    assert {name: emails[name] for name in scenario.deleted} == {
-        name: 1 for name in scenario.deleted
-    }
-    assert not set(emails) - scenario.deleted
-    return log
-
-
 def test_plan_and_apply_converge_under_errors_and_dropped_connections(
     sandbox_server: SandboxServer, attempts: Attempts, tmp_path: Path
 ) -> None:
@@ -230,7 +210,7 @@ def test_plan_and_apply_converge_under_errors_and_dropped_connections(
         sandbox_server.reset(scenario.seed, now=SANDBOX_EPOCH)
         journal = tmp_path / f"journal-{seed}.jsonl"
         outcome, _ = converge(sandbox_server, scenario, seed, journal)
-        log = check_account(sandbox_server, scenario)
+        log = converged_account(sandbox_server, scenario)
 
         # Every send of a mutating call is in the journal, numbered; at most
         # call_attempts sends of one call in one run.
@@ -282,16 +262,7 @@ def cli(
     workdir: Path, env: dict[str, str], url: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI; no traceback ever, and a failure is one error line and its hint."""
-    done = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args, "--endpoint", url],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
+    done = run_process(reconciler(*args, "--endpoint", url), cwd=workdir, env=env)
     if done.returncode == 1:
         errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1, done.stderr
@@ -332,7 +303,7 @@ def test_the_cli_converges_under_faults(sandbox_server: SandboxServer, tmp_path:
         else:
             raise AssertionError(f"seed {seed}: the CLI did not converge")
         sandbox_server.clear_faults()
-        log = check_account(sandbox_server, scenario)
+        log = converged_account(sandbox_server, scenario)
         totals.add(count_calls(log))
     assert totals.injected_errors > 0
     record_figures(

@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cli_runs import reconciler, run_process
 from demo_spec import demo_spec
 from hostile_api import (
     EchoingProxy,
@@ -45,6 +44,7 @@ from reliability_helpers import campaign_size, cli_env, record_figures
 
 from reconciler.apply import apply_approved
 from reconciler.core.live import LiveAccount
+from reconciler.core.plan import Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
 from reconciler.endpoints import resolve_endpoint
@@ -113,33 +113,31 @@ def services(count: int) -> list[dict[str, Any]]:
 # --- 1. bounds on everything an API sends ----------------------------------------------
 
 
-def test_an_announced_hundred_billion_services_is_refused_at_the_first_page() -> None:
+@pytest.mark.parametrize(
+    ("announced", "bound", "words"),
+    [
+        # A hundred billion services: more objects than any account holds.
+        ("100000000000", "max_objects",
+         ("GET /services announced 100,000,000,000 objects", "more than the 1,000,000")),
+        # Two hundred thousand on pages of four: fewer objects, but too many pages.
+        ("200000", "max_pages", ("50,000 pages of 4", "10,000 pages")),
+    ],
+    ids=["objects", "pages"],
+)  # fmt: skip
+def test_an_announced_count_past_a_bound_is_refused_at_the_first_page(
+    announced: str, bound: str, words: tuple[str, ...]
+) -> None:
     time = FakeTime()
     api = HostileApi(time, services(4))
     api.attack(
         "GET",
         "/services",
-        api.json_answer(services(4), **{"X-Pagination-Elements": "100000000000"}),
+        api.json_answer(services(4), **{"X-Pagination-Elements": announced}),
     )
     error = refused(api, time)
-    assert isinstance(error, LimitExceeded) and error.bound == "max_objects"
-    assert "GET /services announced 100,000,000,000 objects" in str(error)
-    assert "more than the 1,000,000" in str(error) and QUERY_ID in str(error)
+    assert isinstance(error, LimitExceeded) and error.bound == bound
+    assert all(word in str(error) for word in words) and QUERY_ID in str(error), str(error)
     assert api.served.paths().count("/services") == 1  # no second page asked for
-
-
-def test_two_hundred_thousand_on_pages_of_four_is_refused_by_the_page_bound() -> None:
-    time = FakeTime()
-    api = HostileApi(time)
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(services(4), **{"X-Pagination-Elements": "200000"}),
-    )
-    error = refused(api, time)
-    assert isinstance(error, LimitExceeded) and error.bound == "max_pages"
-    assert "50,000 pages of 4" in str(error) and "10,000 pages" in str(error)
-    assert api.served.paths().count("/services") == 1
 
 
 def test_a_listing_of_a_million_and_one_ids_is_refused_before_any_id_is_read() -> None:
@@ -204,19 +202,27 @@ def test_a_name_of_a_hundred_thousand_characters_is_refused() -> None:
     assert QUERY_ID in str(error)
 
 
+# The spec the tests that plan use: let the first service of ``services()`` go at expiry.
+S1000_SPEC = parse_spec(
+    b"version: 1\nunmanaged: ignore\nservices:\n"
+    b"  s1000.example.com:\n    lifecycle: terminate_at_expiry\n",
+    "spec.yaml",
+)
+
+
+async def plan_s1000(c: OvhClient) -> Plan:
+    """Read the account through ``c`` and plan ``S1000_SPEC`` on it."""
+    account = await read_account(c)
+    return make_plan(S1000_SPEC, account, now=c.api_clock().now(), endpoint="ovh-eu")
+
+
 def test_past_a_bound_apply_changes_nothing(tmp_path: Path) -> None:
     time = FakeTime()
     api = HostileApi(time, services(3))
-    spec = parse_spec(
-        b"version: 1\nunmanaged: ignore\nservices:\n"
-        b"  s1000.example.com:\n    lifecycle: terminate_at_expiry\n",
-        "spec.yaml",
-    )
 
     async def go() -> None:
         async with client(api, time) as c:
-            account = await read_account(c)
-            plan = make_plan(spec, account, now=c.api_clock().now(), endpoint="ovh-eu")
+            plan = await plan_s1000(c)
             assert plan.actions  # there is something to do...
             api.attack(
                 "GET",
@@ -378,10 +384,10 @@ def test_secrets_an_api_echoes_reach_no_output(
     env["RECONCILER_STATE_DIR"] = str(tmp_path / "state")
     texts: dict[str, str] = {}
     for debug in ([], ["--debug"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "reconciler", *debug, "apply", "spec.yaml", "--auto-approve",
-             "--token", "old-shop.example.org=@token.txt", "--endpoint", server.url],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        done = run_process(
+            reconciler(*debug, "apply", "spec.yaml", "--auto-approve",
+                       "--token", "old-shop.example.org=@token.txt", "--endpoint", server.url),
+            cwd=tmp_path, env=env, traceback=True,  # checked below: only --debug shows one
         )  # fmt: skip
         assert done.returncode == 1, done.stderr
         assert "internal error" not in done.stderr
@@ -405,21 +411,23 @@ def test_secrets_an_api_echoes_reach_no_output(
 TERMINAL_TRICKS = "\x1b[2J\x1b]0;owned\x07\x9b31m\u202egnp.exe\u200b\u2066\x00"
 
 
+def refused_answering(
+    status: int, body: dict[str, Any], query_id: str | None = None
+) -> ReconcilerError:
+    """The error a read ends in when ``GET /services`` answers ``status`` with ``body``
+    (and ``query_id`` as its ``X-Ovh-Queryid``, when given)."""
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    headers = {} if query_id is None else {"X-Ovh-Queryid": query_id}
+    api.attack("GET", "/services", api.json_answer(body, status, **headers))
+    return refused(api, time)
+
+
 def test_an_error_answer_cannot_drive_the_terminal() -> None:
     """ANSI escapes (clear the screen, retitle the window), C1 controls, a right-to-left
     override, zero-width characters, NUL: escaped in the error, never written as such."""
-    time = FakeTime()
-    api = HostileApi(time, services(2))
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": TERMINAL_TRICKS, "errorCode": "E\x1b[5m", "class": "C\u202e"},
-            400,
-            **{"X-Ovh-Queryid": "EU.q\x1b[8m" + "q" * 10_000},
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": TERMINAL_TRICKS, "errorCode": "E\x1b[5m", "class": "C\u202e"}
+    error = refused_answering(400, body, query_id="EU.q\x1b[8m" + "q" * 10_000)
     text = str(error)
     assert text.isprintable(), text[:200]
     assert "\\x1b[2J" in text and "\\u202e" in text  # shown, escaped: the user sees them
@@ -431,18 +439,8 @@ def test_an_error_answer_cannot_drive_the_terminal() -> None:
 
 
 def test_a_huge_error_code_and_query_id_are_cut() -> None:
-    time = FakeTime()
-    api = HostileApi(time, services(2))
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": "no " * 100_000, "errorCode": "E" * 100_000},
-            403,
-            **{"X-Ovh-Queryid": "Q" * 50_000},
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": "no " * 100_000, "errorCode": "E" * 100_000}
+    error = refused_answering(403, body, query_id="Q" * 50_000)
     assert isinstance(error, HttpError)
     assert error.error_code is not None and len(error.error_code) <= 100
     # Each word cut, and the line as a whole within 600: the message gives way.
@@ -454,17 +452,9 @@ def test_an_error_naming_thousands_of_missing_iam_actions_names_a_few() -> None:
     """OVH names the one or two actions a call lacks; an answer naming 5,000 distinct
     ones is bounded (and read in linear time: a list grown by membership tests is
     quadratic, hours for a few million)."""
-    time = FakeTime()
-    api = HostileApi(time, services(2))
     actions = [f"account:apiovh:action{i}/get" for i in range(5_000)]
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": "denied", "details": {"unauthorizedActionsByIAM": actions}}, 403
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": "denied", "details": {"unauthorizedActionsByIAM": actions}}
+    error = refused_answering(403, body)
     assert isinstance(error, HttpError)
     assert 1 <= len(error.missing_iam_actions) <= IAM_ACTIONS_LIMIT
     assert error.missing_iam_actions[0] == actions[0]
@@ -525,16 +515,10 @@ def test_an_implausible_api_time_is_one_clear_error_with_the_query_id(
 def test_an_expiration_date_beyond_reason_is_one_clear_error(date: str) -> None:
     time = FakeTime()
     api = HostileApi(time, [service_json(1000, expirationDate=date)])
-    spec = parse_spec(
-        b"version: 1\nunmanaged: ignore\nservices:\n"
-        b"  s1000.example.com:\n    lifecycle: terminate_at_expiry\n",
-        "spec.yaml",
-    )
 
     async def go() -> None:
         async with client(api, time) as c:
-            account = await read_account(c)
-            make_plan(spec, account, now=c.api_clock().now(), endpoint="ovh-eu")
+            await plan_s1000(c)
 
     with pytest.raises(ApiError) as caught:
         asyncio.run(go())

@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -40,6 +39,7 @@ import ovh
 import ovh.client
 import ovh.exceptions
 import pytest
+from cli_runs import finish, reconciler, start_process
 from reliability_helpers import (
     Scenario,
     campaign_size,
@@ -88,20 +88,7 @@ def new_panel(wired: TripwireServer, monkeypatch: pytest.MonkeyPatch) -> Callabl
 
 
 def start(workdir: Path, env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=workdir,
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=120)
-    assert "Traceback" not in err, err
-    return process.returncode, out, err
+    return start_process(reconciler(*args), cwd=workdir, env=env)
 
 
 def prepare(wired: TripwireServer, scenario: Scenario, workdir: Path) -> dict[str, str]:

@@ -24,7 +24,6 @@ import base64
 import hashlib
 import json
 import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,12 +31,13 @@ from typing import Any
 
 import httpx
 import pytest
+from apply_runs import apply_in_process
+from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from demo_spec import demo_spec
 from reliability_helpers import cli_env, record_figures
 from reliability_server import tripwire_server
 
-from reconciler.apply import ApplyOptions, apply_approved
 from reconciler.cli.tokens import TOKEN_ENV, WARNING, gather_tokens
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import parse_spec
@@ -124,11 +124,8 @@ def run(
     env.update(extra or {})
     command = next(arg for arg in argv if not arg.startswith("-"))
     uses_endpoint = command not in ("validate", "journal")
-    full = [sys.executable, "-m", "reconciler", *argv]
-    if uses_endpoint:
-        full += ["--endpoint", server.url]
-    return subprocess.run(full, cwd=workdir, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    full = reconciler(*argv, *(["--endpoint", server.url] if uses_endpoint else []))
+    return run_process(full, cwd=workdir, env=env, traceback="--debug" in argv)
 
 
 def request_token(server: SandboxServer, workdir: Path) -> str:
@@ -289,9 +286,7 @@ def test_oauth2_secrets_stay_out_of_logs_errors_journal_and_reprs(
         async with OvhClient(endpoint, good, transport=bridge, sleep=no_sleep) as client:
             account = await read_for_specs(client, [spec])
             plan = make_plan(spec, account, now=client.api_clock().now(), endpoint="bridge")
-            report = await apply_approved(plan, client, journal_path=journal,
-                                          plan_digest="sha256:" + "a" * 64, source="spec.yaml",
-                                          options=ApplyOptions(), sleep=no_sleep)  # fmt: skip
+            report = await apply_in_process(plan, client, journal, sleep=no_sleep)
             assert not report.failed, report.failed
             errors.append(repr(client))
 

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import error_lines
 from conftest import SandboxServer
 from demo_spec import demo_spec
 from reliability_helpers import campaign_size, ours, record_figures
-from sandbox_env import isolate, use_sandbox_keys
+from sandbox_env import Result, cli, isolate, use_sandbox_keys
 
-from reconciler.cli import main
 from reconciler.core.plan import TOKEN_PLACEHOLDER
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
@@ -61,18 +61,23 @@ def workdir(tmp_path: Path, sandbox_server: SandboxServer, monkeypatch: pytest.M
     return tmp_path
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(argv))
-    code = exited.value.code
-    return (int(code) if code is not None else 0), capsys.readouterr().err
-
-
 def save_plan(server: SandboxServer, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    code, err = cli(capsys, "plan", "spec.yaml", "--out", "plan.json", "--endpoint", server.url)
-    assert code == 0, err
+    saved = cli(capsys, "plan", "spec.yaml", "--out", "plan.json", "--endpoint", server.url)
+    assert saved.code == 0, saved.err
     data: dict[str, Any] = json.loads(Path("plan.json").read_text())
     return data
+
+
+def apply_edited(
+    plan: dict[str, Any], server: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> tuple[Result, list[dict[str, Any]]]:
+    """Write ``plan`` as plan.json and apply it, auto-approved: how that ended, and the
+    calls it sent that are not reads."""
+    Path("plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
+    mark = last_seq(server)
+    done = cli(capsys, "apply", "plan.json", "--auto-approve", "--endpoint", server.url)
+    sent = [e for e in ours(server.admin.requests(since=mark)) if e["method"] != "GET"]
+    return done, sent
 
 
 def last_seq(server: SandboxServer) -> int:
@@ -189,18 +194,11 @@ def test_a_tampered_plan_is_refused_and_sends_nothing(
     _, edit, keep_spec, exit_code, words = tamper
     plan = save_plan(sandbox_server, capsys)
     edit(plan)
-    Path("plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
     if not keep_spec:
         Path("spec.yaml").unlink()
-    mark = last_seq(sandbox_server)
-    code, err = cli(
-        capsys, "apply", "plan.json", "--auto-approve", "--endpoint", sandbox_server.url
-    )
-    assert code == exit_code, err
-    assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and words in err, err
-    sent = [e for e in ours(sandbox_server.admin.requests(since=mark)) if e["method"] != "GET"]
+    done, sent = apply_edited(plan, sandbox_server, capsys)
+    assert done.code == exit_code, done.err
+    assert len(error_lines(done)) == 1 and words in done.err, done.err
     assert sent == []
 
 
@@ -219,15 +217,10 @@ def test_a_plan_past_its_expires_at_is_refused_even_with_a_later_one_written_in(
     cancel = action(plan, "old-brand.fr")
     assert cancel["action"] == "cancel_termination"
     cancel["expires_at"] = (expiry + timedelta(days=7)).isoformat().replace("+00:00", "Z")
-    Path("plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
     sandbox_server.set_clock(expiry - timedelta(hours=23))
-    mark = last_seq(sandbox_server)
-    code, err = cli(
-        capsys, "apply", "plan.json", "--auto-approve", "--endpoint", sandbox_server.url
-    )
-    assert code == 3, err
-    assert "cancel-window-closed" in err
-    sent = [e for e in ours(sandbox_server.admin.requests(since=mark)) if e["method"] != "GET"]
+    done, sent = apply_edited(plan, sandbox_server, capsys)
+    assert done.code == 3, done.err
+    assert "cancel-window-closed" in done.err
     assert sent == []
 
 
@@ -242,14 +235,9 @@ def test_a_plan_with_its_refusals_removed_is_still_refused(
     assert plan["refused"]
     plan["refused"] = []
     resummarise(plan)
-    Path("plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
-    mark = last_seq(sandbox_server)
-    code, err = cli(
-        capsys, "apply", "plan.json", "--auto-approve", "--endpoint", sandbox_server.url
-    )
-    assert code == 3, err
-    assert "delete-now-web-hosting-only" in err
-    sent = [e for e in ours(sandbox_server.admin.requests(since=mark)) if e["method"] != "GET"]
+    done, sent = apply_edited(plan, sandbox_server, capsys)
+    assert done.code == 3, done.err
+    assert "delete-now-web-hosting-only" in done.err
     assert sent == []
 
 
@@ -280,17 +268,10 @@ def test_no_tampering_ever_sends_a_call_the_plan_would_not(
             target[key] = json.loads(json.dumps(rng.choice(pool)))
         if rng.random() < 0.5:
             resummarise(plan)
-        Path("plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
-        mark = last_seq(sandbox_server)
-        code, err = cli(
-            capsys, "apply", "plan.json", "--auto-approve", "--endpoint", sandbox_server.url
-        )
-        assert "Traceback" not in err and "internal error" not in err, err
-        sent = {
-            (e["method"], e["path"])
-            for e in ours(sandbox_server.admin.requests(since=mark))
-            if e["method"] != "GET"
-        }
+        done, calls = apply_edited(plan, sandbox_server, capsys)
+        code, err = done.code, done.err
+        assert "internal error" not in err, err
+        sent = {(e["method"], e["path"]) for e in calls}
         assert sent <= allowed, (sent - allowed, plan)
         if code == 0:
             # Still the same plan in what matters: it did all of it.

@@ -9,31 +9,14 @@ by the size of what is kept and by the peak of Python memory (``tracemalloc``).
 from __future__ import annotations
 
 import os
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from hostile_yaml import BILLION_LAUGHS, peak_memory
 
 from marked_yaml import DEFAULT_LIMITS, Limits
 from reconciler.core.spec import MAX_SPEC_BYTES, load_spec, parse_spec
 from reconciler.errors import SpecError, SpecProblem
-
-T = TypeVar("T")
-
-
-def peak_memory(action: Callable[[], T]) -> tuple[T | BaseException, int]:
-    """What ``action`` returned (or raised), and the peak of Python memory it used."""
-    tracemalloc.start()
-    try:
-        try:
-            result: T | BaseException = action()
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            result = error
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def spec_problems(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[SpecProblem]:
@@ -42,24 +25,15 @@ def spec_problems(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[SpecProb
     return list(info.value.problems)
 
 
-BILLION_LAUGHS = b"""\
-version: 1
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-services:
-  www.example.com: {lifecycle: renew, type: *i}
-"""
+SPEC_LAUGHS = (
+    b"version: 1\n"
+    + BILLION_LAUGHS
+    + b"services:\n  www.example.com: {lifecycle: renew, type: *i}\n"
+)
 
 
 def test_billion_laughs_through_parse_spec_names_every_anchor() -> None:
-    found, peak = peak_memory(lambda: spec_problems(BILLION_LAUGHS))
+    found, peak = peak_memory(lambda: spec_problems(SPEC_LAUGHS), catch=True)
     assert not isinstance(found, BaseException)
     assert peak < 2_000_000  # nothing expanded
     anchors = [(p.line, p.column) for p in found if "anchor" in p.message]
@@ -93,7 +67,7 @@ def test_load_spec_refuses_a_huge_file_from_its_size_without_reading_it(tmp_path
     huge = tmp_path / "huge.yaml"
     with huge.open("wb") as file:
         file.truncate(8 * 1024**3)  # 8 GB, sparse: reading it would take minutes
-    error, peak = peak_memory(lambda: load_spec(huge))
+    error, peak = peak_memory(lambda: load_spec(huge), catch=True)
     assert isinstance(error, SpecError)
     assert error.problems[0].message == "the spec is larger than 5 MB"
     assert peak < 1_000_000  # not read
@@ -101,7 +75,7 @@ def test_load_spec_refuses_a_huge_file_from_its_size_without_reading_it(tmp_path
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_load_spec_reads_at_most_the_limit_from_an_endless_stream() -> None:
-    error, peak = peak_memory(lambda: load_spec("/dev/zero"))
+    error, peak = peak_memory(lambda: load_spec("/dev/zero"), catch=True)
     assert isinstance(error, SpecError)
     assert error.problems[0].message == "the spec is larger than 5 MB"
     assert peak < 3 * MAX_SPEC_BYTES
