@@ -590,10 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": verdicts(rows, baseline_s, imports) if not args.quick else [],
         "machine": bench_plan.machine(),
     }
-    print(table(summary))
-    print(json.dumps(summary, separators=(",", ":")))
-    missed = [t for t in summary["targets"] if not t["holds"]]
-    return 1 if args.check and missed else 0
+    return bench_plan.emit(summary, table(summary), check=args.check)
 
 
 if __name__ == "__main__":
