@@ -9,42 +9,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from live_services import EXPIRY
+from live_services import live_service as service
 
 from reconciler.apply.run import seen_in_review, spec_of_plan
 from reconciler.core.approval import STALE_MESSAGE, judge
 from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
-EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-def service(
-    service_id: int,
-    name: str,
-    *,
-    type: str = "domain",
-    lifecycle: LiveLifecycle = LiveLifecycle.RENEW,
-    mode: str = "automatic",
-    period: str = "P12M",
-    expiration: datetime = EXPIRY,
-) -> LiveService:
-    return LiveService(
-        service_id=service_id,
-        name=name,
-        display_name=name,
-        type=type,
-        family=family_of(type),
-        lifecycle=lifecycle,
-        expiration=expiration,
-        renew_mode=mode,
-        renew_period=period,
-        termination_date=expiration if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
-    )
 
 
 def spec(*entries: tuple[str, Lifecycle] | tuple[str, Lifecycle, str]) -> Spec:

@@ -43,6 +43,12 @@ def delete_shop_administered_by(sandbox: SandboxServer, nic: str) -> str:
     return write("spec.yaml", DELETE_SHOP)
 
 
+def renew_server(more: str = "", *, name: str = "spec.yaml") -> str:
+    """Write the spec that renews the dedicated server, with ``more`` keys in its entry."""
+    entry = f"  ns3012345.ip-51-75-10.eu: {{type: dedicated/server, lifecycle: renew{more}}}\n"
+    return write(name, "version: 1\nunmanaged: ignore\nservices:\n" + entry)
+
+
 def lifecycle(official: ovh.Client, service_id: int) -> dict[str, Any]:
     service: dict[str, Any] = official.get(f"/services/{service_id}")
     return service
@@ -91,11 +97,7 @@ def test_cancelling_a_commitment_end_termination_resets_the_end_rule_first(
     reseed(server, ends_on_cancel)
     before = lifecycle(ovh_client, SERVER)
     assert before["billing"]["engagement"]["endRule"]["strategy"] == "CANCEL_SERVICE"
-    spec = write(
-        "spec.yaml",
-        "version: 1\nunmanaged: ignore\nservices:\n"
-        "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew}\n",
-    )
+    spec = renew_server()
     planned = cli(capsys, "plan", spec, "--endpoint", server.url, "--format", "json")
     assert '"cancel_termination"' in planned.out, planned.out + planned.err
     assert "REACTIVATE_ENGAGEMENT" in planned.out
@@ -120,11 +122,7 @@ def test_a_manual_service_marked_as_the_panel_marks_it_stays_manual(
     reseed(server, marked)
     seen = lifecycle(ovh_client, SERVER)
     assert seen["billing"]["renew"]["current"]["mode"] == "manual"
-    spec = write(
-        "spec.yaml",
-        "version: 1\nunmanaged: ignore\nservices:\n"
-        "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew, mode: manual}\n",
-    )
+    spec = renew_server(", mode: manual")
     assert cli(capsys, "plan", spec, "--endpoint", server.url, "--detailed-exitcode").code == 0
     applied = cli(capsys, "apply", spec, "--endpoint", server.url, "--auto-approve")
     assert applied.code == 0, applied.out + applied.err
@@ -155,19 +153,14 @@ def test_a_commitment_end_rule_stated_in_the_spec_is_set_and_then_in_sync(
         ]
 
     reseed(server, committed)
-    entry = (
-        "  ns3012345.ip-51-75-10.eu: {type: dedicated/server, lifecycle: renew, "
-        "commitment_end: %s}\n"
-    )
-    header = "version: 1\nunmanaged: ignore\nservices:\n"
-    refused = write("refused.yaml", header + entry % "default_price")
+    refused = renew_server(", commitment_end: default_price", name="refused.yaml")
     planned = cli(capsys, "apply", refused, "--endpoint", server.url, "--auto-approve")
     assert planned.code == 3, planned.out + planned.err
     assert "strategy-not-offered" in planned.out + planned.err
     engagement = ovh_client.get(f"/services/{SERVER}/billing/engagement")
     assert engagement["endRule"]["strategy"] == "REACTIVATE_ENGAGEMENT"
 
-    spec = write("spec.yaml", header + entry % "keep_price")
+    spec = renew_server(", commitment_end: keep_price")
     planned = cli(capsys, "plan", spec, "--endpoint", server.url, "--format", "json")
     assert '"set_renew"' in planned.out, planned.out + planned.err
     assert "/billing/engagement/endRule" in planned.out

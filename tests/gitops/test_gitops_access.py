@@ -10,13 +10,14 @@ keys holding exactly those rules (in ``test_gitops_credentials.py``).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from apply_runs import apply_in_process
 from demo_spec import demo_spec
 from gitops_helpers import Recorder
+from live_services import live_service
 
 from reconciler.core.access import (
     GRANTS,
@@ -31,7 +32,7 @@ from reconciler.core.access import (
     rules_for,
 )
 from reconciler.core.diff import Essence, EssenceLifecycle
-from reconciler.core.live import LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.live import LiveLifecycle, LiveService
 from reconciler.core.plan import ActionKind, Plan
 from reconciler.core.planner import calls_for, make_plan
 from reconciler.core.spec import parse_spec
@@ -41,8 +42,6 @@ from reconciler.observe import read_for_specs
 from reconciler.ovh.client import ReadStrategy
 from reconciler.sandbox.testing import InProcessSandbox
 
-EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
-
 # A spec with every kind of action on the demo account (no refusal), a period to read,
 # and a manual renewal.
 EVERY_ACTION = demo_spec(extra={"old-brand.fr": ("mode: manual",)}).encode()
@@ -51,19 +50,10 @@ EVERY_ACTION = demo_spec(extra={"old-brand.fr": ("mode: manual",)}).encode()
 def service(
     lifecycle: LiveLifecycle, *, name: str = "www.example.com", mode: str = "automatic"
 ) -> LiveService:
-    return LiveService(
-        service_id=4242,
-        name=name,
-        display_name=name,
-        type="hosting/web",
-        family=ProductFamily.WEB_HOSTING,
-        lifecycle=lifecycle,
-        expiration=EXPIRY,
-        renew_mode=mode,
-        renew_period="P12M",
-        termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
+    return live_service(
+        4242, name, type="hosting/web", lifecycle=lifecycle, mode=mode,
         route_url=f"/hosting/web/{name}",
-    )
+    )  # fmt: skip
 
 
 def every_planned_call() -> set[tuple[str, str]]:

@@ -15,20 +15,20 @@ parameter; the exit codes are those of the errors the commands raise.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from live_services import EXPIRY, live_service
 
 from reconciler.core import rules
 from reconciler.core.approval import Verdict, judge
 from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
 from reconciler.core.plan import ActionKind, Plan, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.errors import ReconcilerError
 
-EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 LONG_BEFORE = EXPIRY - timedelta(days=30)  # when the reviewed plan was made
 SECOND = timedelta(seconds=1)
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes to apply
@@ -41,18 +41,7 @@ def live(
     lifecycle: LiveLifecycle = LiveLifecycle.RENEW,
     period: str = "P12M",
 ) -> LiveService:
-    return LiveService(
-        service_id=7,
-        name=name,
-        display_name=name,
-        type=type,
-        family=family_of(type),
-        lifecycle=lifecycle,
-        expiration=EXPIRY,
-        renew_mode="automatic",
-        renew_period=period,
-        termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
-    )
+    return live_service(7, name, type=type, lifecycle=lifecycle, period=period)
 
 
 def wanted(name: str, lifecycle: Lifecycle, period: str | None = None) -> Spec:

@@ -42,37 +42,24 @@ __all__ = ["isolated"]  # the fixture, imported for pytest
 
 NET, BRAND, SHOP = 120000102, 120000103, 120000202
 
-# The reviewed spec: example.net goes at expiry, old-brand.fr is kept (its pending
-# termination cancelled), the web hosting is protected.
-REVIEWED = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    lifecycle: renew
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: renew
-    protect: true
-"""
+
+def account_spec(brand: str, shop: str) -> str:
+    """A spec of the account at ``{url}``: example.net goes at expiry, old-brand.fr and
+    the web hosting have the lifecycles given (the hosting's with its further lines)."""
+    return (
+        "version: 1\nendpoint: {url}\nunmanaged: ignore\nservices:\n"
+        "  example.net:\n    lifecycle: terminate_at_expiry\n"
+        f"  old-brand.fr:\n    lifecycle: {brand}\n"
+        f"  old-shop.example.org:\n    type: hosting/web\n    lifecycle: {shop}\n"
+    )
+
+
+# The reviewed spec: old-brand.fr is kept (its pending termination cancelled), the web
+# hosting is protected.
+REVIEWED = account_spec("renew", "renew\n    protect: true")
 # What an attacker would rather have applied: old-brand.fr left to terminate, the
 # protected hosting deleted now.
-EVIL = """\
-version: 1
-endpoint: {url}
-unmanaged: ignore
-services:
-  example.net:
-    lifecycle: terminate_at_expiry
-  old-brand.fr:
-    lifecycle: terminate_at_expiry
-  old-shop.example.org:
-    type: hosting/web
-    lifecycle: delete_now
-"""
+EVIL = account_spec("terminate_at_expiry", "delete_now")
 
 
 @dataclass(frozen=True)

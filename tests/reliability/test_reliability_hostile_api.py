@@ -411,21 +411,23 @@ def test_secrets_an_api_echoes_reach_no_output(
 TERMINAL_TRICKS = "\x1b[2J\x1b]0;owned\x07\x9b31m\u202egnp.exe\u200b\u2066\x00"
 
 
+def refused_answering(
+    status: int, body: dict[str, Any], query_id: str | None = None
+) -> ReconcilerError:
+    """The error a read ends in when ``GET /services`` answers ``status`` with ``body``
+    (and ``query_id`` as its ``X-Ovh-Queryid``, when given)."""
+    time = FakeTime()
+    api = HostileApi(time, services(2))
+    headers = {} if query_id is None else {"X-Ovh-Queryid": query_id}
+    api.attack("GET", "/services", api.json_answer(body, status, **headers))
+    return refused(api, time)
+
+
 def test_an_error_answer_cannot_drive_the_terminal() -> None:
     """ANSI escapes (clear the screen, retitle the window), C1 controls, a right-to-left
     override, zero-width characters, NUL: escaped in the error, never written as such."""
-    time = FakeTime()
-    api = HostileApi(time, services(2))
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": TERMINAL_TRICKS, "errorCode": "E\x1b[5m", "class": "C\u202e"},
-            400,
-            **{"X-Ovh-Queryid": "EU.q\x1b[8m" + "q" * 10_000},
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": TERMINAL_TRICKS, "errorCode": "E\x1b[5m", "class": "C\u202e"}
+    error = refused_answering(400, body, query_id="EU.q\x1b[8m" + "q" * 10_000)
     text = str(error)
     assert text.isprintable(), text[:200]
     assert "\\x1b[2J" in text and "\\u202e" in text  # shown, escaped: the user sees them
@@ -437,18 +439,8 @@ def test_an_error_answer_cannot_drive_the_terminal() -> None:
 
 
 def test_a_huge_error_code_and_query_id_are_cut() -> None:
-    time = FakeTime()
-    api = HostileApi(time, services(2))
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": "no " * 100_000, "errorCode": "E" * 100_000},
-            403,
-            **{"X-Ovh-Queryid": "Q" * 50_000},
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": "no " * 100_000, "errorCode": "E" * 100_000}
+    error = refused_answering(403, body, query_id="Q" * 50_000)
     assert isinstance(error, HttpError)
     assert error.error_code is not None and len(error.error_code) <= 100
     # Each word cut, and the line as a whole within 600: the message gives way.
@@ -460,17 +452,9 @@ def test_an_error_naming_thousands_of_missing_iam_actions_names_a_few() -> None:
     """OVH names the one or two actions a call lacks; an answer naming 5,000 distinct
     ones is bounded (and read in linear time: a list grown by membership tests is
     quadratic, hours for a few million)."""
-    time = FakeTime()
-    api = HostileApi(time, services(2))
     actions = [f"account:apiovh:action{i}/get" for i in range(5_000)]
-    api.attack(
-        "GET",
-        "/services",
-        api.json_answer(
-            {"message": "denied", "details": {"unauthorizedActionsByIAM": actions}}, 403
-        ),
-    )
-    error = refused(api, time)
+    body = {"message": "denied", "details": {"unauthorizedActionsByIAM": actions}}
+    error = refused_answering(403, body)
     assert isinstance(error, HttpError)
     assert 1 <= len(error.missing_iam_actions) <= IAM_ACTIONS_LIMIT
     assert error.missing_iam_actions[0] == actions[0]
