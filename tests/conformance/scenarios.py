@@ -228,7 +228,7 @@ def _exercise(account: Account) -> None:
             elif current.status == 200 and isinstance(current.body, dict):
                 display = (current.body.get("resource") or {}).get("displayName")
                 account.call("PUT", path, {"displayName": display})
-    account.api.send(
+    account.api.call(
         "POST",
         "/auth/credential",
         {"accessRules": [{"method": "GET", "path": "/services/*"}], "redirection": None},

@@ -48,20 +48,10 @@ class SignedApi:
         *,
         headers: Mapping[str, str] | None = None,
         raw_body: str | None = None,
-    ) -> Answer:
-        """A signed call; ``body`` as compact JSON, or ``raw_body`` exactly as given."""
-        return self.send(method, path, body, headers=headers, raw_body=raw_body, signed=True)
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        raw_body: str | None = None,
         signed: bool = True,
     ) -> Answer:
+        """A call, signed unless told; ``body`` as compact JSON, or ``raw_body`` exactly
+        as given."""
         text = raw_body if raw_body is not None else ""
         if raw_body is None and body is not None:
             text = json.dumps(body, separators=(",", ":"))

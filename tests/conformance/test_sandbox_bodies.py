@@ -202,7 +202,7 @@ def _invalid_params() -> Iterator[Any]:
 
 def _call(account: Account, op: Operation, prepared: Prepared, body: Any) -> Answer:
     raw = None if body is NO_BODY else body
-    return account.api.send(op.method, prepared.path, raw, signed=prepared.signed)
+    return account.api.call(op.method, prepared.path, raw, signed=prepared.signed)
 
 
 def _footprint(account: Account, prepared: Prepared) -> Any:

@@ -4,103 +4,60 @@ currency, computed by the planner from the live prices (``reconciler.core.money`
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import (
-    Commitment,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-    family_of,
-)
+from planner.planner_helpers import live_account, pricing_of, spec_of
+
 from reconciler.core.money import decimal_text, yearly
 from reconciler.core.plan import BillingEffect, Plan
 from reconciler.core.planfile import dump_plan, parse_plan
 from reconciler.core.planner import make_plan
-from reconciler.core.pricing import parse_pricing
-from reconciler.core.spec import ServiceSpec, Spec
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 
 
-def pricing(value: Any, currency: str = "EUR", duration: str = "P12M", interval: int = 1) -> Any:
-    return parse_pricing(
-        {
-            "price": {"value": value, "currencyCode": currency, "text": f"{value} {currency}"},
-            "duration": duration,
-            "interval": interval,
-        }
-    )
+def price(value: Any, currency: str = "EUR", duration: str = "P12M", interval: int = 1) -> Any:
+    """A live service's ``price`` field, as ``billing.pricing`` states it."""
+    return {"value": value, "currency": currency, "duration": duration, "interval": interval}
 
 
-def service(
-    service_id: int,
-    name: str,
-    *,
-    lifecycle: LiveLifecycle = LiveLifecycle.RENEW,
-    price: Any = None,
-    period: str = "P12M",
-    **kw: Any,
-) -> LiveService:
-    return LiveService(
-        service_id=service_id,
-        name=name,
-        display_name=name,
-        type="hosting/web",
-        family=family_of("hosting/web"),
-        lifecycle=lifecycle,
-        expiration=EXPIRY,
-        renew_mode="automatic",
-        renew_period=period,
-        termination_date=EXPIRY if lifecycle is LiveLifecycle.TERMINATE_AT_EXPIRY else None,
-        pricing=price,
-        **kw,
-    )
+def plan_of(wanted: dict[str, Any], services: list[dict[str, Any]]) -> Plan:
+    """The plan of spec entries by name on an account of compact live fields (both as
+    the planner tests write them: ``planner_helpers``)."""
+    spec = spec_of({"services": wanted})
+    return make_plan(spec, live_account(services), now=NOW, endpoint="ovh-eu")
 
 
-def entry(name: str, lifecycle: Lifecycle, period: str | None = None) -> ServiceSpec:
-    return ServiceSpec(key=name, name=name, lifecycle=lifecycle, period=period)
-
-
-def plan_of(
-    entries: list[ServiceSpec],
-    services: list[LiveService],
-    offered: dict[int, tuple[str, ...]] | None = None,
-) -> Plan:
-    """The plan of ``entries`` on an account of ``services``; ``offered``: the renewal
-    periods some of them offer (the account's fact)."""
-    spec = Spec(services=tuple(entries), source="prod.yaml", digest="sha256:" + "0" * 64)
-    account = LiveAccount.from_services(services).with_offered_periods(offered or {})
-    return make_plan(spec, account, now=NOW, endpoint="ovh-eu")
+STOP = {"lifecycle": "terminate_at_expiry"}
+RENEW = {"lifecycle": "renew"}
 
 
 def test_each_change_says_what_it_does_to_billing() -> None:
     plan = plan_of(
+        {
+            "stop.example.com": STOP,
+            "keep.example.com": RENEW,
+            "gone.example.com": {"lifecycle": "delete_now"},
+            "same.example.com": RENEW,
+        },
         [
-            entry("stop.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-            entry("keep.example.com", Lifecycle.RENEW),
-            entry("gone.example.com", Lifecycle.DELETE_NOW),
-            entry("same.example.com", Lifecycle.RENEW),
-        ],
-        [
-            service(1, "stop.example.com", price=pricing(71.88)),
-            service(
-                2,
-                "keep.example.com",
-                lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY,
-                price=pricing(5.99, duration="P1M"),
-            ),
-            service(
-                3,
-                "gone.example.com",
-                price=pricing(35.88),
-                commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
-            ),
-            service(4, "same.example.com", price=pricing(1)),
+            {"id": 1, "name": "stop.example.com", "price": price(71.88)},
+            {
+                "id": 2,
+                "name": "keep.example.com",
+                "lifecycle": "terminate_at_expiry",
+                "price": price(5.99, duration="P1M"),
+            },
+            {
+                "id": 3,
+                "name": "gone.example.com",
+                "price": price(35.88),
+                "commitment": {"end": "2027-06-30"},
+            },
+            {"id": 4, "name": "same.example.com", "price": price(1)},
         ],
     )
     by_service = {change.service: change for change in plan.billing.changes}
@@ -128,15 +85,11 @@ def test_each_change_says_what_it_does_to_billing() -> None:
 
 def test_no_price_from_ovh_is_never_guessed_nor_totalled() -> None:
     plan = plan_of(
+        {"free.example.com": STOP, "points.example.com": STOP, "weeks.example.com": STOP},
         [
-            entry("free.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-            entry("points.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-            entry("weeks.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-        ],
-        [
-            service(1, "free.example.com"),
-            service(2, "points.example.com", price=pricing(100, currency="points")),
-            service(3, "weeks.example.com", price=pricing(4, duration="P1W")),
+            {"id": 1, "name": "free.example.com"},
+            {"id": 2, "name": "points.example.com", "price": price(100, currency="points")},
+            {"id": 3, "name": "weeks.example.com", "price": price(4, duration="P1W")},
         ],
     )
     changes = {change.service: change for change in plan.billing.changes}
@@ -150,11 +103,10 @@ def test_no_price_from_ovh_is_never_guessed_nor_totalled() -> None:
 
 def test_currencies_are_never_added() -> None:
     plan = plan_of(
-        [entry("eu.example.com", Lifecycle.TERMINATE_AT_EXPIRY)]
-        + [entry("ca.example.com", Lifecycle.TERMINATE_AT_EXPIRY)],
+        {"eu.example.com": STOP, "ca.example.com": STOP},
         [
-            service(1, "eu.example.com", price=pricing(10, currency="EUR")),
-            service(2, "ca.example.com", price=pricing(15, currency="CAD")),
+            {"id": 1, "name": "eu.example.com", "price": price(10, currency="EUR")},
+            {"id": 2, "name": "ca.example.com", "price": price(15, currency="CAD")},
         ],
     )
     totals = {t.currency: t.stopped_per_year for t in plan.billing.totals}
@@ -163,9 +115,8 @@ def test_currencies_are_never_added() -> None:
 
 def test_a_period_change_shows_the_current_price_and_no_price_for_the_new_period() -> None:
     plan = plan_of(
-        [entry("www.example.com", Lifecycle.RENEW, period="P1M")],
-        [service(1, "www.example.com", price=pricing(59.99))],
-        offered={1: ("P1M", "P12M")},
+        {"www.example.com": {"lifecycle": "renew", "period": "P1M"}},
+        [{"id": 1, "name": "www.example.com", "price": price(59.99), "offered": ["P1M", "P12M"]}],
     )
     (change,) = plan.billing.changes
     assert change.effect is BillingEffect.PERIOD_CHANGE
@@ -175,9 +126,9 @@ def test_a_period_change_shows_the_current_price_and_no_price_for_the_new_period
 
 
 def test_yearly_figures_only_with_an_interval_of_one() -> None:
-    assert yearly(pricing(5, duration="P1M")) == Decimal("60.00")
-    assert yearly(pricing(5, duration="P1M", interval=3)) is None
-    assert yearly(pricing(100, duration="P1Y")) == Decimal("100.00")
+    assert yearly(pricing_of(price(5, duration="P1M"))) == Decimal("60.00")
+    assert yearly(pricing_of(price(5, duration="P1M", interval=3))) is None
+    assert yearly(pricing_of(price(100, duration="P1Y"))) == Decimal("100.00")
     assert yearly(None) is None
 
 
@@ -186,8 +137,8 @@ def test_amounts_are_exact_decimal_strings() -> None:
     assert decimal_text(Decimal("12.99")) == "12.99"
     assert decimal_text(Decimal("0.005")) == "0.005"
     plan = plan_of(
-        [entry("a.example.com", Lifecycle.TERMINATE_AT_EXPIRY)],
-        [service(1, "a.example.com", price=pricing(0.1 + 0.2))],  # a float OVH's JSON gave
+        {"a.example.com": STOP},
+        [{"id": 1, "name": "a.example.com", "price": price(0.1 + 0.2)}],  # a float OVH's JSON gave
     )
     document = json.loads(dump_plan(plan))
     (change,) = document["billing"]["changes"]
@@ -198,8 +149,8 @@ def test_amounts_are_exact_decimal_strings() -> None:
 
 def test_a_plan_file_without_billing_reads_as_changing_no_billing() -> None:
     plan = plan_of(
-        [entry("a.example.com", Lifecycle.TERMINATE_AT_EXPIRY)],
-        [service(1, "a.example.com", price=pricing(1))],
+        {"a.example.com": STOP},
+        [{"id": 1, "name": "a.example.com", "price": price(1)}],
     )
     document = json.loads(dump_plan(plan))
     del document["billing"]

@@ -3,43 +3,38 @@ change, a summary per currency, "OVH gives no price" when it gives none."""
 
 from __future__ import annotations
 
-from datetime import date
+from test_money import RENEW, STOP, plan_of, price
 
-from test_money import entry, plan_of, pricing, service
-
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import Commitment, LiveLifecycle
 from reconciler.core.plan import Plan
 from reconciler.render import markdown, text
 
 
 def mixed_plan() -> Plan:
     return plan_of(
+        {
+            "stop.example.com": STOP,
+            "keep.example.com": RENEW,
+            "gone.example.com": {"lifecycle": "delete_now"},
+            "free.example.com": STOP,
+            "www.example.com": {"lifecycle": "renew", "period": "P1M"},
+        },
         [
-            entry("stop.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-            entry("keep.example.com", Lifecycle.RENEW),
-            entry("gone.example.com", Lifecycle.DELETE_NOW),
-            entry("free.example.com", Lifecycle.TERMINATE_AT_EXPIRY),
-            entry("www.example.com", Lifecycle.RENEW, period="P1M"),
+            {"id": 1, "name": "stop.example.com", "price": price(71.88)},
+            {
+                "id": 2,
+                "name": "keep.example.com",
+                "lifecycle": "terminate_at_expiry",
+                "price": price(5.99, currency="CAD", duration="P1M"),
+            },
+            {
+                "id": 3,
+                "name": "gone.example.com",
+                "price": price(35.88),
+                "commitment": {"end": "2027-06-30"},
+            },
+            {"id": 4, "name": "free.example.com"},
+            {"id": 5, "name": "www.example.com", "price": price(59.99), "offered": ["P1M", "P12M"]},
         ],
-        [
-            service(1, "stop.example.com", price=pricing(71.88)),
-            service(
-                2,
-                "keep.example.com",
-                lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY,
-                price=pricing(5.99, currency="CAD", duration="P1M"),
-            ),
-            service(
-                3,
-                "gone.example.com",
-                price=pricing(35.88),
-                commitment=Commitment(end_date=date(2027, 6, 30), strategy=None),
-            ),
-            service(4, "free.example.com"),
-            service(5, "www.example.com", price=pricing(59.99)),
-        ],
-        offered={5: ("P1M", "P12M")},
     )
 
 
@@ -86,7 +81,7 @@ def test_text_plan_sums_per_currency_and_says_what_no_sum_holds() -> None:
 
 
 def test_no_money_line_when_the_plan_changes_no_renewal() -> None:
-    plan = plan_of([entry("a.example.com", Lifecycle.RENEW)], [service(1, "a.example.com")])
+    plan = plan_of({"a.example.com": RENEW}, [{"id": 1, "name": "a.example.com"}])
     assert "Billing" not in text.render(plan) and "billing" not in text.render(plan)
     assert "Billing" not in markdown.render(plan)
 
@@ -104,11 +99,13 @@ def test_markdown_comment_has_the_money_lines() -> None:
 def test_a_large_priced_plan_stays_under_the_comment_limit() -> None:
     count = 3_000
     plan = plan_of(
-        [entry(f"s{i}.example.com", Lifecycle.TERMINATE_AT_EXPIRY) for i in range(count)],
+        {f"s{i}.example.com": STOP for i in range(count)},
         [
-            service(
-                i + 1, f"s{i}.example.com", price=pricing(i + 0.99, currency=("EUR", "USD")[i % 2])
-            )
+            {
+                "id": i + 1,
+                "name": f"s{i}.example.com",
+                "price": price(i + 0.99, currency=("EUR", "USD")[i % 2]),
+            }
             for i in range(count)
         ],
     )
@@ -119,36 +116,23 @@ def test_a_large_priced_plan_stays_under_the_comment_limit() -> None:
 
 
 def test_end_strategies_say_what_the_price_becomes() -> None:
-    from reconciler.core.lifecycle import CommitmentEnd
-    from reconciler.core.live import EndStrategy
-    from reconciler.core.spec import ServiceSpec
-
-    offered = (
-        EndStrategy.REACTIVATE_ENGAGEMENT,
-        EndStrategy.STOP_ENGAGEMENT_KEEP_PRICE,
-        EndStrategy.STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE,
-    )
-    committed = Commitment(
-        end_date=date(2027, 8, 1),
-        strategy=EndStrategy.REACTIVATE_ENGAGEMENT,
-        possible_strategies=offered,
-    )
-    plan = plan_of(
-        [
-            ServiceSpec(
-                key=name,
-                name=name,
-                lifecycle=Lifecycle.RENEW,
-                commitment_end=CommitmentEnd(word),
-            )
-            for name, word in (
-                ("keep.example.com", "keep_price"),
-                ("list.example.com", "default_price"),
-            )
+    committed = {
+        "end": "2027-08-01",
+        "strategy": "REACTIVATE_ENGAGEMENT",
+        "possible": [
+            "REACTIVATE_ENGAGEMENT",
+            "STOP_ENGAGEMENT_KEEP_PRICE",
+            "STOP_ENGAGEMENT_FALLBACK_DEFAULT_PRICE",
         ],
+    }
+    plan = plan_of(
+        {
+            "keep.example.com": {"lifecycle": "renew", "commitment_end": "keep_price"},
+            "list.example.com": {"lifecycle": "renew", "commitment_end": "default_price"},
+        },
         [
-            service(1, "keep.example.com", price=pricing(8, duration="P1M"), commitment=committed),
-            service(2, "list.example.com", price=pricing(8, duration="P1M"), commitment=committed),
+            {"id": i, "name": name, "price": price(8, duration="P1M"), "commitment": committed}
+            for i, name in enumerate(("keep.example.com", "list.example.com"), start=1)
         ],
     )
     rendered = text.render(plan)

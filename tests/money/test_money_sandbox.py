@@ -32,34 +32,36 @@ services:
 """
 
 
+def domain(service_id: int, name: str, period: str, pricing: Any, **more: Any) -> dict[str, Any]:
+    """A seeded domain renewing automatically in 100 days, priced as ``pricing`` says."""
+    return {
+        "id": service_id,
+        "name": name,
+        "route": "/domain",
+        "expires_in": "100d",
+        "renew": {"mode": "automatic", "period": period},
+        "pricing": pricing,
+        **more,
+    }
+
+
 def priced_seed() -> dict[str, Any]:
     seed = demo_seed().to_mapping()
     seed["services"] = [
-        {
-            "id": 120000901,
-            "name": "shop-eu.example.com",
-            "route": "/domain",
-            "expires_in": "100d",
-            "renew": {"mode": "automatic", "period": "P12M"},
-            "pricing": {"price": 12.99, "currency": "EUR", "duration": "P12M", "interval": 1},
-        },
-        {
-            "id": 120000902,
-            "name": "shop-ca.example.com",
-            "route": "/domain",
-            "expires_in": "100d",
-            "renew": {"mode": "automatic", "period": "P1M"},
-            "periods": ["P1M", "P12M"],
-            "pricing": {"price": 2.5, "currency": "CAD", "duration": "P1M", "interval": 1},
-        },
-        {
-            "id": 120000903,
-            "name": "shop-free.example.com",
-            "route": "/domain",
-            "expires_in": "100d",
-            "renew": {"mode": "automatic", "period": "P12M"},
-            "pricing": "absent",
-        },
+        domain(
+            120000901,
+            "shop-eu.example.com",
+            "P12M",
+            {"price": 12.99, "currency": "EUR", "duration": "P12M", "interval": 1},
+        ),
+        domain(
+            120000902,
+            "shop-ca.example.com",
+            "P1M",
+            {"price": 2.5, "currency": "CAD", "duration": "P1M", "interval": 1},
+            periods=["P1M", "P12M"],
+        ),
+        domain(120000903, "shop-free.example.com", "P12M", "absent"),
     ]
     return seed
 

@@ -116,7 +116,7 @@ def live_service(fields: Mapping[str, Any]) -> LiveService:
         admin_contacts=_strings(fields.get("admins")),
         not_understood=fields.get("why")
         or ("test data" if lifecycle is LiveLifecycle.NOT_UNDERSTOOD else None),
-        pricing=_pricing(fields.get("price")),
+        pricing=pricing_of(fields.get("price")),
     )
 
 
@@ -124,7 +124,7 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(item) for item in value)
 
 
-def _pricing(price: Mapping[str, Any] | None) -> Pricing | None:
+def pricing_of(price: Mapping[str, Any] | None) -> Pricing | None:
     """The price through the client's own parser, from the fields OVH's answer has."""
     if price is None:
         return None

@@ -7,15 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import icalendar
 import pytest
+from planner.planner_helpers import live_service
 
-from reconciler.core.live import (
-    Commitment,
-    EndStrategy,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-    ProductFamily,
-)
+from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
 from reconciler.render.calendar import (
     DeadlineKind,
     deadlines,
@@ -38,17 +32,15 @@ def svc(
     termination: datetime | None = None,
     mode: str = "automatic",
 ) -> LiveService:
-    return LiveService(
-        service_id=service_id,
-        name=name,
-        display_name=name,
-        type="hosting/web",
-        family=ProductFamily.WEB_HOSTING,
-        lifecycle=lifecycle,
-        expiration=expiration,
-        renew_mode=mode,
-        renew_period="P12M",
-        termination_date=termination,
+    return live_service(
+        {
+            "id": service_id,
+            "name": name,
+            "lifecycle": lifecycle.value,
+            "expires": expiration,
+            "termination": termination,
+            "mode": mode,
+        }
     )
 
 
@@ -208,16 +200,16 @@ def test_deadlines_of_a_commitment_end_without_a_termination_date_are_its_earlie
     """No termination date given: the termination is judged, as the rules judge it, at the
     first instant of the commitment's end day anywhere (00:00 UTC+14, the day before at
     10:00 UTC) when that comes before the expiry (``LiveService.terminates_at``)."""
-    service = LiveService(
-        service_id=10,
-        name="c.example.com",
-        display_name="c.example.com",
-        type="vps",
-        family=ProductFamily.VPS,
-        lifecycle=LiveLifecycle.TERMINATE_AT_COMMITMENT_END,
-        expiration=datetime(2026, 5, 1, tzinfo=UTC),
-        renew_mode="automatic",
-        commitment=Commitment(end_date=date(2026, 5, 1), strategy=EndStrategy.CANCEL_SERVICE),
+    service = live_service(
+        {
+            "id": 10,
+            "name": "c.example.com",
+            "type": "vps",
+            "lifecycle": "terminate_at_commitment_end",
+            "expires": datetime(2026, 5, 1, tzinfo=UTC),
+            "termination": None,
+            "commitment": {"end": "2026-05-01", "strategy": "CANCEL_SERVICE"},
+        }
     )
     (expiry, cancel, ends) = deadlines([service])
     assert (expiry.kind, expiry.at) == (DeadlineKind.EXPIRY, datetime(2026, 5, 1, tzinfo=UTC))
@@ -247,16 +239,14 @@ def test_deadlines_of_a_commitment_end_without_a_termination_date_are_its_earlie
 def test_the_end_of_a_commitment_is_an_all_day_event_saying_what_happens(
     strategy: EndStrategy | None, then: str
 ) -> None:
-    service = LiveService(
-        service_id=11,
-        name="ns1.example.eu",
-        display_name="ns1.example.eu",
-        type="dedicated/server",
-        family=ProductFamily.DEDICATED_SERVER,
-        lifecycle=LiveLifecycle.RENEW,
-        expiration=datetime(2026, 4, 1, tzinfo=UTC),
-        renew_mode="automatic",
-        commitment=Commitment(end_date=date(2026, 12, 31), strategy=strategy),
+    service = live_service(
+        {
+            "id": 11,
+            "name": "ns1.example.eu",
+            "type": "dedicated/server",
+            "expires": datetime(2026, 4, 1, tzinfo=UTC),
+            "commitment": {"end": "2026-12-31", "strategy": strategy and strategy.value},
+        }
     )
     got = events(ics(LiveAccount.from_services([service])))
     assert set(got) == {"11-expiry@reconciler", "11-commitment-end@reconciler"}

@@ -3,12 +3,13 @@ only when asked, and names that cannot forge lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import plan_factory as f
 import pytest
 
-from reconciler.core.plan import ActionKind
+from reconciler.core.plan import Action, ActionKind
 from reconciler.render import text
 
 
@@ -24,16 +25,54 @@ def action_block(rendered: str, service: str) -> str:
     return "\n".join(block)
 
 
-def test_terminate_at_expiry_says_data_is_deleted_at_expiry_and_until_when_it_can_be_undone() -> (
-    None
-):
-    block = action_block(text.render(f.plan((f.terminate(),))), "old-shop.example.com")
-    assert block.startswith("  - old-shop.example.com (hosting/web, #1001): terminate at expiry")
-    assert (
-        "terminated and its data deleted irreversibly at expiry on 2027-03-01; "
-        "can be cancelled until 2027-02-28 00:00 UTC" in block
-    )
-    assert 'PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}' in block
+# Each kind of change: its maker, the block's headline and words the block holds.
+ACTION_BLOCKS = {
+    "terminate-at-expiry": (
+        f.terminate,
+        "  - old-shop.example.com (hosting/web, #1001): terminate at expiry",
+        [
+            "terminated and its data deleted irreversibly at expiry on 2027-03-01; "
+            "can be cancelled until 2027-02-28 00:00 UTC",
+            'PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}',
+        ],
+    ),
+    "delete-now": (
+        f.delete,
+        "  ! legacy.example.net (hosting/web, #1003): DELETE NOW",
+        [
+            "irreversible, no refund",
+            "its data is deleted irreversibly",
+            "before its expiry on 2027-03-01",
+            "POST /hosting/web/legacy.example.net/terminate",
+            '{"token":"<token from e-mail>"}',
+        ],
+    ),
+    "cancel-termination": (
+        f.cancel,
+        "  + keep.example.com (domain, #1002): cancel termination",
+        [
+            "renews automatically again, every 12 months (P12M), billed at each renewal; "
+            "nothing is deleted",
+            "must be applied before 2027-02-28 00:00 UTC (24 hours before expiry",
+        ],
+    ),
+    "set-renew": (
+        f.set_renew,
+        "  ~ www.example.com (hosting/web, #1004): change renewal",
+        ["manual renewal → automatic renewal", "every month (P1M) → every 12 months (P12M)"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "headline", "says"), ACTION_BLOCKS.values(), ids=ACTION_BLOCKS)
+def test_each_kind_of_change_says_what_it_does_and_until_when(
+    make: Callable[[], Action], headline: str, says: list[str]
+) -> None:
+    action = make()
+    block = action_block(text.render(f.plan((action,))), action.service)
+    assert block.startswith(headline)
+    for words in says:
+        assert words in block
 
 
 def test_terminate_past_the_cancel_deadline_says_it_cannot_be_undone() -> None:
@@ -43,33 +82,6 @@ def test_terminate_past_the_cancel_deadline_says_it_cannot_be_undone() -> None:
     )
     assert "cannot be cancelled any more (the deadline was 2027-02-28 00:00 UTC)" in block
     assert "can be cancelled until" not in block
-
-
-def test_delete_now_is_called_irreversible_with_no_refund() -> None:
-    block = action_block(text.render(f.plan((f.delete(),))), "legacy.example.net")
-    assert block.startswith("  ! legacy.example.net (hosting/web, #1003): DELETE NOW")
-    assert "irreversible, no refund" in block
-    assert "its data is deleted irreversibly" in block
-    assert "before its expiry on 2027-03-01" in block
-    assert "POST /hosting/web/legacy.example.net/terminate" in block
-    assert '{"token":"<token from e-mail>"}' in block
-
-
-def test_cancel_termination_says_it_renews_again_and_the_deadline() -> None:
-    block = action_block(text.render(f.plan((f.cancel(),))), "keep.example.com")
-    assert block.startswith("  + keep.example.com (domain, #1002): cancel termination")
-    assert (
-        "renews automatically again, every 12 months (P12M), billed at each renewal; "
-        "nothing is deleted" in block
-    )
-    assert "must be applied before 2027-02-28 00:00 UTC (24 hours before expiry" in block
-
-
-def test_set_renew_says_what_changes_in_the_renewal() -> None:
-    block = action_block(text.render(f.plan((f.set_renew(),))), "www.example.com")
-    assert block.startswith("  ~ www.example.com (hosting/web, #1004): change renewal")
-    assert "manual renewal → automatic renewal" in block
-    assert "every month (P1M) → every 12 months (P12M)" in block
 
 
 def test_refusals_show_rule_message_and_fix() -> None:
