@@ -90,7 +90,7 @@ from reconciler.cli.display import tz_option, zone_of
 from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
-from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files
+from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files, spec_name
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
@@ -387,16 +387,16 @@ def run_applies(
     for index, turn in enumerate(turns):
         if index:
             io.out("")
-        label = turn.read.source if turn.read is not None else str(turn.target)
+        label = turn.read.source if turn.read is not None else spec_name(turn.target)
         io.out(text_render.section_rule(label, color=use_color(request.color)))
         io.out("")
         try:
             reports.append(run_apply(turn, io=io, environ=environ, cwd=cwd, on_end=on_end))
         except ReconcilerError:
-            rest = [str(later.target) for later in turns[index + 1 :]]
+            rest = [spec_name(later.target) for later in turns[index + 1 :]]
             if rest:
                 io.note(
-                    f"note: stopped at {turn.target}: {', '.join(rest)} not planned nor "
+                    f"note: stopped at {spec_name(turn.target)}: {', '.join(rest)} not planned nor "
                     "applied (fix it and run apply again: what was applied is not repeated)"
                 )
             raise

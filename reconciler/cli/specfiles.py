@@ -61,6 +61,12 @@ def is_stdin(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path) == STDIN
 
 
+def spec_name(path: str | os.PathLike[str]) -> str:
+    """How messages name the spec at ``path``: ``<stdin>`` for ``-``, as its problems
+    and ``Spec.source`` do."""
+    return STDIN_NAME if is_stdin(path) else os.fspath(path)
+
+
 def is_stdin_name(source: str) -> bool:
     """Whether a spec's ``source`` (a plan's ``spec_source``) is standard input."""
     return source == STDIN_NAME

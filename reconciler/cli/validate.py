@@ -17,7 +17,7 @@ import click
 
 from reconciler.cli.options import format_option
 from reconciler.cli.show import refuse_plan_files
-from reconciler.cli.specfiles import STDIN, STDIN_NAME, read_spec, spec_files
+from reconciler.cli.specfiles import read_spec, spec_files, spec_name
 from reconciler.core.spec import Spec
 from reconciler.errors import SpecError
 
@@ -54,7 +54,7 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
                 for line in outcome.lines():
                     click.echo(f"error: {line}", err=True)
             else:
-                click.echo(ok_line(display_name(path), outcome))
+                click.echo(ok_line(spec_name(path), outcome))
         if failed:
             click.echo(f"{len(failed)} of {len(results)} specs are invalid", err=True)
             click.echo(f"hint: {_HINT}", err=True)
@@ -70,10 +70,6 @@ def check(path: str) -> Spec | SpecError:
         return error
 
 
-def display_name(path: str) -> str:
-    return STDIN_NAME if path == STDIN else path
-
-
 def ok_line(name: str, spec: Spec) -> str:
     count = len(spec.services)
     return f"{name}: ok ({count} service{'' if count == 1 else 's'})"
@@ -85,7 +81,7 @@ def report(results: list[tuple[str, Spec | SpecError]]) -> dict[str, Any]:
     (each ``file``, ``line``, ``column``, ``message``, ``fix``)."""
     entries: list[dict[str, Any]] = []
     for path, outcome in results:
-        name = display_name(path)
+        name = spec_name(path)
         if isinstance(outcome, SpecError):
             entries.append(
                 {

@@ -181,6 +181,29 @@ def test_standard_input_is_one_of_the_specs_read_once(
     assert len(runs(workdir)) == 2
 
 
+@pytest.mark.parametrize(
+    ("piped_spec", "args", "note"),
+    [
+        (REFUSED, ("-", "b.yaml"), "stopped at <stdin>: b.yaml not planned"),
+        (DELETE, ("refused.yaml", "-"), "stopped at refused.yaml: <stdin> not planned"),
+    ],
+    ids=["stopping", "not-reached"],
+)
+def test_the_stopped_note_names_standard_input_as_its_problems_do(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    piped_spec: str,
+    args: tuple[str, ...],
+    note: str,
+) -> None:
+    piped(monkeypatch, piped_spec)
+    result = cli(capsys, "apply", *args, "--auto-approve")
+    assert result.code == 3
+    assert note in result.err, result.err
+    assert runs(workdir) == []
+
+
 def test_standard_input_without_auto_approve_is_refused_before_the_first_spec(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
