@@ -36,9 +36,11 @@ output.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -157,23 +159,23 @@ def plan(
     zone = zone_of(tz)  # a mistyped zone is refused before any file or account is read
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
     refuse_plan_files(paths, "plan")
-    plans, outputs = run(
-        plan_files(
-            paths,
-            out=out,
-            journal=journal,
-            targets=targets,
-            endpoint=endpoint,
-            concurrency=concurrency,
+    with collector_paused():
+        plans, outputs = run(
+            plan_files(
+                paths,
+                out=out,
+                journal=journal,
+                targets=targets,
+                endpoint=endpoint,
+                concurrency=concurrency,
+            )
         )
-    )
-
-    secrets = command_secrets()
-    color = use_color()
-    # color=: click strips ANSI codes from output that is not a terminal; --color asks
-    # for them there too (a CI log that renders them).
-    # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
-    shown = render(plans, output_format, color=color, zone=zone)
+        secrets = command_secrets()
+        color = use_color()
+        # color=: click strips ANSI codes from output that is not a terminal; --color
+        # asks for them there too (a CI log that renders them).
+        # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
+        shown = render(plans, output_format, color=color, zone=zone)
     shown = shown if output_format == "json" else keep_endpoint(shown, endpoint)
     click.echo(secrets.redact(shown), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
@@ -181,6 +183,34 @@ def plan(
         click.echo(_saved_line(path, made), err=True)
     _append_step_summary(plans, zone)
     _exit(plans, detailed=detailed_exitcode)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection while the account is read, the specs parsed and the plan
+    made and rendered; the collector is left as it was found (in-process callers).
+
+    Those steps only build: the decoded pages, the services, the spec, the plan, all
+    alive until the output is written, and next to no cycle becomes garbage. Every
+    collection then walks objects it cannot free: at 50,000 services that was
+    1.2-2 s of the CPU (docs/benchmarks.md, "What was optimised"), with the same peak
+    memory as without it. The process ends without a final collection either
+    (``reconciler.cli._leave``)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # What was built meanwhile is all in the youngest generation, and the first
+        # collection once enabled would walk all of it: freezing and unfreezing moves
+        # it to the oldest generation in one step instead, where a later full
+        # collection (an in-process caller's) still frees what became garbage. Only
+        # when nothing else was frozen: unfreezing would release that too.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 async def plan_files(
