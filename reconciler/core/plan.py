@@ -30,7 +30,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from reconciler.core.diff import Essence, EssenceLifecycle
+from reconciler.core.diff import Essence
+from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"

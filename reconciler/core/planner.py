@@ -38,18 +38,16 @@ from reconciler.core.catalog import ConfirmFlow, RequestFlow, deletion_flows, pr
 from reconciler.core.diff import (
     Change,
     Essence,
-    EssenceLifecycle,
     changes,
     live_essence,
     normalise_period,
     wanted_essence,
 )
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
+from reconciler.core.lifecycle import CommitmentEnd, EssenceLifecycle, Lifecycle, LiveLifecycle
 from reconciler.core.live import (
     TERMINATE_AT_ENGAGEMENT_ACTION,
     EndStrategy,
     LiveAccount,
-    LiveLifecycle,
     LiveService,
 )
 from reconciler.core.money import billing_of

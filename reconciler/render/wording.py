@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from reconciler.core.diff import EssenceLifecycle
+from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.plan import Action, ActionKind, Call, Plan
 from reconciler.core.rules import CANCEL_WINDOW, utc
 from reconciler.times import shown_day, shown_when
