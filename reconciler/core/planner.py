@@ -467,8 +467,10 @@ def deletion_calls(
     ``POST /services/{id}/terminate/confirm`` (on ``ovh-us`` the confirmation is on
     ``/hosting/web/{name}/confirmTermination`` unless the plan code is the panel's).
     The recorded fallbacks are apply's (``steps.fallbacks_of``), never planned."""
-    flows = deletion_flows(product_of(live.type), live.plan_code, endpoint=endpoint)
-    route = f"/hosting/web/{quote(live.name, safe='')}"
+    product = product_of(live.type)
+    flows = deletion_flows(product, live.plan_code, endpoint=endpoint)
+    # The product's own route, from the catalogue's type (its route prefix).
+    route = f"/{product.type}/{quote(live.name, safe='')}"
     return (
         RequestTermination(
             service_id=live.service_id, route=route if flows.request is RequestFlow.ROUTE else None
