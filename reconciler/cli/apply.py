@@ -106,7 +106,7 @@ from reconciler.errors import (
 )
 from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
-from reconciler.render.wording import HEADLINES, clean
+from reconciler.render.wording import HEADLINES, clean, refusal_words
 
 if TYPE_CHECKING:
     from reconciler.journal.records import Record
@@ -534,7 +534,7 @@ def _run_loaded(
             io.out("")
             io.out("Refused at apply time: nothing is applied.")
             for refusal in verdict.refusals:
-                io.out(refusal_text(refusal))
+                io.out(refusal_text(refusal, request.zone))
 
     options = ApplyOptions(
         token_timeout=request.token_timeout,
@@ -773,12 +773,14 @@ def outcome_line(result: ActionResult) -> str:
     return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
 
 
-def refusal_text(refusal: Refusal) -> str:
+def refusal_text(refusal: Refusal, zone: tzinfo | None = None) -> str:
+    """A refusal met at apply time, its dates in the display ``zone`` (``--tz``)."""
     where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+    message, fix = refusal_words(refusal, zone)
     return (
         f"  x {clean(refusal.service)}{where} [{refusal.rule}]\n"
-        f"      {clean(refusal.message)}\n"
-        f"      fix: {clean(refusal.fix)}"
+        f"      {clean(message)}\n"
+        f"      fix: {clean(fix)}"
     )
 
 

@@ -45,8 +45,9 @@ from datetime import datetime
 
 from reconciler.clock import as_utc
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode, by_key
-from reconciler.core.rules import has_passed, when_text
+from reconciler.core.rules import has_passed, refusal, utc
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
+from reconciler.times import Phrase
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
 
@@ -236,11 +237,14 @@ def _stale_reason(saved: Action, current: Action) -> str:
 
 def _expired(action: Action, now: datetime) -> Refusal:
     assert action.expires_at is not None
-    deadline = when_text(action.expires_at)
+    deadline, moment = utc(action.expires_at), utc(now)
+    message: Phrase
     if action.action is ActionKind.CANCEL_TERMINATION:
         message = (
-            f"the cancellation of {action.name}'s termination was allowed until {deadline} "
-            f"(24 hours before expiry); it is now {when_text(now)}"
+            f"the cancellation of {action.name}'s termination was allowed until ",
+            deadline,
+            " (24 hours before expiry); it is now ",
+            moment,
         )
         fix = (
             "it is too late to cancel: the service is terminated at expiry; order it again "
@@ -248,18 +252,20 @@ def _expired(action: Action, now: datetime) -> Refusal:
         )
     else:
         message = (
-            f"this {action.action.value} of {action.name} was valid until {deadline}; it is "
-            f"now {when_text(now)}"
+            f"this {action.action.value} of {action.name} was valid until ",
+            deadline,
+            "; it is now ",
+            moment,
         )
         fix = "plan again: the service has moved past the date the plan relied on"
     # The planner's own codes (``rules.action_expired``, the cancel window), so that plan
     # and apply name the same refusal.
-    return Refusal(
-        service=action.service,
-        service_id=action.service_id,
-        rule=RuleCode.CANCEL_WINDOW_CLOSED
+    return refusal(
+        action.service,
+        action.service_id,
+        RuleCode.CANCEL_WINDOW_CLOSED
         if action.action is ActionKind.CANCEL_TERMINATION
         else RuleCode.ACTION_EXPIRED,
-        message=message,
-        fix=fix,
+        message,
+        fix,
     )

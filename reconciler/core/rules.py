@@ -45,7 +45,7 @@ from reconciler.core.live import (
 from reconciler.core.periods import MAX_MONTHS, months_of
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
-from reconciler.times import utc_text
+from reconciler.times import Phrase, phrase_text, utc_text
 
 # A termination can be cancelled until 24 hours before expiry, not later (the
 # control panel refuses it then; docs/user-guide.md).
@@ -169,14 +169,33 @@ def describe(service: LiveService) -> str:
 # --- proposal rules --------------------------------------------------------------------
 
 
-def _refuse(proposal: Proposal, rule: RuleCode, message: str, fix: str) -> Refusal:
+def refusal(
+    service: str, service_id: int | None, rule: RuleCode, message: str | Phrase, fix: str | Phrase
+) -> Refusal:
+    """A refusal whose message and fix may hold instants (a ``Phrase``): its texts say
+    them in UTC, as plan files and golden outputs have them, and the instants stay typed
+    so that a renderer shows them in the display zone (``Refusal.message_phrase``)."""
+    said = (message,) if isinstance(message, str) else message
+    fixed = (fix,) if isinstance(fix, str) else fix
     return Refusal(
-        service=proposal.wanted.key,
-        service_id=proposal.live.service_id,
+        service=service,
+        service_id=service_id,
         rule=rule,
-        message=message,
-        fix=fix,
+        message=phrase_text(said),
+        fix=phrase_text(fixed),
+        message_phrase=said if _has_instant(said) else (),
+        fix_phrase=fixed if _has_instant(fixed) else (),
     )
+
+
+def _has_instant(phrase: Phrase) -> bool:
+    return any(isinstance(part, datetime) for part in phrase)
+
+
+def _refuse(
+    proposal: Proposal, rule: RuleCode, message: str | Phrase, fix: str | Phrase
+) -> Refusal:
+    return refusal(proposal.wanted.key, proposal.live.service_id, rule, message, fix)
 
 
 def _is_change(proposal: Proposal) -> bool:
@@ -206,15 +225,19 @@ def already_terminated(proposal: Proposal, now: datetime) -> Refusal | None:
     if not _is_change(proposal) or (proposal.action is not None and not live.gone):
         return None
     state = "expired" if live.lifecycle is LiveLifecycle.EXPIRED else "terminated"
-    since = ""
+    since: Phrase = ()
     ended = live.termination_date or live.expiration
     if ended is not None:
-        since = f" (since {when_text(ended)})"
+        since = (" (since ", utc(ended), ")")
     return _refuse(
         proposal,
         RuleCode.ALREADY_TERMINATED,
-        f"{describe(live)} is already {state}{since}; it cannot be "
-        f"{'renewed' if proposal.wanted.lifecycle is Lifecycle.RENEW else 'changed'}",
+        (
+            f"{describe(live)} is already {state}",
+            *since,
+            f"; it cannot be "
+            f"{'renewed' if proposal.wanted.lifecycle is Lifecycle.RENEW else 'changed'}",
+        ),
         "order the service again if it is still needed, then plan again; or set "
         f"`lifecycle: terminate_at_expiry` for {proposal.wanted.key} (or drop it) to accept it "
         "is gone",
@@ -288,12 +311,22 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
     return _refuse(
         proposal,
         RuleCode.CANCEL_WINDOW_CLOSED,
-        f"the termination of {describe(live)} can no longer be cancelled: {event} "
-        f"{when_text(expiry)} and cancelling closed 24 hours before, at "
-        f"{when_text(deadline)} (now {when_text(instant)})",
-        f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
-        f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
-        f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
+        (
+            f"the termination of {describe(live)} can no longer be cancelled: {event} ",
+            utc(expiry),
+            " and cancelling closed 24 hours before, at ",
+            utc(deadline),
+            " (now ",
+            instant,
+            ")",
+        ),
+        (
+            f"{live.name} will be terminated and its data deleted at ",
+            utc(expiry),
+            ": back up its data now, set "
+            f"`lifecycle: {_terminating_lifecycle(live).value}` for {proposal.wanted.key} "
+            "to accept it, and order a new service if one is still needed",
+        ),
     )
 
 
@@ -313,9 +346,14 @@ def action_expired(proposal: Proposal, now: datetime) -> Refusal | None:
     return _refuse(
         proposal,
         RuleCode.ACTION_EXPIRED,
-        f"{describe(live)} reached its expiry on {when_text(expiry)} (now "
-        f"{when_text(utc(now))}) and the account does not show yet whether it was renewed "
-        f"or ended: {proposal.action.value} is no longer the change to make",
+        (
+            f"{describe(live)} reached its expiry on ",
+            utc(expiry),
+            " (now ",
+            utc(now),
+            ") and the account does not show yet whether it was renewed or ended: "
+            f"{proposal.action.value} is no longer the change to make",
+        ),
         "wait until the account shows the service renewed or ended (`reconciler services "
         f"--search {live.name}`), then plan again",
     )
@@ -546,12 +584,16 @@ def terminate_manual_service(proposal: Proposal, now: datetime) -> Refusal | Non
     if proposal.action is not ActionKind.TERMINATE_AT_EXPIRY or live.renew_mode != "manual":
         return None
     expiry = expiry_of(live)
-    on = f" on {when_text(expiry)}" if expiry else ""
+    on: Phrase = (" on ", utc(expiry)) if expiry else ()
     return _refuse(
         proposal,
         RuleCode.TERMINATE_MANUAL_SERVICE,
-        f"{describe(live)} is renewed by hand: it already ends at its expiry{on} unless "
-        "someone pays, and OVH shows no difference between that and a termination at expiry",
+        (
+            f"{describe(live)} is renewed by hand: it already ends at its expiry",
+            *on,
+            " unless someone pays, and OVH shows no difference between that and a "
+            "termination at expiry",
+        ),
         f"to let it expire, state `lifecycle: renew` with `mode: manual` for "
         f"{proposal.wanted.key} and do not pay it; to have OVH terminate it, switch it to "
         "automatic renewal first (`lifecycle: renew`), apply, then set `terminate_at_expiry`",

@@ -104,7 +104,7 @@ def render(plan: Plan, *, color: bool = False, zone: tzinfo | None = None) -> st
             "",
         ]
         for refusal in plan.refused:
-            lines += _refusal_lines(refusal, paint)
+            lines += _refusal_lines(refusal, paint, zone)
         lines.append("")
     footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged, zone)
     if footer:
@@ -185,13 +185,14 @@ def _action_lines(
     return lines
 
 
-def _refusal_lines(refusal: Refusal, paint: _Painter) -> list[str]:
+def _refusal_lines(refusal: Refusal, paint: _Painter, zone: tzinfo | None) -> list[str]:
     symbol = paint(wording.REFUSED_SYMBOL, "bold_red")
     where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+    message, fix = wording.refusal_words(refusal, zone)
     return [
         f"  {symbol} {paint(clean(refusal.service), 'bold')}{where} [{refusal.rule.value}]",
-        f"      {clean(refusal.message)}",
-        f"      fix: {clean(refusal.fix)}",
+        f"      {clean(message)}",
+        f"      fix: {clean(fix)}",
     ]
 
 

@@ -21,9 +21,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from reconciler.core.diff import EssenceLifecycle
-from reconciler.core.plan import Action, ActionKind, Call, Plan
+from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal
 from reconciler.core.rules import CANCEL_WINDOW, utc
-from reconciler.times import shown_day, shown_when
+from reconciler.times import Phrase, phrase_text, shown_day, shown_when
 
 # Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
 # kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
@@ -131,6 +131,25 @@ def status_word(plan: Plan) -> str:
 def when_text(when: datetime, zone: tzinfo | None = None) -> str:
     """A moment, always with its time: ``2027-02-28 00:00 UTC`` (in ``zone`` if given)."""
     return shown_when(utc(when), zone)
+
+
+def refusal_words(refusal: Refusal, zone: tzinfo | None = None) -> tuple[str, str]:
+    """A refusal's message and fix with their dates in the display ``zone`` (the texts
+    as written, in UTC, without one). The rules word them at plan time and keep their
+    instants typed (``Refusal.message_phrase``); a refusal read from a plan file has
+    only its texts, which are then shown as they are."""
+    return (
+        _said(refusal.message, refusal.message_phrase, zone),
+        _said(refusal.fix, refusal.fix_phrase, zone),
+    )
+
+
+def _said(text: str, phrase: Phrase, zone: tzinfo | None) -> str:
+    # The phrase is used only when it is the text it came with: words from elsewhere
+    # (a hand-edited plan file) never replace what the plan says.
+    if zone is None or not phrase or phrase_text(phrase) != text:
+        return text
+    return phrase_text(phrase, zone)
 
 
 def day_text(when: datetime, zone: tzinfo | None = None) -> str:
