@@ -196,6 +196,11 @@ def test_the_24_hour_rule_and_the_plan_json_are_the_same_under_any_zone(
         local = deadline.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M" + seconds)
         if not refused:
             assert f"must be applied before {local} " in text.out, text.out
+        else:  # the refusal's dates too, in text and in markdown
+            closed = f"cancelling closed 24 hours before, at {local} "
+            assert closed in text.out, text.out
+            markdown = cli(capsys, "plan", "keep.yaml", "--format", "markdown", "--tz", zone)
+            assert closed in markdown.out, markdown.out
 
 
 def test_show_renders_a_saved_plan_in_the_zone_asked_for(
