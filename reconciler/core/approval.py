@@ -1,41 +1,18 @@
 """Is the plan a human approved (or a saved plan file) still the right thing to do?
+(docs/architecture.md, "`reconciler.apply`", lists how each service is judged.)
 
 Pure: the approved plan, the plan made again from its own embedded spec against the
 account as it is at apply time (``fresh``), and the API's clock in; a ``Verdict`` out.
 Apply only ever executes the *fresh* plan's actions, and only when the verdict says the
 approved plan still holds — never the calls read from a file.
 
-How each service of the approved plan is judged against the fresh plan:
-
-- a **refusal** anywhere (in the approved plan, or the rules judged again now: e.g. a
-  cancellation planned 25 hours before expiry, applied at 23 hours) → nothing is
-  applied (exit 3);
-- an approved change whose ``expires_at`` has passed → refused, whatever else holds;
-- same fingerprint (the live fields the action depends on did not move): the fresh
-  action must be the approved one — same kind, service, calls, before/after, expiry,
-  linked services. Anything else means the file does not say what its own spec and the
-  account imply: it was altered (or made by another version of reconciler) →
-  ``PlanFileError``;
-- another fingerprint: the account moved. That is fine in exactly two cases, both of
-  which only ever complete what was approved:
-
-  * *already done* — the fresh plan has nothing left to do for the service, and it is
-    where the approved action was taking it (an earlier run of this plan, a racing
-    apply, or a change made by hand that did the same);
-  * *partly done* — the fresh action takes the service to the same place with the
-    approved action's last calls only (a run killed between the two calls of a
-    cancellation: the termination is cancelled, the renewal not yet switched back);
-
-  otherwise the plan is stale → ``StalePlanError`` ("the account changed since this
-  plan was made — plan again");
-- a service the approved plan leaves alone (``no_op``) that now needs a change, or a
-  change the approved plan does not list → stale (the set of actions differs). A
-  ``no_op`` that is still a ``no_op`` is fine even if its service moved (a renewal
-  moved its expiry): the plan promised nothing about it.
-
-What is compared is the plan's *actions* and their fingerprints, not the whole-account
-``live_fingerprint``: a service the spec does not name (unmanaged) that renews, or a new
-service ordered in the meantime, does not make a lifecycle plan stale.
+The contract: a refusal anywhere, or an approved change past its ``expires_at``,
+applies nothing (exit 3); where a service's fingerprint did not move, the fresh action
+must be the approved one, else the file was altered (``PlanFileError``); where it
+moved, the plan holds only if the account already shows all or the first part of what
+was approved (*already done*, *partly done*), else it is stale (``StalePlanError``).
+The plan's actions and their fingerprints are compared, never the whole account's: a
+service the spec does not name may move without making a lifecycle plan stale.
 """
 
 from __future__ import annotations
