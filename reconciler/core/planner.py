@@ -38,18 +38,16 @@ from reconciler.core.catalog import ConfirmFlow, RequestFlow, deletion_flows, pr
 from reconciler.core.diff import (
     Change,
     Essence,
-    EssenceLifecycle,
     changes,
     live_essence,
     normalise_period,
     wanted_essence,
 )
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
+from reconciler.core.lifecycle import CommitmentEnd, EssenceLifecycle, Lifecycle, LiveLifecycle
 from reconciler.core.live import (
     TERMINATE_AT_ENGAGEMENT_ACTION,
     EndStrategy,
     LiveAccount,
-    LiveLifecycle,
     LiveService,
 )
 from reconciler.core.money import billing_of
@@ -469,8 +467,10 @@ def deletion_calls(
     ``POST /services/{id}/terminate/confirm`` (on ``ovh-us`` the confirmation is on
     ``/hosting/web/{name}/confirmTermination`` unless the plan code is the panel's).
     The recorded fallbacks are apply's (``steps.fallbacks_of``), never planned."""
-    flows = deletion_flows(product_of(live.type), live.plan_code, endpoint=endpoint)
-    route = f"/hosting/web/{quote(live.name, safe='')}"
+    product = product_of(live.type)
+    flows = deletion_flows(product, live.plan_code, endpoint=endpoint)
+    # The product's own route, from the catalogue's type (its route prefix).
+    route = f"/{product.type}/{quote(live.name, safe='')}"
     return (
         RequestTermination(
             service_id=live.service_id, route=route if flows.request is RequestFlow.ROUTE else None

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from planner_helpers import live_service
 
 from reconciler.core import planner
-from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import EndStrategy, LiveAccount, LiveService
 from reconciler.core.planner import FINGERPRINT_VERSION, fingerprint, live_fingerprint
 from reconciler.core.rules import utc
 

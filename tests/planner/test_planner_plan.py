@@ -66,7 +66,7 @@ def test_fingerprint_is_a_sha256() -> None:
 @pytest.mark.parametrize(("field", "value"), DEPENDED_ON.items(), ids=list(DEPENDED_ON))
 def test_fingerprint_moves_with_every_field_an_action_depends_on(field: str, value: Any) -> None:
     if field == "lifecycle":
-        from reconciler.core.live import LiveLifecycle
+        from reconciler.core.lifecycle import LiveLifecycle
 
         value = LiveLifecycle(value)
     assert print_of(service(**{field: value})) != print_of(service())
