@@ -20,7 +20,7 @@ once here and used everywhere:
   UTC or a display zone. A display time zone (``--tz``) changes only
   what a renderer shows (``in_zone``), never what the rules judge. A message worded in
   the core keeps its instants typed (a ``Phrase``: a refusal's), so that a renderer
-  shows them in that zone too (``phrase_text``).
+  shows them in that zone too (``phrase_text``, ``phrase_shown``).
 
 Pure: no clock is read here (``reconciler.clock`` is the injected clock).
 """
@@ -231,3 +231,13 @@ def phrase_text(phrase: Phrase, zone: tzinfo | None = None) -> str:
     return "".join(
         shown_when(part, zone) if isinstance(part, datetime) else part for part in phrase
     )
+
+
+def phrase_shown(text: str, phrase: Phrase, zone: tzinfo | None) -> str:
+    """``text`` with its instants in the display ``zone``, from ``phrase``, the words it
+    was made of; ``text`` as it is without a zone, without a phrase (a text read from a
+    file), or when ``phrase`` is not that text: words from elsewhere (a hand-edited plan
+    file) never replace what was said."""
+    if zone is None or not phrase or phrase_text(phrase) != text:
+        return text
+    return phrase_text(phrase, zone)

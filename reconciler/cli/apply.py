@@ -489,7 +489,7 @@ def _run_loaded(
     io.out(shown.rstrip("\n"))
     if approved.refused:
         refusals.extend(refusals_of(approved))
-        raise refused_error(refusals_of(approved), loaded.source)
+        raise refused_error(refusals_of(approved), loaded.source, zone=request.zone)
     check_tokens(request.tokens, approved)
     check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
     if not approved.has_changes:
@@ -525,6 +525,7 @@ def _run_loaded(
                 options=options,
                 reporter=progress,
                 on_verdict=show_verdict,
+                zone=request.zone,
             )
 
     io.out("")

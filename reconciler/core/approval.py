@@ -18,13 +18,13 @@ service the spec does not name may move without making a lifecycle plan stale.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from reconciler.clock import as_utc
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode, by_key
 from reconciler.core.rules import has_passed, refusal, utc
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
-from reconciler.times import Phrase
+from reconciler.times import Phrase, phrase_shown
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
 
@@ -44,11 +44,12 @@ class Verdict:
     def approved(self) -> bool:
         return not (self.refusals or self.stale or self.altered)
 
-    def raise_if_not_approved(self, source: str) -> None:
+    def raise_if_not_approved(self, source: str, *, zone: tzinfo | None = None) -> None:
         """The one error for a plan that must not be applied (refusals first: a rule
-        refusing is the more useful news, and it has its own exit code)."""
+        refusing is the more useful news, and it has its own exit code); ``zone``: the
+        display zone of its words (``refused_error``)."""
         if self.refusals:
-            raise refused_error(self.refusals, source)
+            raise refused_error(self.refusals, source, zone=zone)
         if self.altered:
             raise PlanFileError(
                 f"{source} cannot be applied: {_first(self.altered)}",
@@ -62,14 +63,21 @@ class Verdict:
             )
 
 
-def refused_error(refusals: tuple[Refusal, ...], source: str) -> RefusedError:
-    """One line naming what is refused (each refusal is shown above it, with its fix)."""
+def refused_error(
+    refusals: tuple[Refusal, ...], source: str, *, zone: tzinfo | None = None
+) -> RefusedError:
+    """One line naming what is refused (each refusal is shown above it, with its fix);
+    one refusal's fix is the hint, its dates in the display ``zone`` as above it."""
     count = len(refusals)
     named = ", ".join(f"{r.service} [{r.rule}]" for r in refusals[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     return RefusedError(
         f"{source}: {count} change{'s' * (count > 1)} refused ({named}{more}); nothing was applied",
-        hint=refusals[0].fix if count == 1 else "each refusal above says what to change",
+        hint=(
+            phrase_shown(refusals[0].fix, refusals[0].fix_phrase, zone)
+            if count == 1
+            else "each refusal above says what to change"
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.periods import Period, months_of
 from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal
 from reconciler.core.rules import CANCEL_WINDOW, utc
-from reconciler.times import Phrase, phrase_text, shown_day, shown_when
+from reconciler.times import phrase_shown, shown_day, shown_when
 
 REFUSED_SYMBOL = "x"  # beside ActionKind.symbol: a refused change
 
@@ -114,17 +114,9 @@ def refusal_words(refusal: Refusal, zone: tzinfo | None = None) -> tuple[str, st
     instants typed (``Refusal.message_phrase``); a refusal read from a plan file has
     only its texts, which are then shown as they are."""
     return (
-        _said(refusal.message, refusal.message_phrase, zone),
-        _said(refusal.fix, refusal.fix_phrase, zone),
+        phrase_shown(refusal.message, refusal.message_phrase, zone),
+        phrase_shown(refusal.fix, refusal.fix_phrase, zone),
     )
-
-
-def _said(text: str, phrase: Phrase, zone: tzinfo | None) -> str:
-    # The phrase is used only when it is the text it came with: words from elsewhere
-    # (a hand-edited plan file) never replace what the plan says.
-    if zone is None or not phrase or phrase_text(phrase) != text:
-        return text
-    return phrase_text(phrase, zone)
 
 
 def day_text(when: datetime, zone: tzinfo | None = None) -> str:

@@ -181,3 +181,13 @@ def test_a_refusal_met_at_apply_time_shows_its_dates_in_the_zone() -> None:
     (refusal,) = _closed_window_plan().refused
     assert CLOSED_IN_UTC in refusal_text(refusal)
     assert CLOSED_IN_PARIS in refusal_text(refusal, PARIS)
+
+
+def test_one_refusal_s_fix_as_the_error_s_hint_shows_its_dates_in_the_zone() -> None:
+    from reconciler.core.approval import refused_error
+
+    refusals = _closed_window_plan().refused
+    in_paris = refused_error(refusals, "spec.yaml", zone=PARIS).hint or ""
+    assert "its data deleted at 2027-01-16 01:00 CET: back up" in in_paris
+    in_utc = refused_error(refusals, "spec.yaml").hint or ""
+    assert "its data deleted at 2027-01-16 00:00 UTC: back up" in in_utc
