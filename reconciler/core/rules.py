@@ -1,28 +1,18 @@
-"""The lifecycle rules (docs/user-guide.md, "Rules"): every change is judged before it is planned.
+"""The lifecycle rules: every change is judged before it is planned (docs/user-guide.md,
+"The lifecycle rules", lists each code, what it refuses and its fix).
 
 Each rule is a pure function with a stable code (``plan.RuleCode``) that returns a
 ``Refusal`` (what is refused and why, with dates, and the fix) or ``None``. Time is a
 parameter: the planner passes the clock's ``now`` at plan time, and apply calls the
 same rules again with the clock at apply time, one service at a time, through
-``check(proposal, now=...)``.
+``check(proposal, now=...)``. *Proposal rules* judge one change the planner means to
+make to one live service (a ``Proposal``; a ``no_op`` is never refused); *matching
+rules* say why a spec entry has no single live service to judge, or why a live
+service the spec does not name is refused (``unmanaged: error``).
 
-Two kinds of rules:
-
-- *Proposal rules* judge one change the planner means to make to one live service
-  (a ``Proposal``): ``unmanageable-service``, ``already-terminated``,
-  ``delete-now-web-hosting-only``, ``protected``, ``unpaid-service``,
-  ``cancel-window-closed``, ``action-expired``, ``period-not-offered``,
-  ``linked-service-conflict``.
-  A ``no_op`` is never refused: rules judge changes, and a spec entry that already
-  matches the account (even for a telecom service, or an unpaid one) has nothing to
-  refuse.
-- *Matching rules* say why a spec entry has no single live service to judge:
-  ``unknown-service``, ``ambiguous-service``, ``type-mismatch``; and
-  ``unmanaged-service`` for a live service the spec does not name (``unmanaged: error``).
-
-``check`` reports every proposal rule a change breaks, so that one plan shows
-everything to fix, except behind two gates that make the others moot: an unmanageable
-service (manage it elsewhere) and a service already gone (nothing can change it).
+A refusal's dates are instants kept typed in its words (``refusal``: a
+``reconciler.times.Phrase``), so that a renderer shows them in the display zone; its
+texts say them in UTC, as plan files hold them.
 """
 
 from __future__ import annotations
