@@ -27,6 +27,7 @@ from marked_yaml import (
     Limits,
     Mark,
     Marks,
+    Node,
     Path,
     Problem,
     Refused,
@@ -177,12 +178,21 @@ class _Reader:
         return node.key.mark if node.key is not None else node.mark
 
     def check(
-        self, model: type[BaseModel], values: dict[str, Any], path: Path, meant: set[str]
+        self,
+        model: type[BaseModel],
+        values: dict[str, Any],
+        path: Path,
+        meant: set[str],
+        written: Mapping[str, Node] | None = None,
     ) -> Any:
-        """``model`` from ``values``, the fields of the mapping at ``path``, or None with
-        its problems reported (but the absence of a key that a misspelt one meant)."""
+        """``model`` from ``values``, the fields of the mapping at ``path`` (``written``:
+        the nodes of its keys, if at hand), or None with its problems reported (but the
+        absence of a key that a misspelt one meant)."""
         try:
-            return model.model_validate(values, context=Source(self.marks, path))
+            # model_validate but for a Python frame: this runs once per service.
+            return model.__pydantic_validator__.validate_python(
+                values, context=Source(self.marks, path, written)
+            )
         except ValidationError as error:
             for loc, problem in validation_problems(error):
                 if not (problem.absent and loc and loc[0] in meant):
@@ -205,7 +215,7 @@ class _Reader:
             )
             return None
         credentials = self._credentials(data)
-        top, meant = self._fields(data, (), TOP_KEYS, "at the top level of the spec", top=True)
+        top, meant, _ = self._fields(data, (), TOP_KEYS, "at the top level of the spec", top=True)
         if "version" not in top and "version" not in meant:
             self.problem(
                 root.mark, "the spec has no `version`", "add `version: 1` as the first line"
@@ -237,17 +247,22 @@ class _Reader:
         where: str,
         *,
         top: bool = False,
-    ) -> tuple[dict[str, Any], set[str]]:
-        """The known keys of a mapping, and the known keys its other keys may have meant
-        (a typo, a merge key): a problem for every unknown key. A key whose value the
-        reader refused (an alias) counts as written: it is not reported again."""
+    ) -> tuple[dict[str, Any], set[str], dict[str, Node]]:
+        """The known keys of a mapping, the known keys its other keys may have meant
+        (a typo, a merge key), and the node of each key's value: a problem for every
+        unknown key. A key whose value the reader refused (an alias) counts as written:
+        it is not reported again."""
         fields: dict[str, Any] = {}
         meant: set[str] = set()
+        written: dict[str, Node] = {}
         for key, value in mapping.items():
             if isinstance(key, Refused):
                 continue  # refused where it stands
-            key_node = self.marks[(*path, key)].key
+            node = self.marks[(*path, key)]
+            key_node = node.key
             assert key_node is not None
+            if isinstance(key, str):
+                written[key] = node
             if isinstance(key, CollectionKey):
                 self.problem(
                     key_node.mark,
@@ -278,18 +293,18 @@ class _Reader:
                 else:
                     fix = f"the keys allowed here are {listed(known)}"
                 self.problem(key_node.mark, f"unknown key {shown(key)} {where}", fix)
-        return fields, meant
+        return fields, meant, written
 
     def _credentials(self, data: dict[Any, Any]) -> set[str]:
         """Refuse credential-like keys anywhere (service names excepted), never showing
         their values; the service keys refused so."""
         refused: set[str] = set()
         for path, mapping in _mappings(data):
+            is_services = path == ("services",)
             for key, value in mapping.items():
-                if not isinstance(key, str):
-                    continue
-                is_services = path == ("services",)
-                if is_services and (isinstance(value, dict | list | Refused) or "." in key):
+                if not isinstance(key, str) or key in _SETTING_KEYS:
+                    continue  # (a setting's name is never a credential's: the common case)
+                if is_services and (isinstance(value, _SERVICE_VALUES) or "." in key):
                     continue  # a service's name (token.example.com), not a setting
                 variable = credential_variable(key)
                 if variable is None:
@@ -355,28 +370,29 @@ class _Reader:
                 "write the service's name (resource.name on the API) as the key",
             )
             return None
-        label = shown(key)
         if node.kind is Kind.NULL:
             entry = {}  # a name with nothing under it: the rules say what it lacks
         if node.text in LIFECYCLE_WORDS and node.kind is Kind.STR:
             self.problem(
                 node.mark,
-                f"service {label} must be a mapping, not a bare lifecycle",
+                f"service {shown(key)} must be a mapping, not a bare lifecycle",
                 f"write `lifecycle: {node.text}` on its own line, indented under the name",
             )
             return None
         if not isinstance(entry, dict):
             self.problem(
                 node.mark,
-                f"service {label} must be a mapping, not {describe_node(node)}",
+                f"service {shown(key)} must be a mapping, not {describe_node(node)}",
                 f"give it an indented `lifecycle:` (and optionally {', '.join(SERVICE_KEYS[1:])})",
             )
             return None
-        fields, meant = self._fields(entry, path, SERVICE_KEYS, f"in service {label}")
+        fields, meant, written = self._fields(entry, path, SERVICE_KEYS, f"in service {shown(key)}")
         location = SourceLocation(
             file=self.filename, line=key_node.mark.line, column=key_node.mark.column
         )
-        service = self.check(ServiceSpec, {"key": key, **fields, "location": location}, path, meant)
+        service = self.check(
+            ServiceSpec, {"key": key, **fields, "location": location}, path, meant, written
+        )
         assert service is None or isinstance(service, ServiceSpec)
         return service
 
@@ -437,8 +453,12 @@ def _mappings(data: Any) -> Iterator[tuple[Path, dict[Any, Any]]]:
         items = value.items() if isinstance(value, dict) else enumerate(value)
         if isinstance(value, dict):
             yield path, value
-        inner = [((*path, key), item) for key, item in items if isinstance(item, dict | list)]
+        inner = [((*path, key), item) for key, item in items if isinstance(item, _COLLECTIONS)]
         pending.extend(reversed(inner))
+
+
+_COLLECTIONS = (dict, list)  # a tuple: `dict | list` would be a new union at each test
+_SERVICE_VALUES = (dict, list, Refused)
 
 
 def _looks_like_a_service(key: str, value: Any) -> bool:

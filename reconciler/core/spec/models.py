@@ -121,6 +121,8 @@ def _name(seen: Seen) -> str:
 
 def _visible(text: str, what: str) -> None:
     """A file's text is checked as it is read; values given directly are checked here."""
+    if text.isascii() and text.isprintable():
+        return  # printable ASCII holds no invisible character: nearly every name
     for _index, char in invisible_characters(text):
         raise Invalid(
             f"{what} {shown(text)} holds an invisible character, {describe_character(char)}",
