@@ -57,6 +57,7 @@ _SPEC_FIXES = {
     "specs, each with `unmanaged: ignore`",
 }
 _READ_FIX = "give the path of a readable spec file (YAML)"
+_new = tuple.__new__
 
 
 def load_spec(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> Spec:
@@ -188,11 +189,10 @@ class _Reader:
         """``model`` from ``values``, the fields of the mapping at ``path`` (``written``:
         the nodes of its keys, if at hand), or None with its problems reported (but the
         absence of a key that a misspelt one meant)."""
+        source = _new(Source, (self.marks, path, written))  # once per service: C's constructor
         try:
-            # model_validate but for a Python frame: this runs once per service.
-            return model.__pydantic_validator__.validate_python(
-                values, context=Source(self.marks, path, written)
-            )
+            # model_validate but for a Python frame, likewise.
+            return model.__pydantic_validator__.validate_python(values, context=source)
         except ValidationError as error:
             for loc, problem in validation_problems(error):
                 if not (problem.absent and loc and loc[0] in meant):
@@ -215,7 +215,7 @@ class _Reader:
             )
             return None
         credentials = self._credentials(data)
-        top, meant, _ = self._fields(data, (), TOP_KEYS, "at the top level of the spec", top=True)
+        top, meant, _ = self._fields(data, (), TOP_KEYS)
         if "version" not in top and "version" not in meant:
             self.problem(
                 root.mark, "the spec has no `version`", "add `version: 1` as the first line"
@@ -244,14 +244,12 @@ class _Reader:
         mapping: dict[Any, Any],
         path: Path,
         known: tuple[str, ...],
-        where: str,
-        *,
-        top: bool = False,
+        service: str | None = None,
     ) -> tuple[dict[str, Any], set[str], dict[str, Node]]:
-        """The known keys of a mapping, the known keys its other keys may have meant
-        (a typo, a merge key), and the node of each key's value: a problem for every
-        unknown key. A key whose value the reader refused (an alias) counts as written:
-        it is not reported again."""
+        """The known keys of a mapping (the top level's, or ``service``'s), the known keys
+        its other keys may have meant (a typo, a merge key), and the node of each key's
+        value: a problem for every unknown key. A key whose value the reader refused (an
+        alias) counts as written: it is not reported again."""
         fields: dict[str, Any] = {}
         meant: set[str] = set()
         written: dict[str, Node] = {}
@@ -288,10 +286,15 @@ class _Reader:
                 if close:
                     meant.add(close)
                     fix = f"did you mean `{close}`?"
-                elif top and _looks_like_a_service(key, value):
+                elif service is None and _looks_like_a_service(key, value):
                     fix = "services are listed under `services:`; indent this entry under it"
                 else:
                     fix = f"the keys allowed here are {listed(known)}"
+                where = (
+                    "at the top level of the spec"
+                    if service is None
+                    else f"in service {shown(service)}"
+                )
                 self.problem(key_node.mark, f"unknown key {shown(key)} {where}", fix)
         return fields, meant, written
 
@@ -386,7 +389,7 @@ class _Reader:
                 f"give it an indented `lifecycle:` (and optionally {', '.join(SERVICE_KEYS[1:])})",
             )
             return None
-        fields, meant, written = self._fields(entry, path, SERVICE_KEYS, f"in service {shown(key)}")
+        fields, meant, written = self._fields(entry, path, SERVICE_KEYS, key)
         location = SourceLocation(
             file=self.filename, line=key_node.mark.line, column=key_node.mark.column
         )
