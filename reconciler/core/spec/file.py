@@ -9,11 +9,12 @@ used twice. Every problem of a file is reported at once, in file order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -42,7 +43,6 @@ from reconciler.core.spec.models import (
     SERVICE_KEYS,
     TOP_KEYS,
     ServiceSpec,
-    SourceLocation,
     Spec,
     is_other_version,
 )
@@ -191,8 +191,7 @@ class _Reader:
         absence of a key that a misspelt one meant)."""
         source = _new(Source, (self.marks, path, written))  # once per service: C's constructor
         try:
-            # model_validate but for a Python frame, likewise.
-            return model.__pydantic_validator__.validate_python(values, context=source)
+            return _validator(model)(values, context=source)
         except ValidationError as error:
             for loc, problem in validation_problems(error):
                 if not (problem.absent and loc and loc[0] in meant):
@@ -390,9 +389,12 @@ class _Reader:
             )
             return None
         fields, meant, written = self._fields(entry, path, SERVICE_KEYS, key)
-        location = SourceLocation(
-            file=self.filename, line=key_node.mark.line, column=key_node.mark.column
-        )
+        # The model builds the SourceLocation from its fields (cheaper than one made here).
+        location = {
+            "file": self.filename,
+            "line": key_node.mark.line,
+            "column": key_node.mark.column,
+        }
         service = self.check(
             ServiceSpec, {"key": key, **fields, "location": location}, path, meant, written
         )
@@ -401,6 +403,13 @@ class _Reader:
 
 
 LIFECYCLE_WORDS = frozenset(lifecycle.value for lifecycle in Lifecycle)
+
+
+@functools.cache
+def _validator(model: type[BaseModel]) -> Callable[..., Any]:
+    """``model.model_validate`` without its Python frame, nor the class attribute look-up
+    (half a microsecond through pydantic's metaclass): ``check`` runs once per service."""
+    return model.__pydantic_validator__.validate_python
 
 
 def duplicate_names(services: Sequence[ServiceSpec]) -> list[tuple[ServiceSpec, Invalid]]:
