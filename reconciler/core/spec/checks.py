@@ -168,9 +168,12 @@ def rule(check: Callable[[Seen], Any]) -> WrapValidator:
         if not isinstance(source, Source):
             return handler(value)  # a value built by the code: its type is checked
         name = info.field_name or ""
-        node = source.node(name)
-        # tuple's constructor, not the named tuple's (a Python function): one per value.
-        seen = _new(Seen, (name, value, node, node is None and source.in_file, info.data))
+        # Source.node and Source.in_file, written out: this runs for every value of a file.
+        written = source.written
+        node = written.get(name) if written is not None else source.node(name)
+        omitted = node is None and source.marks is not None
+        # tuple's constructor, not the named tuple's (a Python function), likewise.
+        seen = _new(Seen, (name, value, node, omitted, info.data))
         return handler(check(seen))
 
     return WrapValidator(validate)
