@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -256,10 +256,13 @@ class _Reader:
             if isinstance(key, Refused):
                 continue  # refused where it stands
             node = self.marks[(*path, key)]
-            key_node = node.key
-            assert key_node is not None
             if isinstance(key, str):
                 written[key] = node
+                if key in known and not isinstance(value, Refused):
+                    fields[key] = value  # nearly every key of a spec
+                    continue
+            key_node = node.key
+            assert key_node is not None
             if isinstance(key, CollectionKey):
                 self.problem(
                     key_node.mark,
@@ -299,14 +302,28 @@ class _Reader:
 
     def _credentials(self, data: dict[Any, Any]) -> set[str]:
         """Refuse credential-like keys anywhere (service names excepted), never showing
-        their values; the service keys refused so."""
+        their values; the service keys refused so. Every mapping in file order (an
+        iterative walk: a key's problem is found before those of the mappings under it)."""
         refused: set[str] = set()
-        for path, mapping in _mappings(data):
+        pending: list[tuple[Path, Any]] = [((), data)]
+        while pending:
+            path, value = pending.pop()
+            inner: list[tuple[Path, Any]] = []
+            if not isinstance(value, dict):
+                inner = [
+                    ((*path, i), item)
+                    for i, item in enumerate(value)
+                    if isinstance(item, _COLLECTIONS)
+                ]
+                pending.extend(reversed(inner))
+                continue
             is_services = path == ("services",)
-            for key, value in mapping.items():
+            for key, item in value.items():
+                if isinstance(item, _COLLECTIONS):
+                    inner.append(((*path, key), item))
                 if not isinstance(key, str) or key in _SETTING_KEYS:
                     continue  # (a setting's name is never a credential's: the common case)
-                if is_services and (isinstance(value, _SERVICE_VALUES) or "." in key):
+                if is_services and (isinstance(item, _SERVICE_VALUES) or "." in key):
                     continue  # a service's name (token.example.com), not a setting
                 variable = credential_variable(key)
                 if variable is None:
@@ -320,6 +337,7 @@ class _Reader:
                     if variable
                     else f"remove it and {CREDENTIALS_FIX}",
                 )
+            pending.extend(reversed(inner))
         return refused
 
     # -- services -------------------------------------------------------------------------
@@ -455,18 +473,6 @@ def duplicate_names(services: Sequence[ServiceSpec]) -> list[tuple[ServiceSpec, 
                     )
                 )
     return found
-
-
-def _mappings(data: Any) -> Iterator[tuple[Path, dict[Any, Any]]]:
-    """Every mapping in the data with its path, in file order (iteratively)."""
-    pending: list[tuple[Path, Any]] = [((), data)]
-    while pending:
-        path, value = pending.pop()
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        if isinstance(value, dict):
-            yield path, value
-        inner = [((*path, key), item) for key, item in items if isinstance(item, _COLLECTIONS)]
-        pending.extend(reversed(inner))
 
 
 _COLLECTIONS = (dict, list)  # a tuple: `dict | list` would be a new union at each test
