@@ -254,10 +254,13 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return by_lower[found[0]] if found else None
 
 
+_NULL = Kind.NULL  # bound once: a look-up of ~0.2 us on Python 3.11, here once per value
+
+
 def word(seen: Seen, expected: str) -> str:
     """The text of a field that holds a word: any scalar but an empty one."""
     kind = seen.kind
-    if kind is Kind.NULL:
+    if kind is _NULL:
         raise Invalid(f"`{seen.field}` is empty", f"write {expected}", at=At.KEY)
     if kind not in SCALAR_KINDS:
         raise Invalid(f"`{seen.field}` must be a value, not {seen.describe()}", f"write {expected}")

@@ -58,6 +58,7 @@ _SPEC_FIXES = {
 }
 _READ_FIX = "give the path of a readable spec file (YAML)"
 _new = tuple.__new__
+_NULL = Kind.NULL  # bound once: a look-up of ~0.2 us on Python 3.11, here twice a service
 
 
 def load_spec(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> Spec:
@@ -383,14 +384,14 @@ class _Reader:
         node = self.marks[path]
         key_node = node.key
         assert key_node is not None
-        if isinstance(key, CollectionKey) or key_node.kind is Kind.NULL:
+        if isinstance(key, CollectionKey) or key_node.kind is _NULL:
             self.problem(
                 key_node.mark,
                 f"a service key must be the service's name, not {describe_node(key_node)}",
                 "write the service's name (resource.name on the API) as the key",
             )
             return None
-        if node.kind is Kind.NULL:
+        if node.kind is _NULL:
             entry = {}  # a name with nothing under it: the rules say what it lacks
         if node.text in LIFECYCLE_WORDS and node.kind is Kind.STR:
             self.problem(
