@@ -37,3 +37,38 @@ def test_the_program_raises_the_thresholds() -> None:
 
 def test_in_process_callers_keep_theirs() -> None:
     assert thresholds_after("['--version']") == str(gc.get_threshold())
+
+
+def test_plan_pauses_the_collector_and_leaves_it_as_found() -> None:
+    from reconciler.cli.plan import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        built = [[index] for index in range(10_000)]
+        cycle: list[object] = []
+        cycle.append(cycle)
+    assert gc.isenabled()
+    # What was built is in the oldest generation, not left for one young collection
+    # to walk all of; a full collection still frees the cycles among it.
+    assert gc.get_count()[0] < len(built)
+    alive = gc.get_objects(generation=2)
+    assert any(item is cycle for item in alive)
+    del cycle, alive
+    assert gc.collect() >= 1
+
+
+def test_plan_leaves_a_disabled_collector_disabled_and_frozen_objects_frozen() -> None:
+    from reconciler.cli.plan import collector_paused
+
+    gc.disable()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
