@@ -28,7 +28,7 @@ Imported by name (``from fakes import FakeSleep``), like the other shared helper
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -40,7 +40,11 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # The real class, kept before any test replaces it (``record_real_transports``).
 _REAL_TRANSPORT = httpx.AsyncHTTPTransport
 
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+# What ``httpx.MockTransport`` takes: a function of the request, plain or async.
+Handler = (
+    Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+)
 
 
 class Advancing(Protocol):
@@ -107,17 +111,21 @@ class Sent:
     def call(self) -> tuple[str, str]:
         return (self.method, self.path)
 
+    def _header(self, name: str) -> str | None:
+        found: str | None = self.request.headers.get(name)
+        return found
+
     @property
     def application_key(self) -> str | None:
-        return self.request.headers.get("X-Ovh-Application")
+        return self._header("X-Ovh-Application")
 
     @property
     def consumer_key(self) -> str | None:
-        return self.request.headers.get("X-Ovh-Consumer")
+        return self._header("X-Ovh-Consumer")
 
     @property
     def authorization(self) -> str | None:
-        return self.request.headers.get("Authorization")
+        return self._header("Authorization")
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):

@@ -37,6 +37,7 @@ import httpx
 import pytest
 import yaml
 from cli_runs import reconciler, run_process
+from fakes import FakeSleep
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import campaign_size, record_figures
@@ -366,8 +367,7 @@ def test_the_iceberg_reader_and_the_token_endpoint_take_anything() -> None:
     endpoint = Endpoint(name="fuzz", base_url="http://fuzz.invalid/1.0",
                         oauth2_token_url="http://fuzz.invalid/token")  # fmt: skip
 
-    async def no_sleep(seconds: float) -> None:
-        return None
+    no_sleep = FakeSleep()
 
     @FUZZ
     @given(
