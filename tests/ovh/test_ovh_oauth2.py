@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from fakes import FakeSleep
 from ovh_fakes import FakeApi, json_response, service_json
 
 from reconciler.clock import ManualClock
@@ -166,10 +167,7 @@ def test_a_failing_token_endpoint_is_retried_even_for_a_mutating_call() -> None:
             return failures.pop()
         return await server.handle(request)
 
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+    sleep = FakeSleep()
 
     async def go() -> None:
         c = OvhClient(
@@ -184,5 +182,5 @@ def test_a_failing_token_endpoint_is_retried_even_for_a_mutating_call() -> None:
             await c.put("/services/1", {"terminationPolicy": "empty"})
 
     asyncio.run(go())
-    assert len(server.token_requests) == 2 and slept == [0.25]
+    assert len(server.token_requests) == 2 and sleep.delays == [0.25]
     assert [r.method for r in api.requests if r.url.path == "/1.0/services/1"] == ["PUT"]
