@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from fakes import FakeSleep
-from ovh_fakes import FakeApi, json_response, service_json
+from fakes import FakeSleep, RecordingTransport
+from ovh_fakes import FakeApi, json_response, make_client, service_json
 
 from reconciler.clock import ManualClock
 from reconciler.endpoints import resolve_endpoint
@@ -170,15 +170,9 @@ def test_a_failing_token_endpoint_is_retried_even_for_a_mutating_call() -> None:
     sleep = FakeSleep()
 
     async def go() -> None:
-        c = OvhClient(
-            resolve_endpoint("ovh-eu"),
-            CREDS,
-            transport=httpx.MockTransport(handle),
-            clock=ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC)),
-            sleep=sleep,
-            random=lambda: 1.0,
-        )
-        async with c:
+        transport = RecordingTransport(handle)
+        clock = ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC))
+        async with make_client(transport, credentials=CREDS, clock=clock, sleep=sleep) as c:
             await c.put("/services/1", {"terminationPolicy": "empty"})
 
     asyncio.run(go())
