@@ -1,36 +1,20 @@
-"""``reconciler plan SPEC...``: what apply would do, shown and optionally saved.
+"""``reconciler plan SPEC...``: what apply would do, shown and optionally saved
+(docs/user-guide.md: "Reading a plan" for the options and outputs, "Commands and exit
+codes" for the exit codes).
 
 For each spec file: load it, choose its endpoint (``--endpoint``, else the spec's own
-``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
-endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
-It decides nothing itself: ``reconciler.core.planner`` plans, ``reconciler.render`` shows.
-The first reads of the first spec's endpoint leave before the specs are parsed, and
-overlap that parsing (``plan_files``); the parsed specs decide everything else.
+``endpoint:``, never ``OVH_ENDPOINT``: a spec says which account it describes), read
+the account once per endpoint (specs sharing an endpoint share one read), plan with
+the API's clock, render. It decides nothing itself: ``reconciler.core.planner`` plans,
+``reconciler.render`` shows. The first reads of the first spec's endpoint leave before
+the specs are parsed and overlap that parsing (``plan_files``); the parsed specs
+decide everything else, and reads for an endpoint they do not name are dropped.
 
-The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
-describes, and an ambient variable must not silently point it at another one. Only
-``--endpoint`` overrides it (a note on stderr says when ``OVH_ENDPOINT`` or ovh.conf
-name another endpoint). Credentials come from the environment and ovh.conf as for every
-command (``reconciler.cli.common``).
-
-Output: the rendering on stdout (``--format text|markdown|json``), notes and errors on
-stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, named
-``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
-``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
-
-``--target NAME`` (repeatable, a spec key) plans only those entries, as Terraform's
-``-target`` (``make_plan(targets=...)``): the plan says it is partial and a warning on
-stderr says what that means; a name no spec has is refused before anything is planned
-(only the early reads may have left, and they are dropped).
-
-Exit codes (docs/user-guide.md, "Commands and exit codes"): without
-``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
-them, and apply would refuse it) — so that a quickstart or a look at a plan is not
-reported as a failure; with it, 0 nothing to do, 2 changes present, 3 a spec asks for a
-change the lifecycle rules refuse (nothing would be applied). 1 any other error, with or
-without the flag. With several specs the most severe wins (3 over 2 over 0); an error in
-any spec (an invalid spec, credentials, the API) stops the command with 1 before any
-output.
+Output: the rendering on stdout, notes and errors on stderr; ``--out`` saves the JSON
+plan (one file per spec). Exit codes: without ``--detailed-exitcode``, 0 whenever a
+plan was made (refusals included: a quickstart or a look at a plan is no failure);
+with it, 0 in sync, 2 changes, 3 refused; 1 any error, and with several specs the most
+severe wins.
 """
 
 from __future__ import annotations
