@@ -32,9 +32,9 @@ from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.core.fingerprints import fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind
-from reconciler.core.planner import fingerprint
 from reconciler.core.rules import when_text
 from reconciler.core.steps import (
     ConfirmTermination,
