@@ -22,7 +22,7 @@ loopback (the rules of the house: tests use an injected transport and clock).
     no transport is injected) a loopback-only ``RecordingTransport``.
 
 Imported by name (``from fakes import FakeSleep``), like the other shared helpers of
-``tests/``: the rootdir's ``conftest.py`` puts this folder on ``sys.path``.
+``tests/``: pytest puts this folder, ``tests/conftest.py``'s, on ``sys.path``.
 """
 
 from __future__ import annotations
