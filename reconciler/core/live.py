@@ -75,7 +75,7 @@ class LiveService:
     product: str | None = None  # resource.product.description, for display
     resource_state: str = "active"  # active deleted suspended toActivate toDelete toSuspend
     lifecycle_state: str = "active"  # active error rupture terminated toRenew unpaid unrenewed
-    expiration: datetime | None = None  # billing.expirationDate, timezone-aware
+    expiration: datetime | None = None  # billing.expirationDate, in UTC (parse_service)
     renew_mode: str | None = None  # "automatic" | "manual" | None
     renew_period: str | None = None  # ISO 8601 duration, "P1M", "P12M"; None when unknown
     termination_date: datetime | None = None
@@ -275,7 +275,8 @@ def parse_service(data: Any) -> LiveService:
 
     Optional blocks may be missing or null (``route``, ``billing.renew``, ``lifecycle``,
     ``plan``...); what must be there is the id and the resource name. Anything malformed
-    raises one ``ApiError`` naming the service and the field, never a traceback.
+    raises one ``ApiError`` naming the service and the field, never a traceback. Dates
+    are the instants the API gives, in UTC.
     """
     try:
         return _parse_service(data)
@@ -634,10 +635,12 @@ def _optional_datetime(data: Mapping[str, Any], key: str, where: str) -> datetim
         # Guessing a timezone could move a deadline (the 24-hour rule) by hours.
         raise MalformedService(_path(where, key), f"a date without a timezone: {text[:40]!r}")
     try:
-        plausible(when)  # year 1 at +14:00 would overflow later, in the rules
+        # In UTC, as everything downstream reads it (rules, fingerprints, renderings:
+        # the same instant), so that it is converted once here, not at every use; and
+        # year 1 at +14:00, which would overflow later in the rules, is refused here.
+        return plausible(when)
     except ImplausibleInstant as exc:
         raise MalformedService(_path(where, key), str(exc)) from None
-    return when
 
 
 def _kind(value: Any) -> str:
