@@ -29,7 +29,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -169,8 +169,11 @@ def _int_text(value: int | None) -> str:
 
 
 def _iso_text(when: datetime | None) -> str:
-    # An ISO 8601 text is digits and ``-:+.T``: nothing in it for JSON to escape.
-    return "null" if when is None else f'"{utc(when).isoformat()}"'
+    # An ISO 8601 text is digits and ``-:+.T``: nothing in it for JSON to escape. A
+    # parsed service's dates are in UTC already (``parse_service``).
+    if when is None:
+        return "null"
+    return f'"{(when if when.tzinfo is UTC else utc(when)).isoformat()}"'
 
 
 def absent_fingerprint(name: str, service_type: str | None = None) -> str:
