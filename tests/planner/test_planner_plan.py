@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 from planner_helpers import live_account, live_service, spec_of
 
+from reconciler.core.fingerprints import absent_fingerprint, fingerprint, live_fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import ActionKind, Plan
-from reconciler.core.planner import (
-    absent_fingerprint,
-    fingerprint,
-    live_fingerprint,
-    make_plan,
-)
+from reconciler.core.planner import make_plan
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5}
