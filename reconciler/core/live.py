@@ -295,7 +295,7 @@ def _parse_service(data: Any) -> LiveService:
     # Every block is read as the plain dict the decoder made, with the path to it for
     # messages written once, as a constant: no wrapper object per block, no path built
     # unless something is wrong (issue 19: some twenty wrappers per service were a
-    # third of the parse at 10,000 services). The reads happen in a fixed order, so the
+    # quarter of the parse at 10,000 services). The reads happen in a fixed order, so the
     # first thing wrong is the one reported.
     if not isinstance(data, dict):
         raise MalformedService("the service", f"an object was expected, got {_kind(data)}")

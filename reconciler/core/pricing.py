@@ -97,18 +97,16 @@ def parse_pricing(data: Any) -> Pricing | None:
     key = _pricing_key(data)
     if key is None:
         return _parse_pricing(data)
-    found = _PRICINGS.get(key, _UNSEEN)
-    if found is _UNSEEN:
-        found = _parse_pricing(data)
-        if len(_PRICINGS) < _PRICINGS_KEPT:
-            _PRICINGS[key] = found
-    assert found is None or isinstance(found, Pricing)
+    if key in _PRICINGS:
+        return _PRICINGS[key]
+    found = _parse_pricing(data)
+    if len(_PRICINGS) < _PRICINGS_KEPT:
+        _PRICINGS[key] = found
     return found
 
 
 _PRICINGS: dict[tuple[object, ...], Pricing | None] = {}
 _PRICINGS_KEPT = 4096  # distinct blocks remembered: far more than an account has
-_UNSEEN = object()
 
 
 def _pricing_key(data: dict[str, Any]) -> tuple[object, ...] | None:
