@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.core.live import LiveLifecycle, LiveService, family_of
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import LiveService, family_of
 
 EXPIRY = datetime(2027, 3, 1, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ concurrency, 10 by default):
      applies racing, never doubles an action);
    - moved since the account was read for this run (its fingerprint differs): failed,
      nothing sent — apply does not act on a state nobody planned from. The fingerprint
-     is of the service within the account it was read in (``planner.fingerprint``); a
+     is of the service within the account it was read in (``fingerprints.fingerprint``); a
      service re-read alone is fingerprinted within the run's account: one service's
      answer does not name its children, the account does;
    - the action's ``expires_at`` passed meanwhile (the 24-hour limit of a
@@ -56,9 +56,9 @@ from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.core.fingerprints import fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind
-from reconciler.core.planner import fingerprint
 from reconciler.core.rules import when_text
 from reconciler.core.steps import (
     ConfirmTermination,

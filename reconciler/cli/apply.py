@@ -106,12 +106,10 @@ from reconciler.errors import (
 )
 from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
-from reconciler.render.wording import HEADLINES, clean
+from reconciler.render.wording import clean
 
 if TYPE_CHECKING:
     from reconciler.journal.records import Record
-
-_WORDS = HEADLINES  # one set of action words for plans and apply reports
 
 
 # --- what the command is asked, and its I/O ------------------------------------------
@@ -763,7 +761,7 @@ def _count(changes: Sequence[Action]) -> str:
 def outcome_line(result: ActionResult) -> str:
     action = result.action
     where = f" (#{action.service_id})" if action.service_id is not None else ""
-    what = _WORDS[action.action]
+    what = action.action.headline
     tail = result.error if result.status is ActionStatus.FAILED else result.summary
     label = {
         ActionStatus.DONE: "done",

@@ -403,7 +403,7 @@ def targets_of(names: Sequence[str], specs: Sequence[Spec]) -> list[frozenset[st
     for name in dict.fromkeys(names):
         if name in keys:
             continue
-        from reconciler.core.planner import NearNames  # only to word this error
+        from reconciler.core.matching import NearNames  # only to word this error
 
         near = NearNames(keys).near(name)
         labelled = [w.key for spec in specs for w in spec.services if w.name == name]

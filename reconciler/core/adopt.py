@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 
 from marked_yaml import invisible_characters
 from reconciler.core.catalog import product_of
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, LiveLifecycle, RenewMode
+from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.rules import cancel_deadline, has_passed
 from reconciler.core.spec import (

@@ -39,8 +39,14 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
-from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.lifecycle import (
+    CommitmentEnd,
+    EssenceLifecycle,
+    Lifecycle,
+    LiveLifecycle,
+    RenewMode,
+)
+from reconciler.core.live import LiveService
 from reconciler.core.periods import InvalidPeriod, parse_period
 from reconciler.core.spec import ServiceSpec
 
@@ -56,17 +62,6 @@ __all__ = [
     "normalise_period",
     "wanted_essence",
 ]
-
-
-class EssenceLifecycle(StrEnum):
-    RENEW = "renew"
-    MANUAL_RENEW = "manual_renew"  # a spec asks it with `lifecycle: renew` + `mode: manual`
-    TERMINATE_AT_EXPIRY = "terminate_at_expiry"
-    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
-    DELETED = "deleted"
-    # A live state reconciler does not understand: it equals no wanted essence, so a spec
-    # entry naming such a service is always a change, refused (``state-not-understood``).
-    NOT_UNDERSTOOD = "not_understood"
 
 
 @dataclass(frozen=True, slots=True)

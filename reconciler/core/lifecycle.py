@@ -1,8 +1,14 @@
-"""The lifecycle vocabulary: what a spec asks of a service, and how it is renewed.
+"""The lifecycle vocabulary, said once: what a spec asks of a service, where a live
+service stands, and what the diff compares.
 
-One set of words for the whole product: the spec states a ``Lifecycle`` (and, for
-``renew``, a ``RenewMode``); the live account, the diff, the plan and the renderers
-speak of the same values (``docs/user-guide.md`` has the table of lifecycles).
+Three roles, three enums, one module: ``Lifecycle`` is the spec's ``lifecycle:`` (what
+should become of a service; for ``renew``, a ``RenewMode``); ``LiveLifecycle`` is where a
+live service stands, derived as the control panel derives it (it has states no spec can
+ask for: expired, being deleted, not understood); ``EssenceLifecycle`` is what both come
+down to for the comparison, so that equal means in sync (``core.diff``; a wanted
+``delete_now`` and an observed ``terminated`` are both ``deleted``). The renderers word
+them (``render.wording``); ``docs/user-guide.md`` has the table of lifecycles and
+``docs/control-panel.md`` the derivation.
 """
 
 from __future__ import annotations
@@ -18,6 +24,38 @@ class Lifecycle(StrEnum):
     # Terminated when its commitment (OVH "engagement") ends, on the commitment's end date.
     TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
     DELETE_NOW = "delete_now"  # web hosting only: deleted at once, no refund
+
+
+class LiveLifecycle(StrEnum):
+    """Where a service stands, derived as the control panel derives it
+    (``derive_lifecycle``; docs/control-panel.md has the decision table)."""
+
+    RENEW = "renew"  # automatic renewal, no termination pending
+    MANUAL_RENEW = "manual_renew"  # renewal by hand: it expires unless paid
+    TERMINATE_AT_EXPIRY = "terminate_at_expiry"  # terminated (data deleted) at expiry
+    # Terminated at the end of its commitment: end rule CANCEL_SERVICE, or the policy
+    # terminateAtEngagementDate; on ``lifecycle.current.terminationDate``.
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
+    EXPIRED = "expired"  # expired, not renewed (lifecycle state ``unrenewed``)
+    BEING_DELETED = "being_deleted"  # resource toDelete: going (a retention period)
+    TERMINATED = "terminated"  # terminated or its resource deleted: gone
+    # A state reconciler does not recognise (``LiveService.not_understood`` says why):
+    # never "in sync", every change refused (``state-not-understood``).
+    NOT_UNDERSTOOD = "not_understood"
+
+
+class EssenceLifecycle(StrEnum):
+    """What the diff compares (``core.diff.Essence``): a wanted ``Lifecycle`` and an
+    observed ``LiveLifecycle`` both come down to one of these, so that equal means in sync."""
+
+    RENEW = "renew"
+    MANUAL_RENEW = "manual_renew"  # a spec asks it with `lifecycle: renew` + `mode: manual`
+    TERMINATE_AT_EXPIRY = "terminate_at_expiry"
+    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
+    DELETED = "deleted"
+    # A live state reconciler does not understand: it equals no wanted essence, so a spec
+    # entry naming such a service is always a change, refused (``state-not-understood``).
+    NOT_UNDERSTOOD = "not_understood"
 
 
 class RenewMode(StrEnum):

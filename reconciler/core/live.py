@@ -18,28 +18,11 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.core.catalog import ProductFamily, family_of, product_of, type_of_route
+from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.periods import InvalidPeriod, normalise_period
 from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.errors import ApiError
 from reconciler.times import ImplausibleInstant, plausible
-
-
-class LiveLifecycle(StrEnum):
-    """Where a service stands, derived as the control panel derives it
-    (``derive_lifecycle``; docs/control-panel.md has the decision table)."""
-
-    RENEW = "renew"  # automatic renewal, no termination pending
-    MANUAL_RENEW = "manual_renew"  # renewal by hand: it expires unless paid
-    TERMINATE_AT_EXPIRY = "terminate_at_expiry"  # terminated (data deleted) at expiry
-    # Terminated at the end of its commitment: end rule CANCEL_SERVICE, or the policy
-    # terminateAtEngagementDate; on ``lifecycle.current.terminationDate``.
-    TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
-    EXPIRED = "expired"  # expired, not renewed (lifecycle state ``unrenewed``)
-    BEING_DELETED = "being_deleted"  # resource toDelete: going (a retention period)
-    TERMINATED = "terminated"  # terminated or its resource deleted: gone
-    # A state reconciler does not recognise (``LiveService.not_understood`` says why):
-    # never "in sync", every change refused (``state-not-understood``).
-    NOT_UNDERSTOOD = "not_understood"
 
 
 class EndStrategy(StrEnum):

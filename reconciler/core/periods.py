@@ -54,6 +54,11 @@ class Period:
     def __str__(self) -> str:
         return f"P{self.months}M"
 
+    @property
+    def words(self) -> str:
+        """The period in words: ``every month``, ``every 12 months``."""
+        return "every month" if self.months == 1 else f"every {self.months} months"
+
 
 EXPECTED = f"from P{MIN_MONTHS}M to P{MAX_MONTHS}M (e.g. P1M, P12M)"
 

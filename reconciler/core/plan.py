@@ -14,7 +14,7 @@ is the truth (docs/user-guide.md, "Concepts").
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,7 +30,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from reconciler.core.diff import Essence, EssenceLifecycle
+from reconciler.core.diff import Essence
+from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
 
 FORMAT_VERSION: Literal["1"] = "1"
@@ -44,6 +45,9 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 DecimalText = Annotated[str, StringConstraints(pattern=DECIMAL_PATTERN)]
 
 
+# What a planned action does to a service; it says its own symbol and headline, so that
+# plans, legends and apply reports use one set of words. (No docstring: the plan schema
+# describes the enum by its values, docs/plan-format.md.)
 class ActionKind(StrEnum):
     TERMINATE_AT_EXPIRY = "terminate_at_expiry"
     TERMINATE_AT_COMMITMENT_END = "terminate_at_commitment_end"
@@ -51,6 +55,35 @@ class ActionKind(StrEnum):
     DELETE_NOW = "delete_now"
     SET_RENEW = "set_renew"
     NO_OP = "no_op"
+
+    @property
+    def symbol(self) -> str:
+        """Terraform-like: ``-`` goes away (at expiry), ``+`` is kept (its termination
+        undone), ``~`` is changed in place, ``!`` is destroyed right now."""
+        return _SYMBOL_OF[self]
+
+    @property
+    def headline(self) -> str:
+        """What the kind is called in headlines, legends and apply reports."""
+        return _HEADLINE_OF[self]
+
+
+_SYMBOL_OF: Mapping[ActionKind, str] = {
+    ActionKind.TERMINATE_AT_EXPIRY: "-",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "-",
+    ActionKind.CANCEL_TERMINATION: "+",
+    ActionKind.SET_RENEW: "~",
+    ActionKind.DELETE_NOW: "!",
+    ActionKind.NO_OP: " ",
+}
+_HEADLINE_OF: Mapping[ActionKind, str] = {
+    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
+    ActionKind.TERMINATE_AT_COMMITMENT_END: "terminate at commitment end",
+    ActionKind.CANCEL_TERMINATION: "cancel termination",
+    ActionKind.SET_RENEW: "change renewal",
+    ActionKind.DELETE_NOW: "delete now",
+    ActionKind.NO_OP: "no change",
+}
 
 
 class RuleCode(StrEnum):

@@ -4,10 +4,10 @@
 and live state: everything the spec asks that cannot be done becomes a refusal in the
 plan, with its rule code, its reason and its fix. For each spec entry it
 
-1. **matches** the entry to live services (by name, narrowed by ``type``; services
-   already gone set aside; none is ``unknown-service`` whatever the lifecycle, so that a
-   typo never reads as done, unless the journal shows that entry's termination or
-   deletion done: ``done_before``);
+1. **matches** the entry to live services (``reconciler.core.matching``: by name,
+   narrowed by ``type``; services already gone set aside; none is ``unknown-service``
+   whatever the lifecycle, so that a typo never reads as done, unless the journal shows
+   that entry's termination or deletion done: ``done_before``);
 2. **diffs** the live essence with the wanted one (``reconciler.core.diff``) and derives
    the one action (the table in docs/user-guide.md, "What each lifecycle does"), with
    its typed steps (``reconciler.core.steps``) made as the control panel makes them
@@ -24,13 +24,10 @@ distinct pair of essences).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from reconciler.clock import as_utc
@@ -38,20 +35,20 @@ from reconciler.core.catalog import ConfirmFlow, RequestFlow, deletion_flows, pr
 from reconciler.core.diff import (
     Change,
     Essence,
-    EssenceLifecycle,
     changes,
     live_essence,
     normalise_period,
     wanted_essence,
 )
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
+from reconciler.core.fingerprints import Prints, absent_fingerprint, fingerprint_of_prints
+from reconciler.core.lifecycle import CommitmentEnd, EssenceLifecycle, Lifecycle, LiveLifecycle
 from reconciler.core.live import (
     TERMINATE_AT_ENGAGEMENT_ACTION,
     EndStrategy,
     LiveAccount,
-    LiveLifecycle,
     LiveService,
 )
+from reconciler.core.matching import Match, NearNames, descendants, match, same_type
 from reconciler.core.money import billing_of
 from reconciler.core.periods import months_of
 from reconciler.core.plan import (
@@ -67,14 +64,12 @@ from reconciler.core.plan import (
 from reconciler.core.rules import (
     RESET_STRATEGY,
     Proposal,
-    ambiguous_service,
     cancel_deadline,
     check,
     expiry_of,
     named_twice,
     safe_segment,
     terminates_at,
-    type_mismatch,
     unknown_service,
     unmanaged_service,
     utc,
@@ -92,181 +87,6 @@ from reconciler.core.steps import (
     Step,
     TerminationPolicy,
 )
-
-# --- fingerprints ----------------------------------------------------------------------
-
-FINGERPRINT_VERSION = 2
-
-
-def fingerprint(service: LiveService, account: LiveAccount) -> str:
-    """``"sha256:<hex>"`` of the live fields an action on ``service`` depends on: its
-    own, and the facts of ``account`` about it (its children).
-
-    ``service`` may be a later read of a service of ``account`` (apply re-reads each
-    service before acting on it): its own fields are then the later ones, the account's
-    facts those of the read the run started from — as if that one service were replaced
-    in the account, without copying an account of 50,000 services per re-read.
-
-    The canonical JSON (sorted keys, compact separators, UTF-8) of:
-    ``v`` (this function's version, bumped if the field list changes), ``id``, ``name``,
-    ``type``, ``lifecycle``, ``resource_state``, ``lifecycle_state``, ``expiration``,
-    ``renew_mode``, ``renew_period``, ``termination_date``, ``pending`` (the pending
-    actions, sorted), ``commitment`` (end date and end rule, or null), ``unpaid``,
-    ``parent_id`` and ``children`` (``account.child_ids``: sorted ids); dates in UTC
-    ISO 8601.
-
-    Left out on purpose: display fields (display name, product, plan code), which an
-    action does not depend on, and the offered periods, which the observe layer reads
-    only for some services — including them would make a plan look stale merely because
-    apply read a little more or less than plan did.
-    """
-    # The canonical JSON is written out directly, keys in their sorted order, rather
-    # than built as a dict for ``json`` to sort and walk: the same bytes (a test holds
-    # them to json.dumps of that dict) at a fraction of the cost, which counted at
-    # 50,000 services (issue 19). Every value is a str, an int, a bool or None, whose
-    # JSON is ``_text``, ``int.__repr__``, true/false and null.
-    return _hashed(
-        f'{{"children":[{",".join(map(int.__repr__, account.child_ids(service.service_id)))}],'
-        f'"commitment":{_commitment_text(service)},'
-        f'"expiration":{_text(_iso(service.expiration))},'
-        f'"id":{int.__repr__(service.service_id)},'
-        f'"lifecycle":{_text(service.lifecycle.value)},'
-        f'"lifecycle_state":{_text(service.lifecycle_state)},'
-        f'"name":{_text(service.name)},'
-        f'"parent_id":{_int_text(service.parent_id)},'
-        f'"pending":[{",".join(map(_text, sorted(service.pending_actions)))}],'
-        f'"renew_mode":{_text(service.renew_mode)},'
-        f'"renew_period":{_text(service.renew_period)},'
-        f'"resource_state":{_text(service.resource_state)},'
-        f'"termination_date":{_text(_iso(service.termination_date))},'
-        f'"type":{_text(service.type)},'
-        f'"unpaid":{"true" if service.unpaid else "false"},'
-        f'"v":{FINGERPRINT_VERSION}}}'
-    )
-
-
-def _commitment_text(service: LiveService) -> str:
-    """The JSON of ``{"end": ..., "strategy": ...}``, or null without a commitment."""
-    commitment = service.commitment
-    if commitment is None:
-        return "null"
-    end = commitment.end_date.isoformat() if commitment.end_date else None
-    strategy = commitment.strategy.value if commitment.strategy else None
-    return f'{{"end":{_text(end)},"strategy":{_text(strategy)}}}'
-
-
-# A str as JSON with non-ASCII kept, as ``json.dumps(..., ensure_ascii=False)`` writes it.
-_json_string = json.encoder.encode_basestring
-
-
-def _text(value: str | None) -> str:
-    return "null" if value is None else _json_string(value)
-
-
-def _int_text(value: int | None) -> str:
-    return "null" if value is None else int.__repr__(value)
-
-
-def absent_fingerprint(name: str, service_type: str | None = None) -> str:
-    """The fingerprint of "no live service named ``name`` (of ``service_type``)": a plan
-    that relied on a service being absent is stale once one appears."""
-    return _sha256({"v": FINGERPRINT_VERSION, "absent": name, "type": service_type})
-
-
-def live_fingerprint(account: LiveAccount) -> str:
-    """The fingerprint of a whole account: every service's ``fingerprint``, sorted."""
-    return _fingerprint_of_prints(fingerprint(service, account) for service in account.services)
-
-
-def _fingerprint_of_prints(prints: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for print_ in sorted(prints):
-        digest.update(print_.encode("ascii"))
-        digest.update(b"\n")
-    return "sha256:" + digest.hexdigest()
-
-
-# One encoder for every fingerprint (json.dumps with options builds one per call).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _sha256(document: Mapping[str, Any]) -> str:
-    return _hashed(_CANONICAL.encode(document))
-
-
-def _hashed(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _iso(when: datetime | None) -> str | None:
-    return utc(when).isoformat() if when is not None else None
-
-
-# --- matching --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """What one spec entry resolved to: a live service, nothing (absent), or a refusal.
-    ``claimed`` are the live services the entry names (they are not "unmanaged")."""
-
-    wanted: ServiceSpec
-    service: LiveService | None = None
-    claimed: tuple[LiveService, ...] = ()
-    refusal: Refusal | None = None
-
-
-def same_type(live_type: str, wanted_type: str) -> bool:
-    """Types compare without their surrounding slashes: ``/hosting/web`` = ``hosting/web``."""
-    return live_type.strip("/") == wanted_type.strip("/")
-
-
-def match(wanted: ServiceSpec, account: LiveAccount) -> Match:
-    """The live service ``wanted`` names (see the module docstring for the rules)."""
-    named = account.named(wanted.name)
-    if wanted.type is not None:
-        typed = tuple(s for s in named if same_type(s.type, wanted.type))
-        if named and not typed:
-            return Match(wanted, claimed=named, refusal=type_mismatch(wanted, named))
-        named = typed
-    if not named:
-        return Match(wanted)
-    if len(named) == 1:
-        return Match(wanted, service=named[0], claimed=named)
-    alive = [service for service in named if not service.gone]
-    if len(alive) == 1:
-        return Match(wanted, service=alive[0], claimed=named)
-    if not alive:  # all gone: the most recent one stands for them
-        return Match(wanted, service=max(named, key=_order), claimed=named)
-    return Match(wanted, claimed=named, refusal=ambiguous_service(wanted, alive))
-
-
-def _order(service: LiveService) -> tuple[int, str, str]:
-    return (service.service_id, service.type, service.name)
-
-
-# --- links -----------------------------------------------------------------------------
-
-
-def descendants(service: LiveService, account: LiveAccount) -> tuple[LiveService, ...]:
-    """Every live, not yet gone service linked below ``service`` (children, their
-    children...: ``account.child_ids``), sorted by id; safe against cycles."""
-    seen = {service.service_id}
-    found: list[LiveService] = []
-    pending = list(account.child_ids(service.service_id))
-    while pending:
-        child_id = pending.pop()
-        if child_id in seen:
-            continue
-        seen.add(child_id)
-        child = account.by_id(child_id)
-        if child is None:
-            continue
-        if not child.gone:
-            found.append(child)
-        pending.extend(account.child_ids(child_id))
-    return tuple(sorted(found, key=_order))
-
 
 # --- actions ---------------------------------------------------------------------------
 
@@ -469,8 +289,10 @@ def deletion_calls(
     ``POST /services/{id}/terminate/confirm`` (on ``ovh-us`` the confirmation is on
     ``/hosting/web/{name}/confirmTermination`` unless the plan code is the panel's).
     The recorded fallbacks are apply's (``steps.fallbacks_of``), never planned."""
-    flows = deletion_flows(product_of(live.type), live.plan_code, endpoint=endpoint)
-    route = f"/hosting/web/{quote(live.name, safe='')}"
+    product = product_of(live.type)
+    flows = deletion_flows(product, live.plan_code, endpoint=endpoint)
+    # The product's own route, from the catalogue's type (its route prefix).
+    route = f"/{product.type}/{quote(live.name, safe='')}"
     return (
         RequestTermination(
             service_id=live.service_id, route=route if flows.request is RequestFlow.ROUTE else None
@@ -715,7 +537,7 @@ def make_plan(
     matches = [match(wanted, account) for wanted in spec.services]
     matches = _refuse_shared(matches)
     kept_ids = _kept_ids(matches)
-    prints = _Prints(account)
+    prints = Prints(account)
     names = NearNames(service.name for service in account.services if not service.gone)
     actions: list[Action] = []
     refused: list[Refusal] = []
@@ -762,7 +584,7 @@ def make_plan(
         endpoint=endpoint,
         spec_source=spec.source,
         spec_digest=spec.digest,
-        live_fingerprint=_fingerprint_of_prints(prints.of(s) for s in looked_at),
+        live_fingerprint=fingerprint_of_prints(prints.of(s) for s in looked_at),
         summary=summarise(actions, refused),
         actions=tuple(actions),
         refused=tuple(refused),
@@ -782,90 +604,6 @@ _GOING = (
 )
 
 
-class _Prints:
-    """Each service's fingerprint in ``account``, computed once per plan (actions and the
-    whole-account fingerprint share them).
-
-    Keyed by service id, not by the service: a frozen ``LiveService`` hashes all its
-    fields (and its commitment's and price's) at every lookup, which cost more than the
-    fingerprint itself at 50,000 services (issue 19). The service is kept beside its
-    print and compared by identity, so another value with the same id is never given
-    a print that is not its own."""
-
-    def __init__(self, account: LiveAccount) -> None:
-        self._account = account
-        self._known: dict[int, tuple[LiveService, str]] = {}
-
-    def of(self, service: LiveService) -> str:
-        known = self._known.get(service.service_id)
-        if known is not None and known[0] is service:
-            return known[1]
-        found = fingerprint(service, self._account)
-        self._known[service.service_id] = (service, found)
-        return found
-
-
-class NearNames:
-    """Names to suggest for one that matches nothing ("did you mean"), indexed on first
-    use (only a name that matches nothing needs them): the names equal but for case,
-    else the nearest by edit distance (at most ``NEAR_LISTED``). The planner's are the
-    account's live names (``unknown-service``); the command line's, a spec's keys
-    (``--target``)."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        self._names = names
-        self._folded: dict[str, set[str]] | None = None
-        self._by_length: dict[int, list[str]] = {}
-
-    def near(self, name: str) -> tuple[str, ...]:
-        if self._folded is None:
-            self._folded = {}
-            for known in self._names:
-                self._folded.setdefault(known.casefold(), set()).add(known)
-            for folded_names in self._folded.values():
-                for live_name in folded_names:
-                    self._by_length.setdefault(len(live_name), []).append(live_name)
-        same_but_case = self._folded.get(name.casefold(), set()) - {name}
-        if same_but_case:
-            return tuple(sorted(same_but_case))
-        return self._nearest(name)
-
-    def _nearest(self, name: str) -> tuple[str, ...]:
-        # A typo is an edit or two (a swapped pair is two): one for a short name, two
-        # from 12 characters. More would suggest a sibling (``www.`` for ``old.``).
-        limit = 1 if len(name) < 12 else 2
-        folded = name.casefold()
-        found: list[tuple[int, str]] = []
-        for length in range(len(name) - limit, len(name) + limit + 1):
-            for candidate in self._by_length.get(length, ()):
-                distance = edit_distance(folded, candidate.casefold(), limit)
-                if distance is not None:
-                    found.append((distance, candidate))
-        return tuple(candidate for _, candidate in sorted(found)[:NEAR_LISTED])
-
-
-NEAR_LISTED = 3
-
-
-def edit_distance(a: str, b: str, limit: int) -> int | None:
-    """The Levenshtein distance of ``a`` and ``b`` (insertions, deletions,
-    substitutions), or ``None`` when it is more than ``limit``: a row-by-row computation
-    that stops as soon as every cell of a row is past the limit."""
-    if abs(len(a) - len(b)) > limit:
-        return None
-    previous = list(range(len(b) + 1))
-    for i, left in enumerate(a, 1):
-        current = [i]
-        for j, right in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (left != right))
-            )
-        if min(current) > limit:
-            return None
-        previous = current
-    return previous[-1] if previous[-1] <= limit else None
-
-
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """What one spec entry brings to the plan: an action, or refusals; and its drift."""
@@ -881,7 +619,7 @@ def _plan_entry(
     *,
     now: datetime,
     kept_ids: set[int],
-    prints: _Prints,
+    prints: Prints,
     names: NearNames,
     endpoint: str = "",
     done_before: Mapping[str, DoneBefore],

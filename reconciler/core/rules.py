@@ -33,13 +33,12 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.core.catalog import WEB_HOSTING, product_of
 from reconciler.core.diff import normalise_period
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, LiveLifecycle
 from reconciler.core.live import (
     TERMINATE_ACTION,
     TERMINATE_AT_ENGAGEMENT_ACTION,
     TERMINATE_AT_EXPIRY_ACTION,
     EndStrategy,
-    LiveLifecycle,
     LiveService,
 )
 from reconciler.core.periods import MAX_MONTHS, months_of

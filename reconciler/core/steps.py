@@ -24,12 +24,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import SerializerFunctionWrapHandler, model_serializer
 
-from reconciler.core.diff import EssenceLifecycle, live_essence, normalise_period
+from reconciler.core.diff import live_essence, normalise_period
+from reconciler.core.lifecycle import EssenceLifecycle, LiveLifecycle
 from reconciler.core.live import (
     TERMINATE_AT_ENGAGEMENT_ACTION,
     TERMINATE_AT_EXPIRY_ACTION,
     EndStrategy,
-    LiveLifecycle,
     LiveService,
 )
 from reconciler.core.plan import TOKEN_PLACEHOLDER, Action, Call

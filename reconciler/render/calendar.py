@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
-from reconciler.core.live import EndStrategy, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import EndStrategy, LiveService
 from reconciler.core.rules import cancel_deadline, expiry_of, utc, when_text
 from reconciler.render.services import ServiceListing
 from reconciler.render.wording import clean

@@ -454,13 +454,13 @@ def _change_row(
     action: Action, plan: Plan, money: str | None = None, zone: tzinfo | None = None
 ) -> str:
     kind = action.action
-    headline = wording.HEADLINES[kind]
+    headline = kind.headline
     if kind is ActionKind.DELETE_NOW:
         headline = "**delete now**"
     what = text(wording.consequence(action, now=plan.created_at, zone=zone))
     if money is not None:
         what += f"<br>Billing: {text(money)}"
-    symbol = code(wording.SYMBOLS[kind], in_table=True)
+    symbol = code(kind.symbol, in_table=True)
     return (
         f"| {symbol} | {code(action.service, in_table=True)} | {text(action.type or '')} | "
         f"{headline} | {_expiry(action.expiration, zone)} | {what} |\n"

@@ -29,8 +29,8 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
-from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, LiveLifecycle
+from reconciler.core.live import EndStrategy, LiveAccount, LiveService
 from reconciler.core.periods import months_of
 from reconciler.durations import Duration
 from reconciler.times import iso_utc, shown_date, shown_when, zone_name

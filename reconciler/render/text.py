@@ -154,7 +154,7 @@ def dates_words(zone: tzinfo | None) -> str:
 def _legend(changes: Sequence[Action]) -> str:
     present = {action.action for action in changes}
     symbols = [
-        f"{wording.SYMBOLS[kind]} {wording.HEADLINES[kind]}"
+        f"{kind.symbol} {kind.headline}"
         + (" (irreversible)" if kind is ActionKind.DELETE_NOW else "")
         for kind in _LEGEND_ORDER
         if kind in present
@@ -170,8 +170,8 @@ def _action_lines(
     zone: tzinfo | None = None,
 ) -> list[str]:
     style = _KIND_STYLE[action.action]
-    symbol = paint(wording.SYMBOLS[action.action], style)
-    headline = wording.HEADLINES[action.action]
+    symbol = paint(action.action.symbol, style)
+    headline = action.action.headline
     if action.action is ActionKind.DELETE_NOW:
         headline = "DELETE NOW (irreversible, no refund)"
     who = clean(action.service)

@@ -14,38 +14,18 @@ Dates are shown in UTC unless the caller gives a display zone (``zone``, from ``
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from reconciler.core.diff import EssenceLifecycle
+from reconciler.core.lifecycle import EssenceLifecycle
+from reconciler.core.periods import Period, months_of
 from reconciler.core.plan import Action, ActionKind, Call, Plan
 from reconciler.core.rules import CANCEL_WINDOW, utc
 from reconciler.times import shown_day, shown_when
 
-# Terraform-like symbols, one per kind of change. `-` goes away (at expiry), `+` is
-# kept (its termination undone), `~` is changed in place, `!` is destroyed right now.
-SYMBOLS: Mapping[ActionKind, str] = {
-    ActionKind.TERMINATE_AT_EXPIRY: "-",
-    ActionKind.TERMINATE_AT_COMMITMENT_END: "-",
-    ActionKind.CANCEL_TERMINATION: "+",
-    ActionKind.SET_RENEW: "~",
-    ActionKind.DELETE_NOW: "!",
-    ActionKind.NO_OP: " ",
-}
-REFUSED_SYMBOL = "x"
-
-# What each kind is called in headlines and in the legend.
-HEADLINES: Mapping[ActionKind, str] = {
-    ActionKind.TERMINATE_AT_EXPIRY: "terminate at expiry",
-    ActionKind.TERMINATE_AT_COMMITMENT_END: "terminate at commitment end",
-    ActionKind.CANCEL_TERMINATION: "cancel termination",
-    ActionKind.SET_RENEW: "change renewal",
-    ActionKind.DELETE_NOW: "delete now",
-    ActionKind.NO_OP: "no change",
-}
+REFUSED_SYMBOL = "x"  # beside ActionKind.symbol: a refused change
 
 # The order kinds are counted in the summary line and listed in legends.
 SUMMARY_ORDER: tuple[tuple[ActionKind, str], ...] = (
@@ -59,20 +39,15 @@ SUMMARY_ORDER: tuple[tuple[ActionKind, str], ...] = (
 NO_CHANGES = "No changes. The account matches the spec."
 NO_CHANGES_TARGETED = "No changes. The targeted services match the spec."
 
-# How a live or wanted lifecycle reads in a sentence.
-_LIFECYCLE_WORDS: Mapping[str, str] = {
-    "renew": "automatic renewal",
-    "manual_renew": "manual renewal",
-    "terminate_at_expiry": "termination at expiry",
-    "terminate_at_commitment_end": "termination at the end of the commitment",
-    "being_deleted": "being deleted",
-    "not_understood": "a state reconciler does not understand",
-    "expired": "expired",
-    "terminated": "terminated",
-    "deleted": "deleted",
+# How a compared lifecycle (a change's before and after) reads in a sentence.
+_LIFECYCLE_WORDS: Mapping[EssenceLifecycle, str] = {
+    EssenceLifecycle.RENEW: "automatic renewal",
+    EssenceLifecycle.MANUAL_RENEW: "manual renewal",
+    EssenceLifecycle.TERMINATE_AT_EXPIRY: "termination at expiry",
+    EssenceLifecycle.TERMINATE_AT_COMMITMENT_END: "termination at the end of the commitment",
+    EssenceLifecycle.DELETED: "deleted",
+    EssenceLifecycle.NOT_UNDERSTOOD: "a state reconciler does not understand",
 }
-
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
 # ---------------------------------------------------------------------------------------
@@ -140,24 +115,17 @@ def day_text(when: datetime, zone: tzinfo | None = None) -> str:
 
 
 def period_text(period: object) -> str:
-    """An ISO 8601 renewal period in words: ``P1M`` → ``every month (P1M)``."""
+    """A renewal period in words: ``P1M`` → ``every month (P1M)``; a text that is no
+    period (an odd API answer) as it is."""
     if period is None:
         return "the current period"
     text = str(period)
-    match = _DURATION.match(text)
-    if not match or not any(match.groups()):
-        return text
-    units = ("year", "month", "week", "day")
-    words = [
-        f"{int(n)} {unit}s" if int(n) != 1 else unit
-        for n, unit in zip(match.groups(), units, strict=True)
-        if n is not None
-    ]
-    return f"every {' and '.join(words)} ({text})"
+    months = months_of(text)
+    return text if months is None else f"{Period(months).words} ({text})"
 
 
-def lifecycle_text(lifecycle: object) -> str:
-    return _LIFECYCLE_WORDS.get(str(lifecycle), str(lifecycle))
+def lifecycle_text(lifecycle: EssenceLifecycle) -> str:
+    return _LIFECYCLE_WORDS[lifecycle]
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,7 +227,7 @@ def _cancel_words(action: Action, zone: tzinfo | None) -> str:
 
 def _renew_words(action: Action) -> str:
     changes = []
-    before_life, after_life = action.before.lifecycle.value, action.after.lifecycle.value
+    before_life, after_life = action.before.lifecycle, action.after.lifecycle
     if before_life != after_life:
         changes.append(f"{lifecycle_text(before_life)} → {lifecycle_text(after_life)}")
     before_period, after_period = action.before.period, action.after.period

@@ -14,8 +14,8 @@ from live_services import live_service as service
 
 from reconciler.apply.run import seen_in_review, spec_of_plan
 from reconciler.core.approval import STALE_MESSAGE, judge
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import Lifecycle, LiveLifecycle
+from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy

@@ -16,7 +16,8 @@ import pytest
 from apply_helpers import FaultTransport, Rig, make_rig
 
 from reconciler.apply import ActionStatus, ApplyOptions
-from reconciler.core.diff import Essence, EssenceLifecycle
+from reconciler.core.diff import Essence
+from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.plan import ActionKind
 from reconciler.errors import JournalError
 from reconciler.journal import Outcome, Phase

@@ -22,13 +22,8 @@ from planner.planner_helpers import live_service
 from sandbox_env import Result, cli, isolate, serve_seed, use_keys
 
 from reconciler.cli.services import parse_window
-from reconciler.core.live import (
-    Commitment,
-    EndStrategy,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-)
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import Commitment, EndStrategy, LiveAccount, LiveService
 from reconciler.errors import UsageError
 from reconciler.render.services import (
     CSV_COLUMNS,

@@ -31,8 +31,9 @@ from reconciler.core.access import (
     rule_for_call,
     rules_for,
 )
-from reconciler.core.diff import Essence, EssenceLifecycle
-from reconciler.core.live import LiveLifecycle, LiveService
+from reconciler.core.diff import Essence
+from reconciler.core.lifecycle import EssenceLifecycle, LiveLifecycle
+from reconciler.core.live import LiveService
 from reconciler.core.plan import ActionKind, Plan
 from reconciler.core.planner import calls_for, make_plan
 from reconciler.core.spec import parse_spec

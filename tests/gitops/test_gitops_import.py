@@ -24,15 +24,8 @@ from hypothesis import strategies as st
 from sandbox_env import cli
 
 from reconciler.core.adopt import adopt
-from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, RenewMode
-from reconciler.core.live import (
-    Commitment,
-    EndStrategy,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-    family_of,
-)
+from reconciler.core.lifecycle import CommitmentEnd, Lifecycle, LiveLifecycle, RenewMode
+from reconciler.core.live import Commitment, EndStrategy, LiveAccount, LiveService, family_of
 from reconciler.core.plan import Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import UnmanagedPolicy, parse_spec

@@ -22,8 +22,8 @@ from live_services import EXPIRY, live_service
 
 from reconciler.core import rules
 from reconciler.core.approval import Verdict, judge
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import Lifecycle, LiveLifecycle
+from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import ActionKind, Plan, RuleCode
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy

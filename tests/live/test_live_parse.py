@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from reconciler.core.catalog import type_of_route
+from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import (
     Commitment,
     EndStrategy,
     LiveAccount,
-    LiveLifecycle,
     derive_lifecycle,
     parse_service,
 )

@@ -8,15 +8,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import (
-    Commitment,
-    EndStrategy,
-    LiveAccount,
-    LiveLifecycle,
-    LiveService,
-    family_of,
-)
+from reconciler.core.lifecycle import Lifecycle, LiveLifecycle
+from reconciler.core.live import Commitment, EndStrategy, LiveAccount, LiveService, family_of
 from reconciler.core.pricing import Pricing, parse_pricing
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 

@@ -13,13 +13,12 @@ from reconciler.core.diff import (
     Change,
     ChangeOp,
     Essence,
-    EssenceLifecycle,
     changes,
     live_essence,
     normalise_period,
     wanted_essence,
 )
-from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.lifecycle import EssenceLifecycle, Lifecycle
 from reconciler.core.spec import ServiceSpec
 
 

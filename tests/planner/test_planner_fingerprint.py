@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from planner_helpers import live_service
 
-from reconciler.core import planner
-from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
-from reconciler.core.planner import FINGERPRINT_VERSION, fingerprint, live_fingerprint
+from reconciler.core.fingerprints import FINGERPRINT_VERSION, Prints, fingerprint, live_fingerprint
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import EndStrategy, LiveAccount, LiveService
 from reconciler.core.rules import utc
 
 
@@ -170,7 +170,7 @@ def test_prints_are_kept_per_service_value_not_only_per_id() -> None:
     service = live_service({"id": 1, "name": "a.example", "type": "domain"})
     moved = replace(service, lifecycle=LiveLifecycle.TERMINATE_AT_EXPIRY)
     account = LiveAccount.from_services([service])
-    prints = planner._Prints(account)
+    prints = Prints(account)
     assert prints.of(service) == fingerprint(service, account)
     assert prints.of(moved) == fingerprint(moved, account) != fingerprint(service, account)
     assert prints.of(service) == fingerprint(service, account)

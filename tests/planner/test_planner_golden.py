@@ -139,8 +139,7 @@ def test_golden_case(path: Path) -> None:
 
 def test_every_rule_and_transition_has_a_case() -> None:
     """The cases cover every rule code and every spec × live lifecycle pair."""
-    from reconciler.core.lifecycle import Lifecycle
-    from reconciler.core.live import LiveLifecycle
+    from reconciler.core.lifecycle import Lifecycle, LiveLifecycle
     from reconciler.core.plan import RuleCode
 
     rules_seen: set[str] = set()

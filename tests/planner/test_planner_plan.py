@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 from planner_helpers import live_account, live_service, spec_of
 
+from reconciler.core.fingerprints import absent_fingerprint, fingerprint, live_fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import ActionKind, Plan
-from reconciler.core.planner import (
-    absent_fingerprint,
-    fingerprint,
-    live_fingerprint,
-    make_plan,
-)
+from reconciler.core.planner import make_plan
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 BASE: dict[str, Any] = {"id": 1, "name": "www.example.com", "parent": 5}
@@ -66,7 +62,7 @@ def test_fingerprint_is_a_sha256() -> None:
 @pytest.mark.parametrize(("field", "value"), DEPENDED_ON.items(), ids=list(DEPENDED_ON))
 def test_fingerprint_moves_with_every_field_an_action_depends_on(field: str, value: Any) -> None:
     if field == "lifecycle":
-        from reconciler.core.live import LiveLifecycle
+        from reconciler.core.lifecycle import LiveLifecycle
 
         value = LiveLifecycle(value)
     assert print_of(service(**{field: value})) != print_of(service())

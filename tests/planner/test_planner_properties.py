@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.core.lifecycle import Lifecycle
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, family_of
+from reconciler.core.lifecycle import Lifecycle, LiveLifecycle
+from reconciler.core.live import LiveAccount, LiveService, family_of
 from reconciler.core.plan import Action, ActionKind, Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy

@@ -11,7 +11,8 @@ import pytest
 from planner_helpers import live_account, live_service, spec_of
 
 from reconciler.core import planfile
-from reconciler.core.live import Commitment, EndStrategy, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import Commitment, EndStrategy, LiveService
 from reconciler.core.plan import TOKEN_PLACEHOLDER, Call, Plan
 from reconciler.core.planner import make_plan
 from reconciler.core.steps import (

@@ -35,7 +35,8 @@ from pulumi_helpers import (
 )
 
 from reconciler.cli import main
-from reconciler.core.live import LiveAccount, LiveLifecycle, LiveService, ProductFamily
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import LiveAccount, LiveService, ProductFamily
 from reconciler.core.spec import parse_spec
 from reconciler.errors import (
     ApplyError,

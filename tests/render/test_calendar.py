@@ -9,7 +9,8 @@ import icalendar
 import pytest
 from planner.planner_helpers import live_service
 
-from reconciler.core.live import EndStrategy, LiveAccount, LiveLifecycle, LiveService
+from reconciler.core.lifecycle import LiveLifecycle
+from reconciler.core.live import EndStrategy, LiveAccount, LiveService
 from reconciler.render.calendar import (
     DeadlineKind,
     deadlines,
