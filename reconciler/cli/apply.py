@@ -55,11 +55,10 @@ from reconciler.cli.common import (
     run,
     spec_endpoint_option,
     target_for_spec,
-    timeout_value,
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
+from reconciler.cli.options import TIMEOUT, OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files, spec_name
@@ -206,6 +205,7 @@ class TerminalIO:
     "--token-timeout",
     default="30min",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30min, 1h, 1d, PT30M).",
 )
@@ -223,6 +223,7 @@ class TerminalIO:
     "--lock-timeout",
     default="0s",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How long to wait for another apply using the same journal to finish (0: fail "
     "at once, naming it).",
@@ -231,6 +232,7 @@ class TerminalIO:
     "--max-read-age",
     default="10s",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How old the run's read of the account may be when a reversible call (a termination "
     "at expiry, a renewal, an end rule) is sent on it; older, the service is read again "
@@ -261,11 +263,11 @@ def apply(
     auto_approve: bool,
     tokens: tuple[str, ...],
     token_files: tuple[Path, ...],
-    token_timeout: str,
+    token_timeout: timedelta,
     request_again: tuple[str, ...],
     journal: Path | None,
-    lock_timeout: str,
-    max_read_age: str,
+    lock_timeout: timedelta,
+    max_read_age: timedelta,
     output_format: str,
     tz: str | None,
     endpoint: str | None,
@@ -289,13 +291,13 @@ def apply(
         target=paths[0],
         auto_approve=auto_approve,
         tokens=given.tokens,
-        token_timeout=timeout_value(token_timeout, "--token-timeout"),
+        token_timeout=token_timeout,
         request_again=frozenset(request_again),
         journal=journal,
         endpoint=endpoint,
         concurrency=concurrency,
-        lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
-        max_read_age=timeout_value(max_read_age, "--max-read-age"),
+        lock_timeout=lock_timeout,
+        max_read_age=max_read_age,
         spec=spec,
         targets=targets,
         zone=zone,
