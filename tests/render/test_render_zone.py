@@ -176,7 +176,7 @@ def test_a_refusal_read_from_a_plan_file_shows_its_texts_as_written() -> None:
 
 
 def test_a_refusal_met_at_apply_time_shows_its_dates_in_the_zone() -> None:
-    from reconciler.cli.apply import refusal_text
+    from reconciler.cli.apply_terminal import refusal_text
 
     (refusal,) = _closed_window_plan().refused
     assert CLOSED_IN_UTC in refusal_text(refusal)
