@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from marked_yaml._scalars import resolve
+from marked_yaml._scalars import Scalar, resolve
 from marked_yaml._syntax import syntax_problems
 from marked_yaml._text import (
     INVISIBLE_FIX,
@@ -39,6 +38,14 @@ from marked_yaml._values import (
 # otherwise. Only their parser half is used: events, never constructed objects.
 FAST_PARSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PURE_PARSER: type = yaml.SafeLoader
+
+_SCALAR = yaml.ScalarEvent
+_MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_ALIAS, _DOCUMENT_START = yaml.AliasEvent, yaml.DocumentStartEvent
+# A named tuple's own constructor is a Python function: tuple's is C, and a large file
+# makes two of them per scalar.
+_new = tuple.__new__
 
 _STANDARD_TAGS = {
     Kind.STR: ("!", "tag:yaml.org,2002:str"),
@@ -110,22 +117,8 @@ class _Composer:
     def compose(self) -> Document:
         complete = True
         parser = self.parser(self.text)
-        handlers: dict[type, Callable[[Any], None]] = {
-            yaml.ScalarEvent: self._on_scalar,
-            yaml.MappingStartEvent: self._on_start,
-            yaml.SequenceStartEvent: self._on_start,
-            yaml.MappingEndEvent: self._on_end,
-            yaml.SequenceEndEvent: self._on_end,
-            yaml.AliasEvent: self._on_alias,
-            yaml.DocumentStartEvent: self._on_document,
-        }
         try:
-            while parser.check_event():
-                event = parser.get_event()
-                self.events += 1
-                handler = handlers.get(type(event))
-                if handler is not None:  # stream start and end, document end: nothing to do
-                    handler(event)
+            self._read(parser)
         except _Stop as stop:
             complete = stop.complete
         except yaml.MarkedYAMLError as error:
@@ -149,6 +142,105 @@ class _Composer:
             events=self.events,
         )
 
+    def _read(self, parser: Any) -> None:
+        """Every event of the stream, in one loop. A large spec is tens of thousands of
+        plain scalars and flow mappings inside mappings: their way is written out here
+        with names bound to locals, since a method call or two per event was most of the
+        time of reading. Anchors, tags, escapes, duplicate keys, lists and keys that are
+        not scalars take the methods below, which say what each case means."""
+        get_event = parser.get_event  # None after the stream's end, in both parsers
+        marks = self.marks
+        stack = self.stack
+        max_nodes = self.limits.max_nodes
+        max_depth = self.limits.max_depth
+        mapping_kind, str_kind = Kind.MAPPING, Kind.STR
+        events = nodes = 0  # locals while reading: kept in self only at the end
+        try:
+            while (event := get_event()) is not None:
+                events += 1
+                kind_of_event = type(event)
+                if kind_of_event is _MAPPING_END or kind_of_event is _SEQUENCE_END:
+                    done = stack.pop()
+                    top = stack[-1] if stack else None
+                    if top is None or top.mapping is None or top.key is None or top.skip:
+                        self._on_end(done)
+                        continue
+                    key = top.key
+                    mark, kind = done.node.mark, done.node.kind
+                    marks[top.path + (key,)] = _new(Node, (mark, kind, None, False, top.key_node))
+                    top.mapping[key] = done.mapping if done.mapping is not None else done.items
+                    top.key = None
+                    continue
+                if kind_of_event is not _SCALAR and kind_of_event is not _MAPPING_START:
+                    if kind_of_event is _SEQUENCE_START or kind_of_event is _ALIAS:
+                        mark = _mark(event)
+                        nodes += 1
+                        if nodes > max_nodes:
+                            self._too_many(mark)
+                        if kind_of_event is _ALIAS:
+                            self._on_alias(event, mark)
+                        else:
+                            self._on_start(event, mark)
+                    elif kind_of_event is _DOCUMENT_START:
+                        self._on_document(event)
+                    continue  # stream start and end, document end: nothing to do
+                start = event.start_mark
+                mark = _new(Mark, (start.line + 1, start.column + 1))
+                nodes += 1
+                if nodes > max_nodes:
+                    self._too_many(mark)
+                top = stack[-1] if stack else None
+                if top is None or top.mapping is None or event.anchor is not None:
+                    # The root, a list's item, an anchored node.
+                    if kind_of_event is _SCALAR:
+                        self._on_scalar(event, mark)
+                    else:
+                        self._on_start(event, mark)
+                    continue
+                if kind_of_event is _MAPPING_START:
+                    if (
+                        top.key is None
+                        or top.skip
+                        or event.tag is not None
+                        or len(stack) >= max_depth
+                    ):
+                        self._on_start(event, mark)
+                    else:
+                        stack.append(
+                            _Open(
+                                top.path + (top.key,),
+                                _new(Node, (mark, mapping_kind, None, False, None)),
+                            )
+                        )
+                    continue
+                style = event.style
+                if style == '"' or event.tag is not None:
+                    self._on_scalar(event, mark)
+                    continue
+                text: str = event.value
+                value: Scalar
+                if style:  # quoted, folded or literal
+                    kind, value = str_kind, text
+                else:  # None (the pure parser) or "" (libyaml): plain
+                    kind, value = resolve(text, True)
+                if top.key is None:  # a key
+                    if text in top.mapping:
+                        self._attach(value, mark, kind, text, not style)  # a duplicate
+                    else:
+                        top.key, top.skip = text, False
+                        top.key_node = _new(Node, (mark, kind, text, not style, None))
+                    continue
+                if not top.skip:
+                    key = top.key
+                    marks[top.path + (key,)] = _new(
+                        Node, (mark, kind, text, not style, top.key_node)
+                    )
+                    top.mapping[key] = value
+                top.key = None
+
+        finally:
+            self.events, self.nodes = events, nodes
+
     def _problem(self, code: Code, mark: Mark, message: str, fix: str) -> None:
         # At most one more than the caller shows: it then knows there were too many.
         if len(self.problems) <= self.limits.max_problems:
@@ -156,8 +248,7 @@ class _Composer:
 
     # -- events ---------------------------------------------------------------------------
 
-    def _on_scalar(self, event: yaml.ScalarEvent) -> None:
-        mark = self._count(event)
+    def _on_scalar(self, event: yaml.ScalarEvent, mark: Mark) -> None:
         if event.anchor is not None:
             self._refuse_anchor(event.anchor, mark)
         plain = event.style in (None, "") and event.tag is None
@@ -176,8 +267,7 @@ class _Composer:
         kind, value = resolve(text, plain)
         self._attach(value, mark, kind, text, plain)
 
-    def _on_start(self, event: yaml.CollectionStartEvent) -> None:
-        mark = self._count(event)
+    def _on_start(self, event: yaml.CollectionStartEvent, mark: Mark) -> None:
         if event.anchor is not None:
             self._refuse_anchor(event.anchor, mark)
         kind = Kind.MAPPING if isinstance(event, yaml.MappingStartEvent) else Kind.SEQUENCE
@@ -193,8 +283,7 @@ class _Composer:
             raise _Stop(complete=False)
         self.stack.append(_Open(self._path_of_next(mark, kind), Node(mark, kind)))
 
-    def _on_end(self, event: yaml.CollectionEndEvent) -> None:
-        done = self.stack.pop()
+    def _on_end(self, done: _Open) -> None:
         value: Any = done.mapping if done.mapping is not None else done.items
         if self.stack and self.stack[-1].mapping is not None and self.stack[-1].key is None:
             # A collection written as a key: its placeholder, made when it started.
@@ -203,8 +292,7 @@ class _Composer:
             value = key
         self._attach(value, done.node.mark, done.node.kind)
 
-    def _on_alias(self, event: yaml.AliasEvent) -> None:
-        mark = self._count(event)
+    def _on_alias(self, event: yaml.AliasEvent, mark: Mark) -> None:
         self._problem(
             Code.ALIAS,
             mark,
@@ -227,18 +315,14 @@ class _Composer:
 
     # -- checks ---------------------------------------------------------------------------
 
-    def _count(self, event: yaml.Event) -> Mark:
-        mark = _mark(event)
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            self._problem(
-                Code.NODES,
-                mark,
-                f"the {self.noun} holds more than {self.limits.max_nodes:,} YAML nodes",
-                f"a {self.noun} this large is not supported: split it",
-            )
-            raise _Stop(complete=False)
-        return mark
+    def _too_many(self, mark: Mark) -> None:
+        self._problem(
+            Code.NODES,
+            mark,
+            f"the {self.noun} holds more than {self.limits.max_nodes:,} YAML nodes",
+            f"a {self.noun} this large is not supported: split it",
+        )
+        raise _Stop(complete=False)
 
     def _refuse_anchor(self, anchor: str, mark: Mark) -> None:
         self._problem(

@@ -146,6 +146,8 @@ def invisible_characters(text: str) -> Iterator[tuple[int, str]]:
     """Each invisible character of ``text`` with its index, in order. Linear: the
     distinct characters of the text are classified once."""
     if text.isascii():
+        if text.isprintable():  # no control character at all: the common case, at C speed
+            return
         pattern = _ASCII_CONTROLS
     else:
         found = sorted({char for char in set(text) if is_invisible(char)})

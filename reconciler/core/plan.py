@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 from reconciler.core.diff import Essence
 from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
+from reconciler.times import Phrase
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -246,6 +247,23 @@ class Refusal(_Frozen):
     rule: RuleCode
     message: str
     fix: str
+    # The message and the fix with their instants typed (``reconciler.times.Phrase``): a
+    # renderer shows those dates in the display zone (``--tz``). Not in the plan file,
+    # which holds the texts in UTC: a refusal read back has none, and equals the refusal
+    # it was written from.
+    message_phrase: Phrase = Field(default=(), exclude=True)
+    fix_phrase: Phrase = Field(default=(), exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Refusal):
+            return NotImplemented
+        return self._written() == other._written()
+
+    def __hash__(self) -> int:
+        return hash(self._written())
+
+    def _written(self) -> tuple[object, ...]:
+        return (self.service, self.service_id, self.rule, self.message, self.fix)
 
 
 class Drift(_Frozen):

@@ -23,6 +23,7 @@ from marked_yaml import (
     Kind,
     Limits,
     Mark,
+    Node,
     Refused,
     compose,
     describe_character,
@@ -128,6 +129,49 @@ def test_an_empty_file_is_no_data() -> None:
     for text in ("", "# only a comment\n", "---\n"):
         document = read(text)
         assert document.complete and document.data is None and document.problems == ()
+
+
+@PARSERS
+def test_the_reader_keeps_its_place_after_every_case_it_treats_apart(parser: type) -> None:
+    # Plain scalars and flow mappings in mappings take the composer's short way; each line
+    # here takes the long one (an anchor, a tag, quotes, a duplicate, a collection key, a
+    # list, an alias, a block scalar), and what follows each must be read as before.
+    document = read(
+        "a: &x 1\nb: !!str 2\nc: \"d\"\na: {e: 1}\nf: {g: 'h', g: i, j: ~}\n? [k]\n: v\n"
+        "l: [1, {m: n}, 'q']\no: *x\nr:\n  s: |\n    t\n  u: 0x1F\n",
+        parser=parser,
+    )
+    data = document.data
+    [key] = [key for key in data if isinstance(key, CollectionKey)]
+    assert data == {
+        "a": 1,
+        "b": "2",
+        "c": "d",
+        "f": {"g": "h", "j": None},
+        key: "v",
+        "l": [1, {"m": "n"}, "q"],
+        "o": Refused(Mark(9, 4), Code.ALIAS),
+        "r": {"s": "t\n", "u": 31},
+    }
+    assert where(document) == [
+        (Code.ANCHOR, 1, 4),
+        (Code.DUPLICATE_KEY, 4, 1),
+        (Code.DUPLICATE_KEY, 5, 13),
+        (Code.ALIAS, 9, 4),
+    ]
+    marks = document.marks
+    assert (marks[("b",)].text, marks[("b",)].plain, marks[("c",)].plain) == ("2", False, False)
+    assert marks[("f", "g")].mark == Mark(5, 8)  # the first g's, not the duplicate's
+    assert (marks[("f", "j")].kind, marks[("f", "j")].key) == (
+        Kind.NULL,
+        Node(Mark(5, 19), Kind.STR, "j", True),
+    )
+    assert marks[("l", 1, "m")].mark == Mark(8, 12) and marks[("l", 2)].plain is False
+    assert marks[("r", "u")] == Node(
+        Mark(13, 6), Kind.INT, "0x1F", True, Node(Mark(13, 3), Kind.STR, "u", True)
+    )
+    assert marks[(key,)].key == Node(Mark(6, 3), Kind.SEQUENCE)
+    assert len(marks) == 19 and document.events == 48
 
 
 # --- what is refused ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 from marked_yaml import SCALAR_KINDS, YAML11_BOOLEANS, Kind, Marks, Node, Path, shown
 
 Model = TypeVar("Model", bound=BaseModel)
+_new = tuple.__new__
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -51,13 +52,16 @@ class Invalid(ValueError):
         self.absent = absent
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """Where the values being checked come from: a spec file (its marks, and the path of
-    the mapping whose values these are), or values given directly (no marks)."""
+    the mapping whose values these are), or values given directly (no marks).
+    ``written``: the nodes of the mapping's keys by key, when the caller has them at hand
+    (the marks then need no look-up by path for each field of each service). A named
+    tuple: one is made for each service of a file."""
 
     marks: Marks | None = None
     path: Path = ()
+    written: Mapping[str, Node] | None = None
 
     @property
     def in_file(self) -> bool:
@@ -65,6 +69,8 @@ class Source:
 
     def node(self, key: str) -> Node | None:
         """How the file writes ``key`` of the mapping (None: not written)."""
+        if self.written is not None:
+            return self.written.get(key)
         return self.marks.get((*self.path, key)) if self.marks is not None else None
 
 
@@ -162,8 +168,12 @@ def rule(check: Callable[[Seen], Any]) -> WrapValidator:
         if not isinstance(source, Source):
             return handler(value)  # a value built by the code: its type is checked
         name = info.field_name or ""
-        node = source.node(name)
-        seen = Seen(name, value, node, source.in_file and node is None, info.data)
+        # Source.node and Source.in_file, written out: this runs for every value of a file.
+        written = source.written
+        node = written.get(name) if written is not None else source.node(name)
+        omitted = node is None and source.marks is not None
+        # tuple's constructor, not the named tuple's (a Python function), likewise.
+        seen = _new(Seen, (name, value, node, omitted, info.data))
         return handler(check(seen))
 
     return WrapValidator(validate)
@@ -244,11 +254,15 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return by_lower[found[0]] if found else None
 
 
+_NULL = Kind.NULL  # bound once: a look-up of ~0.2 us on Python 3.11, here once per value
+
+
 def word(seen: Seen, expected: str) -> str:
     """The text of a field that holds a word: any scalar but an empty one."""
-    if seen.kind is Kind.NULL:
+    kind = seen.kind
+    if kind is _NULL:
         raise Invalid(f"`{seen.field}` is empty", f"write {expected}", at=At.KEY)
-    if seen.kind not in SCALAR_KINDS:
+    if kind not in SCALAR_KINDS:
         raise Invalid(f"`{seen.field}` must be a value, not {seen.describe()}", f"write {expected}")
     return seen.text
 
@@ -256,11 +270,13 @@ def word(seen: Seen, expected: str) -> str:
 def choice(seen: Seen, enum: type[E], what: str, *, suggest: bool = True) -> E:
     """One of the values of ``enum``, written exactly; ``what`` names it in messages
     ("renewal mode"); ``suggest`` adds "did you mean" for a near miss."""
-    values, expected = _choices(enum)
+    members: Mapping[str, E]
+    members, expected = _choices(enum)
     text = word(seen, expected)
-    if text in values:
-        return enum(text)
-    close = closest(text, values) if suggest else None
+    member = members.get(text)
+    if member is not None:
+        return member
+    close = closest(text, members) if suggest else None
     raise Invalid(
         f"unknown {what} {shown(text)}",
         (f"did you mean {close}? " if close else "") + f"expected {expected}",
@@ -268,6 +284,8 @@ def choice(seen: Seen, enum: type[E], what: str, *, suggest: bool = True) -> E:
 
 
 @functools.cache
-def _choices(enum: type[StrEnum]) -> tuple[tuple[str, ...], str]:
-    values = tuple(member.value for member in enum)
-    return values, listed(values, "or")
+def _choices(enum: type[E]) -> tuple[Mapping[str, E], str]:
+    """The members of ``enum`` by value (a look-up: calling the enum costs more than the
+    rest of a rule), and the words that list them."""
+    members = MappingProxyType({member.value: member for member in enum})
+    return members, listed(members, "or")
