@@ -1,54 +1,21 @@
-"""Every error a user of reconciler can meet, in one tree.
+"""Every error a user of reconciler can meet, in one tree (docs/architecture.md,
+"Errors: `reconciler.errors`", draws the tree and says what each class means).
 
-    ReconcilerError                  one clear line (``str(err)``) plus a hint at the fix
-    ├── UsageError                   a command line that cannot work (bad option values)
-    ├── SpecError                    a spec file is invalid; carries every SpecProblem found
-    ├── ConfigError                  endpoint or credentials cannot be resolved
-    ├── PlanFileError                a saved plan cannot be read, or is not one of ours
-    │   └── StalePlanError           the account changed since the plan was made
-    ├── RefusedError                 the spec asks for a change the lifecycle rules refuse
-    ├── ApplyError                   an apply finished with failed actions
-    ├── JournalError                 the apply journal cannot be written, or is corrupt
-    ├── LockedError                  another apply is running with the same journal
-    ├── Interrupted                  the user interrupted the command (Ctrl-C)      (exit 130)
-    └── ApiError                     the OVH API could not be reached or answered an error
-        ├── TransportError           connection refused or dropped, timeout      (retryable)
-        ├── LimitExceeded            an answer past one of the client's bounds (size, count)
-        ├── DeadlineExceeded         a read or a call's retries ran out of time
-        └── HttpError                an HTTP error answer; status, errorCode, query id
-            ├── BadRequest           400 (errorCode INVALID_SIGNATURE among others)
-            │   ├── InvalidSignature 400 INVALID_SIGNATURE
-            │   └── QueryTimeOut     400 QUERY_TIME_OUT       timestamp out of the window
-            ├── Unauthorized         401 / 403 credentials problems
-            │   ├── InvalidKey       403 INVALID_KEY          unknown application key
-            │   ├── InvalidCredential 403 INVALID_CREDENTIAL  consumer key unknown / not validated
-            │   ├── NotCredential    403 NOT_CREDENTIAL       call made without a consumer key
-            │   ├── NotGrantedCall   403 NOT_GRANTED_CALL     outside the key's access rules
-            │   └── Forbidden        403 FORBIDDEN / others
-            ├── NotFound             404: no such service or object
-            │   └── RouteNotFound    404 "Got an invalid (or empty) URL": no such route
-            ├── Conflict             409
-            ├── ServiceExpired       460 the service is expired
-            ├── RateLimited          429                                          (retryable)
-            └── ServerError          5xx                                          (retryable)
+The contract every error keeps:
 
-Rules of the tree:
-
-- ``str(err)`` is one line: what happened, where, and the OVH query id when the API gave
-  one. ``err.hint`` says what to do about it. The CLI prints both and nothing else unless
-  ``--debug`` is given.
+- ``str(err)`` is one line (what happened, where, and the OVH query id when the API
+  gave one) and ``err.hint`` says what to do; the CLI prints both, and nothing else
+  unless ``--debug`` is given;
 - ``retryable`` tells the one retry decision (``reconciler.ovh.retry``) whether trying
-  again can help; a ``TransportError`` also says whether the request may have been sent.
+  again can help; a ``TransportError`` also says whether the request may have been sent;
 - ``exit_code`` is what the CLI exits with: 3 for refused changes, 130 when
-  interrupted, else 1.
-- No error ever holds a secret: messages are built from methods, paths, status codes and
-  the API's own words, never from headers or credentials; and since an API may echo a
-  secret in its words, the client and the CLI pass every error through
+  interrupted, else 1;
+- no error holds a secret: messages are built from methods, paths, status codes and the
+  API's own words, and since an API may echo a secret, every error passes through
   ``reconciler.redaction.Secrets`` before it is shown or journalled.
 
-Below the tree, a parser of one value (a duration, a renewal period) raises an
-``InvalidValue``, a message and a fix, that its caller words as the error of where the
-value was written (an option's ``UsageError``, a spec's ``SpecProblem``...).
+A parser of one value (a duration, a renewal period) raises an ``InvalidValue`` (a
+message and a fix) that its caller words as the error of where the value was written.
 """
 
 from __future__ import annotations

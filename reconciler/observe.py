@@ -60,7 +60,11 @@ async def read_account(
 
 
 async def read_for_specs(
-    client: OvhClient, specs: Collection[Spec], *, listed: Awaitable[LiveAccount] | None = None
+    client: OvhClient,
+    specs: Collection[Spec],
+    *,
+    listed: Awaitable[LiveAccount] | None = None,
+    nichandle: Awaitable[str] | None = None,
 ) -> LiveAccount:
     """The account as planning ``specs`` needs it (``plan`` and ``apply`` both read it so):
     every service, then the offered periods of the services whose spec asks another
@@ -68,14 +72,16 @@ async def read_for_specs(
     service's own period (one written by ``reconciler import``) costs no call per service,
     and the periods are read after the listing either way, so this adds no round trip.
     ``listed``: the listing (``read_account(client)``) when it is already under way
-    (``plan`` starts it before its specs are parsed)."""
+    (``plan`` starts it before its specs are parsed); ``nichandle``: ``key_nichandle``
+    already under way, used only if a spec deletes."""
     listing = listed if listed is not None else read_account(client)
     deletes = any(
         wanted.lifecycle is Lifecycle.DELETE_NOW for spec in specs for wanted in spec.services
     )
     if deletes:  # whose key this is, beside the listing: the rules compare it with admins
-        account, nichandle = await gather_pair(listing, key_nichandle(client))
-        account = account.with_nichandle(nichandle)
+        whose = nichandle if nichandle is not None else key_nichandle(client)
+        account, handle = await gather_pair(listing, whose)
+        account = account.with_nichandle(handle)
     else:
         account = await listing
     # The planner (and deepdiff under it) is loaded once the account is read, not

@@ -18,7 +18,9 @@ once here and used everywhere:
   ``ics_utc`` for iCalendar (``20270301T000000Z``), ``day_text`` for a day
   (``2027-03-01``); for people, ``shown_when``, ``shown_day`` and ``shown_date``, in
   UTC or a display zone. A display time zone (``--tz``) changes only
-  what a renderer shows (``in_zone``), never what the rules judge.
+  what a renderer shows (``in_zone``), never what the rules judge. A message worded in
+  the core keeps its instants typed (a ``Phrase``: a refusal's), so that a renderer
+  shows them in that zone too (``phrase_text``, ``phrase_shown``).
 
 Pure: no clock is read here (``reconciler.clock`` is the injected clock).
 """
@@ -212,3 +214,30 @@ def shown_date(when: datetime, zone: tzinfo | None = None) -> str:
     """The day an instant falls on in the display zone, without its time (a table's
     EXPIRY column): ``2027-03-01``."""
     return in_zone(when, zone).strftime("%Y-%m-%d")
+
+
+# -- words with their instants typed --------------------------------------------------------
+#
+# A message the pure core words at plan time (a refusal) keeps its instants as values, so
+# that a renderer shows them in the display zone; its text in UTC is what a plan file
+# holds. One formatter for both: ``shown_when`` (in UTC it writes what ``utc_text`` does).
+
+Phrase = tuple[str | datetime, ...]
+
+
+def phrase_text(phrase: Phrase, zone: tzinfo | None = None) -> str:
+    """A phrase's words with each instant shown as ``shown_when`` writes it: in UTC
+    (``2027-03-01 00:00 UTC``, the text a plan file holds) or in the display ``zone``."""
+    return "".join(
+        shown_when(part, zone) if isinstance(part, datetime) else part for part in phrase
+    )
+
+
+def phrase_shown(text: str, phrase: Phrase, zone: tzinfo | None) -> str:
+    """``text`` with its instants in the display ``zone``, from ``phrase``, the words it
+    was made of; ``text`` as it is without a zone, without a phrase (a text read from a
+    file), or when ``phrase`` is not that text: words from elsewhere (a hand-edited plan
+    file) never replace what was said."""
+    if zone is None or not phrase or phrase_text(phrase) != text:
+        return text
+    return phrase_text(phrase, zone)

@@ -1,45 +1,21 @@
 """Executing the approved actions: concurrently, each on its own, each decided on a
-read of its service no older than a bound.
+read of its service no older than a bound (docs/architecture.md, "`reconciler.apply`",
+walks through the steps; docs/user-guide.md, "Applying", says what the bound guarantees
+and what it does not).
 
-For every action (all of them at once; the client bounds the requests in flight to its
-concurrency, 10 by default):
+The contract:
 
-1. its calls are the typed steps the planner made in this run, each knowing the effect
-   that shows it made (``reconciler.core.steps``): any other call fails the action
-   before anything is sent (``steps.steps_of``);
-2. the service is read as it is just before the first call: either in the account as
-   read for this run (a *snapshot*), or re-read alone (``GET /services/{id}``). The
-   snapshot is used only when the first step is reversible (a termination policy, a
-   renewal, an end rule: ``_REVERSIBLE``) and the snapshot is younger than
-   ``ApplyOptions.max_read_age`` when that step is handed to the client; a request or a
-   confirmation of a termination, and every call of ``delete_now``, always re-read
-   alone. OVH has no conditional writes, so no read closes the race with another
-   writer: the bound says how old the state a call is decided on may be. Then:
-
-   - gone: done for a termination or a deletion ("already gone"), failed otherwise;
-   - already where the action takes it: skipped, nothing sent (a second apply, or two
-     applies racing, never doubles an action);
-   - moved since the account was read for this run (its fingerprint differs): failed,
-     nothing sent — apply does not act on a state nobody planned from. The fingerprint
-     is of the service within the account it was read in (``fingerprints.fingerprint``); a
-     service re-read alone is fingerprinted within the run's account: one service's
-     answer does not name its children, the account does;
-   - the action's ``expires_at`` passed meanwhile (the 24-hour limit of a
-     cancellation): failed, nothing sent;
-
-3. each step whose effect does not show yet is sent through ``Session.make`` (journal
-   before and after, ambiguous failures settled by re-reading); a later step of a
-   multi-call action is preceded by its own re-read; ``delete_now`` goes through
-   ``reconciler.apply.deletion``.
-
-The snapshot is the run's own read while it is younger than the bound when acting
-starts; an older one (the run's read waited) is replaced by one Iceberg read of the
-account when that costs fewer round trips than re-reading the services alone, else the
-services are re-read alone (``Executor.run``). The action's journal record says which
-read it was decided on (``read``: ``account``, with ``read_at``, or ``service``).
-
-A failed action never stops the others; an unusable journal stops them all (nothing is
-done without a record of it).
+- only the typed steps the planner made in this run are sent; any other call fails its
+  action before anything is sent (``steps.steps_of``);
+- a call is decided on the run's read of the account (the snapshot) only for a
+  reversible first step while that read is younger than ``ApplyOptions.max_read_age``;
+  anything else re-reads its service alone first, because OVH has no conditional
+  writes: the bound is how old the state a call is decided on may be;
+- a service that moved since the run's read (its fingerprint within the account), or
+  an action past its ``expires_at``, fails with nothing sent; one already where the
+  action takes it is skipped, so that two applies never double an action;
+- every mutating call goes through ``Session.make`` (journalled before and after); a
+  failed action never stops the others, an unusable journal stops them all.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -82,15 +82,17 @@ async def apply_approved(
     run_id: str | None = None,
     on_journal_write: Callable[[int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    zone: tzinfo | None = None,
 ) -> ApplyReport:
     """Apply ``approved`` through ``client`` (entered already); see the module docstring.
-    ``source`` names the plan in messages (the spec or plan file)."""
+    ``source`` names the plan in messages (the spec or plan file), ``zone`` the display
+    zone of their dates (``--tz``)."""
     options = options or ApplyOptions()
     reporter = reporter or SilentReporter()
     sleep = sleep or asyncio.sleep
     saved_refusals = refusals_of(approved)
     if saved_refusals:
-        raise refused_error(saved_refusals, source)
+        raise refused_error(saved_refusals, source, zone=zone)
 
     spec = spec_of_plan(approved, unmanaged)
     account = await read_for_specs(client, [spec])
@@ -121,7 +123,7 @@ async def apply_approved(
     verdict = judge(approved, fresh, now=now)
     if on_verdict is not None:
         on_verdict(verdict)
-    verdict.raise_if_not_approved(source)
+    verdict.raise_if_not_approved(source, zone=zone)
 
     run = run_id or new_run_id(now)
     # The report of this run, once its results are known (none: nothing left to run).

@@ -1,50 +1,22 @@
-"""``reconciler apply SPEC...|PLAN``: show the plan, have it approved, apply it safely.
+"""``reconciler apply SPEC...|PLAN``: show the plan, have it approved, apply it safely
+(docs/user-guide.md, "Applying", says what the user sees; "The trust chain" why a
+saved plan is held to the spec at hand).
 
-Several SPEC files (``apply stacks/*.yaml``; Pulumi's stack settings skipped, as by
-``plan``) are all checked first, with every option naming entries; then each, in the
-order given, is planned, shown under its label, approved and applied in a journal run
-of its own, before the next is planned (``run_applies``). The first spec refused,
-failed or cancelled stops the command with its exit code, as Terraform stops at its
-first error; the specs after it are neither planned nor applied. A saved plan is
-applied alone (``refuse_mixed``).
+The command's contract, each step in its own function:
 
-``apply SPEC`` plans as ``reconciler plan`` does; ``apply plan.json`` takes a plan saved
-with ``reconciler plan --out`` (recognised by its ``format_version``, or a ``.json``
-name). Either way the plan is shown (text), then approved:
-
-- on a terminal: every immediate deletion (irreversible, no refund) needs its service's
-  name typed back, then the whole plan a ``yes``;
-- ``--auto-approve``: no question (CD). A saved plan is approved too — its deletions are
-  as irreversible as any;
-- neither a terminal nor ``--auto-approve``: refused, exit 1, nothing applied.
-
-A saved plan is applied only against the spec at hand — the file its ``spec_source``
-names, or ``--spec FILE`` — and on the endpoint that spec names (or ``--endpoint``),
-never on the plan's own: a spec that is missing or differs in any way from the one the
-plan embeds, or another endpoint, is refused before any request is sent
-(``reconciler.core.trust``; docs/user-guide.md, "The trust chain").
-
-Then ``reconciler.apply.apply_approved`` re-reads the account, plans again from the
-approved plan's own spec with the API's clock, refuses a stale, altered or now-refused
-plan, and executes — journalled in ``--journal`` (default
-``$RECONCILER_STATE_DIR/journal.jsonl``, else ``.reconciler/journal.jsonl``), under the
-journal's lock (``reconciler.journal.ApplyLock``): a second apply with the same journal
-fails at once naming the first, or waits for it with ``--lock-timeout``, and then
-re-reads — it never sends the calls the first one is sending.
-
-``--target NAME`` (with a SPEC; refused with a saved plan, which is applied as made)
-plans and applies only those entries, as ``plan --target``; a saved targeted plan is
-applied on its targets only (``reconciler.apply.apply_approved`` plans them again).
-
-Ctrl-C during the run stops it (exit 130) saying that calls already sent may have taken
-effect and that running apply again resumes.
-
-Progress: a live display on a terminal (rich, imported only then); otherwise one line
-per action with its outcome. ``--format json`` prints a report of what was done on
-stdout for CD (``reconciler.cli.apply_report``) and sends everything for people to
-stderr; the exit code is the same. Exit codes: 0 done (or nothing to do), 3 refused (nothing
-applied), 1 anything else — failed actions (the others were applied; a re-run
-converges), a stale or altered plan, a cancelled confirmation, errors.
+- every SPEC and every option naming entries is checked before anything is read; then
+  each spec is planned, shown, approved and applied in a journal run of its own before
+  the next is planned, and the first spec refused, failed or cancelled stops the
+  command with its exit code (``run_applies``); a saved plan is applied alone
+  (``refuse_mixed``) and only after ``reconciler.core.trust`` accepts it, before any
+  request;
+- approval: every immediate deletion typed back then ``yes`` on a terminal,
+  ``--auto-approve`` in CD, refused otherwise; nothing is sent unapproved;
+- ``reconciler.apply.apply_approved`` then re-reads, judges again with the API's clock
+  and executes under the journal's lock (``reconciler.journal.ApplyLock``), so that
+  two applies never send the same calls;
+- exit codes: 0 done or nothing to do, 3 refused (nothing applied), 130 interrupted,
+  1 anything else (``--format json``: the same codes, the report on stdout).
 """
 
 from __future__ import annotations
@@ -106,7 +78,7 @@ from reconciler.errors import (
 )
 from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
-from reconciler.render.wording import clean
+from reconciler.render.wording import clean, refusal_words
 
 if TYPE_CHECKING:
     from reconciler.journal.records import Record
@@ -517,7 +489,7 @@ def _run_loaded(
     io.out(shown.rstrip("\n"))
     if approved.refused:
         refusals.extend(refusals_of(approved))
-        raise refused_error(refusals_of(approved), loaded.source)
+        raise refused_error(refusals_of(approved), loaded.source, zone=request.zone)
     check_tokens(request.tokens, approved)
     check_tokens(dict.fromkeys(request.request_again, ""), approved, option="--request-again")
     if not approved.has_changes:
@@ -532,7 +504,7 @@ def _run_loaded(
             io.out("")
             io.out("Refused at apply time: nothing is applied.")
             for refusal in verdict.refusals:
-                io.out(refusal_text(refusal))
+                io.out(refusal_text(refusal, request.zone))
 
     options = ApplyOptions(
         token_timeout=request.token_timeout,
@@ -553,6 +525,7 @@ def _run_loaded(
                 options=options,
                 reporter=progress,
                 on_verdict=show_verdict,
+                zone=request.zone,
             )
 
     io.out("")
@@ -771,12 +744,14 @@ def outcome_line(result: ActionResult) -> str:
     return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
 
 
-def refusal_text(refusal: Refusal) -> str:
+def refusal_text(refusal: Refusal, zone: tzinfo | None = None) -> str:
+    """A refusal met at apply time, its dates in the display ``zone`` (``--tz``)."""
     where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+    message, fix = refusal_words(refusal, zone)
     return (
         f"  x {clean(refusal.service)}{where} [{refusal.rule}]\n"
-        f"      {clean(refusal.message)}\n"
-        f"      fix: {clean(refusal.fix)}"
+        f"      {clean(message)}\n"
+        f"      fix: {clean(fix)}"
     )
 
 

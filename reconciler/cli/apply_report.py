@@ -1,33 +1,13 @@
 """``apply --format json``: what an apply did, as one JSON document for CD (pure).
+docs/plan-format.md, "The apply report", gives every field; its schema is
+``reconciler/schema/apply-report-v1.json`` (``format_version: "1"``).
 
-``reconciler apply --format json`` prints this document on stdout and everything meant
-for people (the plan, progress, the summary line, notes) on stderr, so that a pipeline
-can keep ``stdout`` as the run's record (``> apply.json``) and still show the log. The
-exit code is the one the text output has (0 done or nothing to do, 1 an error or a
-failed action, 3 refused, 130 interrupted); the document says it too.
-
-The document (``format_version: "1"``; schema ``reconciler/schema/apply-report-v1.json``,
-fields in docs/plan-format.md, "The apply report"):
-
-- ``result``: ``applied`` (every change done or already as wanted), ``no_changes``
-  (nothing to apply), ``failed`` (an action failed; the others ran), ``refused`` (a
-  lifecycle rule refused a change: nothing applied), ``interrupted`` (Ctrl-C),
-  ``error`` (anything else that stopped apply before it ran: a stale plan, a busy
-  journal, a cancelled confirmation);
-- ``exit_code``, ``endpoint``, ``source`` (the spec or plan file), ``plan_digest``,
-  ``run`` and ``journal`` (the run's id and journal file, ``null`` when no run started);
-- ``actions``: one per change of the plan, in the plan's order: ``service`` (the spec
-  key), ``name``, ``service_id``, ``type``, ``kind`` (the plan's action kind),
-  ``outcome`` (``done``, ``failed``, ``skipped``; ``unknown`` only for an interrupted
-  run, whose journal says what was sent), ``summary``, ``error``, ``hint`` and
-  ``query_ids`` (OVH's ``X-Ovh-QueryId`` of each call the run sent for it, from the
-  journal, in the order sent: what OVH support asks for);
-- ``refused``: the refusals (``service``, ``service_id``, ``rule``, ``message``, ``fix``);
-- ``totals``: how many actions were ``done``, ``skipped``, ``failed``, and how many
-  changes ``refused``;
-- ``error``: ``null``, or the ``message`` and ``hint`` printed on stderr.
-
-The journal stays the full record; this is its summary for the run at hand.
+The document goes to stdout and everything meant for people (the plan, progress, the
+summary line, notes) to stderr, so that a pipeline keeps ``stdout`` as the run's record
+(``> apply.json``) and still shows the log. The exit code is the text output's, and
+the document says it too. Machine output: its texts (a refusal's message) are UTC
+whatever ``--tz`` says. The journal stays the full record; this is its summary for the
+run at hand.
 """
 
 from __future__ import annotations

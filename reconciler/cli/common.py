@@ -1,35 +1,20 @@
-"""What every command that talks to the OVH API needs, in one small place.
+"""What every command that talks to the OVH API needs, in one small place: the shared
+options, which endpoint to talk to, the client, running the command's coroutine.
+(docs/user-guide.md, "Commands and exit codes", states the endpoint rule for users;
+docs/architecture.md, "`reconciler.cli.common`", lists what is here.)
 
-- ``endpoint_option`` / ``concurrency_option``: the shared click options; the
-  ``--endpoint`` given is remembered so that ``keep_endpoint`` adds it to the commands
-  an error's hint names;
-- which endpoint to talk to — one rule for every command:
-  - a command with a spec (``plan``, ``apply``): ``--endpoint`` > the spec's
-    ``endpoint:`` (which defaults to ``sandbox``): a spec states which account it
-    describes, and an ``OVH_ENDPOINT`` left in a shell must never redirect it
-    (``target_for_spec``);
-  - a command without one (``services``, ``import``, ``credentials``): ``--endpoint`` >
-    ``OVH_ENDPOINT`` > ovh.conf ``[default] endpoint`` > ``sandbox`` (the embedded
-    sandbox, so a first run needs no account) (``resolve_target``);
-- ``build_client(target, concurrency=...)``: an ``OvhClient`` with credentials resolved
-  like the official client (``OVH_*``, then ``./ovh.conf``, ``~/.ovh.conf``,
-  ``/etc/ovh.conf``); the embedded sandbox runs in-process with its demo credentials;
-- ``run(coroutine)``: runs the command's coroutine to completion.
+One rule picks the endpoint of every command: with a spec (``plan``, ``apply``),
+``--endpoint`` > the spec's ``endpoint:`` (``target_for_spec``), because a spec states
+which account it describes and an ``OVH_ENDPOINT`` left in a shell must never redirect
+it; without one, ``--endpoint`` > ``OVH_ENDPOINT`` > ovh.conf ``[default] endpoint`` >
+the embedded ``sandbox`` (``resolve_target``). The ``--endpoint`` given is remembered so
+that ``keep_endpoint`` adds it to the commands an error's hint names.
 
-A command reads the account like this::
-
-    target = target_for_spec(spec, endpoint)
-
-    async def read() -> tuple[LiveAccount, datetime]:
-        async with build_client(target, concurrency=concurrency) as client:
-            account = await read_for_specs(client, [spec])
-            return account, client.api_clock().now()
-
-    account, now = run(read())
-
-Errors are ``reconciler.errors`` values; ``reconciler.cli.main`` prints them.
-``RECONCILER_READ_STRATEGY=per-id`` forces per-id reads instead of Iceberg pages (the
-benchmarks compare both).
+``build_client`` resolves credentials as the official client does; a command reads
+through it inside ``run(coroutine)`` and takes the API's clock from the client
+(``client.api_clock().now()``). Errors are ``reconciler.errors`` values, which
+``reconciler.cli.main`` prints. ``RECONCILER_READ_STRATEGY=per-id`` forces per-id reads
+instead of Iceberg pages (the benchmarks compare both).
 """
 
 from __future__ import annotations

@@ -24,7 +24,12 @@ from pathlib import Path
 import click
 
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
+from reconciler.cli.options import (
+    JOURNAL_DEFAULT,
+    OneLineUsageCommand,
+    format_option,
+    journal_option,
+)
 from reconciler.errors import UsageError
 from reconciler.journal import (
     JOURNAL_FILE,
@@ -44,7 +49,7 @@ from reconciler.times import shown_moment
 @click.option("--last", is_flag=True, help="Show the last run.")
 @click.option("--service", metavar="NAME", help="Only the records of this service.")
 @format_option("text", "json", help="json: JSON Lines, for jq.")
-@journal_option(dest="path")
+@journal_option(dest="path", default=JOURNAL_DEFAULT)
 @tz_option
 def journal(
     run_id: str | None,

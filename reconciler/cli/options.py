@@ -11,8 +11,20 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Where a command finds the apply journal when ``--journal`` is not given.
-JOURNAL_DEFAULT = "Default: $RECONCILER_STATE_DIR/journal.jsonl, else .reconciler/journal.jsonl."
+# Where a command finds the apply journal when ``--journal`` is not given: ``plan`` and
+# ``apply`` as ``reconciler.cli.common.journal_for`` finds it (the journal goes with the
+# demo account it records), ``journal`` as ``embedded.working_state_dir`` (docs/journal.md,
+# "Where it is").
+SPEC_JOURNAL_DEFAULT = (
+    "Default: journal.jsonl in $RECONCILER_STATE_DIR if set; else in the .reconciler/ "
+    "of the spec's project on the embedded sandbox (beside its demo account), of the "
+    "working directory on OVH."
+)
+JOURNAL_DEFAULT = (
+    "Default: journal.jsonl in $RECONCILER_STATE_DIR if set; else in the nearest "
+    ".reconciler/ from the working directory up to the top of its project, else the "
+    "working directory's."
+)
 
 
 class OneLineUsageCommand(click.Command):
@@ -48,13 +60,16 @@ def format_option(*choices: str, help: str) -> Callable[[F], F]:
     )
 
 
-def journal_option(what: str = "", *, dest: str = "journal") -> Callable[[F], F]:
+def journal_option(
+    what: str = "", *, dest: str = "journal", default: str = SPEC_JOURNAL_DEFAULT
+) -> Callable[[F], F]:
     """``--journal PATH`` (into ``dest``): ``what`` the command does with the journal,
-    then where it is by default, worded once for ``plan``, ``apply`` and ``journal``."""
+    then where it is by default (``default``: a spec's journal, for ``plan`` and
+    ``apply``; ``JOURNAL_DEFAULT`` for ``journal``), worded once for the three."""
     return click.option(
         "--journal",
         dest,
         type=click.Path(dir_okay=False, path_type=Path),
         metavar="PATH",
-        help=f"{what} {JOURNAL_DEFAULT}" if what else JOURNAL_DEFAULT,
+        help=f"{what} {default}" if what else default,
     )

@@ -1,44 +1,30 @@
-"""``reconciler plan SPEC...``: what apply would do, shown and optionally saved.
+"""``reconciler plan SPEC...``: what apply would do, shown and optionally saved
+(docs/user-guide.md: "Reading a plan" for the options and outputs, "Commands and exit
+codes" for the exit codes).
 
 For each spec file: load it, choose its endpoint (``--endpoint``, else the spec's own
-``endpoint:``, which defaults to the embedded ``sandbox``), read the account once per
-endpoint (specs sharing an endpoint share one read), plan with the API's clock, render.
-It decides nothing itself: ``reconciler.core.planner`` plans, ``reconciler.render`` shows.
-The first reads of the first spec's endpoint leave before the specs are parsed, and
-overlap that parsing (``plan_files``); the parsed specs decide everything else.
+``endpoint:``, never ``OVH_ENDPOINT``: a spec says which account it describes), read
+the account once per endpoint (specs sharing an endpoint share one read), plan with
+the API's clock, render. It decides nothing itself: ``reconciler.core.planner`` plans,
+``reconciler.render`` shows. The first reads of the first spec's endpoint leave before
+the specs are parsed and overlap that parsing (``plan_files``); the parsed specs
+decide everything else, and reads for an endpoint they do not name are dropped.
 
-The endpoint is the spec's, not ``OVH_ENDPOINT``'s: a spec says which account it
-describes, and an ambient variable must not silently point it at another one. Only
-``--endpoint`` overrides it (a note on stderr says when ``OVH_ENDPOINT`` or ovh.conf
-name another endpoint). Credentials come from the environment and ovh.conf as for every
-command (``reconciler.cli.common``).
-
-Output: the rendering on stdout (``--format text|markdown|json``), notes and errors on
-stderr. ``--out FILE`` saves the JSON plan (one spec) or one plan per spec, named
-``<FILE stem>.<spec stem><FILE suffix>`` (``plan.json`` → ``plan.prod.json``). With
-``GITHUB_STEP_SUMMARY`` set, the markdown rendering is appended to that file as well.
-
-``--target NAME`` (repeatable, a spec key) plans only those entries, as Terraform's
-``-target`` (``make_plan(targets=...)``): the plan says it is partial and a warning on
-stderr says what that means; a name no spec has is refused before anything is planned
-(only the early reads may have left, and they are dropped).
-
-Exit codes (docs/user-guide.md, "Commands and exit codes"): without
-``--detailed-exitcode``, 0 whenever a plan was made (refusals included: the plan shows
-them, and apply would refuse it) — so that a quickstart or a look at a plan is not
-reported as a failure; with it, 0 nothing to do, 2 changes present, 3 a spec asks for a
-change the lifecycle rules refuse (nothing would be applied). 1 any other error, with or
-without the flag. With several specs the most severe wins (3 over 2 over 0); an error in
-any spec (an invalid spec, credentials, the API) stops the command with 1 before any
-output.
+Output: the rendering on stdout, notes and errors on stderr; ``--out`` saves the JSON
+plan (one file per spec). Exit codes: without ``--detailed-exitcode``, 0 whenever a
+plan was made (refusals included: a quickstart or a look at a plan is no failure);
+with it, 0 in sync, 2 changes, 3 refused; 1 any error, and with several specs the most
+severe wins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -157,23 +143,23 @@ def plan(
     zone = zone_of(tz)  # a mistyped zone is refused before any file or account is read
     paths = spec_files(specs, note=lambda line: click.echo(line, err=True))
     refuse_plan_files(paths, "plan")
-    plans, outputs = run(
-        plan_files(
-            paths,
-            out=out,
-            journal=journal,
-            targets=targets,
-            endpoint=endpoint,
-            concurrency=concurrency,
+    with collector_paused():
+        plans, outputs = run(
+            plan_files(
+                paths,
+                out=out,
+                journal=journal,
+                targets=targets,
+                endpoint=endpoint,
+                concurrency=concurrency,
+            )
         )
-    )
-
-    secrets = command_secrets()
-    color = use_color()
-    # color=: click strips ANSI codes from output that is not a terminal; --color asks
-    # for them there too (a CI log that renders them).
-    # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
-    shown = render(plans, output_format, color=color, zone=zone)
+        secrets = command_secrets()
+        color = use_color()
+        # color=: click strips ANSI codes from output that is not a terminal; --color
+        # asks for them there too (a CI log that renders them).
+        # Its hints keep the user's --endpoint; the zone changes the words, never the JSON.
+        shown = render(plans, output_format, color=color, zone=zone)
     shown = shown if output_format == "json" else keep_endpoint(shown, endpoint)
     click.echo(secrets.redact(shown), nl=False, color=color)
     for path, made in zip(outputs or (), plans if outputs else (), strict=True):
@@ -181,6 +167,34 @@ def plan(
         click.echo(_saved_line(path, made), err=True)
     _append_step_summary(plans, zone)
     _exit(plans, detailed=detailed_exitcode)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection while the account is read, the specs parsed and the plan
+    made and rendered; the collector is left as it was found (in-process callers).
+
+    Those steps only build: the decoded pages, the services, the spec, the plan, all
+    alive until the output is written, and next to no cycle becomes garbage. Every
+    collection then walks objects it cannot free: at 50,000 services that was
+    1.2-2 s of the CPU (docs/benchmarks.md, "What was optimised"), with the same peak
+    memory as without it. The process ends without a final collection either
+    (``reconciler.cli._leave``)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # What was built meanwhile is all in the youngest generation, and the first
+        # collection once enabled would walk all of it: freezing and unfreezing moves
+        # it to the oldest generation in one step instead, where a later full
+        # collection (an in-process caller's) still frees what became garbage. Only
+        # when nothing else was frozen: unfreezing would release that too.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 async def plan_files(
@@ -201,7 +215,9 @@ async def plan_files(
     invalid spec, an unknown ``--target`` or a clash of ``--out`` files stops the command
     with the same error as before, the early reads are dropped unanswered, and nothing
     that changes anything was sent (``plan`` never sends one)."""
-    early = EarlyRead.start(_early_target(paths, endpoint), concurrency)
+    early = EarlyRead.start(
+        _early_target(paths, endpoint), concurrency, deletes=_deletes_guess(paths)
+    )
     try:
         if early is not None:
             await early.sent()
@@ -269,12 +285,8 @@ def _early_target(paths: Sequence[str], option: str | None) -> Target | None:
     if option and option.strip():
         value = option.strip()
     else:
-        try:
-            first = Path(paths[0])
-            if is_stdin(first) or not first.is_file() or first.stat().st_size > _GUESS_MAX_BYTES:
-                return None
-            text = first.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+        text = _first_text(paths)
+        if text is None:
             return None
         value = endpoint_guess(text) or SANDBOX
         if not _trusted_guess(value):
@@ -284,6 +296,30 @@ def _early_target(paths: Sequence[str], option: str | None) -> Target | None:
     except ConfigError:
         return None
     return None if chosen.endpoint.embedded else chosen
+
+
+def _first_text(paths: Sequence[str]) -> str | None:
+    """The first spec's text, for a guess; None for standard input (read once, by the
+    spec reader), a file that is not a regular one, or one too large to scan."""
+    try:
+        first = Path(paths[0])
+        if is_stdin(first) or not first.is_file() or first.stat().st_size > _GUESS_MAX_BYTES:
+            return None
+        return first.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+# A spec that deletes needs whose key this is (``GET /me``, ``observe.read_for_specs``):
+# a word anywhere in the first spec is enough to ask for it beside the first page
+# rather than one round trip after the parsed spec. A guess only: a comment may name
+# it (one read more, its answer unused), and a spec the scan misses reads it after.
+_DELETES_WORD = re.compile(r"\bdelete_now\b")
+
+
+def _deletes_guess(paths: Sequence[str]) -> bool:
+    text = _first_text(paths)
+    return text is not None and _DELETES_WORD.search(text) is not None
 
 
 def _trusted_guess(value: str) -> bool:
@@ -305,9 +341,10 @@ class EarlyRead:
     the API) are raised only where the read would have been made after the specs, so that
     an invalid spec is still the error reported."""
 
-    def __init__(self, target: Target, client: OvhClient) -> None:
+    def __init__(self, target: Target, client: OvhClient, *, deletes: bool = False) -> None:
         self.key = _account_key(target)
         self._client = client
+        self._deletes = deletes  # the specs likely delete: GET /me goes out early too
         loop = asyncio.get_running_loop()
         self._specs: asyncio.Future[list[Spec]] = loop.create_future()
         self._first_page = asyncio.Event()
@@ -315,30 +352,36 @@ class EarlyRead:
         self._task = loop.create_task(self._read())
 
     @classmethod
-    def start(cls, target: Target | None, concurrency: int) -> EarlyRead | None:
+    def start(
+        cls, target: Target | None, concurrency: int, *, deletes: bool = False
+    ) -> EarlyRead | None:
         if target is None:
             return None
         try:
             client = build_client(target, concurrency=concurrency)
         except ConfigError:
             return None  # no credentials, say: the later read raises it in its place
-        return cls(target, client)
+        return cls(target, client, deletes=deletes)
 
     async def _read(self) -> tuple[LiveAccount, datetime]:
-        from reconciler.observe import read_account, read_for_specs
+        from reconciler.observe import key_nichandle, read_account, read_for_specs
 
         async with self._client as client:
             listed = asyncio.ensure_future(read_account(client))
             # Should the listing end before its first page was out, the specs must not
             # wait for it.
             listed.add_done_callback(lambda _: self._first_page.set())
+            # Its answer (or its error) counts only if the parsed specs do delete.
+            me = asyncio.ensure_future(key_nichandle(client)) if self._deletes else None
             try:
                 specs = await self._specs
-                account = await read_for_specs(client, specs, listed=listed)
+                account = await read_for_specs(client, specs, listed=listed, nichandle=me)
             finally:
-                if not listed.done():
-                    listed.cancel()
-                await asyncio.gather(listed, return_exceptions=True)
+                started = [task for task in (listed, me) if task is not None]
+                for task in started:
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(*started, return_exceptions=True)
             return account, client.api_clock().now()
 
     def _sent(self, path: str) -> None:

@@ -1,38 +1,22 @@
 """The OVH access rules each role of reconciler needs: one table, least privilege. Pure.
+(docs/user-guide.md, "Credentials and least privilege", lists every rule and why.)
 
 An OVH consumer key carries access rules ``{method, path}``; ``*`` in a path matches
 any run of characters, slashes included, and a rule must match the whole path (after
 ``/1.0``, without the query string). A key that holds more than a job needs is a risk
 a platform team should not have to take, so ``reconciler credentials request`` asks
-for exactly what one of two roles uses:
-
-``plan``
-    What ``reconciler plan``, ``services`` and ``import`` read: the list of services
-    (Iceberg pages, or the ids), each service (the per-id fallback) and the renewal
-    periods a service offers. Read-only: nothing a leaked key could change.
-``apply``
-    What ``reconciler apply`` does: it plans again (the reads above), re-reads each
-    service before acting on it, reads the e-mail history for a deletion's confirmation
-    token, and makes exactly the write calls the planner's actions are made of
-    (``reconciler.core.planner.calls_for``): ``PUT /services/{id}`` (terminate at expiry,
-    cancel a termination, set the renewal), and for a web hosting deleted now
-    ``POST /hosting/web/{name}/terminate`` then ``POST /services/{id}/terminate/confirm``
-    (or the legacy ``.../confirmTermination``), with their recorded fallbacks
-    (``reconciler.core.steps.fallbacks_of``: ``POST /services/{id}/terminate``,
-    ``POST /hosting/web/{name}/confirmTermination``).
-
-``GET /auth/time`` needs no rule (it is unauthenticated), nor does
-``GET /auth/currentCredential`` (every valid key may call it).
+for exactly what one of two roles uses: ``plan`` (the reads of ``plan``, ``services``
+and ``import``: nothing a leaked key could change) and ``apply`` (those reads, the
+re-reads and the e-mail history of a deletion, and exactly the write calls the
+planner's typed steps are made of, with their recorded fallbacks,
+``reconciler.core.steps.fallbacks_of``).
 
 The table is ``GRANTS``; ``rules_for(role)`` derives a role's rules from it, and the
 tests check it both ways: every call the product makes is granted, and every rule is
-needed by a call.
-
-An OAuth2 service account has no access rules: an IAM policy gives it rights.
-``iam_actions_for(role)`` gives the IAM actions of exactly the calls of a role's grants,
-as OVH's published schemas name them (``reconciler.core.iam_actions``, derived by
-``scripts/derive_iam_actions.py``, never written by hand), and ``iam_policy`` a policy
-to paste.
+needed by a call. An OAuth2 service account has no access rules: ``iam_actions_for``
+gives the IAM actions of exactly a role's calls, as OVH's published schemas name them
+(``reconciler.core.iam_actions``, derived by a script, never written by hand), and
+``iam_policy`` a policy to paste.
 """
 
 from __future__ import annotations

@@ -1,52 +1,30 @@
 """Is the plan a human approved (or a saved plan file) still the right thing to do?
+(docs/architecture.md, "`reconciler.apply`", lists how each service is judged.)
 
 Pure: the approved plan, the plan made again from its own embedded spec against the
 account as it is at apply time (``fresh``), and the API's clock in; a ``Verdict`` out.
 Apply only ever executes the *fresh* plan's actions, and only when the verdict says the
 approved plan still holds — never the calls read from a file.
 
-How each service of the approved plan is judged against the fresh plan:
-
-- a **refusal** anywhere (in the approved plan, or the rules judged again now: e.g. a
-  cancellation planned 25 hours before expiry, applied at 23 hours) → nothing is
-  applied (exit 3);
-- an approved change whose ``expires_at`` has passed → refused, whatever else holds;
-- same fingerprint (the live fields the action depends on did not move): the fresh
-  action must be the approved one — same kind, service, calls, before/after, expiry,
-  linked services. Anything else means the file does not say what its own spec and the
-  account imply: it was altered (or made by another version of reconciler) →
-  ``PlanFileError``;
-- another fingerprint: the account moved. That is fine in exactly two cases, both of
-  which only ever complete what was approved:
-
-  * *already done* — the fresh plan has nothing left to do for the service, and it is
-    where the approved action was taking it (an earlier run of this plan, a racing
-    apply, or a change made by hand that did the same);
-  * *partly done* — the fresh action takes the service to the same place with the
-    approved action's last calls only (a run killed between the two calls of a
-    cancellation: the termination is cancelled, the renewal not yet switched back);
-
-  otherwise the plan is stale → ``StalePlanError`` ("the account changed since this
-  plan was made — plan again");
-- a service the approved plan leaves alone (``no_op``) that now needs a change, or a
-  change the approved plan does not list → stale (the set of actions differs). A
-  ``no_op`` that is still a ``no_op`` is fine even if its service moved (a renewal
-  moved its expiry): the plan promised nothing about it.
-
-What is compared is the plan's *actions* and their fingerprints, not the whole-account
-``live_fingerprint``: a service the spec does not name (unmanaged) that renews, or a new
-service ordered in the meantime, does not make a lifecycle plan stale.
+The contract: a refusal anywhere, or an approved change past its ``expires_at``,
+applies nothing (exit 3); where a service's fingerprint did not move, the fresh action
+must be the approved one, else the file was altered (``PlanFileError``); where it
+moved, the plan holds only if the account already shows all or the first part of what
+was approved (*already done*, *partly done*), else it is stale (``StalePlanError``).
+The plan's actions and their fingerprints are compared, never the whole account's: a
+service the spec does not name may move without making a lifecycle plan stale.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from reconciler.clock import as_utc
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode, by_key
-from reconciler.core.rules import has_passed, when_text
+from reconciler.core.rules import has_passed, refusal, utc
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
+from reconciler.times import Phrase, phrase_shown
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
 
@@ -66,11 +44,12 @@ class Verdict:
     def approved(self) -> bool:
         return not (self.refusals or self.stale or self.altered)
 
-    def raise_if_not_approved(self, source: str) -> None:
+    def raise_if_not_approved(self, source: str, *, zone: tzinfo | None = None) -> None:
         """The one error for a plan that must not be applied (refusals first: a rule
-        refusing is the more useful news, and it has its own exit code)."""
+        refusing is the more useful news, and it has its own exit code); ``zone``: the
+        display zone of its words (``refused_error``)."""
         if self.refusals:
-            raise refused_error(self.refusals, source)
+            raise refused_error(self.refusals, source, zone=zone)
         if self.altered:
             raise PlanFileError(
                 f"{source} cannot be applied: {_first(self.altered)}",
@@ -84,14 +63,21 @@ class Verdict:
             )
 
 
-def refused_error(refusals: tuple[Refusal, ...], source: str) -> RefusedError:
-    """One line naming what is refused (each refusal is shown above it, with its fix)."""
+def refused_error(
+    refusals: tuple[Refusal, ...], source: str, *, zone: tzinfo | None = None
+) -> RefusedError:
+    """One line naming what is refused (each refusal is shown above it, with its fix);
+    one refusal's fix is the hint, its dates in the display ``zone`` as above it."""
     count = len(refusals)
     named = ", ".join(f"{r.service} [{r.rule}]" for r in refusals[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     return RefusedError(
         f"{source}: {count} change{'s' * (count > 1)} refused ({named}{more}); nothing was applied",
-        hint=refusals[0].fix if count == 1 else "each refusal above says what to change",
+        hint=(
+            phrase_shown(refusals[0].fix, refusals[0].fix_phrase, zone)
+            if count == 1
+            else "each refusal above says what to change"
+        ),
     )
 
 
@@ -236,11 +222,14 @@ def _stale_reason(saved: Action, current: Action) -> str:
 
 def _expired(action: Action, now: datetime) -> Refusal:
     assert action.expires_at is not None
-    deadline = when_text(action.expires_at)
+    deadline, moment = utc(action.expires_at), utc(now)
+    message: Phrase
     if action.action is ActionKind.CANCEL_TERMINATION:
         message = (
-            f"the cancellation of {action.name}'s termination was allowed until {deadline} "
-            f"(24 hours before expiry); it is now {when_text(now)}"
+            f"the cancellation of {action.name}'s termination was allowed until ",
+            deadline,
+            " (24 hours before expiry); it is now ",
+            moment,
         )
         fix = (
             "it is too late to cancel: the service is terminated at expiry; order it again "
@@ -248,18 +237,20 @@ def _expired(action: Action, now: datetime) -> Refusal:
         )
     else:
         message = (
-            f"this {action.action.value} of {action.name} was valid until {deadline}; it is "
-            f"now {when_text(now)}"
+            f"this {action.action.value} of {action.name} was valid until ",
+            deadline,
+            "; it is now ",
+            moment,
         )
         fix = "plan again: the service has moved past the date the plan relied on"
     # The planner's own codes (``rules.action_expired``, the cancel window), so that plan
     # and apply name the same refusal.
-    return Refusal(
-        service=action.service,
-        service_id=action.service_id,
-        rule=RuleCode.CANCEL_WINDOW_CLOSED
+    return refusal(
+        action.service,
+        action.service_id,
+        RuleCode.CANCEL_WINDOW_CLOSED
         if action.action is ActionKind.CANCEL_TERMINATION
         else RuleCode.ACTION_EXPIRED,
-        message=message,
-        fix=fix,
+        message,
+        fix,
     )

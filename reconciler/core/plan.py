@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,10 +30,12 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from reconciler.core.diff import Essence
 from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.spec import ServiceSpec, UnmanagedPolicy
+from reconciler.times import Phrase
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -43,6 +46,25 @@ TOKEN_PLACEHOLDER = "<token from e-mail>"
 # Money in a plan file: a decimal string, exact as OVH bills it (a float would not be).
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 DecimalText = Annotated[str, StringConstraints(pattern=DECIMAL_PATTERN)]
+
+
+def _in_utc(when: datetime) -> datetime:
+    """A plan's instant in UTC; a naive one is refused, never guessed (whose midnight?)."""
+    if when.tzinfo is UTC:  # what the planner's clock gives: nothing to do
+        return when
+    if when.utcoffset() is None:
+        raise PydanticCustomError(
+            "naive_datetime", "a datetime without a timezone (write it in UTC, e.g. ...Z)"
+        )
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west: the nearest UTC instant
+        return (datetime.min if when.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+# Every instant of a plan: aware, held in UTC from validation on, so that the plan file
+# writes each as ``...Z`` (docs/plan-format.md) with pydantic's one serialiser.
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 # What a planned action does to a service; it says its own symbol and headline, so that
@@ -209,8 +231,8 @@ class Action(_Frozen):
     reason: str
     calls: tuple[Call, ...] = ()  # the planner's typed steps; plain calls when read back
     fingerprint: str  # "sha256:<hex>" of the live fields the action depends on
-    expires_at: datetime | None = None  # when the action stops being allowed
-    expiration: datetime | None = None  # the service's expiry, for display
+    expires_at: UtcDatetime | None = None  # when the action stops being allowed
+    expiration: UtcDatetime | None = None  # the service's expiry, for display
     # billing.engagement.endDate: the day the service's commitment ends, for display (the
     # pull-request comment's timeline); a day, as OVH gives it, never a guessed instant.
     # Named as Pulumi's output of the same day; not ``commitment_end``, which in the
@@ -225,6 +247,23 @@ class Refusal(_Frozen):
     rule: RuleCode
     message: str
     fix: str
+    # The message and the fix with their instants typed (``reconciler.times.Phrase``): a
+    # renderer shows those dates in the display zone (``--tz``). Not in the plan file,
+    # which holds the texts in UTC: a refusal read back has none, and equals the refusal
+    # it was written from.
+    message_phrase: Phrase = Field(default=(), exclude=True)
+    fix_phrase: Phrase = Field(default=(), exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Refusal):
+            return NotImplemented
+        return self._written() == other._written()
+
+    def __hash__(self) -> int:
+        return hash(self._written())
+
+    def _written(self) -> tuple[object, ...]:
+        return (self.service, self.service_id, self.rule, self.message, self.fix)
 
 
 class Drift(_Frozen):
@@ -243,7 +282,7 @@ class Unmanaged(_Frozen):
     service_id: int
     type: str
     lifecycle: str
-    expiration: datetime | None = None
+    expiration: UtcDatetime | None = None
     manageable: bool = True
 
 
@@ -277,10 +316,10 @@ class BillingChange(_Frozen):
     price: Price | None  # the current price of one renewal; None: OVH gives no price
     period: str | None  # what that price buys (billing.pricing.duration), e.g. "P12M"
     per_year: DecimalText | None  # in price.currency; None: no figure
-    takes_effect: datetime | None  # when billing changes: the expiry, the commitment's end, now
+    takes_effect: UtcDatetime | None  # when billing changes: the expiry, the commitment's end, now
     new_period: str | None = None  # period_change: the period wanted (OVH gives no price)
-    paid_until: datetime | None = None  # delete_now: time paid until then is lost, no refund
-    commitment_end: datetime | None = None  # delete_now under a commitment: may still be billed
+    paid_until: UtcDatetime | None = None  # delete_now: time paid until then is lost, no refund
+    commitment_end: UtcDatetime | None = None  # delete_now under a commitment: may still be billed
     # The end strategy the change sets for the commitment's end (OVH's name, e.g.
     # STOP_ENGAGEMENT_KEEP_PRICE); None when it sets none.
     end_strategy: str | None = None
@@ -313,7 +352,7 @@ class Billing(_Frozen):
 
 class Plan(_Frozen):
     format_version: Literal["1"] = FORMAT_VERSION
-    created_at: datetime
+    created_at: UtcDatetime
     endpoint: str
     spec_source: str
     spec_digest: str

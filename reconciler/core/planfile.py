@@ -7,8 +7,9 @@ as ``reconciler/schema/plan-v1.json`` (a test keeps the two equal). Regenerate i
     python -m reconciler.core.planfile > reconciler/schema/plan-v1.json
 
 Writing (``dump_plan``) is deterministic: keys in the models' order, two-space indent,
-UTF-8 (non-ASCII characters kept as they are), every datetime converted to UTC and
-written as RFC 3339 with a ``Z`` suffix (fractional seconds only when non-zero), every
+UTF-8 (non-ASCII characters kept as they are), every datetime in UTC (the models hold
+them so: ``plan.UtcDatetime``) written as RFC 3339 with a ``Z`` suffix (fractional
+seconds only when non-zero), every
 field present (``null`` / ``[]`` rather than absent), a final newline. The same plan
 always gives the same bytes, and loading then dumping gives the file back unchanged.
 
@@ -26,13 +27,11 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
-from enum import Enum
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reconciler import __version__
 from reconciler.core.plan import FORMAT_VERSION, TOKEN_PLACEHOLDER, ActionKind, Plan
@@ -64,12 +63,10 @@ def dump_plan(plan: Plan) -> str:
     problem = secret_problem(plan)
     if problem:
         raise ValueError(f"refusing to write a plan holding a secret: {problem}")
-    if _all_utc(plan):
-        # pydantic-core writes exactly what the slow path below writes (keys in model
-        # order, UTC as "Z", two-space indent, UTF-8), ten times faster and in a third of
-        # the memory — it matters at 10,000 services.
-        return plan.model_dump_json(indent=2) + "\n"
-    return json.dumps(plan_data(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # The models hold every instant in UTC (``plan.UtcDatetime``), so pydantic-core
+    # writes each as "...Z", keys in model order, two-space indent, UTF-8: one writer,
+    # fast and lean enough at 10,000 services.
+    return plan.model_dump_json(indent=2) + "\n"
 
 
 def dump_plans(plans: Sequence[Plan]) -> str:
@@ -82,49 +79,8 @@ def dump_plans(plans: Sequence[Plan]) -> str:
 
 
 def plan_data(plan: Plan) -> dict[str, Any]:
-    """The plan as JSON-ready data, datetimes in UTC (``...Z``), keys in model order."""
-    data = _jsonable(plan.model_dump(mode="python"))
-    assert isinstance(data, dict)
-    return data
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return _jsonable(value.value)
-    if isinstance(value, BaseModel):
-        return _jsonable(value.model_dump(mode="python"))
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise TypeError(f"a plan holds a value JSON cannot carry: {type(value).__name__}")
-
-
-def _all_utc(value: Any) -> bool:
-    """Whether every datetime in ``value`` is already in UTC (offset zero)."""
-    if isinstance(value, datetime):
-        offset = value.utcoffset()
-        return offset is not None and not offset
-    if isinstance(value, BaseModel):
-        return all(_all_utc(getattr(value, name)) for name in type(value).model_fields)
-    if isinstance(value, list | tuple):
-        return all(_all_utc(item) for item in value)
-    if isinstance(value, Mapping):
-        return all(_all_utc(item) for item in value.values())
-    return not isinstance(value, date)  # a bare date: let the slow path write it
-
-
-def utc_text(when: datetime) -> str:
-    """``2027-03-01T00:00:00Z``: RFC 3339, UTC, microseconds only when non-zero."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"naive datetime {when.isoformat()} in a plan")
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    """The plan as JSON-ready data (what ``dump_plan`` writes, as Python values)."""
+    return plan.model_dump(mode="json")
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,7 +155,7 @@ def parse_plan(raw: bytes | str, *, source: str = "<plan>") -> Plan:
         raise PlanFileError(
             f"{source} is not a valid plan: nested too deeply", hint=_REPLAN_HINT
         ) from None
-    problem = _naive_datetime(plan) or _summary_mismatch(plan) or secret_problem(plan)
+    problem = _summary_mismatch(plan) or secret_problem(plan)
     if problem:
         raise PlanFileError(f"{source} is not a valid plan: {problem}", hint=_REPLAN_HINT)
     return plan
@@ -297,26 +253,6 @@ def _key(key: object) -> str:
     if text.isidentifier():
         return text
     return json.dumps(text)[:60]
-
-
-def _naive_datetime(plan: Plan) -> str | None:
-    if _all_utc(plan):  # the common case, checked without building paths
-        return None
-    for where, value in _datetimes(plan, ""):
-        if value.tzinfo is None or value.utcoffset() is None:
-            return f"{where}: a datetime without a timezone (write it in UTC, e.g. ...Z)"
-    return None
-
-
-def _datetimes(value: Any, where: str) -> Iterator[tuple[str, datetime]]:
-    if isinstance(value, datetime):
-        yield where, value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _datetimes(getattr(value, name), f"{where}.{name}" if where else name)
-    elif isinstance(value, tuple | list):
-        for index, item in enumerate(value):
-            yield from _datetimes(item, f"{where}[{index}]")
 
 
 def _summary_mismatch(plan: Plan) -> str | None:

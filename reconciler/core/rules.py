@@ -1,28 +1,18 @@
-"""The lifecycle rules (docs/user-guide.md, "Rules"): every change is judged before it is planned.
+"""The lifecycle rules: every change is judged before it is planned (docs/user-guide.md,
+"The lifecycle rules", lists each code, what it refuses and its fix).
 
 Each rule is a pure function with a stable code (``plan.RuleCode``) that returns a
 ``Refusal`` (what is refused and why, with dates, and the fix) or ``None``. Time is a
 parameter: the planner passes the clock's ``now`` at plan time, and apply calls the
 same rules again with the clock at apply time, one service at a time, through
-``check(proposal, now=...)``.
+``check(proposal, now=...)``. *Proposal rules* judge one change the planner means to
+make to one live service (a ``Proposal``; a ``no_op`` is never refused); *matching
+rules* say why a spec entry has no single live service to judge, or why a live
+service the spec does not name is refused (``unmanaged: error``).
 
-Two kinds of rules:
-
-- *Proposal rules* judge one change the planner means to make to one live service
-  (a ``Proposal``): ``unmanageable-service``, ``already-terminated``,
-  ``delete-now-web-hosting-only``, ``protected``, ``unpaid-service``,
-  ``cancel-window-closed``, ``action-expired``, ``period-not-offered``,
-  ``linked-service-conflict``.
-  A ``no_op`` is never refused: rules judge changes, and a spec entry that already
-  matches the account (even for a telecom service, or an unpaid one) has nothing to
-  refuse.
-- *Matching rules* say why a spec entry has no single live service to judge:
-  ``unknown-service``, ``ambiguous-service``, ``type-mismatch``; and
-  ``unmanaged-service`` for a live service the spec does not name (``unmanaged: error``).
-
-``check`` reports every proposal rule a change breaks, so that one plan shows
-everything to fix, except behind two gates that make the others moot: an unmanageable
-service (manage it elsewhere) and a service already gone (nothing can change it).
+A refusal's dates are instants kept typed in its words (``refusal``: a
+``reconciler.times.Phrase``), so that a renderer shows them in the display zone; its
+texts say them in UTC, as plan files hold them.
 """
 
 from __future__ import annotations
@@ -44,7 +34,7 @@ from reconciler.core.live import (
 from reconciler.core.periods import MAX_MONTHS, months_of
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
-from reconciler.times import utc_text
+from reconciler.times import Phrase, phrase_text, utc_text
 
 # A termination can be cancelled until 24 hours before expiry, not later (the
 # control panel refuses it then; docs/user-guide.md).
@@ -168,14 +158,33 @@ def describe(service: LiveService) -> str:
 # --- proposal rules --------------------------------------------------------------------
 
 
-def _refuse(proposal: Proposal, rule: RuleCode, message: str, fix: str) -> Refusal:
+def refusal(
+    service: str, service_id: int | None, rule: RuleCode, message: str | Phrase, fix: str | Phrase
+) -> Refusal:
+    """A refusal whose message and fix may hold instants (a ``Phrase``): its texts say
+    them in UTC, as plan files and golden outputs have them, and the instants stay typed
+    so that a renderer shows them in the display zone (``Refusal.message_phrase``)."""
+    said = (message,) if isinstance(message, str) else message
+    fixed = (fix,) if isinstance(fix, str) else fix
     return Refusal(
-        service=proposal.wanted.key,
-        service_id=proposal.live.service_id,
+        service=service,
+        service_id=service_id,
         rule=rule,
-        message=message,
-        fix=fix,
+        message=phrase_text(said),
+        fix=phrase_text(fixed),
+        message_phrase=said if _has_instant(said) else (),
+        fix_phrase=fixed if _has_instant(fixed) else (),
     )
+
+
+def _has_instant(phrase: Phrase) -> bool:
+    return any(isinstance(part, datetime) for part in phrase)
+
+
+def _refuse(
+    proposal: Proposal, rule: RuleCode, message: str | Phrase, fix: str | Phrase
+) -> Refusal:
+    return refusal(proposal.wanted.key, proposal.live.service_id, rule, message, fix)
 
 
 def _is_change(proposal: Proposal) -> bool:
@@ -205,15 +214,19 @@ def already_terminated(proposal: Proposal, now: datetime) -> Refusal | None:
     if not _is_change(proposal) or (proposal.action is not None and not live.gone):
         return None
     state = "expired" if live.lifecycle is LiveLifecycle.EXPIRED else "terminated"
-    since = ""
+    since: Phrase = ()
     ended = live.termination_date or live.expiration
     if ended is not None:
-        since = f" (since {when_text(ended)})"
+        since = (" (since ", utc(ended), ")")
     return _refuse(
         proposal,
         RuleCode.ALREADY_TERMINATED,
-        f"{describe(live)} is already {state}{since}; it cannot be "
-        f"{'renewed' if proposal.wanted.lifecycle is Lifecycle.RENEW else 'changed'}",
+        (
+            f"{describe(live)} is already {state}",
+            *since,
+            f"; it cannot be "
+            f"{'renewed' if proposal.wanted.lifecycle is Lifecycle.RENEW else 'changed'}",
+        ),
         "order the service again if it is still needed, then plan again; or set "
         f"`lifecycle: terminate_at_expiry` for {proposal.wanted.key} (or drop it) to accept it "
         "is gone",
@@ -287,12 +300,22 @@ def cancel_window_closed(proposal: Proposal, now: datetime) -> Refusal | None:
     return _refuse(
         proposal,
         RuleCode.CANCEL_WINDOW_CLOSED,
-        f"the termination of {describe(live)} can no longer be cancelled: {event} "
-        f"{when_text(expiry)} and cancelling closed 24 hours before, at "
-        f"{when_text(deadline)} (now {when_text(instant)})",
-        f"{live.name} will be terminated and its data deleted at {when_text(expiry)}: back up "
-        f"its data now, set `lifecycle: {_terminating_lifecycle(live).value}` for "
-        f"{proposal.wanted.key} to accept it, and order a new service if one is still needed",
+        (
+            f"the termination of {describe(live)} can no longer be cancelled: {event} ",
+            utc(expiry),
+            " and cancelling closed 24 hours before, at ",
+            utc(deadline),
+            " (now ",
+            instant,
+            ")",
+        ),
+        (
+            f"{live.name} will be terminated and its data deleted at ",
+            utc(expiry),
+            ": back up its data now, set "
+            f"`lifecycle: {_terminating_lifecycle(live).value}` for {proposal.wanted.key} "
+            "to accept it, and order a new service if one is still needed",
+        ),
     )
 
 
@@ -312,9 +335,14 @@ def action_expired(proposal: Proposal, now: datetime) -> Refusal | None:
     return _refuse(
         proposal,
         RuleCode.ACTION_EXPIRED,
-        f"{describe(live)} reached its expiry on {when_text(expiry)} (now "
-        f"{when_text(utc(now))}) and the account does not show yet whether it was renewed "
-        f"or ended: {proposal.action.value} is no longer the change to make",
+        (
+            f"{describe(live)} reached its expiry on ",
+            utc(expiry),
+            " (now ",
+            utc(now),
+            ") and the account does not show yet whether it was renewed or ended: "
+            f"{proposal.action.value} is no longer the change to make",
+        ),
         "wait until the account shows the service renewed or ended (`reconciler services "
         f"--search {live.name}`), then plan again",
     )
@@ -545,12 +573,16 @@ def terminate_manual_service(proposal: Proposal, now: datetime) -> Refusal | Non
     if proposal.action is not ActionKind.TERMINATE_AT_EXPIRY or live.renew_mode != "manual":
         return None
     expiry = expiry_of(live)
-    on = f" on {when_text(expiry)}" if expiry else ""
+    on: Phrase = (" on ", utc(expiry)) if expiry else ()
     return _refuse(
         proposal,
         RuleCode.TERMINATE_MANUAL_SERVICE,
-        f"{describe(live)} is renewed by hand: it already ends at its expiry{on} unless "
-        "someone pays, and OVH shows no difference between that and a termination at expiry",
+        (
+            f"{describe(live)} is renewed by hand: it already ends at its expiry",
+            *on,
+            " unless someone pays, and OVH shows no difference between that and a "
+            "termination at expiry",
+        ),
         f"to let it expire, state `lifecycle: renew` with `mode: manual` for "
         f"{proposal.wanted.key} and do not pay it; to have OVH terminate it, switch it to "
         "automatic renewal first (`lifecycle: renew`), apply, then set `terminate_at_expiry`",

@@ -34,7 +34,7 @@ def read_journal(path: Path, *, missing_ok: bool = False) -> JournalContents:
         raise JournalError(
             f"no journal at {path}: nothing was applied with it yet",
             hint="give the journal of the runs you mean with --journal PATH "
-            "(default: $RECONCILER_STATE_DIR/journal.jsonl or .reconciler/journal.jsonl)",
+            "(`reconciler journal --help` says which one is read by default)",
         ) from None
     except OSError as exc:
         raise JournalError(

@@ -143,6 +143,12 @@ class Record:
     def from_json(cls, data: Any) -> Record:
         """A record from a parsed line; ``ValueError`` saying what is wrong. Every field
         must be present (``null`` when it does not apply), as the writer writes them."""
+        # The key and version checks stay here, before the model, on purpose: they are
+        # facts of the line, not of a record. The writer builds records with defaults and
+        # no ``v``, so in ``Record`` they would need a field every record carries or a
+        # validator told which of the two it reads; an all-required model of the line
+        # would describe each field a second time. Here they name every missing key at
+        # once (``missing time, run``), which pydantic's first error would not.
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         missing = [key for key in _WIRE_KEYS if key not in data]

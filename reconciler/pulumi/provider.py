@@ -1,30 +1,15 @@
-"""The ``ServiceLifecycle`` dynamic provider: Pulumi's calls, translated to reconciler's.
+"""The ``ServiceLifecycle`` dynamic provider: Pulumi's calls, translated to reconciler's
+(docs/pulumi.md, "What `pulumi preview` and `pulumi up` do", says what each step does,
+and "Pulumi and `reconciler plan` / `apply`" what is shared with the command line).
 
 Pulumi pickles this provider with dill into every resource's state (``__provider``) and
-unpickles it in its provider host (``python -m pulumi.dynamic``), which then calls:
-
-``check``
-    The inputs, checked by the spec's own reader (the messages of ``reconciler
-    validate``), then judged against the live account: a change the lifecycle rules
-    refuse fails here with its rule code, reason and fix — at preview time, before
-    anything is created or updated. The checks and diffs of one preview share their
-    account reads for ``reconciler:readCacheSeconds`` (``SharedReads``). As with
-    ``reconciler plan``, the stack's deletion tokens (``reconciler:deletionTokens``)
-    waive ``not-admin-contact``, and a service the account no longer lists is judged
-    with the apply journal's evidence ("already done", not a typo).
-``diff``
-    What ``reconciler plan`` would do for this entry now: an update, no change, or a
-    replacement — for another account or another service, and for every irreversible
-    action (``delete_now`` is shown as ``lifecycle`` replaced, deleted first).
-``create`` / ``update``
-    ``reconciler.apply.apply_approved``: re-read, planned again with the API's clock,
-    judged, journalled in the same journal as ``reconciler apply``, executed.
-``read``
-    The service as the API shows it now (``pulumi refresh``).
-``delete``
-    Stops managing the service: **no API call at all**. Removing a resource from the
-    program, or ``pulumi destroy``, never terminates anything; to terminate a service,
-    say so (``lifecycle: terminate_at_expiry``) and run ``pulumi up``.
+unpickles it in its provider host (``python -m pulumi.dynamic``), which then calls
+``check`` (the inputs read by the spec's own reader, then judged by the lifecycle rules:
+a refused change fails at preview time), ``diff`` (what ``reconciler plan`` would do
+now; every irreversible action a replacement), ``create`` / ``update``
+(``reconciler.apply.apply_approved``, in the command line's journal), ``read`` and
+``delete`` — which makes **no API call at all**: removing a resource never terminates
+anything.
 
 What travels in the pickle is the class's name and nothing else (``__getstate__``): no
 HTTP client, no credentials, no settings. A client is built inside each call, from the

@@ -1,47 +1,19 @@
-"""What the provider is configured with: the stack's ``reconciler:*`` configuration.
+"""What the provider is configured with: the stack's ``reconciler:*`` configuration
+(docs/pulumi.md: "Configuration" lists the keys and their defaults, "Credentials" their
+precedence, "Deletion tokens" how that secret is given).
 
 Pulumi hands a dynamic provider the whole stack configuration when it starts it
 (``ResourceProvider.configure``), secrets decrypted. The provider keeps only what it
 needs, here, in the provider host process: it is never pickled (the provider pickles
 nothing of itself) and its secrets never show in a ``repr``.
 
-Keys (all optional):
-
-``reconciler:applicationKey``, ``reconciler:applicationSecret``, ``reconciler:consumerKey``
-    An application key, its secret and a consumer key (set the secrets with
-    ``pulumi config set --secret``). When any credential is set here, the ``OVH_*``
-    credential variables of the environment are ignored: the stack says which account.
-``reconciler:clientId``, ``reconciler:clientSecret``
-    An OAuth2 service account instead.
-``reconciler:deletionTokens``
-    Deletion tokens the stack already holds, as ``reconciler apply --token``: ``KEY=TOKEN``
-    pairs (``KEY`` a spec key or a service's name), separated by blanks, commas or new
-    lines; lines starting with ``#`` are comments. For a ``delete_now`` whose e-mail goes
-    to another account than the key's (``not-admin-contact``): that account requests the
-    termination, and the stack confirms it with the token. A secret: set it with
-    ``pulumi config set --secret reconciler:deletionTokens < FILE`` (the program refuses
-    it in clear); messages name services, never a token.
-``reconciler:journal``
-    The apply journal (default ``$RECONCILER_STATE_DIR/journal.jsonl``, else
-    ``.reconciler/journal.jsonl`` in the project directory), as ``reconciler apply
-    --journal``.
-``reconciler:tokenTimeout``
-    How long ``delete_now`` waits for OVH's confirmation e-mail (``30min``; ``90s``,
-    ``1h``, ``PT45M``...), as ``reconciler apply --token-timeout``: the duration
-    grammar of every option (``reconciler.durations``).
-``reconciler:readCacheSeconds``
-    How long the checks and diffs of a preview share one read of the account (``30``;
-    ``0``: every check and diff reads the account). What is applied is always read
-    afresh.
-
-Without credentials in the configuration, they come from ``OVH_*`` and ``ovh.conf``,
-exactly as for the command line. ``Pulumi.yaml`` gives every key a default, empty for
-most: an empty value is a key not set.
-
-Relative paths — the journal, ``$RECONCILER_STATE_DIR``, and so the embedded sandbox's
-state — are the project directory's (where ``Pulumi.yaml`` is, ``project_dir``), never
-the working directory's: Pulumi runs the program and the provider's host in the
-directory of ``Pulumi.yaml``'s ``main``, which a project may put anywhere.
+The contract: every key is optional, and an empty value (``Pulumi.yaml``'s default for
+most) is a key not set; credentials set here replace the ``OVH_*`` ones, never mix with
+them; durations take the grammar of every option (``reconciler.durations``); relative
+paths (the journal, ``$RECONCILER_STATE_DIR`` and so the embedded sandbox's state) are
+the project directory's (``project_dir``), never the working directory's: Pulumi runs
+the program and the provider's host in the directory of ``Pulumi.yaml``'s ``main``,
+which a project may put anywhere.
 """
 
 from __future__ import annotations

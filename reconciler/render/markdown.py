@@ -395,7 +395,7 @@ def _sections(plan: Plan, zone: tzinfo | None) -> dict[str, _Section]:
             "changes",
         ),
         "irreversible": _irreversible_section(destructive, plan.created_at, zone),
-        "refused": _refused_section(plan),
+        "refused": _refused_section(plan, zone),
         "drift": _table_section(
             "Drift: where the account differs from the spec",
             "| Service | Field | Spec | Live |\n|---|---|---|---|\n",
@@ -491,15 +491,16 @@ def _irreversible_section(
     )
 
 
-def _refused_section(plan: Plan) -> _Section:
+def _refused_section(plan: Plan, zone: tzinfo | None) -> _Section:
     refused = plan.refused
 
     def row(index: int) -> str:
         refusal = refused[index]
         where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+        message, fix = wording.refusal_words(refusal, zone)
         return (
             f"- {code(refusal.service)}{where}: `{refusal.rule.value}`: "
-            f"{prose(refusal.message)}\\\n  **Fix:** {prose(refusal.fix)}\n"
+            f"{prose(message)}\\\n  **Fix:** {prose(fix)}\n"
         )
 
     title = "### Refused\n\nNothing will be applied until the spec no longer asks for these.\n\n"

@@ -1,37 +1,13 @@
-"""The plan as text, for a terminal or a CD log (Terraform-like).
+"""The plan as text, for a terminal or a CD log (Terraform-like); docs/plan-format.md,
+"The text rendering", shows the layout and says what each part holds.
 
-Layout::
-
-    Plan for prod.yaml on endpoint ovh-eu
-      spec sha256:1f2e…, computed at 2026-05-01 12:00 UTC (API clock); dates in UTC
-
-    Symbols: - terminate at expiry, ! delete now (irreversible)
-
-    reconciler will:
-
-      - old-shop.example.com (hosting/web, #1001): terminate at expiry
-          automatic renewal stops; terminated and its data deleted irreversibly at ...
-          billing: renewal stops from 2027-03-01: 71.88 EUR every 12 months (P12M)
-          PUT /services/1001 {"terminationPolicy":"terminateAtExpirationDate"}
-
-    Refused: nothing will be applied until the spec is fixed.
-
-      x mail.example.com [unmanageable-service]
-          ...
-          fix: ...
-
-    Unchanged: 12 services already match the spec.
-    Not in the spec (left as they are): 3 services: ...
-
-    Billing per year: EUR renewals stopped 71.88 (1 service).
-    Plan: 1 to terminate at expiry, 0 to cancel, 1 to delete now, 0 to change renewal, 1 refused.
-
-Colour (ANSI) only when ``color=True``; the CLI asks for it only on a terminal and
-never when ``NO_COLOR`` is set. Every name and message is passed through
-``wording.clean`` so that control characters cannot forge lines.
-
-Dates are UTC, said in the header; with a display ``zone`` (``--tz``) they are shown in
-that zone and the header names it. The zone changes the words only.
+The contract: a pure function of the plan (no clock, no I/O); colour (ANSI) only when
+``color=True``, which the CLI asks for only on a terminal and never with ``NO_COLOR``;
+every name and message passed through ``wording.clean``, so that control characters
+cannot forge lines; the sentences are ``reconciler.render.wording``'s, shared with the
+markdown rendering so that the two never disagree. Dates are UTC, said in the header;
+with a display ``zone`` (``--tz``) they are shown in that zone (a refusal's too) and the
+header names it. The zone changes the words only.
 """
 
 from __future__ import annotations
@@ -104,7 +80,7 @@ def render(plan: Plan, *, color: bool = False, zone: tzinfo | None = None) -> st
             "",
         ]
         for refusal in plan.refused:
-            lines += _refusal_lines(refusal, paint)
+            lines += _refusal_lines(refusal, paint, zone)
         lines.append("")
     footer = _unchanged_lines(plan) + _unmanaged_lines(plan.unmanaged, zone)
     if footer:
@@ -185,13 +161,14 @@ def _action_lines(
     return lines
 
 
-def _refusal_lines(refusal: Refusal, paint: _Painter) -> list[str]:
+def _refusal_lines(refusal: Refusal, paint: _Painter, zone: tzinfo | None) -> list[str]:
     symbol = paint(wording.REFUSED_SYMBOL, "bold_red")
     where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
+    message, fix = wording.refusal_words(refusal, zone)
     return [
         f"  {symbol} {paint(clean(refusal.service), 'bold')}{where} [{refusal.rule.value}]",
-        f"      {clean(refusal.message)}",
-        f"      fix: {clean(refusal.fix)}",
+        f"      {clean(message)}",
+        f"      fix: {clean(fix)}",
     ]
 
 

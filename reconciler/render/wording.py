@@ -21,9 +21,9 @@ from typing import Any
 
 from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.periods import Period, months_of
-from reconciler.core.plan import Action, ActionKind, Call, Plan
+from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal
 from reconciler.core.rules import CANCEL_WINDOW, utc
-from reconciler.times import shown_day, shown_when
+from reconciler.times import phrase_shown, shown_day, shown_when
 
 REFUSED_SYMBOL = "x"  # beside ActionKind.symbol: a refused change
 
@@ -106,6 +106,17 @@ def status_word(plan: Plan) -> str:
 def when_text(when: datetime, zone: tzinfo | None = None) -> str:
     """A moment, always with its time: ``2027-02-28 00:00 UTC`` (in ``zone`` if given)."""
     return shown_when(utc(when), zone)
+
+
+def refusal_words(refusal: Refusal, zone: tzinfo | None = None) -> tuple[str, str]:
+    """A refusal's message and fix with their dates in the display ``zone`` (the texts
+    as written, in UTC, without one). The rules word them at plan time and keep their
+    instants typed (``Refusal.message_phrase``); a refusal read from a plan file has
+    only its texts, which are then shown as they are."""
+    return (
+        phrase_shown(refusal.message, refusal.message_phrase, zone),
+        phrase_shown(refusal.fix, refusal.fix_phrase, zone),
+    )
 
 
 def day_text(when: datetime, zone: tzinfo | None = None) -> str:

@@ -19,8 +19,15 @@ from starlette.routing import Route
 
 from reconciler.sandbox import errors
 from reconciler.sandbox.backend import Backend
+from reconciler.sandbox.bodies import (
+    ClockBody,
+    CredentialBody,
+    RequestsQuery,
+    ResetBody,
+    SeedQuery,
+    ValidateBody,
+)
 from reconciler.sandbox.calls import CallLog
-from reconciler.sandbox.clock import parse_duration, parse_instant
 from reconciler.sandbox.faults import FaultConfig, FaultInjector
 from reconciler.sandbox.seed import Seed, parse_seed, seed_from_mapping
 
@@ -62,30 +69,13 @@ def admin_routes(backend: Backend, faults: FaultInjector, calls: CallLog) -> lis
         return backend.clock().to_json()
 
     async def put_clock(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) - {"now", "advance", "ticking"}:
-            raise errors.bad_request(
-                'clock: expected {"now": ISO datetime} or {"advance": "2d"}, and "ticking"'
-            )
-        ticking = body.get("ticking")
-        if ticking is not None and not isinstance(ticking, bool):
-            raise errors.bad_request("clock: ticking is true or false")
-        try:
-            if body.get("now") is not None and body.get("advance") is not None:
-                raise errors.bad_request("clock: give now or advance, not both")
-            if body.get("now") is not None:
-                return backend.set_clock(
-                    parse_instant(str(body["now"])), ticking=bool(ticking)
-                ).to_json()
-            if body.get("advance") is not None:
-                return backend.advance_clock(
-                    parse_duration(str(body["advance"])), ticking=bool(ticking)
-                ).to_json()
-        except ValueError as exc:
-            raise errors.bad_request(f"clock: {exc}") from None
-        if ticking is not None:
-            return backend.set_clock(backend.now(), ticking=ticking).to_json()
-        raise errors.bad_request('clock: expected {"now": ISO datetime} or {"advance": "2d"}')
+        body = ClockBody.read(await body_json(request))
+        ticking = bool(body.ticking)
+        if body.now is not None:
+            return backend.set_clock(body.now, ticking=ticking).to_json()
+        if body.advance is not None:
+            return backend.advance_clock(body.advance, ticking=ticking).to_json()
+        return backend.set_clock(backend.now(), ticking=ticking).to_json()
 
     async def get_faults(request: Request) -> Any:
         return faults.config.to_json()
@@ -98,27 +88,17 @@ def admin_routes(backend: Backend, faults: FaultInjector, calls: CallLog) -> lis
         faults.configure(FaultConfig())
         return faults.config.to_json()
 
-    def seed_of(value: Any, source: str) -> Seed:
+    def seed_of(value: Any) -> Seed:
         if isinstance(value, str):
-            return parse_seed(value, source)
-        return seed_from_mapping(value, source)
-
-    def instant_of(body: dict[str, Any]) -> Any:
-        if body.get("now") is None:
-            return None
-        try:
-            return parse_instant(str(body["now"]))
-        except ValueError as exc:
-            raise errors.bad_request(f"now: {exc}") from None
+            return parse_seed(value, "<admin seed>")
+        return seed_from_mapping(value, "<admin seed>")
 
     async def reset(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) - {"now", "seed"}:
-            raise errors.bad_request('reset: expected {"now"?: ISO datetime, "seed"?: seed}')
-        if body.get("seed") is not None:
-            backend.load_seed(seed_of(body["seed"], "<admin seed>"), now=instant_of(body))
+        body = ResetBody.read(await body_json(request))
+        if body.seed is not None:
+            backend.load_seed(seed_of(body.seed), now=body.now)
         else:
-            backend.reset(now=instant_of(body))
+            backend.reset(now=body.now)
         calls.clear()
         return backend.summary()
 
@@ -126,14 +106,13 @@ def admin_routes(backend: Backend, faults: FaultInjector, calls: CallLog) -> lis
         content_type = request.headers.get("content-type", "")
         now = None
         if "json" in content_type:
-            body = await body_json(request)
-            seed = seed_of(body, "<admin seed>")
+            seed = seed_of(await body_json(request))
         else:
             seed = parse_seed(
                 (await request.body()).decode("utf-8", errors="replace"), "<admin seed>"
             )
             if request.query_params.get("now"):
-                now = instant_of({"now": request.query_params["now"]})
+                now = SeedQuery.read({"now": request.query_params["now"]}).now
         backend.load_seed(seed, now=now)
         return backend.summary()
 
@@ -141,10 +120,9 @@ def admin_routes(backend: Backend, faults: FaultInjector, calls: CallLog) -> lis
         return backend.emails()
 
     async def get_requests(request: Request) -> Any:
-        raw = request.query_params.get("since", "0")
-        if not raw.isdigit():
-            raise errors.bad_request("requests: since is a sequence number (0 or more)")
-        return [entry.to_json() for entry in calls.since(int(raw))]
+        # Only ``since`` is read: other query parameters are no concern of this route.
+        since = int(RequestsQuery.read({"since": request.query_params.get("since", "0")}).since)
+        return [entry.to_json() for entry in calls.since(since)]
 
     async def delete_requests(request: Request) -> Any:
         calls.clear()
@@ -154,25 +132,15 @@ def admin_routes(backend: Backend, faults: FaultInjector, calls: CallLog) -> lis
         return backend.internal_services()
 
     async def validate(request: Request) -> Any:
-        body = await body_json(request)
-        validity = None
-        if isinstance(body, dict) and body.get("validity"):
-            try:
-                validity = parse_duration(str(body["validity"]))
-            except ValueError as exc:
-                raise errors.bad_request(f"validity: {exc}") from None
+        body = ValidateBody.read(await body_json(request))
         return backend.validate_credential(
-            consumer_key=request.path_params["consumer_key"], validity=validity
+            consumer_key=request.path_params["consumer_key"], validity=body.validity
         )
 
     async def put_credential(request: Request) -> Any:
-        body = await body_json(request)
-        if not isinstance(body, dict) or set(body) != {"state"}:
-            raise errors.bad_request(
-                'credential: expected {"state": "validated|expired|refused|pendingValidation"}'
-            )
-        backend.set_credential_state(request.path_params["consumer_key"], str(body["state"]))
-        return {"consumerKey": request.path_params["consumer_key"], "state": body["state"]}
+        body = CredentialBody.read(await body_json(request))
+        backend.set_credential_state(request.path_params["consumer_key"], body.state)
+        return {"consumerKey": request.path_params["consumer_key"], "state": body.state}
 
     async def validation_page(request: Request) -> Any:
         token = request.query_params.get("credentialToken")

@@ -19,78 +19,54 @@ the same faults on every run with the same seed.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import Field, Strict
 
 from reconciler.sandbox import errors
+from reconciler.sandbox.bodies import Body
 
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 
+HttpErrorStatus = Annotated[int, Strict(), Field(ge=400, le=599)]
 
-@dataclass(frozen=True, slots=True)
-class FaultConfig:
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    error_rate: float = 0.0
-    error_statuses: tuple[int, ...] = (500, 502, 503, 429)
-    drop_rate: float = 0.0
-    retry_after: int = 1
-    seed: int | None = None
+
+class FaultConfig(Body):
+    """The body of ``PUT /sandbox/faults``, validated as it is built: each field's
+    description is what a body that gets it wrong is told (``bodies.py``)."""
+
+    what = "faults"
+
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000, description="a number from 0 to 60000")
+    jitter_ms: float = Field(default=0.0, ge=0, le=60_000, description="a number from 0 to 60000")
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="a number from 0 to 1")
+    # A JSON array, hence not strict (a list in, a tuple kept); its items are.
+    error_statuses: tuple[HttpErrorStatus, ...] = Field(
+        default=(500, 502, 503, 429),
+        min_length=1,
+        strict=False,
+        description="a list of HTTP error statuses",
+    )
+    drop_rate: float = Field(default=0.0, ge=0, le=1, description="a number from 0 to 1")
+    # Retry-After is a whole number of seconds (RFC 9110 §10.2.3), never 1.5.
+    retry_after: int = Field(
+        default=1, ge=0, le=3600, description="a whole number of seconds from 0 to 3600"
+    )
+    seed: int | None = Field(default=None, description="an integer")
 
     @classmethod
     def from_json(cls, data: Any) -> FaultConfig:
-        """Validate the body of ``PUT /sandbox/faults``; ``ApiError`` 400 otherwise."""
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise errors.bad_request("faults: expected a JSON object")
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise errors.bad_request(
-                f"faults: unknown field(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        values: dict[str, Any] = {}
-        for name in ("latency_ms", "jitter_ms"):
-            if name in data:
-                values[name] = _number(data[name], name, low=0, high=60_000)
-        for name in ("error_rate", "drop_rate"):
-            if name in data:
-                values[name] = _number(data[name], name, low=0, high=1)
-        if "error_statuses" in data:
-            statuses = data["error_statuses"]
-            if (
-                not isinstance(statuses, list)
-                or not statuses
-                or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses)
-            ):
-                raise errors.bad_request("faults: error_statuses is a list of HTTP error statuses")
-            values["error_statuses"] = tuple(statuses)
-        if "retry_after" in data:
-            values["retry_after"] = int(
-                _number(data["retry_after"], "retry_after", low=0, high=3600)
-            )
-        if data.get("seed") is not None:
-            if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
-                raise errors.bad_request("faults: seed is an integer")
-            values["seed"] = data["seed"]
-        return cls(**values)
+        """Validate the body of ``PUT /sandbox/faults`` (``null`` or ``{}`` clear every
+        fault); ``ApiError`` 400 with one clear message otherwise."""
+        return cls.read({} if data is None else data)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["error_statuses"] = list(self.error_statuses)
-        return data
+        return self.model_dump(mode="json")
 
     @property
     def active(self) -> bool:
         return bool(self.latency_ms or self.jitter_ms or self.error_rate or self.drop_rate)
-
-
-def _number(value: Any, name: str, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise errors.bad_request(f"faults: {name} is a number from {low:g} to {high:g}")
-    return float(value)
 
 
 @dataclass(frozen=True, slots=True)

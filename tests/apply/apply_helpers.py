@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from apply_runs import apply_in_process
+from fakes import FakeSleep, RecordingTransport
 
 from reconciler.apply import ApplyOptions, ApplyReport
 from reconciler.clock import ManualClock
@@ -25,7 +26,6 @@ from reconciler.journal import read_journal
 from reconciler.observe import read_for_specs
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import SignatureCredentials
-from reconciler.sandbox.clock import ManualWallClock
 from reconciler.sandbox.testing import InProcessSandbox
 
 ENDPOINT = Endpoint(name="sandbox", base_url="http://sandbox.invalid/1.0")
@@ -46,8 +46,9 @@ class Fault:
     body: Any = None  # answer: the JSON answered instead of the request
 
 
-class FaultTransport(httpx.AsyncBaseTransport):
-    """The sandbox in-process, with faults aimed at one route at a time:
+class FaultTransport(RecordingTransport):
+    """The sandbox in-process, every request recorded, with faults aimed at one route at
+    a time:
 
     - ``error``: an error answer *instead of* the request (nothing changes);
     - ``answer``: ``body`` with ``status`` instead of the request (nothing changes);
@@ -58,27 +59,18 @@ class FaultTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner: httpx.AsyncBaseTransport = inner
+        # The in-process app never suspends; a real exchange does: yield to the loop, so
+        # that concurrent actions interleave (and can be cancelled) as they would.
+        super().__init__(inner, yields=1)
         self.faults: list[Fault] = []
-        self.sent: list[tuple[str, str]] = []
 
     def add(self, method: str, path: str, kind: str, **options: Any) -> Fault:
         fault = Fault(method, path, kind, **options)
         self.faults.append(fault)
         return fault
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def count(self, method: str, path: str) -> int:
-        return sum(1 for sent in self.sent if sent == (method, path))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # The in-process app never suspends; a real exchange does: yield to the loop, so
-        # that concurrent actions interleave (and can be cancelled) as they would.
-        await asyncio.sleep(0)
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/1.0")
-        self.sent.append((request.method, path))
         fault = next(
             (
                 f
@@ -116,21 +108,6 @@ class FaultTransport(httpx.AsyncBaseTransport):
         raise AssertionError(f"unknown fault kind {fault.kind}")
 
 
-class Sleeper:
-    """An injected sleep: records each delay and moves the clocks by it, never sleeps."""
-
-    def __init__(self, *clocks: ManualClock | ManualWallClock) -> None:
-        self.clocks = clocks
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        assert len(self.delays) < 10_000, "a loop that never ends"
-        self.delays.append(seconds)
-        for clock in self.clocks:
-            clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-
 @dataclass
 class Rig:
     """One in-process sandbox, a faulty transport over it, manual clocks, a journal."""
@@ -139,12 +116,12 @@ class Rig:
     journal: Path
     transport: FaultTransport = field(init=False)
     clock: ManualClock = field(init=False)
-    sleep: Sleeper = field(init=False)
+    sleep: FakeSleep = field(init=False)
 
     def __post_init__(self) -> None:
         self.transport = FaultTransport(httpx.ASGITransport(app=self.sandbox.app))
         self.clock = ManualClock(self.sandbox.clock.now())
-        self.sleep = Sleeper(self.clock, self.sandbox.clock)
+        self.sleep = FakeSleep(self.clock, self.sandbox.clock, limit=10_000)
 
     def client(self, **options: Any) -> OvhClient:
         return OvhClient(

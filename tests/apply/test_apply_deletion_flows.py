@@ -173,7 +173,7 @@ def test_the_re_reads_of_apply_are_per_service_never_a_listing(rig: Rig) -> None
     rig.transport.sent.clear()
     report = rig.apply(plan)
     assert [r.status for r in report.results] == [ActionStatus.DONE, ActionStatus.DONE]
-    sent = rig.transport.sent
+    sent = rig.transport.calls()
     first_change = next(i for i, (method, _) in enumerate(sent) if method in ("PUT", "POST"))
     after = [path for method, path in sent[first_change:] if method == "GET"]
     assert after, "apply re-read nothing"

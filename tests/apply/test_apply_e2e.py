@@ -17,10 +17,11 @@ import httpx
 import ovh
 import ovh.exceptions
 import pytest
-from apply_helpers import DEMO, FaultTransport, Sleeper
+from apply_helpers import DEMO, FaultTransport
 from apply_runs import apply_in_process
 from conftest import SandboxServer
 from demo_spec import demo_spec
+from fakes import FakeSleep
 from sandbox_env import cli, isolate, use_sandbox_keys
 
 from reconciler.apply import ActionStatus, ApplyOptions
@@ -235,7 +236,7 @@ def test_the_token_that_never_comes_then_the_resume(
     clock = ManualClock(datetime.now(UTC))
     transport = FaultTransport(httpx.AsyncHTTPTransport())
     transport.add("GET", "/me/notification/email/history", "hide-emails", times=None)
-    sleep = Sleeper(clock)
+    sleep = FakeSleep(clock, limit=10_000)
 
     async def first_run() -> Any:
         endpoint = resolve_endpoint(server.url)

@@ -23,6 +23,7 @@ import pytest
 from apply_helpers import DEMO
 from apply_runs import apply_in_process
 from conftest import SandboxServer
+from fakes import FakeSleep
 
 from reconciler.apply import ActionStatus
 from reconciler.core.planner import make_plan
@@ -85,21 +86,11 @@ def spec_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-class NoSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        assert len(self.delays) < 100_000
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
-
-
 def converge(server: SandboxServer, journal: Path) -> tuple[int, int, int]:
     """Apply until nothing is left; (runs, failed actions on the way, changes applied)."""
     spec = parse_spec(spec_text().encode(), "spec.yaml")
     endpoint = resolve_endpoint(server.url)
-    sleep = NoSleep()
+    sleep = FakeSleep()
     failures = 0
     applied = 0
     for run in range(1, MAX_RUNS + 1):

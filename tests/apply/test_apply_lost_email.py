@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from apply_helpers import Rig, make_rig
+from fakes import RecordingTransport
 
 from reconciler.apply import ActionStatus, ApplyOptions
 from reconciler.core.plan import Plan
@@ -34,21 +35,21 @@ DELETE_SHOP = f"version: 1\nunmanaged: ignore\nservices:\n  {NAME}:\n    lifecyc
 NO_WAIT = timedelta(0)  # the wait itself is tested elsewhere; here only what follows it
 
 
-class LostMail(httpx.AsyncBaseTransport):
+class LostMail(RecordingTransport):
     """The account's e-mail history without the e-mails of the next ``losses``
     accepted termination requests (None: all): they never came. An e-mail is the
     request's when it first shows in a listing after the request was answered (apply
     lists the history just before requesting)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, losses: int | None = 1) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.losses = losses
         self.seen: set[int] = set()
         self.lost: set[int] = set()
         self.pending = False
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        response = await super().answer(request)
         path = request.url.path.removeprefix("/1.0")
         if request.method == "POST" and path.endswith("/terminate") and response.is_success:
             if self.losses is None or self.losses > 0:

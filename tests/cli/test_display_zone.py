@@ -196,6 +196,19 @@ def test_the_24_hour_rule_and_the_plan_json_are_the_same_under_any_zone(
         local = deadline.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M" + seconds)
         if not refused:
             assert f"must be applied before {local} " in text.out, text.out
+        else:  # the refusal's dates too, in text and in markdown
+            closed = f"cancelling closed 24 hours before, at {local} "
+            assert closed in text.out, text.out
+            markdown = cli(capsys, "plan", "keep.yaml", "--format", "markdown", "--tz", zone)
+            assert closed in markdown.out, markdown.out
+    if refused:  # apply refuses it too: its refusal and its hint in the zone's words
+        applied = cli(capsys, "apply", "keep.yaml", "--auto-approve", "--tz", ZONES[0])
+        assert applied.code == 3, applied.out + applied.err
+        seconds = ":%S" if expiry.second else ""
+        ends = expiry.astimezone(ZoneInfo(ZONES[0])).strftime("%Y-%m-%d %H:%M" + seconds)
+        assert f"its data deleted at {ends} " in applied.out, applied.out
+        (hint,) = [line for line in applied.err.splitlines() if line.startswith("hint:")]
+        assert f"its data deleted at {ends} " in hint, hint
 
 
 def test_show_renders_a_saved_plan_in_the_zone_asked_for(

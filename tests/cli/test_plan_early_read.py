@@ -7,7 +7,8 @@ embedded sandbox's, recorded), never on time.
   only after it was parsed: the two overlap, and the plan is the spec's;
 - an invalid spec is still the error, and only reads were sent;
 - a read started for another endpoint than the spec's is dropped, and the spec's
-  endpoint is read.
+  endpoint is read;
+- a spec that says ``delete_now`` has ``GET /me`` asked beside the first page, once.
 """
 
 from __future__ import annotations
@@ -161,6 +162,41 @@ def test_a_read_started_for_another_endpoint_is_dropped(
     dropped = seen.index(("dropped", "127.0.0.2", "/services"))
     assert all(host == "127.0.0.2" for _, host, _ in seen[:dropped])
     assert ("GET", "127.0.0.1", "/services") in seen[dropped:]
+
+
+@pytest.mark.parametrize(
+    ("services", "deletes"),
+    [
+        ("\n  gone.example.com: {lifecycle: delete_now}\n", True),
+        ("{}  # no delete_now here: the guess is wrong, harmlessly\n", False),
+    ],
+)
+def test_a_spec_that_may_delete_asks_whose_key_this_is_beside_the_first_page(
+    tmp_path: Path, recorder: Recorder, services: str, deletes: bool
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.replace("services: {}\n", f"services: {services}"))
+
+    (made,) = plan_files(spec)
+
+    early = [(method, path) for method, _, path, parsing in recorder.seen if not parsing]
+    assert ("GET", "/me") in early and ("GET", "/services") in early
+    # Asked once either way: a spec that deletes uses that answer, not a second call.
+    assert [path for _, _, path, _ in recorder.seen].count("/me") == 1
+    assert made.spec_source == str(spec)
+    # The plan is the spec's: the entry to delete is in it, planned with that answer.
+    assert any(entry.name == "gone.example.com" for entry in made.spec) is deletes
+
+
+def test_a_spec_that_never_says_delete_now_does_not_ask_whose_key_this_is(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+
+    plan_files(spec)
+
+    assert "/me" not in [path for _, _, path, _ in recorder.seen]
 
 
 @pytest.mark.parametrize(

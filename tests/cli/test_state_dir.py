@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import DELETE_OLD_SHOP, TERMINATE_EXAMPLE_NET, clean_workdir, cli
 
+from reconciler.cli.common import Target, journal_for
+from reconciler.cli.options import JOURNAL_DEFAULT, SPEC_JOURNAL_DEFAULT
+from reconciler.endpoints import resolve_endpoint
 from reconciler.ovh.embedded import DATABASE, spec_state_dir, working_state_dir
 
 SPEC = TERMINATE_EXAMPLE_NET
@@ -124,6 +127,27 @@ def test_the_journal_goes_with_the_account_it_records(
     again = cli(capsys, "plan", "delete.yaml", "--detailed-exitcode")
     assert again.code == 0, again.out + again.err
     assert "Already done, no longer on the account: old-shop.example.org" in again.out
+
+
+def test_the_help_says_where_each_command_finds_its_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--journal``'s help says the default ``journal_for`` and ``journal`` use: the
+    spec's project's on the embedded sandbox (as the test above applies it), the working
+    directory's on OVH, ``RECONCILER_STATE_DIR`` over both."""
+    for command in ("plan", "apply"):
+        shown = " ".join(cli(capsys, command, "--help").out.split())
+        assert SPEC_JOURNAL_DEFAULT in shown, command
+    assert JOURNAL_DEFAULT in " ".join(cli(capsys, "journal", "--help").out.split())
+
+    on_ovh = Target(resolve_endpoint("ovh-eu"), "--endpoint")
+    assert journal_for(on_ovh, None, environ={}, cwd=tmp_path) == (
+        tmp_path / ".reconciler" / "journal.jsonl"
+    )
+    state = {"RECONCILER_STATE_DIR": str(tmp_path / "state")}
+    assert journal_for(on_ovh, None, environ=state, cwd=tmp_path) == (
+        tmp_path / "state" / "journal.jsonl"
+    )
 
 
 def test_a_hint_naming_the_journal_command_names_that_journal(

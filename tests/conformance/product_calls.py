@@ -20,11 +20,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fakes import FakeSleep, RecordingTransport
 
 from conformance.operations import NO_BODY, parse_body
 from reconciler.apply import ApplyOptions, apply_approved
@@ -101,33 +101,20 @@ def planned_calls() -> list[ProductCall]:
     return found
 
 
-class _Recorder(httpx.AsyncBaseTransport):
-    """The sandbox in-process; every request reconciler sends is kept."""
+class _Recorder(RecordingTransport):
+    """The sandbox in-process; every request reconciler sends is kept, as a product call
+    of the phase running. Each yields to the loop first, as a real exchange does."""
 
     def __init__(self, app: Any, phase: list[str], calls: list[ProductCall]) -> None:
-        self.inner = httpx.ASGITransport(app=app)
+        super().__init__(httpx.ASGITransport(app=app), yields=1)
         self.phase = phase  # the phase running (last), for messages
-        self.calls = calls
+        self.product_calls = calls
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0)
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         body = parse_body(await request.aread())
         path = request.url.path.removeprefix("/1.0") or "/"
-        self.calls.append(ProductCall(request.method, path, body, self.phase[-1]))
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class _Sleeper:
-    def __init__(self, *clocks: ManualClock | ManualWallClock) -> None:
-        self.clocks = clocks
-
-    async def __call__(self, seconds: float) -> None:
-        for clock in self.clocks:
-            clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
+        self.product_calls.append(ProductCall(request.method, path, body, self.phase[-1]))
+        return await super().answer(request)
 
 
 def observed_calls() -> list[ProductCall]:
@@ -145,7 +132,7 @@ class _Account:
         self.backend = open_state(":memory:", wall=self.wall)
         self.recorder = _Recorder(create_app(self.backend), phase, calls)
         self.clock = ManualClock(self.wall.now())
-        self.sleep = _Sleeper(self.clock, self.wall)
+        self.sleep = FakeSleep(self.clock, self.wall)
 
     def client(self, **options: Any) -> OvhClient:
         return OvhClient(

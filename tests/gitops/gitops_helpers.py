@@ -1,6 +1,6 @@
 """Helpers of the GitOps tests (import, credentials, CI recipes, examples): an isolated
 working directory, sandbox seeds holding keys with exactly the
-rules of a role, and a transport that records every call made to the in-process sandbox.
+rules of a role, and a client factory that records every call made to the in-process sandbox.
 
 No conftest.py here on purpose: other areas import ``conftest`` by name, and a second
 one would shadow the shared fixtures of ``tests/conftest.py``.
@@ -8,7 +8,6 @@ one would shadow the shared fixtures of ``tests/conftest.py``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
@@ -20,6 +19,7 @@ from typing import Any
 import click
 import httpx
 import pytest
+from fakes import FakeSleep, RecordingTransport
 
 from reconciler.cli import GLOBAL_FLAGS, hoist_global_flags
 from reconciler.cli import cli as root_command
@@ -84,21 +84,6 @@ def seed_with_role_keys() -> dict[str, Any]:
     return seed_with_keys({ck: rules_for(role) for role, ck in ROLE_KEYS.items()})
 
 
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """The in-process sandbox, every call recorded as (method, path under /1.0)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.calls: list[tuple[str, str]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append((request.method, request.url.path.removeprefix("/1.0")))
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 @dataclass
 class Recorder:
     """A client factory over the in-process sandbox that records every call."""
@@ -112,22 +97,19 @@ class Recorder:
         self.clock = ManualClock(self.sandbox.clock.now())
 
     def client(self, strategy: ReadStrategy = ReadStrategy.AUTO) -> OvhClient:
-        async def no_sleep(seconds: float) -> None:
-            await asyncio.sleep(0)
-
         return OvhClient(
             EMBEDDED,
             DEMO,
             transport=self.transport,
             clock=self.clock,
-            sleep=no_sleep,
+            sleep=FakeSleep(),
             random=lambda: 0.5,
             read_strategy=strategy,
         )
 
     @property
     def calls(self) -> list[tuple[str, str]]:
-        return self.transport.calls
+        return self.transport.calls()
 
 
 # --- command lines in recipes and docs ---------------------------------------------------

@@ -10,12 +10,12 @@ keys holding exactly those rules (in ``test_gitops_credentials.py``).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from apply_runs import apply_in_process
 from demo_spec import demo_spec
+from fakes import FakeSleep
 from gitops_helpers import Recorder
 from live_services import live_service
 
@@ -244,15 +244,11 @@ def test_apply_calls_only_what_the_apply_role_grants_and_uses_each_rule(
                 ActionKind.SET_RENEW,
             }
 
-            async def no_sleep(seconds: float) -> None:
-                recorder.clock.advance(timedelta(seconds=seconds))
-                await asyncio.sleep(0)
-
             report = await apply_in_process(
                 plan,
                 client,
                 tmp_path / "journal.jsonl",
-                sleep=no_sleep,
+                sleep=FakeSleep(recorder.clock),
             )
             assert not report.failed, [r.error for r in report.failed]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import FakeSleep
 from gitops_helpers import DEMO, EMBEDDED, parse, reconciler_commands
 
 from reconciler.clock import ManualClock
@@ -112,10 +113,7 @@ def test_the_guide_names_every_command() -> None:
 def client(
     sandbox: InProcessSandbox, credentials: SignatureCredentials = DEMO, **kw: Any
 ) -> OvhClient:
-    async def no_sleep(seconds: float) -> None:
-        await asyncio.sleep(0)
-
-    options: dict[str, Any] = {"sleep": no_sleep, "random": lambda: 0.5, **kw}
+    options: dict[str, Any] = {"sleep": FakeSleep(), "random": lambda: 0.5, **kw}
     return OvhClient(
         EMBEDDED, credentials, transport=httpx.ASGITransport(app=sandbox.app), **options
     )

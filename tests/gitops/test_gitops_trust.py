@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cli_runs import error_lines
+from fakes import Sent, record_real_transports
 from gitops_helpers import DEMO, isolated, use_key
 from sandbox_env import Result, cli
 
@@ -62,45 +61,11 @@ REVIEWED = account_spec("renew", "renew\n    protect: true")
 EVIL = account_spec("terminate_at_expiry", "delete_now")
 
 
-@dataclass(frozen=True)
-class Sent:
-    """One request the client tried to send: where, and whether it carried our keys."""
-
-    method: str
-    url: str
-    host: str
-    application_key: str | None
-    consumer_key: str | None
-
-
-class RecordingTransport(httpx.AsyncHTTPTransport):
-    """Stands in for the client's real transport: records every request with the
-    credentials it carries; sends those for loopback on, refuses any other host (no
-    test touches the internet)."""
-
-    sent: list[Sent] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        RecordingTransport.sent.append(
-            Sent(
-                method=request.method,
-                url=str(request.url),
-                host=request.url.host,
-                application_key=request.headers.get("X-Ovh-Application"),
-                consumer_key=request.headers.get("X-Ovh-Consumer"),
-            )
-        )
-        if request.url.host not in ("127.0.0.1", "localhost"):
-            raise httpx.ConnectError("the tests reach no host but loopback", request=request)
-        return await super().handle_async_request(request)
-
-
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
-    """Every request any OVH client of this test sends, through ``RecordingTransport``."""
-    RecordingTransport.sent = []
-    monkeypatch.setattr(httpx, "AsyncHTTPTransport", RecordingTransport)
-    return RecordingTransport.sent
+    """Every request any OVH client of this test sends, with the credentials it carries;
+    loopback only (no test touches the internet)."""
+    return record_real_transports(monkeypatch)
 
 
 @pytest.fixture

@@ -1,15 +1,15 @@
-"""A scripted OVH API behind ``httpx.MockTransport``, for the client's unit tests.
+"""A scripted OVH API, itself a recording transport (``tests/fakes.py``), for the
+client's unit tests.
 
 ``FakeApi`` answers ``/auth/time``, ``/services`` (Iceberg pages or a list of ids),
 ``/services/{id}`` and ``/services/{id}/renewPeriodCapacities`` from a list of service
 JSON objects; ``queue()`` scripts the next answers of one route (responses or transport
 exceptions) to test errors and retries. It records every request and the highest number
-of requests in flight at once.
+of requests in flight at once (``peak``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections import defaultdict, deque
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fakes import FakeSleep, RecordingTransport
 
 from reconciler.clock import ManualClock
 from reconciler.endpoints import Endpoint, resolve_endpoint
@@ -63,7 +64,11 @@ def service_json(
     }
 
 
-class FakeApi:
+class FakeApi(RecordingTransport):
+    """The scripted API and its transport: every request recorded (``requests``,
+    ``paths()``), ``yields`` event-loop turns per answer so that calls overlap, and
+    ``peak`` the most requests in flight at once."""
+
     def __init__(
         self,
         services: Iterable[dict[str, Any]] = (),
@@ -73,41 +78,24 @@ class FakeApi:
         max_page_size: int | None = None,
         yields: int = 0,
     ) -> None:
+        super().__init__(self._answer, yields=yields)
         self.services = list(services)
         self.iceberg = iceberg
         self.server_time = server_time
         self.max_page_size = max_page_size
-        self.yields = yields  # event-loop turns each answer takes, so that calls overlap
         self.periods: dict[int, list[str]] = {}
-        self.requests: list[httpx.Request] = []
         self.scripted: dict[tuple[str, str], deque[Answer]] = defaultdict(deque)
-        self.in_flight = 0
-        self.max_in_flight = 0
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+    def transport(self) -> FakeApi:
+        return self
 
     def queue(self, method: str, path: str, *answers: Answer) -> None:
         """The next answers of ``method path`` (path under /1.0, without query string)."""
         self.scripted[(method, path)].extend(answers)
 
-    def paths(self, method: str | None = None) -> list[str]:
-        return [
-            r.url.path.removeprefix("/1.0")
-            for r in self.requests
-            if method is None or r.method == method
-        ]
-
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            for _ in range(self.yields):
-                await asyncio.sleep(0)
-            return self._answer(request)
-        finally:
-            self.in_flight -= 1
+        """Records and answers ``request``: for tests whose handler wraps this API."""
+        return await self.handle_async_request(request)
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/1.0")
@@ -167,28 +155,13 @@ def json_response(
     )
 
 
-class FakeSleep:
-    """Records the delays the client asks for and moves a clock by them: no real sleep."""
-
-    def __init__(self, clock: ManualClock | None = None) -> None:
-        self.delays: list[float] = []
-        self.clock = clock
-
-    async def __call__(self, seconds: float) -> None:
-        from datetime import timedelta
-
-        self.delays.append(seconds)
-        if self.clock is not None:
-            self.clock.advance(timedelta(seconds=seconds))
-
-
 CREDENTIALS = SignatureCredentials(
     application_key="test-ak", application_secret="test-as-secret", consumer_key="test-ck-secret"
 )
 
 
 def make_client(
-    api: FakeApi,
+    api: RecordingTransport,
     *,
     endpoint: Endpoint | None = None,
     sleep: FakeSleep | None = None,
@@ -200,7 +173,7 @@ def make_client(
     return OvhClient(
         endpoint or resolve_endpoint("ovh-eu"),
         options.pop("credentials", CREDENTIALS),
-        transport=api.transport(),
+        transport=api,
         sleep=sleep or FakeSleep(),
         clock=clock or ManualClock(datetime(2027, 1, 15, 7, 59, 0, tzinfo=UTC)),
         retry=retry,

@@ -7,10 +7,12 @@ request each attempt carries to httpx."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
-from ovh_fakes import FakeApi, FakeSleep, json_response, make_client
+from fakes import FakeMonotonic, FakeSleep
+from ovh_fakes import FakeApi, json_response, make_client
 
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ConfigError, DeadlineExceeded, TransportError
@@ -61,17 +63,13 @@ def test_the_earliest_deadline_binds() -> None:
 
 
 def test_each_attempt_tells_httpx_no_more_than_the_time_left() -> None:
-    clock = [0.0]
+    monotonic = FakeMonotonic()
     api = FakeApi()
     api.queue("GET", "/me", json_response({"message": "busy"}, 503), json_response({"ok": 1}))
-    sleep = FakeSleep()
-
-    async def advancing_sleep(seconds: float) -> None:
-        clock[0] += 50.0  # the wait took long: little is left of the call's 60 s
-        await sleep(seconds)
+    sleep = FakeSleep(monotonic, took=50.0)  # the wait took long: little is left of the 60 s
 
     async def go() -> None:
-        client = make_client(api, sleep=advancing_sleep, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+        client = make_client(api, sleep=sleep, monotonic=monotonic)
         async with client:
             await client.get("/me")
 
@@ -82,15 +80,13 @@ def test_each_attempt_tells_httpx_no_more_than_the_time_left() -> None:
 
 
 def test_no_attempt_starts_once_the_call_deadline_has_passed() -> None:
-    clock = [0.0]
+    monotonic = FakeMonotonic()
     api = FakeApi()
     api.queue("GET", "/me", *[json_response({"message": "busy"}, 503)] * 5)
-
-    async def advancing_sleep(seconds: float) -> None:
-        clock[0] += 70.0
+    sleep = FakeSleep(monotonic, took=70.0)
 
     async def go() -> None:
-        client = make_client(api, sleep=advancing_sleep, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+        client = make_client(api, sleep=sleep, monotonic=monotonic)
         async with client:
             await client.get("/me")
 
@@ -101,17 +97,17 @@ def test_no_attempt_starts_once_the_call_deadline_has_passed() -> None:
 
 
 def test_a_timeout_past_the_deadline_says_which_deadline() -> None:
-    clock = [0.0]
+    monotonic = FakeMonotonic()
 
     def stalled(request: httpx.Request) -> httpx.Response:
-        clock[0] += request.extensions["timeout"]["read"]
+        monotonic.advance(timedelta(seconds=request.extensions["timeout"]["read"]))
         raise httpx.ReadTimeout("timed out", request=request)
 
     api = FakeApi()
     api.queue("GET", "/me", stalled, json_response({"ok": 1}))
 
     async def go() -> object:
-        client = make_client(api, monotonic=lambda: clock[0])
+        client = make_client(api, monotonic=monotonic)
         async with client:
             return await client.get("/me")
 
@@ -121,7 +117,7 @@ def test_a_timeout_past_the_deadline_says_which_deadline() -> None:
     api.queue("PUT", "/services/1", stalled)
 
     async def mutate() -> object:
-        client = make_client(api, monotonic=lambda: clock[0])
+        client = make_client(api, monotonic=monotonic)
         async with client:
             return await client.put("/services/1", {"terminationPolicy": "empty"})
 

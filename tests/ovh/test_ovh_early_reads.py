@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
+from fakes import RecordingTransport
 from ovh_fakes import (
-    CREDENTIALS,
     SERVER_TIME,
     FakeApi,
-    FakeSleep,
     json_response,
     make_client,
     service_json,
@@ -23,54 +21,40 @@ from ovh_fakes import (
 
 from reconciler.clock import ManualClock
 from reconciler.core.live import parse_service
-from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError
-from reconciler.ovh.client import OvhClient
 
 SERVICES = [service_json(1000 + i) for i in range(3)]
 
 
-class HeldClock:
+class HeldClock(RecordingTransport):
     """An API whose ``/auth/time`` answers only after other calls have had many turns of
     the event loop: records what arrived while the clock was still unanswered."""
 
     def __init__(self, api: FakeApi, turns: int = 50) -> None:
+        super().__init__(api)
         self.api = api
         self.turns = turns
         self.arrived_before_clock: list[str] = []
         self.clock_answered = False
 
-    async def handle(self, request: httpx.Request) -> httpx.Response:
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/1.0")
         if path == "/auth/time":
             for _ in range(self.turns):
                 await asyncio.sleep(0)
-            answer = await self.api.handle(request)
+            answer = await super().answer(request)
             self.clock_answered = True
             return answer
         if not self.clock_answered:
             self.arrived_before_clock.append(f"{request.method} {path}")
-        return await self.api.handle(request)
-
-
-def client_for(held: HeldClock, **options: Any) -> OvhClient:
-    clock = options.pop("clock", ManualClock(datetime(2027, 1, 15, 7, 59, 0, tzinfo=UTC)))
-    return OvhClient(
-        resolve_endpoint("ovh-eu"),
-        CREDENTIALS,
-        transport=httpx.MockTransport(held.handle),
-        sleep=FakeSleep(),
-        clock=clock,
-        random=lambda: 1.0,
-        **options,
-    )
+        return await super().answer(request)
 
 
 def test_the_first_page_does_not_wait_for_the_clock() -> None:
     held = HeldClock(FakeApi(SERVICES))
 
     async def go() -> tuple[int, datetime]:
-        async with client_for(held, early_reads=True) as client:
+        async with make_client(held, early_reads=True) as client:
             read = await client.read_collection("/services", parse_service)
             return len(read), client.api_clock().now()
 
@@ -84,7 +68,7 @@ def test_without_early_reads_the_clock_comes_first() -> None:
     held = HeldClock(FakeApi(SERVICES))
 
     async def go() -> None:
-        async with client_for(held) as client:
+        async with make_client(held) as client:
             await client.read_collection("/services", parse_service)
 
     asyncio.run(go())
@@ -95,7 +79,7 @@ def test_a_change_waits_for_the_clock_and_is_signed_with_it() -> None:
     held = HeldClock(FakeApi(SERVICES))
 
     async def go() -> None:
-        async with client_for(held, early_reads=True) as client:
+        async with make_client(held, early_reads=True) as client:
             await client.put("/services/1000", {"displayName": "x"})
 
     asyncio.run(go())
@@ -120,7 +104,7 @@ def test_a_timestamp_the_api_refuses_is_sent_again_with_its_clock() -> None:
     held = HeldClock(api)
 
     async def go() -> int:
-        async with client_for(held, early_reads=True, clock=behind) as client:
+        async with make_client(held, early_reads=True, clock=behind) as client:
             return len(await client.read_collection("/services", parse_service))
 
     assert asyncio.run(go()) == 3

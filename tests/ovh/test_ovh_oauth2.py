@@ -10,7 +10,8 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from ovh_fakes import FakeApi, json_response, service_json
+from fakes import FakeSleep, RecordingTransport
+from ovh_fakes import FakeApi, json_response, make_client, service_json
 
 from reconciler.clock import ManualClock
 from reconciler.endpoints import resolve_endpoint
@@ -166,23 +167,14 @@ def test_a_failing_token_endpoint_is_retried_even_for_a_mutating_call() -> None:
             return failures.pop()
         return await server.handle(request)
 
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+    sleep = FakeSleep()
 
     async def go() -> None:
-        c = OvhClient(
-            resolve_endpoint("ovh-eu"),
-            CREDS,
-            transport=httpx.MockTransport(handle),
-            clock=ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC)),
-            sleep=sleep,
-            random=lambda: 1.0,
-        )
-        async with c:
+        transport = RecordingTransport(handle)
+        clock = ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC))
+        async with make_client(transport, credentials=CREDS, clock=clock, sleep=sleep) as c:
             await c.put("/services/1", {"terminationPolicy": "empty"})
 
     asyncio.run(go())
-    assert len(server.token_requests) == 2 and slept == [0.25]
+    assert len(server.token_requests) == 2 and sleep.delays == [0.25]
     assert [r.method for r in api.requests if r.url.path == "/1.0/services/1"] == ["PUT"]

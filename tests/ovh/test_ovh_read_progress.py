@@ -8,19 +8,18 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 import click
 import httpx
 import pytest
+from fakes import FakeMonotonic, RecordingTransport
+from ovh_fakes import FakeApi, make_client, service_json
 
 from reconciler.cli.common import ProgressLine, build_client, resolve_target, terminal_progress
-from reconciler.clock import ManualClock
-from reconciler.endpoints import resolve_endpoint
 from reconciler.observe import read_account
 from reconciler.ovh.client import OvhClient, ReadStrategy
-from tests.ovh.ovh_fakes import CREDENTIALS, FakeApi, FakeSleep, service_json
 
 
 class FakeTerminal(io.StringIO):
@@ -30,36 +29,29 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-class Ticking:
+class Ticking(FakeMonotonic):
     """A monotonic clock that each answered request moves by ``per_request`` seconds."""
 
     def __init__(self, per_request: float) -> None:
-        self.now = 0.0
-        self.per_request = per_request
-
-    def __call__(self) -> float:
-        return self.now
+        super().__init__()
+        self.per_request = timedelta(seconds=per_request)
 
 
-def timed(api: FakeApi, clock: Ticking) -> httpx.MockTransport:
-    async def handle(request: httpx.Request) -> httpx.Response:
-        answer = await api.handle(request)
-        clock.now += clock.per_request
+class Timed(RecordingTransport):
+    """``api``, each of its answers moving ``clock`` on."""
+
+    def __init__(self, api: FakeApi, clock: Ticking) -> None:
+        super().__init__(api)
+        self.clock = clock
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        answer = await super().answer(request)
+        self.clock.advance(self.clock.per_request)
         return answer
-
-    return httpx.MockTransport(handle)
 
 
 def client_for(api: FakeApi, clock: Ticking, line: ProgressLine, **options: Any) -> OvhClient:
-    return OvhClient(
-        resolve_endpoint("ovh-eu"),
-        CREDENTIALS,
-        transport=timed(api, clock),
-        sleep=FakeSleep(),
-        clock=ManualClock(datetime(2027, 1, 15, 7, 59, 0, tzinfo=UTC)),
-        read_progress=line,
-        **options,
-    )
+    return make_client(Timed(api, clock), read_progress=line, **options)
 
 
 def observe(client: OvhClient, **options: Any) -> int:

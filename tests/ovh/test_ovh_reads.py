@@ -52,7 +52,7 @@ def test_iceberg_reads_every_page_in_order() -> None:
 def test_iceberg_pages_after_the_first_are_fetched_concurrently() -> None:
     api = FakeApi(many(100), yields=3)
     read(api, page_size=10, concurrency=4)
-    assert api.max_in_flight == 4  # 9 pages after the first, 4 at a time
+    assert api.peak == 4  # 9 pages after the first, 4 at a time
 
 
 def test_iceberg_exact_multiple_and_single_page_and_empty() -> None:
@@ -79,7 +79,7 @@ def test_without_pagination_headers_it_falls_back_to_per_id_reads() -> None:
     ids = sorted(p for p in api.paths("GET") if p.startswith("/services/"))
     assert ids == sorted(f"/services/{i}" for i in range(1000, 1025))
     assert api.paths().count("/services") == 1  # the ids list is the first answer itself
-    assert api.max_in_flight == 5
+    assert api.peak == 5
 
 
 def test_per_id_strategy_can_be_forced() -> None:
@@ -143,14 +143,14 @@ def test_concurrency_bound_holds_for_every_call_of_a_client() -> None:
             )
 
     asyncio.run(go())
-    assert api.max_in_flight == 7
+    assert api.peak == 7
 
 
 @pytest.mark.parametrize("concurrency", [1, 3, 10])
 def test_concurrency_bound_is_reached_but_never_exceeded(concurrency: int) -> None:
     api = FakeApi(many(40), iceberg=False, yields=4)
     read(api, concurrency=concurrency)
-    assert api.max_in_flight == concurrency
+    assert api.peak == concurrency
 
 
 def test_concurrency_must_be_positive() -> None:

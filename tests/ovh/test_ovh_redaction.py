@@ -11,13 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import RecordingTransport
 from ovh_fakes import CREDENTIALS, FakeApi, json_response, make_client
 
 from reconciler.clock import ManualClock
-from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import BadRequest, Unauthorized
 from reconciler.journal import JournalWriter, Outcome, Phase, RunContext
-from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import OAuth2Credentials
 from reconciler.redaction import REDACTED, Secrets
 
@@ -76,13 +75,10 @@ def test_an_oauth2_token_echoed_is_redacted() -> None:
         return json_response({"message": f"{bearer} may not", "errorCode": "FORBIDDEN"}, 403)
 
     async def go() -> None:
-        client = OvhClient(
-            resolve_endpoint("ovh-eu"),
-            credentials,
-            transport=httpx.MockTransport(handle),
-            clock=ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC)),
-        )
-        async with client:
+        clock = ManualClock(datetime(2027, 1, 15, 8, 0, tzinfo=UTC))
+        async with make_client(
+            RecordingTransport(handle), credentials=credentials, clock=clock
+        ) as client:
             await client.get("/me")
 
     with pytest.raises(Unauthorized) as caught:

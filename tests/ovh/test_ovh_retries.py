@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from ovh_fakes import FakeApi, FakeSleep, json_response, make_client
+from fakes import FakeSleep
+from ovh_fakes import FakeApi, json_response, make_client
 
 from reconciler import errors
 from reconciler.ovh.client import RetryPolicy

@@ -19,6 +19,7 @@ from typing import Any
 import ovh
 import ovh.client
 import pytest
+from fakes import FakeSleep
 from ovh_fakes import FakeApi, json_response, make_client, service_json
 
 from reconciler.endpoints import resolve_endpoint
@@ -167,8 +168,6 @@ def test_body_is_compact_json_and_content_type_only_with_a_body() -> None:
 def test_time_is_fetched_once_unsigned_and_timestamps_follow_the_api_clock() -> None:
     from datetime import timedelta
 
-    from ovh_fakes import FakeSleep
-
     from reconciler.clock import ManualClock
 
     local = ManualClock(datetime(2027, 1, 15, 7, 0, 0, tzinfo=UTC))  # an hour behind
@@ -212,8 +211,6 @@ def test_a_non_integer_time_is_a_clear_error() -> None:
 
 
 def test_retries_are_signed_again_with_a_fresh_timestamp() -> None:
-    from ovh_fakes import FakeSleep
-
     from reconciler.clock import ManualClock
     from reconciler.ovh.client import RetryPolicy
 

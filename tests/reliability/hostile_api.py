@@ -29,11 +29,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fakes import FakeMonotonic, FakeSleep, Handler, RecordingTransport
 
 from reconciler.clock import ManualClock
 
@@ -43,23 +43,21 @@ Answer = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 class FakeTime:
-    """One fake time: ``wall`` (a ``ManualClock``), ``monotonic()``, ``sleep``."""
+    """One fake time: ``wall`` (a ``ManualClock``), ``monotonic`` (a ``FakeMonotonic``),
+    and ``sleep`` (a ``FakeSleep`` that moves both)."""
 
     def __init__(self, start: datetime = datetime(2027, 1, 15, 7, 59, tzinfo=UTC)) -> None:
         self.wall = ManualClock(start)
-        self.elapsed = 0.0
-        self.slept: list[float] = []
+        self.monotonic = FakeMonotonic()
+        self.sleep = FakeSleep(self.wall, self.monotonic)
 
-    def monotonic(self) -> float:
-        return self.elapsed
+    @property
+    def elapsed(self) -> float:
+        return self.monotonic()
 
     def advance(self, seconds: float) -> None:
-        self.elapsed += seconds
+        self.monotonic.advance(timedelta(seconds=seconds))
         self.wall.advance(timedelta(seconds=seconds))
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(seconds)
 
 
 def service_json(service_id: int, name: str | None = None, **billing: Any) -> dict[str, Any]:
@@ -80,19 +78,13 @@ def service_json(service_id: int, name: str | None = None, **billing: Any) -> di
     }
 
 
-@dataclass
-class Served:
-    """What the hostile API served: requests, and the body bytes of its streams."""
+class Served(RecordingTransport):
+    """The hostile API's transport, and what it served: every request (``sent``,
+    ``requests``, ``paths()``), and the body bytes of its streams."""
 
-    requests: list[httpx.Request] = field(default_factory=list)
-    stream_bytes: list[int] = field(default_factory=list)
-
-    def paths(self, method: str | None = None) -> list[str]:
-        return [
-            r.url.path.removeprefix("/1.0")
-            for r in self.requests
-            if method is None or r.method == method
-        ]
+    def __init__(self, handler: Handler) -> None:
+        super().__init__(handler)
+        self.stream_bytes: list[int] = []
 
 
 class _Stream(httpx.AsyncByteStream):
@@ -127,11 +119,11 @@ class HostileApi:
         self.services = list(services)
         self.iceberg = iceberg
         self.query_ids = query_ids
-        self.served = Served()
+        self.served = Served(self.handle)
         self._attacks: list[tuple[str, re.Pattern[str], Answer]] = []
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+    def transport(self) -> Served:
+        return self.served
 
     def attack(self, method: str, path: str, answer: Answer) -> None:
         """Answer ``method path`` (a regular expression over the path under ``/1.0``)
@@ -139,11 +131,11 @@ class HostileApi:
         self._attacks.append((method, re.compile(path), answer))
 
     def query_id(self) -> str:
-        return f"EU.ext-hostile.{len(self.served.requests)}"
+        return f"EU.ext-hostile.{len(self.served.sent)}"
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        self.served.requests.append(request)
-        if len(self.served.requests) > self.max_requests:
+        """The answer to a request ``served`` has recorded."""
+        if len(self.served.sent) > self.max_requests:
             raise RuntimeError(f"more than {self.max_requests} requests: the client never stops")
         path = request.url.path.removeprefix("/1.0")
         for method, pattern, answer in self._attacks:

@@ -16,8 +16,11 @@ and the sandbox's clock is put a minute either side of that boundary.
   Pacific/Kiritimati (UTC+14), America/Adak (UTC−10, with its own summer time) and
   Europe/Paris: the same plan, the same refusal, the same text, the same deadline in
   UTC; ``apply`` in Kiritimati a minute before cancels, in Adak a minute after is
-  refused (exit 3) and changes nothing. These processes run with the real clock and a
-  sandbox clock eight months away from it: the local clock is months off, too.
+  refused (exit 3) and changes nothing. These processes run with a local clock that
+  stands still eight months away from the sandbox's (``still_local_clock``): the local
+  clock is months off, too, and the API's clock the client measures reads the sandbox's
+  stopped clock to the second however slow the machine (with the real clock, a process
+  slower than a second printed "computed at ... 09:59:01 UTC" and the texts differed).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from typing import Any
 
 import httpx
 import pytest
-from cli_runs import reconciler, run_process
+from cli_runs import run_process
 from conftest import SandboxServer
 from reliability_helpers import cli_env, demo_credentials_env, record_figures
+from still_local_clock import command as with_still_clock
 
 from reconciler.clock import ManualClock
 from reconciler.core.plan import Plan
@@ -74,6 +78,8 @@ SKEWS = {
     "400 days ahead": timedelta(days=400),
 }
 ZONES = ("UTC", "Pacific/Kiritimati", "America/Adak", "Europe/Paris")
+# The local clock of the CLI processes: still, on a whole second, eight months on.
+LOCAL_NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
 def essence(plan: Plan) -> dict[str, Any]:
@@ -132,7 +138,9 @@ def test_a_skewed_local_clock_signs_right_and_judges_right(sandbox_server: Sandb
 def cli(
     workdir: Path, env: Mapping[str, str], zone: str, *argv: str
 ) -> subprocess.CompletedProcess[str]:
-    return run_process(reconciler(*argv), cwd=workdir, env={**env, "TZ": zone}, timeout=60)
+    return run_process(
+        with_still_clock(LOCAL_NOW, *argv), cwd=workdir, env={**env, "TZ": zone}, timeout=60
+    )
 
 
 @pytest.fixture
@@ -166,6 +174,7 @@ def test_the_24_hour_rule_is_judged_in_utc_whatever_the_timezone(
             seen[zone] = (decided, as_text.stdout)
         assert len({json.dumps(decided) for decided, _ in seen.values()}) == 1, seen
         assert len({text for _, text in seen.values()}) == 1  # the text, to the letter
+        assert f"computed at {moment:%Y-%m-%d %H:%M} UTC (API clock)" in seen["UTC"][1]
         actions, refused = seen["UTC"][0]
         if side == "before":
             assert ["dst.example.com", "cancel_termination", "2026-03-28T10:00:00Z"] in [

@@ -43,6 +43,7 @@ from apply_runs import apply_in_process
 from cli_runs import finish, reconciler, start_process
 from crash_after_records import KILLED_EXIT_CODE
 from crash_after_records import command as killed_after
+from fakes import FakeSleep
 from reliability_helpers import (
     Scenario,
     campaign_size,
@@ -86,8 +87,7 @@ def reference(wired: TripwireServer, scenario: Scenario, journal: Path) -> Refer
     spec = parse_spec(scenario.spec.encode(), "spec.yaml")
     credentials = server_credentials(server)
 
-    async def no_sleep(seconds: float) -> None:
-        await asyncio.sleep(0)
+    no_sleep = FakeSleep()
 
     async def run() -> int:
         endpoint = resolve_endpoint(server.url)

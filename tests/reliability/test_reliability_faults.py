@@ -43,6 +43,7 @@ import pytest
 from apply_runs import apply_in_process
 from cli_runs import reconciler, run_process
 from conftest import SandboxServer
+from fakes import FakeSleep
 from reliability_helpers import (
     CallCounts,
     Scenario,
@@ -71,17 +72,6 @@ from reconciler.sandbox.testing import SANDBOX_EPOCH
 FAULTS = {"error_rate": 0.2, "drop_rate": 0.05, "error_statuses": [500, 502, 503, 429]}
 MAX_RUNS = 10  # runs of plan + apply before a case counts as not converging
 _ATTEMPT = re.compile(r"\(attempt (\d+)\)")
-
-
-class NoSleep:
-    """The client's and apply's sleep: records the delays, waits for nothing."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
 
 
 class Attempts(logging.Handler):
@@ -142,7 +132,7 @@ def converge(
     spec = parse_spec(scenario.spec.encode(), "spec.yaml")
     endpoint = resolve_endpoint(server.url)
     credentials = server_credentials(server)
-    sleep = NoSleep()
+    sleep = FakeSleep()
     jitter = random.Random(seed)
 
     def client() -> OvhClient:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import RecordingTransport
 from hostile_api import FakeTime, HostileApi, service_json
 
 from reconciler.core.live import LiveAccount
@@ -60,25 +61,20 @@ def is_paged_listing(request: httpx.Request) -> bool:
     )
 
 
-class RefusingPages(httpx.AsyncBaseTransport):
-    """The sandbox, except that its paged ``GET /services`` is refused with ``body``
-    (403), as OVH refuses a listing a key may not call."""
+class RefusingPages(RecordingTransport):
+    """The sandbox, every request recorded, except that its paged ``GET /services`` is
+    refused with ``body`` (403), as OVH refuses a listing a key may not call."""
 
     def __init__(self, sandbox: InProcessSandbox, body: dict[str, Any]) -> None:
-        self.inner = httpx.ASGITransport(app=sandbox.app)
+        super().__init__(httpx.ASGITransport(app=sandbox.app))
         self.body = body
-        self.requests: list[httpx.Request] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         if is_paged_listing(request):
             return httpx.Response(
                 403, json=self.body, headers={"X-Ovh-Queryid": "EU.ext-1.refused"}
             )
-        return await self.inner.handle_async_request(request)
-
-    def paths(self) -> list[str]:
-        return [r.url.path.removeprefix("/1.0") for r in self.requests]
+        return await super().answer(request)
 
 
 def read_sandbox(transport: httpx.AsyncBaseTransport) -> LiveAccount:

@@ -37,6 +37,7 @@ import httpx
 import pytest
 import yaml
 from cli_runs import reconciler, run_process
+from fakes import FakeSleep, RecordingTransport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import campaign_size, record_figures
@@ -366,8 +367,7 @@ def test_the_iceberg_reader_and_the_token_endpoint_take_anything() -> None:
     endpoint = Endpoint(name="fuzz", base_url="http://fuzz.invalid/1.0",
                         oauth2_token_url="http://fuzz.invalid/token")  # fmt: skip
 
-    async def no_sleep(seconds: float) -> None:
-        return None
+    no_sleep = FakeSleep()
 
     @FUZZ
     @given(
@@ -572,25 +572,25 @@ def test_ids_that_are_no_path_segment_make_a_malformed_listing(ids: list[Any]) -
     """An id of ``GET /services`` becomes a path segment: one that is not a plain token
     is a malformed answer, and nothing else is read (it was an internal ``InvalidURL``,
     and ``../me`` would have read another route)."""
-    asked: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
         if request.url.path.endswith("/auth/time"):
             return httpx.Response(200, json=1_770_000_000)
         return httpx.Response(200, json=ids)
 
+    transport = RecordingTransport(answer)
+
     async def read() -> None:
         endpoint = Endpoint(name="fuzz", base_url="http://fuzz.invalid/1.0")
         client = OvhClient(endpoint, SignatureCredentials("ak", "as", "ck"),
-                           transport=httpx.MockTransport(answer))  # fmt: skip
+                           transport=transport)  # fmt: skip
         async with client:
             await client.read_collection("/services", parse_service)
 
     with pytest.raises(ApiError, match="a list of ids was expected") as refused:
         asyncio.run(read())
     one_clear_line(refused.value)
-    assert asked == ["/1.0/auth/time", "/1.0/services"]
+    assert transport.paths() == ["/auth/time", "/services"]
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ from apply_runs import apply_in_process
 from cli_runs import reconciler, run_process
 from conftest import SandboxServer
 from demo_spec import demo_spec
+from fakes import FakeSleep, RecordingTransport
 from reliability_helpers import cli_env, record_figures
 from reliability_server import tripwire_server
 
@@ -232,20 +233,26 @@ CLIENT_SECRET = "OAUTH-SECRET-9f8e7d6c5b4a3210"
 ACCESS_TOKEN = "ACCESS-TOKEN-SECRET-aa11bb22cc33dd44"
 
 
-class Bridge(httpx.AsyncBaseTransport):
+class Bridge(RecordingTransport):
     """OVH's OAuth2 as the API sees it: the token URL hands out ``ACCESS_TOKEN`` for the
     right client; API calls must bear it, and are passed on to the sandbox signed with
-    its own keys."""
+    its own keys. Every request is recorded."""
 
     def __init__(self, app: Any, backend: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self._backend = backend
+        super().__init__(httpx.ASGITransport(app=app))
         self._sign = OvhSignatureAuth(
             SignatureCredentials(AK, AS, CK), lambda: int(backend.now_seconds())
         )
-        self.bearers: list[str] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def bearers(self) -> set[str]:
+        """What the API calls bore in ``Authorization`` (the token and clock calls aside)."""
+        return {
+            sent.authorization or ""
+            for sent in self.sent
+            if sent.path != "/token" and not sent.path.endswith("/auth/time")
+        }
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/token":
             await request.aread()
             basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
@@ -253,7 +260,6 @@ class Bridge(httpx.AsyncBaseTransport):
                 return httpx.Response(401, json={"error": "invalid_client"})
             return httpx.Response(200, json={"access_token": ACCESS_TOKEN, "expires_in": 3600})
         if not request.url.path.endswith("/auth/time"):
-            self.bearers.append(request.headers.get("Authorization", ""))
             if request.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
                 return httpx.Response(401, json={"message": "invalid token"})
         await request.aread()
@@ -262,7 +268,7 @@ class Bridge(httpx.AsyncBaseTransport):
                                   if request.content else {})  # fmt: skip
         flow = self._sign.auth_flow(forwarded)
         signed = next(flow)
-        response = await self._inner.handle_async_request(signed)
+        response = await self.inner.handle_async_request(signed)
         await response.aread()
         return response
 
@@ -279,8 +285,7 @@ def test_oauth2_secrets_stay_out_of_logs_errors_journal_and_reprs(
     journal = tmp_path / "state" / "journal.jsonl"
     errors: list[str] = []
 
-    async def no_sleep(seconds: float) -> None:
-        return None
+    no_sleep = FakeSleep()
 
     async def plan_and_apply() -> None:
         async with OvhClient(endpoint, good, transport=bridge, sleep=no_sleep) as client:
@@ -307,7 +312,7 @@ def test_oauth2_secrets_stay_out_of_logs_errors_journal_and_reprs(
         assert gone[0]["lifecycle"] == "terminated"
     finally:
         backend.close()
-    assert set(bridge.bearers) == {f"Bearer {ACCESS_TOKEN}"}  # every call bore the token
+    assert bridge.bearers() == {f"Bearer {ACCESS_TOKEN}"}  # every call bore the token
     secrets = {
         "client secret": CLIENT_SECRET,
         "wrong client secret": "OAUTH-SECRET-wrong-1234abcd",

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from planner.planner_helpers import DEFAULT_EXPIRY, live_account, spec_of
+from pydantic import BaseModel
 
 from reconciler.core.plan import (
     Action,
@@ -111,10 +112,19 @@ def _one(kind: str, name: str | None, service_id: int | None) -> Plan:
     return planned([(kind, name, case.service_id if service_id is None else service_id)])
 
 
+Changed = TypeVar("Changed", bound=BaseModel)
+
+
+def changed(model: Changed, kw: dict[str, Any]) -> Changed:
+    """``model`` with the fields of ``kw`` changed, validated as the planner's values are
+    (``model_copy(update=...)`` would skip validation: a UTC datetime kept in Paris)."""
+    return type(model).model_validate({**dict(model), **kw})
+
+
 def _action(kind: str, name: str | None, service_id: int | None, kw: dict[str, Any]) -> Action:
     made = _one(kind, name, service_id)
     assert len(made.actions) == 1, f"the planner made no {kind} action: {made.refused}"
-    return made.actions[0].model_copy(update=kw)
+    return changed(made.actions[0], kw)
 
 
 def terminate(name: str | None = None, service_id: int | None = None, **kw: Any) -> Action:
@@ -150,18 +160,18 @@ def gone(name: str | None = None, **kw: Any) -> Action:
 
 def refusal(name: str | None = None, **kw: Any) -> Refusal:
     (refused,) = _one("refusal", name, None).refused
-    return refused.model_copy(update=kw)
+    return changed(refused, kw)
 
 
 def unmanaged(name: str | None = None, service_id: int | None = None, **kw: Any) -> Unmanaged:
     (found,) = _one("unmanaged", name, service_id).unmanaged
-    return found.model_copy(update=kw)
+    return changed(found, kw)
 
 
 def drift(name: str | None = None, **kw: Any) -> Drift:
     """The drift of a service the spec wants terminated at expiry and that renews."""
     (found,) = _one("terminate", name, None).drift
-    return found.model_copy(update=kw)
+    return changed(found, kw)
 
 
 def plan(

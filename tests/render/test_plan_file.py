@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,10 @@ import plan_factory as f
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from reconciler.core import planfile
-from reconciler.core.plan import Plan
+from reconciler.core.plan import Plan, Unmanaged
 from reconciler.errors import PlanFileError
 
 VALID = planfile.dump_plan(f.full_plan())
@@ -214,3 +217,59 @@ def test_arbitrary_bytes_and_truncations_are_a_plan_or_a_plan_file_error(
     raw: bytes | str,
 ) -> None:
     outcome(raw)
+
+
+# --- instants: the models hold them in UTC (plan.UtcDatetime) ---------------------------
+
+
+def at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def where(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
+
+
+INSTANT_PATHS = [
+    path
+    for path in ALL_PATHS
+    if isinstance(at(document(), path), str)
+    and re.match(planfile.UTC_DATETIME_PATTERN, at(document(), path))
+]
+
+
+@pytest.mark.parametrize("path", INSTANT_PATHS, ids=where)
+def test_a_naive_datetime_is_refused_at_load_with_its_place(tmp_path: Path, path: Any) -> None:
+    naive = at(document(), path).removesuffix("Z")
+    error = load_error(write(tmp_path, json.dumps(replaced(document(), path, naive))))
+    assert str(error).endswith(
+        f"is not a valid plan: {where(path)}: a datetime without a timezone "
+        "(write it in UTC, e.g. ...Z)"
+    )
+
+
+def test_an_offset_datetime_is_read_in_utc_and_written_with_z(tmp_path: Path) -> None:
+    assert len(INSTANT_PATHS) > 10  # created_at, the actions', the unmanaged service's
+    shifted = document()
+    for number, path in enumerate(INSTANT_PATHS):
+        zone = timezone(timedelta(hours=number % 5 - 2))  # -02:00 to +02:00
+        when = datetime.fromisoformat(at(shifted, path)).astimezone(zone)
+        shifted = replaced(shifted, path, when.isoformat())
+    assert "+02:00" in json.dumps(shifted) and "-02:00" in json.dumps(shifted)
+    loaded = planfile.load_plan(write(tmp_path, json.dumps(shifted)))
+    assert loaded.created_at.tzinfo is UTC and loaded.actions[0].expires_at.tzinfo is UTC
+    assert planfile.dump_plan(loaded) == VALID  # byte for byte the file written in UTC
+
+
+def test_a_plan_refuses_a_naive_datetime_and_holds_an_aware_one_in_utc() -> None:
+    made = dict(f.full_plan())
+    paris = datetime(2027, 1, 15, 13, tzinfo=timezone(timedelta(hours=1)))
+    assert Plan.model_validate({**made, "created_at": paris}).created_at.tzinfo is UTC
+    with pytest.raises(ValidationError, match=r"created_at\n  a datetime without a timezone"):
+        Plan.model_validate({**made, "created_at": datetime(2027, 1, 15, 12)})
+    # At datetime's limits, east of UTC in year 1: the nearest instant UTC can write.
+    year_one = datetime.min.replace(tzinfo=timezone(timedelta(hours=5)))
+    edge = Unmanaged.model_validate({**dict(f.unmanaged()), "expiration": year_one})
+    assert edge.expiration == datetime.min.replace(tzinfo=UTC)

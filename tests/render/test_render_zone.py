@@ -1,6 +1,7 @@
 """A display time zone (``--tz``) changes the words people read and nothing else: the
-text and markdown plans name the zone and show its days, the rules' deadlines stay the
-same instants, and the plan JSON is the same bytes under any zone."""
+text and markdown plans name the zone and show its days (a refusal's dates too), the
+rules' deadlines stay the same instants, and the plan JSON is the same bytes under any
+zone."""
 
 from __future__ import annotations
 
@@ -119,3 +120,74 @@ def test_a_commitment_end_is_the_same_day_in_every_zone() -> None:
     for zone in (None, PARIS, ZoneInfo("Pacific/Honolulu")):
         rendered = markdown.render(made, zone=zone)
         assert "commitment ends 2027-08-01 : milestone, 2027-08-01 00:00, 0d" in rendered
+
+
+def _closed_window_plan() -> Plan:
+    """The real planner refusing to cancel a termination whose window closed: the domain
+    expires at 2027-01-16 00:00 UTC, the window closed 24 hours before, it is 12:00."""
+    from planner.planner_helpers import live_account, spec_of
+
+    from reconciler.core.planner import make_plan
+
+    spec = spec_of({"services": {"keep.example.com": {"lifecycle": "renew"}}})
+    live = {"id": 1002, "name": "keep.example.com", "type": "domain",
+            "lifecycle": "terminate_at_expiry", "expires": "2027-01-16T00:00:00Z"}  # fmt: skip
+    return make_plan(spec, live_account([live]), now=f.NOW, endpoint="ovh-eu")
+
+
+CLOSED_IN_UTC = (
+    "it expires on 2027-01-16 00:00 UTC and cancelling closed 24 hours before, at "
+    "2027-01-15 00:00 UTC (now 2027-01-15 12:00 UTC)"
+)
+CLOSED_IN_PARIS = (
+    "it expires on 2027-01-16 01:00 CET and cancelling closed 24 hours before, at "
+    "2027-01-15 01:00 CET (now 2027-01-15 13:00 CET)"
+)
+
+
+def test_a_refusal_shows_its_dates_in_the_zone_in_text_and_markdown() -> None:
+    made = _closed_window_plan()
+    (refusal,) = made.refused
+    assert refusal.rule.value == "cancel-window-closed"
+    assert CLOSED_IN_UTC in refusal.message  # what the plan file holds: UTC
+    for render in (text.render, markdown.render):
+        in_utc, in_paris = render(made), render(made, zone=PARIS)
+        assert CLOSED_IN_UTC in in_utc and CLOSED_IN_PARIS not in in_utc
+        assert CLOSED_IN_PARIS in in_paris and CLOSED_IN_UTC not in in_paris
+        assert "its data deleted at 2027-01-16 01:00 CET: back up" in in_paris  # the fix
+    assert "its data deleted at 2027-01-16 00:00 UTC: back up" in text.render(made)
+
+
+def test_a_refusal_read_from_a_plan_file_shows_its_texts_as_written() -> None:
+    from reconciler.core.planfile import dump_plan, parse_plan
+
+    made = _closed_window_plan()
+    read = parse_plan(dump_plan(made))
+    assert read == made  # the instants are no part of the file, nor of equality
+    assert "message_phrase" not in dump_plan(made)
+    assert read.refused[0].message_phrase == ()
+    assert CLOSED_IN_UTC in text.render(read, zone=PARIS)  # no instants: the UTC text
+    # Words that are not the text they came with never replace it.
+    (refusal,) = made.refused
+    forged = refusal.model_copy(update={"message_phrase": ("all is well",)})
+    assert "all is well" not in text.render(
+        made.model_copy(update={"refused": (forged,)}), zone=PARIS
+    )
+
+
+def test_a_refusal_met_at_apply_time_shows_its_dates_in_the_zone() -> None:
+    from reconciler.cli.apply import refusal_text
+
+    (refusal,) = _closed_window_plan().refused
+    assert CLOSED_IN_UTC in refusal_text(refusal)
+    assert CLOSED_IN_PARIS in refusal_text(refusal, PARIS)
+
+
+def test_one_refusal_s_fix_as_the_error_s_hint_shows_its_dates_in_the_zone() -> None:
+    from reconciler.core.approval import refused_error
+
+    refusals = _closed_window_plan().refused
+    in_paris = refused_error(refusals, "spec.yaml", zone=PARIS).hint or ""
+    assert "its data deleted at 2027-01-16 01:00 CET: back up" in in_paris
+    in_utc = refused_error(refusals, "spec.yaml").hint or ""
+    assert "its data deleted at 2027-01-16 00:00 UTC: back up" in in_utc
