@@ -146,9 +146,14 @@ def live_end_rule(service: LiveService) -> str:
     return end.value if end is not None else f"other:{strategy.value}"
 
 
-def wanted_essence(wanted: ServiceSpec, live: LiveService | None) -> Essence:
-    """The essence the spec entry asks for, given the live service it matched (if any)."""
-    current = live_essence(live)
+def wanted_essence(
+    wanted: ServiceSpec, live: LiveService | None, *, current: Essence | None = None
+) -> Essence:
+    """The essence the spec entry asks for, given the live service it matched (if any).
+    ``current``: ``live_essence(live)`` when the caller has it already (with or without
+    its end rule: only its lifecycle and period count here)."""
+    if current is None:
+        current = live_essence(live)
     if wanted.lifecycle is Lifecycle.RENEW:
         period = normalise_period(wanted.period) or current.period
         end = wanted.commitment_end.value if wanted.commitment_end is not None else None

@@ -7,9 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.rules import utc
 
@@ -42,22 +43,24 @@ def fingerprint(service: LiveService, account: LiveAccount) -> str:
     # than built as a dict for ``json`` to sort and walk: the same bytes (a test holds
     # them to json.dumps of that dict) at a fraction of the cost, which counted at
     # 50,000 services (issue 19). Every value is a str, an int, a bool or None, whose
-    # JSON is ``_text``, ``int.__repr__``, true/false and null.
+    # JSON is ``_json_string``, ``int.__repr__``, true/false and null; the fields that
+    # are never None skip the None test, and a lifecycle's JSON is looked up.
+    pending = service.pending_actions
     return _hashed(
         f'{{"children":[{",".join(map(int.__repr__, account.child_ids(service.service_id)))}],'
         f'"commitment":{_commitment_text(service)},'
-        f'"expiration":{_text(_iso(service.expiration))},'
+        f'"expiration":{_iso_text(service.expiration)},'
         f'"id":{int.__repr__(service.service_id)},'
-        f'"lifecycle":{_text(service.lifecycle.value)},'
-        f'"lifecycle_state":{_text(service.lifecycle_state)},'
-        f'"name":{_text(service.name)},'
+        f'"lifecycle":{_LIFECYCLE_TEXT[service.lifecycle]},'
+        f'"lifecycle_state":{_json_string(service.lifecycle_state)},'
+        f'"name":{_json_string(service.name)},'
         f'"parent_id":{_int_text(service.parent_id)},'
-        f'"pending":[{",".join(map(_text, sorted(service.pending_actions)))}],'
+        f'"pending":[{",".join(map(_json_string, sorted(pending))) if pending else ""}],'
         f'"renew_mode":{_text(service.renew_mode)},'
         f'"renew_period":{_text(service.renew_period)},'
-        f'"resource_state":{_text(service.resource_state)},'
-        f'"termination_date":{_text(_iso(service.termination_date))},'
-        f'"type":{_text(service.type)},'
+        f'"resource_state":{_json_string(service.resource_state)},'
+        f'"termination_date":{_iso_text(service.termination_date)},'
+        f'"type":{_json_string(service.type)},'
         f'"unpaid":{"true" if service.unpaid else "false"},'
         f'"v":{FINGERPRINT_VERSION}}}'
     )
@@ -75,6 +78,7 @@ def _commitment_text(service: LiveService) -> str:
 
 # A str as JSON with non-ASCII kept, as ``json.dumps(..., ensure_ascii=False)`` writes it.
 _json_string = json.encoder.encode_basestring
+_LIFECYCLE_TEXT = {lifecycle: _json_string(lifecycle.value) for lifecycle in LiveLifecycle}
 
 
 def _text(value: str | None) -> str:
@@ -83,6 +87,14 @@ def _text(value: str | None) -> str:
 
 def _int_text(value: int | None) -> str:
     return "null" if value is None else int.__repr__(value)
+
+
+def _iso_text(when: datetime | None) -> str:
+    # An ISO 8601 text is digits and ``-:+.T``: nothing in it for JSON to escape. A
+    # parsed service's dates are in UTC already (``parse_service``).
+    if when is None:
+        return "null"
+    return f'"{(when if when.tzinfo is UTC else utc(when)).isoformat()}"'
 
 
 def absent_fingerprint(name: str, service_type: str | None = None) -> str:
@@ -97,12 +109,12 @@ def live_fingerprint(account: LiveAccount) -> str:
 
 
 def fingerprint_of_prints(prints: Iterable[str]) -> str:
-    """The fingerprint of several services' fingerprints (a plan's ``live_fingerprint``)."""
-    digest = hashlib.sha256()
-    for print_ in sorted(prints):
-        digest.update(print_.encode("ascii"))
-        digest.update(b"\n")
-    return "sha256:" + digest.hexdigest()
+    """The fingerprint of several services' fingerprints (a plan's ``live_fingerprint``):
+    the sha256 of them sorted, each followed by a newline, hashed as one text rather
+    than with two ``update`` calls a print (20,000 calls at 10,000 services)."""
+    lines = sorted(prints)
+    text = "\n".join(lines) + "\n" if lines else ""
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 # One encoder for every fingerprint (json.dumps with options builds one per call).
@@ -115,10 +127,6 @@ def _sha256(document: Mapping[str, Any]) -> str:
 
 def _hashed(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _iso(when: datetime | None) -> str | None:
-    return utc(when).isoformat() if when is not None else None
 
 
 class Prints:

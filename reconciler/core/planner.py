@@ -543,6 +543,8 @@ def make_plan(
     refused: list[Refusal] = []
     drift: list[Drift] = []
     chosen = matches
+    done = done_before or {}
+    given = frozenset(tokens)
     if targets is not None:
         wanted_keys = frozenset(targets)
         chosen = [found for found in matches if found.wanted.key in wanted_keys]
@@ -555,8 +557,8 @@ def make_plan(
             prints=prints,
             names=names,
             endpoint=endpoint,
-            done_before=done_before or {},
-            tokens=frozenset(tokens),
+            done_before=done,
+            tokens=given,
         )
         if outcome.action is not None:
             actions.append(outcome.action)
@@ -634,25 +636,27 @@ def _plan_entry(
             return _Outcome(action=_absent_action(wanted, done))
         return _Outcome(refused=(unknown_service(wanted, names.near(wanted.name)),))
     before = live_essence(live, with_end_rule=manages_end_rule(wanted))
-    after = wanted_essence(wanted, live)
+    after = wanted_essence(wanted, live, current=before)
     found_changes = changes(before, after)
     drift = drift_of(wanted, live, found_changes)
     kind = action_kind(found_changes, before)
     going = after.lifecycle in _GOING and not live.gone
     below = descendants(live, account) if going else ()
     new_period = period_change(wanted, before)
-    proposal = Proposal(
-        wanted=wanted,
-        live=live,
-        action=kind,
-        period=new_period,
-        kept=tuple(s for s in below if s.service_id in kept_ids),
-        endpoint=endpoint,
-        nichandle=account.nichandle,
-        token_given=wanted.key in tokens or wanted.name in tokens,
-        offered=account.offered_periods(live.service_id),
-    )
-    refusals = check(proposal, now=now)
+    refusals: tuple[Refusal, ...] = ()
+    if kind is not ActionKind.NO_OP:  # never refused (``check``): nothing to judge
+        proposal = Proposal(
+            wanted=wanted,
+            live=live,
+            action=kind,
+            period=new_period,
+            kept=tuple(s for s in below if s.service_id in kept_ids),
+            endpoint=endpoint,
+            nichandle=account.nichandle,
+            token_given=wanted.key in tokens or wanted.name in tokens,
+            offered=account.offered_periods(live.service_id),
+        )
+        refusals = check(proposal, now=now)
     if refusals or kind is None:  # no action is always refused (already-terminated)
         return _Outcome(refused=refusals, drift=drift)
     action = Action(
@@ -664,15 +668,17 @@ def _plan_entry(
         before=before,
         after=after,
         irreversible=kind is ActionKind.DELETE_NOW,
-        reason=reason_for(kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below)),
-        calls=calls_for(
-            kind, live, after, period_changed=new_period is not None, endpoint=endpoint
+        reason=reason_for(
+            kind, live, before, after, tuple(f"{s.name} ({s.type})" for s in below) if below else ()
         ),
+        calls=()
+        if kind is ActionKind.NO_OP  # a no_op makes no call (``calls_for``)
+        else calls_for(kind, live, after, period_changed=new_period is not None, endpoint=endpoint),
         fingerprint=prints.of(live),
         expires_at=expires_at(kind, live),
         expiration=utc(live.expiration) if live.expiration else None,
         commitment_ends=live.commitment.end_date if live.commitment else None,
-        linked=tuple(sorted({s.name for s in below})),
+        linked=tuple(sorted({s.name for s in below})) if below else (),
     )
     return _Outcome(action=action, drift=drift)
 

@@ -87,9 +87,59 @@ def months_of(duration: str | None) -> int | None:
 
 
 def parse_pricing(data: Any) -> Pricing | None:
-    """The ``Pricing`` of a ``billing.pricing`` block, or None when OVH gives no price."""
+    """The ``Pricing`` of a ``billing.pricing`` block, or None when OVH gives no price.
+
+    Memoised on the block's fields this reads: the services of one product share a
+    price, so an account of 10,000 has a handful of distinct blocks (issue 19: a fifth
+    of the parse was reading the same price again)."""
     if not isinstance(data, dict):
         return None
+    key = _pricing_key(data)
+    if key is None:
+        return _parse_pricing(data)
+    if key in _PRICINGS:
+        return _PRICINGS[key]
+    found = _parse_pricing(data)
+    if len(_PRICINGS) < _PRICINGS_KEPT:
+        _PRICINGS[key] = found
+    return found
+
+
+_PRICINGS: dict[tuple[object, ...], Pricing | None] = {}
+_PRICINGS_KEPT = 4096  # distinct blocks remembered: far more than an account has
+
+
+def _pricing_key(data: dict[str, Any]) -> tuple[object, ...] | None:
+    """Every value ``_parse_pricing`` reads, then their types (``1``, ``1.0`` and
+    ``True`` are equal keys but not the same price); None when one is anything but
+    null, text or a number, or is zero (``0.0`` and ``-0.0`` are equal but not the same
+    amount): that block is read without the memo."""
+    price = data.get("price")
+    terms = data.get("engagementConfiguration")
+    if not isinstance(price, dict) or not (terms is None or isinstance(terms, dict)):
+        return None
+    values = (
+        price.get("currencyCode"),
+        price.get("value"),
+        price.get("text"),
+        data.get("duration"),
+        data.get("interval"),
+        *(
+            (None, None, None)
+            if not terms
+            else (terms.get("duration"), terms.get("type"), terms.get("defaultEndAction"))
+        ),
+    )
+    types = tuple(map(type, values))
+    if not _KEYED_TYPES.issuperset(types) or 0 in values:
+        return None
+    return values + types
+
+
+_KEYED_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+def _parse_pricing(data: dict[str, Any]) -> Pricing | None:
     price = parse_price(data.get("price"))
     if price is None:
         return None

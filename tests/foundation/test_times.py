@@ -61,3 +61,22 @@ def test_plausible_instants_pass_in_utc() -> None:
     assert plausible(EARLIEST) == EARLIEST
     assert plausible(LATEST) == LATEST
     assert plausible(PARIS_MIDNIGHT).tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2027, 3, 1, 12, 30, 0, 999_999, tzinfo=UTC),
+        datetime(2027, 3, 1, 0, 0, 5, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+        datetime(1000, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime.min.replace(tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+    ],
+)
+def test_utc_text_is_strftimes_text(when: datetime) -> None:
+    """utc_text formats with isoformat (cheaper) and is held to the strftime spelling
+    it replaced, year 1 to 9999 included (strftime does not zero-pad years before 1000)."""
+    moment = when.astimezone(UTC)
+    spelled = moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+    assert utc_text(when) == spelled

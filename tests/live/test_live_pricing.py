@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.live import parse_service
-from reconciler.core.pricing import EngagementTerms, Money, months_of, parse_price
+from reconciler.core.pricing import EngagementTerms, Money, months_of, parse_price, parse_pricing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -124,3 +124,25 @@ def test_months_of_durations() -> None:
 
 def test_parse_price_of_integer_value() -> None:
     assert parse_price({"currencyCode": "USD", "value": 7}) == Money("USD", Decimal(7))
+
+
+def test_equal_blocks_share_one_pricing_and_different_ones_never_do() -> None:
+    """parse_pricing is memoised on the block's values and their types: values that are
+    equal in Python but not the same price (1, 1.0 and True; 0.0 and -0.0) are read
+    apart, and a block shared by many services is read once."""
+
+    def block(value: Any, interval: Any = 1) -> dict[str, Any]:
+        price = {"currencyCode": "EUR", "text": "x", "value": value}
+        return {"price": price, "duration": "P1M", "interval": interval}
+
+    assert parse_pricing(block(12.5)) is parse_pricing(block(12.5))
+    amounts = [parse_pricing(block(value)) for value in (1, 1.0, 0.0, -0.0)]
+    assert [str(p.price.amount) if p else None for p in amounts] == ["1", "1.0", "0.0", "-0.0"]
+    assert parse_pricing(block(True)) is None  # a boolean is no amount
+    intervals = [parse_pricing(block(3.5, interval)) for interval in (1, True, 1.0)]
+    assert [p.interval if p else None for p in intervals] == [1, None, None]
+    terms = {"duration": "P12M", "type": "periodic", "defaultEndAction": "CANCEL_SERVICE"}
+    committed = parse_pricing({**block(3.5), "engagementConfiguration": terms})
+    assert committed is not None and committed.engagement is not None
+    uncommitted = parse_pricing(block(3.5))
+    assert uncommitted is not None and uncommitted.engagement is None
