@@ -8,7 +8,10 @@
   (``1.5h``), not for calendar ones;
 - an ISO 8601 duration, as OVH writes renewal periods: ``P1M`` (a month), ``P30D``,
   ``PT30M`` (thirty minutes), ``P1Y2M10DT2H30M``;
-- a bare ``0``.
+- several such terms, largest first or not, summed: ``1d12h``, ``1h 30min``;
+- a bare ``0``;
+- with ``allow_negative`` (moving a sandbox's clock back, nothing else), a leading
+  ``-``: ``-1h``, ``-P1D``.
 
 ``m`` alone is refused: OVH writes a month ``P1M`` and Unix tools write a minute ``1m``,
 so ``1m`` means one thing to one reader and another to the next. The message says
@@ -35,6 +38,9 @@ MAX_SECONDS = 100 * 366 * 86400.0  # a century: beyond any deadline or window
 MAX_MONTHS = 100 * 12
 
 _SHORT = re.compile(r"(?P<amount>\d{1,9}(?:\.\d{1,9})?)\s*(?P<unit>[a-zA-Z]{1,7})")
+# One or more terms (``1d12h``, ``1h 30min``); at most a few dozen, so a hostile text
+# cannot make the parse long.
+_TERMS = re.compile(r"(?:\d{1,9}(?:\.\d{1,9})?\s*[a-zA-Z]{1,7}\s*){1,32}")
 _ISO = re.compile(
     r"P(?:(?P<years>\d{1,4})Y)?(?:(?P<months>\d{1,5})M)?(?:(?P<weeks>\d{1,5})W)?"
     r"(?:(?P<days>\d{1,6})D)?"
@@ -102,11 +108,17 @@ class Duration:
         return iso + (f"T{self.fixed:g}S" if self.fixed else "")
 
 
-def parse_duration(text: str, *, allow_calendar: bool = True) -> Duration:
+def parse_duration(
+    text: str, *, allow_calendar: bool = True, allow_negative: bool = False
+) -> Duration:
     """The duration ``text`` means (module docstring), or ``InvalidDuration``.
     ``allow_calendar=False`` refuses months and years, for options that need a fixed
-    length (timeouts)."""
+    length (timeouts); ``allow_negative`` reads a leading ``-`` (a move back in time)."""
     stripped = text.strip()
+    sign = 1
+    if allow_negative and stripped[:1] in ("-", "+"):
+        sign = -1 if stripped[0] == "-" else 1
+        stripped = stripped[1:].lstrip()
     if stripped == "0":
         return Duration()
     duration = _iso(stripped) if stripped[:1] in ("P", "p") else _short(stripped)
@@ -117,18 +129,24 @@ def parse_duration(text: str, *, allow_calendar: bool = True) -> Duration:
         )
     if duration.months > MAX_MONTHS or duration.fixed > MAX_SECONDS:
         raise InvalidDuration(f"{quoted(text)} is longer than a century", "write a shorter one")
-    return duration
+    return duration if sign == 1 else Duration(months=-duration.months, fixed=-duration.fixed)
 
 
 def _short(text: str) -> Duration:
-    found = _SHORT.fullmatch(text)
-    if found is None:
+    if _TERMS.fullmatch(text) is None:
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
             raise InvalidDuration(
                 f"{quoted(text)} has no unit", f"write a number and a unit: {EXAMPLES}"
             )
         raise InvalidDuration(f"{quoted(text)} is not a duration", f"write one like {EXAMPLES}")
-    amount_text, unit = found["amount"], found["unit"].lower()
+    total = Duration()
+    for found in _SHORT.finditer(text):
+        term = _term(text, found["amount"], found["unit"].lower())
+        total = Duration(months=total.months + term.months, fixed=total.fixed + term.fixed)
+    return total
+
+
+def _term(text: str, amount_text: str, unit: str) -> Duration:
     if unit == "m":
         raise InvalidDuration(
             f"{quoted(text)} is ambiguous: 'm' is a minute to some and a month to others",

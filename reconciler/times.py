@@ -245,4 +245,7 @@ def phrase_shown(text: str, phrase: Phrase, zone: tzinfo | None) -> str:
     file) never replace what was said."""
     if zone is None or not phrase or phrase_text(phrase) != text:
         return text
-    return phrase_text(phrase, zone)
+    try:
+        return phrase_text(phrase, zone)
+    except OverflowError:  # an instant at datetime's limit has no local time: say UTC
+        return text

@@ -8,7 +8,7 @@ loopback (the rules of the house: tests use an injected transport and clock).
     ``ManualWallClock``, a ``FakeMonotonic``) by it, yields once to the event loop as a
     real sleep does, and never waits. ``took`` makes every sleep last that long instead
     (a wake-up that came late); more than ``limit`` sleeps fail the test (a loop that
-    never ends).
+    never ends). ``blocking`` is the same sleep for a caller without an event loop.
 ``FakeMonotonic``
     The client's ``monotonic``: seconds that move only when advanced.
 ``RecordingTransport``
@@ -22,7 +22,7 @@ loopback (the rules of the house: tests use an injected transport and clock).
     no transport is injected) a loopback-only ``RecordingTransport``.
 
 Imported by name (``from fakes import FakeSleep``), like the other shared helpers of
-``tests/``: the rootdir's ``conftest.py`` puts this folder on ``sys.path``.
+``tests/``: pytest puts this folder, ``tests/conftest.py``'s, on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -76,12 +76,17 @@ class FakeSleep:
         self.delays: list[float] = []
 
     async def __call__(self, seconds: float) -> None:
+        self.blocking(seconds)
+        await asyncio.sleep(0)
+
+    def blocking(self, seconds: float) -> None:
+        """The same sleep for a caller outside the event loop (``time.sleep``'s place,
+        as the journal's lock takes it)."""
         assert len(self.delays) < self.limit, "a loop that never ends: it sleeps for ever"
         self.delays.append(seconds)
         elapsed = timedelta(seconds=seconds if self.took is None else self.took)
         for clock in self.clocks:
             clock.advance(elapsed)
-        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,14 @@ def test_a_sleep_that_took_longer_moves_the_clocks_by_what_it_took() -> None:
     assert sleep.delays == [0.25] and monotonic() == 50.0
 
 
+def test_the_blocking_sleep_is_the_same_sleep_outside_the_event_loop() -> None:
+    monotonic = FakeMonotonic()
+    sleep = FakeSleep(monotonic)
+    sleep.blocking(0.5)
+    asyncio.run(sleep(1.5))
+    assert sleep.delays == [0.5, 1.5] and monotonic() == 2.0
+
+
 def test_a_loop_that_never_stops_sleeping_fails_the_test() -> None:
     sleep = FakeSleep(limit=3)
     for _ in range(3):

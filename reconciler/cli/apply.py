@@ -24,18 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.apply import (
-    ActionResult,
-    ActionStatus,
     ApplyOptions,
     ApplyReport,
     Refusal,
@@ -46,6 +43,14 @@ from reconciler.apply import (
 from reconciler.apply.results import DEFAULT_MAX_READ_AGE, DEFAULT_TOKEN_TIMEOUT
 from reconciler.cli import apply_report, command_secrets
 from reconciler.cli.apply_report import ApplyEnd
+from reconciler.cli.apply_terminal import (
+    ApplyIO,
+    TerminalIO,
+    count_text,
+    others_text,
+    refusal_text,
+    summary_text,
+)
 from reconciler.cli.common import (
     Target,
     build_client,
@@ -55,18 +60,17 @@ from reconciler.cli.common import (
     run,
     spec_endpoint_option,
     target_for_spec,
-    timeout_value,
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import OneLineUsageCommand, format_option, journal_option
+from reconciler.cli.options import TIMEOUT, OneLineUsageCommand, format_option, journal_option
 from reconciler.cli.plan import TARGET_WARNING, Job, plan_all, target_option, targets_of
 from reconciler.cli.show import is_plan_file, read_plan_file
 from reconciler.cli.specfiles import STDIN_NAME, is_stdin, read_spec, spec_files, spec_name
 from reconciler.cli.tokens import TOKEN_ENV, gather_tokens
 from reconciler.cli.tokens import WARNING as TOKEN_WARNING
 from reconciler.core.approval import refusals_of, refused_error
-from reconciler.core.plan import Action, ActionKind, Plan
+from reconciler.core.plan import ActionKind, Plan
 from reconciler.core.planfile import dump_plan
 from reconciler.core.spec import Spec, UnmanagedPolicy
 from reconciler.core.trust import EndpointAtHand, SpecAtHand, check_trust
@@ -78,13 +82,13 @@ from reconciler.errors import (
 )
 from reconciler.journal import ApplyLock, ensure_writable
 from reconciler.render import text as text_render
-from reconciler.render.wording import clean, refusal_words
+from reconciler.render.wording import clean
 
 if TYPE_CHECKING:
     from reconciler.journal.records import Record
 
 
-# --- what the command is asked, and its I/O ------------------------------------------
+# --- what the command is asked ------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,63 +114,6 @@ class ApplyRequest:
     read: Spec | None = None
     zone: tzinfo | None = None  # --tz: the plan's dates shown there (None: UTC); words only
     output_format: str = "text"  # json: the report on stdout, the rest on stderr
-
-
-class ApplyIO(Protocol):
-    """Everything the command says and asks (tests drive it)."""
-
-    def interactive(self) -> bool:
-        """Whether a human can answer questions (stdin and stdout are a terminal)."""
-        ...
-
-    def ask(self, question: str) -> str | None:
-        """The answer typed, or None at end of input."""
-        ...
-
-    def out(self, text: str) -> None: ...
-
-    def note(self, text: str) -> None:
-        """A line on stderr."""
-        ...
-
-    def progress(self) -> ProgressView: ...
-
-
-class ProgressView(Reporter, Protocol):
-    def __enter__(self) -> ProgressView: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-
-class TerminalIO:
-    """The real terminal (or pipes): click for output, stdin for answers. With
-    ``to_stderr`` (``--format json``: stdout holds the report alone) the plan, the
-    questions and the progress go to stderr, and the terminal asked about is stderr's."""
-
-    def __init__(self, *, to_stderr: bool = False) -> None:
-        self.to_stderr = to_stderr
-
-    def interactive(self) -> bool:
-        shown = sys.stderr if self.to_stderr else sys.stdout
-        return sys.stdin.isatty() and shown.isatty()
-
-    def ask(self, question: str) -> str | None:
-        click.echo(question, nl=False, err=self.to_stderr)
-        line = sys.stdin.readline()
-        return None if not line else line.rstrip("\r\n")
-
-    def out(self, text: str) -> None:
-        # ANSI codes are in the text only when colour was chosen (use_color): keep them,
-        # where click would strip them from anything but a terminal.
-        click.echo(text, color=True, err=self.to_stderr)
-
-    def note(self, text: str) -> None:
-        click.echo(text, err=True)
-
-    def progress(self) -> ProgressView:
-        if not self.to_stderr and sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
-            return RichProgress()
-        return LineProgress(self.out)
 
 
 # --- the command -------------------------------------------------------------------------
@@ -206,6 +153,7 @@ class TerminalIO:
     "--token-timeout",
     default="30min",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How long to wait for a deletion's confirmation e-mail (e.g. 90s, 30min, 1h, 1d, PT30M).",
 )
@@ -223,6 +171,7 @@ class TerminalIO:
     "--lock-timeout",
     default="0s",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How long to wait for another apply using the same journal to finish (0: fail "
     "at once, naming it).",
@@ -231,6 +180,7 @@ class TerminalIO:
     "--max-read-age",
     default="10s",
     show_default=True,
+    type=TIMEOUT,
     metavar="DURATION",
     help="How old the run's read of the account may be when a reversible call (a termination "
     "at expiry, a renewal, an end rule) is sent on it; older, the service is read again "
@@ -261,11 +211,11 @@ def apply(
     auto_approve: bool,
     tokens: tuple[str, ...],
     token_files: tuple[Path, ...],
-    token_timeout: str,
+    token_timeout: timedelta,
     request_again: tuple[str, ...],
     journal: Path | None,
-    lock_timeout: str,
-    max_read_age: str,
+    lock_timeout: timedelta,
+    max_read_age: timedelta,
     output_format: str,
     tz: str | None,
     endpoint: str | None,
@@ -289,13 +239,13 @@ def apply(
         target=paths[0],
         auto_approve=auto_approve,
         tokens=given.tokens,
-        token_timeout=timeout_value(token_timeout, "--token-timeout"),
+        token_timeout=token_timeout,
         request_again=frozenset(request_again),
         journal=journal,
         endpoint=endpoint,
         concurrency=concurrency,
-        lock_timeout=timeout_value(lock_timeout, "--lock-timeout"),
-        max_read_age=timeout_value(max_read_age, "--max-read-age"),
+        lock_timeout=lock_timeout,
+        max_read_age=max_read_age,
         spec=spec,
         targets=targets,
         zone=zone,
@@ -554,7 +504,7 @@ def _run_loaded(
             f"({first.action.service}: {first.error}"
             + (f"; and {count - 1} more" if count > 1 else "")
             + ")"
-            + _others_text(report),
+            + others_text(report),
             hint="; ".join(
                 [
                     *hints,
@@ -674,7 +624,7 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
     changes = plan.changes
     if request.auto_approve:
         # Approved, not yet applied: apply re-reads the account and may still refuse.
-        io.note(f"note: --auto-approve: {_count(changes)} approved without confirmation")
+        io.note(f"note: --auto-approve: {count_text(changes)} approved without confirmation")
         return
     if not io.interactive():
         raise UsageError(
@@ -702,137 +652,7 @@ def confirm(plan: Plan, request: ApplyRequest, io: ApplyIO) -> None:
                 hint="type the service's name exactly to delete it",
             )
     answer = io.ask(
-        f"Apply {_count(changes)} to endpoint {clean(plan.endpoint)}? Only 'yes' is accepted: "
+        f"Apply {count_text(changes)} to endpoint {clean(plan.endpoint)}? Only 'yes' is accepted: "
     )
     if answer is None or answer.strip() != "yes":
         raise ReconcilerError("apply cancelled: nothing was applied", hint=None)
-
-
-def _others_text(report: ApplyReport) -> str:
-    """What became of the actions that did not fail, for the failure's one line: nothing
-    when every action failed (none was applied to speak of)."""
-    done, already = report.count(ActionStatus.DONE), report.count(ActionStatus.SKIPPED)
-    if not done + already:
-        return ""
-    was = "were" if done + already > 1 else "was"
-    other = "others" if done + already > 1 else "other"
-    if done and already:
-        return f"; the {other} {was} applied or already as wanted"
-    return f"; the {other} {was} " + ("applied" if done else "already as wanted")
-
-
-def _count(changes: Sequence[Action]) -> str:
-    return f"{len(changes)} change{'s' * (len(changes) != 1)}"
-
-
-# --- options ----------------------------------------------------------------------------
-
-
-# --- output -----------------------------------------------------------------------------
-
-
-def outcome_line(result: ActionResult) -> str:
-    action = result.action
-    where = f" (#{action.service_id})" if action.service_id is not None else ""
-    what = action.action.headline
-    tail = result.error if result.status is ActionStatus.FAILED else result.summary
-    label = {
-        ActionStatus.DONE: "done",
-        ActionStatus.SKIPPED: "skipped",
-        ActionStatus.FAILED: "FAILED",
-    }[result.status]
-    return f"{label:<7} {clean(action.service)}{where}: {what}: {clean(tail or '')}"
-
-
-def refusal_text(refusal: Refusal, zone: tzinfo | None = None) -> str:
-    """A refusal met at apply time, its dates in the display ``zone`` (``--tz``)."""
-    where = f" (#{refusal.service_id})" if refusal.service_id is not None else ""
-    message, fix = refusal_words(refusal, zone)
-    return (
-        f"  x {clean(refusal.service)}{where} [{refusal.rule}]\n"
-        f"      {clean(message)}\n"
-        f"      fix: {clean(fix)}"
-    )
-
-
-def summary_text(report: ApplyReport) -> str:
-    done = report.count(ActionStatus.DONE)
-    skipped = report.count(ActionStatus.SKIPPED) + len(report.already_done)
-    failed = report.count(ActionStatus.FAILED)
-    head = "Apply complete" if not failed else "Apply finished with failures"
-    if not report.results:
-        return (
-            f"Nothing left to apply: {skipped} change{'s' * (skipped != 1)} already made. "
-            "The account matches the plan."
-        )
-    return (
-        f"{head}: {done} done, {skipped} already as wanted, {failed} failed "
-        f"(run {report.run}; journal {report.journal})."
-    )
-
-
-class LineProgress:
-    """CI logs: one line per action with its outcome (and a line per wait)."""
-
-    def __init__(self, echo: Callable[[str], None]) -> None:
-        self._echo = echo
-
-    def __enter__(self) -> LineProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def action_started(self, action: Action) -> None:
-        pass
-
-    def action_note(self, action: Action, note: str) -> None:
-        self._echo(f"...     {clean(action.service)}: {clean(note)}")
-
-    def action_finished(self, result: ActionResult) -> None:
-        self._echo(outcome_line(result))
-
-
-class RichProgress:
-    """A terminal: a live bar of the actions, each outcome printed above it."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(highlight=False),
-            transient=True,
-        )
-        self._task = self._progress.add_task("applying", total=0)
-        self._total = 0
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def action_started(self, action: Action) -> None:
-        self._total += 1
-        self._progress.update(self._task, total=self._total)
-
-    def action_note(self, action: Action, note: str) -> None:
-        self._progress.update(self._task, description=f"{clean(action.service)}: {clean(note)}")
-
-    def action_finished(self, result: ActionResult) -> None:
-        self._progress.console.print(outcome_line(result), markup=False)
-        self._progress.update(self._task, advance=1, description="applying")

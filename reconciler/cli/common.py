@@ -28,13 +28,11 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from reconciler.durations import Duration, InvalidDuration, parse_duration
 from reconciler.endpoints import SANDBOX, Endpoint, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 from reconciler.ovh.credentials import configured_endpoint, default_search_paths
@@ -489,17 +487,3 @@ def use_color(asked: bool | None = None) -> bool:
     import sys
 
     return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
-
-
-def duration_option_value(text: str, option: str, *, allow_calendar: bool = True) -> Duration:
-    """``text`` in the one duration grammar (``reconciler.durations``), or a
-    ``UsageError`` naming the option and saying what to write."""
-    try:
-        return parse_duration(text, allow_calendar=allow_calendar)
-    except InvalidDuration as error:
-        raise UsageError(f"{option} {error.message}", hint=error.fix) from None
-
-
-def timeout_value(text: str, option: str) -> timedelta:
-    """A timeout: a duration of fixed length (no months)."""
-    return duration_option_value(text, option, allow_calendar=False).as_timedelta()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -45,6 +45,56 @@ class OneLineUsageCommand(click.Command):
                 " ".join(error.format_message().split()),
                 hint=f"see `reconciler {self.name} --help`",
             ) from None
+
+
+if TYPE_CHECKING:  # click 8.5 types ParamType by its value and input; 8.1 is no generic
+    _ParamType = click.ParamType[Any, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class DurationType(_ParamType):
+    """The one parameter type of every option that takes a duration, in the one grammar
+    (``reconciler.durations``; docs/user-guide.md, "Durations"): ``--token-timeout 1d``
+    works wherever ``--expiring-within 1d`` does. A timeout (``fixed``) is a
+    ``timedelta`` and refuses calendar months, which have no fixed length; a window is a
+    ``Duration``, months kept apart. A bad value is the project's one-line
+    ``UsageError`` naming the option, with the fix as its hint (exit 1, not click's 2)."""
+
+    name = "duration"
+
+    def __init__(self, *, fixed: bool = False, signed: bool = False) -> None:
+        self.fixed = fixed
+        self.signed = signed
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from datetime import timedelta
+
+        from reconciler.durations import Duration
+
+        if isinstance(value, Duration | timedelta):
+            return value
+        option = max(param.opts, key=len) if param is not None and param.opts else "DURATION"
+        return self.parse(str(value), option)
+
+    def parse(self, text: str, option: str) -> Any:
+        """``text`` as ``option``'s value (``convert`` for click, this for a caller
+        holding a text)."""
+        from reconciler.durations import InvalidDuration, parse_duration
+        from reconciler.errors import UsageError
+
+        try:
+            duration = parse_duration(
+                text, allow_calendar=not self.fixed, allow_negative=self.signed
+            )
+        except InvalidDuration as error:
+            raise UsageError(f"{option} {error.message}", hint=error.fix) from None
+        return duration.as_timedelta() if self.fixed else duration
+
+
+# A length of time (a timeout, a bound): a ``timedelta``; a window: a ``Duration``.
+TIMEOUT = DurationType(fixed=True)
+WINDOW = DurationType()
 
 
 def format_option(*choices: str, help: str) -> Callable[[F], F]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from reconciler.cli.options import DurationType
 from reconciler.endpoints import ENDPOINTS, SANDBOX, is_loopback, resolve_endpoint
 from reconciler.errors import ConfigError, UsageError
 
@@ -326,7 +327,12 @@ def reset_line(where: str, seed: str, summary: Mapping[str, Any], keep_clock: bo
     help="Set the clock, in UTC unless an offset is given: 2027-01-01 (midnight UTC), "
     "2027-01-01T09:00, 2027-01-01T10:00+01:00.",
 )
-@click.option("--advance", metavar="DURATION", help="Move the clock, e.g. 2d, 12h, 1d12h, -1h.")
+@click.option(
+    "--advance",
+    type=DurationType(fixed=True, signed=True),
+    metavar="DURATION",
+    help="Move the clock, e.g. 2d, 12h, 1d12h, -1h.",
+)
 @click.option(
     "--tick/--stop",
     "ticking",
@@ -335,21 +341,21 @@ def reset_line(where: str, seed: str, summary: Mapping[str, Any], keep_clock: bo
 )
 @served_endpoint_option
 def clock(
-    set_to: str | None, advance: str | None, ticking: bool | None, endpoint: str | None
+    set_to: str | None,
+    advance: timedelta | None,
+    ticking: bool | None,
+    endpoint: str | None,
 ) -> None:
     """Show or move the sandbox's clock (UTC): the embedded sandbox's, or the served
     one's at --endpoint.
 
     Services renew, expire and terminate as it moves; once moved it stands still
     unless --tick."""
-    from reconciler.sandbox.clock import parse_duration
-
-    if set_to and advance:
+    if set_to and advance is not None:
         raise UsageError("give --set or --advance, not both")
     # The values are read before anything is opened or called, so a typo changes nothing.
     try:
         when = parse_clock_instant(set_to) if set_to else None
-        delta: timedelta | None = parse_duration(advance) if advance else None
     except ValueError as exc:
         raise UsageError(str(exc), hint="see `reconciler sandbox clock --help`") from None
     root = served_root(endpoint)
@@ -357,8 +363,8 @@ def clock(
         with _served(root) as admin:
             if when is not None:
                 shown = admin.set_clock(when, ticking=bool(ticking))
-            elif delta is not None:
-                shown = admin.advance(delta, ticking=bool(ticking))
+            elif advance is not None:
+                shown = admin.advance(advance, ticking=bool(ticking))
             elif ticking is not None:
                 shown = admin.request("PUT", "/sandbox/clock", {"ticking": ticking})
             else:
@@ -368,8 +374,8 @@ def clock(
     with _embedded() as backend:
         if when is not None:
             state = backend.set_clock(when, ticking=bool(ticking))
-        elif delta is not None:
-            state = backend.advance_clock(delta, ticking=bool(ticking))
+        elif advance is not None:
+            state = backend.advance_clock(advance, ticking=bool(ticking))
         elif ticking is not None:
             state = backend.set_clock(backend.now(), ticking=ticking)
         else:

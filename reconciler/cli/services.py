@@ -13,14 +13,13 @@ from reconciler.cli.common import (
     Target,
     build_client,
     concurrency_option,
-    duration_option_value,
     endpoint_option,
     resolve_target,
     run,
     use_color,
 )
 from reconciler.cli.display import tz_option, zone_of
-from reconciler.cli.options import format_option
+from reconciler.cli.options import WINDOW, format_option
 from reconciler.core.catalog import KNOWN_TYPES, ProductFamily
 from reconciler.core.live import LiveAccount
 from reconciler.durations import Duration
@@ -47,7 +46,8 @@ def parse_window(text: str) -> Duration:
     """``--expiring-within``: the one duration grammar (``reconciler.durations``):
     ``30d``, ``12h``, ``2w``, ``1mo`` (a calendar month), ``P1M``; ``m`` is refused as
     ambiguous (a month to OVH, a minute to Unix)."""
-    return duration_option_value(text, "--expiring-within")
+    found: Duration = WINDOW.parse(text, "--expiring-within")
+    return found
 
 
 def check_type(wanted: str, account: LiveAccount) -> None:
@@ -88,6 +88,7 @@ def check_type(wanted: str, account: LiveAccount) -> None:
 @click.option("--reverse", is_flag=True, help="Reverse the sort order.")
 @click.option(
     "--expiring-within",
+    type=WINDOW,
     metavar="DURATION",
     help="Only services that expire or renew within DURATION (30d, 2w, 1mo, P1M; `m` is "
     "refused: write 30min or 1mo). Already expired ones only with --include-expired.",
@@ -118,7 +119,7 @@ def services(
     service_type: str | None,
     sort: str,
     reverse: bool,
-    expiring_within: str | None,
+    expiring_within: Duration | None,
     include_expired: bool,
     commitment: str | None,
     limit: int | None,
@@ -134,7 +135,7 @@ def services(
         type=service_type,
         sort=SortKey(sort),
         reverse=reverse,
-        expiring_within=parse_window(expiring_within) if expiring_within else None,
+        expiring_within=expiring_within,
         include_expired=include_expired,
         limit=limit,
         commitment=CommitmentFilter(commitment) if commitment else None,

@@ -9,9 +9,9 @@ as ``reconciler/schema/plan-v1.json`` (a test keeps the two equal). Regenerate i
 Writing (``dump_plan``) is deterministic: keys in the models' order, two-space indent,
 UTF-8 (non-ASCII characters kept as they are), every datetime in UTC (the models hold
 them so: ``plan.UtcDatetime``) written as RFC 3339 with a ``Z`` suffix (fractional
-seconds only when non-zero), every
-field present (``null`` / ``[]`` rather than absent), a final newline. The same plan
-always gives the same bytes, and loading then dumping gives the file back unchanged.
+seconds only when non-zero), every field present (``null`` / ``[]`` rather than
+absent), a final newline. The same plan always gives the same bytes, and loading then
+dumping gives the file back unchanged.
 
 Reading (``load_plan``) trusts nothing: whatever the file holds ends in a ``Plan`` or in
 one ``PlanFileError`` whose one-line message says what is wrong and where (not JSON,

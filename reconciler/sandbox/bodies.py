@@ -69,16 +69,17 @@ class Body(BaseModel):
 
     @classmethod
     def _said(cls, problem: ErrorDetails) -> str:
-        loc = problem["loc"]
-        own_words = problem["type"] == "value_error"  # a validator's ValueError
-        if not loc:  # a model validator: a rule across fields
-            return str(problem.get("ctx", {}).get("error") or problem["msg"])
-        name = str(loc[0])
-        if own_words:
-            return f"{name}: {problem.get('ctx', {}).get('error') or problem['msg']}"
+        """A field's problem: its validator's own words (a ``ValueError``), else what the
+        field is (its description); a model validator's words alone."""
+        own_words = str(problem.get("ctx", {}).get("error") or problem["msg"])
+        if not problem["loc"]:  # a model validator: a rule across fields
+            return own_words
+        name = str(problem["loc"][0])
+        if problem["type"] == "value_error":
+            return f"{name}: {own_words}"
         if problem["type"] == "missing":
             return f"{name} is missing"
-        return f"{name} is {cls.model_fields[name].description}"
+        return f"{name} is {cls.model_fields[name].description or own_words}"
 
 
 # --- the admin routes' bodies ---------------------------------------------------------

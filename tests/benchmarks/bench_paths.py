@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,10 @@ class Row:
     yardstick: str
     product_s: list[float]
     yardstick_s: list[float]
+    # Medians beside the wall times, where the row measures them (plan_big: CPU seconds
+    # of the plan and of the sandbox server, peak RSS): what a loaded machine's wall
+    # times hide.
+    details: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -95,6 +100,7 @@ class Row:
             "yardstick_s": round(statistics.median(self.yardstick_s), 4),
             "ratio": round(self.ratio, 3),
             "runs": len(self.product_s),
+            **{name: round(value, 4) for name, value in self.details.items()},
         }
 
 
@@ -179,11 +185,28 @@ def account_items(services: int, workdir: Path) -> tuple[Path, workload.Workload
 
 
 def timed(argv: Sequence[str], env: dict[str, str], workdir: Path, expect: int = 0) -> float:
+    return timed_run(argv, env, workdir, expect).seconds
+
+
+def timed_run(
+    argv: Sequence[str], env: dict[str, str], workdir: Path, expect: int = 0
+) -> bench_plan.Run:
     with open(workdir / "run.out", "wb") as out, open(workdir / "run.err", "wb") as err:
         run = bench_plan.run_process(argv, env=env, cwd=workdir, stdout=out, stderr=err)
     if run.exit_code != expect:
         bench_plan.fail(f"{' '.join(argv[:4])}... exited {run.exit_code}", workdir / "run.err")
-    return run.seconds
+    return run
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a running process has used so far, from
+    ``/proc/PID/stat`` (Linux); None elsewhere."""
+    try:
+        # The fields after the command's name, which is in parentheses and may hold spaces.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def paired(
@@ -405,18 +428,30 @@ def row_big(args: argparse.Namespace, workdir: Path, runs: int) -> Row:
     server = bench_plan.SandboxServer(home, workdir / "big-seed.json", 0.0)
     replay = Replay(workdir, items, 0.0, "big")
     env = bench_plan.clean_environment(workdir)
+    measured: dict[str, list[float]] = {"plan_cpu_s": [], "sandbox_cpu_s": [], "peak_rss_mb": []}
+
+    def product() -> float:
+        before = process_cpu_s(server.process.pid)
+        run = timed_run(plan_argv(spec, server.url), env, workdir, expect=2)
+        after = process_cpu_s(server.process.pid)
+        measured["plan_cpu_s"].append(run.cpu_seconds)
+        measured["peak_rss_mb"].append(run.peak_rss_mb)
+        if before is not None and after is not None:
+            measured["sandbox_cpu_s"].append(after - before)
+        return run.seconds
+
     try:
         timed(plan_argv(spec, server.url), env, workdir, expect=2)  # warms the sandbox
         mine, theirs = paired(
-            runs,
-            lambda: timed(plan_argv(spec, server.url), env, workdir, expect=2),
-            lambda: timed(plan_argv(spec, replay.url), env, workdir, expect=2),
+            runs, product, lambda: timed(plan_argv(spec, replay.url), env, workdir, expect=2)
         )
     finally:
         server.stop()
         replay.stop()
+    details = {name: statistics.median(values) for name, values in measured.items() if values}
+    details["services"] = args.big
     return Row("plan_big", f"reconciler plan, {args.big} services, sandbox",
-               "the same plan, replaying server", mine, theirs)  # fmt: skip
+               "the same plan, replaying server", mine, theirs, details)  # fmt: skip
 
 
 # --- report ----------------------------------------------------------------------------
@@ -472,6 +507,14 @@ def table(summary: dict[str, Any]) -> str:
         lines.append(
             f"{name:<16}{row['product_s']:>11.4f}{row['yardstick_s']:>13.4f}{row['ratio']:>8.2f}"
             f"  {row['product']} / {row['yardstick']}"
+        )
+    big = summary["rows"].get("plan_big", {})
+    if "plan_cpu_s" in big:
+        per_service_ms = big["plan_cpu_s"] / big["services"] * 1000
+        lines.append(
+            f"plan_big: plan {big['plan_cpu_s']:.2f} s of CPU ({per_service_ms:.3f} ms a "
+            f"service), the sandbox {big.get('sandbox_cpu_s', float('nan')):.2f} s, "
+            f"peak RSS {big['peak_rss_mb']:.0f} MB"
         )
     if summary["official_loop_s"] is not None:
         lines.append(

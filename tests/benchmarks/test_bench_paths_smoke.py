@@ -35,6 +35,9 @@ def test_every_row_is_measured_and_printed() -> None:
         )
         assert any(line.startswith(name) for line in lines), name
     assert summary["official_loop_s"] > 0
+    big = summary["rows"]["plan_big"]  # its CPU beside its wall time, per process
+    assert big["plan_cpu_s"] > 0 and big["peak_rss_mb"] > 0 and big["services"] > 0
+    assert any(line.startswith("plan_big: plan ") for line in lines)
     assert summary["imports"]["forbidden"] == [] and summary["imports"]["modules"] > 100
     # What was loaded when the first request left: part of the run, and timed.
     imports = summary["imports"]

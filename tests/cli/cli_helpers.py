@@ -16,7 +16,7 @@ import pytest
 from demo_spec import demo_spec
 from sandbox_env import Result, cli, isolate
 
-from reconciler.cli.apply import LineProgress
+from reconciler.cli.apply_terminal import LineProgress
 
 __all__ = [
     "DELETE_OLD_SHOP",

@@ -120,6 +120,8 @@ def test_token_timeout_takes_days_and_refuses_the_ambiguous_m(
     assert "--token-timeout" not in accepted.err and "no terminal" in accepted.err
     iso = cli(capsys, "apply", "changes.yaml", "--token-timeout", "PT30M")
     assert "--token-timeout" not in iso.err
+    terms = cli(capsys, "apply", "changes.yaml", "--max-read-age", "1min 30s")
+    assert "--max-read-age" not in terms.err and "no terminal" in terms.err
     refused = cli(capsys, "apply", "changes.yaml", "--token-timeout", "30m")
     assert refused.code == 1
     assert refused.err.splitlines() == [
@@ -128,6 +130,9 @@ def test_token_timeout_takes_days_and_refuses_the_ambiguous_m(
     ]
     months = cli(capsys, "apply", "changes.yaml", "--lock-timeout", "1mo")
     assert months.code == 1 and "calendar months" in months.err
+    # A sign is for moving a sandbox's clock back, nothing else.
+    back = cli(capsys, "apply", "changes.yaml", "--lock-timeout", "-1h")
+    assert back.code == 1 and back.err.startswith("error: --lock-timeout '-1h' is not a duration")
 
 
 def test_expiring_within_one_grammar(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,3 +88,27 @@ def test_durations_print_back_in_the_grammar() -> None:
         assert str(parse_duration(text)) == text
         assert parse_duration(str(parse_duration(text))) == parse_duration(text)
     assert str(Duration()) == "0s"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1d12h", 129_600), ("1h 30min", 5_400), ("2w1d", 1_296_000), ("1h1h", 7_200)],
+)
+def test_several_terms_are_summed(text: str, seconds: float) -> None:
+    assert parse_duration(text, allow_calendar=False).seconds == seconds
+
+
+def test_a_term_of_several_is_judged_as_one_alone() -> None:
+    with pytest.raises(InvalidDuration, match="ambiguous"):
+        parse_duration("1d90m")
+    with pytest.raises(InvalidDuration, match="calendar months"):
+        parse_duration("1mo1d", allow_calendar=False)
+    assert parse_duration("1mo15d") == Duration(months=1, fixed=15 * 86_400)
+
+
+def test_a_sign_only_where_a_move_back_is_meant() -> None:
+    with pytest.raises(InvalidDuration, match="is not a duration"):
+        parse_duration("-1h")
+    assert parse_duration("-1h", allow_negative=True).fixed == -3_600
+    assert parse_duration("-P1D", allow_negative=True).fixed == -86_400
+    assert parse_duration("+2d", allow_negative=True).fixed == 172_800

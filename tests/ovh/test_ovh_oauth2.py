@@ -14,7 +14,6 @@ from fakes import FakeSleep, RecordingTransport
 from ovh_fakes import FakeApi, json_response, make_client, service_json
 
 from reconciler.clock import ManualClock
-from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ApiError, Unauthorized
 from reconciler.ovh.client import OvhClient
 from reconciler.ovh.credentials import OAuth2Credentials
@@ -54,9 +53,7 @@ class TokenServer:
 
 
 def client(server: TokenServer, clock: ManualClock) -> OvhClient:
-    return OvhClient(
-        resolve_endpoint("ovh-eu"), CREDS, transport=httpx.MockTransport(server.handle), clock=clock
-    )
+    return make_client(RecordingTransport(server.handle), credentials=CREDS, clock=clock)
 
 
 def test_one_token_for_every_call_and_bearer_instead_of_signature() -> None:
@@ -142,8 +139,7 @@ def test_a_token_answer_without_a_token_is_an_api_error() -> None:
         return await api.handle(request)
 
     async def go() -> None:
-        transport = httpx.MockTransport(handle)
-        async with OvhClient(resolve_endpoint("ovh-eu"), CREDS, transport=transport) as c:
+        async with make_client(RecordingTransport(handle), credentials=CREDS) as c:
             await c.get("/me")
 
     with pytest.raises(ApiError, match="without a usable access token"):

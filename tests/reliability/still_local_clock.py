@@ -33,13 +33,17 @@ def _main(argv: list[str]) -> None:
     # Run as a script, this file's folder comes first on sys.path; no test module of it
     # may shadow a package the command imports.
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != SCRIPT.parent]
-    from reconciler.clock import ManualClock
+    from reconciler.clock import Clock, ManualClock
     from reconciler.ovh import client
 
     still = ManualClock(datetime.fromisoformat(argv[0]))
+
+    def system_clock() -> Clock:
+        return still
+
     # The client's default clock (``clock or SystemClock()``): every client the command
     # builds reads the still one.
-    client.SystemClock = lambda: still  # type: ignore[assignment,misc]
+    client.SystemClock = system_clock  # type: ignore[assignment,attr-defined]
     from reconciler.cli import main
 
     # argv as the real command sees it, so that main() runs exactly as the CLI process.

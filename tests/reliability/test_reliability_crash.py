@@ -87,20 +87,20 @@ def reference(wired: TripwireServer, scenario: Scenario, journal: Path) -> Refer
     spec = parse_spec(scenario.spec.encode(), "spec.yaml")
     credentials = server_credentials(server)
 
-    no_sleep = FakeSleep()
+    sleep = FakeSleep()
 
     async def run() -> int:
         endpoint = resolve_endpoint(server.url)
-        async with OvhClient(endpoint, credentials, sleep=no_sleep) as client:
+        async with OvhClient(endpoint, credentials, sleep=sleep) as client:
             account = await read_for_specs(client, [spec])
             plan = make_plan(spec, account, now=client.api_clock().now(), endpoint=server.url)
         before = server.admin.requests()[-1]["seq"]
-        async with OvhClient(endpoint, credentials, sleep=no_sleep) as client:
+        async with OvhClient(endpoint, credentials, sleep=sleep) as client:
             await apply_in_process(
                 plan,
                 client,
                 journal,
-                sleep=no_sleep,
+                sleep=sleep,
                 source="plan.json",
             )
         return len(server.admin.requests(since=before))

@@ -367,7 +367,7 @@ def test_the_iceberg_reader_and_the_token_endpoint_take_anything() -> None:
     endpoint = Endpoint(name="fuzz", base_url="http://fuzz.invalid/1.0",
                         oauth2_token_url="http://fuzz.invalid/token")  # fmt: skip
 
-    no_sleep = FakeSleep()
+    sleep = FakeSleep()
 
     @FUZZ
     @given(
@@ -401,7 +401,7 @@ def test_the_iceberg_reader_and_the_token_endpoint_take_anything() -> None:
 
         async def read() -> None:
             client = OvhClient(endpoint, SignatureCredentials("ak", "as", "ck"),
-                               transport=httpx.MockTransport(answer), sleep=no_sleep)  # fmt: skip
+                               transport=httpx.MockTransport(answer), sleep=sleep)  # fmt: skip
             async with client:
                 await client.read_collection("/services", parse_service)
 

@@ -10,25 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import FakeMonotonic, FakeSleep
 
 from reconciler.clock import ManualClock
 from reconciler.errors import JournalError, LockedError
 from reconciler.journal import ApplyLock, lock_path
-
-
-class FakeTime:
-    """``monotonic`` and ``sleep`` for the wait: time moves only when slept."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_a_second_taker_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
@@ -48,13 +34,14 @@ def test_a_second_taker_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
 
 def test_a_taker_waits_up_to_its_timeout(tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
-    fake = FakeTime()
+    monotonic = FakeMonotonic()
+    sleep = FakeSleep(monotonic)  # time moves only when slept
     with ApplyLock(journal):
-        waiting = ApplyLock(journal, timeout=2.0, poll=0.5, monotonic=fake.monotonic,
-                            sleep=fake.sleep)  # fmt: skip
+        waiting = ApplyLock(journal, timeout=2.0, poll=0.5, monotonic=monotonic,
+                            sleep=sleep.blocking)  # fmt: skip
         with pytest.raises(LockedError, match=r"waited 2 s"):
             waiting.acquire()
-    assert sum(fake.slept) == pytest.approx(2.0) and len(fake.slept) == 4
+    assert sum(sleep.delays) == pytest.approx(2.0) and len(sleep.delays) == 4
 
 
 def test_a_holder_killed_with_sigkill_leaves_no_stale_lock(tmp_path: Path) -> None:

@@ -285,19 +285,19 @@ def test_oauth2_secrets_stay_out_of_logs_errors_journal_and_reprs(
     journal = tmp_path / "state" / "journal.jsonl"
     errors: list[str] = []
 
-    no_sleep = FakeSleep()
+    sleep = FakeSleep()
 
     async def plan_and_apply() -> None:
-        async with OvhClient(endpoint, good, transport=bridge, sleep=no_sleep) as client:
+        async with OvhClient(endpoint, good, transport=bridge, sleep=sleep) as client:
             account = await read_for_specs(client, [spec])
             plan = make_plan(spec, account, now=client.api_clock().now(), endpoint="bridge")
-            report = await apply_in_process(plan, client, journal, sleep=no_sleep)
+            report = await apply_in_process(plan, client, journal, sleep=sleep)
             assert not report.failed, report.failed
             errors.append(repr(client))
 
     async def refused(credentials: OAuth2Credentials) -> None:
         try:
-            async with OvhClient(endpoint, credentials, transport=bridge, sleep=no_sleep) as api:
+            async with OvhClient(endpoint, credentials, transport=bridge, sleep=sleep) as api:
                 await api.get("/services")
         except ReconcilerError as error:
             errors.append(f"{error} {error.hint}")

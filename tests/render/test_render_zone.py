@@ -176,7 +176,7 @@ def test_a_refusal_read_from_a_plan_file_shows_its_texts_as_written() -> None:
 
 
 def test_a_refusal_met_at_apply_time_shows_its_dates_in_the_zone() -> None:
-    from reconciler.cli.apply import refusal_text
+    from reconciler.cli.apply_terminal import refusal_text
 
     (refusal,) = _closed_window_plan().refused
     assert CLOSED_IN_UTC in refusal_text(refusal)
@@ -191,3 +191,13 @@ def test_one_refusal_s_fix_as_the_error_s_hint_shows_its_dates_in_the_zone() -> 
     assert "its data deleted at 2027-01-16 01:00 CET: back up" in in_paris
     in_utc = refused_error(refusals, "spec.yaml").hint or ""
     assert "its data deleted at 2027-01-16 00:00 UTC: back up" in in_utc
+
+
+def test_an_instant_a_zone_cannot_hold_is_shown_as_written() -> None:
+    from reconciler.times import phrase_shown, phrase_text
+
+    limit = datetime.max.replace(tzinfo=UTC)  # rules.utc clamps to it; no zone east holds it
+    phrase = ("ends ", limit)
+    text = phrase_text(phrase)
+    assert phrase_shown(text, phrase, ZoneInfo("Pacific/Kiritimati")) == text
+    assert phrase_shown(text, phrase, None) == text

@@ -139,10 +139,15 @@ def test_clock_moves_the_embedded_sandbox(
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
     code, out, _ = cli(capsys, "sandbox", "clock")
     assert out == "sandbox clock: 2027-01-02T12:00:00Z (UTC, stopped)\n"
+    code, out, _ = cli(capsys, "sandbox", "clock", "--advance", "-1h 30min")
+    assert out == "sandbox clock: 2027-01-02T10:30:00Z (UTC, stopped)\n"
     code, out, _ = cli(capsys, "sandbox", "clock", "--tick")
     assert out.endswith("(UTC, ticking)\n")
+    # The one duration type of every option: its grammar, its message, naming the option.
     code, _, err = cli(capsys, "sandbox", "clock", "--advance", "soon")
-    assert code == 1 and err.startswith("error: 'soon' is not a duration")
+    assert code == 1 and err.startswith("error: --advance 'soon' is not a duration")
+    code, _, err = cli(capsys, "sandbox", "clock", "--advance", "90m")
+    assert code == 1 and "write 90min for minutes" in err
 
 
 def test_reset_and_emails_of_the_embedded_sandbox(
