@@ -231,13 +231,19 @@ def _main(argv: list[str] | None) -> None:
 
 
 def report_error(
-    exc: ReconcilerError, secrets: Secrets | None = None, *, endpoint: str | None = None
+    exc: ReconcilerError,
+    secrets: Secrets | None = None,
+    *,
+    endpoint: str | None = None,
+    with_hint: bool = True,
 ) -> None:
     """Print an error as users see it: one line (a spec error: one line per problem).
     Whatever a message quotes from outside (an API's words, a file's name, a value of a
     spec) cannot break that line nor reach the terminal as a control sequence: control
     characters are shown escaped (``\x1b``); nor show a secret the command knows. The
-    commands the hint names keep the ``--endpoint`` the user gave (``endpoint``)."""
+    commands the hint names keep the ``--endpoint`` the user gave (``endpoint``).
+    Without ``with_hint``: the error alone (one of several files' errors, before the
+    last one, whose hint is said once)."""
     from reconciler.render.wording import clean
 
     if secrets is not None:
@@ -247,7 +253,7 @@ def report_error(
             click.echo(f"error: {clean(line)}", err=True)
     else:
         click.echo(f"error: {clean(exc)}", err=True)
-    if exc.hint:
+    if exc.hint and with_hint:
         hint = exc.hint
         if endpoint:  # only then: an error without one loads no command-line module more
             from reconciler.cli.common import keep_endpoint

@@ -475,9 +475,10 @@ def load_specs(paths: Sequence[str]) -> list[Spec]:
         except SpecError as problem:
             errors.append(problem)
     if len(errors) > 1:
+        from reconciler.cli import report_error
+
         for earlier in errors[:-1]:
-            for line in earlier.lines():
-                click.echo(f"error: {line}", err=True)
+            report_error(earlier, with_hint=False)
     if errors:
         raise errors[-1]
     return loaded

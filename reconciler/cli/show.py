@@ -171,8 +171,10 @@ def read_plan_files(paths: Sequence[Path]) -> list[Plan]:
             plans.append(_read_one(path))
         except ReconcilerError as problem:
             errors.append(problem)
+    from reconciler.cli import report_error
+
     for earlier in errors[:-1]:
-        click.echo(f"error: {earlier.message}", err=True)
+        report_error(earlier, with_hint=False)
     if errors:
         raise errors[-1]
     return plans

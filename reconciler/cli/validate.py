@@ -49,10 +49,11 @@ def validate(specs: tuple[str, ...], output_format: str) -> None:
         assert isinstance(outcome, SpecError)
         raise outcome  # printed by reconciler.cli.main, one line per problem
     else:
+        from reconciler.cli import report_error
+
         for path, outcome in results:
             if isinstance(outcome, SpecError):
-                for line in outcome.lines():
-                    click.echo(f"error: {line}", err=True)
+                report_error(outcome, with_hint=False)
             else:
                 click.echo(ok_line(spec_name(path), outcome))
         if failed:

@@ -28,6 +28,7 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from typing import Any, Literal
 
+from reconciler.core.catalog import PRODUCTS
 from reconciler.core.iam_actions import IAM_ACTIONS
 
 Method = Literal["GET", "PUT", "POST", "DELETE"]
@@ -68,6 +69,9 @@ class Grant:
 
 _BOTH = frozenset({Role.PLAN, Role.APPLY})
 _APPLY = frozenset({Role.APPLY})
+# The route of the one kind "Supprimer immédiatement" exists for (the catalogue's
+# ``immediate_deletion``): where delete_now requests and, on its legacy flow, confirms.
+(_DELETABLE,) = (f"/{product.type}" for product in PRODUCTS if product.immediate_deletion)
 
 # The one table. Keep it in the order a reader meets the calls: reads, then writes.
 GRANTS: tuple[Grant, ...] = (
@@ -122,9 +126,9 @@ GRANTS: tuple[Grant, ...] = (
         "serviceInfos/edit IAM action, which the schemas at hand do not list",
     ),
     Grant(
-        AccessRule("POST", "/hosting/web/*/terminate"),
+        AccessRule("POST", f"{_DELETABLE}/*/terminate"),
         _APPLY,
-        ("POST /hosting/web/{name}/terminate",),
+        (f"POST {_DELETABLE}/{{name}}/terminate",),
         "delete_now (web hosting only): request the deletion; OVH e-mails a token",
     ),
     Grant(
@@ -142,9 +146,9 @@ GRANTS: tuple[Grant, ...] = (
         "own route refuses it and nothing changed",
     ),
     Grant(
-        AccessRule("POST", "/hosting/web/*/confirmTermination"),
+        AccessRule("POST", f"{_DELETABLE}/*/confirmTermination"),
         _APPLY,
-        ("POST /hosting/web/{name}/confirmTermination",),
+        (f"POST {_DELETABLE}/{{name}}/confirmTermination",),
         "delete_now: the legacy confirmation (ovh-us plan codes outside the panel's list), "
         "and the recorded fallback of the /services one",
     ),

@@ -38,6 +38,7 @@ from decimal import Decimal
 
 from reconciler.core.lifecycle import CommitmentEnd
 from reconciler.core.live import EndStrategy, LiveAccount, LiveService
+from reconciler.core.periods import months_of
 from reconciler.core.plan import (
     Action,
     ActionKind,
@@ -47,7 +48,7 @@ from reconciler.core.plan import (
     CurrencyTotal,
     Price,
 )
-from reconciler.core.pricing import Pricing, months_of
+from reconciler.core.pricing import Pricing
 
 # OVH's loyalty points are a currency code of order.Price, but no money: never totalled.
 POINTS = "points"

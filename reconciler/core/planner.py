@@ -817,9 +817,13 @@ def _unmanaged(service: LiveService) -> Unmanaged:
     )
 
 
+# The kinds and rule codes are StrEnums: each sorts as its value, without the cost of
+# ``.value`` (a Python-level property) 10,000 times.
+
+
 def _action_order(action: Action) -> tuple[str, str, int, str]:
-    return (action.service, action.name, action.service_id or -1, action.action.value)
+    return (action.service, action.name, action.service_id or -1, action.action)
 
 
 def _refusal_order(refusal: Refusal) -> tuple[str, str, int, str]:
-    return (refusal.service, refusal.rule.value, refusal.service_id or -1, refusal.message)
+    return (refusal.service, refusal.rule, refusal.service_id or -1, refusal.message)

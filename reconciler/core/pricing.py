@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.core.periods import months_of
+
 # ``order.CurrencyCodeEnum`` holds "N/A": a price in no currency is no price.
 NO_CURRENCY = "N/A"
 _CURRENCY = re.compile(r"[A-Za-z]{1,12}")  # "EUR", "USD", ... and OVH's "points"
 _MAX_TEXT = 40  # characters of OVH's own text kept for display (an untrusted API)
 _MAX_AMOUNT = Decimal(10) ** 12  # far above any service price; beyond it the value is noise
-# Whole months, as OVH writes durations (P1M, P12M; P1Y tolerated).
-_DURATION = re.compile(r"P(?:(?P<years>\d{1,3})Y)?(?:(?P<months>\d{1,4})M)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -73,17 +73,6 @@ class Pricing:
             return None
         yearly = (self.price.amount * 12 / months).quantize(Decimal("0.01"))
         return Money(self.price.currency, yearly)
-
-
-def months_of(duration: str | None) -> int | None:
-    """The whole months of an ISO 8601 duration (``P12M``, ``P1Y``), else None."""
-    if not duration:
-        return None
-    match = _DURATION.fullmatch(duration.strip().upper())
-    if not match or not (match["years"] or match["months"]):
-        return None
-    months = int(match["years"] or 0) * 12 + int(match["months"] or 0)
-    return months or None
 
 
 def parse_pricing(data: Any) -> Pricing | None:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from reconciler.core.live import parse_service
-from reconciler.core.pricing import EngagementTerms, Money, months_of, parse_price, parse_pricing
+from reconciler.core.periods import months_of
+from reconciler.core.pricing import EngagementTerms, Money, parse_price, parse_pricing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -83,6 +83,29 @@ def test_several_specs_are_each_reported_and_any_failure_exits_1(
     ]
 
 
+def test_each_of_several_specs_errors_goes_through_the_one_error_printer(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file's name is quoted in its errors: a control character in it is shown escaped,
+    # never sent to the terminal, for every spec as for the last (plan's and validate's).
+    hostile = "bad\x1b[2J.yaml"
+    (in_tmp / hostile).write_bytes(BAD)
+    for command in (validate, plan_several):
+        code, _, err = command(capsys, hostile, "bad.yaml")
+        assert code == 1
+        assert "\x1b" not in err
+        assert "bad\\x1b[2J.yaml:4:5: unknown key 'lifecyle'" in err
+
+
+def plan_several(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plan", *args])
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code, captured.out, captured.err
+
+
 def test_several_valid_specs_exit_0(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = validate(capsys, "good.yaml", "one.yaml")
     assert (code, err) == (0, "")
