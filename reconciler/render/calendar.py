@@ -34,10 +34,10 @@ from enum import StrEnum
 
 from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import EndStrategy, LiveService
-from reconciler.core.rules import cancel_deadline, expiry_of, utc, when_text
+from reconciler.core.rules import cancel_deadline, expiry_of
 from reconciler.render.services import ServiceListing
 from reconciler.render.wording import clean
-from reconciler.times import ics_utc
+from reconciler.times import ics_utc, utc, when_text
 
 PRODID = "-//reconciler//OVHcloud service deadlines//EN"
 # The right-hand side of every UID: names the producer, so that our UIDs can never
