@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SCRIPT = Path(__file__).resolve()
 # Not a status the command itself ends with (0, 1, 2, 3, 130), so a test knows the
@@ -34,6 +34,20 @@ def command(records: int, *args: str) -> list[str]:
 
 def kill_after(records: int) -> None:
     """Make every journal writer of this process end it after its ``records``-th record."""
+    from reconciler.journal.writer import JournalWriter
+
+    JournalWriter.__init__ = armed(records, _exit)  # type: ignore[method-assign]
+
+
+def _exit() -> NoReturn:
+    os._exit(KILLED_EXIT_CODE)
+
+
+def armed(records: int, kill: Callable[[], NoReturn]) -> Callable[..., None]:
+    """``JournalWriter.__init__`` with ``kill()`` called right after the writer's
+    ``records``-th durably written record (its ``on_write``, chained to the caller's):
+    the one kill point of this script and of the in-process double
+    (``tests/kill_points.py``), which installs it with ``monkeypatch``."""
     from reconciler.journal.writer import JournalWriter
 
     if records < 1:
@@ -52,11 +66,11 @@ def kill_after(records: int) -> None:
             if on_write is not None:
                 on_write(written)
             if written >= records:
-                os._exit(KILLED_EXIT_CODE)
+                kill()
 
         opened(self, path, context, on_write=after, **options)
 
-    JournalWriter.__init__ = with_kill  # type: ignore[method-assign]
+    return with_kill
 
 
 def _main(argv: list[str]) -> None:
