@@ -4,7 +4,9 @@
 apply ...`` except that the process ends with ``os._exit(KILLED_EXIT_CODE)`` as soon as
 a journal writer has durably written its N-th record: a kill between two steps of a run,
 at a step the test chooses. The crash tests start it as a subprocess
-(``tests/apply/test_apply_crash.py``, ``tests/reliability/test_reliability_crash.py``).
+(``tests/apply/test_apply_crash.py``, ``tests/reliability/test_reliability_crash.py``);
+``tests/kill_points.py`` is its double in the test's own process, armed at the same
+point (``armed``), and the crash test checks that both leave the same journal.
 
 The kill lives here, not in the product: the journal writer only offers its ``on_write``
 observer (called after each fsynced record); this module installs one on every writer

@@ -93,11 +93,16 @@ class KillPoint:
         before its kill point is a test's error, not a kill."""
         try:
             main(argv)
-        except BaseException as ended:  # noqa: B036 (a kill is what is expected)
-            if not (self.dead and _only_kills(ended)):
-                raise
-            return
-        raise AssertionError(f"the run ended before its kill point (record {self.records})")
+        except BaseException as ended:
+            if self.dead and _only_kills(ended):
+                return
+            if isinstance(ended, SystemExit) and not self.dead:
+                raise AssertionError(
+                    f"the run ended (exit {ended.code}) before its kill point "
+                    f"(record {self.records})"
+                ) from None
+            raise  # an error of the run's, or one the kill caused: the test's to see
+        raise AssertionError(f"the run returned before its kill point (record {self.records})")
 
 
 def _only_kills(ended: BaseException) -> bool:

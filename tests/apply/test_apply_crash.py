@@ -19,11 +19,13 @@ crash safety")."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import httpx
 import ovh
 import ovh.exceptions
 import pytest
@@ -31,12 +33,13 @@ from cli_runs import run_process
 from conftest import SandboxServer
 from crash_after_records import KILLED_EXIT_CODE, command
 from demo_spec import FOUR_SERVICES, demo_spec
-from kill_points import kill_point
+from kill_points import Killed, kill_point
 from sandbox_env import cli, isolate, use_sandbox_keys
 
 from reconciler.cli import main
+from reconciler.clock import SystemClock
 from reconciler.core.plan import ActionKind
-from reconciler.journal import Record, read_journal
+from reconciler.journal import JournalWriter, Outcome, Phase, Record, RunContext, read_journal
 from reconciler.sandbox import demo_seed
 from reconciler.sandbox.testing import SANDBOX_EPOCH
 
@@ -92,8 +95,6 @@ def apply(capsys: pytest.CaptureFixture[str], target: str, server: SandboxServer
 def killed_in_process(step: int, server: SandboxServer) -> None:
     with kill_point(step) as point:
         point.run(main, apply_argv("plan.json", server))
-    # Dead at its step: what the run still tried after it never happened.
-    assert len(point.sent) > 0 and point.dead
 
 
 def killed_for_real(step: int, server: SandboxServer) -> None:
@@ -215,3 +216,33 @@ def test_killed_at_every_step_then_run_again_converges(
         assert 1 <= len(runs) <= 2  # the re-run records nothing when nothing is left
         killed_at.append(step)
     assert killed_at == list(range(1, steps + 1))
+
+
+def test_the_double_writes_and_sends_nothing_once_dead(
+    tmp_path: Path, sandbox_server: SandboxServer
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    context = RunContext(run="run-1", plan="sha256:0", endpoint=sandbox_server.url)
+
+    async def get_time(transport: httpx.AsyncBaseTransport) -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport) as client:
+            return await client.get(f"{sandbox_server.url}/auth/time")
+
+    with kill_point(2) as point:
+        transport = httpx.AsyncHTTPTransport()
+        assert asyncio.run(get_time(transport)).status_code == 200  # alive: it sends
+        with JournalWriter(journal, context, clock=SystemClock()) as writer:
+            writer.write(phase=Phase.RUN, outcome=Outcome.STARTED)
+            with pytest.raises(Killed):  # the second record is written, then the kill
+                writer.write(phase=Phase.RUN, outcome=Outcome.STARTED)
+            with pytest.raises(Killed):  # dead: a last record on the way out is not
+                writer.write(phase=Phase.RUN, outcome=Outcome.FINISHED)
+        with pytest.raises(Killed):  # nor the repair of a torn line by a new writer
+            JournalWriter(journal, context, clock=SystemClock()).open()
+        with pytest.raises(Killed):  # nor a request
+            asyncio.run(get_time(transport))
+    assert journal.read_bytes().count(b"\n") == 2
+    assert (len(point.sent), len(point.refused), point.blocked_writes) == (1, 1, 2)
+
+    with kill_point(2) as unreached, pytest.raises(AssertionError, match="before its kill"):
+        unreached.run(main, ["--version"])  # a run that ends first is no kill
