@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -168,6 +170,49 @@ def real_kill_steps(records: tuple[Record, ...]) -> tuple[int, ...]:
     return (1, deleting[len(deleting) // 2], len(records))
 
 
+@dataclass(frozen=True)
+class Campaign:
+    """One test's sandbox, official client and fixtures, to kill runs and recover them."""
+
+    tmp_path: Path
+    server: SandboxServer
+    official: ovh.Client
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def prepare(self, name: str) -> Path:
+        return prepare(self.tmp_path / name, self.server, self.official, self.monkeypatch)
+
+    def kill_then_recover(self, step: int, kill: Callable[[int, SandboxServer], None]) -> Killing:
+        """Apply the saved plan, killed by ``kill`` after record ``step``; tear the last
+        line every fourth step; run again, the saved plan (odd step) or the spec (even
+        step); check the account and the journal. What the kill left, then the run."""
+        journal = self.prepare(f"{kill.__name__}-{step}")
+        kill(step, self.server)
+        written = journal.read_bytes()
+        assert written.count(b"\n") == step  # every record before the kill is on disk
+        at_kill = left(journal, self.server)
+        torn = step % 4 == 0
+        if torn:  # the kill came in the middle of the next write
+            journal.write_bytes(written + written.splitlines(keepends=True)[-1][:40])
+
+        apply(self.capsys, "plan.json" if step % 2 else "spec.yaml", self.server)
+        check_converged(self.official, self.server)
+        contents = read_journal(journal)
+        assert journal.read_bytes().startswith(written)  # nothing lost, nothing rewritten
+        assert contents.torn == ((step + 1,) if torn else ())
+        runs = {record.run for record in contents.records}
+        assert 1 <= len(runs) <= 2  # the re-run records nothing when nothing is left
+        return Killing(at_kill, left(journal, self.server))
+
+
+class Killing(NamedTuple):
+    """What a kill left, and what the run after it left."""
+
+    at_kill: Left
+    recovered: Left
+
+
 @pytest.mark.slow
 def test_killed_at_every_step_then_run_again_converges(
     tmp_path: Path,
@@ -176,44 +221,25 @@ def test_killed_at_every_step_then_run_again_converges(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    campaign = Campaign(tmp_path, sandbox_server, ovh_client, monkeypatch, capsys)
     # A full run, to count its steps.
-    journal = prepare(tmp_path / "reference", sandbox_server, ovh_client, monkeypatch)
+    journal = campaign.prepare("reference")
     apply(capsys, "plan.json", sandbox_server)
     check_converged(ovh_client, sandbox_server)
     reference = read_journal(journal).records
     steps = len(reference)
     assert steps >= 15
-    for_real = real_kill_steps(reference)
 
-    # The real kills first: what each left is what the double must leave.
-    left_by_kill: dict[int, Left] = {}
-    for step in for_real:
-        journal = prepare(tmp_path / f"real-kill-{step}", sandbox_server, ovh_client, monkeypatch)
-        killed_for_real(step, sandbox_server)
-        left_by_kill[step] = left(journal, sandbox_server)
-        assert len(left_by_kill[step].records) == step
-        apply(capsys, "plan.json", sandbox_server)
-        check_converged(ovh_client, sandbox_server)
-
+    # A few real kills first: what each left, and its recovery, the double must match.
+    for_real = {
+        step: campaign.kill_then_recover(step, killed_for_real)
+        for step in real_kill_steps(reference)
+    }
     killed_at: list[int] = []
     for step in range(1, steps + 1):
-        journal = prepare(tmp_path / f"kill-{step}", sandbox_server, ovh_client, monkeypatch)
-        killed_in_process(step, sandbox_server)
-        written = journal.read_bytes()
-        assert written.count(b"\n") == step  # every record before the kill is on disk
-        if step in left_by_kill:  # the double left what the real kill left
-            assert left(journal, sandbox_server) == left_by_kill[step]
-        torn = step % 4 == 0
-        if torn:  # the kill came in the middle of the next write
-            journal.write_bytes(written + written.splitlines(keepends=True)[-1][:40])
-
-        apply(capsys, "plan.json" if step % 2 else "spec.yaml", sandbox_server)
-        check_converged(ovh_client, sandbox_server)
-        contents = read_journal(journal)
-        assert journal.read_bytes().startswith(written)  # nothing lost, nothing rewritten
-        assert contents.torn == ((step + 1,) if torn else ())
-        runs = {record.run for record in contents.records}
-        assert 1 <= len(runs) <= 2  # the re-run records nothing when nothing is left
+        killing = campaign.kill_then_recover(step, killed_in_process)
+        if step in for_real:
+            assert killing == for_real[step]
         killed_at.append(step)
     assert killed_at == list(range(1, steps + 1))
 
