@@ -5,9 +5,10 @@ double for tests that run ``reconciler.cli.main`` in process, at a fraction of a
 process's cost, so that a test can kill a run after every one of its records
 (``tests/apply/test_apply_crash.py``, docs/journal.md, "Testing crash safety").
 
-``kill_point(N)`` arms every journal writer opened from then on, through the
-same ``on_write`` seam as the script (``crash_after_records.armed``). After the N-th
-record is fsynced the process is dead (``KillPoint.dead``) and ``Killed`` is raised:
+``with kill_point(N) as point:`` arms every journal writer opened in the block, through
+the same ``on_write`` seam as the script (``crash_after_records.armed``), and
+``point.run(main, argv)`` runs the command there. After the N-th record is fsynced the
+process is dead (``KillPoint.dead``) and ``Killed`` is raised:
 
 - ``Killed`` is a ``BaseException``, not an ``Exception``: no handler of the product
   takes it for an error of its own (an action's ``except Exception``, the CLI's
@@ -37,7 +38,8 @@ Where the double differs from a kill, and why the test can live with it:
   recovery run in the same interpreter could lean on it. Buffered output is not lost
   (a kill loses what was not flushed), and no atexit handler is skipped (none runs in
   process anyway). This is why the crash test keeps a few real kills through the
-  script and checks that they leave the same journal and account as this double.
+  script and checks that they, and the runs that recover from them, leave the same
+  journal and account as this double.
 """
 
 from __future__ import annotations
@@ -106,8 +108,8 @@ class KillPoint:
 
 
 def _only_kills(ended: BaseException) -> bool:
-    """``Killed``, or a task group's failure made only of it (and the other tasks it
-    cancelled): the kill itself, not an error the kill caused."""
+    """``Killed``, or a task group's failure made only of it (the tasks the group
+    cancelled are not in it): the kill itself, not an error the kill caused."""
     if isinstance(ended, Killed):
         return True
     if isinstance(ended, BaseExceptionGroup):

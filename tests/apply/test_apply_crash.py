@@ -107,7 +107,8 @@ def killed_for_real(step: int, server: SandboxServer) -> None:
 
 # What differs between two runs of one plan even killed at the same record: the run's id
 # and instants (its reads' ``read_at`` too), the saved plan's digest (the file holds the
-# instant it was saved), the sandbox's query ids and confirmation tokens (random).
+# instant it was computed, to the microsecond), the sandbox's query ids and confirmation
+# tokens (random).
 VARYING = ("time", "run", "plan", "query_id")
 VARYING_DETAIL = ("read_at", "token_sha256")
 TOKEN = re.compile(r"token=\w+")
