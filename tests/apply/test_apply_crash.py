@@ -116,9 +116,11 @@ TOKEN = re.compile(r"token=\w+")
 
 class Left(NamedTuple):
     """What a kill left, but for ``VARYING``: the journal's records, the account as the
-    sandbox holds it, the e-mails it sent."""
+    sandbox holds it, the e-mails it sent. The records are kept in their order for each
+    service (the run's own under ``None``): the concurrent actions' records interleave
+    as their answers come back, which varies from one run to the next."""
 
-    records: list[dict[str, Any]]
+    records: dict[str | None, list[dict[str, Any]]]
     services: list[dict[str, Any]]
     emails: list[dict[str, Any]]
 
@@ -130,8 +132,11 @@ def left(journal: Path, server: SandboxServer) -> Left:
         line["detail"] = {key: detail[key] for key in detail if key not in VARYING_DETAIL}
         return line
 
+    records: dict[str | None, list[dict[str, Any]]] = {}
+    for record in read_journal(journal).records:
+        records.setdefault(record.service, []).append(same_in_every_run(record))
     return Left(
-        [same_in_every_run(record) for record in read_journal(journal).records],
+        records,
         server.services(),
         [dict(email, body=TOKEN.sub("token=…", email["body"])) for email in server.emails()],
     )
