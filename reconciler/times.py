@@ -3,7 +3,8 @@
 Every instant reconciler reasons about is an aware ``datetime`` in UTC. The policy, said
 once here and used everywhere:
 
-- **Naive datetimes are refused, never guessed** (``as_utc`` raises ``ValueError``): a
+- **Naive datetimes are refused, never guessed** (``as_utc`` and ``utc`` raise
+  ``ValueError``; ``utc`` also clamps what datetime cannot hold in UTC): a
   guessed time zone could move a deadline such as the 24-hour cancellation limit by
   hours. Parsers of API answers and files refuse naive texts with their own message
   before a naive value is ever built.
@@ -53,6 +54,21 @@ def as_utc(when: datetime) -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"naive datetime {when.isoformat()} has no timezone")
     return when.astimezone(UTC)
+
+
+_DATETIME_MIN = datetime.min.replace(tzinfo=UTC)
+_DATETIME_MAX = datetime.max.replace(tzinfo=UTC)
+
+
+def utc(when: datetime) -> datetime:
+    """``when`` in UTC for reasoning about it: naive refused as ``as_utc`` refuses it,
+    and an aware instant beyond what datetime holds in UTC (year 1 east of Greenwich,
+    year 9999 west) clamped to that limit, so that the pure core never overflows on a
+    value nobody parsed (parsed ones are ``plausible``)."""
+    try:
+        return as_utc(when)
+    except OverflowError:
+        return _DATETIME_MIN if when.year == datetime.min.year else _DATETIME_MAX
 
 
 def plausible(when: datetime) -> datetime:
@@ -196,6 +212,13 @@ def shown_when(when: datetime, zone: tzinfo | None = None) -> str:
     moment = in_zone(when, zone)
     fmt = "%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M"
     return f"{moment.strftime(fmt)} {_abbreviation(moment)}"
+
+
+def when_text(when: datetime, zone: tzinfo | None = None) -> str:
+    """An instant in a sentence: ``2027-03-01 00:00 UTC`` (``utc_text``), or in the display
+    ``zone`` (``shown_when``): the one way messages, reasons and renderers say a moment."""
+    moment = utc(when)
+    return utc_text(moment) if zone is None else shown_when(moment, zone)
 
 
 def shown_moment(when: datetime, zone: tzinfo | None = None) -> str:

@@ -4,7 +4,9 @@
 apply ...`` except that the process ends with ``os._exit(KILLED_EXIT_CODE)`` as soon as
 a journal writer has durably written its N-th record: a kill between two steps of a run,
 at a step the test chooses. The crash tests start it as a subprocess
-(``tests/apply/test_apply_crash.py``, ``tests/reliability/test_reliability_crash.py``).
+(``tests/apply/test_apply_crash.py``, ``tests/reliability/test_reliability_crash.py``);
+``tests/kill_points.py`` is its double in the test's own process, armed at the same
+point (``armed``), and the crash test checks that both leave the same journal.
 
 The kill lives here, not in the product: the journal writer only offers its ``on_write``
 observer (called after each fsynced record); this module installs one on every writer
@@ -19,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SCRIPT = Path(__file__).resolve()
 # Not a status the command itself ends with (0, 1, 2, 3, 130), so a test knows the
@@ -34,6 +36,20 @@ def command(records: int, *args: str) -> list[str]:
 
 def kill_after(records: int) -> None:
     """Make every journal writer of this process end it after its ``records``-th record."""
+    from reconciler.journal.writer import JournalWriter
+
+    JournalWriter.__init__ = armed(records, _exit)  # type: ignore[method-assign]
+
+
+def _exit() -> NoReturn:
+    os._exit(KILLED_EXIT_CODE)
+
+
+def armed(records: int, kill: Callable[[], NoReturn]) -> Callable[..., None]:
+    """``JournalWriter.__init__`` with ``kill()`` called right after the writer's
+    ``records``-th durably written record (its ``on_write``, chained to the caller's):
+    the one kill point of this script and of the in-process double
+    (``tests/kill_points.py``), which installs it with ``monkeypatch``."""
     from reconciler.journal.writer import JournalWriter
 
     if records < 1:
@@ -52,11 +68,11 @@ def kill_after(records: int) -> None:
             if on_write is not None:
                 on_write(written)
             if written >= records:
-                os._exit(KILLED_EXIT_CODE)
+                kill()
 
         opened(self, path, context, on_write=after, **options)
 
-    JournalWriter.__init__ = with_kill  # type: ignore[method-assign]
+    return with_kill
 
 
 def _main(argv: list[str]) -> None:

@@ -36,7 +36,6 @@ from reconciler.apply.mailbox import Confirmation, Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
 from reconciler.core.plan import Action
-from reconciler.core.rules import when_text
 from reconciler.core.steps import (
     ConfirmTermination,
     RequestTermination,
@@ -47,6 +46,7 @@ from reconciler.core.steps import (
 )
 from reconciler.errors import ApiError, BadRequest, RouteNotFound, Unauthorized
 from reconciler.journal import REDACTED, Outcome, Phase, Record, token_digest
+from reconciler.times import when_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from reconciler.apply.session import CallRejected, Session, StepFailed
 from reconciler.core.fingerprints import fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind
-from reconciler.core.rules import when_text
 from reconciler.core.steps import (
     ConfirmTermination,
     RequestTermination,
@@ -51,6 +50,7 @@ from reconciler.errors import ApiError, JournalError, ReconcilerError, Unauthori
 from reconciler.journal import Outcome, Phase
 from reconciler.observe import read_account
 from reconciler.ovh.client import ReadStrategy
+from reconciler.times import when_text
 
 _GOING = (
     ActionKind.TERMINATE_AT_EXPIRY,

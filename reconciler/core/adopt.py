@@ -33,7 +33,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from marked_yaml import invisible_characters
 from reconciler.core.catalog import product_of
@@ -51,6 +51,7 @@ from reconciler.core.spec import (
     parse_spec,
 )
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.times import shown_day, utc, utc_text
 
 __all__ = ["Adoption", "Skipped", "adopt"]
 
@@ -331,7 +332,7 @@ def _document(
     total: int,
 ) -> str:
     """The text of the spec: a header, the entries, what was left out."""
-    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = utc_text(utc(now).replace(second=0, microsecond=0))  # to the minute
     left_out = len(unmanageable) + len(gone) + len(unstatable)
     header = [
         f"# The account on {_comment_safe(endpoint)} as it was on {stamp}, written by "
@@ -462,10 +463,8 @@ def _statable_period(period: str | None) -> str | None:
 
 
 def _day(when: datetime) -> str:
-    moment = when.astimezone(UTC)
-    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-        return moment.strftime("%Y-%m-%d")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    # To the minute: a comment beside an entry, not a record.
+    return shown_day(utc(when).replace(second=0, microsecond=0))
 
 
 def _order(service: LiveService) -> tuple[str, str, int]:

@@ -22,9 +22,9 @@ from datetime import datetime, tzinfo
 
 from reconciler.clock import as_utc
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, RuleCode, by_key
-from reconciler.core.rules import has_passed, refusal, utc
+from reconciler.core.rules import has_passed, refusal
 from reconciler.errors import PlanFileError, RefusedError, StalePlanError
-from reconciler.times import Phrase, phrase_shown
+from reconciler.times import Phrase, phrase_shown, utc
 
 STALE_MESSAGE = "the account changed since this plan was made — plan again"
 

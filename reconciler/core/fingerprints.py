@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import LiveAccount, LiveService
-from reconciler.core.rules import utc
+from reconciler.times import utc
 
 FINGERPRINT_VERSION = 2
 

@@ -1,7 +1,8 @@
 """The planner: spec + live account + time in, an immutable ``Plan`` out. Pure.
 
 ``make_plan(spec, account, *, now, endpoint)`` never raises on any combination of spec
-and live state: everything the spec asks that cannot be done becomes a refusal in the
+and live state (its instants aware, as the parser builds them; a naive one is refused,
+``reconciler.times``): everything the spec asks that cannot be done becomes a refusal in the
 plan, with its rule code, its reason and its fix. For each spec entry it
 
 1. **matches** the entry to live services (``reconciler.core.matching``: by name,
@@ -72,8 +73,6 @@ from reconciler.core.rules import (
     terminates_at,
     unknown_service,
     unmanaged_service,
-    utc,
-    when_text,
 )
 from reconciler.core.spec import ServiceSpec, Spec, UnmanagedPolicy
 from reconciler.core.steps import (
@@ -87,6 +86,7 @@ from reconciler.core.steps import (
     Step,
     TerminationPolicy,
 )
+from reconciler.times import utc, when_text
 
 # --- actions ---------------------------------------------------------------------------
 

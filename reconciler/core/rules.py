@@ -34,7 +34,7 @@ from reconciler.core.live import (
 from reconciler.core.periods import MAX_MONTHS, months_of
 from reconciler.core.plan import ActionKind, Refusal, RuleCode
 from reconciler.core.spec import ServiceSpec
-from reconciler.times import Phrase, phrase_text, utc_text
+from reconciler.times import Phrase, phrase_text, utc
 
 # A termination can be cancelled until 24 hours before expiry, not later (the
 # control panel refuses it then; docs/user-guide.md).
@@ -91,27 +91,6 @@ ProposalRule = Callable[[Proposal, datetime], Refusal | None]
 # --- dates, in words -------------------------------------------------------------------
 
 
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def utc(when: datetime) -> datetime:
-    """``when`` in UTC. ``LiveService`` promises aware datetimes; a naive one (a parser
-    bug) is read as UTC rather than crashing a plan, and an instant beyond what datetime
-    holds in UTC (year 1 east of Greenwich, year 9999 west) is clamped to its limit."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        return when.replace(tzinfo=UTC)
-    try:
-        return when.astimezone(UTC)
-    except OverflowError:
-        return _EARLIEST if when.year == datetime.min.year else _LATEST
-
-
-def when_text(when: datetime) -> str:
-    """A date as messages show it: ``2027-03-01 00:00 UTC`` (seconds when not zero)."""
-    return utc_text(utc(when))
-
-
 def terminates_at(service: LiveService) -> datetime | None:
     """When a pending termination takes effect (``LiveService.terminates_at``), in UTC:
     the termination date OVH shows (the end of a commitment), else the expiry."""
@@ -137,7 +116,7 @@ def cancel_deadline(service: LiveService) -> datetime | None:
     try:
         return expiry - CANCEL_WINDOW
     except OverflowError:  # an expiry in year 1: the window closed long ago
-        return _EARLIEST
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def has_passed(deadline: datetime | None, now: datetime) -> bool:

@@ -39,7 +39,6 @@ from pydantic import BaseModel
 
 from reconciler.core.lifecycle import CommitmentEnd, Lifecycle
 from reconciler.core.live import LiveService
-from reconciler.core.rules import utc
 from reconciler.core.spec import (
     InvalidValues,
     ServiceSpec,
@@ -48,7 +47,7 @@ from reconciler.core.spec import (
     check_values,
     duplicate_names,
 )
-from reconciler.times import iso_utc
+from reconciler.times import iso_utc, utc
 
 # Input properties, in the order failures are listed (a spec entry's order).
 SERVICE: Final = "service"

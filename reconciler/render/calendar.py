@@ -34,10 +34,10 @@ from enum import StrEnum
 
 from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import EndStrategy, LiveService
-from reconciler.core.rules import cancel_deadline, expiry_of, utc, when_text
+from reconciler.core.rules import cancel_deadline, expiry_of
 from reconciler.render.services import ServiceListing
 from reconciler.render.wording import clean
-from reconciler.times import ics_utc
+from reconciler.times import ics_utc, utc, when_text
 
 PRODID = "-//reconciler//OVHcloud service deadlines//EN"
 # The right-hand side of every UID: names the producer, so that our UIDs can never
@@ -134,14 +134,14 @@ def _event(deadline: Deadline, stamp: datetime) -> Iterator[str]:
     summary, description = _words(deadline)
     yield "BEGIN:VEVENT"
     yield f"UID:{deadline.uid}"
-    yield f"DTSTAMP:{utc_text(stamp)}"
+    yield f"DTSTAMP:{ics_utc(utc(stamp))}"
     # No DTEND: an event with a date-time DTSTART and no end lasts no time (RFC 5545
     # 3.6.1), which is what a deadline is.
     if deadline.day is not None:
         # A day without a time: an all-day event (RFC 5545 3.6.1: it ends the next day).
         yield f"DTSTART;VALUE=DATE:{deadline.day.strftime('%Y%m%d')}"
     else:
-        yield f"DTSTART:{utc_text(deadline.at)}"
+        yield f"DTSTART:{ics_utc(utc(deadline.at))}"
     yield "SUMMARY:" + escape_text(summary)
     yield "DESCRIPTION:" + escape_text(description)
     yield "CATEGORIES:" + escape_text(deadline.kind.value)
@@ -219,11 +219,6 @@ def _terminates(service: LiveService) -> datetime | None:
 
 
 # -- RFC 5545 encoding ------------------------------------------------------------------
-
-
-def utc_text(when: datetime) -> str:
-    """A DATE-TIME in UTC, form #2 of RFC 5545 3.3.5: ``20270301T000000Z``."""
-    return ics_utc(utc(when))
 
 
 def escape_text(value: str) -> str:

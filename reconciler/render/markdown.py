@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from reconciler.core.plan import Action, ActionKind, Plan
-from reconciler.core.rules import utc
 from reconciler.render import billing, wording
 from reconciler.render.timeline import render_timeline
 from reconciler.render.wording import clean, shorten
-from reconciler.times import zone_name
+from reconciler.times import utc, when_text, zone_name
 
 LIMIT = 64_000  # characters: GitHub refuses comments over 65,536; keep a margin
 SEE_EVERYTHING = "run `reconciler plan --format text` (or `--format json`) to see everything"
@@ -317,7 +316,7 @@ def _origin(plan: Plan, zone: tzinfo | None) -> str:
     return (
         f"Spec {code(plan.spec_source)} ({code(wording.short_digest(plan.spec_digest))}) "
         f"on endpoint {code(plan.endpoint)}, planned at "
-        f"{wording.when_text(plan.created_at, zone)} (API clock); {text(dates)}.\n\n"
+        f"{when_text(plan.created_at, zone)} (API clock); {text(dates)}.\n\n"
     ) + _deadline(plan, zone)
 
 
@@ -328,7 +327,7 @@ def _deadline(plan: Plan, zone: tzinfo | None) -> str:
         return ""
     when, first = min(timed, key=lambda pair: pair[0])
     return (
-        f"**Merge and apply before {wording.when_text(when, zone)}**: after that, apply "
+        f"**Merge and apply before {when_text(when, zone)}**: after that, apply "
         f"refuses the {text(first.action.value.replace('_', ' '))} of {code(first.service)} "
         "and the plan must be made and reviewed again.\n\n"
     )

@@ -18,7 +18,7 @@ from datetime import tzinfo
 from reconciler.core.plan import Action, ActionKind, Plan, Refusal, Unmanaged
 from reconciler.render import billing, wording
 from reconciler.render.wording import clean
-from reconciler.times import zone_name
+from reconciler.times import when_text, zone_name
 
 # Unmanaged services are listed by name up to this many, then collapsed to counts.
 UNMANAGED_LISTED = 5
@@ -114,7 +114,7 @@ def _header(plan: Plan, paint: _Painter, zone: tzinfo | None) -> list[str]:
     return [
         paint(title, "bold"),
         f"  spec {clean(wording.short_digest(plan.spec_digest))}, computed at "
-        f"{wording.when_text(plan.created_at, zone)} (API clock); {dates_words(zone)}",
+        f"{when_text(plan.created_at, zone)} (API clock); {dates_words(zone)}",
         *([paint(targeted, "yellow")] if targeted else []),
     ]
 

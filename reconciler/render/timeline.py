@@ -25,8 +25,8 @@ from datetime import UTC, datetime, time, tzinfo
 from enum import StrEnum
 
 from reconciler.core.plan import Action, ActionKind, Plan
-from reconciler.core.rules import CANCEL_WINDOW, utc
-from reconciler.times import in_zone, zone_name
+from reconciler.core.rules import CANCEL_WINDOW
+from reconciler.times import in_zone, utc, zone_name
 
 # Longest a service name may be in the diagram (the table below it has the full name).
 NAME_MAX = 60

@@ -22,8 +22,8 @@ from typing import Any
 from reconciler.core.lifecycle import EssenceLifecycle
 from reconciler.core.periods import Period, months_of
 from reconciler.core.plan import Action, ActionKind, Call, Plan, Refusal
-from reconciler.core.rules import CANCEL_WINDOW, utc
-from reconciler.times import phrase_shown, shown_day, shown_when
+from reconciler.core.rules import CANCEL_WINDOW
+from reconciler.times import phrase_shown, shown_day, utc, when_text
 
 REFUSED_SYMBOL = "x"  # beside ActionKind.symbol: a refused change
 
@@ -101,11 +101,6 @@ def status_word(plan: Plan) -> str:
 
 # ---------------------------------------------------------------------------------------
 # Dates, periods, lifecycles
-
-
-def when_text(when: datetime, zone: tzinfo | None = None) -> str:
-    """A moment, always with its time: ``2027-02-28 00:00 UTC`` (in ``zone`` if given)."""
-    return shown_when(utc(when), zone)
 
 
 def refusal_words(refusal: Refusal, zone: tzinfo | None = None) -> tuple[str, str]:

@@ -80,3 +80,29 @@ def test_utc_text_is_strftimes_text(when: datetime) -> None:
     moment = when.astimezone(UTC)
     spelled = moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
     assert utc_text(when) == spelled
+
+
+def test_one_policy_for_naive_instants_and_the_limits_of_datetime() -> None:
+    from datetime import timedelta, timezone
+
+    from reconciler.times import as_utc, utc
+
+    naive = datetime(2027, 3, 1)
+    for strict in (as_utc, utc):
+        with pytest.raises(ValueError, match="has no timezone"):
+            strict(naive)
+    east = datetime.min.replace(tzinfo=timezone(timedelta(hours=14)))
+    west = datetime.max.replace(tzinfo=timezone(-timedelta(hours=12)))
+    assert utc(east) == datetime.min.replace(tzinfo=UTC)  # clamped, never an overflow
+    assert utc(west) == datetime.max.replace(tzinfo=UTC)
+
+
+def test_when_text_is_the_one_way_to_say_a_moment() -> None:
+    from zoneinfo import ZoneInfo
+
+    from reconciler.times import shown_when, utc_text, when_text
+
+    moment = datetime(2027, 2, 28, 23, 0, 30, tzinfo=UTC)
+    assert when_text(moment) == utc_text(moment) == "2027-02-28 23:00:30 UTC"
+    paris = ZoneInfo("Europe/Paris")
+    assert when_text(moment, paris) == shown_when(moment, paris) == "2027-03-01 00:00:30 CET"

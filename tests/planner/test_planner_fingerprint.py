@@ -20,7 +20,7 @@ from planner_helpers import live_service
 from reconciler.core.fingerprints import FINGERPRINT_VERSION, Prints, fingerprint, live_fingerprint
 from reconciler.core.lifecycle import LiveLifecycle
 from reconciler.core.live import EndStrategy, LiveAccount, LiveService
-from reconciler.core.rules import utc
+from reconciler.times import utc
 
 
 def reference(service: LiveService, account: LiveAccount) -> str:

@@ -205,12 +205,14 @@ def test_a_naive_now_is_a_programming_error() -> None:
         make_plan(spec_of({}), live_account([]), now=datetime(2027, 1, 1), endpoint="x")
 
 
-def test_a_naive_live_date_is_read_as_utc_rather_than_crashing() -> None:
+def test_a_naive_live_date_is_refused_never_guessed() -> None:
+    # The one policy (reconciler.times): a guessed zone could move the 24-hour limit by
+    # hours. The parser never builds one (tests/live); one built by hand is a bug, said.
     naive = live_service({"id": 1, "name": "a.example.com", "lifecycle": "terminate_at_expiry"})
     naive = dataclasses.replace(naive, expiration=datetime(2027, 3, 1), termination_date=None)
     spec = spec_of({"services": {"a.example.com": {"lifecycle": "renew"}}})
-    plan = make_plan(spec, LiveAccount(services=(naive,)), now=NOW, endpoint="x")
-    assert plan.actions[0].expires_at == datetime(2027, 2, 28, tzinfo=UTC)
+    with pytest.raises(ValueError, match="naive datetime 2027-03-01T00:00:00 has no timezone"):
+        make_plan(spec, LiveAccount(services=(naive,)), now=NOW, endpoint="x")
 
 
 @pytest.mark.parametrize(
