@@ -40,13 +40,17 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exit_info:
-        main(["validate", *args])
+        main(list(argv))
     captured = capsys.readouterr()
     code = exit_info.value.code
     assert isinstance(code, int)
     return code, captured.out, captured.err
+
+
+def validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    return cli(capsys, "validate", *args)
 
 
 def test_a_valid_spec_says_ok_with_its_service_count(
@@ -90,20 +94,11 @@ def test_each_of_several_specs_errors_goes_through_the_one_error_printer(
     # never sent to the terminal, for every spec as for the last (plan's and validate's).
     hostile = "bad\x1b[2J.yaml"
     (in_tmp / hostile).write_bytes(BAD)
-    for command in (validate, plan_several):
-        code, _, err = command(capsys, hostile, "bad.yaml")
+    for command in ("validate", "plan"):
+        code, _, err = cli(capsys, command, hostile, "bad.yaml")
         assert code == 1
         assert "\x1b" not in err
         assert "bad\\x1b[2J.yaml:4:5: unknown key 'lifecyle'" in err
-
-
-def plan_several(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["plan", *args])
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code, captured.out, captured.err
 
 
 def test_several_valid_specs_exit_0(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
