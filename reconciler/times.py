@@ -248,17 +248,15 @@ def shown_date(when: datetime, zone: tzinfo | None = None) -> str:
 #
 # A message the pure core words at plan time (a refusal) keeps its instants as values, so
 # that a renderer shows them in the display zone; its text in UTC is what a plan file
-# holds. One formatter for both: ``shown_when`` (in UTC it writes what ``utc_text`` does).
+# holds. One formatter for both: ``when_text``.
 
 Phrase = tuple[str | datetime, ...]
 
 
 def phrase_text(phrase: Phrase, zone: tzinfo | None = None) -> str:
-    """A phrase's words with each instant shown as ``shown_when`` writes it: in UTC
+    """A phrase's words with each instant said as ``when_text`` says it: in UTC
     (``2027-03-01 00:00 UTC``, the text a plan file holds) or in the display ``zone``."""
-    return "".join(
-        shown_when(part, zone) if isinstance(part, datetime) else part for part in phrase
-    )
+    return "".join(when_text(part, zone) if isinstance(part, datetime) else part for part in phrase)
 
 
 def phrase_shown(text: str, phrase: Phrase, zone: tzinfo | None) -> str:

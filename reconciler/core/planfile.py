@@ -78,11 +78,6 @@ def dump_plans(plans: Sequence[Plan]) -> str:
     return "[\n" + ",\n".join(bodies) + "\n]\n"
 
 
-def plan_data(plan: Plan) -> dict[str, Any]:
-    """The plan as JSON-ready data (what ``dump_plan`` writes, as Python values)."""
-    return plan.model_dump(mode="json")
-
-
 # ---------------------------------------------------------------------------------------
 # Reading
 
