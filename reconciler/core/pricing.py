@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from reconciler.core.periods import months_of
@@ -84,25 +85,15 @@ def parse_pricing(data: Any) -> Pricing | None:
     if not isinstance(data, dict):
         return None
     key = _pricing_key(data)
-    if key is None:
-        return _parse_pricing(data)
-    if key in _PRICINGS:
-        return _PRICINGS[key]
-    found = _parse_pricing(data)
-    if len(_PRICINGS) < _PRICINGS_KEPT:
-        _PRICINGS[key] = found
-    return found
-
-
-_PRICINGS: dict[tuple[object, ...], Pricing | None] = {}
-_PRICINGS_KEPT = 4096  # distinct blocks remembered: far more than an account has
+    return _parse_pricing(data) if key is None else _pricing_of_key(key)
 
 
 def _pricing_key(data: dict[str, Any]) -> tuple[object, ...] | None:
-    """Every value ``_parse_pricing`` reads, then their types (``1``, ``1.0`` and
-    ``True`` are equal keys but not the same price); None when one is anything but
-    null, text or a number, or is zero (``0.0`` and ``-0.0`` are equal but not the same
-    amount): that block is read without the memo."""
+    """Every value ``_parse_pricing`` reads, whether the commitment block is empty, then
+    the values' types (``1``, ``1.0`` and ``True`` are equal keys but not the same
+    price); None when one is anything but null, text or a number, or is zero (``0.0``
+    and ``-0.0`` are equal but not the same amount): that block is read without the
+    memo."""
     price = data.get("price")
     terms = data.get("engagementConfiguration")
     if not isinstance(price, dict) or not (terms is None or isinstance(terms, dict)):
@@ -122,7 +113,26 @@ def _pricing_key(data: dict[str, Any]) -> tuple[object, ...] | None:
     types = tuple(map(type, values))
     if not _KEYED_TYPES.issuperset(types) or 0 in values:
         return None
-    return values + types
+    # A block with fields but none of the three read ({"other": 1}) is terms all unknown;
+    # an empty one or null is no terms: the flag keeps them apart.
+    return (*values, bool(terms), *types)
+
+
+@lru_cache(maxsize=4096)  # distinct blocks remembered: far more than an account has
+def _pricing_of_key(key: tuple[object, ...]) -> Pricing | None:
+    # A pure function of the key, which holds every field ``_parse_pricing`` reads: the
+    # block is rebuilt from it, so equal keys give equal prices by construction.
+    currency, value, text, duration, interval, terms_duration, terms_type, end, has_terms = (
+        key[:9]
+    )
+    terms = {"duration": terms_duration, "type": terms_type, "defaultEndAction": end}
+    block = {
+        "price": {"currencyCode": currency, "value": value, "text": text},
+        "duration": duration,
+        "interval": interval,
+        "engagementConfiguration": terms if has_terms else None,
+    }
+    return _parse_pricing(block)
 
 
 _KEYED_TYPES = frozenset((str, int, float, bool, type(None)))

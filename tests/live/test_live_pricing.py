@@ -147,3 +147,21 @@ def test_equal_blocks_share_one_pricing_and_different_ones_never_do() -> None:
     assert committed is not None and committed.engagement is not None
     uncommitted = parse_pricing(block(3.5))
     assert uncommitted is not None and uncommitted.engagement is None
+
+
+def test_a_commitment_block_without_known_fields_is_not_read_as_no_commitment() -> None:
+    """Terms whose three fields are unknown are terms all unknown, not none: the memo's
+    key tells them apart from an empty block or null, in either order."""
+    price = {"currencyCode": "EUR", "text": "x", "value": 4.25}
+    opaque = {"price": price, "duration": "P1M", "engagementConfiguration": {"other": 1}}
+    for block in (
+        {**opaque, "engagementConfiguration": None},
+        opaque,
+        {**opaque, "engagementConfiguration": {}},
+    ):
+        read = parse_pricing(block)
+        assert read is not None
+        has_terms = bool(block["engagementConfiguration"])
+        assert (read.engagement is not None) is has_terms
+        if has_terms:
+            assert read.engagement == EngagementTerms(None, None, None)
