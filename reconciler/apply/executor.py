@@ -32,6 +32,7 @@ from reconciler.apply.deletion import DeleteNow, TerminationHistory
 from reconciler.apply.mailbox import Mailbox
 from reconciler.apply.results import ActionResult, ActionStatus
 from reconciler.apply.session import CallRejected, Session, StepFailed
+from reconciler.core.diff import service_moves
 from reconciler.core.fingerprints import fingerprint
 from reconciler.core.live import LiveAccount, LiveService
 from reconciler.core.plan import Action, ActionKind
@@ -232,9 +233,10 @@ class Executor:
         if already_as_wanted(action, live):
             return ActionResult(action, ActionStatus.SKIPPED, "already as wanted; nothing sent")
         if fingerprint(live, account) != action.fingerprint:
+            moved = _moves_text(self.account.by_id(live.service_id), live)
             raise StepFailed(
                 f"{action.name} (#{action.service_id}) changed while this apply ran (another "
-                "apply, or a change by hand?); nothing sent",
+                f"apply, or a change by hand?){moved}; nothing sent",
                 hint="run apply again: it plans from the account as it is then",
             )
         now = session.now()
@@ -352,3 +354,35 @@ def _done_words(action: Action) -> str:
         )
         return ends if renewal_same else f"renewal set to {mode}{every}; {ends}"
     return f"renewal set to {mode}{every}"
+
+
+_MOVES_SHOWN = 4  # fields named in the message; the rest are counted
+_VALUE_SHOWN = 40  # characters of a value (API text, bounded in a one-line message)
+
+
+def _moves_text(before: LiveService | None, after: LiveService) -> str:
+    """``": expiration 2027-03-01 00:00 UTC → 2027-04-01 00:00 UTC, renew_mode automatic
+    → manual"``: what moved since the run's read, for the person who must find out who
+    changed it; empty when the run's read does not have the service."""
+    if before is None:
+        return ""
+    moves = service_moves(before, after)
+    if not moves:
+        return ""
+    shown = [
+        f"{move.field} {_value_text(move.before)} → {_value_text(move.after)}"
+        for move in moves[:_MOVES_SHOWN]
+    ]
+    more = len(moves) - _MOVES_SHOWN
+    return ": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, datetime):
+        return when_text(value)
+    if isinstance(value, dict | list):  # a nested value that appeared or went
+        return "set"
+    text = str(value.value if hasattr(value, "value") else value)
+    return text if len(text) <= _VALUE_SHOWN else text[: _VALUE_SHOWN - 1] + "…"

@@ -122,9 +122,7 @@ def _pricing_key(data: dict[str, Any]) -> tuple[object, ...] | None:
 def _pricing_of_key(key: tuple[object, ...]) -> Pricing | None:
     # A pure function of the key, which holds every field ``_parse_pricing`` reads: the
     # block is rebuilt from it, so equal keys give equal prices by construction.
-    currency, value, text, duration, interval, terms_duration, terms_type, end, has_terms = (
-        key[:9]
-    )
+    currency, value, text, duration, interval, terms_duration, terms_type, end, has_terms = key[:9]
     terms = {"duration": terms_duration, "type": terms_type, "defaultEndAction": end}
     block = {
         "price": {"currencyCode": currency, "value": value, "text": text},

@@ -196,6 +196,11 @@ def test_a_service_changed_otherwise_meanwhile_is_not_touched(rig: Rig) -> None:
     (result,) = rig.apply(plan, options=REREAD_EACH).results
     assert result.status is ActionStatus.FAILED
     assert result.error is not None and "changed while this apply ran" in result.error
+    # what moved, for whoever must find out who changed it
+    assert (
+        "change by hand?): lifecycle renew → manual_renew, renew_mode automatic → manual; "
+        "nothing sent"
+    ) in result.error
     assert rig.transport.count("PUT", "/services/120000102") == 0
     assert rig.service(120000102)["termination"] == "none"
 

@@ -64,8 +64,10 @@ NOT_BEFORE_FIRST_REQUEST = (
     "reconciler.cli.apply",
 )
 
-# Never needed by `plan --format text` of a plan that does not need the journal.
+# Never needed by `plan --format text` of a plan that does not need the journal (deepdiff
+# only says what moved under an apply: essences are compared field by field).
 NOT_FOR_TEXT_PLAN = (
+    "deepdiff",
     "rich",
     "starlette",
     "pulumi",

@@ -1,10 +1,14 @@
-"""The essence and the diff: deepdiff underneath, our own frozen Change values out."""
+"""The essence and the diff (our own frozen Change values), and what moved in a service
+between two reads (deepdiff underneath)."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from planner_helpers import live_service
 
 from reconciler.core import diff
@@ -16,9 +20,11 @@ from reconciler.core.diff import (
     changes,
     live_essence,
     normalise_period,
+    service_moves,
     wanted_essence,
 )
 from reconciler.core.lifecycle import EssenceLifecycle, Lifecycle
+from reconciler.core.live import Commitment
 from reconciler.core.spec import ServiceSpec
 
 
@@ -117,3 +123,69 @@ def test_wanted_termination_ignores_a_period_and_is_satisfied_by_a_gone_service(
     assert wanted_essence(spec("delete_now"), gone) == GONE
     assert wanted_essence(spec("delete_now"), live) == GONE
     assert changes(live_essence(gone), wanted_essence(spec("delete_now"), gone)) == ()
+
+
+_LIFECYCLES = st.sampled_from(list(EssenceLifecycle))
+_TEXTS = st.none() | st.sampled_from(["P1M", "P12M", "recommit", "other:none", ""])
+_ESSENCES = st.builds(Essence, _LIFECYCLES, _TEXTS, _TEXTS)
+
+
+@given(_ESSENCES, _ESSENCES)
+@settings(max_examples=300, deadline=None)
+def test_changes_are_what_deepdiff_finds_between_the_shown_essences(
+    live: Essence, wanted: Essence
+) -> None:
+    """The field-by-field comparison says what deepdiff says of the two essences as the
+    plan shows them: the same fields, values and operations."""
+    from deepdiff import DeepDiff
+
+    operations = {
+        "values_changed": ChangeOp.CHANGED,
+        "type_changes": ChangeOp.CHANGED,
+        "dictionary_item_added": ChangeOp.ADDED,
+        "dictionary_item_removed": ChangeOp.REMOVED,
+    }
+    tree = DeepDiff(live.as_dict(), wanted.as_dict(), view="tree")
+    expected = sorted(
+        (
+            level.path(output_format="list")[0],
+            None if operations[report] is ChangeOp.ADDED else level.t1,
+            None if operations[report] is ChangeOp.REMOVED else level.t2,
+            operations[report],
+        )
+        for report, levels in tree.items()
+        for level in levels
+    )
+    found = [(c.field, c.before, c.after, c.op) for c in changes(live, wanted)]
+    assert found == expected
+
+
+def test_service_moves_name_every_field_that_moved_down_to_nested_values() -> None:
+    before = live_service({"id": 7, "name": "www.example.com"})
+    commitment = Commitment(end_date=date(2027, 6, 1), strategy=None, possible_strategies=())
+    after = dataclasses.replace(
+        before,
+        expiration=datetime(2027, 4, 1, tzinfo=UTC),
+        renew_mode="manual",
+        pending_actions=("terminateAtExpirationDate",),
+        commitment=commitment,
+    )
+    moves = service_moves(before, after)
+    assert [(m.field, m.op) for m in moves] == [
+        ("commitment", ChangeOp.CHANGED),
+        ("expiration", ChangeOp.CHANGED),
+        ("pending_actions[0]", ChangeOp.ADDED),
+        ("renew_mode", ChangeOp.CHANGED),
+    ]
+    by_field = {m.field: m for m in moves}
+    assert by_field["expiration"].before == before.expiration
+    assert by_field["expiration"].after == datetime(2027, 4, 1, tzinfo=UTC)
+    assert by_field["pending_actions[0]"].after == "terminateAtExpirationDate"
+    assert (by_field["renew_mode"].before, by_field["renew_mode"].after) == ("automatic", "manual")
+    later = dataclasses.replace(after, commitment=dataclasses.replace(commitment, end_date=None))
+    assert [(m.field, m.before, m.after) for m in service_moves(after, later)] == [
+        ("commitment.end_date", date(2027, 6, 1), None)
+    ]
+    assert service_moves(before, before) == ()
+    for move in moves:  # no deepdiff value leaks out
+        assert not type(move.before).__module__.startswith("deepdiff")
